@@ -1,0 +1,282 @@
+"""The ``textloop`` command: thin wrappers that parse flags, call the services and print results.
+
+Every command takes ``--json`` for scripts; failures print one line on stderr and exit 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from textloop import __version__
+from textloop.cli_output import RichProgress, emit_json, err, fail, out
+from textloop.config import Settings
+from textloop.errors import TextloopError
+
+app = typer.Typer(
+    help="Self-hosted text classification that keeps learning in production.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+keys_app = typer.Typer(help="Create API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
+
+
+class State:
+    data_dir: Path | None = None
+
+
+state = State()
+
+
+def settings() -> Settings:
+    return Settings.load(data_dir=state.data_dir)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        out.print(f"textloop {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            envvar="TEXTLOOP_DATA_DIR",
+            help="Where textloop keeps its database and artifacts [default: ./textloop-data].",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True)
+    ] = False,
+) -> None:
+    state.data_dir = data_dir
+
+
+@app.command()
+def init(as_json: JsonFlag = False) -> None:
+    """Create the data directory and database, and print a new admin API key (shown once)."""
+    from textloop.security.api_keys import create_api_key
+    from textloop.store import open_store
+
+    config = settings()
+    store = open_store(config)
+    with store.session() as session:
+        key = create_api_key(session, ["admin"], name="admin (init)")
+    if as_json:
+        emit_json({"api_key": key.key, "data_dir": str(config.data_dir)})
+        return
+    out.print(f"Initialised [bold]{config.data_dir}[/]")
+    out.print("Admin API key (shown once, keep it safe):")
+    out.print(key.key, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(help="CSV, TSV, JSONL or Parquet file of labelled text.")],
+    classifier: Annotated[str, typer.Option("--classifier", "-c", help="Classifier name.")],
+    text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Column holding the label.")] = "label",
+    split_column: Annotated[
+        str | None, typer.Option(help="Optional column of train/validation/test assignments.")
+    ] = None,
+    test_file: Annotated[
+        Path | None,
+        typer.Option(help="A separate file whose rows form the test split (same columns)."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Store FILE as a new dataset version of a classifier (created if new)."""
+    from textloop.data.datasets import ingest_table, with_fixed_test_split
+    from textloop.data.readers import read_labelled_file
+    from textloop.store import open_store
+
+    config = settings()
+    table = read_labelled_file(file, text_column, label_column, split_column)
+    source = str(file)
+    if test_file is not None:
+        test_table = read_labelled_file(test_file, text_column, label_column)
+        table = with_fixed_test_split(table, test_table, config.split_fractions)
+        source = f"{file} + test:{test_file}"
+    store = open_store(config)
+    with store.session() as session:
+        result = ingest_table(session, classifier, table, source, config.split_fractions)
+    if as_json:
+        emit_json(result.__dict__)
+        return
+    verb = "Created" if result.created else "Already had"
+    splits = ", ".join(f"{name} {count:,}" for name, count in sorted(result.split_counts.items()))
+    out.print(
+        f"{verb} dataset version {result.version} of [bold]{classifier}[/]: "
+        f"{result.rows:,} rows ({splits}), {len(result.labels)} labels"
+    )
+    if result.dropped:
+        err.print(f"dropped {result.dropped:,} rows with an empty text or label")
+
+
+@app.command()
+def train(
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    model: Annotated[
+        str,
+        typer.Option("--model", "-m", help="ngram, embedding, or auto (train both, keep best)."),
+    ] = "auto",
+    dataset_version: Annotated[
+        int | None, typer.Option(help="Dataset version to train on [default: the newest].")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Train a new model version on the train split and evaluate it on the test split."""
+    from textloop.pipeline.training import train_classifier
+    from textloop.store import open_store
+
+    config = settings()
+    store = open_store(config)
+    with RichProgress(enabled=not as_json) as progress:
+        report = train_classifier(store, config, name, model, dataset_version, progress=progress)
+    if as_json:
+        emit_json(report.__dict__)
+        return
+    print_training_report(report)
+
+
+def print_training_report(report: Any) -> None:
+    for family, scores in report.candidates.items():
+        out.print(
+            f"  validation {family:>10}: accuracy {scores['accuracy']:.4f}  "
+            f"macro-F1 {scores['macro_f1']:.4f}"
+        )
+    test = report.test_metrics
+    out.print(
+        f"Trained [bold]{report.classifier}[/] model version {report.version} "
+        f"({report.family}, dataset version {report.dataset_version}) in {report.seconds:.1f}s"
+    )
+    if test.get("rows"):
+        out.print(
+            f"  test ({test['rows']:,} rows): accuracy {test['accuracy']:.4f}  "
+            f"macro-F1 {test['macro_f1']:.4f}"
+        )
+
+
+@app.command()
+def deploy(
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    version: Annotated[
+        int | None, typer.Option(help="Model version [default: the newest].")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Point the classifier's production alias at a model version."""
+    from textloop.registry.models import PRODUCTION, set_alias
+    from textloop.store import open_store
+
+    store = open_store(settings())
+    with store.session() as session:
+        deployment = set_alias(session, name, PRODUCTION, version)
+    if as_json:
+        emit_json(deployment.__dict__)
+        return
+    before = f" (was version {deployment.previous_version})" if deployment.previous_version else ""
+    out.print(f"[bold]{name}[/] production is now model version {deployment.version}{before}")
+
+
+@app.command()
+def classify(
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    text: Annotated[str, typer.Argument(help="Text to classify.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Classify one text with the production model (recorded like an API prediction)."""
+    from textloop.models.base import ModelResources
+    from textloop.serving.inference import classify as run_classify
+    from textloop.serving.model_cache import ModelCache
+    from textloop.serving.schemas import MAX_TEXT_CHARS
+    from textloop.store import open_store
+
+    if not text.strip() or len(text) > MAX_TEXT_CHARS:
+        fail(f"TEXT must be between 1 and {MAX_TEXT_CHARS} non-blank characters")
+    config = settings()
+    store = open_store(config)
+    cache = ModelCache(config.artifact_root, ModelResources())
+    with store.session() as session:
+        (result,) = run_classify(session, cache, name, [text])
+    if as_json:
+        emit_json(result.__dict__)
+        return
+    flag = "  [yellow](sent to review)[/]" if result.review else ""
+    out.print(f"{result.label}  confidence {result.confidence:.3f}{flag}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Serve the HTTP API until interrupted."""
+    from textloop.serving.server import run_server
+
+    run_server(settings(), host, port)
+
+
+@keys_app.command("create")
+def keys_create(
+    scopes: Annotated[
+        str, typer.Option(help="Comma-separated: classify, feedback, review, admin.")
+    ] = "classify,feedback",
+    classifiers: Annotated[
+        str | None, typer.Option(help="Comma-separated classifier names [default: all].")
+    ] = None,
+    name: Annotated[str, typer.Option(help="A note saying who the key is for.")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Create an API key; it is printed once and stored only as a hash."""
+    from textloop.security.api_keys import create_api_key
+    from textloop.store import open_store
+
+    store = open_store(settings())
+    with store.session() as session:
+        key = create_api_key(
+            session,
+            [scope.strip() for scope in scopes.split(",") if scope.strip()],
+            [c.strip() for c in classifiers.split(",") if c.strip()] if classifiers else None,
+            name,
+        )
+    if as_json:
+        emit_json(
+            {"api_key": key.key, "id": key.id, "scopes": key.scopes, "classifiers": key.classifiers}
+        )
+        return
+    out.print(f"API key with scopes {', '.join(key.scopes)} (shown once):")
+    out.print(key.key, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the API when ready.")
+    ] = True,
+) -> None:
+    """Ingest the bundled Banking77 data, train, deploy, print a curl command and serve."""
+    from textloop.demo import run_demo
+
+    run_demo(settings(), host, port, serve_after)
+
+
+def main() -> None:
+    try:
+        app()
+    except TextloopError as exc:
+        fail(exc.message)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise SystemExit(130) from None

@@ -1,0 +1,1 @@
+"""Data in: reading labelled files, content-addressed dataset versions, deterministic splits."""

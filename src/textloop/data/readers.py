@@ -1,0 +1,122 @@
+"""Reads CSV, JSONL and Parquet files into a two-column (text, label) Arrow table.
+
+Every format goes through pyarrow, so a file is decoded once, in C++, whatever its size; the
+column names are the user's, the result always uses ``text`` and ``label`` (and ``split`` when the
+file assigns splits itself).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from textloop.errors import DataError
+
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+SPLITS = ("train", "validation", "test")
+
+
+def read_labelled_file(
+    path: Path,
+    text_column: str = "text",
+    label_column: str = "label",
+    split_column: str | None = None,
+) -> pa.Table:
+    """Read ``path`` and return a table with string columns ``text``, ``label`` (and ``split``)."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    file_format = FORMATS.get(path.suffix.lower())
+    if file_format is None:
+        known = ", ".join(sorted(FORMATS))
+        raise DataError(f"{path}: unknown file type {path.suffix!r}; use one of {known}")
+    table = _read(path, file_format, str(path))
+    return select_columns(table, str(path), text_column, label_column, split_column)
+
+
+def read_labelled_bytes(
+    data: bytes,
+    file_format: str,
+    source: str,
+    text_column: str = "text",
+    label_column: str = "label",
+    split_column: str | None = None,
+) -> pa.Table:
+    """The same as ``read_labelled_file`` for an upload held in memory."""
+    if file_format not in set(FORMATS.values()):
+        known = ", ".join(sorted(set(FORMATS.values())))
+        raise DataError(f"unknown format {file_format!r}; use one of {known}", field="format")
+    table = _read(pa.BufferReader(data), file_format, source)
+    return select_columns(table, source, text_column, label_column, split_column)
+
+
+def select_columns(
+    table: pa.Table,
+    source: str,
+    text_column: str = "text",
+    label_column: str = "label",
+    split_column: str | None = None,
+) -> pa.Table:
+    wanted = {"text": text_column, "label": label_column}
+    if split_column:
+        wanted["split"] = split_column
+    missing = [name for name in wanted.values() if name not in table.column_names]
+    if missing:
+        found = ", ".join(table.column_names) or "none"
+        raise DataError(
+            f"{source}: column {', '.join(repr(m) for m in missing)} not found "
+            f"(columns found: {found}); choose columns with --text-column/--label-column"
+        )
+    columns = {key: _as_strings(table.column(name)) for key, name in wanted.items()}
+    result = pa.table(columns)
+    if split_column:
+        unknown = set(result.column("split").to_pylist()) - set(SPLITS) - {None, ""}
+        if unknown:
+            raise DataError(
+                f"{source}: column {split_column!r} holds {sorted(unknown)!r}; "
+                f"allowed values are {', '.join(SPLITS)} or empty"
+            )
+    return result
+
+
+def _read(source: Path | pa.BufferReader, file_format: str, name: str) -> pa.Table:
+    try:
+        if file_format in ("csv", "tsv"):
+            return pacsv.read_csv(
+                source,
+                parse_options=pacsv.ParseOptions(
+                    delimiter="\t" if file_format == "tsv" else ",", newlines_in_values=True
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    strings_can_be_null=False, quoted_strings_can_be_null=False
+                ),
+            )
+        if file_format == "jsonl":
+            return pajson.read_json(source)
+        return pq.read_table(source)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{name}: cannot read as {file_format}: {first_line}") from exc
+
+
+def _as_strings(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return column.cast(pa.string())
+    if pa.types.is_dictionary(column.type):
+        return pc.cast(column, pa.string())
+    try:
+        return pc.cast(column, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise DataError(f"column of type {column.type} cannot be read as text") from exc

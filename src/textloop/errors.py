@@ -1,0 +1,63 @@
+"""Exceptions textloop raises on purpose; anything else is a bug.
+
+    TextloopError                 base: catch this to handle every expected failure
+    ├── ConfigError               settings or the TOML file are unusable
+    ├── DataError                 an input file or table cannot be ingested (names the problem)
+    ├── NotFound                  a classifier, dataset, model version or prediction is missing
+    ├── InvalidRequest            a well-formed request that makes no sense (unknown label, ...)
+    ├── AuthError                 missing, unknown or revoked API key          (HTTP 401)
+    │   └── Forbidden             a valid key without the scope or classifier  (HTTP 403)
+    └── TrainingError             training could not produce a model
+
+The HTTP layer maps each class to one status code and one JSON error shape; the CLI prints the
+message on one line and exits non-zero.
+"""
+
+from __future__ import annotations
+
+
+class TextloopError(Exception):
+    """Base of every expected failure; ``code`` is the machine-readable error name."""
+
+    code = "error"
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ConfigError(TextloopError):
+    code = "config_error"
+    status_code = 500
+
+
+class DataError(TextloopError):
+    code = "invalid_data"
+    status_code = 422
+
+
+class NotFound(TextloopError):
+    code = "not_found"
+    status_code = 404
+
+
+class InvalidRequest(TextloopError):
+    code = "invalid_request"
+    status_code = 422
+
+
+class AuthError(TextloopError):
+    code = "unauthorized"
+    status_code = 401
+
+
+class Forbidden(AuthError):
+    code = "forbidden"
+    status_code = 403
+
+
+class TrainingError(TextloopError):
+    code = "training_failed"
+    status_code = 409

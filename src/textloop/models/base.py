@@ -1,0 +1,125 @@
+"""The contract every model family follows and the registry through which families are found.
+
+A family is a class with scikit-learn manners: the constructor only stores hyper-parameters,
+``fit(texts, labels)`` learns and returns ``self``, learned state ends in ``_`` (``classes_``),
+``predict_proba(texts)`` returns one row per text with columns in ``classes_`` order. Persistence
+is ``save(directory)`` and the classmethod ``load(directory, resources)``. Built-in families
+register here exactly as a user's own would, and ``checks.check_classifier`` verifies any of them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, Self, TypeVar, runtime_checkable
+
+import numpy as np
+
+from textloop import __version__
+from textloop.errors import NotFound
+
+MANIFEST = "model.json"
+
+
+@runtime_checkable
+class TextClassifier(Protocol):
+    classes_: list[str]
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self: ...
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def get_params(self) -> dict[str, Any]: ...
+
+    def save(self, directory: Path) -> None: ...
+
+    @classmethod
+    def load(cls, directory: Path, resources: ModelResources) -> Self: ...
+
+
+@dataclass
+class ModelResources:
+    """Heavy things models borrow instead of owning, so that one process loads each only once."""
+
+    encoders: Any = field(default=None)
+
+    def encoder_pool(self) -> Any:
+        if self.encoders is None:
+            from textloop.models.encoders import EncoderPool
+
+            self.encoders = EncoderPool()
+        return self.encoders
+
+
+Family = type[TextClassifier]
+F = TypeVar("F", bound=type)
+
+
+class FamilyRegistry:
+    """Name → model class. ``register`` is a decorator; ``create`` builds an unfitted instance."""
+
+    def __init__(self) -> None:
+        self._families: dict[str, Any] = {}
+
+    def register(self, name: str) -> Callable[[F], F]:
+        def decorate(cls: F) -> F:
+            self._families[name] = cls
+            cls.family = name  # type: ignore[attr-defined]
+            return cls
+
+        return decorate
+
+    def get(self, name: str) -> Any:
+        _import_builtins()
+        try:
+            return self._families[name]
+        except KeyError:
+            known = ", ".join(sorted(self._families))
+            raise NotFound(f"unknown model family {name!r}; known families: {known}") from None
+
+    def create(self, name: str, resources: ModelResources | None = None, **params: Any) -> Any:
+        cls = self.get(name)
+        if getattr(cls, "needs_resources", False):
+            params.setdefault("resources", resources or ModelResources())
+        return cls(**params)
+
+    def names(self) -> list[str]:
+        _import_builtins()
+        return sorted(self._families)
+
+
+families = FamilyRegistry()
+
+
+def _import_builtins() -> None:
+    # Imported for their registration side effect; cheap, since heavy libraries load lazily.
+    import textloop.models.embedding
+    import textloop.models.ngram  # noqa: F401
+
+
+def save_model(model: Any, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save(directory)
+    manifest = {
+        "family": model.family,
+        "classes": list(model.classes_),
+        "params": model.get_params(),
+        "textloop_version": __version__,
+    }
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+
+
+def load_model(directory: Path, resources: ModelResources | None = None) -> Any:
+    manifest_path = directory / MANIFEST
+    if not manifest_path.exists():
+        raise NotFound(f"{directory} holds no saved model ({MANIFEST} is missing)")
+    manifest = json.loads(manifest_path.read_text())
+    cls = families.get(manifest["family"])
+    return cls.load(directory, resources or ModelResources())
+
+
+def check_fitted(model: Any) -> None:
+    if not hasattr(model, "classes_"):
+        raise RuntimeError(f"{type(model).__name__} is not fitted; call fit() first")

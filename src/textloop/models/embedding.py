@@ -1,0 +1,72 @@
+"""``embedding``: a frozen sentence encoder with a logistic-regression head.
+
+The encoder is borrowed from the shared ``EncoderPool`` (see ``ModelResources``), so several
+classifiers on one encoder hold one copy of it; only the head is saved with the model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Self
+
+import joblib
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from textloop.models.base import ModelResources, check_fitted, families
+from textloop.models.encoders import DEFAULT_ENCODER
+
+
+@families.register("embedding")
+class EmbeddingClassifier:
+    needs_resources = True
+
+    def __init__(
+        self,
+        encoder: str = DEFAULT_ENCODER,
+        C: float = 10.0,
+        max_iter: int = 1000,
+        resources: ModelResources | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.C = C
+        self.max_iter = max_iter
+        self.resources = resources
+
+    def get_params(self) -> dict[str, Any]:
+        return {"encoder": self.encoder, "C": self.C, "max_iter": self.max_iter}
+
+    def _encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> Any:
+        resources = self.resources or ModelResources()
+        self.resources = resources
+        return resources.encoder_pool().get(self.encoder).encode(list(texts), progress=progress)
+
+    def warm_up(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> None:
+        """Encode ``texts`` ahead of fit/predict so long work can report progress."""
+        self._encode(texts, progress)
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self:
+        features = self._encode(texts)
+        self.head_ = LogisticRegression(C=self.C, max_iter=self.max_iter)
+        self.head_.fit(features, list(labels))
+        self.classes_ = [str(label) for label in self.head_.classes_]
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        check_fitted(self)
+        return np.asarray(self.head_.predict_proba(self._encode(texts)))
+
+    def save(self, directory: Path) -> None:
+        check_fitted(self)
+        joblib.dump(self.head_, directory / "head.joblib")
+        (directory / "embedding.json").write_text(json.dumps(self.get_params()))
+
+    @classmethod
+    def load(cls, directory: Path, resources: ModelResources) -> Self:
+        params = json.loads((directory / "embedding.json").read_text())
+        model = cls(**params, resources=resources)
+        model.head_ = joblib.load(directory / "head.joblib")
+        model.classes_ = [str(label) for label in model.head_.classes_]
+        return model

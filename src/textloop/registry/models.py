@@ -1,0 +1,99 @@
+"""Numbered model versions per classifier and the movable aliases (``production``) over them.
+
+Artifacts live under ``<artifact_root>/classifiers/<name>/models/<version>/``; the database stores
+that path relative to the root so a data directory can be moved or mounted elsewhere.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from textloop.errors import NotFound
+from textloop.models.base import save_model
+from textloop.store.queries import aliased_model, get_classifier, get_model_version, next_version
+from textloop.store.tables import Classifier, DatasetVersion, ModelAlias, ModelVersion, utcnow
+
+PRODUCTION = "production"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    classifier: str
+    alias: str
+    version: int
+    previous_version: int | None
+
+
+def model_path(artifact_root: Path, relative_uri: str) -> Path:
+    return artifact_root / relative_uri
+
+
+def register_model(
+    session: Session,
+    artifact_root: Path,
+    classifier: Classifier,
+    dataset: DatasetVersion,
+    model: Any,
+    metrics: dict[str, Any],
+) -> ModelVersion:
+    """Save ``model`` under the next version number and record it; the files land atomically."""
+    version = next_version(session, ModelVersion.version, ModelVersion.classifier_id, classifier.id)
+    relative = f"classifiers/{classifier.name}/models/{version}"
+    final = artifact_root / relative
+    staging = final.with_name(f".{version}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    save_model(model, staging)
+    if final.exists():
+        shutil.rmtree(final)  # left behind by a run whose database write failed
+    staging.rename(final)
+    record = ModelVersion(
+        classifier_id=classifier.id,
+        version=version,
+        family=model.family,
+        dataset_version_id=dataset.id,
+        artifact_uri=relative,
+        labels=list(model.classes_),
+        params=model.get_params(),
+        metrics=metrics,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def set_alias(session: Session, name: str, alias: str, version: int | None = None) -> Deployment:
+    """Point ``alias`` at ``version`` (default: the newest version) and return what it replaced."""
+    classifier = get_classifier(session, name)
+    if version is None:
+        target = session.scalar(
+            select(ModelVersion)
+            .where(ModelVersion.classifier_id == classifier.id)
+            .order_by(ModelVersion.version.desc())
+            .limit(1)
+        )
+        if target is None:
+            raise NotFound(f"classifier {name!r} has no trained model; run `textloop train {name}`")
+    else:
+        target = get_model_version(session, classifier, version)
+    previous = aliased_model(session, classifier, alias)
+    row = session.get(ModelAlias, (classifier.id, alias))
+    if row is None:
+        session.add(
+            ModelAlias(classifier_id=classifier.id, alias=alias, model_version_id=target.id)
+        )
+    else:
+        row.model_version_id = target.id
+        row.updated_at = utcnow()
+    session.flush()
+    return Deployment(
+        classifier=name,
+        alias=alias,
+        version=target.version,
+        previous_version=previous.version if previous else None,
+    )

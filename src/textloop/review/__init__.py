@@ -1,0 +1,1 @@
+"""Feedback from users and the review tasks people work through."""

@@ -1,0 +1,31 @@
+"""Reading the review queue of a classifier."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from textloop.errors import InvalidRequest
+from textloop.store.queries import get_classifier
+from textloop.store.tables import ReviewTask
+
+STATUSES = ("open", "done")
+
+
+def list_tasks(
+    session: Session,
+    classifier_name: str,
+    status: str | None = "open",
+    limit: int = 100,
+    offset: int = 0,
+) -> list[ReviewTask]:
+    classifier = get_classifier(session, classifier_name)
+    if status is not None and status not in STATUSES:
+        raise InvalidRequest(
+            f"status must be one of {', '.join(STATUSES)}, not {status!r}", field="status"
+        )
+    query = select(ReviewTask).where(ReviewTask.classifier_id == classifier.id)
+    if status is not None:
+        query = query.where(ReviewTask.status == status)
+    query = query.order_by(ReviewTask.created_at, ReviewTask.id).limit(limit).offset(offset)
+    return list(session.scalars(query))

@@ -1,0 +1,1 @@
+"""Authentication: API keys (hashed at rest, scoped to actions and classifiers)."""

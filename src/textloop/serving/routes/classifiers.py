@@ -1,0 +1,158 @@
+"""Admin routes that drive the loop over HTTP: list classifiers, upload data, train, deploy."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
+
+from textloop.data.datasets import ingest_table
+from textloop.data.readers import read_labelled_bytes
+from textloop.errors import DataError
+from textloop.pipeline.training import train_classifier
+from textloop.registry.models import PRODUCTION, set_alias
+from textloop.serving.deps import AdminKey, RuntimeDep, SessionDep
+from textloop.serving.schemas import (
+    ClassifierPublic,
+    DatasetPublic,
+    DeploymentCreate,
+    DeploymentPublic,
+    ModelPublic,
+    TrainCreate,
+)
+from textloop.store.queries import aliased_model, get_classifier
+from textloop.store.tables import Classifier, DatasetVersion, ModelVersion
+
+router = APIRouter(tags=["classifiers"])
+
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+CONTENT_TYPES = {
+    "text/csv": "csv",
+    "text/tab-separated-values": "tsv",
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/vnd.apache.parquet": "parquet",
+    "application/x-parquet": "parquet",
+}
+
+
+def _public(session: SessionDep, classifier: Classifier) -> ClassifierPublic:
+    production = aliased_model(session, classifier, PRODUCTION)
+    return ClassifierPublic(
+        name=classifier.name,
+        threshold=classifier.threshold,
+        labels=classifier.labels,
+        production_version=production.version if production else None,
+    )
+
+
+@router.get("/v1/classifiers", response_model=list[ClassifierPublic])
+def list_classifiers(session: SessionDep, _key: AdminKey) -> list[ClassifierPublic]:
+    rows = session.scalars(select(Classifier).order_by(Classifier.name))
+    return [_public(session, row) for row in rows]
+
+
+@router.get("/v1/classifiers/{name}", response_model=ClassifierPublic)
+def get_classifier_route(name: str, session: SessionDep, _key: AdminKey) -> ClassifierPublic:
+    return _public(session, get_classifier(session, name))
+
+
+@router.post("/v1/classifiers/{name}/datasets", status_code=201, response_model=DatasetPublic)
+async def upload_dataset(
+    name: str,
+    request: Request,
+    runtime: RuntimeDep,
+    _key: AdminKey,
+    text_column: Annotated[str, Query(max_length=200)] = "text",
+    label_column: Annotated[str, Query(max_length=200)] = "label",
+    split_column: Annotated[str | None, Query(max_length=200)] = None,
+) -> DatasetPublic:
+    """Upload a labelled file as the body (CSV, TSV, JSONL or Parquet, by Content-Type)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    file_format = CONTENT_TYPES.get(media_type)
+    if file_format is None:
+        raise DataError(
+            f"unsupported Content-Type {media_type or '(none)'!r}; "
+            f"use one of {', '.join(sorted(CONTENT_TYPES))}",
+            field="content-type",
+        )
+    if int(request.headers.get("content-length") or 0) > MAX_UPLOAD_BYTES:
+        raise DataError(f"upload is larger than {MAX_UPLOAD_BYTES} bytes", field="body")
+    data = await request.body()
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise DataError(f"upload is larger than {MAX_UPLOAD_BYTES} bytes", field="body")
+    table = read_labelled_bytes(
+        data, file_format, "upload", text_column, label_column, split_column
+    )
+    with runtime.store.session() as session:
+        result = ingest_table(
+            session, name, table, f"upload:{media_type}", runtime.settings.split_fractions
+        )
+    return DatasetPublic(
+        classifier=name,
+        version=result.version,
+        rows=result.rows,
+        dropped=result.dropped,
+        created=result.created,
+        split_counts=result.split_counts,
+    )
+
+
+@router.get("/v1/classifiers/{name}/models", response_model=list[ModelPublic])
+def list_models(name: str, session: SessionDep, _key: AdminKey) -> list[ModelPublic]:
+    classifier = get_classifier(session, name)
+    rows = session.execute(
+        select(ModelVersion, DatasetVersion.version)
+        .join(DatasetVersion, DatasetVersion.id == ModelVersion.dataset_version_id)
+        .where(ModelVersion.classifier_id == classifier.id)
+        .order_by(ModelVersion.version)
+    )
+    return [
+        ModelPublic(
+            version=model.version,
+            family=model.family,
+            dataset_version=dataset_version,
+            metrics=model.metrics,
+            created_at=model.created_at,
+        )
+        for model, dataset_version in rows
+    ]
+
+
+@router.post("/v1/classifiers/{name}/models", status_code=201, response_model=ModelPublic)
+def train_model(name: str, body: TrainCreate, runtime: RuntimeDep, _key: AdminKey) -> ModelPublic:
+    """Train a new model version now and answer when it is registered (not yet deployed)."""
+    report = train_classifier(
+        runtime.store,
+        runtime.settings,
+        name,
+        family=body.model,
+        dataset_version=body.dataset_version,
+        resources=runtime.resources,
+    )
+    with runtime.store.session() as session:
+        classifier = get_classifier(session, name)
+        model = session.scalar(
+            select(ModelVersion).where(
+                ModelVersion.classifier_id == classifier.id, ModelVersion.version == report.version
+            )
+        )
+        assert model is not None
+        return ModelPublic(
+            version=model.version,
+            family=model.family,
+            dataset_version=report.dataset_version,
+            metrics=model.metrics,
+            created_at=model.created_at,
+        )
+
+
+@router.post("/v1/classifiers/{name}/deployments", status_code=201, response_model=DeploymentPublic)
+def deploy(
+    name: str, body: DeploymentCreate, session: SessionDep, _key: AdminKey
+) -> DeploymentPublic:
+    """Point the ``production`` alias at a version (default: the newest)."""
+    deployment = set_alias(session, name, PRODUCTION, body.version)
+    session.commit()
+    return DeploymentPublic(**deployment.__dict__)

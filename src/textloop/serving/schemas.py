@@ -1,0 +1,129 @@
+"""Request and response bodies of the public API (``XCreate`` in, ``XPublic`` out)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+MAX_TEXT_CHARS = 10_000
+MAX_BATCH = 256
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or only whitespace")
+    return value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS), AfterValidator(_not_blank)]
+Label = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClassifyCreate(Strict):
+    """Either one ``text`` or a batch of up to 256 ``texts``."""
+
+    text: Text | None = None
+    texts: Annotated[list[Text], Field(min_length=1, max_length=MAX_BATCH)] | None = None
+
+    @model_validator(mode="after")
+    def exactly_one(self) -> Self:
+        if (self.text is None) == (self.texts is None):
+            raise ValueError("give exactly one of 'text' or 'texts'")
+        return self
+
+
+class PredictionPublic(BaseModel):
+    label: str
+    confidence: float
+    scores: dict[str, float]
+    model_version: int
+    prediction_id: str
+    review: bool
+
+
+class BatchPredictionPublic(BaseModel):
+    predictions: list[PredictionPublic]
+
+
+class FeedbackCreate(Strict):
+    """Point at a stored prediction, or give the text; ``label`` is the correct label if known."""
+
+    prediction_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    text: Text | None = None
+    label: Label | None = None
+
+    @model_validator(mode="after")
+    def prediction_or_text(self) -> Self:
+        if (self.prediction_id is None) == (self.text is None):
+            raise ValueError("give exactly one of 'prediction_id' or 'text'")
+        return self
+
+
+class FeedbackPublic(BaseModel):
+    feedback_id: str
+    review_task_id: str
+
+
+class ReviewTaskPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    source: str
+    status: str
+    text: str
+    suggested_label: str | None
+    confidence: float | None
+    reported_label: str | None
+    prediction_id: str | None
+    feedback_id: str | None
+    created_at: datetime
+
+
+class ReviewTaskList(BaseModel):
+    tasks: list[ReviewTaskPublic]
+
+
+class ClassifierPublic(BaseModel):
+    name: str
+    threshold: float
+    labels: list[str]
+    production_version: int | None
+
+
+class DatasetPublic(BaseModel):
+    classifier: str
+    version: int
+    rows: int
+    dropped: int
+    created: bool
+    split_counts: dict[str, int]
+
+
+class TrainCreate(Strict):
+    model: Annotated[str, Field(pattern=r"^[a-z0-9_-]+$", max_length=50)] = "auto"
+    dataset_version: Annotated[int, Field(ge=1)] | None = None
+
+
+class ModelPublic(BaseModel):
+    version: int
+    family: str
+    dataset_version: int
+    metrics: dict[str, Any]
+    created_at: datetime
+
+
+class DeploymentCreate(Strict):
+    version: Annotated[int, Field(ge=1)] | None = None
+
+
+class DeploymentPublic(BaseModel):
+    classifier: str
+    alias: str
+    version: int
+    previous_version: int | None

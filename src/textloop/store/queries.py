@@ -1,0 +1,87 @@
+"""Lookups that every layer needs, each raising ``NotFound`` with a message a user can act on."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from textloop.errors import InvalidRequest, NotFound
+from textloop.store.tables import Classifier, DatasetVersion, ModelAlias, ModelVersion
+
+CLASSIFIER_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+
+
+def get_classifier(session: Session, name: str) -> Classifier:
+    classifier = session.scalar(select(Classifier).where(Classifier.name == name))
+    if classifier is None:
+        raise NotFound(f"classifier {name!r} does not exist")
+    return classifier
+
+
+def get_or_create_classifier(session: Session, name: str) -> Classifier:
+    if not CLASSIFIER_NAME.match(name):
+        raise InvalidRequest(
+            f"classifier name {name!r} is invalid: use lowercase letters, digits, '.', '_' "
+            "or '-', starting with a letter or digit (at most 100 characters)",
+            field="classifier",
+        )
+    classifier = session.scalar(select(Classifier).where(Classifier.name == name))
+    if classifier is None:
+        classifier = Classifier(name=name, threshold=0.5, labels=[])
+        session.add(classifier)
+        session.flush()
+    return classifier
+
+
+def latest_dataset_version(session: Session, classifier: Classifier) -> DatasetVersion:
+    dataset = session.scalar(
+        select(DatasetVersion)
+        .where(DatasetVersion.classifier_id == classifier.id)
+        .order_by(DatasetVersion.version.desc())
+        .limit(1)
+    )
+    if dataset is None:
+        raise NotFound(
+            f"classifier {classifier.name!r} has no data yet; "
+            f"run `textloop ingest FILE --classifier {classifier.name}` first"
+        )
+    return dataset
+
+
+def get_dataset_version(session: Session, classifier: Classifier, version: int) -> DatasetVersion:
+    dataset = session.scalar(
+        select(DatasetVersion).where(
+            DatasetVersion.classifier_id == classifier.id, DatasetVersion.version == version
+        )
+    )
+    if dataset is None:
+        raise NotFound(f"classifier {classifier.name!r} has no dataset version {version}")
+    return dataset
+
+
+def next_version(
+    session: Session, column: object, classifier_column: object, classifier_id: int
+) -> int:
+    current = session.scalar(select(func.max(column)).where(classifier_column == classifier_id))  # type: ignore[arg-type]
+    return (current or 0) + 1
+
+
+def get_model_version(session: Session, classifier: Classifier, version: int) -> ModelVersion:
+    model = session.scalar(
+        select(ModelVersion).where(
+            ModelVersion.classifier_id == classifier.id, ModelVersion.version == version
+        )
+    )
+    if model is None:
+        raise NotFound(f"classifier {classifier.name!r} has no model version {version}")
+    return model
+
+
+def aliased_model(session: Session, classifier: Classifier, alias: str) -> ModelVersion | None:
+    return session.scalar(
+        select(ModelVersion)
+        .join(ModelAlias, ModelAlias.model_version_id == ModelVersion.id)
+        .where(ModelAlias.classifier_id == classifier.id, ModelAlias.alias == alias)
+    )
