@@ -79,7 +79,7 @@ def select_columns(
             f"{source}: column {', '.join(repr(m) for m in missing)} not found "
             f"(columns found: {found}); choose columns with --text-column/--label-column"
         )
-    columns = {key: _as_strings(table.column(name)) for key, name in wanted.items()}
+    columns = {key: _as_strings(table.column(name), name, source) for key, name in wanted.items()}
     result = pa.table(columns)
     if split_column:
         unknown = set(result.column("split").to_pylist()) - set(SPLITS) - {None, ""}
@@ -111,7 +111,11 @@ def _read(source: Path | pa.BufferReader, file_format: str, name: str) -> pa.Tab
         raise DataError(f"{name}: cannot read as {file_format}: {first_line}") from exc
 
 
-def _as_strings(column: pa.ChunkedArray) -> pa.ChunkedArray:
+def _as_strings(column: pa.ChunkedArray, name: str, source: str) -> pa.ChunkedArray:
+    if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+        raise DataError(
+            f"{source}: column {name!r} is not valid UTF-8 text; save the file as UTF-8"
+        )
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         return column.cast(pa.string())
     if pa.types.is_dictionary(column.type):
@@ -119,4 +123,4 @@ def _as_strings(column: pa.ChunkedArray) -> pa.ChunkedArray:
     try:
         return pc.cast(column, pa.string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise DataError(f"column of type {column.type} cannot be read as text") from exc
+        raise DataError(f"{source}: column {name!r} of type {column.type} is not text") from exc

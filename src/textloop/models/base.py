@@ -71,6 +71,9 @@ class FamilyRegistry:
 
         return decorate
 
+    def unregister(self, name: str) -> None:
+        self._families.pop(name, None)
+
     def get(self, name: str) -> Any:
         _import_builtins()
         try:
@@ -95,6 +98,7 @@ families = FamilyRegistry()
 
 def _import_builtins() -> None:
     # Imported for their registration side effect; cheap, since heavy libraries load lazily.
+    import textloop.models.baseline
     import textloop.models.embedding
     import textloop.models.ngram  # noqa: F401
 

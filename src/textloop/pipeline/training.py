@@ -44,11 +44,12 @@ def train_classifier(
     dataset_version: int | None = None,
     resources: ModelResources | None = None,
     progress: Progress | None = None,
+    auto_candidates: tuple[str, ...] = AUTO_CANDIDATES,
 ) -> TrainReport:
     started = time.perf_counter()
     progress = progress or SilentProgress()
     resources = resources or ModelResources()
-    candidates = list(AUTO_CANDIDATES) if family == AUTO else [family]
+    candidates = list(auto_candidates) if family == AUTO else [family]
     for candidate in candidates:
         families.get(candidate)  # fail fast on an unknown family, before any work
 

@@ -1,0 +1,84 @@
+"""Fixtures: a fresh database per test on SQLite and on PostgreSQL, and a small labelled corpus.
+
+PostgreSQL is expected at 127.0.0.1:5432 (user postgres, trust auth, database ``test``); every
+test gets its own database created from it. When it is unreachable the PostgreSQL cases skip,
+except under ``CI=true`` where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.corpus import write_corpus
+from textloop.config import Settings
+from textloop.store import Store, open_store
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEXTLOOP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> bool:
+    problem = _postgres_reachable()
+    if problem is None:
+        return True
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"PostgreSQL at {POSTGRES_ADMIN_URL} is unreachable under CI: {problem}")
+    return False
+
+
+def fresh_database_url(backend: str, tmp_path: Path, postgres_available: bool) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'textloop.db'}"
+        return
+    if not postgres_available:
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
+    name = f"textloop_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_available: bool
+) -> Iterator[str]:
+    yield from fresh_database_url(request.param, tmp_path, postgres_available)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings.load(data_dir=tmp_path / "data", database_url=database_url)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Store]:
+    store = open_store(settings)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def corpus_csv(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "corpus.csv")

@@ -1,0 +1,30 @@
+"""The bundled encoder loads offline, and repeated texts are served from the cache."""
+
+import numpy as np
+import pytest
+
+from textloop.models.encoders import EncoderPool, resolve_encoder_path
+
+
+def test_the_default_encoder_resolves_to_the_installed_package() -> None:
+    path = resolve_encoder_path("all-MiniLM-L6-v2")
+    assert path.endswith("model")
+
+
+def test_encoders_with_the_same_name_are_shared() -> None:
+    pool = EncoderPool()
+    assert pool.get("all-MiniLM-L6-v2") is pool.get("all-MiniLM-L6-v2")
+
+
+@pytest.mark.slow
+def test_embeddings_are_normalised_and_cached() -> None:
+    encoder = EncoderPool().get()
+    first = encoder.encode(["my card has not arrived", "hello"])
+    assert first.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-4)
+    model = encoder._model
+    encoder._model = None  # a cache miss would now fail loudly
+    try:
+        assert np.array_equal(encoder.encode(["hello"]), first[1:])
+    finally:
+        encoder._model = model

@@ -1,0 +1,85 @@
+"""Training registers a numbered, evaluated model version; auto keeps the better candidate."""
+
+from pathlib import Path
+
+import pytest
+
+from textloop.config import Settings
+from textloop.data.datasets import ingest_table
+from textloop.data.readers import read_labelled_file
+from textloop.errors import NotFound, TrainingError
+from textloop.models.base import load_model
+from textloop.pipeline.training import train_classifier
+from textloop.registry.models import PRODUCTION, set_alias
+from textloop.store import Store
+from textloop.store.queries import aliased_model, get_classifier, get_model_version
+
+
+@pytest.fixture
+def ingested(store: Store, settings: Settings, corpus_csv: Path) -> Store:
+    with store.session() as session:
+        ingest_table(
+            session, "topics", read_labelled_file(corpus_csv), "corpus", settings.split_fractions
+        )
+    return store
+
+
+def test_training_registers_version_one_with_test_metrics(
+    ingested: Store, settings: Settings
+) -> None:
+    report = train_classifier(ingested, settings, "topics", "ngram")
+    assert (report.version, report.family, report.dataset_version) == (1, "ngram", 1)
+    assert report.test_metrics["accuracy"] > 0.8
+    with ingested.session() as session:
+        record = get_model_version(session, get_classifier(session, "topics"), 1)
+        assert record.metrics["test"]["rows"] == report.test_metrics["rows"]
+        model = load_model(settings.artifact_root / record.artifact_uri)
+    assert model.classes_ == ["finance", "sport", "weather"]
+
+
+def test_versions_count_up(ingested: Store, settings: Settings) -> None:
+    train_classifier(ingested, settings, "topics", "majority")
+    assert train_classifier(ingested, settings, "topics", "ngram").version == 2
+
+
+def test_auto_keeps_the_candidate_that_is_better_on_validation(
+    ingested: Store, settings: Settings
+) -> None:
+    report = train_classifier(
+        ingested, settings, "topics", "auto", auto_candidates=("majority", "ngram")
+    )
+    assert report.family == "ngram"
+    assert report.candidates["ngram"]["accuracy"] > report.candidates["majority"]["accuracy"]
+
+
+def test_deploy_moves_the_production_alias(ingested: Store, settings: Settings) -> None:
+    train_classifier(ingested, settings, "topics", "majority")
+    train_classifier(ingested, settings, "topics", "ngram")
+    with ingested.session() as session:
+        first = set_alias(session, "topics", PRODUCTION, 1)
+        second = set_alias(session, "topics", PRODUCTION)
+        assert aliased_model(session, get_classifier(session, "topics"), PRODUCTION).version == 2
+    assert (first.previous_version, second.previous_version, second.version) == (None, 1, 2)
+
+
+def test_unknown_classifier_family_and_version_are_clear_errors(
+    ingested: Store, settings: Settings
+) -> None:
+    with pytest.raises(NotFound, match="classifier 'nope' does not exist"):
+        train_classifier(ingested, settings, "nope", "ngram")
+    with pytest.raises(NotFound, match="unknown model family"):
+        train_classifier(ingested, settings, "topics", "gpt")
+    with ingested.session() as session, pytest.raises(NotFound, match="no model version 9"):
+        set_alias(session, "topics", PRODUCTION, 9)
+
+
+def test_a_single_label_dataset_cannot_be_trained(store: Store, settings: Settings) -> None:
+    import pyarrow as pa
+
+    with store.session() as session:
+        table = pa.table({"text": [f"t {i}" for i in range(30)], "label": ["a"] * 30})
+        ingest_table(session, "mono", table, "x", settings.split_fractions)
+    with pytest.raises(TrainingError, match="at least 2 are needed"):
+        train_classifier(store, settings, "mono", "ngram")
+    with store.session() as session:
+        assert aliased_model(session, get_classifier(session, "mono"), PRODUCTION) is None

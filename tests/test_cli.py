@@ -1,0 +1,57 @@
+"""The CLI: JSON for scripts, one-line errors with a non-zero exit for people."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.corpus import write_corpus
+from tests.processes import environment, run_cli
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    return environment(tmp_path / "data", database_url)
+
+
+def test_ingest_train_deploy_classify_from_the_command_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    corpus = write_corpus(tmp_path / "c.csv")
+    ingested = run_cli(env, "ingest", str(corpus), "--classifier", "topics", "--json")
+    assert ingested.returncode == 0, ingested.stderr
+    assert json.loads(ingested.stdout)["created"] is True
+    again = run_cli(env, "ingest", str(corpus), "--classifier", "topics", "--json")
+    assert json.loads(again.stdout)["created"] is False
+
+    trained = run_cli(env, "train", "topics", "--model", "ngram", "--json")
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads(trained.stdout)["version"] == 1
+
+    assert run_cli(env, "deploy", "topics").returncode == 0
+    classified = run_cli(env, "classify", "topics", "rain and snow", "--json")
+    assert classified.returncode == 0, classified.stderr
+    assert json.loads(classified.stdout)["label"] == "weather"
+
+
+def test_missing_column_is_one_line_naming_the_columns_found(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    corpus = write_corpus(tmp_path / "c.csv", label_column="category")
+    result = run_cli(env, "ingest", str(corpus), "--classifier", "topics")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().count("\n") == 0
+    assert "column 'label' not found (columns found: text, category)" in result.stderr
+
+
+def test_unknown_classifier_is_a_clear_error(env: dict[str, str]) -> None:
+    result = run_cli(env, "train", "nope")
+    assert result.returncode == 1
+    assert "classifier 'nope' does not exist" in result.stderr
+
+
+def test_init_prints_an_admin_key_once_as_json(env: dict[str, str]) -> None:
+    result = run_cli(env, "init", "--json")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["api_key"].startswith("tl_")
