@@ -27,15 +27,9 @@ app.add_typer(keys_app, name="keys")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
 
 
-class State:
-    data_dir: Path | None = None
-
-
-state = State()
-
-
-def settings() -> Settings:
-    return Settings.load(data_dir=state.data_dir)
+def settings(ctx: typer.Context) -> Settings:
+    """Settings for this invocation, from the root ``--data-dir`` and the environment."""
+    return Settings.load(data_dir=ctx.find_root().params.get("data_dir"))
 
 
 def version_callback(value: bool) -> None:
@@ -51,23 +45,23 @@ def root(
         typer.Option(
             "--data-dir",
             envvar="TEXTLOOP_DATA_DIR",
-            help="Where textloop keeps its database and artifacts [default: ./textloop-data].",
+            help="Where textloop keeps its database and artifacts (default: ./textloop-data).",
         ),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=version_callback, is_eager=True)
     ] = False,
 ) -> None:
-    state.data_dir = data_dir
+    """Self-hosted text classification that keeps learning in production."""
 
 
 @app.command()
-def init(as_json: JsonFlag = False) -> None:
+def init(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Create the data directory and database, and print a new admin API key (shown once)."""
     from textloop.security.api_keys import create_api_key
     from textloop.store import open_store
 
-    config = settings()
+    config = settings(ctx)
     store = open_store(config)
     with store.session() as session:
         key = create_api_key(session, ["admin"], name="admin (init)")
@@ -81,6 +75,7 @@ def init(as_json: JsonFlag = False) -> None:
 
 @app.command()
 def ingest(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV, TSV, JSONL or Parquet file of labelled text.")],
     classifier: Annotated[str, typer.Option("--classifier", "-c", help="Classifier name.")],
     text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
@@ -99,7 +94,7 @@ def ingest(
     from textloop.data.readers import read_labelled_file
     from textloop.store import open_store
 
-    config = settings()
+    config = settings(ctx)
     table = read_labelled_file(file, text_column, label_column, split_column)
     source = str(file)
     if test_file is not None:
@@ -124,13 +119,14 @@ def ingest(
 
 @app.command()
 def train(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
     model: Annotated[
         str,
         typer.Option("--model", "-m", help="ngram, embedding, or auto (train both, keep best)."),
     ] = "auto",
     dataset_version: Annotated[
-        int | None, typer.Option(help="Dataset version to train on [default: the newest].")
+        int | None, typer.Option(help="Dataset version to train on (default: the newest).")
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -138,7 +134,7 @@ def train(
     from textloop.pipeline.training import train_classifier
     from textloop.store import open_store
 
-    config = settings()
+    config = settings(ctx)
     store = open_store(config)
     with RichProgress(enabled=not as_json) as progress:
         report = train_classifier(store, config, name, model, dataset_version, progress=progress)
@@ -168,9 +164,10 @@ def print_training_report(report: Any) -> None:
 
 @app.command()
 def deploy(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
     version: Annotated[
-        int | None, typer.Option(help="Model version [default: the newest].")
+        int | None, typer.Option(help="Model version (default: the newest).")
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -178,7 +175,7 @@ def deploy(
     from textloop.registry.models import PRODUCTION, set_alias
     from textloop.store import open_store
 
-    store = open_store(settings())
+    store = open_store(settings(ctx))
     with store.session() as session:
         deployment = set_alias(session, name, PRODUCTION, version)
     if as_json:
@@ -190,6 +187,7 @@ def deploy(
 
 @app.command()
 def classify(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
     text: Annotated[str, typer.Argument(help="Text to classify.")],
     as_json: JsonFlag = False,
@@ -203,7 +201,7 @@ def classify(
 
     if not text.strip() or len(text) > MAX_TEXT_CHARS:
         fail(f"TEXT must be between 1 and {MAX_TEXT_CHARS} non-blank characters")
-    config = settings()
+    config = settings(ctx)
     store = open_store(config)
     cache = ModelCache(config.artifact_root, ModelResources())
     with store.session() as session:
@@ -217,22 +215,24 @@ def classify(
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
 ) -> None:
     """Serve the HTTP API until interrupted."""
     from textloop.serving.server import run_server
 
-    run_server(settings(), host, port)
+    run_server(settings(ctx), host, port)
 
 
 @keys_app.command("create")
 def keys_create(
+    ctx: typer.Context,
     scopes: Annotated[
         str, typer.Option(help="Comma-separated: classify, feedback, review, admin.")
     ] = "classify,feedback",
     classifiers: Annotated[
-        str | None, typer.Option(help="Comma-separated classifier names [default: all].")
+        str | None, typer.Option(help="Comma-separated classifier names (default: all).")
     ] = None,
     name: Annotated[str, typer.Option(help="A note saying who the key is for.")] = "",
     as_json: JsonFlag = False,
@@ -241,7 +241,7 @@ def keys_create(
     from textloop.security.api_keys import create_api_key
     from textloop.store import open_store
 
-    store = open_store(settings())
+    store = open_store(settings(ctx))
     with store.session() as session:
         key = create_api_key(
             session,
@@ -260,6 +260,7 @@ def keys_create(
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     serve_after: Annotated[
@@ -269,7 +270,7 @@ def demo(
     """Ingest the bundled Banking77 data, train, deploy, print a curl command and serve."""
     from textloop.demo import run_demo
 
-    run_demo(settings(), host, port, serve_after)
+    run_demo(settings(ctx), host, port, serve_after)
 
 
 def main() -> None:

@@ -80,6 +80,10 @@ class SentenceEncoder:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
+
+                transformers_logging.set_verbosity_error()
+                transformers_logging.disable_progress_bar()
 
                 path = resolve_encoder_path(self.name)
                 try:

@@ -1,0 +1,5 @@
+"""``python -m textloop`` is the ``textloop`` command."""
+
+from textloop.cli import main
+
+main()
