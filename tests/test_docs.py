@@ -40,4 +40,4 @@ def test_every_setting_is_in_the_configuration_docs() -> None:
         assert env in text
     for field in Settings.__dataclass_fields__:
         if field != "split_fractions":
-            assert field.replace("_", " ") in text
+            assert field.replace("_", " ") in text.lower(), field

@@ -12,9 +12,14 @@ def test_fast_families_follow_the_contract(family: str) -> None:
     check_classifier(families.create(family))
 
 
+def test_an_ensemble_follows_the_contract() -> None:
+    check_classifier(families.create("ensemble", members=("ngram", "majority")))
+
+
 @pytest.mark.slow
-def test_embedding_family_follows_the_contract() -> None:
-    check_classifier(families.create("embedding"))
+@pytest.mark.parametrize("family", ["embedding", "ensemble"])
+def test_encoder_families_follow_the_contract(family: str) -> None:
+    check_classifier(families.create(family))
 
 
 def test_a_users_family_registers_like_the_built_ins() -> None:
@@ -29,5 +34,22 @@ def test_a_users_family_registers_like_the_built_ins() -> None:
 
 
 def test_unknown_family_names_the_known_ones() -> None:
-    with pytest.raises(NotFound, match="embedding, majority, ngram"):
+    with pytest.raises(NotFound, match="embedding, ensemble, majority, ngram"):
         families.get("bert")
+
+
+def test_an_ensemble_averages_its_members_probabilities_by_weight() -> None:
+    import numpy as np
+
+    from textloop.models.checks import TRAIN
+    from textloop.models.ensemble import EnsembleClassifier
+
+    texts, labels = [t for t, _ in TRAIN], [label for _, label in TRAIN]
+    ngram = families.create("ngram").fit(texts, labels)
+    majority = families.create("majority").fit(texts[:6], labels[:6])  # knows 2 of 3 labels
+    ensemble = EnsembleClassifier.from_fitted([ngram, majority], [3, 1])
+    assert ensemble.classes_ == ngram.classes_ == ["business", "sport", "tech"]
+    widened = np.zeros((len(texts), 3))
+    widened[:, [0, 1]] = majority.predict_proba(texts)
+    expected = 0.75 * ngram.predict_proba(texts) + 0.25 * widened
+    assert np.allclose(ensemble.predict_proba(texts), expected)

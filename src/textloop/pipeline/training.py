@@ -1,8 +1,9 @@
 """Train candidates on the train split, keep the best on validation, test it, register it.
 
-With ``family="auto"`` every built-in family is a candidate. The winner is refitted on train plus
-validation before the test evaluation, since selection no longer needs the validation rows; the
-test split is never seen by any fit. Nothing is registered unless every step succeeds.
+With ``family="auto"`` the candidates are ``ngram`` and ``embedding`` plus their weighted
+ensemble, whose weights are chosen on validation; the model that scores best on validation is the
+one evaluated on test and registered, unchanged. The test split is never seen by any fit, and
+nothing is registered unless every step succeeds.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from textloop.config import Settings
 from textloop.data.datasets import load_splits
 from textloop.errors import TrainingError
 from textloop.models.base import ModelResources, families
+from textloop.models.ensemble import EnsembleClassifier
 from textloop.pipeline.evaluation import evaluate
 from textloop.pipeline.progress import Progress, SilentProgress
 from textloop.registry.models import register_model
@@ -23,6 +27,8 @@ from textloop.store.queries import get_classifier, get_dataset_version, latest_d
 
 AUTO = "auto"
 AUTO_CANDIDATES = ("ngram", "embedding")
+ENSEMBLE = "ensemble"
+WEIGHT_GRID = [round(0.1 * step, 1) for step in range(1, 10)]
 
 
 @dataclass
@@ -83,30 +89,28 @@ def train_classifier(
         model = families.create(candidate, resources)
         _warm_up(model, train_texts + val_texts + test_texts, candidate, progress)
         progress.task(f"fitting {candidate} on {len(train_texts):,} texts")
-        model.fit(train_texts, train_labels)
+        fitted[candidate] = model.fit(train_texts, train_labels)
         progress.done()
-        fitted[candidate] = model
         if val_texts:
-            metrics = evaluate(val_labels, model.predict_proba(val_texts), model.classes_)
-            scores[candidate] = {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]}
-
-    winner = max(
-        candidates,
-        key=lambda c: (scores.get(c, {}).get("accuracy", 0), scores.get(c, {}).get("macro_f1", 0)),
-    )
-    model = fitted[winner]
-    if val_texts:
-        progress.task(f"refitting {winner} on train + validation")
-        model = families.create(winner, resources, **model.get_params()).fit(
-            train_texts + val_texts, train_labels + val_labels
+            scores[candidate] = _scores(val_labels, model.predict_proba(val_texts), model.classes_)
+    if len(fitted) > 1 and val_texts:
+        ensemble, scores[ENSEMBLE] = _weighted_ensemble(
+            list(fitted.values()), val_texts, val_labels
         )
-        progress.done()
+        fitted[ENSEMBLE] = ensemble
+
+    def rank(name: str) -> tuple[float, float]:
+        score = scores.get(name, {})
+        return score.get("accuracy", 0.0), score.get("macro_f1", 0.0)
+
+    winner = max(fitted, key=rank)  # ties go to the earlier, simpler candidate
+    model = fitted[winner]
     test_metrics = (
         evaluate(test_labels, model.predict_proba(test_texts), model.classes_)
         if test_texts
         else {"rows": 0}
     )
-    metrics = {"test": test_metrics, "validation": scores, "selected_from": candidates}
+    metrics = {"test": test_metrics, "validation": scores, "selected_from": list(fitted)}
 
     with store.session() as session:
         classifier = get_classifier(session, name)
@@ -135,3 +139,39 @@ def _warm_up(model: Any, texts: list[str], family: str, progress: Progress) -> N
     advance = progress.task(f"encoding {len(unique):,} texts for {family}", total=len(unique))
     warm_up(unique, progress=advance)
     progress.done()
+
+
+def _scores(labels: list[str], probabilities: np.ndarray, classes: list[str]) -> dict[str, float]:
+    metrics = evaluate(labels, probabilities, classes)
+    return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]}
+
+
+def _weighted_ensemble(
+    models: list[Any], texts: list[str], labels: list[str]
+) -> tuple[EnsembleClassifier, dict[str, float]]:
+    """The ensemble of already fitted ``models`` whose weights score best on validation.
+
+    Two members get a grid of weights; more get equal weights. Member predictions are computed
+    once and recombined, so the search costs no extra inference.
+    """
+    equal = EnsembleClassifier.from_fitted(models, [1.0] * len(models))
+    classes = equal.classes_
+    aligned = []
+    for model in models:
+        probabilities = np.zeros((len(texts), len(classes)))
+        probabilities[:, [classes.index(c) for c in model.classes_]] = model.predict_proba(texts)
+        aligned.append(probabilities)
+    grid = [[w, 1 - w] for w in WEIGHT_GRID] if len(models) == 2 else [[1.0] * len(models)]
+    best: tuple[tuple[float, ...], list[float]] | None = None
+    for weights in grid:
+        combined = sum(w * p for w, p in zip(weights, aligned, strict=True))
+        score = _scores(labels, np.asarray(combined), classes)
+        key = (score["accuracy"], score["macro_f1"])
+        if best is None or key > best[0]:
+            best = (key, weights)
+    assert best is not None
+    (accuracy, macro_f1), weights = best
+    return EnsembleClassifier.from_fitted(models, weights), {
+        "accuracy": accuracy,
+        "macro_f1": macro_f1,
+    }
