@@ -20,6 +20,7 @@ demo: venv
 lint: venv
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src/textloop
 
 test: venv lint
 	$(BIN)/pytest

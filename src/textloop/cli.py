@@ -123,7 +123,11 @@ def train(
     name: Annotated[str, typer.Argument(help="Classifier name.")],
     model: Annotated[
         str,
-        typer.Option("--model", "-m", help="ngram, embedding, or auto (train both, keep best)."),
+        typer.Option(
+            "--model",
+            "-m",
+            help="ngram, embedding, ensemble, majority, or auto (the best on validation).",
+        ),
     ] = "auto",
     dataset_version: Annotated[
         int | None, typer.Option(help="Dataset version to train on (default: the newest).")
