@@ -132,6 +132,9 @@ def train(
     dataset_version: Annotated[
         int | None, typer.Option(help="Dataset version to train on (default: the newest).")
     ] = None,
+    ignore_anomalies: Annotated[
+        bool, typer.Option(help="Train even if the data has error-level anomalies.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Train a new model version on the train split and evaluate it on the test split."""
@@ -141,7 +144,15 @@ def train(
     config = settings(ctx)
     store = open_store(config)
     with RichProgress(enabled=not as_json) as progress:
-        report = train_classifier(store, config, name, model, dataset_version, progress=progress)
+        report = train_classifier(
+            store,
+            config,
+            name,
+            model,
+            dataset_version,
+            progress=progress,
+            ignore_anomalies=ignore_anomalies,
+        )
     if as_json:
         emit_json(report.__dict__)
         return
@@ -164,6 +175,110 @@ def print_training_report(report: Any) -> None:
             f"  test ({test['rows']:,} rows): accuracy {test['accuracy']:.4f}  "
             f"macro-F1 {test['macro_f1']:.4f}"
         )
+
+
+@app.command()
+def stats(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    dataset_version: Annotated[
+        int | None, typer.Option(help="Dataset version (default: the newest).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the statistics and anomalies of a dataset version."""
+    from textloop.data.statistics import TextStatistics
+    from textloop.store import open_store
+    from textloop.store.queries import get_classifier, get_dataset_version, latest_dataset_version
+
+    store = open_store(settings(ctx))
+    with store.session() as session:
+        classifier = get_classifier(session, name)
+        dataset = (
+            latest_dataset_version(session, classifier)
+            if dataset_version is None
+            else get_dataset_version(session, classifier, dataset_version)
+        )
+        summary = TextStatistics.from_dict(dataset.statistics or {}).summary()
+        anomalies = list(dataset.anomalies or [])
+        version = dataset.version
+    if as_json:
+        emit_json({"dataset_version": version, "statistics": summary, "anomalies": anomalies})
+        return
+    print_statistics(name, version, summary)
+    print_anomalies(anomalies)
+
+
+def print_statistics(name: str, version: int, summary: dict[str, Any]) -> None:
+    length = summary["length"]
+    out.print(f"[bold]{name}[/] dataset version {version}")
+    out.print(
+        f"  rows {summary['rows']:,}  empty {summary['empty_texts']:,}  duplicate rows "
+        f"{summary['duplicate_rows']:,}  conflicting texts {summary['conflicting_texts']:,}"
+    )
+    out.print(
+        f"  length min {length['min']}  mean {length['mean']:.1f}  p50 {length['p50']}  "
+        f"p90 {length['p90']}  p99 {length['p99']}  max {length['max']}"
+    )
+    out.print(
+        f"  labels {summary['label_count']}  imbalance {summary['imbalance_ratio']:.2f}  "
+        f"vocabulary ~{summary['vocabulary_size']:,}  non-ASCII {summary['non_ascii_share']:.1%}"
+    )
+
+
+def print_anomalies(anomalies: list[dict[str, Any]]) -> None:
+    if not anomalies:
+        out.print("  no anomalies")
+    for anomaly in anomalies:
+        colour = "red" if anomaly["severity"] == "error" else "yellow"
+        out.print(
+            f"  [{colour}]{anomaly['severity']}[/] {anomaly['kind']} ({anomaly['count']:,}): "
+            f"{anomaly['message']}",
+            highlight=False,
+        )
+        for example in anomaly["examples"]:
+            out.print(f"      {example}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def validate(
+    ctx: typer.Context,
+    name: Annotated[
+        str, typer.Argument(help="Classifier whose schema the file is checked against.")
+    ],
+    file: Annotated[Path, typer.Argument(help="CSV, TSV, JSONL or Parquet file of labelled text.")],
+    text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Column holding the label.")] = "label",
+    as_json: JsonFlag = False,
+) -> None:
+    """Check FILE against the classifier's schema without storing it; exit 1 on any error."""
+    from textloop.data.readers import read_labelled_file
+    from textloop.data.schema import Schema
+    from textloop.data.statistics import TextStatistics
+    from textloop.data.validation import has_errors, validate_rows
+    from textloop.store import open_store
+    from textloop.store.queries import get_classifier
+
+    table = read_labelled_file(file, text_column, label_column)
+    rows = list(
+        zip(table.column("text").to_pylist(), table.column("label").to_pylist(), strict=True)
+    )
+    store = open_store(settings(ctx))
+    with store.session() as session:
+        stored = get_classifier(session, name).data_schema
+    schema = Schema.from_dict(stored) if stored else Schema.infer(TextStatistics.of(rows))
+    found = validate_rows(rows, schema)
+    anomalies = [anomaly.to_dict() for anomaly in found]
+    failed = has_errors(found)
+    if as_json:
+        emit_json({"file": str(file), "rows": len(rows), "anomalies": anomalies, "ok": not failed})
+    else:
+        out.print(f"{file}: {len(rows):,} rows checked against the schema of [bold]{name}[/]")
+        print_anomalies(anomalies)
+    if failed:
+        errors = sum(1 for anomaly in found if anomaly.severity == "error")
+        err.print(f"validation failed: {errors} error-level anomalies in {file}")
+        raise typer.Exit(1)
 
 
 @app.command()

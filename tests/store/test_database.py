@@ -1,9 +1,11 @@
 """Opening a store migrates it to the latest schema, on SQLite and PostgreSQL alike."""
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from textloop.config import Settings
 from textloop.store import open_store
+from textloop.store.database import MIGRATIONS_DIR
 
 EXPECTED_TABLES = {
     "classifiers",
@@ -22,7 +24,29 @@ def test_opening_a_store_creates_every_table(settings: Settings) -> None:
     store = open_store(settings)
     assert set(inspect(store.engine).get_table_names()) >= EXPECTED_TABLES
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert current == ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    store.dispose()
+
+
+def test_a_database_at_an_older_revision_is_upgraded(settings: Settings) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    store = open_store(settings)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
+    assert "statistics" not in {
+        c["name"] for c in inspect(store.engine).get_columns("dataset_versions")
+    }
+    store.dispose()
+    store = open_store(settings)
+    assert "statistics" in {
+        c["name"] for c in inspect(store.engine).get_columns("dataset_versions")
+    }
     store.dispose()
 
 

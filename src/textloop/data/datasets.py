@@ -2,6 +2,8 @@
 
 Rows with an empty text or label are dropped and counted; the version's hash covers the sorted
 rows, so ingesting the same content again, in any order, returns the version that already exists.
+Each version records the statistics of the batch as received and its anomalies against the
+classifier's schema, which the first version defines.
 """
 
 from __future__ import annotations
@@ -9,12 +11,16 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from textloop.data.schema import Schema
 from textloop.data.splits import assign_split, normalize_text, text_hash
+from textloop.data.statistics import TextStatistics
+from textloop.data.validation import validate_rows
 from textloop.errors import DataError
 from textloop.store.queries import get_or_create_classifier, next_version
 from textloop.store.tables import DatasetVersion, Example
@@ -33,6 +39,7 @@ class IngestResult:
     created: bool
     split_counts: dict[str, int]
     labels: list[str]
+    anomalies: list[dict[str, Any]]
 
 
 def ingest_table(
@@ -45,6 +52,9 @@ def ingest_table(
     rows, dropped = _clean_rows(table, fractions)
     if not rows:
         raise DataError(f"{source}: no rows with both a text and a label")
+    raw = list(
+        zip(table.column("text").to_pylist(), table.column("label").to_pylist(), strict=True)
+    )
     digest = _content_hash(rows)
     classifier = get_or_create_classifier(session, classifier_name)
     existing = session.scalar(
@@ -55,6 +65,10 @@ def ingest_table(
     if existing is not None:
         return _result(classifier_name, existing, dropped, created=False, labels=classifier.labels)
 
+    statistics = TextStatistics.of(raw)
+    if classifier.data_schema is None:
+        classifier.data_schema = Schema.infer(statistics).to_dict()
+    anomalies = validate_rows(raw, Schema.from_dict(classifier.data_schema))
     split_counts = dict(Counter(row["split"] for row in rows))
     dataset = DatasetVersion(
         classifier_id=classifier.id,
@@ -65,6 +79,8 @@ def ingest_table(
         source=source,
         row_count=len(rows),
         split_counts=split_counts,
+        statistics=statistics.to_dict(),
+        anomalies=[anomaly.to_dict() for anomaly in anomalies],
     )
     session.add(dataset)
     session.flush()
@@ -117,6 +133,7 @@ def _result(
         created=created,
         split_counts=dict(dataset.split_counts),
         labels=list(labels),
+        anomalies=list(dataset.anomalies or []),
     )
 
 

@@ -51,6 +51,7 @@ def train_classifier(
     resources: ModelResources | None = None,
     progress: Progress | None = None,
     auto_candidates: tuple[str, ...] = AUTO_CANDIDATES,
+    ignore_anomalies: bool = False,
 ) -> TrainReport:
     started = time.perf_counter()
     progress = progress or SilentProgress()
@@ -67,6 +68,14 @@ def train_classifier(
             else get_dataset_version(session, classifier, dataset_version)
         )
         dataset_id, dataset_number = dataset.id, dataset.version
+        errors = [a for a in dataset.anomalies or [] if a["severity"] == "error"]
+        if errors and not ignore_anomalies:
+            found = "; ".join(f"{a['kind']} ({a['count']})" for a in errors)
+            raise TrainingError(
+                f"dataset version {dataset_number} of {name!r} has blocking anomalies: {found}. "
+                f"See `textloop stats {name} --dataset-version {dataset_number}`; fix the data "
+                "or train with --ignore-anomalies"
+            )
         splits = load_splits(session, dataset.id)
 
     train_texts, train_labels = splits.get("train", ([], []))

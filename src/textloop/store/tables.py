@@ -48,6 +48,7 @@ class Classifier(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     threshold: Mapped[float] = mapped_column(Float, default=0.5)
     labels: Mapped[list[str]] = mapped_column(default=list)
+    data_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -64,6 +65,8 @@ class DatasetVersion(Base):
     source: Mapped[str] = mapped_column(Text)
     row_count: Mapped[int] = mapped_column(Integer)
     split_counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    statistics: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    anomalies: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
