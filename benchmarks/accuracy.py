@@ -90,6 +90,9 @@ def run_dataset(folder: Path, label_column: str) -> dict:
                 "macro_f1": auto_report["test_metrics"]["macro_f1"],
                 "seconds": auto_seconds,
                 "chose": auto_report["family"],
+                "ece_before": auto_report["calibration"].get("ece_before"),
+                "ece_after": auto_report["calibration"].get("ece_after"),
+                "validation": auto_report["candidates"],
             }
         }
         for family in ("embedding", "ngram"):
@@ -99,6 +102,8 @@ def run_dataset(folder: Path, label_column: str) -> dict:
                 "accuracy": report.test_metrics["accuracy"],
                 "macro_f1": report.test_metrics["macro_f1"],
                 "seconds": time.perf_counter() - started,
+                "ece_before": report.calibration.get("ece_before"),
+                "ece_after": report.calibration.get("ece_after"),
             }
         train = {
             "text": train_table.column("text").to_pylist(),
@@ -131,7 +136,7 @@ def main() -> None:
         everything[name] = result
         base, reference, nan = result["baselines"], REFERENCE.get(name, {}), float("nan")
         print(f"\n{name}: {result['rows']['train']:,} train / {result['rows']['test']:,} test rows")
-        print(f"  {'model':<34}{'accuracy':>9}{'macro-F1':>9}{'seconds':>9}  vs baseline")
+        print(f"  {'model':<34}{'accuracy':>9}{'macro-F1':>9}{'seconds':>9}  vs baseline, ECE")
         print(
             f"  {'baseline TF-IDF + linear SVM':<34}{base['tfidf_svm']:>9.4f}{'':>9}"
             f"{base['tfidf_svm_seconds']:>9.1f}  (README {reference.get('tfidf_svm', nan):.3f})"
@@ -147,7 +152,8 @@ def main() -> None:
             ratio = row["accuracy"] / base[pairs[family]]
             print(
                 f"  {label:<34}{row['accuracy']:>9.4f}{row['macro_f1']:>9.4f}{row['seconds']:>9.1f}"
-                f"  x{ratio:.3f} of {pairs[family]}"
+                f"  x{ratio:.3f} of {pairs[family]}, ECE uncalibrated {row['ece_before']:.4f}"
+                f" -> calibrated {row['ece_after']:.4f}"
             )
     if args.json:
         args.json.write_text(json.dumps(everything, indent=2))

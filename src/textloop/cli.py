@@ -171,9 +171,16 @@ def print_training_report(report: Any) -> None:
         f"({report.family}, dataset version {report.dataset_version}) in {report.seconds:.1f}s"
     )
     if test.get("rows"):
+        low, high = test["confidence_intervals"]["accuracy"]
         out.print(
-            f"  test ({test['rows']:,} rows): accuracy {test['accuracy']:.4f}  "
-            f"macro-F1 {test['macro_f1']:.4f}"
+            f"  test ({test['rows']:,} rows): accuracy {test['accuracy']:.4f} "
+            f"(95% CI {low:.4f}-{high:.4f})  macro-F1 {test['macro_f1']:.4f}"
+        )
+    if "ece_before" in report.calibration:
+        out.print(
+            f"  calibration error (ECE) {report.calibration['ece_before']:.4f} -> "
+            f"{report.calibration['ece_after']:.4f} (temperature "
+            f"{report.calibration['temperature']:.2f})"
         )
 
 

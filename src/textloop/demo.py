@@ -81,8 +81,10 @@ def _print_model(model: ModelVersion) -> None:
     test = model.metrics.get("test", {})
     accuracy, macro_f1 = test.get("accuracy", float("nan")), test.get("macro_f1", float("nan"))
     out.print(
-        f"Production model: version {model.version} ({model.family}); test accuracy "
-        f"{accuracy:.4f}, macro-F1 {macro_f1:.4f} on {test.get('rows', 0):,} rows"
+        f"Production model: version {model.version} ({model.params.get('inner') or model.family}, "
+        f"calibrated); test accuracy "
+        f"{accuracy:.4f}, macro-F1 {macro_f1:.4f}, calibration error {test.get('ece', 0):.3f} "
+        f"on {test.get('rows', 0):,} rows"
     )
     for family, scores in model.metrics.get("validation", {}).items():
         out.print(f"  candidate {family}: validation accuracy {scores['accuracy']:.4f}")

@@ -1,4 +1,9 @@
-"""Test-split metrics in one JSON-ready dictionary, stored with every model version."""
+"""Test-split metrics in one JSON-ready dictionary, stored with every model version.
+
+Accuracy, macro-F1, per-class precision/recall/F1, the confusion matrix, the expected calibration
+error, 95 % bootstrap confidence intervals for accuracy and macro-F1, and the headline metrics on
+slices (by text length; per label is ``per_class``).
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,33 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
+ECE_BINS = 15
+BOOTSTRAP_SAMPLES = 1000
+LENGTH_BUCKETS = ((0, 50, "1-50 chars"), (50, 100, "51-100 chars"), (100, 200, "101-200 chars"))
+
 
 def evaluate(
-    true_labels: Sequence[str], probabilities: np.ndarray, classes: Sequence[str]
+    true_labels: Sequence[str],
+    probabilities: np.ndarray,
+    classes: Sequence[str],
+    texts: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix.
+    """Every metric of the test split; slices by length need ``texts``.
 
     Macro-F1 averages over every label seen in either list, as scikit-learn's ``f1_score`` does;
     a test label the model never saw counts as an error and gets its own row.
     """
-    predicted = [classes[i] for i in np.asarray(probabilities).argmax(axis=1)]
-    return evaluate_labels(true_labels, predicted)
+    probabilities = np.asarray(probabilities)
+    predicted = [classes[i] for i in probabilities.argmax(axis=1)]
+    metrics = evaluate_labels(true_labels, predicted)
+    if not true_labels:
+        return metrics
+    correct = np.array([t == p for t, p in zip(true_labels, predicted, strict=True)])
+    metrics["ece"] = expected_calibration_error(probabilities.max(axis=1), correct)
+    metrics["confidence_intervals"] = bootstrap_intervals(true_labels, predicted)
+    if texts is not None:
+        metrics["slices"] = length_slices(true_labels, predicted, texts)
+    return metrics
 
 
 def evaluate_labels(true_labels: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
@@ -46,3 +67,72 @@ def evaluate_labels(true_labels: Sequence[str], predicted: Sequence[str]) -> dic
             "matrix": confusion_matrix(true_labels, predicted, labels=labels).tolist(),
         },
     }
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray) -> float:
+    """Top-label ECE over equal-width confidence bins: sum of |accuracy - confidence| by weight."""
+    edges = np.linspace(0.0, 1.0, ECE_BINS + 1)
+    bins = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, ECE_BINS - 1)
+    error = 0.0
+    for b in range(ECE_BINS):
+        members = bins == b
+        if members.any():
+            error += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(error)
+
+
+def bootstrap_intervals(
+    true_labels: Sequence[str], predicted: Sequence[str], samples: int = BOOTSTRAP_SAMPLES
+) -> dict[str, list[float]]:
+    """95 % percentile intervals from resampling test rows (fixed seed: reproducible)."""
+    truth, guess, k = _indexed(true_labels, predicted)
+    rng = np.random.default_rng(0)
+    accuracies, macro_f1s = [], []
+    for _ in range(samples):
+        rows = rng.integers(0, len(truth), len(truth))
+        accuracy, macro_f1 = _accuracy_macro_f1(truth[rows], guess[rows], k)
+        accuracies.append(accuracy)
+        macro_f1s.append(macro_f1)
+    return {
+        "accuracy": [float(np.percentile(accuracies, 2.5)), float(np.percentile(accuracies, 97.5))],
+        "macro_f1": [float(np.percentile(macro_f1s, 2.5)), float(np.percentile(macro_f1s, 97.5))],
+    }
+
+
+def _indexed(
+    true_labels: Sequence[str], predicted: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, int]:
+    labels = sorted(set(true_labels) | set(predicted))
+    index = {label: i for i, label in enumerate(labels)}
+    truth = np.array([index[label] for label in true_labels], dtype=int)
+    guess = np.array([index[label] for label in predicted], dtype=int)
+    return truth, guess, len(labels)
+
+
+def _accuracy_macro_f1(truth: np.ndarray, guess: np.ndarray, k: int) -> tuple[float, float]:
+    """Macro-F1 over the labels present in either array, as ``evaluate_labels`` computes it."""
+    hit = truth == guess
+    tp = np.bincount(truth[hit], minlength=k)
+    fp = np.bincount(guess, minlength=k) - tp
+    fn = np.bincount(truth, minlength=k) - tp
+    denominator = 2 * tp + fp + fn
+    f1 = np.divide(2 * tp, denominator, out=np.zeros(k), where=denominator > 0)
+    return float(hit.mean()), float(f1[denominator > 0].mean())
+
+
+def length_slices(
+    true_labels: Sequence[str], predicted: Sequence[str], texts: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    truth, guess, k = _indexed(true_labels, predicted)
+    lengths = np.array([len(text) for text in texts])
+    slices: dict[str, dict[str, float]] = {}
+    for low, high, name in (*LENGTH_BUCKETS, (200, None, ">200 chars")):
+        rows = (lengths > low) & (lengths <= (high if high is not None else np.inf))
+        if rows.any():
+            accuracy, macro_f1 = _accuracy_macro_f1(truth[rows], guess[rows], k)
+            slices[f"length {name}"] = {
+                "rows": int(rows.sum()),
+                "accuracy": accuracy,
+                "macro_f1": macro_f1,
+            }
+    return slices

@@ -3,7 +3,9 @@
 With ``family="auto"`` the candidates are ``ngram`` and ``embedding`` plus their weighted
 ensemble, whose weights are chosen on validation; the model that scores best on validation is the
 one evaluated on test and registered, unchanged. The test split is never seen by any fit, and
-nothing is registered unless every step succeeds.
+nothing is registered unless every step succeeds. When there is a validation split the chosen
+model's confidence is calibrated on it (temperature scaling) and the test split's expected
+calibration error is recorded before and after.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from textloop.config import Settings
 from textloop.data.datasets import load_splits
 from textloop.errors import TrainingError
 from textloop.models.base import ModelResources, families
+from textloop.models.calibrated import CalibratedClassifier, rescale
 from textloop.models.ensemble import EnsembleClassifier
 from textloop.pipeline.evaluation import evaluate
 from textloop.pipeline.progress import Progress, SilentProgress
@@ -38,6 +41,7 @@ class TrainReport:
     family: str
     dataset_version: int
     test_metrics: dict[str, Any]
+    calibration: dict[str, Any] = field(default_factory=dict)
     candidates: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -114,12 +118,24 @@ def train_classifier(
 
     winner = max(fitted, key=rank)  # ties go to the earlier, simpler candidate
     model = fitted[winner]
-    test_metrics = (
-        evaluate(test_labels, model.predict_proba(test_texts), model.classes_)
-        if test_texts
-        else {"rows": 0}
-    )
-    metrics = {"test": test_metrics, "validation": scores, "selected_from": list(fitted)}
+    calibration: dict[str, Any] = {}
+    test_metrics: dict[str, Any] = {"rows": 0}
+    raw_test = model.predict_proba(test_texts) if test_texts else None
+    if val_texts:
+        model = CalibratedClassifier(model).fit(val_texts, val_labels)
+        calibration = {"method": "temperature", "temperature": model.temperature_}
+    if raw_test is not None:
+        classes = model.classes_
+        before = evaluate(test_labels, raw_test, classes)
+        probabilities = rescale(raw_test, model.temperature_) if val_texts else raw_test
+        test_metrics = evaluate(test_labels, probabilities, classes, texts=test_texts)
+        calibration.update(ece_before=before["ece"], ece_after=test_metrics["ece"])
+    metrics = {
+        "test": test_metrics,
+        "validation": scores,
+        "selected_from": list(fitted),
+        "calibration": calibration,
+    }
 
     with store.session() as session:
         classifier = get_classifier(session, name)
@@ -135,6 +151,7 @@ def train_classifier(
         family=winner,
         dataset_version=dataset_number,
         test_metrics=test_metrics,
+        calibration=calibration,
         candidates=scores,
         seconds=time.perf_counter() - started,
     )
