@@ -55,3 +55,20 @@ def test_init_prints_an_admin_key_once_as_json(env: dict[str, str]) -> None:
     result = run_cli(env, "init", "--json")
     assert result.returncode == 0
     assert json.loads(result.stdout)["api_key"].startswith("tl_")
+
+
+def test_deploy_refuses_an_unblessed_version_unless_forced(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    corpus = write_corpus(tmp_path / "c.csv")
+    assert run_cli(env, "ingest", str(corpus), "-c", "topics").returncode == 0
+    assert run_cli(env, "train", "topics", "--model", "ngram").returncode == 0
+    assert run_cli(env, "deploy", "topics").returncode == 0
+    worse = run_cli(env, "train", "topics", "--model", "majority")
+    assert "NOT blessed" in worse.stdout
+    refused = run_cli(env, "deploy", "topics")
+    assert refused.returncode == 1
+    assert (
+        "model version 2 was not blessed against production version 1: accuracy" in refused.stderr
+    )
+    assert run_cli(env, "deploy", "topics", "--force").returncode == 0

@@ -176,6 +176,9 @@ def print_training_report(report: Any) -> None:
             f"  test ({test['rows']:,} rows): accuracy {test['accuracy']:.4f} "
             f"(95% CI {low:.4f}-{high:.4f})  macro-F1 {test['macro_f1']:.4f}"
         )
+    verdict = report.blessing
+    status = "[green]blessed[/]" if verdict.get("blessed") else "[red]NOT blessed[/]"
+    out.print(f"  {status}: {'; '.join(verdict.get('reasons', []))}")
     if "ece_before" in report.calibration:
         out.print(
             f"  calibration error (ECE) {report.calibration['ece_before']:.4f} -> "
@@ -295,15 +298,18 @@ def deploy(
     version: Annotated[
         int | None, typer.Option(help="Model version (default: the newest).")
     ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Deploy even a version that was not blessed.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Point the classifier's production alias at a model version."""
+    """Point the classifier's production alias at a model version (blessed ones only)."""
     from textloop.registry.models import PRODUCTION, set_alias
     from textloop.store import open_store
 
     store = open_store(settings(ctx))
     with store.session() as session:
-        deployment = set_alias(session, name, PRODUCTION, version)
+        deployment = set_alias(session, name, PRODUCTION, version, force=force)
     if as_json:
         emit_json(deployment.__dict__)
         return

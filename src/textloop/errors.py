@@ -7,7 +7,8 @@
     ├── InvalidRequest            a well-formed request that makes no sense (unknown label, ...)
     ├── AuthError                 missing, unknown or revoked API key          (HTTP 401)
     │   └── Forbidden             a valid key without the scope or classifier  (HTTP 403)
-    └── TrainingError             training could not produce a model
+    ├── TrainingError             training could not produce a model
+    └── NotBlessed                deploying a version that failed (or skipped) blessing (HTTP 409)
 
 The HTTP layer maps each class to one status code and one JSON error shape; the CLI prints the
 message on one line and exits non-zero.
@@ -60,4 +61,9 @@ class Forbidden(AuthError):
 
 class TrainingError(TextloopError):
     code = "training_failed"
+    status_code = 409
+
+
+class NotBlessed(TextloopError):
+    code = "not_blessed"
     status_code = 409

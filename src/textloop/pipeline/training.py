@@ -19,14 +19,20 @@ import numpy as np
 from textloop.config import Settings
 from textloop.data.datasets import load_splits
 from textloop.errors import TrainingError
-from textloop.models.base import ModelResources, families
+from textloop.models.base import ModelResources, families, load_model
 from textloop.models.calibrated import CalibratedClassifier, rescale
 from textloop.models.ensemble import EnsembleClassifier
+from textloop.pipeline.blessing import Verdict, bless
 from textloop.pipeline.evaluation import evaluate
 from textloop.pipeline.progress import Progress, SilentProgress
-from textloop.registry.models import register_model
+from textloop.registry.models import PRODUCTION, register_model
 from textloop.store.database import Store
-from textloop.store.queries import get_classifier, get_dataset_version, latest_dataset_version
+from textloop.store.queries import (
+    aliased_model,
+    get_classifier,
+    get_dataset_version,
+    latest_dataset_version,
+)
 
 AUTO = "auto"
 AUTO_CANDIDATES = ("ngram", "embedding")
@@ -42,6 +48,7 @@ class TrainReport:
     dataset_version: int
     test_metrics: dict[str, Any]
     calibration: dict[str, Any] = field(default_factory=dict)
+    blessing: dict[str, Any] = field(default_factory=dict)
     candidates: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -130,6 +137,9 @@ def train_classifier(
         probabilities = rescale(raw_test, model.temperature_) if val_texts else raw_test
         test_metrics = evaluate(test_labels, probabilities, classes, texts=test_texts)
         calibration.update(ece_before=before["ece"], ece_after=test_metrics["ece"])
+    verdict = _bless_against_production(
+        store, settings, name, resources, test_texts, test_labels, test_metrics
+    )
     metrics = {
         "test": test_metrics,
         "validation": scores,
@@ -144,6 +154,7 @@ def train_classifier(
         record = register_model(
             session, settings.artifact_root, classifier, dataset_row, model, metrics
         )
+        record.blessing = verdict.to_dict()
         version = record.version
     return TrainReport(
         classifier=name,
@@ -152,6 +163,7 @@ def train_classifier(
         dataset_version=dataset_number,
         test_metrics=test_metrics,
         calibration=calibration,
+        blessing=verdict.to_dict(),
         candidates=scores,
         seconds=time.perf_counter() - started,
     )
@@ -201,3 +213,23 @@ def _weighted_ensemble(
         "accuracy": accuracy,
         "macro_f1": macro_f1,
     }
+
+
+def _bless_against_production(
+    store: Store,
+    settings: Settings,
+    name: str,
+    resources: ModelResources,
+    test_texts: list[str],
+    test_labels: list[str],
+    candidate: dict[str, Any],
+) -> Verdict:
+    """Score today's production model on the candidate's test rows and compare the two."""
+    with store.session() as session:
+        production = aliased_model(session, get_classifier(session, name), PRODUCTION)
+        if production is None or not test_texts:
+            return bless(candidate, None, None)
+        version, path = production.version, settings.artifact_root / production.artifact_uri
+    current = load_model(path, resources)
+    baseline = evaluate(test_labels, current.predict_proba(test_texts), current.classes_)
+    return bless(candidate, baseline, version)

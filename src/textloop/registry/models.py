@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from textloop.errors import NotFound
+from textloop.errors import NotBlessed, NotFound
 from textloop.models.base import save_model
 from textloop.store.queries import aliased_model, get_classifier, get_model_version, next_version
 from textloop.store.tables import Classifier, DatasetVersion, ModelAlias, ModelVersion, utcnow
@@ -67,8 +67,13 @@ def register_model(
     return record
 
 
-def set_alias(session: Session, name: str, alias: str, version: int | None = None) -> Deployment:
-    """Point ``alias`` at ``version`` (default: the newest version) and return what it replaced."""
+def set_alias(
+    session: Session, name: str, alias: str, version: int | None = None, force: bool = False
+) -> Deployment:
+    """Point ``alias`` at ``version`` (default: the newest) and return what it replaced.
+
+    ``production`` only takes a blessed version unless ``force`` is given.
+    """
     classifier = get_classifier(session, name)
     if version is None:
         target = session.scalar(
@@ -81,6 +86,8 @@ def set_alias(session: Session, name: str, alias: str, version: int | None = Non
             raise NotFound(f"classifier {name!r} has no trained model; run `textloop train {name}`")
     else:
         target = get_model_version(session, classifier, version)
+    if alias == PRODUCTION and not force:
+        _require_blessing(name, target)
     previous = aliased_model(session, classifier, alias)
     row = session.get(ModelAlias, (classifier.id, alias))
     if row is None:
@@ -97,3 +104,18 @@ def set_alias(session: Session, name: str, alias: str, version: int | None = Non
         version=target.version,
         previous_version=previous.version if previous else None,
     )
+
+
+def _require_blessing(name: str, target: ModelVersion) -> None:
+    verdict = target.blessing
+    if verdict is None:
+        raise NotBlessed(
+            f"{name} model version {target.version} has no blessing verdict; "
+            "deploy it with --force if you are sure"
+        )
+    if not verdict["blessed"]:
+        raise NotBlessed(
+            f"{name} model version {target.version} was not blessed against production "
+            f"version {verdict['production_version']}: {'; '.join(verdict['reasons'])}. "
+            "Deploy it with --force to override"
+        )

@@ -108,6 +108,7 @@ class DatasetPublic(BaseModel):
 class TrainCreate(Strict):
     model: Annotated[str, Field(pattern=r"^[a-z0-9_-]+$", max_length=50)] = "auto"
     dataset_version: Annotated[int, Field(ge=1)] | None = None
+    ignore_anomalies: bool = False
 
 
 class ModelPublic(BaseModel):
@@ -115,11 +116,13 @@ class ModelPublic(BaseModel):
     family: str
     dataset_version: int
     metrics: dict[str, Any]
+    blessing: dict[str, Any] | None = None
     created_at: datetime
 
 
 class DeploymentCreate(Strict):
     version: Annotated[int, Field(ge=1)] | None = None
+    force: bool = False
 
 
 class DeploymentPublic(BaseModel):

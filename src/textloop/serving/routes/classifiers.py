@@ -114,6 +114,7 @@ def list_models(name: str, session: SessionDep, _key: AdminKey) -> list[ModelPub
             family=model.family,
             dataset_version=dataset_version,
             metrics=model.metrics,
+            blessing=model.blessing,
             created_at=model.created_at,
         )
         for model, dataset_version in rows
@@ -130,6 +131,7 @@ def train_model(name: str, body: TrainCreate, runtime: RuntimeDep, _key: AdminKe
         family=body.model,
         dataset_version=body.dataset_version,
         resources=runtime.resources,
+        ignore_anomalies=body.ignore_anomalies,
     )
     with runtime.store.session() as session:
         classifier = get_classifier(session, name)
@@ -144,6 +146,7 @@ def train_model(name: str, body: TrainCreate, runtime: RuntimeDep, _key: AdminKe
             family=model.family,
             dataset_version=report.dataset_version,
             metrics=model.metrics,
+            blessing=model.blessing,
             created_at=model.created_at,
         )
 
@@ -153,6 +156,6 @@ def deploy(
     name: str, body: DeploymentCreate, session: SessionDep, _key: AdminKey
 ) -> DeploymentPublic:
     """Point the ``production`` alias at a version (default: the newest)."""
-    deployment = set_alias(session, name, PRODUCTION, body.version)
+    deployment = set_alias(session, name, PRODUCTION, body.version, force=body.force)
     session.commit()
     return DeploymentPublic(**deployment.__dict__)
