@@ -72,3 +72,22 @@ def test_deploy_refuses_an_unblessed_version_unless_forced(
         "model version 2 was not blessed against production version 1: accuracy" in refused.stderr
     )
     assert run_cli(env, "deploy", "topics", "--force").returncode == 0
+
+
+def test_lineage_traces_a_cli_prediction(env: dict[str, str], tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "c.csv")
+    assert run_cli(env, "ingest", str(corpus), "-c", "topics").returncode == 0
+    assert run_cli(env, "train", "topics", "--model", "ngram").returncode == 0
+    assert run_cli(env, "deploy", "topics").returncode == 0
+    prediction = json.loads(run_cli(env, "classify", "topics", "goal!", "--json").stdout)
+    traced = run_cli(env, "lineage", "--prediction", prediction["prediction_id"], "--json")
+    assert traced.returncode == 0, traced.stderr
+    graph = json.loads(traced.stdout)
+    assert graph["model"]["uri"] == "textloop://topics/models/1"
+    assert graph["upstream"][0]["inputs"][0]["uri"] == "textloop://topics/datasets/1"
+    tree = run_cli(env, "lineage", "--dataset", "1", "--classifier", "topics")
+    assert "model textloop://topics/models/1" in tree.stdout
+    assert "run 2: train [succeeded]" in tree.stdout
+    assert "deployment" in tree.stdout
+    wrong = run_cli(env, "lineage", "--dataset", "1")
+    assert wrong.returncode == 1 and "--dataset needs --classifier" in wrong.stderr

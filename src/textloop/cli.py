@@ -357,6 +357,43 @@ def serve(
     run_server(settings(ctx), host, port)
 
 
+@app.command()
+def lineage(
+    ctx: typer.Context,
+    prediction: Annotated[
+        str | None, typer.Option(help="Trace a prediction back to its model, run and data.")
+    ] = None,
+    dataset: Annotated[
+        int | None, typer.Option(help="List everything downstream of this dataset version.")
+    ] = None,
+    classifier: Annotated[
+        str | None, typer.Option("--classifier", "-c", help="Classifier of --dataset.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Trace lineage: --prediction ID upstream, or --dataset N --classifier NAME downstream."""
+    from textloop.metadata.lineage import dataset_lineage, prediction_lineage
+    from textloop.store import open_store
+
+    if (prediction is None) == (dataset is None):
+        fail("give exactly one of --prediction ID or --dataset N (with --classifier NAME)")
+    if dataset is not None and classifier is None:
+        fail("--dataset needs --classifier NAME")
+    store = open_store(settings(ctx))
+    with store.session() as session:
+        if prediction is not None:
+            graph = prediction_lineage(session, prediction)
+        else:
+            assert classifier is not None and dataset is not None
+            graph = dataset_lineage(session, classifier, dataset)
+    if as_json:
+        emit_json(graph)
+        return
+    from textloop.cli_lineage import render_lineage
+
+    out.print(render_lineage(graph))
+
+
 @keys_app.command("create")
 def keys_create(
     ctx: typer.Context,

@@ -85,3 +85,16 @@ def test_review_queue_rejects_an_unknown_status(client: TestClient, keys: Keys) 
         "/v1/classifiers/topics/review/tasks?status=pending", headers=keys.header(keys.review)
     )
     assert_error(response, 422, "invalid_request", "status must be one of open, done")
+
+
+def test_lineage_routes_trace_a_served_prediction(client: TestClient, keys: Keys) -> None:
+    prediction = classify(client, keys, "the coach and the referee")
+    path = f"/v1/lineage/predictions/{prediction['prediction_id']}"
+    assert client.get(path, headers=keys.header(keys.classify)).status_code == 403
+    graph = client.get(path, headers=keys.header(keys.admin)).json()
+    assert graph["model"]["version"] == 1
+    assert graph["upstream"][0]["component"] == "train"
+    downstream = client.get(
+        "/v1/lineage/classifiers/topics/datasets/1", headers=keys.header(keys.admin)
+    ).json()["downstream"]
+    assert downstream[0]["outputs"][0]["uri"] == "textloop://topics/models/1"

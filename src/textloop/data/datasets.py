@@ -22,8 +22,9 @@ from textloop.data.splits import assign_split, normalize_text, text_hash
 from textloop.data.statistics import TextStatistics
 from textloop.data.validation import validate_rows
 from textloop.errors import DataError
+from textloop.metadata.recorder import dataset_uri, record_artifact, record_execution
 from textloop.store.queries import get_or_create_classifier, next_version
-from textloop.store.tables import DatasetVersion, Example
+from textloop.store.tables import DatasetVersion, Example, utcnow
 
 MAX_TEXT_LENGTH = 10_000
 MAX_LABEL_LENGTH = 200
@@ -49,6 +50,7 @@ def ingest_table(
     source: str,
     fractions: dict[str, float],
 ) -> IngestResult:
+    started = utcnow()
     rows, dropped = _clean_rows(table, fractions)
     if not rows:
         raise DataError(f"{source}: no rows with both a text and a label")
@@ -86,6 +88,22 @@ def ingest_table(
     session.flush()
     session.execute(insert(Example), [{**row, "dataset_version_id": dataset.id} for row in rows])
     classifier.labels = sorted(set(classifier.labels) | {row["label"] for row in rows})
+    artifact = record_artifact(
+        session,
+        classifier.id,
+        "dataset",
+        dataset_uri(classifier.name, dataset.version),
+        digest,
+        {"dataset_version_id": dataset.id, "rows": len(rows), "split_counts": split_counts},
+    )
+    record_execution(
+        session,
+        classifier.id,
+        "ingest",
+        {"source": source, "dropped": dropped},
+        started,
+        outputs=[artifact],
+    )
     return _result(classifier_name, dataset, dropped, created=True, labels=classifier.labels)
 
 

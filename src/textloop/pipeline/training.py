@@ -12,20 +12,28 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from textloop.config import Settings
 from textloop.data.datasets import load_splits
-from textloop.errors import TrainingError
+from textloop.errors import InvalidRequest, NotFound, TrainingError
+from textloop.metadata.recorder import (
+    dataset_uri,
+    find_artifact,
+    model_uri,
+    record_artifact,
+    record_execution,
+)
 from textloop.models.base import ModelResources, families, load_model
 from textloop.models.calibrated import CalibratedClassifier, rescale
 from textloop.models.ensemble import EnsembleClassifier
 from textloop.pipeline.blessing import Verdict, bless
 from textloop.pipeline.evaluation import evaluate
 from textloop.pipeline.progress import Progress, SilentProgress
-from textloop.registry.models import PRODUCTION, register_model
+from textloop.registry.models import PRODUCTION, directory_hash, register_model
 from textloop.store.database import Store
 from textloop.store.queries import (
     aliased_model,
@@ -33,6 +41,7 @@ from textloop.store.queries import (
     get_dataset_version,
     latest_dataset_version,
 )
+from textloop.store.tables import utcnow
 
 AUTO = "auto"
 AUTO_CANDIDATES = ("ngram", "embedding")
@@ -63,6 +72,49 @@ def train_classifier(
     progress: Progress | None = None,
     auto_candidates: tuple[str, ...] = AUTO_CANDIDATES,
     ignore_anomalies: bool = False,
+) -> TrainReport:
+    """Run training and record it as a ``train`` execution, failed runs included."""
+    parameters: dict[str, Any] = {
+        "model": family,
+        "dataset_version": dataset_version,
+        "ignore_anomalies": ignore_anomalies,
+    }
+    if family == AUTO:
+        parameters["candidates"] = list(auto_candidates)
+    started_at = utcnow()
+    try:
+        return _train(
+            store,
+            settings,
+            name,
+            family,
+            dataset_version,
+            resources,
+            progress,
+            auto_candidates,
+            ignore_anomalies,
+            parameters,
+            started_at,
+        )
+    except (NotFound, InvalidRequest):
+        raise  # bad input changes nothing, not even the run history
+    except Exception as exc:
+        _record_failure(store, name, parameters, started_at, exc)
+        raise
+
+
+def _train(
+    store: Store,
+    settings: Settings,
+    name: str,
+    family: str,
+    dataset_version: int | None,
+    resources: ModelResources | None,
+    progress: Progress | None,
+    auto_candidates: tuple[str, ...],
+    ignore_anomalies: bool,
+    parameters: dict[str, Any],
+    started_at: datetime,
 ) -> TrainReport:
     started = time.perf_counter()
     progress = progress or SilentProgress()
@@ -156,6 +208,30 @@ def train_classifier(
         )
         record.blessing = verdict.to_dict()
         version = record.version
+        inputs = [
+            record_artifact(session, classifier.id, "dataset", dataset_uri(name, dataset_number))
+        ]
+        if verdict.production_version is not None:
+            inputs.append(
+                record_artifact(
+                    session, classifier.id, "model", model_uri(name, verdict.production_version)
+                )
+            )
+        output = record_artifact(
+            session,
+            classifier.id,
+            "model",
+            model_uri(name, version),
+            directory_hash(settings.artifact_root / record.artifact_uri),
+            {
+                "model_version_id": record.id,
+                "family": winner,
+                "accuracy": test_metrics.get("accuracy"),
+                "blessed": verdict.blessed,
+            },
+        )
+        parameters["dataset_version"] = dataset_number
+        record_execution(session, classifier.id, "train", parameters, started_at, inputs, [output])
     return TrainReport(
         classifier=name,
         version=version,
@@ -233,3 +309,26 @@ def _bless_against_production(
     current = load_model(path, resources)
     baseline = evaluate(test_labels, current.predict_proba(test_texts), current.classes_)
     return bless(candidate, baseline, version)
+
+
+def _record_failure(
+    store: Store, name: str, parameters: dict[str, Any], started_at: datetime, exc: Exception
+) -> None:
+    message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+    with store.session() as session:
+        classifier = get_classifier(session, name)
+        inputs = []
+        number = parameters.get("dataset_version")
+        if number is not None:
+            found = find_artifact(session, dataset_uri(name, number))
+            inputs = [found] if found is not None else []
+        record_execution(
+            session,
+            classifier.id,
+            "train",
+            parameters,
+            started_at,
+            inputs,
+            status="failed",
+            error=message,
+        )

@@ -6,7 +6,9 @@ that path relative to the root so a data directory can be moved or mounted elsew
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textloop.errors import NotBlessed, NotFound
+from textloop.metadata.recorder import model_uri, record_artifact, record_execution
 from textloop.models.base import save_model
 from textloop.store.queries import aliased_model, get_classifier, get_model_version, next_version
 from textloop.store.tables import Classifier, DatasetVersion, ModelAlias, ModelVersion, utcnow
@@ -32,6 +35,15 @@ class Deployment:
 
 def model_path(artifact_root: Path, relative_uri: str) -> Path:
     return artifact_root / relative_uri
+
+
+def directory_hash(directory: Path) -> str:
+    """SHA-256 over every file's relative path and bytes: the content address of a model."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(directory)).encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def register_model(
@@ -98,6 +110,7 @@ def set_alias(
         row.model_version_id = target.id
         row.updated_at = utcnow()
     session.flush()
+    _record_deployment(session, classifier.id, name, alias, target.version, previous, force)
     return Deployment(
         classifier=name,
         alias=alias,
@@ -119,3 +132,37 @@ def _require_blessing(name: str, target: ModelVersion) -> None:
             f"version {verdict['production_version']}: {'; '.join(verdict['reasons'])}. "
             "Deploy it with --force to override"
         )
+
+
+def _record_deployment(
+    session: Session,
+    classifier_id: int,
+    name: str,
+    alias: str,
+    version: int,
+    previous: ModelVersion | None,
+    forced: bool,
+) -> None:
+    started = utcnow()
+    model = record_artifact(session, classifier_id, "model", model_uri(name, version))
+    deployment = record_artifact(
+        session,
+        classifier_id,
+        "deployment",
+        f"textloop://{name}/deployments/{uuid.uuid4().hex}",
+        properties={
+            "alias": alias,
+            "version": version,
+            "previous_version": previous.version if previous else None,
+            "forced": forced,
+        },
+    )
+    record_execution(
+        session,
+        classifier_id,
+        "deploy",
+        {"alias": alias, "version": version, "force": forced},
+        started,
+        inputs=[model],
+        outputs=[deployment],
+    )

@@ -170,3 +170,52 @@ class ApiKey(Base):
     classifiers: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Artifact(Base):
+    """Anything a step produced: a dataset version, a model version, a deployment, ..."""
+
+    __tablename__ = "artifacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    classifier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("classifiers.id", ondelete="CASCADE")
+    )
+    type: Mapped[str] = mapped_column(String(50))
+    uri: Mapped[str] = mapped_column(String(500), unique=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Execution(Base):
+    """One run of one component (ingest, train, deploy), successful or not."""
+
+    __tablename__ = "executions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    classifier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("classifiers.id", ondelete="CASCADE")
+    )
+    component: Mapped[str] = mapped_column(String(50))
+    textloop_version: Mapped[str] = mapped_column(String(50))
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Event(Base):
+    """An execution consumed (``input``) or produced (``output``) an artifact."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_artifact", "artifact_id", "kind"),)
+
+    execution_id: Mapped[int] = mapped_column(
+        ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
+    )
+    artifact_id: Mapped[int] = mapped_column(
+        ForeignKey("artifacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)

@@ -1,0 +1,83 @@
+"""Writes the metadata graph: artifacts by URI, executions, and input/output events between them.
+
+URIs name what an artifact is, not where its bytes live: ``textloop://<classifier>/datasets/3``,
+``textloop://<classifier>/models/2``, ``textloop://<classifier>/deployments/7``. Recording an
+artifact twice under one URI returns the first record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from textloop import __version__
+from textloop.store.tables import Artifact, Event, Execution, utcnow
+
+
+def dataset_uri(classifier: str, version: int) -> str:
+    return f"textloop://{classifier}/datasets/{version}"
+
+
+def model_uri(classifier: str, version: int) -> str:
+    return f"textloop://{classifier}/models/{version}"
+
+
+def record_artifact(
+    session: Session,
+    classifier_id: int | None,
+    type_: str,
+    uri: str,
+    content_hash: str | None = None,
+    properties: dict[str, Any] | None = None,
+) -> Artifact:
+    existing = session.scalar(select(Artifact).where(Artifact.uri == uri))
+    if existing is not None:
+        return existing
+    artifact = Artifact(
+        classifier_id=classifier_id,
+        type=type_,
+        uri=uri,
+        content_hash=content_hash,
+        properties=properties or {},
+    )
+    session.add(artifact)
+    session.flush()
+    return artifact
+
+
+def record_execution(
+    session: Session,
+    classifier_id: int | None,
+    component: str,
+    parameters: dict[str, Any],
+    started_at: datetime,
+    inputs: Sequence[Artifact] = (),
+    outputs: Sequence[Artifact] = (),
+    status: str = "succeeded",
+    error: str | None = None,
+) -> Execution:
+    execution = Execution(
+        classifier_id=classifier_id,
+        component=component,
+        textloop_version=__version__,
+        parameters=parameters,
+        status=status,
+        error=error,
+        started_at=started_at,
+        ended_at=utcnow(),
+    )
+    session.add(execution)
+    session.flush()
+    for kind, artifacts in (("input", inputs), ("output", outputs)):
+        for artifact in {a.id: a for a in artifacts}.values():
+            session.add(Event(execution_id=execution.id, artifact_id=artifact.id, kind=kind))
+    session.flush()
+    return execution
+
+
+def find_artifact(session: Session, uri: str) -> Artifact | None:
+    return session.scalar(select(Artifact).where(Artifact.uri == uri))

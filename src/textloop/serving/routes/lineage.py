@@ -1,0 +1,26 @@
+"""``GET /v1/lineage/...``: where a prediction came from, and what a dataset version fed."""
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from textloop.metadata.lineage import dataset_lineage, prediction_lineage
+from textloop.serving.deps import AdminKey, SessionDep
+
+router = APIRouter(tags=["lineage"])
+
+
+@router.get("/v1/lineage/predictions/{prediction_id}")
+def lineage_of_prediction(
+    prediction_id: str, session: SessionDep, _key: AdminKey
+) -> dict[str, Any]:
+    """Upstream: model version, training run, dataset versions and the runs that made them."""
+    return prediction_lineage(session, prediction_id)
+
+
+@router.get("/v1/lineage/classifiers/{name}/datasets/{version}")
+def lineage_of_dataset(
+    name: str, version: int, session: SessionDep, _key: AdminKey
+) -> dict[str, Any]:
+    """Downstream: every run that consumed the dataset version and everything it produced."""
+    return dataset_lineage(session, name, version)
