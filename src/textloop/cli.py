@@ -135,6 +135,9 @@ def train(
     ignore_anomalies: Annotated[
         bool, typer.Option(help="Train even if the data has error-level anomalies.")
     ] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Train even if an identical run exists.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Train a new model version on the train split and evaluate it on the test split."""
@@ -152,6 +155,7 @@ def train(
             dataset_version,
             progress=progress,
             ignore_anomalies=ignore_anomalies,
+            use_cache=not no_cache,
         )
     if as_json:
         emit_json(report.__dict__)
@@ -166,6 +170,11 @@ def print_training_report(report: Any) -> None:
             f"macro-F1 {scores['macro_f1']:.4f}"
         )
     test = report.test_metrics
+    if report.cached:
+        out.print(
+            f"cached: [bold]{report.classifier}[/] model version {report.version} was already "
+            f"trained with these parameters on this data (use --no-cache to train again)"
+        )
     out.print(
         f"Trained [bold]{report.classifier}[/] model version {report.version} "
         f"({report.family}, dataset version {report.dataset_version}) in {report.seconds:.1f}s"

@@ -7,6 +7,8 @@ artifact twice under one URI returns the first record.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -59,6 +61,7 @@ def record_execution(
     outputs: Sequence[Artifact] = (),
     status: str = "succeeded",
     error: str | None = None,
+    cache_key: str | None = None,
 ) -> Execution:
     execution = Execution(
         classifier_id=classifier_id,
@@ -67,6 +70,7 @@ def record_execution(
         parameters=parameters,
         status=status,
         error=error,
+        cache_key=cache_key,
         started_at=started_at,
         ended_at=utcnow(),
     )
@@ -81,3 +85,40 @@ def record_execution(
 
 def find_artifact(session: Session, uri: str) -> Artifact | None:
     return session.scalar(select(Artifact).where(Artifact.uri == uri))
+
+
+def cache_key(
+    component: str, parameters: dict[str, Any], input_hashes: Sequence[str | None]
+) -> str:
+    """What decides a step's outputs: its code version, its parameters and its inputs' content."""
+    payload = json.dumps(
+        {
+            "component": component,
+            "textloop_version": __version__,
+            "parameters": parameters,
+            "inputs": list(input_hashes),
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def cached_execution(session: Session, key: str) -> tuple[Execution, list[Artifact]] | None:
+    """The newest successful execution with this cache key, and its outputs."""
+    execution = session.scalar(
+        select(Execution)
+        .where(Execution.cache_key == key, Execution.status == "succeeded")
+        .order_by(Execution.id.desc())
+        .limit(1)
+    )
+    if execution is None:
+        return None
+    outputs = list(
+        session.scalars(
+            select(Artifact)
+            .join(Event, Event.artifact_id == Artifact.id)
+            .where(Event.execution_id == execution.id, Event.kind == "output")
+        )
+    )
+    return execution, outputs

@@ -16,11 +16,14 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from sqlalchemy.orm import Session
 
 from textloop.config import Settings
 from textloop.data.datasets import load_splits
 from textloop.errors import InvalidRequest, NotFound, TrainingError
 from textloop.metadata.recorder import (
+    cache_key,
+    cached_execution,
     dataset_uri,
     find_artifact,
     model_uri,
@@ -41,7 +44,7 @@ from textloop.store.queries import (
     get_dataset_version,
     latest_dataset_version,
 )
-from textloop.store.tables import utcnow
+from textloop.store.tables import Classifier, DatasetVersion, ModelVersion, utcnow
 
 AUTO = "auto"
 AUTO_CANDIDATES = ("ngram", "embedding")
@@ -60,6 +63,7 @@ class TrainReport:
     blessing: dict[str, Any] = field(default_factory=dict)
     candidates: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: float = 0.0
+    cached: bool = False
 
 
 def train_classifier(
@@ -72,8 +76,13 @@ def train_classifier(
     progress: Progress | None = None,
     auto_candidates: tuple[str, ...] = AUTO_CANDIDATES,
     ignore_anomalies: bool = False,
+    use_cache: bool = True,
 ) -> TrainReport:
-    """Run training and record it as a ``train`` execution, failed runs included."""
+    """Run training and record it as a ``train`` execution, failed runs included.
+
+    When a successful run already trained with the same parameters on the same data content
+    against the same production model, its model is reused and the run is recorded as ``cached``.
+    """
     parameters: dict[str, Any] = {
         "model": family,
         "dataset_version": dataset_version,
@@ -95,6 +104,7 @@ def train_classifier(
             ignore_anomalies,
             parameters,
             started_at,
+            use_cache,
         )
     except (NotFound, InvalidRequest):
         raise  # bad input changes nothing, not even the run history
@@ -115,6 +125,7 @@ def _train(
     ignore_anomalies: bool,
     parameters: dict[str, Any],
     started_at: datetime,
+    use_cache: bool,
 ) -> TrainReport:
     started = time.perf_counter()
     progress = progress or SilentProgress()
@@ -139,6 +150,12 @@ def _train(
                 f"See `textloop stats {name} --dataset-version {dataset_number}`; fix the data "
                 "or train with --ignore-anomalies"
             )
+        key = _cache_key(session, classifier, dataset, parameters)
+        if use_cache:
+            reused = _reuse(session, classifier, dataset, key, parameters, started_at)
+            if reused is not None:
+                reused.seconds = time.perf_counter() - started
+                return reused
         splits = load_splits(session, dataset.id)
 
     train_texts, train_labels = splits.get("train", ([], []))
@@ -231,7 +248,16 @@ def _train(
             },
         )
         parameters["dataset_version"] = dataset_number
-        record_execution(session, classifier.id, "train", parameters, started_at, inputs, [output])
+        record_execution(
+            session,
+            classifier.id,
+            "train",
+            parameters,
+            started_at,
+            inputs,
+            [output],
+            cache_key=key,
+        )
     return TrainReport(
         classifier=name,
         version=version,
@@ -332,3 +358,58 @@ def _record_failure(
             status="failed",
             error=message,
         )
+
+
+def _cache_key(
+    session: Session, classifier: Classifier, dataset: DatasetVersion, parameters: dict[str, Any]
+) -> str:
+    production = aliased_model(session, classifier, PRODUCTION)
+    production_hash = None
+    if production is not None:
+        artifact = find_artifact(session, model_uri(classifier.name, production.version))
+        production_hash = (artifact.content_hash if artifact else None) or f"id:{production.id}"
+    decisive = {k: v for k, v in parameters.items() if k != "dataset_version"}
+    return cache_key("train", decisive, [dataset.content_hash, production_hash])
+
+
+def _reuse(
+    session: Session,
+    classifier: Classifier,
+    dataset: DatasetVersion,
+    key: str,
+    parameters: dict[str, Any],
+    started_at: datetime,
+) -> TrainReport | None:
+    """The report of an identical earlier run, recorded again as a ``cached`` execution."""
+    hit = cached_execution(session, key)
+    if hit is None:
+        return None
+    execution, outputs = hit
+    model_id = next(
+        (a.properties.get("model_version_id") for a in outputs if a.type == "model"), None
+    )
+    model = session.get(ModelVersion, model_id) if model_id is not None else None
+    if model is None:
+        return None
+    uri = dataset_uri(classifier.name, dataset.version)
+    record_execution(
+        session,
+        classifier.id,
+        "train",
+        {**parameters, "dataset_version": dataset.version, "reused_run": execution.id},
+        started_at,
+        [record_artifact(session, classifier.id, "dataset", uri)],
+        outputs,
+        status="cached",
+    )
+    return TrainReport(
+        classifier=classifier.name,
+        version=model.version,
+        family=model.params.get("inner") or model.family,
+        dataset_version=dataset.version,
+        test_metrics=model.metrics.get("test", {}),
+        calibration=model.metrics.get("calibration", {}),
+        blessing=model.blessing or {},
+        candidates=model.metrics.get("validation", {}),
+        cached=True,
+    )

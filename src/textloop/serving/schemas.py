@@ -109,6 +109,7 @@ class TrainCreate(Strict):
     model: Annotated[str, Field(pattern=r"^[a-z0-9_-]+$", max_length=50)] = "auto"
     dataset_version: Annotated[int, Field(ge=1)] | None = None
     ignore_anomalies: bool = False
+    no_cache: bool = False
 
 
 class ModelPublic(BaseModel):

@@ -132,6 +132,7 @@ def train_model(name: str, body: TrainCreate, runtime: RuntimeDep, _key: AdminKe
         dataset_version=body.dataset_version,
         resources=runtime.resources,
         ignore_anomalies=body.ignore_anomalies,
+        use_cache=not body.no_cache,
     )
     with runtime.store.session() as session:
         classifier = get_classifier(session, name)
