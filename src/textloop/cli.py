@@ -313,12 +313,12 @@ def deploy(
     as_json: JsonFlag = False,
 ) -> None:
     """Point the classifier's production alias at a model version (blessed ones only)."""
-    from textloop.registry.models import PRODUCTION, set_alias
+    from textloop.registry.deployment import deploy_model
     from textloop.store import open_store
 
-    store = open_store(settings(ctx))
-    with store.session() as session:
-        deployment = set_alias(session, name, PRODUCTION, version, force=force)
+    config = settings(ctx)
+    store = open_store(config)
+    deployment = deploy_model(store, config.artifact_root, name, version, force=force)
     if as_json:
         emit_json(deployment.__dict__)
         return

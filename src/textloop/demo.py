@@ -14,7 +14,8 @@ from textloop.config import Settings
 from textloop.data.datasets import ingest_table, with_fixed_test_split
 from textloop.data.readers import read_labelled_file
 from textloop.pipeline.training import train_classifier
-from textloop.registry.models import PRODUCTION, set_alias
+from textloop.registry.deployment import deploy_model
+from textloop.registry.models import PRODUCTION
 from textloop.security.api_keys import create_api_key
 from textloop.serving.runtime import Runtime
 from textloop.serving.server import run_server
@@ -53,8 +54,7 @@ def run_demo(settings: Settings, host: str, port: int, serve_after: bool = True)
             report = train_classifier(
                 store, settings, CLASSIFIER, "auto", resources=runtime.resources, progress=progress
             )
-        with store.session() as session:
-            set_alias(session, CLASSIFIER, PRODUCTION, report.version)
+        deploy_model(store, settings.artifact_root, CLASSIFIER, report.version)
 
     with store.session() as session:
         classifier = get_classifier(session, CLASSIFIER)

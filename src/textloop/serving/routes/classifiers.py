@@ -11,7 +11,8 @@ from textloop.data.datasets import ingest_table
 from textloop.data.readers import read_labelled_bytes
 from textloop.errors import DataError
 from textloop.pipeline.training import train_classifier
-from textloop.registry.models import PRODUCTION, set_alias
+from textloop.registry.deployment import deploy_model
+from textloop.registry.models import PRODUCTION
 from textloop.serving.deps import AdminKey, RuntimeDep, SessionDep
 from textloop.serving.schemas import (
     ClassifierPublic,
@@ -154,9 +155,10 @@ def train_model(name: str, body: TrainCreate, runtime: RuntimeDep, _key: AdminKe
 
 @router.post("/v1/classifiers/{name}/deployments", status_code=201, response_model=DeploymentPublic)
 def deploy(
-    name: str, body: DeploymentCreate, session: SessionDep, _key: AdminKey
+    name: str, body: DeploymentCreate, runtime: RuntimeDep, _key: AdminKey
 ) -> DeploymentPublic:
-    """Point the ``production`` alias at a version (default: the newest)."""
-    deployment = set_alias(session, name, PRODUCTION, body.version, force=body.force)
-    session.commit()
+    """Infra-validate the version (once) and point the ``production`` alias at it."""
+    deployment = deploy_model(
+        runtime.store, runtime.settings.artifact_root, name, body.version, force=body.force
+    )
     return DeploymentPublic(**deployment.__dict__)

@@ -1,0 +1,55 @@
+"""A model must load and answer in a fresh process, fast enough, before it may serve."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.corpus import write_corpus
+from tests.processes import environment, run_cli
+from textloop.models import families
+from textloop.models.base import MANIFEST, save_model
+from textloop.models.checks import TRAIN
+from textloop.pipeline.infra_validation import infra_validate
+
+TEXTS = [text for text, _ in TRAIN]
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> Path:
+    model = families.create("ngram").fit(TEXTS, [label for _, label in TRAIN])
+    save_model(model, tmp_path / "model")
+    return tmp_path / "model"
+
+
+def test_a_sound_model_passes_with_its_latency_measured(saved: Path) -> None:
+    result = infra_validate(saved, ["business", "sport", "tech"], TEXTS)
+    assert result.passed, result.reasons
+    assert result.measurements["p95_ms"] >= result.measurements["p50_ms"] > 0
+
+
+def test_a_broken_artifact_fails(saved: Path) -> None:
+    (saved / "pipeline.joblib").write_bytes(b"not a model")
+    result = infra_validate(saved, ["business", "sport", "tech"], TEXTS)
+    assert not result.passed
+    assert "failed to load or classify" in result.reasons[0]
+
+
+def test_wrong_labels_and_slow_answers_fail(saved: Path) -> None:
+    manifest = json.loads((saved / MANIFEST).read_text())
+    assert manifest["family"] == "ngram"
+    result = infra_validate(saved, ["business", "sport"], TEXTS, max_p95_ms=0.0)
+    assert not result.passed
+    assert result.reasons[0] == "the loaded model's labels differ from the registered ones"
+    assert "p95 latency" in result.reasons[1]
+
+
+def test_deploy_refuses_a_model_that_fails_infra_validation(tmp_path: Path) -> None:
+    env = environment(tmp_path / "data", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    assert run_cli(env, "ingest", str(write_corpus(tmp_path / "c.csv")), "-c", "t").returncode == 0
+    assert run_cli(env, "train", "t", "--model", "ngram").returncode == 0
+    artifact = tmp_path / "data" / "artifacts" / "classifiers" / "t" / "models" / "1"
+    (artifact / "inner" / "pipeline.joblib").write_bytes(b"corrupted on disk")
+    refused = run_cli(env, "deploy", "t")
+    assert refused.returncode == 1
+    assert "failed infra-validation: the model failed to load or classify" in refused.stderr
