@@ -91,3 +91,17 @@ def test_lineage_traces_a_cli_prediction(env: dict[str, str], tmp_path: Path) ->
     assert "deployment" in tree.stdout
     wrong = run_cli(env, "lineage", "--dataset", "1")
     assert wrong.returncode == 1 and "--dataset needs --classifier" in wrong.stderr
+
+
+def test_stats_shows_the_statistics_recorded_at_ingest(env: dict[str, str], tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "c.csv")
+    assert run_cli(env, "ingest", str(corpus), "-c", "topics").returncode == 0
+    result = run_cli(env, "stats", "topics", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["dataset_version"] == 1
+    assert report["statistics"]["rows"] == 120
+    assert report["statistics"]["labels"] == {"finance": 40, "sport": 40, "weather": 40}
+    assert report["anomalies"] == []
+    human = run_cli(env, "stats", "topics")
+    assert "rows 120" in human.stdout and "no anomalies" in human.stdout

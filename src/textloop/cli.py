@@ -208,17 +208,15 @@ def stats(
     """Show the statistics and anomalies of a dataset version."""
     from textloop.data.statistics import TextStatistics
     from textloop.store import open_store
-    from textloop.store.queries import get_classifier, get_dataset_version, latest_dataset_version
+    from textloop.store.queries import get_classifier, resolve_dataset_version
 
     store = open_store(settings(ctx))
     with store.session() as session:
-        classifier = get_classifier(session, name)
-        dataset = (
-            latest_dataset_version(session, classifier)
-            if dataset_version is None
-            else get_dataset_version(session, classifier, dataset_version)
-        )
-        summary = TextStatistics.from_dict(dataset.statistics or {}).summary()
+        dataset = resolve_dataset_version(session, get_classifier(session, name), dataset_version)
+        recorded = dataset.statistics
+        if recorded is None:
+            fail(f"dataset version {dataset.version} of {name!r} has no recorded statistics")
+        summary = TextStatistics.from_dict(recorded).summary()
         anomalies = list(dataset.anomalies or [])
         version = dataset.version
     if as_json:

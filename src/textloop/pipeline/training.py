@@ -42,7 +42,7 @@ from textloop.store.queries import (
     aliased_model,
     get_classifier,
     get_dataset_version,
-    latest_dataset_version,
+    resolve_dataset_version,
 )
 from textloop.store.tables import Classifier, DatasetVersion, ModelVersion, utcnow
 
@@ -136,11 +136,7 @@ def _train(
 
     with store.session() as session:
         classifier = get_classifier(session, name)
-        dataset = (
-            latest_dataset_version(session, classifier)
-            if dataset_version is None
-            else get_dataset_version(session, classifier, dataset_version)
-        )
+        dataset = resolve_dataset_version(session, classifier, dataset_version)
         dataset_id, dataset_number = dataset.id, dataset.version
         errors = [a for a in dataset.anomalies or [] if a["severity"] == "error"]
         if errors and not ignore_anomalies:

@@ -13,8 +13,8 @@ from textloop.errors import NotBlessed
 from textloop.pipeline.infra_validation import infra_validate
 from textloop.registry.models import PRODUCTION, Deployment, set_alias
 from textloop.store.database import Store
-from textloop.store.queries import get_classifier, get_model_version
-from textloop.store.tables import Example, ModelVersion
+from textloop.store.queries import get_classifier, get_model_version, resolve_model_version
+from textloop.store.tables import Example
 
 SAMPLE_SIZE = 50
 
@@ -24,18 +24,7 @@ def deploy_model(
 ) -> Deployment:
     with store.session() as session:
         classifier = get_classifier(session, name)
-        target = (
-            get_model_version(session, classifier, version)
-            if version is not None
-            else session.scalar(
-                select(ModelVersion)
-                .where(ModelVersion.classifier_id == classifier.id)
-                .order_by(ModelVersion.version.desc())
-                .limit(1)
-            )
-        )
-        if target is None:
-            return set_alias(session, name, PRODUCTION, None, force)  # raises NotFound
+        target = resolve_model_version(session, classifier, version)
         number, recorded, labels = target.version, target.infra_validation, list(target.labels)
         path = artifact_root / target.artifact_uri
         sample = list(

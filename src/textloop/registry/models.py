@@ -13,13 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from textloop.errors import NotBlessed, NotFound
+from textloop.errors import NotBlessed
 from textloop.metadata.recorder import model_uri, record_artifact, record_execution
 from textloop.models.base import save_model
-from textloop.store.queries import aliased_model, get_classifier, get_model_version, next_version
+from textloop.store.queries import (
+    aliased_model,
+    get_classifier,
+    next_version,
+    resolve_model_version,
+)
 from textloop.store.tables import Classifier, DatasetVersion, ModelAlias, ModelVersion, utcnow
 
 PRODUCTION = "production"
@@ -87,17 +91,7 @@ def set_alias(
     ``production`` only takes a blessed version unless ``force`` is given.
     """
     classifier = get_classifier(session, name)
-    if version is None:
-        target = session.scalar(
-            select(ModelVersion)
-            .where(ModelVersion.classifier_id == classifier.id)
-            .order_by(ModelVersion.version.desc())
-            .limit(1)
-        )
-        if target is None:
-            raise NotFound(f"classifier {name!r} has no trained model; run `textloop train {name}`")
-    else:
-        target = get_model_version(session, classifier, version)
+    target = resolve_model_version(session, classifier, version)
     if alias == PRODUCTION and not force:
         _require_blessing(name, target)
     previous = aliased_model(session, classifier, alias)

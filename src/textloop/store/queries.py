@@ -85,3 +85,32 @@ def aliased_model(session: Session, classifier: Classifier, alias: str) -> Model
         .join(ModelAlias, ModelAlias.model_version_id == ModelVersion.id)
         .where(ModelAlias.classifier_id == classifier.id, ModelAlias.alias == alias)
     )
+
+
+def resolve_dataset_version(
+    session: Session, classifier: Classifier, version: int | None
+) -> DatasetVersion:
+    """The given dataset version, or the newest when ``version`` is None."""
+    if version is None:
+        return latest_dataset_version(session, classifier)
+    return get_dataset_version(session, classifier, version)
+
+
+def resolve_model_version(
+    session: Session, classifier: Classifier, version: int | None
+) -> ModelVersion:
+    """The given model version, or the newest when ``version`` is None."""
+    if version is not None:
+        return get_model_version(session, classifier, version)
+    newest = session.scalar(
+        select(ModelVersion)
+        .where(ModelVersion.classifier_id == classifier.id)
+        .order_by(ModelVersion.version.desc())
+        .limit(1)
+    )
+    if newest is None:
+        raise NotFound(
+            f"classifier {classifier.name!r} has no trained model; "
+            f"run `textloop train {classifier.name}`"
+        )
+    return newest
