@@ -105,3 +105,24 @@ def test_stats_shows_the_statistics_recorded_at_ingest(env: dict[str, str], tmp_
     assert report["anomalies"] == []
     human = run_cli(env, "stats", "topics")
     assert "rows 120" in human.stdout and "no anomalies" in human.stdout
+
+
+def test_runs_list_and_show_what_was_recorded(env: dict[str, str], tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "c.csv")
+    assert run_cli(env, "ingest", str(corpus), "-c", "topics").returncode == 0
+    assert run_cli(env, "train", "topics", "--model", "ngram").returncode == 0
+    assert run_cli(env, "train", "topics", "--model", "ngram").returncode == 0
+    runs = json.loads(run_cli(env, "runs", "list", "topics", "--json").stdout)
+    assert [(r["component"], r["status"]) for r in runs] == [
+        ("train", "cached"),
+        ("train", "succeeded"),
+        ("ingest", "succeeded"),
+    ]
+    shown = json.loads(run_cli(env, "runs", "show", str(runs[1]["run"]), "--json").stdout)
+    assert shown["classifier"] == "topics" and shown["seconds"] > 0
+    assert [a["uri"] for a in shown["inputs"]] == ["textloop://topics/datasets/1"]
+    assert [a["uri"] for a in shown["outputs"]] == ["textloop://topics/models/1"]
+    human = run_cli(env, "runs", "show", str(runs[1]["run"]))
+    assert "train of topics [succeeded]" in human.stdout
+    missing = run_cli(env, "runs", "show", "999")
+    assert missing.returncode == 1 and "run 999 does not exist" in missing.stderr

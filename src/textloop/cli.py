@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Create API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+runs_app = typer.Typer(help="Recorded runs (ingest, train, deploy).", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
 
@@ -399,6 +401,61 @@ def lineage(
     from textloop.cli_lineage import render_lineage
 
     out.print(render_lineage(graph))
+
+
+@runs_app.command("list")
+def runs_list(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    limit: Annotated[int, typer.Option(help="How many of the newest runs.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """The newest runs of a classifier, newest first."""
+    from textloop.metadata.runs import list_runs
+    from textloop.store import open_store
+
+    store = open_store(settings(ctx))
+    with store.session() as session:
+        runs = list_runs(session, name, limit)
+    if as_json:
+        emit_json(runs)
+        return
+    for run in runs:
+        out.print(
+            f"{run['run']:>6}  {run['component']:<8} {run['status']:<10} {run['started_at']}",
+            highlight=False,
+        )
+
+
+@runs_app.command("show")
+def runs_show(
+    ctx: typer.Context,
+    run_id: Annotated[int, typer.Argument(help="Run number, from `textloop runs list`.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """One run: status, timing, parameters, and the artifacts it consumed and produced."""
+    from textloop.metadata.runs import show_run
+    from textloop.store import open_store
+
+    store = open_store(settings(ctx))
+    with store.session() as session:
+        run = show_run(session, run_id)
+    if as_json:
+        emit_json(run)
+        return
+    took = f" in {run['seconds']:.1f}s" if run["seconds"] is not None else ""
+    out.print(
+        f"run {run['run']}: {run['component']} of {run['classifier']} "
+        f"[{run['status']}]{took}, textloop {run['textloop_version']}",
+        highlight=False,
+        markup=False,
+    )
+    out.print(f"  parameters: {run['parameters']}", highlight=False, markup=False)
+    if run["error"]:
+        out.print(f"  error: {run['error']}", highlight=False, markup=False)
+    for kind in ("inputs", "outputs"):
+        for artifact in run[kind]:
+            out.print(f"  {kind[:-1]}: {artifact['type']} {artifact['uri']}", highlight=False)
 
 
 @keys_app.command("create")

@@ -56,7 +56,7 @@ def dataset_lineage(session: Session, classifier_name: str, version: int) -> dic
     artifact = find_artifact(session, dataset_uri(classifier.name, version))
     if artifact is None:
         raise NotFound(f"classifier {classifier_name!r} has no recorded dataset version {version}")
-    return {"dataset": _describe(artifact), "downstream": _downstream(session, artifact)}
+    return {"dataset": describe_artifact(artifact), "downstream": _downstream(session, artifact)}
 
 
 def _upstream(
@@ -68,10 +68,13 @@ def _upstream(
         if execution.id in path:
             continue
         inputs = [
-            {**_describe(item), "produced_by": _upstream(session, item, path | {execution.id})}
-            for item in _artifacts(session, execution.id, "input")
+            {
+                **describe_artifact(item),
+                "produced_by": _upstream(session, item, path | {execution.id}),
+            }
+            for item in run_artifacts(session, execution.id, "input")
         ]
-        runs.append({**_run(execution), "inputs": inputs})
+        runs.append({**describe_run(execution), "inputs": inputs})
     return runs
 
 
@@ -88,10 +91,13 @@ def _downstream(
         if execution.id in path:
             continue
         outputs = [
-            {**_describe(item), "consumed_by": _downstream(session, item, path | {execution.id})}
-            for item in _artifacts(session, execution.id, "output")
+            {
+                **describe_artifact(item),
+                "consumed_by": _downstream(session, item, path | {execution.id}),
+            }
+            for item in run_artifacts(session, execution.id, "output")
         ]
-        runs.append({**_run(execution), "outputs": outputs})
+        runs.append({**describe_run(execution), "outputs": outputs})
     return runs
 
 
@@ -106,7 +112,7 @@ def _executions(session: Session, artifact_id: int, kind: str) -> list[Execution
     )
 
 
-def _artifacts(session: Session, execution_id: int, kind: str) -> list[Artifact]:
+def run_artifacts(session: Session, execution_id: int, kind: str) -> list[Artifact]:
     return list(
         session.scalars(
             select(Artifact)
@@ -117,7 +123,7 @@ def _artifacts(session: Session, execution_id: int, kind: str) -> list[Artifact]
     )
 
 
-def _describe(artifact: Artifact) -> dict[str, Any]:
+def describe_artifact(artifact: Artifact) -> dict[str, Any]:
     return {
         "type": artifact.type,
         "uri": artifact.uri,
@@ -126,7 +132,7 @@ def _describe(artifact: Artifact) -> dict[str, Any]:
     }
 
 
-def _run(execution: Execution) -> dict[str, Any]:
+def describe_run(execution: Execution) -> dict[str, Any]:
     return {
         "run": execution.id,
         "component": execution.component,
