@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textloop.errors import NotFound
-from textloop.metadata.recorder import dataset_uri, find_artifact, model_uri
+from textloop.metadata.recorder import dataset_uri, find_artifact, model_uri, run_artifacts
 from textloop.store.queries import get_classifier
 from textloop.store.tables import (
     Artifact,
@@ -59,45 +59,40 @@ def dataset_lineage(session: Session, classifier_name: str, version: int) -> dic
     return {"dataset": describe_artifact(artifact), "downstream": _downstream(session, artifact)}
 
 
-def _upstream(
-    session: Session, artifact: Artifact, path: frozenset[int] = frozenset()
-) -> list[dict[str, Any]]:
+def _upstream(session: Session, artifact: Artifact) -> list[dict[str, Any]]:
     """The runs that produced ``artifact``, each with its inputs' own upstream."""
-    runs = []
-    for execution in _executions(session, artifact.id, "output"):
-        if execution.id in path:
-            continue
-        inputs = [
-            {
-                **describe_artifact(item),
-                "produced_by": _upstream(session, item, path | {execution.id}),
-            }
-            for item in run_artifacts(session, execution.id, "input")
-        ]
-        runs.append({**describe_run(execution), "inputs": inputs})
-    return runs
+    return _walk(session, artifact, ("output", "input"), ("inputs", "produced_by"), frozenset())
 
 
-def _downstream(
-    session: Session, artifact: Artifact, path: frozenset[int] = frozenset()
-) -> list[dict[str, Any]]:
+def _downstream(session: Session, artifact: Artifact) -> list[dict[str, Any]]:
     """The runs that consumed ``artifact``, each with its outputs' own downstream.
 
     A model is also consumed by the next training run that compared itself with it, so a
     dataset's downstream reaches every later model whose blessing it influenced.
     """
+    return _walk(session, artifact, ("input", "output"), ("outputs", "consumed_by"), frozenset())
+
+
+def _walk(
+    session: Session,
+    artifact: Artifact,
+    kinds: tuple[str, str],
+    keys: tuple[str, str],
+    path: frozenset[int],
+) -> list[dict[str, Any]]:
+    """Runs linked to ``artifact`` as ``kinds[0]``, then their ``kinds[1]`` artifacts, onwards."""
     runs = []
-    for execution in _executions(session, artifact.id, "input"):
+    for execution in _executions(session, artifact.id, kinds[0]):
         if execution.id in path:
             continue
-        outputs = [
+        items = [
             {
                 **describe_artifact(item),
-                "consumed_by": _downstream(session, item, path | {execution.id}),
+                keys[1]: _walk(session, item, kinds, keys, path | {execution.id}),
             }
-            for item in run_artifacts(session, execution.id, "output")
+            for item in run_artifacts(session, execution.id, kinds[1])
         ]
-        runs.append({**describe_run(execution), "outputs": outputs})
+        runs.append({**describe_run(execution), keys[0]: items})
     return runs
 
 
@@ -108,17 +103,6 @@ def _executions(session: Session, artifact_id: int, kind: str) -> list[Execution
             .join(Event, Event.execution_id == Execution.id)
             .where(Event.artifact_id == artifact_id, Event.kind == kind)
             .order_by(Execution.id)
-        )
-    )
-
-
-def run_artifacts(session: Session, execution_id: int, kind: str) -> list[Artifact]:
-    return list(
-        session.scalars(
-            select(Artifact)
-            .join(Event, Event.artifact_id == Artifact.id)
-            .where(Event.execution_id == execution_id, Event.kind == kind)
-            .order_by(Artifact.id)
         )
     )
 

@@ -36,7 +36,7 @@ def record_artifact(
     content_hash: str | None = None,
     properties: dict[str, Any] | None = None,
 ) -> Artifact:
-    existing = session.scalar(select(Artifact).where(Artifact.uri == uri))
+    existing = find_artifact(session, uri)
     if existing is not None:
         return existing
     artifact = Artifact(
@@ -114,11 +114,15 @@ def cached_execution(session: Session, key: str) -> tuple[Execution, list[Artifa
     )
     if execution is None:
         return None
-    outputs = list(
+    return execution, run_artifacts(session, execution.id, "output")
+
+
+def run_artifacts(session: Session, execution_id: int, kind: str) -> list[Artifact]:
+    return list(
         session.scalars(
             select(Artifact)
             .join(Event, Event.artifact_id == Artifact.id)
-            .where(Event.execution_id == execution.id, Event.kind == "output")
+            .where(Event.execution_id == execution_id, Event.kind == kind)
+            .order_by(Artifact.id)
         )
     )
-    return execution, outputs

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textloop.errors import NotFound
-from textloop.metadata.lineage import describe_artifact, describe_run, run_artifacts
+from textloop.metadata.lineage import describe_artifact, describe_run
+from textloop.metadata.recorder import run_artifacts
 from textloop.store.queries import get_classifier
 from textloop.store.tables import Classifier, Execution
 

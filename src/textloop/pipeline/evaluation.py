@@ -30,7 +30,7 @@ def evaluate(
     a test label the model never saw counts as an error and gets its own row.
     """
     probabilities = np.asarray(probabilities)
-    predicted = [classes[i] for i in probabilities.argmax(axis=1)]
+    predicted = predicted_labels(probabilities, classes)
     metrics = evaluate_labels(true_labels, predicted)
     if not true_labels:
         return metrics
@@ -40,6 +40,19 @@ def evaluate(
     if texts is not None:
         metrics["slices"] = length_slices(true_labels, predicted, texts)
     return metrics
+
+
+def predicted_labels(probabilities: np.ndarray, classes: Sequence[str]) -> list[str]:
+    return [classes[i] for i in np.asarray(probabilities).argmax(axis=1)]
+
+
+def headline(
+    true_labels: Sequence[str], probabilities: np.ndarray, classes: Sequence[str]
+) -> dict[str, float]:
+    """Accuracy and macro-F1 only: what selection needs, without intervals or slices."""
+    truth, guess, k = _indexed(true_labels, predicted_labels(probabilities, classes))
+    accuracy, macro_f1 = _accuracy_macro_f1(truth, guess, k)
+    return {"accuracy": accuracy, "macro_f1": macro_f1}
 
 
 def evaluate_labels(true_labels: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:

@@ -11,19 +11,15 @@ calibration error is recorded before and after.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy.orm import Session
 
 from textloop.config import Settings
 from textloop.data.datasets import load_splits
 from textloop.errors import InvalidRequest, NotFound, TrainingError
 from textloop.metadata.recorder import (
-    cache_key,
-    cached_execution,
     dataset_uri,
     find_artifact,
     model_uri,
@@ -32,10 +28,18 @@ from textloop.metadata.recorder import (
 )
 from textloop.models.base import ModelResources, families, load_model
 from textloop.models.calibrated import CalibratedClassifier, rescale
-from textloop.models.ensemble import EnsembleClassifier
 from textloop.pipeline.blessing import Verdict, bless
-from textloop.pipeline.evaluation import evaluate
+from textloop.pipeline.evaluation import (
+    evaluate,
+    evaluate_labels,
+    expected_calibration_error,
+    headline,
+    predicted_labels,
+)
 from textloop.pipeline.progress import Progress, SilentProgress
+from textloop.pipeline.report import TrainReport
+from textloop.pipeline.run_cache import reuse_identical_run, training_cache_key
+from textloop.pipeline.selection import weighted_ensemble
 from textloop.registry.models import PRODUCTION, directory_hash, register_model
 from textloop.store.database import Store
 from textloop.store.queries import (
@@ -44,26 +48,11 @@ from textloop.store.queries import (
     get_dataset_version,
     resolve_dataset_version,
 )
-from textloop.store.tables import Classifier, DatasetVersion, ModelVersion, utcnow
+from textloop.store.tables import utcnow
 
 AUTO = "auto"
 AUTO_CANDIDATES = ("ngram", "embedding")
 ENSEMBLE = "ensemble"
-WEIGHT_GRID = [round(0.1 * step, 1) for step in range(1, 10)]
-
-
-@dataclass
-class TrainReport:
-    classifier: str
-    version: int
-    family: str
-    dataset_version: int
-    test_metrics: dict[str, Any]
-    calibration: dict[str, Any] = field(default_factory=dict)
-    blessing: dict[str, Any] = field(default_factory=dict)
-    candidates: dict[str, dict[str, float]] = field(default_factory=dict)
-    seconds: float = 0.0
-    cached: bool = False
 
 
 def train_classifier(
@@ -146,9 +135,9 @@ def _train(
                 f"See `textloop stats {name} --dataset-version {dataset_number}`; fix the data "
                 "or train with --ignore-anomalies"
             )
-        key = _cache_key(session, classifier, dataset, parameters)
+        key = training_cache_key(session, classifier, dataset, parameters)
         if use_cache:
-            reused = _reuse(session, classifier, dataset, key, parameters, started_at)
+            reused = reuse_identical_run(session, classifier, dataset, key, parameters, started_at)
             if reused is not None:
                 reused.seconds = time.perf_counter() - started
                 return reused
@@ -177,11 +166,9 @@ def _train(
         fitted[candidate] = model.fit(train_texts, train_labels)
         progress.done()
         if val_texts:
-            scores[candidate] = _scores(val_labels, model.predict_proba(val_texts), model.classes_)
+            scores[candidate] = headline(val_labels, model.predict_proba(val_texts), model.classes_)
     if len(fitted) > 1 and val_texts:
-        ensemble, scores[ENSEMBLE] = _weighted_ensemble(
-            list(fitted.values()), val_texts, val_labels
-        )
+        ensemble, scores[ENSEMBLE] = weighted_ensemble(list(fitted.values()), val_texts, val_labels)
         fitted[ENSEMBLE] = ensemble
 
     def rank(name: str) -> tuple[float, float]:
@@ -198,10 +185,11 @@ def _train(
         calibration = {"method": "temperature", "temperature": model.temperature_}
     if raw_test is not None:
         classes = model.classes_
-        before = evaluate(test_labels, raw_test, classes)
         probabilities = rescale(raw_test, model.temperature_) if val_texts else raw_test
         test_metrics = evaluate(test_labels, probabilities, classes, texts=test_texts)
-        calibration.update(ece_before=before["ece"], ece_after=test_metrics["ece"])
+        correct = np.array(predicted_labels(raw_test, classes)) == np.array(test_labels)
+        ece_before = expected_calibration_error(raw_test.max(axis=1), correct)
+        calibration.update(ece_before=ece_before, ece_after=test_metrics["ece"])
     verdict = _bless_against_production(
         store, settings, name, resources, test_texts, test_labels, test_metrics
     )
@@ -277,42 +265,6 @@ def _warm_up(model: Any, texts: list[str], family: str, progress: Progress) -> N
     progress.done()
 
 
-def _scores(labels: list[str], probabilities: np.ndarray, classes: list[str]) -> dict[str, float]:
-    metrics = evaluate(labels, probabilities, classes)
-    return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]}
-
-
-def _weighted_ensemble(
-    models: list[Any], texts: list[str], labels: list[str]
-) -> tuple[EnsembleClassifier, dict[str, float]]:
-    """The ensemble of already fitted ``models`` whose weights score best on validation.
-
-    Two members get a grid of weights; more get equal weights. Member predictions are computed
-    once and recombined, so the search costs no extra inference.
-    """
-    equal = EnsembleClassifier.from_fitted(models, [1.0] * len(models))
-    classes = equal.classes_
-    aligned = []
-    for model in models:
-        probabilities = np.zeros((len(texts), len(classes)))
-        probabilities[:, [classes.index(c) for c in model.classes_]] = model.predict_proba(texts)
-        aligned.append(probabilities)
-    grid = [[w, 1 - w] for w in WEIGHT_GRID] if len(models) == 2 else [[1.0] * len(models)]
-    best: tuple[tuple[float, ...], list[float]] | None = None
-    for weights in grid:
-        combined = sum(w * p for w, p in zip(weights, aligned, strict=True))
-        score = _scores(labels, np.asarray(combined), classes)
-        key = (score["accuracy"], score["macro_f1"])
-        if best is None or key > best[0]:
-            best = (key, weights)
-    assert best is not None
-    (accuracy, macro_f1), weights = best
-    return EnsembleClassifier.from_fitted(models, weights), {
-        "accuracy": accuracy,
-        "macro_f1": macro_f1,
-    }
-
-
 def _bless_against_production(
     store: Store,
     settings: Settings,
@@ -329,7 +281,8 @@ def _bless_against_production(
             return bless(candidate, None, None)
         version, path = production.version, settings.artifact_root / production.artifact_uri
     current = load_model(path, resources)
-    baseline = evaluate(test_labels, current.predict_proba(test_texts), current.classes_)
+    predicted = predicted_labels(current.predict_proba(test_texts), current.classes_)
+    baseline = evaluate_labels(test_labels, predicted)
     return bless(candidate, baseline, version)
 
 
@@ -354,58 +307,3 @@ def _record_failure(
             status="failed",
             error=message,
         )
-
-
-def _cache_key(
-    session: Session, classifier: Classifier, dataset: DatasetVersion, parameters: dict[str, Any]
-) -> str:
-    production = aliased_model(session, classifier, PRODUCTION)
-    production_hash = None
-    if production is not None:
-        artifact = find_artifact(session, model_uri(classifier.name, production.version))
-        production_hash = (artifact.content_hash if artifact else None) or f"id:{production.id}"
-    decisive = {k: v for k, v in parameters.items() if k != "dataset_version"}
-    return cache_key("train", decisive, [dataset.content_hash, production_hash])
-
-
-def _reuse(
-    session: Session,
-    classifier: Classifier,
-    dataset: DatasetVersion,
-    key: str,
-    parameters: dict[str, Any],
-    started_at: datetime,
-) -> TrainReport | None:
-    """The report of an identical earlier run, recorded again as a ``cached`` execution."""
-    hit = cached_execution(session, key)
-    if hit is None:
-        return None
-    execution, outputs = hit
-    model_id = next(
-        (a.properties.get("model_version_id") for a in outputs if a.type == "model"), None
-    )
-    model = session.get(ModelVersion, model_id) if model_id is not None else None
-    if model is None:
-        return None
-    uri = dataset_uri(classifier.name, dataset.version)
-    record_execution(
-        session,
-        classifier.id,
-        "train",
-        {**parameters, "dataset_version": dataset.version, "reused_run": execution.id},
-        started_at,
-        [record_artifact(session, classifier.id, "dataset", uri)],
-        outputs,
-        status="cached",
-    )
-    return TrainReport(
-        classifier=classifier.name,
-        version=model.version,
-        family=model.params.get("inner") or model.family,
-        dataset_version=dataset.version,
-        test_metrics=model.metrics.get("test", {}),
-        calibration=model.metrics.get("calibration", {}),
-        blessing=model.blessing or {},
-        candidates=model.metrics.get("validation", {}),
-        cached=True,
-    )

@@ -37,10 +37,6 @@ class Deployment:
     previous_version: int | None
 
 
-def model_path(artifact_root: Path, relative_uri: str) -> Path:
-    return artifact_root / relative_uri
-
-
 def directory_hash(directory: Path) -> str:
     """SHA-256 over every file's relative path and bytes: the content address of a model."""
     digest = hashlib.sha256()

@@ -47,11 +47,10 @@ def presented_key(
 def Scoped(scope: str) -> Callable[..., Principal]:
     def check(
         request: Request,
-        runtime: RuntimeDep,
+        session: SessionDep,
         key: Annotated[str | None, Depends(presented_key)],
     ) -> Principal:
-        with runtime.store.session() as session:
-            principal = authenticate(session, key)
+        principal = authenticate(session, key)  # the request's own session: one connection
         principal.require(scope, request.path_params.get("name"))
         return principal
 
