@@ -84,10 +84,12 @@ def test_lineage_traces_a_cli_prediction(env: dict[str, str], tmp_path: Path) ->
     assert traced.returncode == 0, traced.stderr
     graph = json.loads(traced.stdout)
     assert graph["model"]["uri"] == "textloop://topics/models/1"
-    assert graph["upstream"][0]["inputs"][0]["uri"] == "textloop://topics/datasets/1"
+    assert graph["run"]["run"] == 2 and graph["run"]["pipeline"] == "train"
+    assert [d["uri"] for d in graph["datasets"]] == ["textloop://topics/datasets/1"]
     tree = run_cli(env, "lineage", "--dataset", "1", "--classifier", "topics")
-    assert "model textloop://topics/models/1" in tree.stdout
-    assert "run 2: train [succeeded]" in tree.stdout
+    assert "trained model textloop://topics/models/1 (calibrated, blessed)" in tree.stdout
+    assert "consumed by runs 2 (train)" in tree.stdout
+    assert "run 2 push [succeeded]" in tree.stdout
     assert "deployment" in tree.stdout
     wrong = run_cli(env, "lineage", "--dataset", "1")
     assert wrong.returncode == 1 and "--dataset needs --classifier" in wrong.stderr
@@ -111,18 +113,59 @@ def test_runs_list_and_show_what_was_recorded(env: dict[str, str], tmp_path: Pat
     corpus = write_corpus(tmp_path / "c.csv")
     assert run_cli(env, "ingest", str(corpus), "-c", "topics").returncode == 0
     assert run_cli(env, "train", "topics", "--model", "ngram").returncode == 0
-    assert run_cli(env, "train", "topics", "--model", "ngram").returncode == 0
+    again = run_cli(env, "train", "topics", "--model", "ngram", "--json")
+    assert json.loads(again.stdout)["cached"] is True
     runs = json.loads(run_cli(env, "runs", "list", "topics", "--json").stdout)
-    assert [(r["component"], r["status"]) for r in runs] == [
-        ("train", "cached"),
-        ("train", "succeeded"),
-        ("ingest", "succeeded"),
+    assert [(r["pipeline"], r["status"], r["cached_steps"]) for r in runs] == [
+        ("train", "succeeded", 10),
+        ("train", "succeeded", 0),
+        ("ingest", "succeeded", 0),
     ]
     shown = json.loads(run_cli(env, "runs", "show", str(runs[1]["run"]), "--json").stdout)
     assert shown["classifier"] == "topics" and shown["seconds"] > 0
-    assert [a["uri"] for a in shown["inputs"]] == ["textloop://topics/datasets/1"]
-    assert [a["uri"] for a in shown["outputs"]] == ["textloop://topics/models/1"]
-    human = run_cli(env, "runs", "show", str(runs[1]["run"]))
-    assert "train of topics [succeeded]" in human.stdout
+    steps = {step["step"]: step for step in shown["steps"]}
+    assert list(steps) == [
+        "dataset",
+        "statistics",
+        "schema",
+        "validate",
+        "split",
+        "tune",
+        "train",
+        "evaluate",
+        "production",
+        "bless",
+        "infra_validate",
+        "push",
+    ]
+    assert steps["train"]["after"] == ["split", "tune"]
+    assert steps["bless"]["after"] == ["evaluate", "production", "split"]
+    assert [a["uri"] for a in steps["push"]["outputs"]] == ["textloop://topics/models/1"]
+    assert all(step["status"] == "succeeded" for step in shown["steps"])
+    human = run_cli(env, "runs", "show", str(runs[0]["run"]))
+    assert "run 3: train of topics succeeded" in human.stdout
+    assert "push ← bless, dataset, evaluate, infra_validate, train  cached" in human.stdout
     missing = run_cli(env, "runs", "show", "999")
     assert missing.returncode == 1 and "run 999 does not exist" in missing.stderr
+
+
+def test_backfill_reruns_from_a_step_over_the_same_data(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    corpus = write_corpus(tmp_path / "c.csv")
+    assert run_cli(env, "ingest", str(corpus), "-c", "topics").returncode == 0
+    assert run_cli(env, "train", "topics", "--model", "ngram").returncode == 0
+    backfill = run_cli(env, "train", "topics", "--model", "ngram", "--backfill", "--json")
+    assert backfill.returncode == 0, backfill.stderr
+    report = json.loads(backfill.stdout)
+    assert report["version"] == 2 and report["dataset_version"] == 1
+    statuses = report["steps"]
+    assert [statuses[s] for s in ("statistics", "schema", "validate", "split", "tune")] == [
+        "cached"
+    ] * 5
+    assert [statuses[s] for s in ("train", "evaluate", "bless", "infra_validate", "push")] == [
+        "succeeded"
+    ] * 5
+    wrong = run_cli(env, "train", "topics", "--from-step", "trian")
+    assert wrong.returncode == 1
+    assert "unknown step 'trian'; the steps are: dataset, statistics" in wrong.stderr

@@ -138,16 +138,39 @@ def train(
         bool, typer.Option(help="Train even if the data has error-level anomalies.")
     ] = False,
     no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Train even if an identical run exists.")
+        bool, typer.Option("--no-cache", help="Run every step even if an identical one ran.")
     ] = False,
+    backfill: Annotated[
+        bool,
+        typer.Option(
+            help="Rerun over the existing dataset version from --from-step (default: train)."
+        ),
+    ] = False,
+    from_step: Annotated[
+        str | None,
+        typer.Option(help="Run this step and everything after it again; earlier ones may cache."),
+    ] = None,
+    tune_trials: Annotated[
+        int | None,
+        typer.Option(help="Hyper-parameter trials beyond each family's defaults (default: 0)."),
+    ] = None,
+    tune_seconds: Annotated[
+        float | None, typer.Option(help="Stop starting tuning trials after this many seconds.")
+    ] = None,
+    slice_column: Annotated[
+        list[str] | None,
+        typer.Option(help="Also report test metrics per value of this extra column (repeatable)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Train a new model version on the train split and evaluate it on the test split."""
+    """Run the training pipeline: validate, tune, train, evaluate, bless, infra-validate, push."""
     from textloop.pipeline.training import train_classifier
     from textloop.store import open_store
 
     config = settings(ctx)
     store = open_store(config)
+    if backfill and from_step is None:
+        from_step = "train"
     with RichProgress(enabled=not as_json) as progress:
         report = train_classifier(
             store,
@@ -158,6 +181,10 @@ def train(
             progress=progress,
             ignore_anomalies=ignore_anomalies,
             use_cache=not no_cache,
+            from_step=from_step,
+            tune_trials=config.tune_trials if tune_trials is None else tune_trials,
+            tune_seconds=config.tune_seconds if tune_seconds is None else tune_seconds,
+            slice_columns=tuple(slice_column or ()),
         )
     if as_json:
         emit_json(report.__dict__)
@@ -166,6 +193,15 @@ def train(
 
 
 def print_training_report(report: Any) -> None:
+    steps = "  ".join(f"{step} {status}" for step, status in report.steps.items())
+    out.print(f"run {report.run}: {steps}", highlight=False)
+    for trial in report.tuning.get("trials", []):
+        out.print(
+            f"  tune {trial['family']:>10}: accuracy {trial['accuracy']:.4f}  "
+            f"macro-F1 {trial['macro_f1']:.4f}  {trial['params']}",
+            highlight=False,
+            markup=False,
+        )
     for family, scores in report.candidates.items():
         out.print(
             f"  validation {family:>10}: accuracy {scores['accuracy']:.4f}  "
@@ -174,8 +210,8 @@ def print_training_report(report: Any) -> None:
     test = report.test_metrics
     if report.cached:
         out.print(
-            f"cached: [bold]{report.classifier}[/] model version {report.version} was already "
-            f"trained with these parameters on this data (use --no-cache to train again)"
+            f"cached: every step of [bold]{report.classifier}[/] had run with these parameters "
+            f"on this data; model version {report.version} stands (use --no-cache to rerun)"
         )
     out.print(
         f"Trained [bold]{report.classifier}[/] model version {report.version} "
@@ -421,8 +457,11 @@ def runs_list(
         emit_json(runs)
         return
     for run in runs:
+        took = f"{run['seconds']:.1f}s" if run["seconds"] is not None else "-"
+        cached = f"  {run['cached_steps']} cached" if run["cached_steps"] else ""
         out.print(
-            f"{run['run']:>6}  {run['component']:<8} {run['status']:<10} {run['started_at']}",
+            f"{run['run']:>6}  {run['pipeline']:<8} {run['status']:<10} {run['started_at']}  "
+            f"{took}{cached}",
             highlight=False,
         )
 
@@ -433,7 +472,8 @@ def runs_show(
     run_id: Annotated[int, typer.Argument(help="Run number, from `textloop runs list`.")],
     as_json: JsonFlag = False,
 ) -> None:
-    """One run: status, timing, parameters, and the artifacts it consumed and produced."""
+    """One run as its DAG: each step's status, time, upstream steps and outputs."""
+    from textloop.cli_runs import render_run
     from textloop.metadata.runs import show_run
     from textloop.store import open_store
 
@@ -443,19 +483,7 @@ def runs_show(
     if as_json:
         emit_json(run)
         return
-    took = f" in {run['seconds']:.1f}s" if run["seconds"] is not None else ""
-    out.print(
-        f"run {run['run']}: {run['component']} of {run['classifier']} "
-        f"[{run['status']}]{took}, textloop {run['textloop_version']}",
-        highlight=False,
-        markup=False,
-    )
-    out.print(f"  parameters: {run['parameters']}", highlight=False, markup=False)
-    if run["error"]:
-        out.print(f"  error: {run['error']}", highlight=False, markup=False)
-    for kind in ("inputs", "outputs"):
-        for artifact in run[kind]:
-            out.print(f"  {kind[:-1]}: {artifact['type']} {artifact['uri']}", highlight=False)
+    out.print(render_run(run))
 
 
 @keys_app.command("create")

@@ -17,28 +17,57 @@ def render_lineage(graph: dict[str, Any]) -> Tree:
                 f"at {p['confidence']:.3f}, {p['created_at']}"
             )
         )
-        node = tree.add(escape(f"model {model['uri']} ({model['family']})"))
-        _runs(node, graph["upstream"], "inputs", "produced_by")
+        run = graph["run"]
+        made = f", registered by run {run['run']} ({run['pipeline']})" if run else ""
+        node = tree.add(escape(f"model {model['uri']} ({model['family']}){made}"))
+        for dataset in graph["datasets"]:
+            node.add(escape(f"trained on dataset {dataset['uri']}"))
+        _steps(node.add("steps upstream, oldest first"), graph["upstream"], "inputs", "produced_by")
         return tree
     tree = Tree(escape(f"dataset {graph['dataset']['uri']}"))
-    _runs(tree, graph["downstream"], "outputs", "consumed_by")
+    for model in graph["models"]:
+        blessed = "blessed" if model["blessed"] else "not blessed"
+        tree.add(escape(f"trained model {model['uri']} ({model['family']}, {blessed})"))
+    runs = ", ".join(f"{r['run']} ({r['pipeline']})" for r in graph["runs"])
+    if runs:
+        tree.add(escape(f"consumed by runs {runs}"))
+    _steps(tree.add("steps downstream"), graph["downstream"], "outputs", "consumed_by")
     return tree
 
 
-def _runs(parent: Tree, runs: list[dict[str, Any]], items: str, onwards: str) -> None:
-    for run in runs:
-        params = ", ".join(f"{k}={v}" for k, v in run["parameters"].items() if v is not None)
-        node = parent.add(
+def _steps(parent: Tree, steps: list[dict[str, Any]], items: str, onwards: str) -> None:
+    """Every step of the nested graph once, oldest first: a flat list reads better than depth."""
+    for step, artifacts in sorted(_flatten(steps, items, onwards).values(), key=_execution):
+        outputs = "; ".join(
+            f"{a['type']} {a['uri']}" + _details(a["properties"]) for a in artifacts
+        )
+        parent.add(
             escape(
-                f"run {run['run']}: {run['component']} [{run['status']}] "
-                f"{run['started_at']} ({params})"
+                f"run {step['run']} {step['component']} [{step['status']}]"
+                + (f" {'→' if items == 'outputs' else '←'} {outputs}" if outputs else "")
             )
         )
-        for artifact in run[items]:
-            details = ", ".join(
-                f"{k}={v}" for k, v in artifact["properties"].items() if not isinstance(v, dict)
-            )
-            child = node.add(
-                f"{artifact['type']} {artifact['uri']}" + (f" ({details})" if details else "")
-            )
-            _runs(child, artifact[onwards], items, onwards)
+
+
+def _flatten(
+    steps: list[dict[str, Any]], items: str, onwards: str
+) -> dict[int, tuple[dict[str, Any], list[dict[str, Any]]]]:
+    found: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    for step in steps:
+        found[step["execution"]] = (step, step[items])
+        for artifact in step[items]:
+            found.update(_flatten(artifact[onwards], items, onwards))
+    return found
+
+
+def _execution(entry: tuple[dict[str, Any], list[dict[str, Any]]]) -> int:
+    return int(entry[0]["execution"])
+
+
+def _details(properties: dict[str, Any]) -> str:
+    shown = [
+        f"{k}={v}"
+        for k, v in properties.items()
+        if isinstance(v, str | int | float | bool) and k != "path"
+    ]
+    return f" ({', '.join(shown)})" if shown else ""

@@ -1,6 +1,7 @@
 """Every prediction traces back to its model, the run that trained it and the data it used."""
 
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -16,7 +17,7 @@ from textloop.registry.models import PRODUCTION, set_alias
 from textloop.serving.inference import classify
 from textloop.serving.model_cache import ModelCache
 from textloop.store import Store
-from textloop.store.tables import Execution
+from textloop.store.tables import Context, Execution
 
 
 def grow_and_retrain(store: Store, settings: Settings, table: pa.Table) -> None:
@@ -31,6 +32,16 @@ def grow_and_retrain(store: Store, settings: Settings, table: pa.Table) -> None:
             set_alias(session, "topics", PRODUCTION, report.version, force=True)
 
 
+def steps_in(graph: list[dict[str, Any]], items: str, onwards: str) -> list[tuple[str, str]]:
+    """Every (step, artifact URI) pair of a lineage tree, depth first."""
+    found = []
+    for step in graph:
+        for artifact in step[items]:
+            found.append((step["component"], artifact["uri"]))
+            found.extend(steps_in(artifact[onwards], items, onwards))
+    return found
+
+
 def test_a_prediction_after_two_retrains_names_its_model_run_and_data(
     store: Store, settings: Settings, corpus_csv: Path
 ) -> None:
@@ -40,20 +51,22 @@ def test_a_prediction_after_two_retrains_names_its_model_run_and_data(
         (prediction,) = classify(session, cache, "topics", ["rain and wind"])
     with store.session() as session:
         graph = prediction_lineage(session, prediction.prediction_id)
+        third_run = max(c.id for c in session.query(Context).filter(Context.name == "train"))
 
     assert graph["model"]["version"] == 3
-    (run,) = graph["upstream"]
-    assert (run["component"], run["status"], run["parameters"]["dataset_version"]) == (
-        "train",
-        "succeeded",
-        3,
-    )
-    inputs = {item["uri"]: item for item in run["inputs"]}
-    assert set(inputs) == {"textloop://topics/datasets/3", "textloop://topics/models/2"}
-    dataset = inputs["textloop://topics/datasets/3"]
-    assert dataset["properties"]["rows"] == 120
-    (ingest,) = dataset["produced_by"]
+    assert graph["run"]["run"] == third_run and graph["run"]["pipeline"] == "train"
+    assert [d["uri"] for d in graph["datasets"]] == ["textloop://topics/datasets/3"]
+    assert graph["datasets"][0]["properties"]["rows"] == 120
+    (push,) = graph["upstream"]
+    assert (push["component"], push["status"], push["run"]) == ("push", "succeeded", third_run)
+    inputs = {item["uri"]: item for item in push["inputs"]}
+    (ingest,) = inputs["textloop://topics/datasets/3"]["produced_by"]
     assert ingest["component"] == "ingest" and ingest["parameters"]["source"] == "first 120"
+    pairs = steps_in(graph["upstream"], "inputs", "produced_by")
+    # Its blessing compared it with model 2, whose own history goes back to dataset 2.
+    assert ("bless", "textloop://topics/models/2") in pairs
+    assert ("push", "textloop://topics/datasets/2") in pairs
+    assert {step for step, _ in pairs} >= {"train", "tune", "split", "evaluate", "infra_validate"}
 
 
 def test_a_dataset_lists_every_model_trained_on_it_and_their_deployments(
@@ -63,16 +76,16 @@ def test_a_dataset_lists_every_model_trained_on_it_and_their_deployments(
     train_classifier(store, settings, "topics", "majority", dataset_version=1)
     with store.session() as session:
         graph = dataset_lineage(session, "topics", 1)
-    trained = [
-        output["uri"]
-        for run in graph["downstream"]
-        if run["component"] == "train"
-        for output in run["outputs"]
+    assert [model["uri"] for model in graph["models"]] == [
+        "textloop://topics/models/1",
+        "textloop://topics/models/4",
     ]
-    assert trained == ["textloop://topics/models/1", "textloop://topics/models/4"]
-    first_model = graph["downstream"][0]["outputs"][0]
-    deploys = [run for run in first_model["consumed_by"] if run["component"] == "deploy"]
-    assert deploys and deploys[0]["outputs"][0]["properties"]["version"] == 1
+    assert [run["pipeline"] for run in graph["runs"]] == ["train", "train"]
+    pairs = steps_in(graph["downstream"], "outputs", "consumed_by")
+    assert ("push", "textloop://topics/models/1") in pairs
+    assert ("push", "textloop://topics/models/4") in pairs
+    deployments = [uri for step, uri in pairs if step == "deploy"]
+    assert deployments, "the deployment of model 1 is downstream of dataset 1"
 
 
 def test_a_failed_run_is_recorded_and_bad_input_is_not(store: Store, settings: Settings) -> None:
@@ -88,6 +101,8 @@ def test_a_failed_run_is_recorded_and_bad_input_is_not(store: Store, settings: S
         assert [(run.status, "at least 2" in (run.error or "")) for run in runs] == [
             ("failed", True)
         ]
+        (context,) = session.query(Context).filter(Context.name == "train").all()
+        assert context.status == "failed" and context.error.startswith("train: ")
 
 
 def test_unknown_prediction_is_not_found(store: Store) -> None:

@@ -93,8 +93,11 @@ def test_lineage_routes_trace_a_served_prediction(client: TestClient, keys: Keys
     assert client.get(path, headers=keys.header(keys.classify)).status_code == 403
     graph = client.get(path, headers=keys.header(keys.admin)).json()
     assert graph["model"]["version"] == 1
-    assert graph["upstream"][0]["component"] == "train"
-    downstream = client.get(
+    assert graph["upstream"][0]["component"] == "push"
+    assert graph["run"]["pipeline"] == "train"
+    assert [d["uri"] for d in graph["datasets"]] == ["textloop://topics/datasets/1"]
+    dataset = client.get(
         "/v1/lineage/classifiers/topics/datasets/1", headers=keys.header(keys.admin)
-    ).json()["downstream"]
-    assert downstream[0]["outputs"][0]["uri"] == "textloop://topics/models/1"
+    ).json()
+    assert [m["uri"] for m in dataset["models"]] == ["textloop://topics/models/1"]
+    assert dataset["downstream"], "the steps that consumed the dataset are listed"

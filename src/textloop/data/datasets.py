@@ -4,25 +4,38 @@ Rows with an empty text or label are dropped and counted; the version's hash cov
 rows, so ingesting the same content again, in any order, returns the version that already exists.
 Each version records the statistics of the batch as received and its anomalies against the
 classifier's schema, which the first version defines.
+
+The file's other columns (``extra:<name>`` in the table, see ``readers``) are stored with every
+example in ``Example.extras`` and read back by ``load_split_columns``, for evaluation slices. They
+count in the hash only when there are some: a file without extra columns hashes as it always has.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from textloop.data.readers import EXTRA_PREFIX, extra_columns
 from textloop.data.schema import Schema
 from textloop.data.splits import assign_split, normalize_text, text_hash
 from textloop.data.statistics import TextStatistics
 from textloop.data.validation import validate_rows
 from textloop.errors import DataError
-from textloop.metadata.recorder import dataset_uri, record_artifact, record_execution
+from textloop.metadata.recorder import (
+    close_context,
+    dataset_uri,
+    open_context,
+    record_artifact,
+    record_execution,
+)
 from textloop.store.queries import get_or_create_classifier, next_version
 from textloop.store.tables import DatasetVersion, Example, utcnow
 
@@ -41,6 +54,7 @@ class IngestResult:
     split_counts: dict[str, int]
     labels: list[str]
     anomalies: list[dict[str, Any]]
+    extra_columns: list[str] = field(default_factory=list)
 
 
 def ingest_table(
@@ -52,6 +66,7 @@ def ingest_table(
 ) -> IngestResult:
     started = utcnow()
     rows, dropped = _clean_rows(table, fractions)
+    extras = extra_columns(table)
     if not rows:
         raise DataError(f"{source}: no rows with both a text and a label")
     raw = list(
@@ -65,7 +80,14 @@ def ingest_table(
         )
     )
     if existing is not None:
-        return _result(classifier_name, existing, dropped, created=False, labels=classifier.labels)
+        return _result(
+            classifier_name,
+            existing,
+            dropped,
+            created=False,
+            labels=classifier.labels,
+            extras=extras,
+        )
 
     statistics = TextStatistics.of(raw)
     if classifier.data_schema is None:
@@ -88,30 +110,43 @@ def ingest_table(
     session.flush()
     session.execute(insert(Example), [{**row, "dataset_version_id": dataset.id} for row in rows])
     classifier.labels = sorted(set(classifier.labels) | {row["label"] for row in rows})
+    properties: dict[str, Any] = {
+        "dataset_version_id": dataset.id,
+        "rows": len(rows),
+        "split_counts": split_counts,
+    }
+    if extras:
+        properties["extra_columns"] = extras
     artifact = record_artifact(
         session,
         classifier.id,
         "dataset",
         dataset_uri(classifier.name, dataset.version),
         digest,
-        {"dataset_version_id": dataset.id, "rows": len(rows), "split_counts": split_counts},
+        properties,
     )
+    parameters = {"source": source, "dropped": dropped}
+    run = open_context(session, classifier.id, "ingest", parameters)
     record_execution(
-        session,
-        classifier.id,
-        "ingest",
-        {"source": source, "dropped": dropped},
-        started,
-        outputs=[artifact],
+        session, classifier.id, "ingest", parameters, started, outputs=[artifact], context_id=run.id
     )
-    return _result(classifier_name, dataset, dropped, created=True, labels=classifier.labels)
+    close_context(session, run.id, "succeeded")
+    return _result(
+        classifier_name, dataset, dropped, created=True, labels=classifier.labels, extras=extras
+    )
 
 
-def _clean_rows(table: pa.Table, fractions: dict[str, float]) -> tuple[list[dict[str, str]], int]:
+def _clean_rows(table: pa.Table, fractions: dict[str, float]) -> tuple[list[dict[str, Any]], int]:
+    """Normalised rows ready for ``Example``; ``extras`` is None when the table has no extras.
+
+    An extra value is stripped of surrounding whitespace, and an empty one stored as null, the
+    way an empty CSV cell and a JSON null mean the same: no value.
+    """
     texts = table.column("text").to_pylist()
     labels = table.column("label").to_pylist()
     splits = table.column("split").to_pylist() if "split" in table.column_names else None
-    rows: list[dict[str, str]] = []
+    extras = {name: table.column(EXTRA_PREFIX + name).to_pylist() for name in extra_columns(table)}
+    rows: list[dict[str, Any]] = []
     dropped = 0
     for index, (raw_text, raw_label) in enumerate(zip(texts, labels, strict=True)):
         text = normalize_text(raw_text or "")
@@ -127,20 +162,50 @@ def _clean_rows(table: pa.Table, fractions: dict[str, float]) -> tuple[list[dict
             raise DataError(f"row {index + 1}: label is longer than {MAX_LABEL_LENGTH} characters")
         hashed = text_hash(text)
         split = (splits[index] if splits else None) or assign_split(hashed, fractions)
-        rows.append({"text": text, "label": label, "text_hash": hashed, "split": split})
+        row_extras = (
+            {name: (values[index] or "").strip() or None for name, values in extras.items()}
+            if extras
+            else None
+        )
+        rows.append(
+            {
+                "text": text,
+                "label": label,
+                "text_hash": hashed,
+                "split": split,
+                "extras": row_extras,
+            }
+        )
     return rows, dropped
 
 
-def _content_hash(rows: list[dict[str, str]]) -> str:
+def _content_hash(rows: list[dict[str, Any]]) -> str:
+    """SHA-256 of the sorted rows; extras join the key only for rows that have them.
+
+    A row without extras hashes exactly as before extras existed, so the hashes of datasets
+    ingested earlier still match. Extras go in as canonical JSON, which escapes the separators.
+    """
     digest = hashlib.sha256()
-    for key in sorted((row["text_hash"], row["label"], row["split"]) for row in rows):
+    keys: list[tuple[str, ...]] = []
+    for row in rows:
+        key: tuple[str, ...] = (row["text_hash"], row["label"], row["split"])
+        if row.get("extras") is not None:
+            key += (json.dumps(row["extras"], sort_keys=True, ensure_ascii=False),)
+        keys.append(key)
+    for key in sorted(keys):
         digest.update("\x1f".join(key).encode("utf-8"))
         digest.update(b"\n")
     return digest.hexdigest()
 
 
 def _result(
-    name: str, dataset: DatasetVersion, dropped: int, *, created: bool, labels: list[str]
+    name: str,
+    dataset: DatasetVersion,
+    dropped: int,
+    *,
+    created: bool,
+    labels: list[str],
+    extras: list[str],
 ) -> IngestResult:
     return IngestResult(
         classifier=name,
@@ -152,6 +217,7 @@ def _result(
         split_counts=dict(dataset.split_counts),
         labels=list(labels),
         anomalies=list(dataset.anomalies or []),
+        extra_columns=list(extras),
     )
 
 
@@ -172,25 +238,76 @@ def load_splits(
     return result
 
 
+def load_split_columns(
+    session: Session, dataset_version_id: int, split: str, columns: Sequence[str]
+) -> dict[str, list[str | None]]:
+    """Values of the named extra columns for one split, in the order ``load_splits`` gives.
+
+    A column some rows lack (an older ingest, say) reads as None there; a column that no row of
+    the dataset version has raises ``DataError`` naming it and the extra columns that exist.
+    """
+    wanted = list(dict.fromkeys(columns))
+    found: set[str] = set()
+    values: dict[str, list[str | None]] = {name: [] for name in wanted}
+    rows = session.execute(
+        select(Example.split, Example.extras)
+        .where(Example.dataset_version_id == dataset_version_id)
+        .order_by(Example.id)
+    )
+    for row_split, extras in rows:
+        extras = extras or {}
+        found.update(extras)
+        if row_split == split:
+            for name in wanted:
+                values[name].append(extras.get(name))
+    missing = [name for name in wanted if name not in found]
+    if missing:
+        dataset = session.get(DatasetVersion, dataset_version_id)
+        which = (
+            f"dataset version {dataset.version}"
+            if dataset is not None
+            else f"dataset version id {dataset_version_id}"
+        )
+        names = ", ".join(repr(name) for name in missing)
+        existing = (
+            f"its extra columns are: {', '.join(sorted(found))}"
+            if found
+            else "it has no extra columns"
+        )
+        noun = "column" if len(missing) == 1 else "columns"
+        raise DataError(f"{which} has no {noun} {names}; {existing}", field="columns")
+    return values
+
+
 def with_fixed_test_split(
     table: pa.Table, test_table: pa.Table, fractions: dict[str, float]
 ) -> pa.Table:
     """Mark every row of ``test_table`` as test, and split ``table`` by hash among the rest.
 
     For data that comes with its own test file: the test rows stay exactly the user's, the other
-    rows keep the configured train/validation proportions.
+    rows keep the configured train/validation proportions. The extra columns of both tables are
+    kept; a column only one of them has is null in the other's rows.
     """
     development = {name: weight for name, weight in fractions.items() if name != "test"}
     texts = table.column("text").to_pylist()
     splits = [assign_split(text_hash(normalize_text(text or "")), development) for text in texts]
-    first = pa.table(
-        {"text": table.column("text"), "label": table.column("label"), "split": splits}
-    )
-    second = pa.table(
-        {
-            "text": test_table.column("text"),
-            "label": test_table.column("label"),
-            "split": ["test"] * test_table.num_rows,
-        }
-    )
+    extras = list(dict.fromkeys(extra_columns(table) + extra_columns(test_table)))
+    first = _with_extras(table, pa.array(splits, pa.string()), extras)
+    second = _with_extras(test_table, pa.array(["test"] * test_table.num_rows, pa.string()), extras)
     return pa.concat_tables([first, second])
+
+
+def _with_extras(table: pa.Table, splits: pa.Array, extras: list[str]) -> pa.Table:
+    columns: dict[str, Any] = {
+        "text": table.column("text").cast(pa.string()),
+        "label": table.column("label").cast(pa.string()),
+        "split": splits,
+    }
+    for name in extras:
+        column = EXTRA_PREFIX + name
+        columns[column] = (
+            table.column(column).cast(pa.string())
+            if column in table.column_names
+            else pa.nulls(table.num_rows, pa.string())
+        )
+    return pa.table(columns)

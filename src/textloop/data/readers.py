@@ -1,8 +1,9 @@
-"""Reads CSV, JSONL and Parquet files into a two-column (text, label) Arrow table.
+"""Reads CSV, JSONL and Parquet files into a (text, label[, split], extras) Arrow table.
 
 Every format goes through pyarrow, so a file is decoded once, in C++, whatever its size; the
 column names are the user's, the result always uses ``text`` and ``label`` (and ``split`` when the
-file assigns splits itself).
+file assigns splits itself). Every other column of the file follows as text, renamed
+``extra:<its name>`` (see ``EXTRA_PREFIX``), so that evaluation can slice by it later.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ FORMATS = {
     ".pq": "parquet",
 }
 SPLITS = ("train", "validation", "test")
+EXTRA_PREFIX = "extra:"
 
 
 def read_labelled_file(
@@ -35,7 +37,7 @@ def read_labelled_file(
     label_column: str = "label",
     split_column: str | None = None,
 ) -> pa.Table:
-    """Read ``path`` and return a table with string columns ``text``, ``label`` (and ``split``)."""
+    """Read ``path`` into string columns ``text``, ``label`` (``split``) and ``extra:<name>``."""
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     file_format = FORMATS.get(path.suffix.lower())
@@ -69,6 +71,13 @@ def select_columns(
     label_column: str = "label",
     split_column: str | None = None,
 ) -> pa.Table:
+    """Rename the chosen columns to ``text``, ``label`` (and ``split``) and keep the rest.
+
+    Every other column of ``table`` follows as strings (nulls stay null) under the name
+    ``extra:<original name>``, which cannot collide with ``text``, ``label`` or ``split``. An
+    extra column that cannot be turned into text (binary data, nested lists or structs) is dropped
+    rather than failing the ingest, as is a second column with an already used name.
+    """
     wanted = {"text": text_column, "label": label_column}
     if split_column:
         wanted["split"] = split_column
@@ -80,6 +89,15 @@ def select_columns(
             f"(columns found: {found}); choose columns with --text-column/--label-column"
         )
     columns = {key: _as_strings(table.column(name), name, source) for key, name in wanted.items()}
+    used = set(wanted.values())
+    for index, name in enumerate(table.column_names):
+        if name in used:
+            continue
+        used.add(name)
+        try:
+            columns[EXTRA_PREFIX + name] = _as_strings(table.column(index), name, source)
+        except DataError:
+            continue
     result = pa.table(columns)
     if split_column:
         unknown = set(result.column("split").to_pylist()) - set(SPLITS) - {None, ""}
@@ -89,6 +107,15 @@ def select_columns(
                 f"allowed values are {', '.join(SPLITS)} or empty"
             )
     return result
+
+
+def extra_columns(table: pa.Table) -> list[str]:
+    """The original names of the extra columns of a table from ``select_columns``, in order."""
+    return [
+        name.removeprefix(EXTRA_PREFIX)
+        for name in table.column_names
+        if name.startswith(EXTRA_PREFIX)
+    ]
 
 
 def _read(source: Path | pa.BufferReader, file_format: str, name: str) -> pa.Table:

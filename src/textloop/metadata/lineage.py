@@ -1,9 +1,11 @@
 """Walks the metadata graph in both directions.
 
-Upstream of a prediction: the model version that made it, the ``train`` run that produced that
-model, and what the run consumed (dataset versions, and the production model it was compared
-with), each with the run that produced it. Downstream of a dataset version: every run that
-consumed it, what those runs produced, and onwards (models, then their deployments).
+Upstream of a prediction: the model version that made it, the pipeline run whose ``push`` step
+registered it, the dataset versions that run trained on, and the full graph of steps behind it
+(including the production model it was compared with, and that model's own history). Downstream
+of a dataset version: every model trained on it, every run that consumed it, and the graph of
+what those steps produced, onwards to deployments. Each artifact is expanded once; later
+mentions carry ``"repeated": true``. Cached executions add no new artifacts and are skipped.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from textloop.store.queries import get_classifier
 from textloop.store.tables import (
     Artifact,
     Classifier,
+    Context,
     Event,
     Execution,
     ModelVersion,
@@ -34,6 +37,8 @@ def prediction_lineage(session: Session, prediction_id: str) -> dict[str, Any]:
     model = session.get(ModelVersion, prediction.model_version_id)
     assert classifier is not None and model is not None
     artifact = find_artifact(session, model_uri(classifier.name, model.version))
+    producers = _executions(session, artifact.id, "output") if artifact else []
+    context = session.get(Context, producers[0].context_id) if producers else None
     return {
         "prediction": {
             "id": prediction.id,
@@ -47,6 +52,8 @@ def prediction_lineage(session: Session, prediction_id: str) -> dict[str, Any]:
             "family": model.family,
             "uri": model_uri(classifier.name, model.version),
         },
+        "run": _describe_context(context) if context else None,
+        "datasets": _datasets_of_run(session, context) if context else [],
         "upstream": _upstream(session, artifact) if artifact else [],
     }
 
@@ -56,21 +63,72 @@ def dataset_lineage(session: Session, classifier_name: str, version: int) -> dic
     artifact = find_artifact(session, dataset_uri(classifier.name, version))
     if artifact is None:
         raise NotFound(f"classifier {classifier_name!r} has no recorded dataset version {version}")
-    return {"dataset": describe_artifact(artifact), "downstream": _downstream(session, artifact)}
+    models = session.scalars(
+        select(ModelVersion)
+        .where(
+            ModelVersion.classifier_id == classifier.id,
+            ModelVersion.dataset_version_id == artifact.properties.get("dataset_version_id"),
+        )
+        .order_by(ModelVersion.version)
+    )
+    consumers = (
+        select(Execution.context_id)
+        .join(Event, Event.execution_id == Execution.id)
+        .where(Event.artifact_id == artifact.id, Event.kind == "input")
+    )
+    runs = session.scalars(select(Context).where(Context.id.in_(consumers)).order_by(Context.id))
+    return {
+        "dataset": describe_artifact(artifact),
+        "models": [
+            {
+                "version": model.version,
+                "uri": model_uri(classifier.name, model.version),
+                "family": model.family,
+                "blessed": bool((model.blessing or {}).get("blessed")),
+            }
+            for model in models
+        ],
+        "runs": [_describe_context(context) for context in runs],
+        "downstream": _downstream(session, artifact),
+    }
+
+
+def _datasets_of_run(session: Session, context: Context) -> list[dict[str, Any]]:
+    """The dataset versions the run's steps consumed (the one it trained on)."""
+    consumed = (
+        select(Event.artifact_id)
+        .join(Execution, Execution.id == Event.execution_id)
+        .where(Execution.context_id == context.id)
+    )
+    artifacts = session.scalars(
+        select(Artifact)
+        .where(Artifact.id.in_(consumed), Artifact.type == "dataset")
+        .order_by(Artifact.id)
+    )
+    return [describe_artifact(artifact) for artifact in artifacts]
+
+
+def _describe_context(context: Context) -> dict[str, Any]:
+    return {
+        "run": context.id,
+        "pipeline": context.name,
+        "status": context.status,
+        "started_at": context.started_at.isoformat(),
+    }
 
 
 def _upstream(session: Session, artifact: Artifact) -> list[dict[str, Any]]:
-    """The runs that produced ``artifact``, each with its inputs' own upstream."""
-    return _walk(session, artifact, ("output", "input"), ("inputs", "produced_by"), frozenset())
+    """The step that produced ``artifact``, with its inputs' own upstream."""
+    return _walk(session, artifact, ("output", "input"), ("inputs", "produced_by"), set())
 
 
 def _downstream(session: Session, artifact: Artifact) -> list[dict[str, Any]]:
-    """The runs that consumed ``artifact``, each with its outputs' own downstream.
+    """The steps that consumed ``artifact``, each with its outputs' own downstream.
 
-    A model is also consumed by the next training run that compared itself with it, so a
-    dataset's downstream reaches every later model whose blessing it influenced.
+    A model is also consumed by later runs that compared themselves with it, so a dataset's
+    downstream reaches every later model whose blessing it influenced.
     """
-    return _walk(session, artifact, ("input", "output"), ("outputs", "consumed_by"), frozenset())
+    return _walk(session, artifact, ("input", "output"), ("outputs", "consumed_by"), set())
 
 
 def _walk(
@@ -78,20 +136,21 @@ def _walk(
     artifact: Artifact,
     kinds: tuple[str, str],
     keys: tuple[str, str],
-    path: frozenset[int],
+    seen: set[int],
 ) -> list[dict[str, Any]]:
-    """Runs linked to ``artifact`` as ``kinds[0]``, then their ``kinds[1]`` artifacts, onwards."""
+    """Steps linked to ``artifact`` as ``kinds[0]``, then their ``kinds[1]`` artifacts, onwards."""
+    seen.add(artifact.id)
     runs = []
     for execution in _executions(session, artifact.id, kinds[0]):
-        if execution.id in path:
+        if execution.status == "cached":
             continue
-        items = [
-            {
-                **describe_artifact(item),
-                keys[1]: _walk(session, item, kinds, keys, path | {execution.id}),
-            }
-            for item in run_artifacts(session, execution.id, kinds[1])
-        ]
+        items = []
+        for item in run_artifacts(session, execution.id, kinds[1]):
+            if item.id in seen:
+                items.append({**describe_artifact(item), keys[1]: [], "repeated": True})
+            else:
+                onwards = _walk(session, item, kinds, keys, seen)
+                items.append({**describe_artifact(item), keys[1]: onwards})
         runs.append({**describe_run(execution), keys[0]: items})
     return runs
 
@@ -118,7 +177,8 @@ def describe_artifact(artifact: Artifact) -> dict[str, Any]:
 
 def describe_run(execution: Execution) -> dict[str, Any]:
     return {
-        "run": execution.id,
+        "execution": execution.id,
+        "run": execution.context_id,
         "component": execution.component,
         "status": execution.status,
         "parameters": execution.parameters,

@@ -1,8 +1,10 @@
 """Writes the metadata graph: artifacts by URI, executions, and input/output events between them.
 
 URIs name what an artifact is, not where its bytes live: ``textloop://<classifier>/datasets/3``,
-``textloop://<classifier>/models/2``, ``textloop://<classifier>/deployments/7``. Recording an
-artifact twice under one URI returns the first record.
+``textloop://<classifier>/models/2``, ``textloop://<classifier>/deployments/7``; the outputs of
+pipeline steps are named by their content, ``textloop://<classifier>/<type>/<hash prefix>``.
+Recording an artifact twice under one URI returns the first record. Executions are grouped in
+contexts: one pipeline run each.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textloop import __version__
-from textloop.store.tables import Artifact, Event, Execution, utcnow
+from textloop.store.tables import Artifact, Context, Event, Execution, utcnow
 
 
 def dataset_uri(classifier: str, version: int) -> str:
@@ -26,6 +28,26 @@ def dataset_uri(classifier: str, version: int) -> str:
 
 def model_uri(classifier: str, version: int) -> str:
     return f"textloop://{classifier}/models/{version}"
+
+
+def content_uri(classifier: str, type_: str, content_hash: str) -> str:
+    return f"textloop://{classifier}/{type_}/{content_hash[:16]}"
+
+
+def open_context(
+    session: Session, classifier_id: int | None, name: str, parameters: dict[str, Any]
+) -> Context:
+    """Start a pipeline run; its executions point at it and ``close_context`` ends it."""
+    context = Context(classifier_id=classifier_id, name=name, parameters=parameters)
+    session.add(context)
+    session.flush()
+    return context
+
+
+def close_context(session: Session, context_id: int, status: str, error: str | None = None) -> None:
+    context = session.get(Context, context_id)
+    if context is not None:
+        context.status, context.error, context.ended_at = status, error, utcnow()
 
 
 def record_artifact(
@@ -62,6 +84,7 @@ def record_execution(
     status: str = "succeeded",
     error: str | None = None,
     cache_key: str | None = None,
+    context_id: int | None = None,
 ) -> Execution:
     execution = Execution(
         classifier_id=classifier_id,
@@ -71,6 +94,7 @@ def record_execution(
         status=status,
         error=error,
         cache_key=cache_key,
+        context_id=context_id,
         started_at=started_at,
         ended_at=utcnow(),
     )

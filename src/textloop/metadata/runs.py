@@ -1,45 +1,92 @@
-"""Reading recorded executions: the newest runs of a classifier, and one run in full."""
+"""Reading recorded runs: the newest runs of a classifier, and one run as its DAG of steps.
+
+A run is a context; its steps are the executions in it. A step's upstream steps are the steps
+of the same run that produced an artifact it consumed, which is how the DAG is drawn back.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from textloop.errors import NotFound
-from textloop.metadata.lineage import describe_artifact, describe_run
+from textloop.metadata.lineage import describe_artifact
 from textloop.metadata.recorder import run_artifacts
 from textloop.store.queries import get_classifier
-from textloop.store.tables import Classifier, Execution
+from textloop.store.tables import Classifier, Context, Execution
 
 
 def list_runs(session: Session, classifier_name: str, limit: int = 20) -> list[dict[str, Any]]:
     classifier = get_classifier(session, classifier_name)
-    executions = session.scalars(
-        select(Execution)
-        .where(Execution.classifier_id == classifier.id)
-        .order_by(Execution.id.desc())
-        .limit(limit)
+    contexts = list(
+        session.scalars(
+            select(Context)
+            .where(Context.classifier_id == classifier.id)
+            .order_by(Context.id.desc())
+            .limit(limit)
+        )
     )
-    return [describe_run(execution) for execution in executions]
+    counts = dict(
+        session.execute(
+            select(Execution.context_id, func.count())
+            .where(Execution.context_id.in_([c.id for c in contexts]), Execution.status == "cached")
+            .group_by(Execution.context_id)
+        ).all()
+    )
+    return [{**describe_context(c), "cached_steps": counts.get(c.id, 0)} for c in contexts]
 
 
 def show_run(session: Session, run_id: int) -> dict[str, Any]:
-    execution = session.get(Execution, run_id)
-    if execution is None:
+    context = session.get(Context, run_id)
+    if context is None:
         raise NotFound(f"run {run_id} does not exist")
-    classifier = (
-        session.get(Classifier, execution.classifier_id) if execution.classifier_id else None
+    classifier = session.get(Classifier, context.classifier_id) if context.classifier_id else None
+    executions = list(
+        session.scalars(
+            select(Execution).where(Execution.context_id == context.id).order_by(Execution.id)
+        )
     )
-    seconds = (
-        (execution.ended_at - execution.started_at).total_seconds() if execution.ended_at else None
-    )
+    producers: dict[int, str] = {}
+    steps = []
+    for execution in executions:
+        inputs = run_artifacts(session, execution.id, "input")
+        outputs = run_artifacts(session, execution.id, "output")
+        steps.append(
+            {
+                "step": execution.component,
+                "execution": execution.id,
+                "status": execution.status,
+                "seconds": _seconds(execution.started_at, execution.ended_at),
+                "after": sorted({producers[a.id] for a in inputs if a.id in producers}),
+                "parameters": execution.parameters,
+                "error": execution.error,
+                "inputs": [describe_artifact(a) for a in inputs],
+                "outputs": [describe_artifact(a) for a in outputs],
+            }
+        )
+        # An importer produces nothing new: what it names counts as its output here.
+        producers.update({a.id: execution.component for a in outputs or inputs})
     return {
-        **describe_run(execution),
+        **describe_context(context),
         "classifier": classifier.name if classifier else None,
-        "seconds": seconds,
-        "error": execution.error,
-        "inputs": [describe_artifact(a) for a in run_artifacts(session, execution.id, "input")],
-        "outputs": [describe_artifact(a) for a in run_artifacts(session, execution.id, "output")],
+        "steps": steps,
     }
+
+
+def describe_context(context: Context) -> dict[str, Any]:
+    return {
+        "run": context.id,
+        "pipeline": context.name,
+        "status": context.status,
+        "parameters": context.parameters,
+        "error": context.error,
+        "started_at": context.started_at.isoformat(),
+        "ended_at": context.ended_at.isoformat() if context.ended_at else None,
+        "seconds": _seconds(context.started_at, context.ended_at),
+    }
+
+
+def _seconds(started: Any, ended: Any) -> float | None:
+    return (ended - started).total_seconds() if ended is not None else None

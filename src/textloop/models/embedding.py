@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import joblib
 import numpy as np
@@ -22,6 +22,8 @@ from textloop.models.encoders import DEFAULT_ENCODER
 @families.register("embedding")
 class EmbeddingClassifier:
     needs_resources = True
+    # What ``tune`` may try; the constructor's defaults are always tried first.
+    search_space: ClassVar[dict[str, list[Any]]] = {"C": [1.0, 3.0, 10.0, 30.0, 100.0]}
 
     def __init__(
         self,

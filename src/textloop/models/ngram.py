@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import joblib
 import numpy as np
@@ -21,6 +21,12 @@ from textloop.models.base import ModelResources, check_fitted, families
 
 @families.register("ngram")
 class NgramClassifier:
+    # What ``tune`` may try; the constructor's defaults are always tried first.
+    search_space: ClassVar[dict[str, list[Any]]] = {
+        "C": [3.0, 10.0, 30.0, 100.0],
+        "char_ngrams": [[2, 5], [1, 4], [3, 6]],
+    }
+
     def __init__(
         self,
         word_ngrams: tuple[int, int] = (1, 2),

@@ -2,12 +2,15 @@
 
 Accuracy, macro-F1, per-class precision/recall/F1, the confusion matrix, the expected calibration
 error, 95 % bootstrap confidence intervals for accuracy and macro-F1, and the headline metrics on
-slices (by text length; per label is ``per_class``).
+slices: by text length, and by any extra column of the user's file passed as ``columns`` (one
+slice ``"<column>=<value>"`` per value, the 20 most frequent per column; per label is
+``per_class``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +19,8 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 ECE_BINS = 15
 BOOTSTRAP_SAMPLES = 1000
 LENGTH_BUCKETS = ((0, 50, "1-50 chars"), (50, 100, "51-100 chars"), (100, 200, "101-200 chars"))
+MAX_COLUMN_SLICES = 20
+MISSING_VALUE = "(missing)"
 
 
 def evaluate(
@@ -23,8 +28,13 @@ def evaluate(
     probabilities: np.ndarray,
     classes: Sequence[str],
     texts: Sequence[str] | None = None,
+    *,
+    columns: Mapping[str, Sequence[str | None]] | None = None,
 ) -> dict[str, Any]:
     """Every metric of the test split; slices by length need ``texts``.
+
+    ``columns`` maps an extra column's name to its value on each test row (in the order of
+    ``true_labels``); its slices join the length slices in ``metrics["slices"]``.
 
     Macro-F1 averages over every label seen in either list, as scikit-learn's ``f1_score`` does;
     a test label the model never saw counts as an error and gets its own row.
@@ -39,6 +49,10 @@ def evaluate(
     metrics["confidence_intervals"] = bootstrap_intervals(true_labels, predicted)
     if texts is not None:
         metrics["slices"] = length_slices(true_labels, predicted, texts)
+    for column, values in (columns or {}).items():
+        metrics.setdefault("slices", {}).update(
+            column_slices(true_labels, predicted, values, column)
+        )
     return metrics
 
 
@@ -148,4 +162,37 @@ def length_slices(
                 "accuracy": accuracy,
                 "macro_f1": macro_f1,
             }
+    return slices
+
+
+def column_slices(
+    true_labels: Sequence[str],
+    predicted: Sequence[str],
+    values: Sequence[str | None],
+    column: str,
+) -> dict[str, dict[str, float]]:
+    """Accuracy and macro-F1 per value of one column, keyed ``"<column>=<value>"``.
+
+    A missing value (None) is its own slice, ``"<column>=(missing)"``. Only the
+    ``MAX_COLUMN_SLICES`` (20) most frequent values get a slice, most frequent first (ties by
+    value), so that a column of near-unique values does not flood the metrics.
+    """
+    if len(values) != len(true_labels):
+        raise ValueError(
+            f"column {column!r} has {len(values)} values for {len(true_labels)} test rows"
+        )
+    truth, guess, k = _indexed(true_labels, predicted)
+    shown = [MISSING_VALUE if value is None else value for value in values]
+    counts = Counter(shown)
+    top = sorted(counts, key=lambda value: (-counts[value], value))[:MAX_COLUMN_SLICES]
+    as_array = np.array(shown, dtype=object)
+    slices: dict[str, dict[str, float]] = {}
+    for value in top:
+        rows = as_array == value
+        accuracy, macro_f1 = _accuracy_macro_f1(truth[rows], guess[rows], k)
+        slices[f"{column}={value}"] = {
+            "rows": int(rows.sum()),
+            "accuracy": accuracy,
+            "macro_f1": macro_f1,
+        }
     return slices

@@ -1,4 +1,4 @@
-"""What a training run answers: the model version it registered and how that model scored."""
+"""What a training run answers: the model version it registered, how it scored, how it ran."""
 
 from __future__ import annotations
 
@@ -17,4 +17,7 @@ class TrainReport:
     blessing: dict[str, Any] = field(default_factory=dict)
     candidates: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: float = 0.0
-    cached: bool = False
+    cached: bool = False  # every step reused an identical earlier execution
+    run: int | None = None
+    steps: dict[str, str] = field(default_factory=dict)  # step name → status
+    tuning: dict[str, Any] = field(default_factory=dict)

@@ -1,6 +1,8 @@
-"""Deploying: infra-validate the version once (recorded), then move the production alias.
+"""Deploying: infra-validate the version (once, unless its files changed), then move the alias.
 
-The alias only moves to a version that is blessed and passed infra-validation, unless forced.
+Training records an infra-validation with every version it registers; deploy probes again only
+when there is none or the files on disk no longer match the registered content hash. The alias
+only moves to a version that is blessed and passed infra-validation, unless forced.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from textloop.errors import NotBlessed
+from textloop.metadata.recorder import find_artifact, model_uri
 from textloop.pipeline.infra_validation import infra_validate
-from textloop.registry.models import PRODUCTION, Deployment, set_alias
+from textloop.registry.models import PRODUCTION, Deployment, directory_hash, set_alias
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier, get_model_version, resolve_model_version
 from textloop.store.tables import Example
@@ -35,7 +38,7 @@ def deploy_model(
                 .limit(SAMPLE_SIZE)
             )
         )
-    if recorded is None:
+    if recorded is None or _changed_since_registered(store, name, number, path):
         result = infra_validate(path, labels, sample or ["hello"])
         with store.session() as session:
             row = get_model_version(session, get_classifier(session, name), number)
@@ -48,3 +51,11 @@ def deploy_model(
         )
     with store.session() as session:
         return set_alias(session, name, PRODUCTION, number, force)
+
+
+def _changed_since_registered(store: Store, name: str, version: int, path: Path) -> bool:
+    """Whether the files differ from those push registered (and infra-validated)."""
+    with store.session() as session:
+        artifact = find_artifact(session, model_uri(name, version))
+        registered = artifact.content_hash if artifact is not None else None
+    return registered is not None and (not path.is_dir() or directory_hash(path) != registered)

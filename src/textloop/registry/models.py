@@ -16,7 +16,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from textloop.errors import NotBlessed
-from textloop.metadata.recorder import model_uri, record_artifact, record_execution
+from textloop.metadata.recorder import (
+    close_context,
+    model_uri,
+    open_context,
+    record_artifact,
+    record_execution,
+)
 from textloop.models.base import save_model
 from textloop.store.queries import (
     aliased_model,
@@ -147,12 +153,16 @@ def _record_deployment(
             "forced": forced,
         },
     )
+    parameters = {"alias": alias, "version": version, "force": forced}
+    run = open_context(session, classifier_id, "deploy", parameters)
     record_execution(
         session,
         classifier_id,
         "deploy",
-        {"alias": alias, "version": version, "force": forced},
+        parameters,
         started,
         inputs=[model],
         outputs=[deployment],
+        context_id=run.id,
     )
+    close_context(session, run.id, "succeeded")

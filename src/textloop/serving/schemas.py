@@ -110,6 +110,10 @@ class TrainCreate(Strict):
     dataset_version: Annotated[int, Field(ge=1)] | None = None
     ignore_anomalies: bool = False
     no_cache: bool = False
+    from_step: Annotated[str, Field(pattern=r"^[a-z_]+$", max_length=50)] | None = None
+    tune_trials: Annotated[int, Field(ge=0, le=1000)] | None = None
+    tune_seconds: Annotated[float, Field(ge=0, le=86400)] | None = None
+    slice_columns: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=20)] = []
 
 
 class ModelPublic(BaseModel):
@@ -118,6 +122,7 @@ class ModelPublic(BaseModel):
     dataset_version: int
     metrics: dict[str, Any]
     blessing: dict[str, Any] | None = None
+    run: int | None = None  # the training run that registered it, when answering a train call
     created_at: datetime
 
 

@@ -71,6 +71,8 @@ class DatasetVersion(Base):
 
 
 class Example(Base):
+    """One cleaned row; ``extras`` holds the file's other columns (name -> text or null)."""
+
     __tablename__ = "examples"
     __table_args__ = (Index("ix_examples_dataset_split", "dataset_version_id", "split"),)
 
@@ -82,6 +84,7 @@ class Example(Base):
     label: Mapped[str] = mapped_column(String(200))
     text_hash: Mapped[str] = mapped_column(String(64))
     split: Mapped[str] = mapped_column(String(16))
+    extras: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class ModelVersion(Base):
@@ -189,8 +192,29 @@ class Artifact(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Context(Base):
+    """A group of executions: one pipeline run (``train``, ``ingest``, ``deploy``).
+
+    The other context of an execution, its classifier, is the ``classifier_id`` both carry.
+    """
+
+    __tablename__ = "contexts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    classifier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("classifiers.id", ondelete="CASCADE"), index=True
+    )
+    type: Mapped[str] = mapped_column(String(30), default="pipeline_run")
+    name: Mapped[str] = mapped_column(String(50))
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class Execution(Base):
-    """One run of one component (ingest, train, deploy), successful or not."""
+    """One run of one component (a pipeline step, ingest, deploy), successful or not."""
 
     __tablename__ = "executions"
 
@@ -204,6 +228,9 @@ class Execution(Base):
     status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
     cache_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    context_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contexts.id", ondelete="CASCADE"), index=True
+    )
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
 

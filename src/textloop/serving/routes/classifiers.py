@@ -134,6 +134,12 @@ def train_model(name: str, body: TrainCreate, runtime: RuntimeDep, _key: AdminKe
         resources=runtime.resources,
         ignore_anomalies=body.ignore_anomalies,
         use_cache=not body.no_cache,
+        from_step=body.from_step,
+        tune_trials=runtime.settings.tune_trials if body.tune_trials is None else body.tune_trials,
+        tune_seconds=(
+            runtime.settings.tune_seconds if body.tune_seconds is None else body.tune_seconds
+        ),
+        slice_columns=tuple(body.slice_columns),
     )
     with runtime.store.session() as session:
         classifier = get_classifier(session, name)
@@ -150,6 +156,7 @@ def train_model(name: str, body: TrainCreate, runtime: RuntimeDep, _key: AdminKe
             metrics=model.metrics,
             blessing=model.blessing,
             created_at=model.created_at,
+            run=report.run,
         )
 
 

@@ -1,0 +1,100 @@
+"""The contract every pipeline step follows, and what steps hand to each other.
+
+A component is a dataclass: its fields are its configuration, and they decide its output together
+with its inputs. ``run(workspace, inputs)`` consumes the outputs of the steps it depends on and
+returns one ``Output``: a typed, content-hashed artifact described entirely by JSON properties.
+Because an output is exactly what the metadata store records, a cached step hands on its recorded
+output unchanged; ``available`` says whether bytes an output points at (a model directory) are
+still there to reuse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textloop.config import Settings
+from textloop.data.datasets import load_splits
+from textloop.models.base import ModelResources, load_model
+from textloop.pipeline.progress import Progress, SilentProgress
+from textloop.store.database import Store
+
+Splits = dict[str, tuple[list[str], list[str]]]
+
+
+@dataclass(frozen=True)
+class Output:
+    """One artifact: ``uri`` defaults to a name derived from the type and the content hash."""
+
+    type: str
+    content_hash: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    uri: str | None = None
+
+
+@dataclass
+class Workspace:
+    """What every step of one run shares: where things live, and objects too dear to load twice."""
+
+    store: Store
+    settings: Settings
+    classifier: str
+    resources: ModelResources = field(default_factory=ModelResources)
+    progress: Progress = field(default_factory=SilentProgress)
+    fitted: dict[str, Any] = field(default_factory=dict)
+    _splits: dict[int, Splits] = field(default_factory=dict)
+    _models: dict[Path, Any] = field(default_factory=dict)
+
+    def splits(self, dataset_version_id: int) -> Splits:
+        if dataset_version_id not in self._splits:
+            with self.store.session() as session:
+                self._splits[dataset_version_id] = load_splits(session, dataset_version_id)
+        return self._splits[dataset_version_id]
+
+    def model(self, relative: str) -> Any:
+        """The model saved under ``artifact_root / relative``, loaded once per run."""
+        path = self.settings.artifact_root / relative
+        if path not in self._models:
+            self._models[path] = load_model(path, self.resources)
+        return self._models[path]
+
+    def keep_model(self, relative: str, model: Any) -> None:
+        self._models[self.settings.artifact_root / relative] = model
+
+
+class Component:
+    """Subclasses are dataclasses, set ``name`` and bump ``version`` when their logic changes."""
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "1"
+    cacheable: ClassVar[bool] = True  # importers, which only look things up, always run
+
+    def parameters(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+        raise NotImplementedError
+
+    def available(self, workspace: Workspace, output: Output) -> bool:
+        return True
+
+
+def json_hash(value: Any) -> str:
+    """A content hash of JSON-able data, independent of key order."""
+    payload = json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def warm_up(model: Any, texts: list[str], label: str, progress: Progress) -> None:
+    """Let a model do its slow per-text work (encoding) up front, behind a progress bar."""
+    prepare = getattr(model, "warm_up", None)
+    if prepare is None:
+        return
+    unique = list(dict.fromkeys(texts))
+    advance = progress.task(f"encoding {len(unique):,} texts for {label}", total=len(unique))
+    prepare(unique, progress=advance)
+    progress.done()

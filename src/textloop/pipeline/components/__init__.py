@@ -1,0 +1,1 @@
+"""The steps of textloop's pipelines, each a ``pipeline.component.Component``."""

@@ -1,0 +1,40 @@
+"""Bless: the candidate may replace production only if it is not worse on the same test rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textloop.pipeline.blessing import BlessingThresholds, bless
+from textloop.pipeline.component import Component, Output, Workspace, json_hash
+from textloop.pipeline.evaluation import evaluate_labels, predicted_labels
+
+_DEFAULTS = BlessingThresholds()
+
+
+@dataclass
+class BlessStep(Component):
+    max_absolute_drop: float = _DEFAULTS.max_absolute_drop
+    max_relative_drop: float = _DEFAULTS.max_relative_drop
+    max_class_f1_drop: float = _DEFAULTS.max_class_f1_drop
+    min_class_support: int = _DEFAULTS.min_class_support
+    name: ClassVar[str] = "bless"
+
+    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+        candidate = inputs["evaluate"].properties["test"]
+        production = inputs["production"].properties
+        texts, labels = workspace.splits(inputs["split"].properties["dataset_version_id"]).get(
+            "test", ([], [])
+        )
+        thresholds = BlessingThresholds(**self.parameters())
+        if production.get("version") is None or not texts:
+            verdict = bless(candidate, None, None, thresholds)
+        else:
+            current = workspace.model(production["path"])
+            predicted = predicted_labels(current.predict_proba(texts), current.classes_)
+            verdict = bless(
+                candidate, evaluate_labels(labels, predicted), production["version"], thresholds
+            )
+        properties = verdict.to_dict()
+        return Output("blessing", json_hash(properties), properties)

@@ -1,0 +1,29 @@
+"""Infra-validate: the candidate must load and answer in a fresh process, fast enough."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textloop.pipeline.component import Component, Output, Workspace, json_hash
+from textloop.pipeline.infra_validation import MAX_P95_MS, infra_validate
+
+
+@dataclass
+class InfraValidateStep(Component):
+    max_p95_ms: float = MAX_P95_MS
+    sample_size: int = 50
+    name: ClassVar[str] = "infra_validate"
+
+    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+        candidate = inputs["train"].properties
+        splits = workspace.splits(inputs["split"].properties["dataset_version_id"])
+        sample = [text for texts, _ in splits.values() for text in texts][: self.sample_size]
+        result = infra_validate(
+            workspace.settings.artifact_root / candidate["path"],
+            candidate["classes"],
+            sample or ["hello"],
+            self.max_p95_ms,
+        ).to_dict()
+        return Output("infra_validation", json_hash(result), result)

@@ -1,0 +1,72 @@
+"""Push: register the candidate as the classifier's next model version, with its evidence.
+
+The version carries its test metrics, blessing and infra-validation. With ``deploy`` a version
+that is blessed and passed infra-validation also becomes ``production``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textloop.metadata.recorder import model_uri
+from textloop.pipeline.component import Component, Output, Workspace
+from textloop.registry.models import PRODUCTION, directory_hash, register_model, set_alias
+from textloop.store.queries import get_classifier
+from textloop.store.tables import DatasetVersion, ModelVersion
+
+
+@dataclass
+class PushStep(Component):
+    deploy: bool = False
+    name: ClassVar[str] = "push"
+
+    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+        candidate = inputs["train"].properties
+        evaluation = inputs["evaluate"].properties
+        verdict = inputs["bless"].properties
+        infra = inputs["infra_validate"].properties
+        model = workspace.model(candidate["path"])
+        metrics = {
+            "test": evaluation["test"],
+            "validation": candidate["validation"],
+            "selected_from": candidate["selected_from"],
+            "calibration": evaluation["calibration"],
+        }
+        name = workspace.classifier
+        with workspace.store.session() as session:
+            classifier = get_classifier(session, name)
+            dataset = session.get(
+                DatasetVersion, inputs["dataset"].properties["dataset_version_id"]
+            )
+            assert dataset is not None
+            record = register_model(
+                session, workspace.settings.artifact_root, classifier, dataset, model, metrics
+            )
+            record.blessing = verdict
+            record.infra_validation = infra
+            version, record_id, path = record.version, record.id, record.artifact_uri
+        if self.deploy and verdict["blessed"] and infra["passed"]:
+            with workspace.store.session() as session:
+                set_alias(session, name, PRODUCTION, version)
+        return Output(
+            "model",
+            directory_hash(workspace.settings.artifact_root / path),
+            {
+                "model_version_id": record_id,
+                "version": version,
+                "family": candidate["family"],
+                "accuracy": evaluation["test"].get("accuracy"),
+                "blessed": verdict["blessed"],
+            },
+            model_uri(name, version),
+        )
+
+    def available(self, workspace: Workspace, output: Output) -> bool:
+        with workspace.store.session() as session:
+            record = session.get(ModelVersion, output.properties.get("model_version_id"))
+            return (
+                record is not None
+                and (workspace.settings.artifact_root / record.artifact_uri).is_dir()
+            )

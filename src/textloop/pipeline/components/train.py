@@ -1,0 +1,113 @@
+"""Train: fit each candidate family with its tuned parameters, keep the best, calibrate it.
+
+Candidates are fitted on the train split only. With more than one, their weighted ensemble
+joins them (weights chosen on validation) and the best on validation wins; ties go to the earlier,
+simpler candidate. The winner's confidence is calibrated on validation by temperature scaling.
+The model is saved under ``candidates/<content hash>`` until ``push`` registers it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textloop.errors import TrainingError
+from textloop.models.base import families, save_model
+from textloop.models.calibrated import CalibratedClassifier
+from textloop.pipeline.component import Component, Output, Workspace, warm_up
+from textloop.pipeline.components.tune import fitted_key
+from textloop.pipeline.evaluation import headline
+from textloop.pipeline.selection import weighted_ensemble
+from textloop.registry.models import directory_hash
+
+ENSEMBLE = "ensemble"
+
+
+@dataclass
+class TrainStep(Component):
+    candidates: tuple[str, ...]
+    name: ClassVar[str] = "train"
+
+    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+        split = inputs["split"]
+        splits = workspace.splits(split.properties["dataset_version_id"])
+        train_texts, train_labels = splits.get("train", ([], []))
+        val_texts, val_labels = splits.get("validation", ([], []))
+        test_texts = splits.get("test", ([], []))[0]
+        if len(set(train_labels)) < 2:
+            raise TrainingError(
+                f"the train split of {workspace.classifier!r} has {len(set(train_labels))} "
+                "distinct label(s); at least 2 are needed"
+            )
+        if len(self.candidates) > 1 and not val_texts:
+            raise TrainingError(
+                "choosing among several model families needs validation rows, and this dataset "
+                "version has none; add data or name one family with --model"
+            )
+        chosen: dict[str, dict[str, Any]] = inputs["tune"].properties["best"]
+        fitted: dict[str, Any] = {}
+        scores: dict[str, dict[str, float]] = {}
+        for family in self.candidates:
+            params = chosen[family]
+            model = workspace.fitted.pop(fitted_key(family, params, split.content_hash), None)
+            if model is None:
+                model = families.create(family, workspace.resources, **params)
+                warm_up(model, train_texts + val_texts + test_texts, family, workspace.progress)
+                workspace.progress.task(f"fitting {family} on {len(train_texts):,} texts")
+                model.fit(train_texts, train_labels)
+                workspace.progress.done()
+            fitted[family] = model
+            if val_texts:
+                scores[family] = headline(
+                    val_labels, model.predict_proba(val_texts), model.classes_
+                )
+        if len(fitted) > 1:
+            ensemble, scores[ENSEMBLE] = weighted_ensemble(
+                list(fitted.values()), val_texts, val_labels
+            )
+            fitted[ENSEMBLE] = ensemble
+
+        def rank(name: str) -> tuple[float, float]:
+            score = scores.get(name, {})
+            return score.get("accuracy", 0.0), score.get("macro_f1", 0.0)
+
+        winner = max(fitted, key=rank)
+        model = fitted[winner]
+        calibration: dict[str, Any] = {}
+        if val_texts:
+            model = CalibratedClassifier(model).fit(val_texts, val_labels)
+            calibration = {"method": "temperature", "temperature": model.temperature_}
+        relative, content_hash = _save_candidate(workspace, model)
+        workspace.keep_model(relative, model)
+        return Output(
+            "candidate",
+            content_hash,
+            {
+                "path": relative,
+                "family": winner,
+                "classes": list(model.classes_),
+                "validation": scores,
+                "selected_from": list(fitted),
+                "calibration": calibration,
+            },
+        )
+
+    def available(self, workspace: Workspace, output: Output) -> bool:
+        return (workspace.settings.artifact_root / output.properties["path"]).is_dir()
+
+
+def _save_candidate(workspace: Workspace, model: Any) -> tuple[str, str]:
+    """Save under a content address; an identical earlier candidate is kept, not duplicated."""
+    folder = workspace.settings.artifact_root / "classifiers" / workspace.classifier / "candidates"
+    staging = folder / f".{uuid.uuid4().hex}.partial"
+    save_model(model, staging)
+    content_hash = directory_hash(staging)
+    final = folder / content_hash[:16]
+    if final.exists():
+        shutil.rmtree(staging)
+    else:
+        staging.rename(final)
+    return str(final.relative_to(workspace.settings.artifact_root)), content_hash

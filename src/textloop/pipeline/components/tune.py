@@ -1,0 +1,117 @@
+"""Tune: a budgeted search over each model family's hyper-parameters, scored on validation.
+
+Each family's defaults are tried first, then distinct points of its ``search_space`` in a seeded
+random order, families taking turns, until ``trials`` extra trials are done or ``seconds`` have
+passed. Every trial is recorded; with ``trials=0`` nothing is fitted and the defaults stand. The
+best model of each family is handed to ``train`` in memory, so it is not fitted twice.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textloop.models.base import families
+from textloop.pipeline.component import Component, Output, Workspace, json_hash, warm_up
+from textloop.pipeline.evaluation import headline
+
+
+def fitted_key(family: str, params: dict[str, Any], splits_hash: str) -> str:
+    return json_hash([family, params, splits_hash])
+
+
+def configurations(family: str, seed: int) -> list[dict[str, Any]]:
+    """Overrides to try for ``family``: ``{}`` (its defaults) first, then the shuffled grid."""
+    space: dict[str, list[Any]] = getattr(families.get(family), "search_space", {})
+    names = sorted(space)
+    if not names:
+        return [{}]
+    grid = [
+        dict(zip(names, values, strict=True))
+        for values in itertools.product(*(space[n] for n in names))
+    ]
+    random.Random(seed).shuffle(grid)
+    return [{}, *grid]
+
+
+@dataclass
+class TuneStep(Component):
+    candidates: tuple[str, ...]
+    trials: int = 0
+    seconds: float = 300.0
+    seed: int = 0
+    name: ClassVar[str] = "tune"
+
+    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+        split = inputs["split"]
+        defaults = {f: _params(workspace, f, {}) for f in self.candidates}
+        if self.trials <= 0:
+            return Output(
+                "hyperparameters",
+                json_hash([defaults, "defaults"]),
+                {"best": defaults, "trials": [], "budget": self.budget()},
+            )
+        splits = workspace.splits(split.properties["dataset_version_id"])
+        train_texts, train_labels = splits.get("train", ([], []))
+        val_texts, val_labels = splits.get("validation", ([], []))
+        if not val_texts or len(set(train_labels)) < 2:
+            return Output(
+                "hyperparameters",
+                json_hash([defaults, "no validation"]),
+                {"best": defaults, "trials": [], "budget": self.budget(), "skipped": True},
+            )
+        queues = {f: configurations(f, self.seed) for f in self.candidates}
+        rounds = max(len(queue) for queue in queues.values())
+        order = [f for i in range(rounds) for f in self.candidates if i < len(queues[f])]
+        trials: list[dict[str, Any]] = []
+        best: dict[str, tuple[tuple[float, float], dict[str, Any]]] = {}
+        turns = {f: iter(queues[f]) for f in self.candidates}
+        deadline = time.monotonic() + self.seconds
+        for family in order:  # each family's defaults first, then the extra trials
+            extra = len(trials) - len(self.candidates)
+            if extra >= self.trials or (extra >= 0 and time.monotonic() > deadline):
+                break
+            overrides = next(turns[family])
+            params = _params(workspace, family, overrides)
+            started = time.perf_counter()
+            model = families.create(family, workspace.resources, **overrides)
+            warm_up(model, train_texts + val_texts, family, workspace.progress)
+            workspace.progress.task(
+                f"tune trial {len(trials) + 1}: {family} {overrides or 'defaults'}"
+            )
+            model.fit(train_texts, train_labels)
+            score = headline(val_labels, model.predict_proba(val_texts), model.classes_)
+            workspace.progress.done()
+            trials.append(
+                {
+                    "family": family,
+                    "params": params,
+                    **score,
+                    "seconds": round(time.perf_counter() - started, 3),
+                }
+            )
+            rank = (score["accuracy"], score["macro_f1"])
+            if family not in best or rank > best[family][0]:
+                previous = best.get(family)
+                if previous is not None:
+                    workspace.fitted.pop(fitted_key(family, previous[1], split.content_hash), None)
+                best[family] = (rank, params)
+                workspace.fitted[fitted_key(family, params, split.content_hash)] = model
+        chosen = {f: best[f][1] if f in best else defaults[f] for f in self.candidates}
+        return Output(
+            "hyperparameters",
+            json_hash([chosen, trials]),
+            {"best": chosen, "trials": trials, "budget": self.budget()},
+        )
+
+    def budget(self) -> dict[str, float]:
+        return {"trials": self.trials, "seconds": self.seconds}
+
+
+def _params(workspace: Workspace, family: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The full, JSON-able parameters of ``family`` with ``overrides`` applied."""
+    return dict(families.create(family, workspace.resources, **overrides).get_params())

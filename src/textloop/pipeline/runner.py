@@ -1,0 +1,236 @@
+"""Runs a pipeline of components as a DAG, recording each step and reusing identical ones.
+
+Steps run in the given order, which must be a topological order of their ``inputs``. Each step
+is one execution in the metadata store, grouped under one context (the pipeline run). A step
+whose component, version, parameters and inputs' content hashes match an earlier successful
+execution is not run: its recorded output is reused and the step is recorded as ``cached``.
+``from_step`` forces that step and everything downstream of it to run again (backfill).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from textloop.errors import InvalidRequest
+from textloop.metadata.recorder import (
+    cache_key,
+    cached_execution,
+    close_context,
+    content_uri,
+    open_context,
+    record_artifact,
+    record_execution,
+)
+from textloop.pipeline.component import Component, Output, Workspace
+from textloop.store.queries import get_classifier
+from textloop.store.tables import Artifact, utcnow
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    component: Component
+    inputs: tuple[str, ...] = ()
+
+
+@dataclass
+class StepResult:
+    status: str  # succeeded, cached, failed, or skipped (an upstream step failed)
+    output: Output | None = None
+    seconds: float = 0.0
+    execution_id: int | None = None
+    cacheable: bool = True
+
+
+@dataclass
+class PipelineResult:
+    run_id: int
+    steps: dict[str, StepResult] = field(default_factory=dict)
+
+    def output(self, step: str) -> Output:
+        output = self.steps[step].output
+        assert output is not None, f"step {step} produced nothing"
+        return output
+
+    @property
+    def cached(self) -> bool:
+        """Whether every step that can be cached was (importers always run)."""
+        return all(s.status == "cached" for s in self.steps.values() if s.cacheable)
+
+
+def downstream_of(steps: Sequence[Step], start: str) -> set[str]:
+    """``start`` and every step that depends on it, directly or not."""
+    names = {step.name for step in steps}
+    if start not in names:
+        raise InvalidRequest(
+            f"unknown step {start!r}; the steps are: {', '.join(s.name for s in steps)}",
+            field="from_step",
+        )
+    reached = {start}
+    for step in steps:
+        if reached.intersection(step.inputs):
+            reached.add(step.name)
+    return reached
+
+
+def run_pipeline(
+    workspace: Workspace,
+    pipeline: str,
+    steps: Sequence[Step],
+    parameters: dict[str, Any],
+    use_cache: bool = True,
+    from_step: str | None = None,
+) -> PipelineResult:
+    _check_order(steps)
+    forced = downstream_of(steps, from_step) if from_step else set()
+    with workspace.store.session() as session:
+        classifier_id = get_classifier(session, workspace.classifier).id
+        run_id = open_context(session, classifier_id, pipeline, parameters).id
+    result = PipelineResult(run_id)
+    for index, step in enumerate(steps):
+        inputs = {name: result.output(name) for name in step.inputs}
+        try:
+            result.steps[step.name] = _run_step(
+                workspace,
+                classifier_id,
+                run_id,
+                step,
+                inputs,
+                use_cache and step.name not in forced,
+            )
+        except Exception as exc:
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            with workspace.store.session() as session:
+                close_context(session, run_id, "failed", f"{step.name}: {message}")
+            for later in steps[index + 1 :]:
+                result.steps[later.name] = StepResult("skipped")
+            raise
+    with workspace.store.session() as session:
+        close_context(session, run_id, "succeeded")
+    return result
+
+
+def _run_step(
+    workspace: Workspace,
+    classifier_id: int,
+    run_id: int,
+    step: Step,
+    inputs: dict[str, Output],
+    use_cache: bool,
+) -> StepResult:
+    component = step.component
+    parameters = component.parameters()
+    key = cache_key(
+        f"{component.name}@{component.version}",
+        parameters,
+        [inputs[name].content_hash for name in step.inputs],
+    )
+    started_at, started = utcnow(), time.perf_counter()
+    if use_cache and component.cacheable:
+        reused = _reuse(workspace, step, key, inputs, classifier_id, run_id, started_at)
+        if reused is not None:
+            return reused
+    workspace.progress.task(f"{step.name}")
+    try:
+        output = component.run(workspace, inputs)
+    except Exception as exc:
+        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        with workspace.store.session() as session:
+            record_execution(
+                session,
+                classifier_id,
+                step.name,
+                parameters,
+                started_at,
+                _recorded(session, classifier_id, workspace.classifier, inputs.values()),
+                status="failed",
+                error=message,
+                context_id=run_id,
+            )
+        raise
+    finally:
+        workspace.progress.done()
+    with workspace.store.session() as session:
+        (artifact,) = _recorded(session, classifier_id, workspace.classifier, [output])
+        consumed = _recorded(session, classifier_id, workspace.classifier, inputs.values())
+        # An importer names an artifact that exists already: it consumes it, producing nothing.
+        produced = [artifact] if component.cacheable else []
+        execution = record_execution(
+            session,
+            classifier_id,
+            step.name,
+            parameters,
+            started_at,
+            consumed if component.cacheable else [*consumed, artifact],
+            produced,
+            cache_key=key if component.cacheable else None,
+            context_id=run_id,
+        )
+        output = Output(output.type, output.content_hash, output.properties, artifact.uri)
+        seconds = time.perf_counter() - started
+        return StepResult("succeeded", output, seconds, execution.id, component.cacheable)
+
+
+def _reuse(
+    workspace: Workspace,
+    step: Step,
+    key: str,
+    inputs: dict[str, Output],
+    classifier_id: int,
+    run_id: int,
+    started_at: Any,
+) -> StepResult | None:
+    with workspace.store.session() as session:
+        hit = cached_execution(session, key)
+        if hit is None or len(hit[1]) != 1:
+            return None
+        earlier, (artifact,) = hit
+        output = _as_output(artifact)
+        if not step.component.available(workspace, output):
+            return None
+        execution = record_execution(
+            session,
+            classifier_id,
+            step.name,
+            {**step.component.parameters(), "reused_run": earlier.id},
+            started_at,
+            _recorded(session, classifier_id, workspace.classifier, inputs.values()),
+            [artifact],
+            status="cached",
+            context_id=run_id,
+        )
+        return StepResult("cached", output, 0.0, execution.id)
+
+
+def _recorded(session: Any, classifier_id: int, classifier: str, outputs: Any) -> list[Artifact]:
+    return [
+        record_artifact(
+            session,
+            classifier_id,
+            output.type,
+            output.uri or content_uri(classifier, output.type, output.content_hash),
+            output.content_hash,
+            output.properties,
+        )
+        for output in outputs
+    ]
+
+
+def _as_output(artifact: Artifact) -> Output:
+    return Output(
+        artifact.type, artifact.content_hash or "", dict(artifact.properties), artifact.uri
+    )
+
+
+def _check_order(steps: Sequence[Step]) -> None:
+    seen: set[str] = set()
+    for step in steps:
+        missing = [name for name in step.inputs if name not in seen]
+        if missing:
+            raise ValueError(f"step {step.name} needs {missing} to run before it")
+        if step.name in seen:
+            raise ValueError(f"two steps are named {step.name}")
+        seen.add(step.name)

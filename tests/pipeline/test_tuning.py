@@ -1,0 +1,78 @@
+"""Tuning searches each family's hyper-parameters within a budget and records every trial."""
+
+from pathlib import Path
+
+import pytest
+
+from textloop.config import Settings
+from textloop.data.datasets import ingest_table
+from textloop.data.readers import read_labelled_file
+from textloop.models.base import ModelResources, load_model
+from textloop.pipeline.components.tune import configurations
+from textloop.pipeline.training import train_classifier
+from textloop.store import Store
+from textloop.store.queries import get_classifier, get_model_version
+
+
+@pytest.fixture
+def ingested(store: Store, settings: Settings, corpus_csv: Path) -> Store:
+    with store.session() as session:
+        ingest_table(
+            session, "topics", read_labelled_file(corpus_csv), "corpus", settings.split_fractions
+        )
+    return store
+
+
+def test_defaults_come_first_then_the_whole_grid_in_a_seeded_order() -> None:
+    first, *grid = configurations("ngram", seed=0)
+    assert first == {}
+    assert len(grid) == 4 * 3 and len({str(g) for g in grid}) == 12
+    assert configurations("ngram", seed=0) == [first, *grid]
+    assert configurations("majority", seed=0) == [{}]
+
+
+def test_without_a_budget_nothing_is_tried_and_the_defaults_stand(
+    ingested: Store, settings: Settings
+) -> None:
+    report = train_classifier(ingested, settings, "topics", "ngram")
+    assert report.tuning["trials"] == []
+    assert report.tuning["best"]["ngram"]["C"] == 30.0
+
+
+def test_every_trial_is_recorded_and_the_best_one_is_trained(
+    ingested: Store, settings: Settings
+) -> None:
+    report = train_classifier(ingested, settings, "topics", "ngram", tune_trials=3)
+    trials = report.tuning["trials"]
+    assert len(trials) == 1 + 3
+    assert trials[0]["params"]["C"] == 30.0  # the defaults, measured first
+    best = max(trials, key=lambda t: (t["accuracy"], t["macro_f1"]))
+    assert report.tuning["best"]["ngram"] == best["params"]
+    assert report.candidates["ngram"]["accuracy"] == best["accuracy"]
+    with ingested.session() as session:
+        record = get_model_version(session, get_classifier(session, "topics"), report.version)
+        path = settings.artifact_root / record.artifact_uri
+    assert load_model(path).model.get_params() == best["params"]  # inside the calibration
+
+
+def test_a_spent_time_budget_stops_after_the_defaults(ingested: Store, settings: Settings) -> None:
+    report = train_classifier(
+        ingested, settings, "topics", "ngram", tune_trials=5, tune_seconds=0.0
+    )
+    assert [t["params"]["C"] for t in report.tuning["trials"]] == [30.0]
+
+
+def test_tuned_members_keep_their_parameters_inside_auto(
+    ingested: Store, settings: Settings
+) -> None:
+    report = train_classifier(
+        ingested,
+        settings,
+        "topics",
+        resources=ModelResources(),
+        auto_candidates=("ngram", "majority"),
+        tune_trials=2,
+    )
+    families = [t["family"] for t in report.tuning["trials"]]
+    assert families[:2] == ["ngram", "majority"]  # each family's defaults first
+    assert families.count("ngram") == 3  # majority has nothing to tune
