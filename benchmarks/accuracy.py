@@ -28,9 +28,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
 from textloop.config import Settings
-from textloop.data.datasets import ingest_table, with_fixed_test_split
+from textloop.data.datasets import with_fixed_test_split
 from textloop.data.readers import read_labelled_file
 from textloop.models.base import ModelResources
+from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
 from textloop.store import open_store
 
@@ -66,9 +67,8 @@ def run_dataset(folder: Path, label_column: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings.load(data_dir=Path(tmp) / "data", database_url=None)
         store = open_store(settings)
-        with store.session() as session:
-            table = with_fixed_test_split(train_table, test_table, settings.split_fractions)
-            ingest_table(session, "bench", table, str(folder), settings.split_fractions)
+        table = with_fixed_test_split(train_table, test_table, settings.split_fractions)
+        ingest_batch(store, settings, "bench", table, str(folder))
 
         env = {**os.environ, "TEXTLOOP_DATA_DIR": str(settings.data_dir)}
         env.pop("TEXTLOOP_DATABASE_URL", None)

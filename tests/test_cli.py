@@ -126,6 +126,7 @@ def test_runs_list_and_show_what_was_recorded(env: dict[str, str], tmp_path: Pat
     steps = {step["step"]: step for step in shown["steps"]}
     assert list(steps) == [
         "dataset",
+        "production",
         "statistics",
         "schema",
         "validate",
@@ -133,7 +134,6 @@ def test_runs_list_and_show_what_was_recorded(env: dict[str, str], tmp_path: Pat
         "tune",
         "train",
         "evaluate",
-        "production",
         "bless",
         "infra_validate",
         "push",
@@ -168,4 +168,4 @@ def test_backfill_reruns_from_a_step_over_the_same_data(
     ] * 5
     wrong = run_cli(env, "train", "topics", "--from-step", "trian")
     assert wrong.returncode == 1
-    assert "unknown step 'trian'; the steps are: dataset, statistics" in wrong.stderr
+    assert "unknown step 'trian'; the steps are: dataset, production, statistics" in wrong.stderr

@@ -92,8 +92,9 @@ def ingest(
     as_json: JsonFlag = False,
 ) -> None:
     """Store FILE as a new dataset version of a classifier (created if new)."""
-    from textloop.data.datasets import ingest_table, with_fixed_test_split
+    from textloop.data.datasets import with_fixed_test_split
     from textloop.data.readers import read_labelled_file
+    from textloop.pipeline.ingestion import ingest_batch
     from textloop.store import open_store
 
     config = settings(ctx)
@@ -103,9 +104,7 @@ def ingest(
         test_table = read_labelled_file(test_file, text_column, label_column)
         table = with_fixed_test_split(table, test_table, config.split_fractions)
         source = f"{file} + test:{test_file}"
-    store = open_store(config)
-    with store.session() as session:
-        result = ingest_table(session, classifier, table, source, config.split_fractions)
+    result = ingest_batch(open_store(config), config, classifier, table, source)
     if as_json:
         emit_json(result.__dict__)
         return
@@ -161,6 +160,10 @@ def train(
         list[str] | None,
         typer.Option(help="Also report test metrics per value of this extra column (repeatable)."),
     ] = None,
+    deploy: Annotated[
+        bool,
+        typer.Option(help="Make the new version production if blessed and infra-validated."),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Run the training pipeline: validate, tune, train, evaluate, bless, infra-validate, push."""
@@ -185,6 +188,7 @@ def train(
             tune_trials=config.tune_trials if tune_trials is None else tune_trials,
             tune_seconds=config.tune_seconds if tune_seconds is None else tune_seconds,
             slice_columns=tuple(slice_column or ()),
+            deploy=deploy,
         )
     if as_json:
         emit_json(report.__dict__)

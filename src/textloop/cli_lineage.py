@@ -7,6 +7,8 @@ from typing import Any
 from rich.markup import escape
 from rich.tree import Tree
 
+from textloop.cli_output import artifact_details
+
 
 def render_lineage(graph: dict[str, Any]) -> Tree:
     if "prediction" in graph:
@@ -39,7 +41,7 @@ def _steps(parent: Tree, steps: list[dict[str, Any]], items: str, onwards: str) 
     """Every step of the nested graph once, oldest first: a flat list reads better than depth."""
     for step, artifacts in sorted(_flatten(steps, items, onwards).values(), key=_execution):
         outputs = "; ".join(
-            f"{a['type']} {a['uri']}" + _details(a["properties"]) for a in artifacts
+            f"{a['type']} {a['uri']}" + artifact_details(a["properties"]) for a in artifacts
         )
         parent.add(
             escape(
@@ -62,12 +64,3 @@ def _flatten(
 
 def _execution(entry: tuple[dict[str, Any], list[dict[str, Any]]]) -> int:
     return int(entry[0]["execution"])
-
-
-def _details(properties: dict[str, Any]) -> str:
-    shown = [
-        f"{k}={v}"
-        for k, v in properties.items()
-        if isinstance(v, str | int | float | bool) and k != "path"
-    ]
-    return f" ({', '.join(shown)})" if shown else ""

@@ -58,3 +58,13 @@ class RichProgress:
             task = self._progress.tasks[self._current]
             self._progress.update(self._current, completed=task.total or 1, total=task.total or 1)
             self._current = None
+
+
+def artifact_details(properties: dict[str, Any]) -> str:
+    """An artifact's scalar properties as `` (k=v, ...)``, for one line of a tree."""
+    shown = [
+        f"{k}={v}"
+        for k, v in properties.items()
+        if isinstance(v, str | int | float | bool) and k != "path"
+    ]
+    return f" ({', '.join(shown)})" if shown else ""

@@ -7,6 +7,8 @@ from typing import Any
 from rich.markup import escape
 from rich.tree import Tree
 
+from textloop.cli_output import artifact_details
+
 STATUS_STYLE = {"succeeded": "green", "cached": "cyan", "failed": "red", "running": "yellow"}
 
 
@@ -28,18 +30,10 @@ def render_run(run: dict[str, Any]) -> Tree:
         if step["error"]:
             node.add(f"[red]error:[/] {escape(step['error'])}")
         for artifact in step["outputs"]:
-            node.add(escape(f"→ {artifact['type']} {artifact['uri']}{_summary(artifact)}"))
+            details = artifact_details(artifact["properties"])
+            node.add(escape(f"→ {artifact['type']} {artifact['uri']}{details}"))
     return tree
 
 
 def _style(status: str) -> str:
     return STATUS_STYLE.get(status, "white")
-
-
-def _summary(artifact: dict[str, Any]) -> str:
-    shown = {
-        key: value
-        for key, value in artifact["properties"].items()
-        if isinstance(value, str | int | float | bool) and key != "path"
-    }
-    return f" ({', '.join(f'{k}={v}' for k, v in shown.items())})" if shown else ""

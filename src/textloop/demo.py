@@ -11,8 +11,9 @@ from pathlib import Path
 
 from textloop.cli_output import RichProgress, out
 from textloop.config import Settings
-from textloop.data.datasets import ingest_table, with_fixed_test_split
+from textloop.data.datasets import with_fixed_test_split
 from textloop.data.readers import read_labelled_file
+from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
 from textloop.registry.deployment import deploy_model
 from textloop.registry.models import PRODUCTION
@@ -37,10 +38,7 @@ def run_demo(settings: Settings, host: str, port: int, serve_after: bool = True)
     train = read_labelled_file(bundled_file("train.csv"), label_column="category")
     test = read_labelled_file(bundled_file("test.csv"), label_column="category")
     table = with_fixed_test_split(train, test, settings.split_fractions)
-    with store.session() as session:
-        dataset = ingest_table(
-            session, CLASSIFIER, table, "bundled:banking77", settings.split_fractions
-        )
+    dataset = ingest_batch(store, settings, CLASSIFIER, table, "bundled:banking77")
     out.print(
         f"Dataset version {dataset.version}: {dataset.rows:,} rows, {len(dataset.labels)} labels"
     )

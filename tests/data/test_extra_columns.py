@@ -10,13 +10,13 @@ from sqlalchemy import select
 
 from textloop.config import Settings
 from textloop.data.datasets import (
-    ingest_table,
     load_split_columns,
     load_splits,
     with_fixed_test_split,
 )
 from textloop.data.readers import read_labelled_bytes, read_labelled_file
 from textloop.errors import DataError
+from textloop.pipeline.ingestion import ingest_batch
 from textloop.store import Store
 from textloop.store.tables import Artifact, DatasetVersion, Example
 
@@ -37,8 +37,7 @@ def channel_csv(path: Path, rows: int = 60, channel_of=lambda i: CHANNELS[i % 3]
 
 
 def ingest(store: Store, settings: Settings, table: pa.Table, name: str = "support"):
-    with store.session() as session:
-        return ingest_table(session, name, table, "test", settings.split_fractions)
+    return ingest_batch(store, settings, name, table, "test")
 
 
 def test_readers_keep_every_other_column_as_text_under_a_prefix(tmp_path: Path) -> None:
@@ -94,7 +93,9 @@ def test_ingest_keeps_the_channel_of_every_row_in_load_splits_order(
             columns = load_split_columns(session, result.dataset_version_id, split, ["channel"])
             assert columns["channel"] == [expected[text] for text in texts]
         stored = session.scalars(select(Example.extras)).all()
-        properties = session.scalars(select(Artifact.properties)).one()
+        properties = session.scalars(
+            select(Artifact.properties).where(Artifact.type == "dataset")
+        ).one()
     assert set(splits) == {"train", "validation", "test"}
     assert {extras["channel"] for extras in stored} == set(CHANNELS)
     assert properties["extra_columns"] == ["channel"]
@@ -133,7 +134,12 @@ def test_a_file_without_extra_columns_stores_none_and_ingests_once(
     assert first.extra_columns == again.extra_columns == []
     with store.session() as session:
         assert set(session.scalars(select(Example.extras)).all()) == {None}
-        assert "extra_columns" not in session.scalars(select(Artifact.properties)).one()
+        assert (
+            "extra_columns"
+            not in session.scalars(
+                select(Artifact.properties).where(Artifact.type == "dataset")
+            ).one()
+        )
 
 
 def test_extra_columns_and_their_values_count_in_the_content_hash(

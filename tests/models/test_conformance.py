@@ -38,18 +38,30 @@ def test_unknown_family_names_the_known_ones() -> None:
         families.get("bert")
 
 
-def test_an_ensemble_averages_its_members_probabilities_by_weight() -> None:
+def test_an_ensemble_pools_its_members_probabilities_by_weight(tmp_path) -> None:
     import numpy as np
 
+    from textloop.models.base import load_model, save_model
     from textloop.models.checks import TRAIN
-    from textloop.models.ensemble import EnsembleClassifier
+    from textloop.models.ensemble import FLOOR, EnsembleClassifier
 
     texts, labels = [t for t, _ in TRAIN], [label for _, label in TRAIN]
     ngram = families.create("ngram").fit(texts, labels)
     majority = families.create("majority").fit(texts[:6], labels[:6])  # knows 2 of 3 labels
-    ensemble = EnsembleClassifier.from_fitted([ngram, majority], [3, 1])
-    assert ensemble.classes_ == ngram.classes_ == ["business", "sport", "tech"]
     widened = np.zeros((len(texts), 3))
     widened[:, [0, 1]] = majority.predict_proba(texts)
+
+    geometric = EnsembleClassifier.from_fitted([ngram, majority], [3, 1])
+    assert geometric.classes_ == ngram.classes_ == ["business", "sport", "tech"]
+    logs = 0.75 * np.log(ngram.predict_proba(texts)) + 0.25 * np.log(np.clip(widened, FLOOR, 1))
+    expected = np.exp(logs) / np.exp(logs).sum(axis=1, keepdims=True)
+    assert np.allclose(geometric.predict_proba(texts), expected)
+
+    arithmetic = EnsembleClassifier.from_fitted([ngram, majority], [3, 1], "arithmetic")
     expected = 0.75 * ngram.predict_proba(texts) + 0.25 * widened
-    assert np.allclose(ensemble.predict_proba(texts), expected)
+    assert np.allclose(arithmetic.predict_proba(texts), expected)
+
+    # An ensemble saved before pooling was recorded keeps the arithmetic mean it was made with.
+    save_model(arithmetic, tmp_path / "old")
+    (tmp_path / "old" / "ensemble.json").write_text('{"weights": [0.75, 0.25]}')
+    assert np.allclose(load_model(tmp_path / "old").predict_proba(texts), expected)

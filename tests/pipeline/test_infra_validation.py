@@ -7,10 +7,13 @@ import pytest
 
 from tests.corpus import write_corpus
 from tests.processes import environment, run_cli
+from textloop.config import Settings
 from textloop.models import families
 from textloop.models.base import MANIFEST, save_model
 from textloop.models.checks import TRAIN
 from textloop.pipeline.infra_validation import infra_validate
+from textloop.store import open_store
+from textloop.store.queries import get_classifier, get_model_version
 
 TEXTS = [text for text, _ in TRAIN]
 
@@ -44,7 +47,25 @@ def test_wrong_labels_and_slow_answers_fail(saved: Path) -> None:
     assert "p95 latency" in result.reasons[1]
 
 
-def test_deploy_refuses_a_model_that_fails_infra_validation(tmp_path: Path) -> None:
+def test_training_records_infra_validation_and_deploy_refuses_a_failure(tmp_path: Path) -> None:
+    env = environment(tmp_path / "data", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    assert run_cli(env, "ingest", str(write_corpus(tmp_path / "c.csv")), "-c", "t").returncode == 0
+    trained = json.loads(run_cli(env, "train", "t", "--model", "ngram", "--json").stdout)
+    assert trained["steps"]["infra_validate"] == "succeeded"
+    settings = Settings.load(data_dir=tmp_path / "data", database_url=env["TEXTLOOP_DATABASE_URL"])
+    store = open_store(settings)
+    with store.session() as session:
+        record = get_model_version(session, get_classifier(session, "t"), 1)
+        assert record.infra_validation["passed"] is True
+        record.infra_validation = {"passed": False, "reasons": ["p95 latency 900 ms"]}
+    store.dispose()
+    refused = run_cli(env, "deploy", "t")
+    assert refused.returncode == 1
+    assert "failed infra-validation: p95 latency 900 ms" in refused.stderr
+    assert run_cli(env, "deploy", "t", "--force").returncode == 0
+
+
+def test_deploy_refuses_a_version_whose_files_changed_since_registration(tmp_path: Path) -> None:
     env = environment(tmp_path / "data", f"sqlite:///{tmp_path / 'db.sqlite'}")
     assert run_cli(env, "ingest", str(write_corpus(tmp_path / "c.csv")), "-c", "t").returncode == 0
     assert run_cli(env, "train", "t", "--model", "ngram").returncode == 0
@@ -52,4 +73,4 @@ def test_deploy_refuses_a_model_that_fails_infra_validation(tmp_path: Path) -> N
     (artifact / "inner" / "pipeline.joblib").write_bytes(b"corrupted on disk")
     refused = run_cli(env, "deploy", "t")
     assert refused.returncode == 1
-    assert "failed infra-validation: the model failed to load or classify" in refused.stderr
+    assert "its files changed since it was registered" in refused.stderr

@@ -7,7 +7,7 @@ import pytest
 from textloop.config import Settings
 from textloop.data.datasets import ingest_table
 from textloop.data.readers import read_labelled_file
-from textloop.errors import NotFound, TrainingError
+from textloop.errors import DataError, NotFound, TrainingError
 from textloop.models.base import load_model
 from textloop.pipeline.training import train_classifier
 from textloop.registry.models import PRODUCTION, set_alias
@@ -65,6 +65,16 @@ def test_deploy_moves_the_production_alias(ingested: Store, settings: Settings) 
     assert (first.previous_version, second.previous_version, second.version) == (None, 1, 2)
 
 
+def test_training_with_deploy_promotes_only_a_blessed_version(
+    ingested: Store, settings: Settings
+) -> None:
+    assert train_classifier(ingested, settings, "topics", "ngram", deploy=True).version == 1
+    worse = train_classifier(ingested, settings, "topics", "majority", deploy=True)
+    assert worse.blessing["blessed"] is False
+    with ingested.session() as session:
+        assert aliased_model(session, get_classifier(session, "topics"), PRODUCTION).version == 1
+
+
 def test_unknown_classifier_family_and_version_are_clear_errors(
     ingested: Store, settings: Settings
 ) -> None:
@@ -86,3 +96,30 @@ def test_a_single_label_dataset_cannot_be_trained(store: Store, settings: Settin
         train_classifier(store, settings, "mono", "ngram")
     with store.session() as session:
         assert aliased_model(session, get_classifier(session, "mono"), PRODUCTION) is None
+
+
+def test_test_metrics_are_sliced_by_an_extra_column_the_user_names(
+    store: Store, settings: Settings
+) -> None:
+    import pyarrow as pa
+
+    from tests.corpus import corpus_rows
+
+    rows = corpus_rows()
+    channels = ["email" if i % 3 else "chat" for i in range(len(rows))]
+    table = pa.table(
+        {
+            "text": [text for text, _ in rows],
+            "label": [label for _, label in rows],
+            "extra:channel": channels,
+        }
+    )
+    with store.session() as session:
+        ingest_table(session, "topics", table, "with channels", settings.split_fractions)
+    report = train_classifier(store, settings, "topics", "ngram", slice_columns=("channel",))
+    slices = report.test_metrics["slices"]
+    by_channel = {name: s for name, s in slices.items() if name.startswith("channel=")}
+    assert set(by_channel) == {"channel=email", "channel=chat"}
+    assert sum(s["rows"] for s in by_channel.values()) == report.test_metrics["rows"]
+    with pytest.raises(DataError, match="no column 'chanel'; its extra columns are: channel"):
+        train_classifier(store, settings, "topics", "ngram", slice_columns=("chanel",))

@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from textloop.config import Settings
-from textloop.data.datasets import ingest_table
 from textloop.data.readers import read_labelled_file
+from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
 from textloop.registry.models import PRODUCTION, set_alias
 from textloop.security.api_keys import create_api_key
@@ -31,9 +31,7 @@ class Keys:
 
 @pytest.fixture
 def deployed(store: Store, settings: Settings, corpus_csv: Path) -> Store:
-    with store.session() as session:
-        table = read_labelled_file(corpus_csv)
-        ingest_table(session, "topics", table, "corpus", settings.split_fractions)
+    ingest_batch(store, settings, "topics", read_labelled_file(corpus_csv), "corpus")
     train_classifier(store, settings, "topics", "ngram")
     with store.session() as session:
         set_alias(session, "topics", PRODUCTION, 1)

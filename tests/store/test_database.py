@@ -64,3 +64,44 @@ def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path) -> None:
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     store.dispose()
+
+
+def test_executions_recorded_before_runs_existed_each_become_a_run(settings: Settings) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    store = open_store(settings)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+        connection.execute(
+            text(
+                "INSERT INTO classifiers (id, name, labels, threshold, created_at) "
+                "VALUES (1, 'old', '[]', 0.5, CURRENT_TIMESTAMP)"
+            )
+        )
+        for status in ("succeeded", "failed"):
+            connection.execute(
+                text(
+                    "INSERT INTO executions (classifier_id, component, textloop_version, "
+                    "parameters, status, started_at) VALUES "
+                    "(1, 'train', '0.1', '{\"model\": \"ngram\"}', :status, CURRENT_TIMESTAMP)"
+                ),
+                {"status": status},
+            )
+    store.dispose()
+    store = open_store(settings)
+    with store.engine.connect() as connection:
+        runs = connection.execute(
+            text(
+                "SELECT c.name, c.status, e.status FROM executions e "
+                "JOIN contexts c ON c.id = e.context_id ORDER BY e.id"
+            )
+        ).all()
+    assert [tuple(run) for run in runs] == [
+        ("train", "succeeded", "succeeded"),
+        ("train", "failed", "failed"),
+    ]
+    store.dispose()

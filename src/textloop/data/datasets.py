@@ -3,7 +3,8 @@
 Rows with an empty text or label are dropped and counted; the version's hash covers the sorted
 rows, so ingesting the same content again, in any order, returns the version that already exists.
 Each version records the statistics of the batch as received and its anomalies against the
-classifier's schema, which the first version defines.
+classifier's schema, which the first version defines. The ``ingest`` pipeline step
+(``pipeline.components.ingest``) calls this and records the run.
 
 The file's other columns (``extra:<name>`` in the table, see ``readers``) are stored with every
 example in ``Example.extras`` and read back by ``load_split_columns``, for evaluation slices. They
@@ -29,15 +30,8 @@ from textloop.data.splits import assign_split, normalize_text, text_hash
 from textloop.data.statistics import TextStatistics
 from textloop.data.validation import validate_rows
 from textloop.errors import DataError
-from textloop.metadata.recorder import (
-    close_context,
-    dataset_uri,
-    open_context,
-    record_artifact,
-    record_execution,
-)
 from textloop.store.queries import get_or_create_classifier, next_version
-from textloop.store.tables import DatasetVersion, Example, utcnow
+from textloop.store.tables import DatasetVersion, Example
 
 MAX_TEXT_LENGTH = 10_000
 MAX_LABEL_LENGTH = 200
@@ -55,6 +49,7 @@ class IngestResult:
     labels: list[str]
     anomalies: list[dict[str, Any]]
     extra_columns: list[str] = field(default_factory=list)
+    content_hash: str = ""
 
 
 def ingest_table(
@@ -64,7 +59,6 @@ def ingest_table(
     source: str,
     fractions: dict[str, float],
 ) -> IngestResult:
-    started = utcnow()
     rows, dropped = _clean_rows(table, fractions)
     extras = extra_columns(table)
     if not rows:
@@ -110,27 +104,6 @@ def ingest_table(
     session.flush()
     session.execute(insert(Example), [{**row, "dataset_version_id": dataset.id} for row in rows])
     classifier.labels = sorted(set(classifier.labels) | {row["label"] for row in rows})
-    properties: dict[str, Any] = {
-        "dataset_version_id": dataset.id,
-        "rows": len(rows),
-        "split_counts": split_counts,
-    }
-    if extras:
-        properties["extra_columns"] = extras
-    artifact = record_artifact(
-        session,
-        classifier.id,
-        "dataset",
-        dataset_uri(classifier.name, dataset.version),
-        digest,
-        properties,
-    )
-    parameters = {"source": source, "dropped": dropped}
-    run = open_context(session, classifier.id, "ingest", parameters)
-    record_execution(
-        session, classifier.id, "ingest", parameters, started, outputs=[artifact], context_id=run.id
-    )
-    close_context(session, run.id, "succeeded")
     return _result(
         classifier_name, dataset, dropped, created=True, labels=classifier.labels, extras=extras
     )
@@ -218,6 +191,7 @@ def _result(
         labels=list(labels),
         anomalies=list(dataset.anomalies or []),
         extra_columns=list(extras),
+        content_hash=dataset.content_hash,
     )
 
 

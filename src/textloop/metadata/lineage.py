@@ -1,15 +1,16 @@
 """Walks the metadata graph in both directions.
 
 Upstream of a prediction: the model version that made it, the pipeline run whose ``push`` step
-registered it, the dataset versions that run trained on, and the full graph of steps behind it
-(including the production model it was compared with, and that model's own history). Downstream
-of a dataset version: every model trained on it, every run that consumed it, and the graph of
-what those steps produced, onwards to deployments. Each artifact is expanded once; later
-mentions carry ``"repeated": true``. Cached executions add no new artifacts and are skipped.
+registered it, the dataset versions that run trained on, and the graph of steps behind it (the
+production model it was compared with is named, not expanded). Downstream of a dataset version:
+every model trained on it, every run that consumed it, and the graph of what those steps
+produced, onwards to the models' deployments. Each artifact is expanded once; later mentions
+carry ``"repeated": true``. Cached executions add no new artifacts and are skipped.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -52,7 +53,7 @@ def prediction_lineage(session: Session, prediction_id: str) -> dict[str, Any]:
             "family": model.family,
             "uri": model_uri(classifier.name, model.version),
         },
-        "run": _describe_context(context) if context else None,
+        "run": describe_context(context) if context else None,
         "datasets": _datasets_of_run(session, context) if context else [],
         "upstream": _upstream(session, artifact) if artifact else [],
     }
@@ -88,7 +89,7 @@ def dataset_lineage(session: Session, classifier_name: str, version: int) -> dic
             }
             for model in models
         ],
-        "runs": [_describe_context(context) for context in runs],
+        "runs": [describe_context(context) for context in runs],
         "downstream": _downstream(session, artifact),
     }
 
@@ -108,27 +109,39 @@ def _datasets_of_run(session: Session, context: Context) -> list[dict[str, Any]]
     return [describe_artifact(artifact) for artifact in artifacts]
 
 
-def _describe_context(context: Context) -> dict[str, Any]:
-    return {
-        "run": context.id,
-        "pipeline": context.name,
-        "status": context.status,
-        "started_at": context.started_at.isoformat(),
-    }
-
-
 def _upstream(session: Session, artifact: Artifact) -> list[dict[str, Any]]:
-    """The step that produced ``artifact``, with its inputs' own upstream."""
-    return _walk(session, artifact, ("output", "input"), ("inputs", "produced_by"), set())
+    """The step that produced ``artifact``, with its inputs' own upstream.
+
+    Another model met on the way (the production model a candidate was blessed against) is
+    named but not expanded: its history is its own, and expanding it would reach every earlier
+    version.
+    """
+
+    def expand(item: Artifact, execution: Execution) -> bool:
+        return item.type != "model"
+
+    return _walk(session, artifact, ("output", "input"), ("inputs", "produced_by"), expand, set())
 
 
 def _downstream(session: Session, artifact: Artifact) -> list[dict[str, Any]]:
     """The steps that consumed ``artifact``, each with its outputs' own downstream.
 
-    A model is also consumed by later runs that compared themselves with it, so a dataset's
-    downstream reaches every later model whose blessing it influenced.
+    From a model only its deployments are followed, not the later runs that compared a
+    candidate with it, so the graph ends at the models trained on the data and where they went.
     """
-    return _walk(session, artifact, ("input", "output"), ("outputs", "consumed_by"), set())
+
+    def expand(item: Artifact, execution: Execution) -> bool:
+        return True
+
+    def follow(item: Artifact, execution: Execution) -> bool:
+        return item.type != "model" or execution.component == "deploy"
+
+    return _walk(
+        session, artifact, ("input", "output"), ("outputs", "consumed_by"), expand, set(), follow
+    )
+
+
+Rule = Callable[[Artifact, Execution], bool]
 
 
 def _walk(
@@ -136,23 +149,52 @@ def _walk(
     artifact: Artifact,
     kinds: tuple[str, str],
     keys: tuple[str, str],
+    expand: Rule,
     seen: set[int],
+    follow: Rule | None = None,
+    context: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Steps linked to ``artifact`` as ``kinds[0]``, then their ``kinds[1]`` artifacts, onwards."""
+    """Steps linked to ``artifact`` as ``kinds[0]``, then their ``kinds[1]`` artifacts, onwards.
+
+    ``follow`` says which steps to take from an artifact, ``expand`` which artifacts to walk on.
+    """
     seen.add(artifact.id)
     runs = []
-    for execution in _executions(session, artifact.id, kinds[0]):
-        if execution.status == "cached":
-            continue
+    for execution in _linked(session, artifact, kinds[0], context, follow):
         items = []
         for item in run_artifacts(session, execution.id, kinds[1]):
             if item.id in seen:
                 items.append({**describe_artifact(item), keys[1]: [], "repeated": True})
+            elif not expand(item, execution):
+                items.append({**describe_artifact(item), keys[1]: [], "expanded": False})
             else:
-                onwards = _walk(session, item, kinds, keys, seen)
+                onwards = _walk(
+                    session, item, kinds, keys, expand, seen, follow, execution.context_id
+                )
                 items.append({**describe_artifact(item), keys[1]: onwards})
         runs.append({**describe_run(execution), keys[0]: items})
     return runs
+
+
+def _linked(
+    session: Session, artifact: Artifact, kind: str, context: int | None, follow: Rule | None
+) -> list[Execution]:
+    """The steps to walk to from ``artifact``, reached from a step of run ``context``.
+
+    An artifact shared by many runs (the same schema, the same splits) links to steps of all of
+    them; past the starting artifact the walk keeps to the run it came from, so one run's lineage
+    does not pull in every other. Upstream, an artifact made outside the run (a dataset, by its
+    ingest) is traced to its first producer. Cached steps made nothing new and are skipped.
+    """
+    linked = [e for e in _executions(session, artifact.id, kind) if e.status != "cached"]
+    if follow is not None:
+        linked = [e for e in linked if follow(artifact, e)]
+    if context is None:
+        return linked
+    same_run = [e for e in linked if e.context_id == context]
+    if kind == "output":
+        return same_run or linked[:1]
+    return same_run + [e for e in linked if e.context_id != context and e.component == "deploy"]
 
 
 def _executions(session: Session, artifact_id: int, kind: str) -> list[Execution]:
@@ -185,4 +227,19 @@ def describe_run(execution: Execution) -> dict[str, Any]:
         "textloop_version": execution.textloop_version,
         "started_at": execution.started_at.isoformat(),
         "ended_at": execution.ended_at.isoformat() if execution.ended_at else None,
+    }
+
+
+def describe_context(context: Context) -> dict[str, Any]:
+    return {
+        "run": context.id,
+        "pipeline": context.name,
+        "status": context.status,
+        "parameters": context.parameters,
+        "error": context.error,
+        "started_at": context.started_at.isoformat(),
+        "ended_at": context.ended_at.isoformat() if context.ended_at else None,
+        "seconds": (
+            (context.ended_at - context.started_at).total_seconds() if context.ended_at else None
+        ),
     }

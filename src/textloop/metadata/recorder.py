@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from textloop import __version__
@@ -48,6 +48,22 @@ def close_context(session: Session, context_id: int, status: str, error: str | N
     context = session.get(Context, context_id)
     if context is not None:
         context.status, context.error, context.ended_at = status, error, utcnow()
+
+
+def discard_context(session: Session, context_id: int) -> None:
+    """Forget a run that was refused as bad input, and the artifacts only it mentioned."""
+    executions = select(Execution.id).where(Execution.context_id == context_id)
+    mentioned = set(
+        session.scalars(select(Event.artifact_id).where(Event.execution_id.in_(executions)))
+    )
+    session.execute(delete(Event).where(Event.execution_id.in_(executions)))
+    session.execute(delete(Execution).where(Execution.context_id == context_id))
+    session.execute(delete(Context).where(Context.id == context_id))
+    still_used = set(
+        session.scalars(select(Event.artifact_id).where(Event.artifact_id.in_(mentioned)))
+    )
+    if mentioned - still_used:
+        session.execute(delete(Artifact).where(Artifact.id.in_(mentioned - still_used)))
 
 
 def record_artifact(
@@ -128,11 +144,17 @@ def cache_key(
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def cached_execution(session: Session, key: str) -> tuple[Execution, list[Artifact]] | None:
-    """The newest successful execution with this cache key, and its outputs."""
+def cached_execution(
+    session: Session, classifier_id: int | None, key: str
+) -> tuple[Execution, list[Artifact]] | None:
+    """The classifier's newest successful execution with this cache key, and its outputs."""
     execution = session.scalar(
         select(Execution)
-        .where(Execution.cache_key == key, Execution.status == "succeeded")
+        .where(
+            Execution.classifier_id == classifier_id,
+            Execution.cache_key == key,
+            Execution.status == "succeeded",
+        )
         .order_by(Execution.id.desc())
         .limit(1)
     )

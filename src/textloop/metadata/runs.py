@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from textloop.errors import NotFound
-from textloop.metadata.lineage import describe_artifact
+from textloop.metadata.lineage import describe_artifact, describe_context
 from textloop.metadata.recorder import run_artifacts
 from textloop.store.queries import get_classifier
 from textloop.store.tables import Classifier, Context, Execution
@@ -38,11 +38,17 @@ def list_runs(session: Session, classifier_name: str, limit: int = 20) -> list[d
     return [{**describe_context(c), "cached_steps": counts.get(c.id, 0)} for c in contexts]
 
 
-def show_run(session: Session, run_id: int) -> dict[str, Any]:
+def show_run(session: Session, run_id: int, classifier: str | None = None) -> dict[str, Any]:
+    """Run ``run_id``; when ``classifier`` is given, only if the run is that classifier's."""
     context = session.get(Context, run_id)
-    if context is None:
-        raise NotFound(f"run {run_id} does not exist")
-    classifier = session.get(Classifier, context.classifier_id) if context.classifier_id else None
+    owner = (
+        session.get(Classifier, context.classifier_id)
+        if context and context.classifier_id
+        else None
+    )
+    if context is None or (classifier is not None and (owner is None or owner.name != classifier)):
+        where = f" of classifier {classifier!r}" if classifier is not None else ""
+        raise NotFound(f"run {run_id}{where} does not exist")
     executions = list(
         session.scalars(
             select(Execution).where(Execution.context_id == context.id).order_by(Execution.id)
@@ -70,21 +76,8 @@ def show_run(session: Session, run_id: int) -> dict[str, Any]:
         producers.update({a.id: execution.component for a in outputs or inputs})
     return {
         **describe_context(context),
-        "classifier": classifier.name if classifier else None,
+        "classifier": owner.name if owner else None,
         "steps": steps,
-    }
-
-
-def describe_context(context: Context) -> dict[str, Any]:
-    return {
-        "run": context.id,
-        "pipeline": context.name,
-        "status": context.status,
-        "parameters": context.parameters,
-        "error": context.error,
-        "started_at": context.started_at.isoformat(),
-        "ended_at": context.ended_at.isoformat() if context.ended_at else None,
-        "seconds": _seconds(context.started_at, context.ended_at),
     }
 
 

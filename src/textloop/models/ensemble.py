@@ -1,9 +1,12 @@
-"""``ensemble``: a weighted average of member models' probabilities.
+"""``ensemble``: member models' probabilities pooled with weights.
 
-Word n-grams and sentence embeddings make different mistakes, so their average beats either
-alone (on Banking77 by about one point of accuracy). ``auto`` builds one from the candidates it
-has already fitted and picks the weights on the validation split; ``--model ensemble`` fits the
-members itself with equal weights.
+Word n-grams and sentence embeddings make different mistakes, so pooling them beats either alone
+(on Banking77 by one to one and a half points of accuracy). Pooling is ``geometric`` by default:
+a weighted mean of log-probabilities, renormalised, which on Banking77 was more accurate and,
+after temperature scaling, better calibrated than the ``arithmetic`` mean of probabilities (kept
+for models saved before, which did not record their pooling). ``auto`` builds one from the
+candidates it has already fitted and picks the weights on the validation split; ``--model
+ensemble`` fits the members itself with equal weights.
 """
 
 from __future__ import annotations
@@ -26,21 +29,26 @@ class EnsembleClassifier:
         self,
         members: Sequence[str] = ("ngram", "embedding"),
         weights: Sequence[float] | None = None,
+        pooling: str = "geometric",
         resources: ModelResources | None = None,
     ) -> None:
         self.members = members
         self.weights = weights
+        self.pooling = pooling
         self.resources = resources
 
     def get_params(self) -> dict[str, Any]:
         return {
             "members": list(self.members),
             "weights": list(self.weights) if self.weights is not None else None,
+            "pooling": self.pooling,
         }
 
     @classmethod
-    def from_fitted(cls, models: Sequence[Any], weights: Sequence[float]) -> Self:
-        ensemble = cls(members=[m.family for m in models], weights=list(weights))
+    def from_fitted(
+        cls, models: Sequence[Any], weights: Sequence[float], pooling: str = "geometric"
+    ) -> Self:
+        ensemble = cls(members=[m.family for m in models], weights=list(weights), pooling=pooling)
         ensemble._adopt(list(models))
         return ensemble
 
@@ -55,25 +63,24 @@ class EnsembleClassifier:
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         check_fitted(self)
-        total = np.zeros((len(texts), len(self.classes_)))
-        for member, weight in zip(self.models_, self.weights_, strict=True):
-            columns = [self.classes_.index(label) for label in member.classes_]
-            total[:, columns] += weight * member.predict_proba(texts)
-        return total / total.sum(axis=1, keepdims=True)
+        aligned = [align(m.predict_proba(texts), m.classes_, self.classes_) for m in self.models_]
+        return pool(aligned, self.weights_, self.pooling)
 
     def save(self, directory: Path) -> None:
         check_fitted(self)
         for index, member in enumerate(self.models_):
             save_model(member, directory / f"member-{index}")
-        (directory / "ensemble.json").write_text(json.dumps({"weights": self.weights_}))
+        saved = {"weights": self.weights_, "pooling": self.pooling}
+        (directory / "ensemble.json").write_text(json.dumps(saved))
 
     @classmethod
     def load(cls, directory: Path, resources: ModelResources) -> Self:
-        weights = json.loads((directory / "ensemble.json").read_text())["weights"]
+        saved = json.loads((directory / "ensemble.json").read_text())
+        weights = saved["weights"]
         models = [
             load_model(directory / f"member-{index}", resources) for index in range(len(weights))
         ]
-        return cls.from_fitted(models, weights)
+        return cls.from_fitted(models, weights, saved.get("pooling", "arithmetic"))
 
     def _unfitted(self) -> list[Any]:
         if not hasattr(self, "_pending"):
@@ -85,6 +92,32 @@ class EnsembleClassifier:
         weights = list(self.weights) if self.weights is not None else [1.0] * len(models)
         if len(weights) != len(models) or not models:
             raise ValueError(f"{len(models)} members need as many weights, got {len(weights)}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, not {self.pooling!r}")
         self.models_ = models
         self.weights_ = [float(w) / sum(weights) for w in weights]
         self.classes_ = sorted({label for model in models for label in model.classes_})
+
+
+POOLINGS = ("geometric", "arithmetic")
+FLOOR = 1e-12  # a class a member never saw gets this probability from it, not zero
+
+
+def align(probabilities: np.ndarray, classes: Sequence[str], into: Sequence[str]) -> np.ndarray:
+    """Columns in ``into`` order; a class the member lacks gets probability zero."""
+    aligned = np.zeros((len(probabilities), len(into)))
+    aligned[:, [list(into).index(label) for label in classes]] = probabilities
+    return aligned
+
+
+def pool(aligned: Sequence[np.ndarray], weights: Sequence[float], pooling: str) -> np.ndarray:
+    """Combine members' aligned probabilities; ``weights`` sum to one."""
+    if pooling == "arithmetic":
+        total = np.sum([w * p for w, p in zip(weights, aligned, strict=True)], axis=0)
+        return np.asarray(total / total.sum(axis=1, keepdims=True))
+    logs = np.sum(
+        [w * np.log(np.clip(p, FLOOR, 1.0)) for w, p in zip(weights, aligned, strict=True)], axis=0
+    )
+    logs = logs - logs.max(axis=1, keepdims=True)
+    exp = np.exp(logs)
+    return np.asarray(exp / exp.sum(axis=1, keepdims=True))

@@ -24,6 +24,7 @@ from textloop.pipeline.progress import Progress, SilentProgress
 from textloop.store.database import Store
 
 Splits = dict[str, tuple[list[str], list[str]]]
+NOT_A_PARAMETER = {"parameter": False}  # dataclass field metadata: data, not configuration
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Workspace:
     resources: ModelResources = field(default_factory=ModelResources)
     progress: Progress = field(default_factory=SilentProgress)
     fitted: dict[str, Any] = field(default_factory=dict)
+    batches: dict[str, Any] = field(default_factory=dict)  # received tables by content hash
     _splits: dict[int, Splits] = field(default_factory=dict)
     _models: dict[Path, Any] = field(default_factory=dict)
 
@@ -71,10 +73,18 @@ class Component:
 
     name: ClassVar[str]
     version: ClassVar[str] = "1"
-    cacheable: ClassVar[bool] = True  # importers, which only look things up, always run
+    cacheable: ClassVar[bool] = True
+    # An importer names an artifact that exists already (a dataset version, the production
+    # model): it consumes it rather than producing it, and always runs.
+    importer: ClassVar[bool] = False
 
     def parameters(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        """The configuration that decides the output (data handed in is ``NOT_A_PARAMETER``)."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)  # type: ignore[arg-type]
+            if f.metadata.get("parameter", True)
+        }
 
     def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
         raise NotImplementedError

@@ -4,29 +4,36 @@ Steps run in the given order, which must be a topological order of their ``input
 is one execution in the metadata store, grouped under one context (the pipeline run). A step
 whose component, version, parameters and inputs' content hashes match an earlier successful
 execution is not run: its recorded output is reused and the step is recorded as ``cached``.
-``from_step`` forces that step and everything downstream of it to run again (backfill).
+``from_step`` forces that step and everything downstream of it to run again (backfill). A run
+that fails records the failing step and its error; one refused as bad input leaves no record.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from textloop.errors import InvalidRequest
+from sqlalchemy.orm import Session
+
+from textloop.errors import DataError, InvalidRequest, NotFound
 from textloop.metadata.recorder import (
     cache_key,
     cached_execution,
     close_context,
     content_uri,
+    discard_context,
     open_context,
     record_artifact,
     record_execution,
 )
-from textloop.pipeline.component import Component, Output, Workspace
+from textloop.pipeline.component import Component, Output, Workspace, json_hash
 from textloop.store.queries import get_classifier
 from textloop.store.tables import Artifact, utcnow
+
+# The caller's mistake, not the pipeline's: such a run is forgotten rather than recorded as failed.
+BAD_INPUT = (DataError, InvalidRequest, NotFound)
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ class Step:
 
 @dataclass
 class StepResult:
-    status: str  # succeeded, cached, failed, or skipped (an upstream step failed)
+    status: str  # succeeded or cached
     output: Output | None = None
     seconds: float = 0.0
     execution_id: int | None = None
@@ -52,12 +59,13 @@ class PipelineResult:
 
     def output(self, step: str) -> Output:
         output = self.steps[step].output
-        assert output is not None, f"step {step} produced nothing"
+        if output is None:
+            raise RuntimeError(f"step {step} produced nothing")
         return output
 
     @property
     def cached(self) -> bool:
-        """Whether every step that can be cached was (importers always run)."""
+        """Whether every step that can be cached was (importers and deploy always run)."""
         return all(s.status == "cached" for s in self.steps.values() if s.cacheable)
 
 
@@ -90,7 +98,7 @@ def run_pipeline(
         classifier_id = get_classifier(session, workspace.classifier).id
         run_id = open_context(session, classifier_id, pipeline, parameters).id
     result = PipelineResult(run_id)
-    for index, step in enumerate(steps):
+    for step in steps:
         inputs = {name: result.output(name) for name in step.inputs}
         try:
             result.steps[step.name] = _run_step(
@@ -101,12 +109,12 @@ def run_pipeline(
                 inputs,
                 use_cache and step.name not in forced,
             )
-        except Exception as exc:
-            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        except BaseException as exc:  # an interrupted run is recorded as failed, too
             with workspace.store.session() as session:
-                close_context(session, run_id, "failed", f"{step.name}: {message}")
-            for later in steps[index + 1 :]:
-                result.steps[later.name] = StepResult("skipped")
+                if isinstance(exc, BAD_INPUT):
+                    discard_context(session, run_id)
+                else:
+                    close_context(session, run_id, "failed", f"{step.name}: {_message(exc)}")
             raise
     with workspace.store.session() as session:
         close_context(session, run_id, "succeeded")
@@ -136,8 +144,7 @@ def _run_step(
     workspace.progress.task(f"{step.name}")
     try:
         output = component.run(workspace, inputs)
-    except Exception as exc:
-        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+    except BaseException as exc:
         with workspace.store.session() as session:
             record_execution(
                 session,
@@ -147,7 +154,7 @@ def _run_step(
                 started_at,
                 _recorded(session, classifier_id, workspace.classifier, inputs.values()),
                 status="failed",
-                error=message,
+                error=_message(exc),
                 context_id=run_id,
             )
         raise
@@ -156,16 +163,14 @@ def _run_step(
     with workspace.store.session() as session:
         (artifact,) = _recorded(session, classifier_id, workspace.classifier, [output])
         consumed = _recorded(session, classifier_id, workspace.classifier, inputs.values())
-        # An importer names an artifact that exists already: it consumes it, producing nothing.
-        produced = [artifact] if component.cacheable else []
         execution = record_execution(
             session,
             classifier_id,
             step.name,
             parameters,
             started_at,
-            consumed if component.cacheable else [*consumed, artifact],
-            produced,
+            [*consumed, artifact] if component.importer else consumed,
+            [] if component.importer else [artifact],
             cache_key=key if component.cacheable else None,
             context_id=run_id,
         )
@@ -184,7 +189,7 @@ def _reuse(
     started_at: Any,
 ) -> StepResult | None:
     with workspace.store.session() as session:
-        hit = cached_execution(session, key)
+        hit = cached_execution(session, classifier_id, key)
         if hit is None or len(hit[1]) != 1:
             return None
         earlier, (artifact,) = hit
@@ -195,7 +200,7 @@ def _reuse(
             session,
             classifier_id,
             step.name,
-            {**step.component.parameters(), "reused_run": earlier.id},
+            {**step.component.parameters(), "reused_execution": earlier.id},
             started_at,
             _recorded(session, classifier_id, workspace.classifier, inputs.values()),
             [artifact],
@@ -205,18 +210,31 @@ def _reuse(
         return StepResult("cached", output, 0.0, execution.id)
 
 
-def _recorded(session: Any, classifier_id: int, classifier: str, outputs: Any) -> list[Artifact]:
+def _recorded(
+    session: Session, classifier_id: int, classifier: str, outputs: Iterable[Output]
+) -> list[Artifact]:
+    """The artifact record of each output; its URI covers the properties, not just the hash."""
     return [
         record_artifact(
             session,
             classifier_id,
             output.type,
-            output.uri or content_uri(classifier, output.type, output.content_hash),
+            output.uri
+            or content_uri(
+                classifier, output.type, json_hash([output.content_hash, output.properties])
+            ),
             output.content_hash,
             output.properties,
         )
         for output in outputs
     ]
+
+
+def _message(exc: BaseException) -> str:
+    message = getattr(exc, "message", None)
+    if message:
+        return str(message)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _as_output(artifact: Artifact) -> Output:

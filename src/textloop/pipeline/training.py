@@ -1,8 +1,8 @@
 """The training pipeline: from a dataset version to a registered, evaluated, blessed model version.
 
-    dataset ─► statistics ─► schema ─► validate ─► split ─► tune ─► train ─► evaluate ─► bless
-                                                     │                 ├─► infra_validate   ▲
-                                                     └─────────────────┴──► push ◄─ production
+    dataset ─► statistics ─► schema ─► validate ─► split ─► tune ─► train ─► evaluate
+    split + evaluate + production ─► bless          split + train ─► infra_validate
+    dataset + train + evaluate + bless + infra_validate ─► push ─► deploy (on request)
 
 ``train_classifier`` checks its arguments, builds the steps and hands them to the runner, which
 records every step and reuses identical earlier ones. With ``family="auto"`` the candidates are
@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from textloop.config import Settings
+from textloop.data.datasets import load_split_columns
 from textloop.models.base import ModelResources, families
 from textloop.pipeline.blessing import BlessingThresholds
 from textloop.pipeline.component import Workspace
@@ -26,6 +27,7 @@ from textloop.pipeline.components.data_checks import (
     StatisticsStep,
     ValidateStep,
 )
+from textloop.pipeline.components.deploy import DeployStep
 from textloop.pipeline.components.evaluate import EvaluateStep
 from textloop.pipeline.components.importers import DatasetImporter, ProductionImporter
 from textloop.pipeline.components.infra import InfraValidateStep
@@ -53,8 +55,9 @@ def training_steps(
     deploy: bool = False,
 ) -> list[Step]:
     limits = thresholds or BlessingThresholds()
-    return [
+    steps = [
         Step("dataset", DatasetImporter(dataset_version)),
+        Step("production", ProductionImporter()),
         Step("statistics", StatisticsStep(), ("dataset",)),
         Step("schema", SchemaStep(), ("dataset", "statistics")),
         Step("validate", ValidateStep(ignore_anomalies), ("dataset", "statistics", "schema")),
@@ -62,7 +65,6 @@ def training_steps(
         Step("tune", TuneStep(candidates, tune_trials, tune_seconds), ("split",)),
         Step("train", TrainStep(candidates), ("split", "tune")),
         Step("evaluate", EvaluateStep(slice_columns), ("split", "train")),
-        Step("production", ProductionImporter()),
         Step(
             "bless",
             BlessStep(
@@ -74,8 +76,11 @@ def training_steps(
             ("split", "evaluate", "production"),
         ),
         Step("infra_validate", InfraValidateStep(), ("split", "train")),
-        Step("push", PushStep(deploy), ("dataset", "train", "evaluate", "bless", "infra_validate")),
+        Step("push", PushStep(), ("dataset", "train", "evaluate", "bless", "infra_validate")),
     ]
+    if deploy:
+        steps.append(Step("deploy", DeployStep(), ("push", "bless", "infra_validate")))
+    return steps
 
 
 def train_classifier(
@@ -101,8 +106,10 @@ def train_classifier(
     for candidate in candidates:
         families.get(candidate)
     with store.session() as session:
-        number = resolve_dataset_version(session, get_classifier(session, name), dataset_version)
-        dataset_number = number.version
+        dataset = resolve_dataset_version(session, get_classifier(session, name), dataset_version)
+        dataset_number = dataset.version
+        if slice_columns:  # a misspelt column is bad input: refuse it before any work
+            load_split_columns(session, dataset.id, "test", slice_columns)
     steps = training_steps(
         dataset_number,
         candidates,
@@ -120,6 +127,9 @@ def train_classifier(
         "dataset_version": dataset_number,
         "ignore_anomalies": ignore_anomalies,
         "tune_trials": tune_trials,
+        "tune_seconds": tune_seconds,
+        "slice_columns": list(slice_columns),
+        "deploy": deploy,
         "from_step": from_step,
         "use_cache": use_cache,
     }

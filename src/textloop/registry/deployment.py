@@ -1,8 +1,8 @@
-"""Deploying: infra-validate the version (once, unless its files changed), then move the alias.
+"""Deploying: check the version is what was validated, then move the production alias.
 
-Training records an infra-validation with every version it registers; deploy probes again only
-when there is none or the files on disk no longer match the registered content hash. The alias
-only moves to a version that is blessed and passed infra-validation, unless forced.
+Training records an infra-validation with every version it registers; deploy probes only a
+version that has none. A version whose files no longer match the content hash recorded when it
+was registered is refused, as is one that is not blessed or failed infra-validation, unless forced.
 """
 
 from __future__ import annotations
@@ -38,7 +38,13 @@ def deploy_model(
                 .limit(SAMPLE_SIZE)
             )
         )
-    if recorded is None or _changed_since_registered(store, name, number, path):
+    if _changed_since_registered(store, name, number, path) and not force:
+        raise NotBlessed(
+            f"{name} model version {number}: its files changed since it was registered, so its "
+            "metrics, blessing and infra-validation no longer describe them. Train again, or "
+            "deploy it with --force to override"
+        )
+    if recorded is None:
         result = infra_validate(path, labels, sample or ["hello"])
         with store.session() as session:
             row = get_model_version(session, get_classifier(session, name), number)

@@ -86,11 +86,17 @@ def register_model(
 
 
 def set_alias(
-    session: Session, name: str, alias: str, version: int | None = None, force: bool = False
+    session: Session,
+    name: str,
+    alias: str,
+    version: int | None = None,
+    force: bool = False,
+    record: bool = True,
 ) -> Deployment:
     """Point ``alias`` at ``version`` (default: the newest) and return what it replaced.
 
-    ``production`` only takes a blessed version unless ``force`` is given.
+    ``production`` only takes a blessed version unless ``force`` is given. The move is recorded
+    as a one-step ``deploy`` run unless the caller is a pipeline step that records itself.
     """
     classifier = get_classifier(session, name)
     target = resolve_model_version(session, classifier, version)
@@ -106,7 +112,8 @@ def set_alias(
         row.model_version_id = target.id
         row.updated_at = utcnow()
     session.flush()
-    _record_deployment(session, classifier.id, name, alias, target.version, previous, force)
+    if record:
+        _record_deployment(session, classifier.id, name, alias, target.version, previous, force)
     return Deployment(
         classifier=name,
         alias=alias,

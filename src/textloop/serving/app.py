@@ -10,7 +10,15 @@ from fastapi import FastAPI
 from textloop import __version__
 from textloop.config import Settings
 from textloop.serving.errors import install_error_handlers
-from textloop.serving.routes import classifiers, classify, feedback, health, lineage, review
+from textloop.serving.routes import (
+    classifiers,
+    classify,
+    feedback,
+    health,
+    lineage,
+    review,
+    runs,
+)
 from textloop.serving.runtime import Runtime
 
 
@@ -30,6 +38,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, classify, feedback, review, classifiers, lineage):
+    for module in (health, classify, feedback, review, classifiers, lineage, runs):
         app.include_router(module.router)
     return app

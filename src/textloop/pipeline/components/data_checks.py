@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from textloop.data.schema import Schema
 from textloop.data.statistics import TextStatistics
@@ -106,7 +107,7 @@ class SplitStep(Component):
         )
 
 
-def _dataset(session: object, dataset: Output) -> DatasetVersion:
-    row = session.get(DatasetVersion, dataset.properties["dataset_version_id"])  # type: ignore[attr-defined]
+def _dataset(session: Session, dataset: Output) -> DatasetVersion:
+    row = session.get(DatasetVersion, dataset.properties["dataset_version_id"])
     assert row is not None
     return row

@@ -23,6 +23,7 @@ class DatasetImporter(Component):
     dataset_version: int
     name: ClassVar[str] = "dataset"
     cacheable: ClassVar[bool] = False
+    importer: ClassVar[bool] = True
 
     def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
         with workspace.store.session() as session:
@@ -48,6 +49,7 @@ class ProductionImporter(Component):
     alias: str = PRODUCTION
     name: ClassVar[str] = "production"
     cacheable: ClassVar[bool] = False
+    importer: ClassVar[bool] = True
 
     def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
         name = workspace.classifier

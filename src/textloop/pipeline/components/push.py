@@ -1,7 +1,6 @@
 """Push: register the candidate as the classifier's next model version, with its evidence.
 
-The version carries its test metrics, blessing and infra-validation. With ``deploy`` a version
-that is blessed and passed infra-validation also becomes ``production``.
+The version carries its test metrics, blessing and infra-validation.
 """
 
 from __future__ import annotations
@@ -12,14 +11,13 @@ from typing import ClassVar
 
 from textloop.metadata.recorder import model_uri
 from textloop.pipeline.component import Component, Output, Workspace
-from textloop.registry.models import PRODUCTION, directory_hash, register_model, set_alias
+from textloop.registry.models import directory_hash, register_model
 from textloop.store.queries import get_classifier
 from textloop.store.tables import DatasetVersion, ModelVersion
 
 
 @dataclass
 class PushStep(Component):
-    deploy: bool = False
     name: ClassVar[str] = "push"
 
     def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
@@ -47,9 +45,6 @@ class PushStep(Component):
             record.blessing = verdict
             record.infra_validation = infra
             version, record_id, path = record.version, record.id, record.artifact_uri
-        if self.deploy and verdict["blessed"] and infra["passed"]:
-            with workspace.store.session() as session:
-                set_alias(session, name, PRODUCTION, version)
         return Output(
             "model",
             directory_hash(workspace.settings.artifact_root / path),

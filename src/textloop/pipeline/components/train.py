@@ -18,7 +18,7 @@ from textloop.errors import TrainingError
 from textloop.models.base import families, save_model
 from textloop.models.calibrated import CalibratedClassifier
 from textloop.pipeline.component import Component, Output, Workspace, warm_up
-from textloop.pipeline.components.tune import fitted_key
+from textloop.pipeline.components.tune import family_versions, fitted_key
 from textloop.pipeline.evaluation import headline
 from textloop.pipeline.selection import weighted_ensemble
 from textloop.registry.models import directory_hash
@@ -95,6 +95,9 @@ class TrainStep(Component):
             },
         )
 
+    def parameters(self) -> dict[str, Any]:
+        return {**super().parameters(), "family_versions": family_versions(self.candidates)}
+
     def available(self, workspace: Workspace, output: Output) -> bool:
         return (workspace.settings.artifact_root / output.properties["path"]).is_dir()
 
@@ -106,8 +109,8 @@ def _save_candidate(workspace: Workspace, model: Any) -> tuple[str, str]:
     save_model(model, staging)
     content_hash = directory_hash(staging)
     final = folder / content_hash[:16]
-    if final.exists():
-        shutil.rmtree(staging)
-    else:
+    try:
         staging.rename(final)
+    except OSError:  # the same model is there already (another run saved it first)
+        shutil.rmtree(staging)
     return str(final.relative_to(workspace.settings.artifact_root)), content_hash

@@ -11,13 +11,19 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textloop.models.base import families
 from textloop.pipeline.component import Component, Output, Workspace, json_hash, warm_up
 from textloop.pipeline.evaluation import headline
+
+
+def family_versions(names: Sequence[str]) -> dict[str, str | None]:
+    """A family's own ``version`` (if it declares one), so that changing its code invalidates
+    cached steps even when textloop's version stays the same (a user's family, say)."""
+    return {name: getattr(families.get(name), "version", None) for name in names}
 
 
 def fitted_key(family: str, params: dict[str, Any], splits_hash: str) -> str:
@@ -50,19 +56,15 @@ class TuneStep(Component):
         split = inputs["split"]
         defaults = {f: _params(workspace, f, {}) for f in self.candidates}
         if self.trials <= 0:
-            return Output(
-                "hyperparameters",
-                json_hash([defaults, "defaults"]),
-                {"best": defaults, "trials": [], "budget": self.budget()},
-            )
+            return Output("hyperparameters", json_hash(defaults), {"best": defaults, "trials": []})
         splits = workspace.splits(split.properties["dataset_version_id"])
         train_texts, train_labels = splits.get("train", ([], []))
         val_texts, val_labels = splits.get("validation", ([], []))
         if not val_texts or len(set(train_labels)) < 2:
             return Output(
                 "hyperparameters",
-                json_hash([defaults, "no validation"]),
-                {"best": defaults, "trials": [], "budget": self.budget(), "skipped": True},
+                json_hash(defaults),
+                {"best": defaults, "trials": [], "skipped": "no validation rows to score on"},
             )
         queues = {f: configurations(f, self.seed) for f in self.candidates}
         rounds = max(len(queue) for queue in queues.values())
@@ -102,14 +104,12 @@ class TuneStep(Component):
                 best[family] = (rank, params)
                 workspace.fitted[fitted_key(family, params, split.content_hash)] = model
         chosen = {f: best[f][1] if f in best else defaults[f] for f in self.candidates}
-        return Output(
-            "hyperparameters",
-            json_hash([chosen, trials]),
-            {"best": chosen, "trials": trials, "budget": self.budget()},
-        )
+        # Downstream steps consume only the choice: the same choice reached by another search
+        # (or with other timings) leaves them cached.
+        return Output("hyperparameters", json_hash(chosen), {"best": chosen, "trials": trials})
 
-    def budget(self) -> dict[str, float]:
-        return {"trials": self.trials, "seconds": self.seconds}
+    def parameters(self) -> dict[str, Any]:
+        return {**super().parameters(), "family_versions": family_versions(self.candidates)}
 
 
 def _params(workspace: Workspace, family: str, overrides: dict[str, Any]) -> dict[str, Any]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
-from textloop.data.datasets import ingest_table
 from textloop.data.readers import read_labelled_bytes
 from textloop.errors import DataError
+from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
 from textloop.registry.deployment import deploy_model
 from textloop.registry.models import PRODUCTION
@@ -83,13 +84,13 @@ async def upload_dataset(
     data = await request.body()
     if len(data) > MAX_UPLOAD_BYTES:
         raise DataError(f"upload is larger than {MAX_UPLOAD_BYTES} bytes", field="body")
-    table = read_labelled_bytes(
-        data, file_format, "upload", text_column, label_column, split_column
+    table = await run_in_threadpool(
+        read_labelled_bytes, data, file_format, "upload", text_column, label_column, split_column
     )
-    with runtime.store.session() as session:
-        result = ingest_table(
-            session, name, table, f"upload:{media_type}", runtime.settings.split_fractions
-        )
+    # Parsing, hashing and storing are blocking work: off the event loop, like sync routes.
+    result = await run_in_threadpool(
+        ingest_batch, runtime.store, runtime.settings, name, table, f"upload:{media_type}"
+    )
     return DatasetPublic(
         classifier=name,
         version=result.version,

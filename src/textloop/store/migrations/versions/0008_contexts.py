@@ -38,6 +38,58 @@ def upgrade() -> None:
         batch.create_foreign_key(
             "fk_executions_context_id", "contexts", ["context_id"], ["id"], ondelete="CASCADE"
         )
+    _give_earlier_executions_a_run()
+
+
+def _give_earlier_executions_a_run() -> None:
+    """Each execution recorded before runs existed (ingest, train, deploy) becomes its own run."""
+    executions = sa.table(
+        "executions",
+        sa.column("id", sa.Integer()),
+        sa.column("classifier_id", sa.Integer()),
+        sa.column("component", sa.String()),
+        sa.column("parameters", sa.JSON()),
+        sa.column("status", sa.String()),
+        sa.column("error", sa.Text()),
+        sa.column("started_at", sa.DateTime(timezone=True)),
+        sa.column("ended_at", sa.DateTime(timezone=True)),
+        sa.column("context_id", sa.Integer()),
+    )
+    contexts = sa.Table(
+        "contexts",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("classifier_id", sa.Integer()),
+        sa.Column("type", sa.String()),
+        sa.Column("name", sa.String()),
+        sa.Column("parameters", sa.JSON()),
+        sa.Column("status", sa.String()),
+        sa.Column("error", sa.Text()),
+        sa.Column("started_at", sa.DateTime(timezone=True)),
+        sa.Column("ended_at", sa.DateTime(timezone=True)),
+    )
+    bind = op.get_bind()
+    earlier = bind.execute(
+        sa.select(executions).where(executions.c.context_id.is_(None)).order_by(executions.c.id)
+    ).all()
+    for row in earlier:
+        created = bind.execute(  # one row, so one primary key
+            contexts.insert().values(
+                classifier_id=row.classifier_id,
+                type="pipeline_run",
+                name=row.component,
+                parameters=row.parameters,
+                status="failed" if row.status == "failed" else "succeeded",
+                error=row.error,
+                started_at=row.started_at,
+                ended_at=row.ended_at,
+            )
+        )
+        bind.execute(
+            executions.update()
+            .where(executions.c.id == row.id)
+            .values(context_id=created.inserted_primary_key[0])  # type: ignore[index]
+        )
 
 
 def downgrade() -> None:

@@ -1,0 +1,64 @@
+"""The ingest pipeline: a received batch becomes a dataset version, recorded as one run.
+
+    batch ─► ingest
+
+A batch refused as bad input (no usable rows, a text over the limit) leaves nothing behind: not
+the run, and not the classifier if this call created it.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from sqlalchemy import delete, exists, select
+
+from textloop.config import Settings
+from textloop.data.datasets import IngestResult
+from textloop.pipeline.component import Workspace
+from textloop.pipeline.components.ingest import BatchImporter, IngestStep
+from textloop.pipeline.runner import BAD_INPUT, Step, run_pipeline
+from textloop.store.database import Store
+from textloop.store.queries import get_or_create_classifier
+from textloop.store.tables import Classifier, DatasetVersion
+
+
+def ingest_batch(
+    store: Store, settings: Settings, name: str, table: pa.Table, source: str
+) -> IngestResult:
+    with store.session() as session:
+        new = session.scalar(select(Classifier.id).where(Classifier.name == name)) is None
+        get_or_create_classifier(session, name)
+    steps = [
+        Step("batch", BatchImporter(table, source)),
+        Step("ingest", IngestStep(dict(settings.split_fractions)), ("batch",)),
+    ]
+    try:
+        result = run_pipeline(Workspace(store, settings, name), "ingest", steps, {"source": source})
+    except BAD_INPUT:
+        if new:  # unless a concurrent ingest has stored a version in it meanwhile
+            with store.session() as session:
+                session.execute(
+                    delete(Classifier).where(
+                        Classifier.name == name,
+                        ~exists().where(DatasetVersion.classifier_id == Classifier.id),
+                    )
+                )
+        raise
+    step = result.steps["ingest"]
+    output = result.output("ingest").properties
+    with store.session() as session:
+        dataset = session.get(DatasetVersion, output["dataset_version_id"])
+        classifier = session.get(Classifier, dataset.classifier_id) if dataset else None
+        assert dataset is not None and classifier is not None
+        return IngestResult(
+            classifier=name,
+            version=dataset.version,
+            dataset_version_id=dataset.id,
+            rows=dataset.row_count,
+            dropped=output.get("dropped", 0),
+            created=step.status == "succeeded" and output.get("created", True),
+            split_counts=dict(dataset.split_counts),
+            labels=list(classifier.labels),
+            anomalies=list(dataset.anomalies or []),
+            extra_columns=list(output.get("extra_columns", [])),
+            content_hash=dataset.content_hash,
+        )
