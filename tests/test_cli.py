@@ -169,3 +169,41 @@ def test_backfill_reruns_from_a_step_over_the_same_data(
     wrong = run_cli(env, "train", "topics", "--from-step", "trian")
     assert wrong.returncode == 1
     assert "unknown step 'trian'; the steps are: dataset, production, statistics" in wrong.stderr
+
+
+def test_users_create_takes_the_password_from_stdin_and_refuses_bad_input(
+    env: dict[str, str],
+) -> None:
+    created = run_cli(
+        env,
+        "users",
+        "create",
+        "Rita@Example.com",
+        "--classifiers",
+        "topics,other",
+        "--password-stdin",
+        "--json",
+        stdin="a long enough password\n",
+    )
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout) == {
+        "id": 1,
+        "email": "rita@example.com",
+        "role": "reviewer",
+        "classifiers": ["other", "topics"],
+    }
+    again = run_cli(env, "users", "create", "rita@example.com", "--password-stdin", stdin="x" * 12)
+    assert again.returncode == 1 and "a user 'rita@example.com' exists already" in again.stderr
+    short = run_cli(env, "users", "create", "sam@example.com", "--password-stdin", stdin="short\n")
+    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+    role = run_cli(
+        env,
+        "users",
+        "create",
+        "sam@example.com",
+        "--role",
+        "boss",
+        "--password-stdin",
+        stdin="y" * 12,
+    )
+    assert role.returncode == 1 and "role must be one of admin, reviewer" in role.stderr

@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from textloop.cli_output import RichProgress, out
+from textloop.cli.output import RichProgress, out
 from textloop.config import Settings
 from textloop.data.datasets import with_fixed_test_split
 from textloop.data.readers import read_labelled_file

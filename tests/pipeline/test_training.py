@@ -1,27 +1,15 @@
 """Training registers a numbered, evaluated model version; auto keeps the better candidate."""
 
-from pathlib import Path
-
 import pytest
 
 from textloop.config import Settings
 from textloop.data.datasets import ingest_table
-from textloop.data.readers import read_labelled_file
 from textloop.errors import DataError, NotFound, TrainingError
 from textloop.models.base import load_model
 from textloop.pipeline.training import train_classifier
 from textloop.registry.models import PRODUCTION, set_alias
 from textloop.store import Store
 from textloop.store.queries import aliased_model, get_classifier, get_model_version
-
-
-@pytest.fixture
-def ingested(store: Store, settings: Settings, corpus_csv: Path) -> Store:
-    with store.session() as session:
-        ingest_table(
-            session, "topics", read_labelled_file(corpus_csv), "corpus", settings.split_fractions
-        )
-    return store
 
 
 def test_training_registers_version_one_with_test_metrics(

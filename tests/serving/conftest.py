@@ -7,14 +7,18 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.serving.portal import PASSWORD
 from textloop.config import Settings
 from textloop.data.readers import read_labelled_file
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
 from textloop.registry.models import PRODUCTION, set_alias
+from textloop.security.accounts import create_user
 from textloop.security.api_keys import create_api_key
 from textloop.serving.app import create_app
 from textloop.store import Store
+from textloop.store.queries import get_classifier, get_or_create_classifier
+from textloop.store.tables import ReviewTask
 
 
 @dataclass
@@ -54,3 +58,26 @@ def keys(deployed: Store) -> Keys:
 def client(deployed: Store, settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture
+def people(deployed: Store) -> Store:
+    """An admin, a reviewer of every classifier, one limited to ``other``, and three tasks."""
+    with deployed.session() as session:
+        create_user(session, "admin@example.com", PASSWORD, "admin")
+        create_user(session, "rita@example.com", PASSWORD, "reviewer")
+        get_or_create_classifier(session, "other")
+        create_user(session, "otto@example.com", PASSWORD, "reviewer", ["other"])
+        topics = get_classifier(session, "topics")
+        for number in range(3):
+            session.add(
+                ReviewTask(
+                    classifier_id=topics.id,
+                    source="implicit",
+                    text=f"the striker and the coach, part {number}",
+                    suggested_label="sport",
+                    confidence=0.45,
+                )
+            )
+            session.flush()
+    return deployed

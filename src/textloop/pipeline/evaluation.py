@@ -156,12 +156,7 @@ def length_slices(
     for low, high, name in (*LENGTH_BUCKETS, (200, None, ">200 chars")):
         rows = (lengths > low) & (lengths <= (high if high is not None else np.inf))
         if rows.any():
-            accuracy, macro_f1 = _accuracy_macro_f1(truth[rows], guess[rows], k)
-            slices[f"length {name}"] = {
-                "rows": int(rows.sum()),
-                "accuracy": accuracy,
-                "macro_f1": macro_f1,
-            }
+            slices[f"length {name}"] = _slice(truth, guess, k, rows)
     return slices
 
 
@@ -188,11 +183,10 @@ def column_slices(
     as_array = np.array(shown, dtype=object)
     slices: dict[str, dict[str, float]] = {}
     for value in top:
-        rows = as_array == value
-        accuracy, macro_f1 = _accuracy_macro_f1(truth[rows], guess[rows], k)
-        slices[f"{column}={value}"] = {
-            "rows": int(rows.sum()),
-            "accuracy": accuracy,
-            "macro_f1": macro_f1,
-        }
+        slices[f"{column}={value}"] = _slice(truth, guess, k, as_array == value)
     return slices
+
+
+def _slice(truth: np.ndarray, guess: np.ndarray, k: int, rows: np.ndarray) -> dict[str, float]:
+    accuracy, macro_f1 = _accuracy_macro_f1(truth[rows], guess[rows], k)
+    return {"rows": int(rows.sum()), "accuracy": accuracy, "macro_f1": macro_f1}

@@ -2,20 +2,24 @@
 
 ``TextloopError`` subclasses carry their own status; request validation becomes 422 naming the
 field (400 for a body that is not JSON at all); anything unexpected is a 500 whose body says
-nothing about the internals, while the traceback goes to the server log.
+nothing about the internals, while the traceback goes to the server log. The same handlers
+answer the portal's pages (every path outside ``/v1``, ``/healthz`` and the API docs) with an
+HTML page, and a page that needs a signed-in person with a redirect to the login page.
 """
 
 from __future__ import annotations
 
 import logging
+from html import escape
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from textloop.errors import TextloopError
+from textloop.serving.portal.session import SignInRequired
 
 log = logging.getLogger("textloop.serving")
 
@@ -27,45 +31,67 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return {"error": error}
 
 
+API_PREFIXES = ("/v1/", "/healthz", "/readyz", "/docs", "/openapi.json", "/redoc")
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIXES)
+
+
+def _respond(request: Request, status: int, body: dict[str, Any], headers: Any = None) -> Response:
+    if is_api_path(request.url.path):
+        return JSONResponse(body, status_code=status, headers=headers)
+    message = escape(body["error"]["message"])
+    page = (
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>textloop: error</title>"
+        '<link rel=stylesheet href="/static/portal.css"></head><body><main>'
+        f"<h1>{status}</h1><p class=error role=alert>{message}</p>"
+        '<p><a href="/">Back to the queues</a></p></main></body></html>'
+    )
+    return HTMLResponse(page, status_code=status)
+
+
+async def _sign_in_first(request: Request, exc: Exception) -> Response:
+    return RedirectResponse("/login", status_code=303)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(SignInRequired, _sign_in_first)
     app.add_exception_handler(TextloopError, _textloop_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 
-async def _textloop_error(request: Request, exc: Exception) -> JSONResponse:
+async def _textloop_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TextloopError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return JSONResponse(
-        error_body(exc.code, exc.message, exc.field), status_code=exc.status_code, headers=headers
-    )
+    return _respond(request, exc.status_code, error_body(exc.code, exc.message, exc.field), headers)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
     if first.get("type") == "json_invalid":
-        return JSONResponse(
+        return _respond(
+            request,
+            400,
             error_body("malformed_json", f"request body is not valid JSON: {first['msg']}"),
-            status_code=400,
         )
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     field = ".".join(location) or None
     message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
     text = f"{field}: {message}" if field else message
-    return JSONResponse(error_body("validation_error", text, field), status_code=422)
+    return _respond(request, 422, error_body("validation_error", text, field))
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return JSONResponse(
-        error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-    )
+    return _respond(request, exc.status_code, error_body(code, str(exc.detail)), exc.headers)
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
+    return _respond(request, 500, error_body("internal_error", "internal server error"))

@@ -49,6 +49,7 @@ class Classifier(Base):
     threshold: Mapped[float] = mapped_column(Float, default=0.5)
     labels: Mapped[list[str]] = mapped_column(default=list)
     data_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    review_overlap: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -158,6 +159,57 @@ class ReviewTask(Base):
     reported_label: Mapped[str | None] = mapped_column(String(200))
     prediction_id: Mapped[str | None] = mapped_column(ForeignKey("predictions.id"))
     feedback_id: Mapped[str | None] = mapped_column(ForeignKey("feedback.id"))
+    final_label: Mapped[str | None] = mapped_column(String(200))  # what reviewers agreed on
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    """A person who signs in to the portal: an ``admin``, or a ``reviewer`` of some classifiers."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    classifiers: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # None: all
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PortalSession(Base):
+    __tablename__ = "portal_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class ReviewLease(Base):
+    """One of a task's ``review_overlap`` slots, held by a reviewer until it expires."""
+
+    __tablename__ = "review_leases"
+
+    task_id: Mapped[str] = mapped_column(
+        ForeignKey("review_tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class ReviewDecision(Base):
+    """A reviewer's label for a task, or ``skip``; one per reviewer and task."""
+
+    __tablename__ = "review_decisions"
+    __table_args__ = (UniqueConstraint("task_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("review_tasks.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

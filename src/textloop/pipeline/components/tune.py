@@ -31,15 +31,18 @@ def fitted_key(family: str, params: dict[str, Any], splits_hash: str) -> str:
 
 
 def configurations(family: str, seed: int) -> list[dict[str, Any]]:
-    """Overrides to try for ``family``: ``{}`` (its defaults) first, then the shuffled grid."""
+    """Overrides to try for ``family``: ``{}`` (its defaults) first, then the shuffled grid
+    without the point that repeats the defaults."""
     space: dict[str, list[Any]] = getattr(families.get(family), "search_space", {})
     names = sorted(space)
     if not names:
         return [{}]
+    defaults = families.create(family).get_params()
     grid = [
         dict(zip(names, values, strict=True))
         for values in itertools.product(*(space[n] for n in names))
     ]
+    grid = [point for point in grid if any(defaults.get(k) != v for k, v in point.items())]
     random.Random(seed).shuffle(grid)
     return [{}, *grid]
 

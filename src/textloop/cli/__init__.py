@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from textloop import __version__
-from textloop.cli_output import RichProgress, emit_json, err, fail, out
+from textloop.cli.output import RichProgress, emit_json, err, fail, out
 from textloop.config import Settings
 from textloop.errors import TextloopError
 
@@ -25,6 +25,8 @@ keys_app = typer.Typer(help="Create API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 runs_app = typer.Typer(help="Recorded runs (ingest, train, deploy).", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
+users_app = typer.Typer(help="People who sign in to the review portal.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
 
@@ -438,7 +440,7 @@ def lineage(
     if as_json:
         emit_json(graph)
         return
-    from textloop.cli_lineage import render_lineage
+    from textloop.cli.lineage import render_lineage
 
     out.print(render_lineage(graph))
 
@@ -477,7 +479,7 @@ def runs_show(
     as_json: JsonFlag = False,
 ) -> None:
     """One run as its DAG: each step's status, time, upstream steps and outputs."""
-    from textloop.cli_runs import render_run
+    from textloop.cli.runs import render_run
     from textloop.metadata.runs import show_run
     from textloop.store import open_store
 
@@ -488,6 +490,43 @@ def runs_show(
         emit_json(run)
         return
     out.print(render_run(run))
+
+
+@users_app.command("create")
+def users_create(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The person's email address, their sign-in name.")],
+    role: Annotated[str, typer.Option(help="admin or reviewer.")] = "reviewer",
+    classifiers: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated classifiers a reviewer may review (default: all)."),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a portal account; the password is prompted for (twice) unless --password-stdin."""
+    import sys
+
+    from textloop.security.accounts import create_user
+    from textloop.store import open_store
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    limited = [c.strip() for c in classifiers.split(",") if c.strip()] if classifiers else None
+    store = open_store(settings(ctx))
+    with store.session() as session:
+        user = create_user(session, email, password, role, limited)
+        assigned = list(user.classifiers) if user.classifiers is not None else None
+        created = {"id": user.id, "email": user.email, "role": user.role, "classifiers": assigned}
+    if as_json:
+        emit_json(created)
+        return
+    scope = ", ".join(assigned) if assigned else "every classifier"
+    out.print(f"Created {role} {created['email']} ({scope})", highlight=False)
 
 
 @keys_app.command("create")

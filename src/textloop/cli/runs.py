@@ -7,7 +7,7 @@ from typing import Any
 from rich.markup import escape
 from rich.tree import Tree
 
-from textloop.cli_output import artifact_details
+from textloop.cli.output import artifact_details
 
 STATUS_STYLE = {"succeeded": "green", "cached": "cyan", "failed": "red", "running": "yellow"}
 

@@ -1,0 +1,71 @@
+"""Tuning: the same ``textloop train`` with each family's defaults, then with a search budget.
+
+Both runs are fresh ``textloop train`` processes on one ingested data set, so the second reuses
+nothing but the ingested data: its ``tune`` step measures the defaults again and then tries
+``--tune-trials`` more points of each family's grid on the validation split. Prints every trial,
+the parameters chosen, and the test accuracy and time of both runs.
+
+Usage: python benchmarks/tuning.py [--data ../shared/data/banking77] [--label-column category]
+       [--model auto] [--trials 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def textloop(env: dict[str, str], *args: str) -> tuple[dict, float]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "textloop", *args, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout), time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = Path(__file__).parents[1] / ".." / "shared" / "data" / "banking77"
+    parser.add_argument("--data", type=Path, default=default)
+    parser.add_argument("--label-column", default="category")
+    parser.add_argument("--model", default="auto")
+    parser.add_argument("--trials", type=int, default=6)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTLOOP_")}
+        env["TEXTLOOP_DATA_DIR"] = str(Path(tmp) / "data")
+        common = ["--label-column", args.label_column, "--test-file", str(args.data / "test.csv")]
+        textloop(env, "ingest", str(args.data / "train.csv"), "-c", "bench", *common)
+        plain, plain_s = textloop(env, "train", "bench", "--model", args.model)
+        tuned, tuned_s = textloop(
+            env, "train", "bench", "--model", args.model, "--tune-trials", str(args.trials)
+        )
+
+    print(f"model {args.model} on {args.data.name}, {os.cpu_count()} CPUs")
+    for trial in tuned["tuning"]["trials"]:
+        print(
+            f"  trial {trial['family']:<10} accuracy {trial['accuracy']:.4f}  "
+            f"macro-F1 {trial['macro_f1']:.4f}  {trial['seconds']:6.1f} s  {trial['params']}"
+        )
+    for name, report, seconds in (("defaults", plain, plain_s), ("tuned", tuned, tuned_s)):
+        test, ece = report["test_metrics"], report["calibration"]["ece_after"]
+        print(
+            f"  {name:<9} test accuracy {test['accuracy']:.4f}  macro-F1 {test['macro_f1']:.4f}  "
+            f"chose {report['family']}  {seconds:6.1f} s  ECE {ece:.4f}"
+        )
+    gain = tuned["test_metrics"]["accuracy"] - plain["test_metrics"]["accuracy"]
+    print(f"  tuned - defaults: {gain:+.4f} accuracy, x{tuned_s / plain_s:.2f} time")
+
+
+if __name__ == "__main__":
+    main()

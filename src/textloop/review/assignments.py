@@ -1,0 +1,151 @@
+"""Handing review tasks to people: leases that expire, decisions, and agreement.
+
+A task needs ``overlap`` decisions from different reviewers (the classifier's setting, default
+1). A reviewer is handed the oldest open task they have not decided or skipped, under a lease
+that holds one of the task's ``overlap`` slots for ``LEASE`` (so with overlap 1 two reviewers are
+never handed the same task); the slot is the primary key of the lease row, so two concurrent
+claims of one slot cannot both succeed. When enough decisions are in, the task is ``done`` if
+they agree and goes to the admins' ``conflict`` queue if they do not.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from textloop.errors import InvalidRequest, NotFound
+from textloop.store.queries import get_classifier
+from textloop.store.tables import (
+    Classifier,
+    ReviewDecision,
+    ReviewLease,
+    ReviewTask,
+    utcnow,
+)
+
+LEASE = timedelta(minutes=10)
+CLAIM_ATTEMPTS = 8
+SKIPPED = "skip"
+
+
+def claim_next(session: Session, classifier_name: str, user_id: int) -> ReviewTask | None:
+    """Lease the next task for ``user_id`` (keeping one already leased to them), or None."""
+    classifier = get_classifier(session, classifier_name)
+    now = utcnow()
+    held = session.scalar(
+        select(ReviewTask)
+        .join(ReviewLease, ReviewLease.task_id == ReviewTask.id)
+        .where(
+            ReviewTask.classifier_id == classifier.id,
+            ReviewTask.status == "open",
+            ReviewLease.user_id == user_id,
+            ReviewLease.expires_at > now,
+        )
+        .order_by(ReviewTask.created_at, ReviewTask.id)
+        .limit(1)
+    )
+    if held is not None:
+        return held
+    session.execute(delete(ReviewLease).where(ReviewLease.expires_at <= now))
+    session.flush()
+    for _ in range(CLAIM_ATTEMPTS):
+        task = _next_open(session, classifier, user_id)
+        if task is None:
+            return None
+        taken = _taken_slots(session, task.id)
+        slot = next(s for s in range(classifier.review_overlap) if s not in taken)
+        try:
+            with session.begin_nested():
+                session.add(
+                    ReviewLease(task_id=task.id, slot=slot, user_id=user_id, expires_at=now + LEASE)
+                )
+            return task
+        except IntegrityError:  # another reviewer took that slot a moment ago
+            continue
+    return None
+
+
+def decide(session: Session, task_id: str, user_id: int, label: str) -> ReviewTask:
+    """Record ``user_id``'s label (or ``SKIPPED``) for a task they hold, and settle the task."""
+    task = session.get(ReviewTask, task_id)
+    if task is None:
+        raise NotFound(f"review task {task_id!r} does not exist")
+    classifier = session.get(Classifier, task.classifier_id)
+    assert classifier is not None
+    if label != SKIPPED and label not in classifier.labels:
+        raise InvalidRequest(f"{label!r} is not a label of {classifier.name!r}", field="label")
+    if task.status != "open":
+        raise InvalidRequest(f"review task {task_id} is {task.status} already", field="task")
+    lease = session.scalar(
+        select(ReviewLease).where(
+            ReviewLease.task_id == task_id,
+            ReviewLease.user_id == user_id,
+            ReviewLease.expires_at > utcnow(),  # compared in SQL: SQLite keeps no time zone
+        )
+    )
+    if lease is None:
+        raise InvalidRequest("this task is no longer yours to decide; take the next one")
+    session.delete(lease)
+    session.add(ReviewDecision(task_id=task_id, user_id=user_id, label=label))
+    session.flush()
+    labels = [
+        decided
+        for decided in session.scalars(
+            select(ReviewDecision.label).where(
+                ReviewDecision.task_id == task_id, ReviewDecision.label != SKIPPED
+            )
+        )
+    ]
+    if len(labels) >= classifier.review_overlap:
+        task.status = "done" if len(set(labels)) == 1 else "conflict"
+        task.final_label = labels[0] if task.status == "done" else None
+    return task
+
+
+def _next_open(session: Session, classifier: Classifier, user_id: int) -> ReviewTask | None:
+    mine = select(ReviewDecision.task_id).where(ReviewDecision.user_id == user_id)
+    decided = (
+        select(func.count())
+        .select_from(ReviewDecision)
+        .where(ReviewDecision.task_id == ReviewTask.id, ReviewDecision.label != SKIPPED)
+        .scalar_subquery()
+    )
+    leased = (
+        select(func.count())
+        .select_from(ReviewLease)
+        .where(ReviewLease.task_id == ReviewTask.id)
+        .scalar_subquery()
+    )
+    return session.scalar(
+        select(ReviewTask)
+        .where(
+            ReviewTask.classifier_id == classifier.id,
+            ReviewTask.status == "open",
+            ReviewTask.id.not_in(mine),
+            decided + leased < classifier.review_overlap,
+        )
+        .order_by(ReviewTask.created_at, ReviewTask.id)
+        .limit(1)
+    )
+
+
+def _taken_slots(session: Session, task_id: str) -> set[int]:
+    decided = (
+        session.scalar(
+            select(func.count())
+            .select_from(ReviewDecision)
+            .where(ReviewDecision.task_id == task_id, ReviewDecision.label != SKIPPED)
+        )
+        or 0
+    )
+    leased = set(session.scalars(select(ReviewLease.slot).where(ReviewLease.task_id == task_id)))
+    return leased | _decided_slots(decided, leased)
+
+
+def _decided_slots(decided: int, leased: set[int]) -> set[int]:
+    """Slots used up by decisions: the lowest ones not held by a live lease."""
+    free = [slot for slot in range(decided + len(leased)) if slot not in leased]
+    return set(free[:decided])

@@ -1,0 +1,128 @@
+"""People who use the portal: admins and reviewers, their passwords and their sign-in sessions.
+
+A session is a random token in an HttpOnly cookie, stored only as its SHA-256 (like API keys),
+with its own CSRF token that every form must echo. A reviewer may be limited to some
+classifiers; an admin sees everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from textloop.errors import AuthError, Forbidden, InvalidRequest
+from textloop.security.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
+from textloop.store.tables import PortalSession, User, utcnow
+
+ROLES = ("admin", "reviewer")
+SESSION_LIFETIME = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class Account:
+    """The signed-in person, detached from the session that loaded them."""
+
+    user_id: int
+    email: str
+    role: str
+    classifiers: frozenset[str] | None
+    csrf_token: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def may_review(self, classifier: str) -> bool:
+        return self.is_admin or self.classifiers is None or classifier in self.classifiers
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise Forbidden("this page is for admins")
+
+    def require_classifier(self, classifier: str) -> None:
+        if not self.may_review(classifier):
+            raise Forbidden(f"you are not assigned to classifier {classifier!r}")
+
+
+def create_user(
+    session: Session,
+    email: str,
+    password: str,
+    role: str,
+    classifiers: list[str] | None = None,
+) -> User:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise InvalidRequest(f"{email!r} is not an email address", field="email")
+    if role not in ROLES:
+        raise InvalidRequest(f"role must be one of {', '.join(ROLES)}, not {role!r}", field="role")
+    if len(password) < MIN_LENGTH:
+        raise InvalidRequest(
+            f"the password must have at least {MIN_LENGTH} characters", field="password"
+        )
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise InvalidRequest(f"a user {email!r} exists already", field="email")
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        classifiers=sorted(set(classifiers)) if classifiers else None,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def sign_in(session: Session, email: str, password: str) -> tuple[str, Account]:
+    """A new session token for the right password; the same error for any wrong detail."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or user.disabled or not verify_password(user.password_hash, password):
+        raise AuthError("wrong email or password")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    token = secrets.token_urlsafe(32)
+    row = PortalSession(
+        token_hash=_digest(token),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        expires_at=utcnow() + SESSION_LIFETIME,
+    )
+    session.add(row)
+    session.flush()
+    return token, _account(user, row)
+
+
+def account_for(session: Session, token: str | None) -> Account | None:
+    """The account of a live session token, or None."""
+    if not token:
+        return None
+    row = session.scalar(
+        select(PortalSession).where(
+            PortalSession.token_hash == _digest(token), PortalSession.expires_at > utcnow()
+        )
+    )
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or user.disabled:
+        return None
+    return _account(user, row)
+
+
+def sign_out(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(PortalSession).where(PortalSession.token_hash == _digest(token)))
+
+
+def _account(user: User, row: PortalSession) -> Account:
+    limited = frozenset(user.classifiers) if user.classifiers is not None else None
+    return Account(user.id, user.email, user.role, limited, row.csrf_token)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -1,0 +1,176 @@
+"""Admin pages: API keys (shown once), users, classifiers' review settings, conflicts, history.
+
+Every page requires the ``admin`` role; every form checks its CSRF token first.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from textloop.errors import InvalidRequest, NotFound
+from textloop.review.assignments import SKIPPED
+from textloop.security.accounts import ROLES, create_user
+from textloop.security.api_keys import SCOPES, create_api_key
+from textloop.serving.deps import SessionDep
+from textloop.serving.portal.pages import templates
+from textloop.serving.portal.session import Form, PortalAccount, check_csrf
+from textloop.store.queries import get_classifier
+from textloop.store.tables import ApiKey, Classifier, ReviewDecision, ReviewTask, User, utcnow
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+HISTORY_ROWS = 200
+
+
+@router.get("/keys", response_class=HTMLResponse)
+def keys_page(
+    request: Request, session: SessionDep, account: PortalAccount, new_key: str | None = None
+) -> Response:
+    account.require_admin()
+    keys = session.scalars(select(ApiKey).order_by(ApiKey.id.desc())).all()
+    return templates.TemplateResponse(
+        request,
+        "admin_keys.html",
+        {"account": account, "keys": keys, "scopes": SCOPES, "new_key": new_key},
+    )
+
+
+@router.post("/keys", response_class=HTMLResponse)
+def create_key(
+    request: Request, session: SessionDep, account: PortalAccount, form: Form
+) -> Response:
+    account.require_admin()
+    check_csrf(account.csrf_token, form)
+    scopes = [scope for scope in SCOPES if form.get(f"scope_{scope}")]
+    issued = create_api_key(
+        session, scopes, _names(form.get("classifiers", "")), form.get("name", "")
+    )
+    session.commit()
+    # Shown on this response only: the key is stored as a hash and never displayed again.
+    return keys_page(request, session, account, new_key=issued.key)
+
+
+@router.post("/keys/{key_id}/revoke")
+def revoke_key(key_id: int, session: SessionDep, account: PortalAccount, form: Form) -> Response:
+    account.require_admin()
+    check_csrf(account.csrf_token, form)
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"API key {key_id} does not exist")
+    key.revoked_at = key.revoked_at or utcnow()
+    session.commit()
+    return RedirectResponse("/admin/keys", status_code=303)
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
+    account.require_admin()
+    users = session.scalars(select(User).order_by(User.email)).all()
+    return templates.TemplateResponse(
+        request, "admin_users.html", {"account": account, "users": users, "roles": ROLES}
+    )
+
+
+@router.post("/users")
+def create_user_from_form(session: SessionDep, account: PortalAccount, form: Form) -> Response:
+    account.require_admin()
+    check_csrf(account.csrf_token, form)
+    create_user(
+        session,
+        form.get("email", ""),
+        form.get("password", ""),
+        form.get("role", "reviewer"),
+        _names(form.get("classifiers", "")),
+    )
+    session.commit()
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/classifiers", response_class=HTMLResponse)
+def classifiers_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
+    account.require_admin()
+    classifiers = session.scalars(select(Classifier).order_by(Classifier.name)).all()
+    return templates.TemplateResponse(
+        request, "admin_classifiers.html", {"account": account, "classifiers": classifiers}
+    )
+
+
+@router.post("/classifiers/{name}")
+def update_classifier(
+    name: str, session: SessionDep, account: PortalAccount, form: Form
+) -> Response:
+    account.require_admin()
+    check_csrf(account.csrf_token, form)
+    classifier = get_classifier(session, name)
+    try:
+        threshold = float(form.get("threshold", classifier.threshold))
+        overlap = int(form.get("review_overlap", classifier.review_overlap))
+    except ValueError:
+        raise InvalidRequest("threshold must be a number and overlap a whole number") from None
+    if not 0.0 <= threshold <= 1.0 or not 1 <= overlap <= 10:
+        raise InvalidRequest("threshold must be between 0 and 1, overlap between 1 and 10")
+    classifier.threshold, classifier.review_overlap = threshold, overlap
+    session.commit()
+    return RedirectResponse("/admin/classifiers", status_code=303)
+
+
+@router.get("/conflicts", response_class=HTMLResponse)
+def conflicts_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
+    account.require_admin()
+    tasks = session.scalars(
+        select(ReviewTask).where(ReviewTask.status == "conflict").order_by(ReviewTask.created_at)
+    ).all()
+    votes = {
+        task.id: session.execute(
+            select(User.email, ReviewDecision.label)
+            .join(User, User.id == ReviewDecision.user_id)
+            .where(ReviewDecision.task_id == task.id, ReviewDecision.label != SKIPPED)
+        ).all()
+        for task in tasks
+    }
+    names = {c.id: c.name for c in session.scalars(select(Classifier))}
+    return templates.TemplateResponse(
+        request,
+        "admin_conflicts.html",
+        {"account": account, "tasks": tasks, "votes": votes, "names": names},
+    )
+
+
+@router.post("/conflicts/{task_id}")
+def resolve_conflict(
+    task_id: str, session: SessionDep, account: PortalAccount, form: Form
+) -> Response:
+    account.require_admin()
+    check_csrf(account.csrf_token, form)
+    task = session.get(ReviewTask, task_id)
+    if task is None or task.status != "conflict":
+        raise NotFound(f"no conflict {task_id!r} to resolve")
+    classifier = session.get(Classifier, task.classifier_id)
+    label = form.get("label", "")
+    if classifier is None or label not in classifier.labels:
+        raise InvalidRequest(f"{label!r} is not a label of this classifier", field="label")
+    task.status, task.final_label = "done", label
+    session.commit()
+    return RedirectResponse("/admin/conflicts", status_code=303)
+
+
+@router.get("/history", response_class=HTMLResponse)
+def history_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
+    account.require_admin()
+    rows = session.execute(
+        select(ReviewDecision, User.email, ReviewTask.text, Classifier.name)
+        .join(User, User.id == ReviewDecision.user_id)
+        .join(ReviewTask, ReviewTask.id == ReviewDecision.task_id)
+        .join(Classifier, Classifier.id == ReviewTask.classifier_id)
+        .order_by(ReviewDecision.id.desc())
+        .limit(HISTORY_ROWS)
+    ).all()
+    return templates.TemplateResponse(
+        request, "admin_history.html", {"account": account, "rows": rows}
+    )
+
+
+def _names(text: str) -> list[str] | None:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    return names or None

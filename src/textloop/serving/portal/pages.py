@@ -1,0 +1,173 @@
+"""Portal pages: sign-in, the queues, and the task page where a reviewer decides.
+
+Each page checks the signed-in account once through ``session.PortalAccount``; every POST
+checks the form's CSRF token before it changes anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+
+from textloop.errors import AuthError, NotFound
+from textloop.review.assignments import SKIPPED, claim_next, decide
+from textloop.security.accounts import sign_in, sign_out
+from textloop.serving.deps import SessionDep
+from textloop.serving.portal.session import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Form,
+    PortalAccount,
+    check_csrf,
+    new_login_token,
+)
+from textloop.store.tables import Classifier, Prediction, ReviewLease, ReviewTask, utcnow
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(include_in_schema=False)
+TOP_SCORES = 5
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, error: str | None = None) -> Response:
+    token = new_login_token()
+    response = templates.TemplateResponse(
+        request, "login.html", {"csrf_token": token, "error": error}
+    )
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict")
+    return response
+
+
+@router.post("/login")
+def login(request: Request, session: SessionDep, form: Form) -> Response:
+    check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE), form)
+    try:
+        token, _ = sign_in(session, form.get("email", ""), form.get("password", ""))
+    except AuthError as exc:
+        session.rollback()
+        return login_page(request, exc.message)
+    session.commit()
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict")
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: SessionDep, account: PortalAccount, form: Form) -> Response:
+    check_csrf(account.csrf_token, form)
+    sign_out(session, request.cookies.get(SESSION_COOKIE))
+    session.commit()
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def queues(request: Request, session: SessionDep, account: PortalAccount) -> Response:
+    classifiers = [
+        c
+        for c in session.scalars(select(Classifier).order_by(Classifier.name))
+        if account.may_review(c.name)
+    ]
+    rows = []
+    for classifier in classifiers:
+        counts = dict(
+            session.execute(
+                select(ReviewTask.status, func.count())
+                .where(ReviewTask.classifier_id == classifier.id)
+                .group_by(ReviewTask.status)
+            ).all()
+        )
+        sources = dict(
+            session.execute(
+                select(ReviewTask.source, func.count())
+                .where(ReviewTask.classifier_id == classifier.id, ReviewTask.status == "open")
+                .group_by(ReviewTask.source)
+            ).all()
+        )
+        in_progress = session.scalar(
+            select(func.count(func.distinct(ReviewLease.task_id)))
+            .join(ReviewTask, ReviewTask.id == ReviewLease.task_id)
+            .where(ReviewTask.classifier_id == classifier.id, ReviewLease.expires_at > utcnow())
+        )
+        rows.append(
+            {
+                "name": classifier.name,
+                "open": counts.get("open", 0),
+                "in_progress": in_progress or 0,
+                "done": counts.get("done", 0),
+                "conflict": counts.get("conflict", 0),
+                "sources": sources,
+                "overlap": classifier.review_overlap,
+            }
+        )
+    return templates.TemplateResponse(request, "queues.html", {"account": account, "queues": rows})
+
+
+@router.get("/queues/{name}/next")
+def next_task(name: str, request: Request, session: SessionDep, account: PortalAccount) -> Response:
+    account.require_classifier(name)
+    task = claim_next(session, name, account.user_id)
+    session.commit()
+    if task is None:
+        return templates.TemplateResponse(
+            request, "empty.html", {"account": account, "classifier": name}
+        )
+    return RedirectResponse(f"/tasks/{task.id}", status_code=303)
+
+
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+def task_page(
+    task_id: str, request: Request, session: SessionDep, account: PortalAccount
+) -> Response:
+    task = session.get(ReviewTask, task_id)
+    if task is None:
+        raise NotFound(f"review task {task_id!r} does not exist")
+    classifier = session.get(Classifier, task.classifier_id)
+    assert classifier is not None
+    account.require_classifier(classifier.name)
+    return templates.TemplateResponse(
+        request,
+        "task.html",
+        {
+            "account": account,
+            "classifier": classifier.name,
+            "task": task,
+            "top": _top_scores(session, task),
+            "labels": classifier.labels,
+        },
+    )
+
+
+@router.post("/tasks/{task_id}")
+def decide_task(task_id: str, session: SessionDep, account: PortalAccount, form: Form) -> Response:
+    check_csrf(account.csrf_token, form)
+    task = session.get(ReviewTask, task_id)
+    if task is None:
+        raise NotFound(f"review task {task_id!r} does not exist")
+    classifier = session.get(Classifier, task.classifier_id)
+    assert classifier is not None
+    account.require_classifier(classifier.name)
+    chosen = form.get("label") or form.get("label_search", "")  # the search box without JS
+    label = SKIPPED if form.get("action") == "skip" else chosen.strip()
+    decide(session, task_id, account.user_id, label)
+    session.commit()
+    return RedirectResponse(f"/queues/{classifier.name}/next", status_code=303)
+
+
+def _top_scores(session: SessionDep, task: ReviewTask) -> list[tuple[str, float]]:
+    """The model's best labels for the task's text, highest first (the suggestion first)."""
+    scores: dict[str, Any] = {}
+    if task.prediction_id:
+        prediction = session.get(Prediction, task.prediction_id)
+        scores = dict(prediction.scores) if prediction else {}
+    if not scores and task.suggested_label:
+        scores = {task.suggested_label: task.confidence or 0.0}
+    ranked = sorted(scores.items(), key=lambda item: -float(item[1]))[:TOP_SCORES]
+    return [(label, float(score)) for label, score in ranked]

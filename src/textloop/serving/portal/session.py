@@ -1,0 +1,71 @@
+"""Who is signed in to the portal, and the CSRF check every form goes through.
+
+The session token lives in an HttpOnly, SameSite=Strict cookie; each session has a CSRF token
+that forms echo in a hidden field. Before sign-in, the login form is protected the same way by a
+random token in a separate cookie (double submit). Pages that need a person raise
+``SignInRequired``, which the portal turns into a redirect to the login page.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import Depends, Request
+
+from textloop.errors import Forbidden, InvalidRequest
+from textloop.security.accounts import Account, account_for
+from textloop.serving.deps import SessionDep
+
+SESSION_COOKIE = "textloop_session"
+LOGIN_CSRF_COOKIE = "textloop_login_csrf"
+MAX_FORM_BYTES = 64 * 1024
+
+
+class SignInRequired(Exception):
+    """Raised by a page that needs a signed-in person; answered with a redirect to /login."""
+
+
+def optional_account(request: Request, session: SessionDep) -> Account | None:
+    return account_for(session, request.cookies.get(SESSION_COOKIE))
+
+
+def signed_in(account: Annotated[Account | None, Depends(optional_account)]) -> Account:
+    if account is None:
+        raise SignInRequired()
+    return account
+
+
+PortalAccount = Annotated[Account, Depends(signed_in)]
+
+
+async def form_data(request: Request) -> dict[str, str]:
+    """The URL-encoded form of a POST, first value of each field (none for an empty body)."""
+    body = await request.body()
+    if not body:
+        return {}
+    if request.headers.get("content-type", "").split(";")[0] != "application/x-www-form-urlencoded":
+        raise InvalidRequest("forms must be sent as application/x-www-form-urlencoded")
+    if len(body) > MAX_FORM_BYTES:
+        raise InvalidRequest(f"the form is larger than {MAX_FORM_BYTES} bytes")
+    try:
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        raise InvalidRequest("the form is not valid UTF-8") from None
+    return {name: values[0] for name, values in fields.items()}
+
+
+Form = Annotated[dict[str, str], Depends(form_data)]
+
+
+def check_csrf(expected: str | None, form: dict[str, str]) -> None:
+    """Refuse a form whose token is missing or wrong: it may come from another site."""
+    given = form.get("csrf_token", "")
+    if not expected or not hmac.compare_digest(expected, given):
+        raise Forbidden("the form's security token is missing or expired; reload the page")
+
+
+def new_login_token() -> str:
+    return secrets.token_urlsafe(32)

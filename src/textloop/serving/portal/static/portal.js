@@ -1,0 +1,53 @@
+// Keyboard shortcuts and label search on the task page. No inline scripts: the CSP forbids them.
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("decision");
+  if (!form) return;
+  const search = document.getElementById("label-search");
+  const searchSubmit = document.getElementById("search-submit");
+  const labels = new Set(form.dataset.labels.split("\n"));
+
+  const submitWith = (button) => form.requestSubmit(button);
+
+  search.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      if (labels.has(search.value)) {
+        searchSubmit.value = search.value;
+        submitWith(searchSubmit);
+      }
+    } else if (event.key === "Escape") {
+      search.blur();
+    }
+  });
+  searchSubmit.addEventListener("click", (event) => {
+    if (!labels.has(search.value)) {
+      event.preventDefault();
+      search.focus();
+      return;
+    }
+    searchSubmit.value = search.value;
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.target === search || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "/") {
+      event.preventDefault();
+      search.focus();
+    } else if (event.key === "s") {
+      event.preventDefault();
+      submitWith(document.getElementById("skip"));
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      const approve = document.getElementById("approve");
+      if (approve) submitWith(approve);
+    } else if (/^[1-9]$/.test(event.key)) {
+      const choice = form.querySelector(`button[data-key="${event.key}"]`);
+      if (choice) {
+        event.preventDefault();
+        submitWith(choice);
+      }
+    }
+  });
+});

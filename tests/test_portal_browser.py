@@ -1,0 +1,143 @@
+"""The portal in real headless Chromium against a real server: a reviewer works by keyboard,
+and an admin creates an API key that is shown exactly once."""
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from tests.corpus import write_corpus
+from tests.processes import environment, run_cli, running_server
+from textloop.config import Settings
+from textloop.store import open_store
+from textloop.store.queries import get_classifier
+from textloop.store.tables import ReviewDecision, ReviewTask, User
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct horse battery"
+TEXTS = ["the coach and the market", "rain at the stadium", "profit in the league", "loans"]
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
+    reason="Chromium is not installed (make test installs it)",
+)
+
+
+@pytest.fixture
+def portal(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Settings]]:
+    """A server with a deployed ``topics`` classifier, four open tasks, a reviewer and an admin."""
+    env = environment(tmp_path / "data", f"sqlite:///{tmp_path / 'textloop.db'}")
+    admin_key = json.loads(run_cli(env, "init", "--json").stdout)["api_key"]
+    assert (
+        run_cli(env, "ingest", str(write_corpus(tmp_path / "c.csv")), "-c", "topics").returncode
+        == 0
+    )
+    assert run_cli(env, "train", "topics", "--model", "ngram", "--deploy").returncode == 0
+    for email, role in (("rita@example.com", "reviewer"), ("ada@example.com", "admin")):
+        made = run_cli(
+            env, "users", "create", email, "--role", role, "--password-stdin", stdin=PASSWORD
+        )
+        assert made.returncode == 0, made.stderr
+    settings = Settings.load(data_dir=tmp_path / "data", database_url=env["TEXTLOOP_DATABASE_URL"])
+    store = open_store(settings)
+    with store.session() as session:
+        get_classifier(session, "topics").threshold = 1.0  # every prediction goes to review
+    store.dispose()
+    with running_server(env, tmp_path / "server.log") as base:
+        for text in TEXTS:
+            answer = httpx.post(
+                f"{base}/v1/classifiers/topics/classify",
+                json={"text": text},
+                headers={"x-api-key": admin_key},
+            )
+            assert answer.status_code == 200 and answer.json()["review"] is True
+        yield base, env, settings
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield launched
+        launched.close()
+
+
+def sign_in(page: object, base: str, email: str) -> None:
+    page.goto(f"{base}/login")  # type: ignore[attr-defined]
+    page.fill("input[name=email]", email)  # type: ignore[attr-defined]
+    page.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url(f"{base}/")  # type: ignore[attr-defined]
+
+
+def test_a_reviewer_labels_by_keyboard_and_by_search(portal, browser) -> None:
+    base, _, settings = portal
+    page = browser.new_page()
+    sign_in(page, base, "rita@example.com")
+    page.click("a[href='/queues/topics/next']")
+    seen = []
+    for key in ("Enter", "2", "Enter"):  # approve, second suggestion, approve
+        page.wait_for_selector("#task-text")
+        seen.append(page.inner_text("#task-text"))
+        suggestion = page.inner_text("button[data-key='2']") if key == "2" else None
+        with page.expect_navigation():
+            page.keyboard.press(key)
+        if suggestion is not None:
+            second_label = suggestion.split()[1]
+    seen.append(page.inner_text("#task-text"))
+    page.keyboard.press("/")
+    page.keyboard.type("finance")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.is_visible("#empty")
+    assert sorted(seen) == sorted(TEXTS)
+
+    store = open_store(settings)
+    with store.session() as session:
+        decided = session.execute(
+            select(ReviewTask.text, ReviewDecision.label, ReviewTask.status)
+            .join(ReviewTask, ReviewTask.id == ReviewDecision.task_id)
+            .join(User, User.id == ReviewDecision.user_id)
+            .where(User.email == "rita@example.com")
+            .order_by(ReviewDecision.id)
+        ).all()
+        suggested = {
+            task.text: task.suggested_label for task in session.scalars(select(ReviewTask))
+        }
+    store.dispose()
+    assert [text for text, _, _ in decided] == seen
+    labels = [label for _, label, _ in decided]
+    assert labels == [suggested[seen[0]], second_label, suggested[seen[2]], "finance"]
+    assert {status for _, _, status in decided} == {"done"}
+
+
+def test_an_admin_creates_an_api_key_and_sees_it_once(portal, browser) -> None:
+    base, _, _ = portal
+    page = browser.new_page()
+    sign_in(page, base, "ada@example.com")
+    page.goto(f"{base}/admin/keys")
+    page.fill("input[name=name]", "the shop")
+    with page.expect_navigation():
+        page.click("#create-key button[type=submit]")
+    key = page.inner_text("#new-key")
+    assert key.startswith("tl_")
+    answer = httpx.post(
+        f"{base}/v1/classifiers/topics/classify", json={"text": "goal"}, headers={"x-api-key": key}
+    )
+    assert answer.status_code == 200
+    page.goto(f"{base}/admin/keys")
+    assert not page.is_visible("#new-key") and key not in page.content()
+    assert "the shop" in page.content()
+
+
+def test_a_reviewer_cannot_open_admin_pages(portal, browser) -> None:
+    base, _, _ = portal
+    page = browser.new_page()
+    sign_in(page, base, "rita@example.com")
+    response = page.goto(f"{base}/admin/keys")
+    assert response.status == 403 and "this page is for admins" in page.content()
