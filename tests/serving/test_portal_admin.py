@@ -15,6 +15,7 @@ ADMIN_PAGES = (
     "/admin/classifiers",
     "/admin/conflicts",
     "/admin/history",
+    "/admin/stats",
 )
 
 

@@ -27,6 +27,8 @@ runs_app = typer.Typer(help="Recorded runs (ingest, train, deploy).", no_args_is
 app.add_typer(runs_app, name="runs")
 users_app = typer.Typer(help="People who sign in to the review portal.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+pool_app = typer.Typer(help="Unlabelled texts and choosing which to review.", no_args_is_help=True)
+app.add_typer(pool_app, name="pool")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
 
@@ -490,6 +492,122 @@ def runs_show(
         emit_json(run)
         return
     out.print(render_run(run))
+
+
+@pool_app.command("add")
+def pool_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    file: Annotated[Path, typer.Argument(help="CSV, TSV, JSONL or Parquet file of texts.")],
+    text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
+    as_json: JsonFlag = False,
+) -> None:
+    """Add the texts of FILE to the classifier's unlabelled pool (each text once)."""
+    from textloop.data.readers import read_text_file
+    from textloop.review.pool import add_to_pool
+    from textloop.store import open_store
+
+    texts = read_text_file(file, text_column)
+    with open_store(settings(ctx)).session() as session:
+        added = add_to_pool(session, name, texts)
+    if as_json:
+        emit_json(added.__dict__)
+        return
+    out.print(
+        f"Added {added.added:,} texts to the pool of {name} ({added.duplicates:,} already there, "
+        f"{added.empty:,} empty); {added.size:,} wait to be chosen",
+        highlight=False,
+    )
+
+
+@pool_app.command("sample")
+def pool_sample(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    n: Annotated[int, typer.Option("--n", help="How many texts to send to review.")] = 100,
+    strategy: Annotated[
+        str,
+        typer.Option(help="random, least-confidence, margin, breaking-ties, entropy, or diverse."),
+    ] = "diverse",
+    seed: Annotated[int, typer.Option(help="Seed for the strategies that draw at random.")] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Turn the N most useful pool texts into review tasks, chosen by the production model."""
+    from textloop.models.base import ModelResources
+    from textloop.review.pool import sample_pool
+    from textloop.serving.model_cache import ModelCache
+    from textloop.store import open_store
+
+    config = settings(ctx)
+    cache = ModelCache(config.artifact_root, ModelResources())
+    with open_store(config).session() as session:
+        tasks = sample_pool(session, cache, name, n, strategy, seed)
+        chosen: list[dict[str, Any]] = [
+            {
+                "task": t.id,
+                "text": t.text,
+                "suggested_label": t.suggested_label,
+                "confidence": t.confidence,
+            }
+            for t in tasks
+        ]
+    if as_json:
+        emit_json(chosen)
+        return
+    out.print(f"Sent {len(chosen):,} pool texts of {name} to review ({strategy})", highlight=False)
+    for item in chosen[:10]:
+        out.print(
+            f"  {item['confidence']:.2f} {item['suggested_label']}: {item['text'][:70]}",
+            highlight=False,
+            markup=False,
+        )
+
+
+@app.command("review-check")
+def review_check(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    family: Annotated[str, typer.Option(help="Model family that scores the labels.")] = "ngram",
+    as_json: JsonFlag = False,
+) -> None:
+    """Send agreed review labels that look wrong to a second review (confident learning)."""
+    from textloop.review.label_quality import check_reviewed_labels
+    from textloop.store import open_store
+
+    with open_store(settings(ctx)).session() as session:
+        result = check_reviewed_labels(session, name, family)
+    if as_json:
+        emit_json({"checked": result.checked, "flagged": result.flagged})
+        return
+    out.print(
+        f"Checked {result.checked:,} reviewed labels of {name}; "
+        f"{len(result.flagged):,} sent to a second review",
+        highlight=False,
+    )
+
+
+@app.command("review-export")
+def review_export(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    file_format: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet.")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Every review decision of a classifier: task, text, source, decision, reviewer, time."""
+    import sys
+
+    from textloop.review.export import decisions_table, export_bytes
+    from textloop.store import open_store
+
+    with open_store(settings(ctx)).session() as session:
+        data = export_bytes(decisions_table(session, name), file_format)
+    if output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        output.write_bytes(data)
+        err.print(f"wrote {len(data):,} bytes to {output}", highlight=False)
 
 
 @users_app.command("create")

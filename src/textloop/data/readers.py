@@ -31,6 +31,27 @@ SPLITS = ("train", "validation", "test")
 EXTRA_PREFIX = "extra:"
 
 
+def read_text_file(path: Path, text_column: str = "text") -> list[str | None]:
+    """The texts of one column of an unlabelled file (for the pool), in file order."""
+    table = _read(_checked(path), FORMATS[path.suffix.lower()], str(path))
+    if text_column not in table.column_names:
+        found = ", ".join(table.column_names) or "none"
+        raise DataError(
+            f"{path}: column {text_column!r} not found (columns found: {found}); "
+            "choose it with --text-column"
+        )
+    return list(_as_strings(table.column(text_column), text_column, str(path)).to_pylist())
+
+
+def _checked(path: Path) -> Path:
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    if path.suffix.lower() not in FORMATS:
+        known = ", ".join(sorted(FORMATS))
+        raise DataError(f"{path}: unknown file type {path.suffix!r}; use one of {known}")
+    return path
+
+
 def read_labelled_file(
     path: Path,
     text_column: str = "text",
@@ -38,13 +59,7 @@ def read_labelled_file(
     split_column: str | None = None,
 ) -> pa.Table:
     """Read ``path`` into string columns ``text``, ``label`` (``split``) and ``extra:<name>``."""
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    file_format = FORMATS.get(path.suffix.lower())
-    if file_format is None:
-        known = ", ".join(sorted(FORMATS))
-        raise DataError(f"{path}: unknown file type {path.suffix!r}; use one of {known}")
-    table = _read(path, file_format, str(path))
+    table = _read(_checked(path), FORMATS[path.suffix.lower()], str(path))
     return select_columns(table, str(path), text_column, label_column, split_column)
 
 

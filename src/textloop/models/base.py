@@ -10,15 +10,16 @@ register here exactly as a user's own would, and ``checks.check_classifier`` ver
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Self, TypeVar, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 import numpy as np
 
 from textloop import __version__
 from textloop.errors import NotFound
+from textloop.plugins import Registry
 
 MANIFEST = "model.json"
 
@@ -53,34 +54,8 @@ class ModelResources:
         return self.encoders
 
 
-Family = type[TextClassifier]
-F = TypeVar("F", bound=type)
-
-
-class FamilyRegistry:
-    """Name → model class. ``register`` is a decorator; ``create`` builds an unfitted instance."""
-
-    def __init__(self) -> None:
-        self._families: dict[str, Any] = {}
-
-    def register(self, name: str) -> Callable[[F], F]:
-        def decorate(cls: F) -> F:
-            self._families[name] = cls
-            cls.family = name  # type: ignore[attr-defined]
-            return cls
-
-        return decorate
-
-    def unregister(self, name: str) -> None:
-        self._families.pop(name, None)
-
-    def get(self, name: str) -> Any:
-        _import_builtins()
-        try:
-            return self._families[name]
-        except KeyError:
-            known = ", ".join(sorted(self._families))
-            raise NotFound(f"unknown model family {name!r}; known families: {known}") from None
+class FamilyRegistry(Registry):
+    """Name → model class; ``create`` builds an unfitted instance with shared resources."""
 
     def create(self, name: str, resources: ModelResources | None = None, **params: Any) -> Any:
         cls = self.get(name)
@@ -88,12 +63,8 @@ class FamilyRegistry:
             params.setdefault("resources", resources or ModelResources())
         return cls(**params)
 
-    def names(self) -> list[str]:
-        _import_builtins()
-        return sorted(self._families)
 
-
-families = FamilyRegistry()
+families = FamilyRegistry("model family", "families", "family", lambda: _import_builtins())
 
 
 def _import_builtins() -> None:

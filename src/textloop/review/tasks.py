@@ -9,7 +9,7 @@ from textloop.errors import InvalidRequest
 from textloop.store.queries import get_classifier
 from textloop.store.tables import ReviewTask
 
-STATUSES = ("open", "done")
+STATUSES = ("open", "done", "conflict")
 
 
 def list_tasks(

@@ -19,6 +19,7 @@ from textloop.serving.routes import (
     feedback,
     health,
     lineage,
+    pool,
     review,
     runs,
 )
@@ -41,7 +42,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, classify, feedback, review, classifiers, lineage, runs):
+    for module in (health, classify, feedback, review, classifiers, lineage, runs, pool):
         app.include_router(module.router)
     app.include_router(pages.router)
     app.include_router(admin.router)

@@ -136,3 +136,22 @@ class DeploymentPublic(BaseModel):
     alias: str
     version: int
     previous_version: int | None
+
+
+MAX_POOL_BATCH = 10_000
+
+
+class PoolAdd(Strict):
+    texts: Annotated[list[Text], Field(min_length=1, max_length=MAX_POOL_BATCH)]
+
+
+class PoolPublic(BaseModel):
+    added: int
+    duplicates: int
+    size: int
+
+
+class PoolSample(Strict):
+    n: Annotated[int, Field(ge=1, le=10_000)] = 100
+    strategy: Annotated[str, Field(max_length=50)] = "diverse"
+    seed: int = 0

@@ -160,6 +160,21 @@ class ReviewTask(Base):
     prediction_id: Mapped[str | None] = mapped_column(ForeignKey("predictions.id"))
     feedback_id: Mapped[str | None] = mapped_column(ForeignKey("feedback.id"))
     final_label: Mapped[str | None] = mapped_column(String(200))  # what reviewers agreed on
+    scores: Mapped[dict[str, float] | None] = mapped_column(JSON, default=None)  # model's top 5
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PoolText(Base):
+    """An unlabelled text waiting to be chosen for review; each text once per classifier."""
+
+    __tablename__ = "pool_texts"
+    __table_args__ = (UniqueConstraint("classifier_id", "text_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    classifier_id: Mapped[int] = mapped_column(ForeignKey("classifiers.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    sampled_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from textloop.errors import InvalidRequest, NotFound
 from textloop.review.assignments import SKIPPED
+from textloop.review.stats import reviewer_stats
 from textloop.security.accounts import ROLES, create_user
 from textloop.security.api_keys import SCOPES, create_api_key
 from textloop.serving.deps import SessionDep
@@ -153,6 +154,14 @@ def resolve_conflict(
     task.status, task.final_label = "done", label
     session.commit()
     return RedirectResponse("/admin/conflicts", status_code=303)
+
+
+@router.get("/stats", response_class=HTMLResponse)
+def stats_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
+    account.require_admin()
+    return templates.TemplateResponse(
+        request, "admin_stats.html", {"account": account, "reviewers": reviewer_stats(session)}
+    )
 
 
 @router.get("/history", response_class=HTMLResponse)

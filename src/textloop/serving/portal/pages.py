@@ -163,8 +163,8 @@ def decide_task(task_id: str, session: SessionDep, account: PortalAccount, form:
 
 def _top_scores(session: SessionDep, task: ReviewTask) -> list[tuple[str, float]]:
     """The model's best labels for the task's text, highest first (the suggestion first)."""
-    scores: dict[str, Any] = {}
-    if task.prediction_id:
+    scores: dict[str, Any] = dict(task.scores or {})
+    if not scores and task.prediction_id:
         prediction = session.get(Prediction, task.prediction_id)
         scores = dict(prediction.scores) if prediction else {}
     if not scores and task.suggested_label:

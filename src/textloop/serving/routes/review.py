@@ -1,11 +1,13 @@
-"""``GET /v1/classifiers/{name}/review/tasks``: the review queue."""
+"""The review queue (``.../review/tasks``) and the export of its decisions (``.../export``)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
+from textloop.review.export import FORMATS as EXPORT_FORMATS
+from textloop.review.export import decisions_table, export_bytes
 from textloop.review.tasks import list_tasks
-from textloop.serving.deps import ReviewKey, SessionDep
+from textloop.serving.deps import AdminKey, ReviewKey, SessionDep
 from textloop.serving.schemas import ReviewTaskList, ReviewTaskPublic
 
 router = APIRouter(tags=["review"])
@@ -22,3 +24,19 @@ def get_review_tasks(
 ) -> ReviewTaskList:
     tasks = list_tasks(session, name, status, limit, offset)
     return ReviewTaskList(tasks=[ReviewTaskPublic.model_validate(task) for task in tasks])
+
+
+@router.get("/v1/classifiers/{name}/review/export")
+def export_decisions(
+    name: str,
+    session: SessionDep,
+    _key: AdminKey,
+    file_format: Annotated[str, Query(alias="format", max_length=10)] = "csv",
+) -> Response:
+    """Every review decision, one row each, as CSV, JSONL or Parquet."""
+    data = export_bytes(decisions_table(session, name), file_format)
+    return Response(
+        data,
+        media_type=EXPORT_FORMATS[file_format],
+        headers={"Content-Disposition": f'attachment; filename="{name}-review.{file_format}"'},
+    )

@@ -1,0 +1,85 @@
+"""Review decisions as a table: one row per decision, with who, what, when and where from.
+
+Exported as CSV, JSONL or Parquet (pyarrow writes all three), for training elsewhere or audit.
+Skips are decisions too and are included, with the label ``skip``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from textloop.errors import InvalidRequest
+from textloop.store.queries import get_classifier
+from textloop.store.tables import ReviewDecision, ReviewTask, User
+
+FORMATS = {
+    "csv": "text/csv",
+    "jsonl": "application/x-ndjson",
+    "parquet": "application/vnd.apache.parquet",
+}
+COLUMNS = (
+    "task_id",
+    "text",
+    "source",
+    "suggested_label",
+    "decision",
+    "reviewer",
+    "decided_at",
+    "task_status",
+    "final_label",
+)
+
+
+def decisions_table(session: Session, name: str) -> pa.Table:
+    classifier = get_classifier(session, name)
+    rows = session.execute(
+        select(ReviewDecision, ReviewTask, User.email)
+        .join(ReviewTask, ReviewTask.id == ReviewDecision.task_id)
+        .join(User, User.id == ReviewDecision.user_id)
+        .where(ReviewTask.classifier_id == classifier.id)
+        .order_by(ReviewDecision.id)
+    ).all()
+    columns: dict[str, list[object]] = {column: [] for column in COLUMNS}
+    for decision, task, email in rows:
+        for column, value in zip(
+            COLUMNS,
+            (
+                task.id,
+                task.text,
+                task.source,
+                task.suggested_label,
+                decision.label,
+                email,
+                decision.created_at.isoformat(),
+                task.status,
+                task.final_label,
+            ),
+            strict=True,
+        ):
+            columns[column].append(value)
+    return pa.table(
+        {column: pa.array(values, type=pa.string()) for column, values in columns.items()}
+    )
+
+
+def export_bytes(table: pa.Table, file_format: str) -> bytes:
+    if file_format not in FORMATS:
+        raise InvalidRequest(
+            f"format must be one of {', '.join(FORMATS)}, not {file_format!r}", field="format"
+        )
+    buffer = io.BytesIO()
+    if file_format == "csv":
+        pacsv.write_csv(table, buffer)
+    elif file_format == "parquet":
+        pq.write_table(table, buffer)
+    else:
+        for row in table.to_pylist():
+            buffer.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
+    return buffer.getvalue()

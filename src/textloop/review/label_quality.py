@@ -1,0 +1,139 @@
+"""Finding labels that are probably wrong, confident-learning style, before they train a model.
+
+Every labelled text is scored by a model that never saw it (k-fold, out of fold). A class's
+threshold is the mean probability the model gives that class on the texts labelled with it. A
+text is suspect when some other class reaches its own threshold and beats the given label: the
+off-diagonal of the "confident joint" (Northcutt et al., 2021). Suspects are ranked by how far
+the other class wins. Reviewed labels that look wrong go to a second review instead of training.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from textloop.data.datasets import load_splits
+from textloop.models.base import ModelResources, families
+from textloop.store.queries import get_classifier, latest_dataset_version
+from textloop.store.tables import ReviewTask
+
+FOLDS = 5
+SECOND_REVIEW = "second_review"
+
+
+@dataclass(frozen=True)
+class Suspect:
+    index: int
+    given: str
+    likely: str
+    margin: float  # probability of ``likely`` minus that of ``given``, out of fold
+
+
+def out_of_fold_probabilities(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    family: str = "ngram",
+    folds: int = FOLDS,
+    resources: ModelResources | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, list[str]]:
+    text_list, label_list = list(texts), list(labels)
+    classes = sorted(set(label_list))
+    probabilities = np.zeros((len(text_list), len(classes)))
+    rarest = min(Counter(label_list).values())
+    splitter = StratifiedKFold(n_splits=max(2, min(folds, rarest)), shuffle=True, random_state=seed)
+    with warnings.catch_warnings():  # a class rarer than the folds is simply split unevenly
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        splits = list(splitter.split(text_list, label_list))
+    for train, held_out in splits:
+        model = families.create(family, resources)
+        model.fit([text_list[i] for i in train], [label_list[i] for i in train])
+        columns = [classes.index(c) for c in model.classes_]
+        held_texts = [text_list[i] for i in held_out]
+        probabilities[np.ix_(held_out, columns)] = model.predict_proba(held_texts)
+    return probabilities, classes
+
+
+def likely_label_errors(
+    probabilities: np.ndarray, labels: Sequence[str], classes: Sequence[str]
+) -> list[Suspect]:
+    index = {label: i for i, label in enumerate(classes)}
+    given = np.array([index[label] for label in labels])
+    thresholds = np.array(
+        [
+            probabilities[given == j, j].mean() if (given == j).any() else 1.0
+            for j in range(len(classes))
+        ]
+    )
+    above = probabilities >= thresholds  # classes each text confidently belongs to
+    suspects = []
+    for i, label in enumerate(given):
+        confident = np.flatnonzero(above[i])
+        if not len(confident):
+            continue
+        likely = int(confident[np.argmax(probabilities[i, confident])])
+        if likely != label:
+            margin = float(probabilities[i, likely] - probabilities[i, label])
+            suspects.append(Suspect(i, classes[label], classes[likely], margin))
+    return sorted(suspects, key=lambda s: -s.margin)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    checked: int
+    flagged: list[str]  # ids of the reviewed tasks sent to a second review
+
+
+def check_reviewed_labels(
+    session: Session, name: str, family: str = "ngram", resources: ModelResources | None = None
+) -> CheckResult:
+    """Score agreed review labels out of fold beside the newest dataset version's labels, and
+    send the suspect ones to a second review (the task becomes ``flagged``, not training data)."""
+    classifier = get_classifier(session, name)
+    reviewed = list(
+        session.scalars(
+            select(ReviewTask).where(
+                ReviewTask.classifier_id == classifier.id,
+                ReviewTask.status == "done",
+                ReviewTask.final_label.is_not(None),
+                ReviewTask.source != SECOND_REVIEW,
+            )
+        )
+    )
+    if not reviewed:
+        return CheckResult(0, [])
+    dataset = latest_dataset_version(session, classifier)
+    splits = load_splits(session, dataset.id)
+    texts = [t.text for t in reviewed]
+    labels = [t.final_label or "" for t in reviewed]
+    for split in ("train", "validation"):
+        split_texts, split_labels = splits.get(split, ([], []))
+        texts += split_texts
+        labels += split_labels
+    probabilities, classes = out_of_fold_probabilities(texts, labels, family, resources=resources)
+    flagged = []
+    for suspect in likely_label_errors(probabilities, labels, classes):
+        if suspect.index >= len(reviewed):
+            continue  # a dataset row: the check is about the reviewers' labels
+        task = reviewed[suspect.index]
+        task.status = "flagged"
+        session.add(
+            ReviewTask(
+                classifier_id=classifier.id,
+                source=SECOND_REVIEW,
+                text=task.text,
+                suggested_label=suspect.likely,
+                confidence=None,
+                reported_label=suspect.given,
+            )
+        )
+        flagged.append(task.id)
+    session.flush()
+    return CheckResult(len(reviewed), flagged)

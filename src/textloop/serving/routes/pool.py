@@ -1,0 +1,33 @@
+"""``/v1/classifiers/{name}/pool``: unlabelled texts, and choosing which of them to review."""
+
+from fastapi import APIRouter
+
+from textloop.review.pool import add_to_pool, sample_pool
+from textloop.serving.deps import AdminKey, RuntimeDep, SessionDep
+from textloop.serving.schemas import (
+    PoolAdd,
+    PoolPublic,
+    PoolSample,
+    ReviewTaskList,
+    ReviewTaskPublic,
+)
+
+router = APIRouter(tags=["pool"])
+
+
+@router.post("/v1/classifiers/{name}/pool", status_code=201, response_model=PoolPublic)
+def add_pool_texts(name: str, body: PoolAdd, session: SessionDep, _key: AdminKey) -> PoolPublic:
+    """Add unlabelled texts; a text already in the pool is counted, not stored again."""
+    added = add_to_pool(session, name, body.texts)
+    session.commit()
+    return PoolPublic(added=added.added, duplicates=added.duplicates, size=added.size)
+
+
+@router.post("/v1/classifiers/{name}/pool/samples", status_code=201, response_model=ReviewTaskList)
+def sample_pool_texts(
+    name: str, body: PoolSample, session: SessionDep, runtime: RuntimeDep, _key: AdminKey
+) -> ReviewTaskList:
+    """Turn the most useful pool texts into review tasks, chosen by the named strategy."""
+    tasks = sample_pool(session, runtime.models, name, body.n, body.strategy, body.seed)
+    session.commit()
+    return ReviewTaskList(tasks=[ReviewTaskPublic.model_validate(task) for task in tasks])

@@ -1,0 +1,98 @@
+"""The pool keeps each unlabelled text once; sampling sends the most useful to review."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from tests.corpus import TOPICS
+from textloop.config import Settings
+from textloop.data.readers import read_labelled_file
+from textloop.errors import InvalidRequest, NotFound
+from textloop.models.base import ModelResources
+from textloop.pipeline.ingestion import ingest_batch
+from textloop.pipeline.training import train_classifier
+from textloop.review import pool as pool_module
+from textloop.review.pool import add_to_pool, sample_pool
+from textloop.review.strategies import strategies
+from textloop.serving.model_cache import ModelCache
+from textloop.store import Store
+from textloop.store.tables import PoolText, ReviewTask
+
+RNG = np.random.default_rng(3)
+WORDS = [word for words in TOPICS.values() for word in words]
+POOL = [" ".join(RNG.choice(WORDS, size=3, replace=False)) + f" #{i}" for i in range(60)]
+
+
+@pytest.fixture
+def deployed(store: Store, settings: Settings, corpus_csv: Path) -> ModelCache:
+    ingest_batch(store, settings, "topics", read_labelled_file(corpus_csv), "corpus")
+    train_classifier(store, settings, "topics", "ngram", deploy=True)
+    with store.session() as session:
+        add_to_pool(session, "topics", POOL)
+    return ModelCache(settings.artifact_root, ModelResources())
+
+
+def test_each_text_enters_the_pool_once(store: Store, deployed: ModelCache) -> None:
+    with store.session() as session:
+        again = add_to_pool(session, "topics", [POOL[0], f"  {POOL[1]}  ", "", None, "new text"])
+    assert (again.added, again.duplicates, again.empty, again.size) == (1, 2, 2, 61)
+
+
+@pytest.mark.parametrize("strategy", ["least-confidence", "margin", "breaking-ties", "entropy"])
+def test_uncertainty_strategies_pick_the_texts_the_model_is_least_sure_of(
+    store: Store, deployed: ModelCache, strategy: str
+) -> None:
+    with store.session() as session:
+        tasks = sample_pool(session, deployed, "topics", 5, strategy)
+        chosen = {task.text for task in tasks}
+        assert {task.source for task in tasks} == {"pool"}
+        assert all(len(task.scores) == 3 for task in tasks)
+    model = next(iter(deployed._models.values()))
+    usefulness = strategies.get(strategy)().usefulness(model.predict_proba(POOL))
+    expected = {POOL[i] for i in np.argsort(-usefulness, kind="stable")[:5]}
+    assert chosen == expected
+
+
+def test_sampled_texts_leave_the_pool_and_are_not_chosen_again(
+    store: Store, deployed: ModelCache
+) -> None:
+    with store.session() as session:
+        first = {t.text for t in sample_pool(session, deployed, "topics", 40, "random", seed=1)}
+    with store.session() as session:
+        rest = {t.text for t in sample_pool(session, deployed, "topics", 40, "random", seed=1)}
+        left = session.scalars(select(PoolText).where(PoolText.sampled_at.is_(None))).all()
+    assert len(first) == 40 and len(rest) == 20 and not first & rest and left == []
+
+
+def test_streaming_in_small_chunks_chooses_the_same_texts(
+    store: Store, deployed: ModelCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with store.session() as session:
+        whole = [t.text for t in sample_pool(session, deployed, "topics", 7, "margin")]
+        session.rollback()
+    monkeypatch.setattr(pool_module, "CHUNK", 4)
+    with store.session() as session:
+        chunked = [t.text for t in sample_pool(session, deployed, "topics", 7, "margin")]
+    assert chunked == whole
+
+
+@pytest.mark.slow
+def test_the_diverse_strategy_spreads_one_batch_over_clusters(
+    store: Store, deployed: ModelCache
+) -> None:
+    with store.session() as session:
+        tasks = sample_pool(session, deployed, "topics", 4, "diverse")
+        texts = [t.text for t in tasks]
+    assert len(texts) == len(set(texts)) == 4
+    with store.session() as session:
+        assert session.scalars(select(ReviewTask.source)).all() == ["pool"] * 4
+
+
+def test_bad_strategies_and_sizes_are_refused(store: Store, deployed: ModelCache) -> None:
+    with store.session() as session:
+        with pytest.raises(NotFound, match="unknown query strategy 'smart'; known strategies"):
+            sample_pool(session, deployed, "topics", 5, "smart")
+        with pytest.raises(InvalidRequest, match="n must be between 1 and 10000"):
+            sample_pool(session, deployed, "topics", 0, "margin")
