@@ -192,15 +192,17 @@ def _reuse(
         hit = cached_execution(session, classifier_id, key)
         if hit is None or len(hit[1]) != 1:
             return None
-        earlier, (artifact,) = hit
-        output = _as_output(artifact)
-        if not step.component.available(workspace, output):
-            return None
+        earlier_id, output = hit[0].id, _as_output(hit[1][0])
+    # Checked between sessions: ``available`` may open its own, and SQLite runs one at a time.
+    if not step.component.available(workspace, output):
+        return None
+    with workspace.store.session() as session:
+        artifact = _recorded(session, classifier_id, workspace.classifier, [output])[0]
         execution = record_execution(
             session,
             classifier_id,
             step.name,
-            {**step.component.parameters(), "reused_execution": earlier.id},
+            {**step.component.parameters(), "reused_execution": earlier_id},
             started_at,
             _recorded(session, classifier_id, workspace.classifier, inputs.values()),
             [artifact],

@@ -56,7 +56,10 @@ def claim_next(session: Session, classifier_name: str, user_id: int) -> ReviewTa
         if task is None:
             return None
         taken = _taken_slots(session, task.id)
-        slot = next(s for s in range(classifier.review_overlap) if s not in taken)
+        free = [s for s in range(classifier.review_overlap) if s not in taken]
+        if not free:  # filled since we looked (another reviewer's claim just committed)
+            continue
+        slot = free[0]
         try:
             with session.begin_nested():
                 session.add(

@@ -51,6 +51,7 @@ def Scoped(scope: str) -> Callable[..., Principal]:
         key: Annotated[str | None, Depends(presented_key)],
     ) -> Principal:
         principal = authenticate(session, key)  # the request's own session: one connection
+        session.rollback()  # end the read, so a handler's other sessions do not wait on it
         principal.require(scope, request.path_params.get("name"))
         return principal
 

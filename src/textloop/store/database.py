@@ -58,9 +58,11 @@ def create_database_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _configure_sqlite)
-        # pysqlite's own transaction handling defers BEGIN; take control so that a write
-        # transaction starts immediately and never deadlocks on lock upgrade.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        # pysqlite's own transaction handling defers BEGIN; take control and begin IMMEDIATE:
+        # a deferred transaction that reads and then writes fails with "database is locked"
+        # (no busy wait) when another writer committed in between, which two reviewers
+        # claiming tasks at once would hit. Transactions are short, so queueing them is cheap.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))

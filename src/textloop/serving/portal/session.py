@@ -29,7 +29,9 @@ class SignInRequired(Exception):
 
 
 def optional_account(request: Request, session: SessionDep) -> Account | None:
-    return account_for(session, request.cookies.get(SESSION_COOKIE))
+    account = account_for(session, request.cookies.get(SESSION_COOKIE))
+    session.rollback()  # end the read, like the API key check does
+    return account
 
 
 def signed_in(account: Annotated[Account | None, Depends(optional_account)]) -> Account:
