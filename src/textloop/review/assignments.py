@@ -72,8 +72,12 @@ def claim_next(session: Session, classifier_name: str, user_id: int) -> ReviewTa
 
 
 def decide(session: Session, task_id: str, user_id: int, label: str) -> ReviewTask:
-    """Record ``user_id``'s label (or ``SKIPPED``) for a task they hold, and settle the task."""
-    task = session.get(ReviewTask, task_id)
+    """Record ``user_id``'s label (or ``SKIPPED``) for a task they hold, and settle the task.
+
+    The task row is locked first, so two reviewers deciding one task at once settle it in turn:
+    the second sees the first's decision when it counts them.
+    """
+    task = session.get(ReviewTask, task_id, with_for_update=True)
     if task is None:
         raise NotFound(f"review task {task_id!r} does not exist")
     classifier = session.get(Classifier, task.classifier_id)
