@@ -13,51 +13,28 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-IMPORTERS = ("dataset", "production")  # they only look artifacts up, so they always run
+from _cli import add_data_arguments, ingest_options, ingested, textloop
 
-
-def textloop(env: dict[str, str], *args: str) -> tuple[dict, float]:
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "textloop", *args, "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout), time.perf_counter() - started
+IMPORTERS = ("dataset", "production", "pool")  # they only look artifacts up: they always run
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = Path(__file__).parents[1] / ".." / "shared" / "data" / "banking77"
-    parser.add_argument("--data", type=Path, default=default)
-    parser.add_argument("--label-column", default="category")
-    parser.add_argument("--model", default="auto")
+    add_data_arguments(parser)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTLOOP_")}
-        env["TEXTLOOP_DATA_DIR"] = str(Path(tmp) / "data")
-        common = ["--label-column", args.label_column, "--test-file", str(args.data / "test.csv")]
-        textloop(env, "ingest", str(args.data / "train.csv"), "-c", "bench", *common)
+    with ingested(args) as (env, tmp):
         first, first_s = textloop(env, "train", "bench", "--model", args.model)
         second, second_s = textloop(env, "train", "bench", "--model", args.model)
 
-        changed = Path(tmp) / "changed.csv"
+        changed = tmp / "changed.csv"
         with (args.data / "train.csv").open(encoding="utf-8") as source:
             rows = list(csv.reader(source))
         rows[1][0] = rows[1][0] + " (edited)"
         with changed.open("w", newline="", encoding="utf-8") as target:
             csv.writer(target).writerows(rows)
-        textloop(env, "ingest", str(changed), "-c", "bench", *common)
+        textloop(env, "ingest", str(changed), "-c", "bench", *ingest_options(args))
         third, third_s = textloop(env, "train", "bench", "--model", args.model)
 
     print(f"model {args.model} on {args.data.name}, {os.cpu_count()} CPUs")

@@ -12,40 +12,17 @@ Usage: python benchmarks/tuning.py [--data ../shared/data/banking77] [--label-co
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-
-def textloop(env: dict[str, str], *args: str) -> tuple[dict, float]:
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "textloop", *args, "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout), time.perf_counter() - started
+from _cli import add_data_arguments, ingested, textloop
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = Path(__file__).parents[1] / ".." / "shared" / "data" / "banking77"
-    parser.add_argument("--data", type=Path, default=default)
-    parser.add_argument("--label-column", default="category")
-    parser.add_argument("--model", default="auto")
+    add_data_arguments(parser)
     parser.add_argument("--trials", type=int, default=6)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTLOOP_")}
-        env["TEXTLOOP_DATA_DIR"] = str(Path(tmp) / "data")
-        common = ["--label-column", args.label_column, "--test-file", str(args.data / "test.csv")]
-        textloop(env, "ingest", str(args.data / "train.csv"), "-c", "bench", *common)
+    with ingested(args) as (env, _):
         plain, plain_s = textloop(env, "train", "bench", "--model", args.model)
         tuned, tuned_s = textloop(
             env, "train", "bench", "--model", args.model, "--tune-trials", str(args.trials)

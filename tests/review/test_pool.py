@@ -96,3 +96,37 @@ def test_bad_strategies_and_sizes_are_refused(store: Store, deployed: ModelCache
             sample_pool(session, deployed, "topics", 5, "smart")
         with pytest.raises(InvalidRequest, match="n must be between 1 and 10000"):
             sample_pool(session, deployed, "topics", 0, "margin")
+
+
+def test_a_classifier_without_a_model_draws_its_first_labels_at_random(
+    store: Store, settings: Settings, corpus_csv: Path
+) -> None:
+    ingest_batch(store, settings, "topics", read_labelled_file(corpus_csv), "corpus")
+    cache = ModelCache(settings.artifact_root, ModelResources())
+    with store.session() as session:
+        add_to_pool(session, "topics", POOL)
+        with pytest.raises(NotFound, match="'topics' has no deployed model"):
+            sample_pool(session, cache, "topics", 5, "margin")
+        tasks = sample_pool(session, cache, "topics", 5, "random", seed=2)
+        assert len({task.text for task in tasks}) == 5
+        assert all(t.suggested_label is None and t.scores is None for t in tasks)
+
+
+def test_the_pool_feeds_training_of_families_that_learn_from_unlabelled_texts(
+    store: Store, settings: Settings, deployed: ModelCache
+) -> None:
+    from textloop.pipeline.training import training_steps
+
+    assert "pool" in [step.name for step in training_steps(1, ("ngram", "embedding"))]
+    assert "pool" not in [step.name for step in training_steps(1, ("ngram",))]
+    with store.session() as session:
+        from textloop.review.pool import pool_digest, unlabelled_texts
+        from textloop.store.queries import get_classifier
+
+        classifier_id = get_classifier(session, "topics").id
+        count, digest = pool_digest(session, classifier_id)
+        assert count == len(unlabelled_texts(session, classifier_id)) == len(POOL)
+        sample_pool(session, deployed, "topics", 5, "margin")
+        assert pool_digest(session, classifier_id) == (count, digest)  # sampled texts stay
+        add_to_pool(session, "topics", ["one more text"])
+        assert pool_digest(session, classifier_id)[1] != digest

@@ -5,6 +5,7 @@ A family is a class with scikit-learn manners: the constructor only stores hyper
 ``predict_proba(texts)`` returns one row per text with columns in ``classes_`` order. Persistence
 is ``save(directory)`` and the classmethod ``load(directory, resources)``. Built-in families
 register here exactly as a user's own would, and ``checks.check_classifier`` verifies any of them.
+A family that sets ``learns_from_unlabelled`` also accepts ``fit(texts, labels, unlabelled=...)``.
 """
 
 from __future__ import annotations
@@ -74,6 +75,15 @@ def _import_builtins() -> None:
     import textloop.models.embedding
     import textloop.models.ensemble
     import textloop.models.ngram  # noqa: F401
+
+
+def fit_model(
+    model: Any, texts: Sequence[str], labels: Sequence[str], unlabelled: Sequence[str] = ()
+) -> Any:
+    """Fit ``model``, handing it unlabelled texts only if its family can learn from them."""
+    if unlabelled and getattr(model, "learns_from_unlabelled", False):
+        return model.fit(texts, labels, unlabelled=unlabelled)
+    return model.fit(texts, labels)
 
 
 def save_model(model: Any, directory: Path) -> None:

@@ -2,6 +2,11 @@
 
 The encoder is borrowed from the shared ``EncoderPool`` (see ``ModelResources``), so several
 classifiers on one encoder hold one copy of it; only the head is saved with the model.
+
+Given unlabelled texts (a classifier's pool), the head self-trains: texts it already predicts
+with probability at least ``self_training`` join a second fit with their predicted label. With
+few labels this is worth hundreds of reviewed ones (``benchmarks/active_learning.py``); classes
+are weighted to balance, so the pseudo-labels of common classes do not swamp rare ones.
 """
 
 from __future__ import annotations
@@ -24,21 +29,32 @@ class EmbeddingClassifier:
     needs_resources = True
     # What ``tune`` may try; the constructor's defaults are always tried first.
     search_space: ClassVar[dict[str, list[Any]]] = {"C": [1.0, 3.0, 10.0, 30.0, 100.0]}
+    learns_from_unlabelled = True
 
     def __init__(
         self,
         encoder: str = DEFAULT_ENCODER,
         C: float = 10.0,
         max_iter: int = 1000,
+        class_weight: str | None = "balanced",
+        self_training: float | None = 0.5,
         resources: ModelResources | None = None,
     ) -> None:
         self.encoder = encoder
         self.C = C
         self.max_iter = max_iter
+        self.class_weight = class_weight
+        self.self_training = self_training
         self.resources = resources
 
     def get_params(self) -> dict[str, Any]:
-        return {"encoder": self.encoder, "C": self.C, "max_iter": self.max_iter}
+        return {
+            "encoder": self.encoder,
+            "C": self.C,
+            "max_iter": self.max_iter,
+            "class_weight": self.class_weight,
+            "self_training": self.self_training,
+        }
 
     def _encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> Any:
         resources = self.resources or ModelResources()
@@ -49,12 +65,29 @@ class EmbeddingClassifier:
         """Encode ``texts`` ahead of fit/predict so long work can report progress."""
         self._encode(texts, progress)
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self:
-        features = self._encode(texts)
-        self.head_ = LogisticRegression(C=self.C, max_iter=self.max_iter)
-        self.head_.fit(features, list(labels))
+    def fit(
+        self, texts: Sequence[str], labels: Sequence[str], unlabelled: Sequence[str] = ()
+    ) -> Self:
+        features, targets = self._encode(texts), np.asarray(list(labels), dtype=object)
+        self.head_ = self._fit_head(features, targets)
+        known = set(texts)
+        extra = [text for text in dict.fromkeys(unlabelled) if text not in known]
+        if extra and self.self_training is not None:
+            extra_features = self._encode(extra)
+            probabilities = self.head_.predict_proba(extra_features)
+            confident = probabilities.max(axis=1) >= self.self_training
+            if confident.any():
+                guessed = self.head_.classes_[probabilities[confident].argmax(axis=1)]
+                self.head_ = self._fit_head(
+                    np.vstack([features, extra_features[confident]]),
+                    np.concatenate([targets, guessed]),
+                )
         self.classes_ = [str(label) for label in self.head_.classes_]
         return self
+
+    def _fit_head(self, features: np.ndarray, targets: np.ndarray) -> LogisticRegression:
+        head = LogisticRegression(C=self.C, max_iter=self.max_iter, class_weight=self.class_weight)
+        return head.fit(features, targets)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         check_fitted(self)

@@ -49,6 +49,7 @@ class Workspace:
     fitted: dict[str, Any] = field(default_factory=dict)
     batches: dict[str, Any] = field(default_factory=dict)  # received tables by content hash
     _splits: dict[int, Splits] = field(default_factory=dict)
+    _pools: dict[int, list[str]] = field(default_factory=dict)
     _models: dict[Path, Any] = field(default_factory=dict)
 
     def splits(self, dataset_version_id: int) -> Splits:
@@ -56,6 +57,20 @@ class Workspace:
             with self.store.session() as session:
                 self._splits[dataset_version_id] = load_splits(session, dataset_version_id)
         return self._splits[dataset_version_id]
+
+    def unlabelled(self, pool: Output | None, splits: Splits) -> list[str]:
+        """The pool's texts minus every text of ``splits``: a text with a label is never
+        guessed at, and one held out for validation or test never reaches a fit."""
+        if pool is None:  # no candidate family learns from unlabelled texts
+            return []
+        classifier_id = pool.properties["classifier_id"]
+        if classifier_id not in self._pools:
+            from textloop.review.pool import unlabelled_texts
+
+            with self.store.session() as session:
+                self._pools[classifier_id] = unlabelled_texts(session, classifier_id)
+        labelled = {text for texts, _ in splits.values() for text in texts}
+        return [text for text in self._pools[classifier_id] if text not in labelled]
 
     def model(self, relative: str) -> Any:
         """The model saved under ``artifact_root / relative``, loaded once per run."""

@@ -1,6 +1,7 @@
 """The training pipeline: from a dataset version to a registered, evaluated, blessed model version.
 
     dataset ─► statistics ─► schema ─► validate ─► split ─► tune ─► train ─► evaluate
+    pool (unlabelled texts) ─► tune, train     (when a candidate family learns from them)
     split + evaluate + production ─► bless          split + train ─► infra_validate
     dataset + train + evaluate + bless + infra_validate ─► push ─► deploy (on request)
 
@@ -29,7 +30,11 @@ from textloop.pipeline.components.data_checks import (
 )
 from textloop.pipeline.components.deploy import DeployStep
 from textloop.pipeline.components.evaluate import EvaluateStep
-from textloop.pipeline.components.importers import DatasetImporter, ProductionImporter
+from textloop.pipeline.components.importers import (
+    DatasetImporter,
+    PoolImporter,
+    ProductionImporter,
+)
 from textloop.pipeline.components.infra import InfraValidateStep
 from textloop.pipeline.components.push import PushStep
 from textloop.pipeline.components.train import TrainStep
@@ -55,15 +60,18 @@ def training_steps(
     deploy: bool = False,
 ) -> list[Step]:
     limits = thresholds or BlessingThresholds()
+    learns = any(getattr(families.get(c), "learns_from_unlabelled", False) for c in candidates)
+    pool = ("pool",) if learns else ()
     steps = [
         Step("dataset", DatasetImporter(dataset_version)),
         Step("production", ProductionImporter()),
+        *([Step("pool", PoolImporter())] if learns else []),
         Step("statistics", StatisticsStep(), ("dataset",)),
         Step("schema", SchemaStep(), ("dataset", "statistics")),
         Step("validate", ValidateStep(ignore_anomalies), ("dataset", "statistics", "schema")),
         Step("split", SplitStep(), ("dataset", "validate")),
-        Step("tune", TuneStep(candidates, tune_trials, tune_seconds), ("split",)),
-        Step("train", TrainStep(candidates), ("split", "tune")),
+        Step("tune", TuneStep(candidates, tune_trials, tune_seconds), ("split", *pool)),
+        Step("train", TrainStep(candidates), ("split", "tune", *pool)),
         Step("evaluate", EvaluateStep(slice_columns), ("split", "train")),
         Step(
             "bless",

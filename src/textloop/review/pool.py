@@ -8,6 +8,7 @@ becomes a ``pool`` review task with the model's top scores, and leaves the pool.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,14 +20,16 @@ from sqlalchemy.orm import Session
 
 from textloop.data.splits import normalize_text, text_hash
 from textloop.errors import InvalidRequest
+from textloop.registry.models import PRODUCTION
 from textloop.review.strategies import strategies
 from textloop.serving.inference import production_model
 from textloop.serving.model_cache import ModelCache
-from textloop.store.queries import get_classifier
+from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import PoolText, ReviewTask, utcnow
 
 CHUNK = 1000
 MAX_SAMPLE = 10_000
+MAX_UNLABELLED = 50_000  # pool texts a training run learns from; enough, and bounded
 TOP_SCORES = 5
 
 
@@ -71,6 +74,35 @@ def pool_size(session: Session, classifier_id: int) -> int:
     )
 
 
+def unlabelled_texts(session: Session, classifier_id: int) -> list[str]:
+    """Up to ``MAX_UNLABELLED`` pool texts for training, sampled or not (a sampled text may never
+    be decided); ordering by hash makes the cut a fixed pseudo-random subset."""
+    return list(
+        session.scalars(
+            select(PoolText.text)
+            .where(PoolText.classifier_id == classifier_id)
+            .order_by(PoolText.text_hash)
+            .limit(MAX_UNLABELLED)
+        )
+    )
+
+
+def pool_digest(session: Session, classifier_id: int) -> tuple[int, str]:
+    """How many texts ``unlabelled_texts`` returns and a content hash of them, without the texts."""
+    digest = hashlib.sha256()
+    hashes = session.scalars(
+        select(PoolText.text_hash)
+        .where(PoolText.classifier_id == classifier_id)
+        .order_by(PoolText.text_hash)
+        .limit(MAX_UNLABELLED)
+    )
+    count = 0
+    for hashed in hashes:
+        digest.update(hashed.encode())
+        count += 1
+    return count, digest.hexdigest()
+
+
 def sample_pool(
     session: Session,
     cache: ModelCache,
@@ -79,23 +111,31 @@ def sample_pool(
     strategy_name: str,
     seed: int = 0,
 ) -> list[ReviewTask]:
-    """Turn the ``n`` most useful unsampled texts into review tasks (fewer if the pool is short)."""
+    """Turn the ``n`` most useful unsampled texts into review tasks (fewer if the pool is short).
+
+    A classifier without a deployed model can still draw its first labels at random.
+    """
     if not 1 <= n <= MAX_SAMPLE:
         raise InvalidRequest(f"n must be between 1 and {MAX_SAMPLE}, not {n}", field="n")
     strategy = strategies.get(strategy_name)(seed)
     classifier = get_classifier(session, name)
-    version = production_model(session, classifier)
-    model = cache.get(version.id, version.artifact_uri)
-    classes = list(model.classes_)
+    model, classes = None, []
+    if aliased_model(session, classifier, PRODUCTION) is not None or strategy.needs_model:
+        version = production_model(session, classifier)
+        model = cache.get(version.id, version.artifact_uri)
+        classes = list(model.classes_)
     keep = n * strategy.keep_factor
-    shortlist: list[tuple[float, int, str, np.ndarray]] = []  # a min-heap of the best so far
+    shortlist: list[tuple[float, int, str, np.ndarray | None]] = []  # a min-heap of the best
     for chunk in _chunks(session, classifier.id):
-        probabilities = np.asarray(model.predict_proba([row.text for row in chunk]))
+        texts = [row.text for row in chunk]
+        probabilities = (
+            np.asarray(model.predict_proba(texts)) if model else np.zeros((len(texts), 0))
+        )
         for row, useful, scores in zip(
             chunk, strategy.usefulness(probabilities), probabilities, strict=True
         ):
-            entry = (float(useful), -row.id, row.text, scores)  # ties: the older text wins
-            if len(shortlist) < keep:
+            entry = (float(useful), -row.id, row.text, scores if model else None)
+            if len(shortlist) < keep:  # ties: the older text wins
                 heapq.heappush(shortlist, entry)
             elif entry[:2] > shortlist[0][:2]:
                 heapq.heapreplace(shortlist, entry)
@@ -137,15 +177,18 @@ def _as_tasks(
     now = utcnow()
     tasks = []
     for _, negative_id, text, scores in picked:
-        order = np.argsort(-scores)[:TOP_SCORES]
-        top = {classes[i]: float(scores[i]) for i in order}
-        best = classes[int(order[0])]
+        top: dict[str, float] | None = None
+        best = None
+        if scores is not None:
+            order = np.argsort(-scores)[:TOP_SCORES]
+            top = {classes[i]: float(scores[i]) for i in order}
+            best = classes[int(order[0])]
         task = ReviewTask(
             classifier_id=classifier_id,
             source="pool",
             text=text,
             suggested_label=best,
-            confidence=top[best],
+            confidence=top[best] if top and best else None,
             scores=top,
         )
         session.add(task)

@@ -2,7 +2,7 @@
 
 A strategy gives every scored pool text a usefulness (higher first) from the model's
 probabilities, so the pool can be streamed in chunks keeping only the best few; ``select``
-then picks the batch from those. ``diverse`` keeps ten times the batch by margin and picks the
+then picks the batch from those. ``diverse`` keeps three times the batch by margin and picks the
 most uncertain text of each of ``n`` k-means clusters of their sentence embeddings, so one batch
 is not a hundred near-copies. Strategies register like model families do.
 """
@@ -27,10 +27,13 @@ strategies = Registry("query strategy", "strategies", "strategy", _builtins)
 
 
 class Strategy:
-    """Subclasses set ``usefulness``; ``keep_factor`` > 1 asks for a wider shortlist."""
+    """Subclasses set ``usefulness``; ``keep_factor`` > 1 asks for a wider shortlist, and
+    ``needs_model`` False lets a classifier without a deployed model use the strategy (its
+    probabilities then have no columns)."""
 
     strategy: ClassVar[str]
     keep_factor: ClassVar[int] = 1
+    needs_model: ClassVar[bool] = True
 
     def __init__(self, seed: int = 0) -> None:
         self.rng = np.random.default_rng(seed)
@@ -53,6 +56,8 @@ def _top_two(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @strategies.register("random")
 class RandomStrategy(Strategy):
+    needs_model = False
+
     def usefulness(self, probabilities: np.ndarray) -> np.ndarray:
         return self.rng.random(len(probabilities))
 
@@ -91,7 +96,7 @@ class Entropy(Strategy):
 class DiverseMargin(Margin):
     """Margin uncertainty, spread over the embedding space by k-means (cluster-margin)."""
 
-    keep_factor = 10
+    keep_factor = 3
 
     def select(
         self, texts: Sequence[str], usefulness: np.ndarray, n: int, resources: Any

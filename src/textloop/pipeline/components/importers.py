@@ -1,7 +1,8 @@
 """Importers: steps that name an artifact that already exists, so that runs consume it.
 
 They only look things up, so they always run (they are never cached): the dataset version a run
-trains on, and whichever model is in production when the run starts.
+trains on, the classifier's unlabelled pool, and whichever model is in production when the run
+starts.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import ClassVar
 from textloop.metadata.recorder import dataset_uri, find_artifact, model_uri
 from textloop.pipeline.component import Component, Output, Workspace
 from textloop.registry.models import PRODUCTION, directory_hash
+from textloop.review.pool import pool_digest
 from textloop.store.queries import aliased_model, get_classifier, get_dataset_version
 
 
@@ -67,3 +69,23 @@ class ProductionImporter(Component):
                 {"version": model.version, "path": model.artifact_uri},
                 uri,
             )
+
+
+@dataclass
+class PoolImporter(Component):
+    """The classifier's unlabelled texts, which families that can learn from them train on."""
+
+    name: ClassVar[str] = "pool"
+    cacheable: ClassVar[bool] = False
+    importer: ClassVar[bool] = True
+
+    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+        with workspace.store.session() as session:
+            classifier = get_classifier(session, workspace.classifier)
+            count, digest = pool_digest(session, classifier.id)
+        return Output(
+            "pool",
+            digest,
+            {"classifier_id": classifier.id, "texts": count},
+            f"textloop://{workspace.classifier}/pool/{digest[:16]}",
+        )

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textloop.errors import TrainingError
-from textloop.models.base import families, save_model
+from textloop.models.base import families, fit_model, save_model
 from textloop.models.calibrated import CalibratedClassifier
 from textloop.pipeline.component import Component, Output, Workspace, warm_up
-from textloop.pipeline.components.tune import family_versions, fitted_key
+from textloop.pipeline.components.tune import family_versions, fitted_key, pool_hash
 from textloop.pipeline.evaluation import headline
 from textloop.pipeline.selection import weighted_ensemble
 from textloop.registry.models import directory_hash
@@ -37,6 +37,7 @@ class TrainStep(Component):
         train_texts, train_labels = splits.get("train", ([], []))
         val_texts, val_labels = splits.get("validation", ([], []))
         test_texts = splits.get("test", ([], []))[0]
+        unlabelled = workspace.unlabelled(inputs.get("pool"), splits)
         if len(set(train_labels)) < 2:
             raise TrainingError(
                 f"the train split of {workspace.classifier!r} has {len(set(train_labels))} "
@@ -52,12 +53,14 @@ class TrainStep(Component):
         scores: dict[str, dict[str, float]] = {}
         for family in self.candidates:
             params = chosen[family]
-            model = workspace.fitted.pop(fitted_key(family, params, split.content_hash), None)
+            key = fitted_key(family, params, split.content_hash, pool_hash(inputs))
+            model = workspace.fitted.pop(key, None)
             if model is None:
                 model = families.create(family, workspace.resources, **params)
-                warm_up(model, train_texts + val_texts + test_texts, family, workspace.progress)
+                everything = train_texts + val_texts + test_texts + unlabelled
+                warm_up(model, everything, family, workspace.progress)
                 workspace.progress.task(f"fitting {family} on {len(train_texts):,} texts")
-                model.fit(train_texts, train_labels)
+                fit_model(model, train_texts, train_labels, unlabelled)
                 workspace.progress.done()
             fitted[family] = model
             if val_texts:

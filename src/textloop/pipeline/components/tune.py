@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from textloop.models.base import families
+from textloop.models.base import families, fit_model
 from textloop.pipeline.component import Component, Output, Workspace, json_hash, warm_up
 from textloop.pipeline.evaluation import headline
 
@@ -26,8 +26,13 @@ def family_versions(names: Sequence[str]) -> dict[str, str | None]:
     return {name: getattr(families.get(name), "version", None) for name in names}
 
 
-def fitted_key(family: str, params: dict[str, Any], splits_hash: str) -> str:
-    return json_hash([family, params, splits_hash])
+def fitted_key(family: str, params: dict[str, Any], splits: str, pool: str | None) -> str:
+    return json_hash([family, params, splits, pool])
+
+
+def pool_hash(inputs: Mapping[str, Output]) -> str | None:
+    pool = inputs.get("pool")
+    return pool.content_hash if pool else None
 
 
 def configurations(family: str, seed: int) -> list[dict[str, Any]]:
@@ -56,7 +61,7 @@ class TuneStep(Component):
     name: ClassVar[str] = "tune"
 
     def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
-        split = inputs["split"]
+        split, pool = inputs["split"], inputs.get("pool")
         defaults = {f: _params(workspace, f, {}) for f in self.candidates}
         if self.trials <= 0:
             return Output("hyperparameters", json_hash(defaults), {"best": defaults, "trials": []})
@@ -69,6 +74,7 @@ class TuneStep(Component):
                 json_hash(defaults),
                 {"best": defaults, "trials": [], "skipped": "no validation rows to score on"},
             )
+        unlabelled = workspace.unlabelled(pool, splits)
         queues = {f: configurations(f, self.seed) for f in self.candidates}
         rounds = max(len(queue) for queue in queues.values())
         order = [f for i in range(rounds) for f in self.candidates if i < len(queues[f])]
@@ -84,11 +90,11 @@ class TuneStep(Component):
             params = _params(workspace, family, overrides)
             started = time.perf_counter()
             model = families.create(family, workspace.resources, **overrides)
-            warm_up(model, train_texts + val_texts, family, workspace.progress)
+            warm_up(model, train_texts + val_texts + unlabelled, family, workspace.progress)
             workspace.progress.task(
                 f"tune trial {len(trials) + 1}: {family} {overrides or 'defaults'}"
             )
-            model.fit(train_texts, train_labels)
+            fit_model(model, train_texts, train_labels, unlabelled)
             score = headline(val_labels, model.predict_proba(val_texts), model.classes_)
             workspace.progress.done()
             trials.append(
@@ -103,9 +109,11 @@ class TuneStep(Component):
             if family not in best or rank > best[family][0]:
                 previous = best.get(family)
                 if previous is not None:
-                    workspace.fitted.pop(fitted_key(family, previous[1], split.content_hash), None)
+                    stale = fitted_key(family, previous[1], split.content_hash, pool_hash(inputs))
+                    workspace.fitted.pop(stale, None)
                 best[family] = (rank, params)
-                workspace.fitted[fitted_key(family, params, split.content_hash)] = model
+                fresh = fitted_key(family, params, split.content_hash, pool_hash(inputs))
+                workspace.fitted[fresh] = model
         chosen = {f: best[f][1] if f in best else defaults[f] for f in self.candidates}
         # Downstream steps consume only the choice: the same choice reached by another search
         # (or with other timings) leaves them cached.
