@@ -44,11 +44,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(env: dict[str, str], log: Path) -> Iterator[str]:
+def running_server(env: dict[str, str], log: Path, *options: str) -> Iterator[str]:
     port = free_port()
     with log.open("w") as output:
         process = subprocess.Popen(
-            [TEXTLOOP, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [TEXTLOOP, "serve", "--host", "127.0.0.1", "--port", str(port), *options],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,

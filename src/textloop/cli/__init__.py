@@ -11,8 +11,9 @@ from typing import Annotated, Any
 import typer
 
 from textloop import __version__
+from textloop.cli.context import JsonFlag, settings
+from textloop.cli.loop import register_loop_commands
 from textloop.cli.output import RichProgress, emit_json, err, fail, out
-from textloop.config import Settings
 from textloop.errors import TextloopError
 
 app = typer.Typer(
@@ -29,13 +30,6 @@ users_app = typer.Typer(help="People who sign in to the review portal.", no_args
 app.add_typer(users_app, name="users")
 pool_app = typer.Typer(help="Unlabelled texts and choosing which to review.", no_args_is_help=True)
 app.add_typer(pool_app, name="pool")
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
-
-
-def settings(ctx: typer.Context) -> Settings:
-    """Settings for this invocation, from the root ``--data-dir`` and the environment."""
-    return Settings.load(data_dir=ctx.find_root().params.get("data_dir"))
 
 
 def version_callback(value: bool) -> None:
@@ -403,11 +397,14 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    with_worker: Annotated[
+        bool, typer.Option(help="Also run queued jobs (retrains) in this process.")
+    ] = False,
 ) -> None:
-    """Serve the HTTP API until interrupted."""
+    """Serve the HTTP API and the review portal until interrupted."""
     from textloop.serving.server import run_server
 
-    run_server(settings(ctx), host, port)
+    run_server(settings(ctx), host, port, with_worker=with_worker)
 
 
 @app.command()
@@ -693,6 +690,9 @@ def demo(
     from textloop.demo import run_demo
 
     run_demo(settings(ctx), host, port, serve_after)
+
+
+register_loop_commands(app)
 
 
 def main() -> None:

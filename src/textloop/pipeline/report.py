@@ -21,3 +21,4 @@ class TrainReport:
     run: int | None = None
     steps: dict[str, str] = field(default_factory=dict)  # step name → status
     tuning: dict[str, Any] = field(default_factory=dict)
+    deployment: dict[str, Any] | None = None  # the deploy step's outcome, when one was asked

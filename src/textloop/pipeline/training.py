@@ -166,4 +166,5 @@ def _report(name: str, dataset: int, result: PipelineResult, seconds: float) -> 
         run=result.run_id,
         steps={step: outcome.status for step, outcome in result.steps.items()},
         tuning=result.output("tune").properties,
+        deployment=result.output("deploy").properties if "deploy" in result.steps else None,
     )

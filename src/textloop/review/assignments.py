@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from textloop.continuous.triggers import after_review
 from textloop.errors import InvalidRequest, NotFound
 from textloop.store.queries import get_classifier
 from textloop.store.tables import (
@@ -109,6 +110,9 @@ def decide(session: Session, task_id: str, user_id: int, label: str) -> ReviewTa
     if len(labels) >= classifier.review_overlap:
         task.status = "done" if len(set(labels)) == 1 else "conflict"
         task.final_label = labels[0] if task.status == "done" else None
+        if task.status == "done":
+            session.flush()
+            after_review(session, classifier)
     return task
 
 

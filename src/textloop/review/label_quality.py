@@ -104,6 +104,7 @@ def check_reviewed_labels(
                 ReviewTask.status == "done",
                 ReviewTask.final_label.is_not(None),
                 ReviewTask.source != SECOND_REVIEW,
+                ReviewTask.merged_into.is_(None),  # in training data already: checked then
             )
         )
     )

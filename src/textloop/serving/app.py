@@ -18,6 +18,7 @@ from textloop.serving.routes import (
     classify,
     feedback,
     health,
+    jobs,
     lineage,
     pool,
     review,
@@ -42,7 +43,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, classify, feedback, review, classifiers, lineage, runs, pool):
+    for module in (health, classify, feedback, review, classifiers, lineage, runs, pool, jobs):
         app.include_router(module.router)
     app.include_router(pages.router)
     app.include_router(admin.router)

@@ -155,3 +155,53 @@ class PoolSample(Strict):
     n: Annotated[int, Field(ge=1, le=10_000)] = 100
     strategy: Annotated[str, Field(max_length=50)] = "diverse"
     seed: int = 0
+
+
+class RetrainCreate(Strict):
+    model: Annotated[str | None, Field(max_length=50)] = None
+    dataset_version: Annotated[int | None, Field(ge=1)] = None  # a backfill over this version
+
+
+class JobPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    reason: str
+    status: str
+    attempts: int
+    max_attempts: int
+    payload: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class EventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    type: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class EventPage(BaseModel):
+    events: list[EventPublic]
+    next: int  # pass as ``after`` for the following page; equal to ``after`` when caught up
+
+
+class WebhookCreate(Strict):
+    url: Annotated[str, Field(min_length=8, max_length=2000)]
+    secret: Annotated[str, Field(min_length=16, max_length=200)]
+    classifier: Annotated[str | None, Field(max_length=100)] = None
+    events: list[Annotated[str, Field(max_length=50)]] = Field(default_factory=list, max_length=20)
+
+
+class WebhookPublic(BaseModel):
+    id: int
+    url: str
+    classifier: str | None
+    events: list[str]  # empty: every type

@@ -50,6 +50,10 @@ class Classifier(Base):
     labels: Mapped[list[str]] = mapped_column(default=list)
     data_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     review_overlap: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Continuous training: retrain after this many new reviewed labels (0: never by count), and
+    # whether a blessed candidate deploys by itself ("auto") or waits for an admin ("manual").
+    retrain_after: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    deploy_mode: Mapped[str] = mapped_column(String(10), default="auto", server_default="auto")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -161,6 +165,10 @@ class ReviewTask(Base):
     feedback_id: Mapped[str | None] = mapped_column(ForeignKey("feedback.id"))
     final_label: Mapped[str | None] = mapped_column(String(200))  # what reviewers agreed on
     scores: Mapped[dict[str, float] | None] = mapped_column(JSON, default=None)  # model's top 5
+    # The dataset version the agreed label was merged into for training; None until then.
+    merged_into: Mapped[int | None] = mapped_column(
+        ForeignKey("dataset_versions.id", ondelete="SET NULL"), default=None
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -315,3 +323,79 @@ class Event(Base):
         ForeignKey("artifacts.id", ondelete="CASCADE"), primary_key=True
     )
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+
+
+class Job(Base):
+    """Background work (a retrain): queued, running, succeeded or dead; kept as history."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "status", "run_after"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    classifier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("classifiers.id", ondelete="CASCADE")
+    )
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reason: Mapped[str] = mapped_column(String(200), default="by hand")
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    run_after: Mapped[datetime] = mapped_column(default=utcnow)
+    worker: Mapped[str | None] = mapped_column(String(100), default=None)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SystemEvent(Base):
+    """Something people may want to hear of (``run.succeeded``, ``model.deployed``); the id is
+    the cursor that ``GET /v1/events`` pages by."""
+
+    __tablename__ = "system_events"
+    __table_args__ = (Index("ix_system_events_classifier", "classifier_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    classifier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("classifiers.id", ondelete="CASCADE")
+    )
+    type: Mapped[str] = mapped_column(String(50))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Webhook(Base):
+    """Where to POST events: a URL, the secret that signs the body, and which event types."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    classifier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("classifiers.id", ondelete="CASCADE")
+    )  # None: every classifier's events
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(200))
+    event_types: Mapped[list[str]] = mapped_column(default=list)  # empty: every type
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook: pending until the receiver answers 2xx, or dead."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("system_events.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    response_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from textloop.continuous.triggers import after_review
 from textloop.errors import InvalidRequest, NotFound
 from textloop.review.assignments import SKIPPED
 from textloop.review.stats import reviewer_stats
@@ -152,6 +153,8 @@ def resolve_conflict(
     if classifier is None or label not in classifier.labels:
         raise InvalidRequest(f"{label!r} is not a label of this classifier", field="label")
     task.status, task.final_label = "done", label
+    session.flush()
+    after_review(session, classifier)
     session.commit()
     return RedirectResponse("/admin/conflicts", status_code=303)
 

@@ -1,0 +1,248 @@
+"""Commands of the continuous-training loop: the worker, retrain triggers, jobs and events."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any
+
+import typer
+
+from textloop.cli.context import JsonFlag, settings
+from textloop.cli.output import emit_json, out
+
+webhooks_app = typer.Typer(help="Where events are POSTed, signed.", no_args_is_help=True)
+
+
+def register_loop_commands(app: typer.Typer) -> None:
+    app.add_typer(webhooks_app, name="webhooks")
+    app.command()(worker)
+    app.command()(retrain)
+    app.command()(jobs)
+    app.command()(events)
+    app.command("retrain-policy")(retrain_policy)
+    app.command()(rollback)
+
+
+def worker(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option(help="Run the due jobs, then exit.")] = False,
+    poll: Annotated[float, typer.Option(help="Seconds between looks for new jobs.")] = 1.0,
+) -> None:
+    """Run queued jobs (retrains) until interrupted; start as many as you like."""
+    from textloop.jobs.worker import Worker
+    from textloop.store import open_store
+
+    runner = Worker(open_store(settings(ctx)), settings(ctx))
+    out.print(f"worker {runner.name} waiting for jobs", highlight=False)
+    if once:
+        while runner.run_once():
+            pass
+        return
+    runner.run(threading.Event(), poll)
+
+
+def retrain(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    model: Annotated[str | None, typer.Option(help="Model family (default: auto).")] = None,
+    dataset_version: Annotated[
+        int | None, typer.Option(help="Backfill: retrain on this dataset version as it is.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Queue a retrain: merge reviewed labels, train, evaluate, deploy if blessed."""
+    from textloop.continuous.triggers import request_retrain
+    from textloop.store import open_store
+
+    with open_store(settings(ctx)).session() as session:
+        job = request_retrain(session, name, "by hand (CLI)", model, dataset_version)
+        summary = _job(job)
+    if as_json:
+        emit_json(summary)
+        return
+    out.print(
+        f"queued job {summary['id']} ({summary['status']}); `textloop worker` runs it",
+        highlight=False,
+    )
+
+
+def jobs(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option(help="Only jobs in this state.")] = None,
+    limit: Annotated[int, typer.Option(help="How many of the newest jobs.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """The newest jobs and how they went (queued, running, succeeded, dead)."""
+    from sqlalchemy import select
+
+    from textloop.store import open_store
+    from textloop.store.tables import Job
+
+    with open_store(settings(ctx)).session() as session:
+        query = select(Job).order_by(Job.id.desc()).limit(limit)
+        if status:
+            query = query.where(Job.status == status)
+        rows = [_job(job) for job in session.scalars(query)]
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        error = f"  {row['error'].splitlines()[0]}" if row["error"] else ""
+        out.print(
+            f"{row['id']:>5}  {row['kind']:<8} {row['status']:<9} attempts {row['attempts']}  "
+            f"{row['created_at']}  {row['reason']}{error}",
+            highlight=False,
+            markup=False,
+        )
+
+
+def events(
+    ctx: typer.Context,
+    after: Annotated[int, typer.Option(help="Only events after this id (a cursor).")] = 0,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    as_json: JsonFlag = False,
+) -> None:
+    """Events (run.started, model.deployed, ...) oldest first."""
+    from textloop.notifications.events import list_events
+    from textloop.store import open_store
+
+    with open_store(settings(ctx)).session() as session:
+        rows = [
+            {"id": e.id, "type": e.type, "data": e.data, "created_at": e.created_at.isoformat()}
+            for e in list_events(session, after, limit)
+        ]
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        out.print(
+            f"{row['id']:>6}  {row['created_at']}  {row['type']:<16} {row['data']}",
+            highlight=False,
+            markup=False,
+        )
+
+
+def retrain_policy(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    after: Annotated[
+        int | None, typer.Option(help="Retrain after this many new reviewed labels (0: never).")
+    ] = None,
+    deploy: Annotated[
+        str | None, typer.Option(help="auto: deploy a blessed model; manual: wait for an admin.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show or change when a classifier retrains and whether it deploys by itself."""
+    from textloop.continuous.triggers import configure
+    from textloop.store import open_store
+
+    with open_store(settings(ctx)).session() as session:
+        classifier = configure(session, name, after, deploy)
+        policy = {
+            "classifier": name,
+            "retrain_after": classifier.retrain_after,
+            "deploy_mode": classifier.deploy_mode,
+        }
+    if as_json:
+        emit_json(policy)
+        return
+    out.print(
+        f"{name}: retrain after {policy['retrain_after']} new reviewed labels "
+        f"(0 = never), deploy {policy['deploy_mode']}",
+        highlight=False,
+    )
+
+
+def rollback(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Point production back at the version it served before the current one."""
+    from textloop.registry.rollback import rollback as roll_back
+    from textloop.store import open_store
+
+    moved = roll_back(open_store(settings(ctx)), name)
+    if as_json:
+        emit_json(moved.__dict__)
+        return
+    out.print(
+        f"[bold]{name}[/] production is back on model version {moved.version} "
+        f"(was version {moved.previous_version})"
+    )
+
+
+@webhooks_app.command("add")
+def webhooks_add(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="Where to POST events (http or https).")],
+    secret_stdin: Annotated[
+        bool, typer.Option("--secret-stdin", help="Read the signing secret from stdin.")
+    ] = False,
+    secret: Annotated[
+        str | None, typer.Option(help="The signing secret (16+ characters).", hidden=True)
+    ] = None,
+    classifier: Annotated[
+        str | None, typer.Option(help="Only this classifier's events (default: all).")
+    ] = None,
+    events: Annotated[
+        str | None, typer.Option(help="Comma-separated event types (default: all).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Send events to URL, signed with HMAC-SHA256 in X-Textloop-Signature."""
+    import sys
+
+    from textloop.notifications.webhooks import add_webhook
+    from textloop.store import open_store
+
+    key = sys.stdin.readline().strip() if secret_stdin else secret
+    if key is None:
+        key = typer.prompt("Signing secret", hide_input=True)
+    types = [t.strip() for t in events.split(",") if t.strip()] if events else None
+    with open_store(settings(ctx)).session() as session:
+        hook = add_webhook(session, url, key, classifier, types)
+        summary = {"id": hook.id, "url": hook.url, "events": hook.event_types or "all"}
+    if as_json:
+        emit_json(summary)
+        return
+    out.print(f"webhook {summary['id']} → {url}", highlight=False)
+
+
+@webhooks_app.command("deliveries")
+def webhooks_deliveries(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="How many of the newest deliveries.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """The delivery log: each event sent to each webhook, its attempts and the answer."""
+    from textloop.notifications.webhooks import delivery_log
+    from textloop.store import open_store
+
+    with open_store(settings(ctx)).session() as session:
+        rows = delivery_log(session, limit)
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        out.print(
+            f"{row['id']:>6}  webhook {row['webhook']}  event {row['event']} {row['type']:<16} "
+            f"{row['status']:<9} attempts {row['attempts']}  {row['error'] or ''}",
+            highlight=False,
+            markup=False,
+        )
+
+
+def _job(job: Any) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "attempts": job.attempts,
+        "reason": job.reason,
+        "payload": job.payload,
+        "result": job.result,
+        "error": job.error,
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+    }

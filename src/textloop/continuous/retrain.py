@@ -1,0 +1,82 @@
+"""A retrain job: merge reviewed labels, run the training pipeline, deploy if blessed, tell people.
+
+The pipeline deploys only a candidate that is blessed against production on the same test rows
+and passes infra-validation, and only when the classifier's ``deploy_mode`` is ``auto``; in
+``manual`` a blessed candidate stays registered for an admin to deploy. Any failure leaves
+production as it was, emits ``run.failed`` and re-raises, so the job queue retries it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textloop.config import Settings
+from textloop.continuous.merge import merge_reviewed_labels, unmerged_reviewed_labels
+from textloop.continuous.triggers import LABELS
+from textloop.models.base import ModelResources
+from textloop.notifications.events import emit
+from textloop.pipeline.training import AUTO, train_classifier
+from textloop.store.database import Store
+from textloop.store.queries import get_classifier
+
+
+def retrain(
+    store: Store,
+    settings: Settings,
+    name: str,
+    payload: dict[str, Any],
+    resources: ModelResources | None = None,
+) -> dict[str, Any]:
+    """Run one retrain; the result is what the job records."""
+    with store.session() as session:
+        classifier = get_classifier(session, name)
+        classifier_id, mode = classifier.id, classifier.deploy_mode
+        wanted = classifier.retrain_after
+        waiting = len(unmerged_reviewed_labels(session, classifier_id))
+    dataset_version = payload.get("dataset_version")
+    if payload.get("trigger") == LABELS and dataset_version is None and waiting < wanted:
+        return {"skipped": f"{waiting} new reviewed labels, fewer than {wanted}"}
+    emit(store, classifier_id, "run.started", classifier=name, trigger=payload.get("trigger"))
+    try:
+        merged = None
+        if dataset_version is None:  # a backfill trains on the version it names, as it is
+            merged = merge_reviewed_labels(store, settings, name, resources)
+        report = train_classifier(
+            store,
+            settings,
+            name,
+            payload.get("model", AUTO),
+            dataset_version=dataset_version,
+            resources=resources,
+            deploy=mode == "auto",
+            from_step="train" if payload.get("backfill") else None,
+        )
+    except Exception as exc:
+        emit(store, classifier_id, "run.failed", classifier=name, error=str(exc))
+        raise
+    verdict = report.blessing
+    common = {"classifier": name, "version": report.version, "run": report.run}
+    if verdict.get("blessed"):
+        emit(store, classifier_id, "model.blessed", **common, accuracy=_accuracy(report))
+    else:
+        emit(store, classifier_id, "model.rejected", **common, reasons=verdict.get("reasons", []))
+    deployment = report.deployment or {}
+    deployed = bool(deployment.get("deployed"))
+    if deployed:
+        previous = deployment.get("previous_version")
+        emit(store, classifier_id, "model.deployed", **common, previous_version=previous)
+    result = {
+        **common,
+        "dataset_version": report.dataset_version,
+        "blessed": bool(verdict.get("blessed")),
+        "deployed": deployed,
+        "merged": merged.__dict__ if merged else None,
+        "test_accuracy": _accuracy(report),
+    }
+    emit(store, classifier_id, "run.succeeded", **result)
+    return result
+
+
+def _accuracy(report: Any) -> float | None:
+    value = report.test_metrics.get("accuracy")
+    return float(value) if value is not None else None

@@ -1,0 +1,76 @@
+"""What queues a retrain: a person (CLI, HTTP), enough new reviewed labels, or a backfill.
+
+Every trigger goes through ``request_retrain``, which coalesces with a retrain still waiting for
+the same classifier, so a trigger that fires while a run is in progress queues one follow-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from textloop.errors import InvalidRequest
+from textloop.jobs.queue import enqueue
+from textloop.store.queries import get_classifier
+from textloop.store.tables import Classifier, Job, ReviewTask
+
+RETRAIN = "retrain"
+LABELS = "labels"  # the trigger of a job queued because enough labels were reviewed
+DEPLOY_MODES = ("auto", "manual")
+
+
+def request_retrain(
+    session: Session,
+    name: str,
+    reason: str = "by hand",
+    model: str | None = None,
+    dataset_version: int | None = None,
+    trigger: str = "manual",
+) -> Job:
+    classifier = get_classifier(session, name)
+    payload: dict[str, Any] = {"trigger": trigger}
+    if model:
+        payload["model"] = model
+    if dataset_version is not None:  # a backfill over a chosen version: no merge, refit
+        payload.update(dataset_version=dataset_version, backfill=True)
+    return enqueue(session, RETRAIN, classifier.id, payload, reason=reason)
+
+
+def after_review(session: Session, classifier: Classifier) -> Job | None:
+    """Called when a task is settled: queue a retrain once enough labels wait to be merged."""
+    if classifier.retrain_after <= 0:
+        return None
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(ReviewTask)
+        .where(
+            ReviewTask.classifier_id == classifier.id,
+            ReviewTask.status == "done",
+            ReviewTask.merged_into.is_(None),
+        )
+    )
+    if (waiting or 0) < classifier.retrain_after:
+        return None
+    return request_retrain(
+        session, classifier.name, f"{waiting} new reviewed labels", trigger=LABELS
+    )
+
+
+def configure(
+    session: Session, name: str, retrain_after: int | None = None, deploy_mode: str | None = None
+) -> Classifier:
+    classifier = get_classifier(session, name)
+    if retrain_after is not None:
+        if retrain_after < 0:
+            raise InvalidRequest("retrain_after must be 0 (off) or more", field="retrain_after")
+        classifier.retrain_after = retrain_after
+    if deploy_mode is not None:
+        if deploy_mode not in DEPLOY_MODES:
+            raise InvalidRequest(
+                f"deploy_mode must be one of {', '.join(DEPLOY_MODES)}, not {deploy_mode!r}",
+                field="deploy_mode",
+            )
+        classifier.deploy_mode = deploy_mode
+    return classifier

@@ -1,0 +1,1 @@
+"""Background work: a durable job queue in the database, and the worker that runs its jobs."""

@@ -1,0 +1,102 @@
+"""The worker: claims due jobs one at a time and runs them, sending heartbeats meanwhile, and
+sends webhook deliveries beside them.
+
+A job's handler is looked up by its kind. Success and failure are recorded in fresh
+transactions; a failure schedules a retry with backoff or dead-letters the job (see ``queue``).
+A worker that is killed mid-job simply stops sending heartbeats, and another claims the job.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from textloop.config import Settings
+from textloop.jobs.queue import claim, fail, heartbeat, succeed
+from textloop.models.base import ModelResources
+from textloop.store.database import Store
+from textloop.store.tables import Classifier
+
+log = logging.getLogger("textloop.worker")
+Handler = Callable[[Store, Settings, str, dict[str, Any], ModelResources], dict[str, Any]]
+HEARTBEAT_SECONDS = 10.0
+
+
+def default_handlers() -> dict[str, Handler]:
+    from textloop.continuous.retrain import retrain
+    from textloop.continuous.triggers import RETRAIN
+
+    return {RETRAIN: retrain}
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        resources: ModelResources | None = None,
+        handlers: dict[str, Handler] | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.resources = resources or ModelResources()
+        self.handlers = handlers if handlers is not None else default_handlers()
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    def run_once(self) -> bool:
+        """Run one due job if there is one; True when a job was run (whatever its outcome)."""
+        with self.store.session() as session:
+            job = claim(session, self.name, tuple(self.handlers))
+            if job is None:
+                return False
+            job_id, kind, payload = job.id, job.kind, dict(job.payload)
+            classifier = session.get(Classifier, job.classifier_id) if job.classifier_id else None
+            name = classifier.name if classifier else ""
+        log.info("job %s (%s %s) started on %s", job_id, kind, name, self.name)
+        stop = threading.Event()
+        beating = threading.Thread(target=self._beat, args=(job_id, stop), daemon=True)
+        beating.start()
+        try:
+            result = self.handlers[kind](self.store, self.settings, name, payload, self.resources)
+        except Exception as exc:  # any failure of a job is the job's, not the worker's
+            log.warning("job %s failed: %s", job_id, exc)
+            with self.store.session() as session:
+                fail(session, job_id, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        else:
+            with self.store.session() as session:
+                succeed(session, job_id, result)
+        finally:
+            stop.set()
+            beating.join()
+        return True
+
+    def run(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
+        """Run jobs until ``stop`` is set, polling for new ones when idle; a thread beside it
+        sends webhook deliveries, so a long retrain does not hold its events back."""
+        from textloop.notifications.webhooks import Deliverer
+
+        threading.Thread(
+            target=Deliverer(self.store).run, args=(stop,), name="webhooks", daemon=True
+        ).start()
+        while not stop.is_set():
+            try:
+                if self.run_once():
+                    continue
+            except Exception:  # the database went away for a moment: wait, then go on
+                log.exception("worker %s could not claim a job", self.name)
+            stop.wait(poll_seconds)
+
+    def _beat(self, job_id: int, stop: threading.Event) -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            try:
+                with self.store.session() as session:
+                    heartbeat(session, job_id, self.name)
+            except Exception:
+                log.exception("heartbeat for job %s failed", job_id)

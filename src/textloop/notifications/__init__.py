@@ -1,0 +1,1 @@
+"""Telling people what happened: events recorded in the database and readable by cursor."""

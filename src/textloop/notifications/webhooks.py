@@ -1,0 +1,207 @@
+"""Webhooks: every event goes, signed, to the URLs that asked for it, retried until answered.
+
+``emit`` creates one delivery per matching webhook in the event's own transaction, so no event
+is acknowledged without its deliveries. The ``Deliverer`` POSTs the JSON body with
+``X-Textloop-Signature: sha256=<HMAC-SHA256(secret, body)>``; a non-2xx answer or a network
+error retries after 2 s, 4 s, 8 s, ... and after ``MAX_ATTEMPTS`` the delivery is dead. Each
+webhook receives its events in order: only its oldest pending delivery is ever sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from textloop.errors import InvalidRequest
+from textloop.notifications.events import EVENT_TYPES
+from textloop.store.database import Store
+from textloop.store.queries import get_classifier
+from textloop.store.tables import Classifier, SystemEvent, Webhook, WebhookDelivery, utcnow
+
+log = logging.getLogger("textloop.webhooks")
+PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(seconds=2)
+IN_FLIGHT = timedelta(seconds=30)  # a claimed delivery is not claimed again for this long
+TIMEOUT_SECONDS = 10.0
+SIGNATURE_HEADER = "X-Textloop-Signature"
+
+
+def add_webhook(
+    session: Session,
+    url: str,
+    secret: str,
+    classifier: str | None = None,
+    event_types: list[str] | None = None,
+) -> Webhook:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise InvalidRequest(f"{url!r} is not an http(s) URL", field="url")
+    if len(secret) < 16:
+        raise InvalidRequest("the secret must be at least 16 characters", field="secret")
+    unknown = sorted(set(event_types or []) - set(EVENT_TYPES))
+    if unknown:
+        raise InvalidRequest(
+            f"unknown event type {unknown[0]!r}; the types are: {', '.join(EVENT_TYPES)}",
+            field="events",
+        )
+    classifier_id = get_classifier(session, classifier).id if classifier else None
+    hook = Webhook(
+        classifier_id=classifier_id, url=url, secret=secret, event_types=list(event_types or [])
+    )
+    session.add(hook)
+    session.flush()
+    return hook
+
+
+def fan_out(session: Session, event: SystemEvent) -> None:
+    """Queue the event for every active webhook that wants it (called inside ``emit``)."""
+    hooks = session.scalars(
+        select(Webhook).where(
+            Webhook.active.is_(True),
+            or_(Webhook.classifier_id.is_(None), Webhook.classifier_id == event.classifier_id),
+        )
+    )
+    for hook in hooks:
+        if not hook.event_types or event.type in hook.event_types:
+            session.add(WebhookDelivery(webhook_id=hook.id, event_id=event.id))
+
+
+def delivery_log(session: Session, limit: int = 50) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(WebhookDelivery, SystemEvent.type)
+        .join(SystemEvent, SystemEvent.id == WebhookDelivery.event_id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "id": delivery.id,
+            "webhook": delivery.webhook_id,
+            "event": delivery.event_id,
+            "type": event_type,
+            "status": delivery.status,
+            "attempts": delivery.attempts,
+            "response_status": delivery.response_status,
+            "error": delivery.error,
+            "delivered_at": delivery.delivered_at.isoformat() if delivery.delivered_at else None,
+        }
+        for delivery, event_type in rows
+    ]
+
+
+def body(session: Session, event: SystemEvent) -> bytes:
+    classifier = session.get(Classifier, event.classifier_id) if event.classifier_id else None
+    document = {
+        "id": event.id,
+        "type": event.type,
+        "created_at": event.created_at.isoformat(),
+        "classifier": classifier.name if classifier else None,
+        "data": event.data,
+    }
+    return json.dumps(document, sort_keys=True, default=str).encode("utf-8")
+
+
+def signature(secret: str, payload: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode("utf-8"), payload, hashlib.sha256).hexdigest()
+
+
+class Deliverer:
+    """Sends due deliveries; any number may run against one database."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def deliver_due(self) -> int:
+        """Send every delivery that is due now; returns how many were attempted."""
+        attempted = 0
+        while (claimed := self._claim()) is not None:
+            delivery_id, url, secret, payload, event_type = claimed
+            status, error = _post(url, payload, signature(secret, payload), event_type)
+            self._record(delivery_id, status, error)
+            attempted += 1
+        return attempted
+
+    def run(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
+        while not stop.is_set():
+            try:
+                self.deliver_due()
+            except Exception:
+                log.exception("webhook delivery failed")
+            stop.wait(poll_seconds)
+
+    def _claim(self) -> tuple[int, str, str, bytes, str] | None:
+        now = utcnow()
+        earlier = aliased(WebhookDelivery)
+        blocked = exists().where(  # an older delivery to the same webhook still pending
+            earlier.webhook_id == WebhookDelivery.webhook_id,
+            earlier.status == PENDING,
+            earlier.event_id < WebhookDelivery.event_id,
+        )
+        with self.store.session() as session:
+            delivery = session.scalar(
+                select(WebhookDelivery)
+                .where(
+                    and_(
+                        WebhookDelivery.status == PENDING,
+                        WebhookDelivery.next_attempt_at <= now,
+                        ~blocked,
+                    )
+                )
+                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if delivery is None:
+                return None
+            delivery.attempts += 1
+            delivery.next_attempt_at = now + IN_FLIGHT
+            hook = session.get(Webhook, delivery.webhook_id)
+            event = session.get(SystemEvent, delivery.event_id)
+            assert hook is not None and event is not None
+            return delivery.id, hook.url, hook.secret, body(session, event), event.type
+
+    def _record(self, delivery_id: int, status: int | None, error: str | None) -> None:
+        with self.store.session() as session:
+            delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
+            if delivery is None:
+                return
+            delivery.response_status, delivery.error = status, error
+            if error is None:
+                delivery.status, delivery.delivered_at = DELIVERED, utcnow()
+            elif delivery.attempts >= MAX_ATTEMPTS:
+                delivery.status = DEAD
+            else:
+                delivery.next_attempt_at = utcnow() + FIRST_RETRY * 2 ** (delivery.attempts - 1)
+
+
+def _post(url: str, payload: bytes, signed: str, event_type: str) -> tuple[int | None, str | None]:
+    request = urllib.request.Request(
+        url,
+        data=payload,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "textloop-webhooks",
+            "X-Textloop-Event": event_type,
+            SIGNATURE_HEADER: signed,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            return response.status, None
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"the receiver answered {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        return None, f"could not reach the receiver: {exc}"

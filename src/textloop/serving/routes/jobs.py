@@ -1,0 +1,98 @@
+"""The loop over HTTP: queue a retrain, follow its job, roll back, and read events by cursor."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from textloop.continuous.triggers import request_retrain
+from textloop.errors import Forbidden, NotFound
+from textloop.notifications.events import MAX_PAGE, list_events
+from textloop.notifications.webhooks import add_webhook, delivery_log
+from textloop.registry.rollback import rollback
+from textloop.serving.deps import AdminKey, RuntimeDep, SessionDep
+from textloop.serving.schemas import (
+    DeploymentPublic,
+    EventPage,
+    EventPublic,
+    JobPublic,
+    RetrainCreate,
+    WebhookCreate,
+    WebhookPublic,
+)
+from textloop.store.queries import get_classifier
+from textloop.store.tables import Classifier, Job
+
+router = APIRouter(tags=["continuous training"])
+
+
+@router.post("/v1/classifiers/{name}/retrain", status_code=202, response_model=JobPublic)
+def retrain(
+    name: str, session: SessionDep, _key: AdminKey, body: RetrainCreate | None = None
+) -> JobPublic:
+    """Queue a retrain (merged with one still waiting); a worker runs it."""
+    body = body or RetrainCreate()
+    job = request_retrain(
+        session, name, "by hand (HTTP)", body.model, body.dataset_version, trigger="manual"
+    )
+    session.commit()
+    return JobPublic.model_validate(job)
+
+
+@router.post("/v1/classifiers/{name}/rollback", status_code=201, response_model=DeploymentPublic)
+def roll_back(name: str, runtime: RuntimeDep, _key: AdminKey) -> DeploymentPublic:
+    """Point production back at the version it served before the current one."""
+    return DeploymentPublic(**rollback(runtime.store, name).__dict__)
+
+
+@router.get("/v1/jobs/{job_id}", response_model=JobPublic)
+def show_job(job_id: int, session: SessionDep, principal: AdminKey) -> JobPublic:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} does not exist")
+    classifier = session.get(Classifier, job.classifier_id) if job.classifier_id else None
+    principal.require("admin", classifier.name if classifier else None)
+    return JobPublic.model_validate(job)
+
+
+@router.post("/v1/webhooks", status_code=201, response_model=WebhookPublic)
+def create_webhook(body: WebhookCreate, session: SessionDep, principal: AdminKey) -> WebhookPublic:
+    """Send events to a URL, signed with the secret (HMAC-SHA256, ``X-Textloop-Signature``)."""
+    if body.classifier is None and principal.classifiers is not None:
+        raise Forbidden("this API key is limited to some classifiers; name one")
+    principal.require("admin", body.classifier)
+    hook = add_webhook(session, body.url, body.secret, body.classifier, body.events)
+    session.commit()
+    return WebhookPublic(id=hook.id, url=hook.url, classifier=body.classifier, events=body.events)
+
+
+@router.get("/v1/webhooks/deliveries")
+def webhook_deliveries(
+    session: SessionDep,
+    principal: AdminKey,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> dict[str, list[dict[str, Any]]]:
+    """The delivery log, newest first: status, attempts, the receiver's answer."""
+    if principal.classifiers is not None:
+        raise Forbidden("the delivery log spans classifiers; use an unrestricted admin key")
+    return {"deliveries": delivery_log(session, limit)}
+
+
+@router.get("/v1/events", response_model=EventPage)
+def events(
+    session: SessionDep,
+    principal: AdminKey,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    classifier: Annotated[str | None, Query(max_length=100)] = None,
+    type: Annotated[list[str] | None, Query()] = None,
+) -> EventPage:
+    """Events after the cursor, oldest first. A key limited to some classifiers names one."""
+    if classifier is None and principal.classifiers is not None:
+        raise Forbidden("this API key is limited to some classifiers; name one with ?classifier=")
+    principal.require("admin", classifier)
+    classifier_id = get_classifier(session, classifier).id if classifier else None
+    page = list_events(session, after, limit, classifier_id, type)
+    return EventPage(
+        events=[EventPublic.model_validate(event) for event in page],
+        next=page[-1].id if page else after,
+    )

@@ -1,0 +1,177 @@
+"""Reviewed labels flow back into the data, and a retrain job ships a better model or none."""
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from sqlalchemy import select
+
+from tests.corpus import TOPICS
+from textloop.config import Settings
+from textloop.continuous.merge import merge_reviewed_labels
+from textloop.continuous.triggers import configure, request_retrain
+from textloop.data.datasets import load_splits
+from textloop.data.readers import read_labelled_file
+from textloop.errors import InvalidRequest
+from textloop.jobs.queue import QUEUED, SUCCEEDED
+from textloop.jobs.worker import Worker
+from textloop.notifications.events import list_events
+from textloop.pipeline.ingestion import ingest_batch
+from textloop.pipeline.training import train_classifier
+from textloop.registry.models import PRODUCTION
+from textloop.registry.rollback import previous_version, rollback
+from textloop.review.assignments import claim_next, decide
+from textloop.security.accounts import create_user
+from textloop.store import Store
+from textloop.store.queries import aliased_model, get_classifier, latest_dataset_version
+from textloop.store.tables import Job, ReviewTask
+
+
+@pytest.fixture
+def deployed(store: Store, settings: Settings, corpus_csv: Path) -> int:
+    """``topics`` with ngram v1 in production, retraining after 3 labels; returns a reviewer."""
+    ingest_batch(store, settings, "topics", read_labelled_file(corpus_csv), "corpus")
+    train_classifier(store, settings, "topics", "ngram", deploy=True)
+    with store.session() as session:
+        configure(session, "topics", retrain_after=3)
+        return create_user(session, "ann@example.com", "a long password", "reviewer").id
+
+
+def review(store: Store, reviewer: int, labelled: list[tuple[str, str]]) -> None:
+    """Open tasks for the texts, then answer each through the portal's code path."""
+    with store.session() as session:
+        classifier = get_classifier(session, "topics")
+        for text, _ in labelled:
+            session.add(ReviewTask(classifier_id=classifier.id, source="pool", text=text))
+    truth = dict(labelled)
+    while True:
+        with store.session() as session:
+            task = claim_next(session, "topics", reviewer)
+            if task is None:
+                return
+            decide(session, task.id, reviewer, truth[task.text])
+
+
+def examples(store: Store) -> dict[str, tuple[str, str]]:
+    with store.session() as session:
+        dataset = latest_dataset_version(session, get_classifier(session, "topics"))
+        splits = load_splits(session, dataset.id)
+    return {
+        text: (label, split)
+        for split, (texts, labels) in splits.items()
+        for text, label in zip(texts, labels, strict=True)
+    }
+
+
+def test_reviewed_labels_override_older_ones_keep_their_split_and_add_new_texts(
+    store: Store, settings: Settings, deployed: int, corpus_csv: Path
+) -> None:
+    mislabelled = "rain and storm in the forecast for the stadium"
+    corpus = read_labelled_file(corpus_csv)
+    extra = pa.table({"text": [mislabelled], "label": ["sport"]})
+    data = pa.concat_tables([corpus.select(["text", "label"]), extra])
+    ingest_batch(store, settings, "topics", data, "corpus with an error")
+    before = examples(store)
+    new_text = f"{TOPICS['weather'][0]} {TOPICS['weather'][1]} over the hills today"
+    with store.session() as session:
+        configure(session, "topics", retrain_after=0)
+    review(store, deployed, [(mislabelled, "weather"), (new_text, "weather")])
+    merged = merge_reviewed_labels(store, settings, "topics")
+    after = examples(store)
+    assert (merged.reviewed, merged.flagged, merged.relabelled, merged.added) == (2, 0, 1, 1)
+    assert after[mislabelled] == ("weather", before[mislabelled][1])
+    assert after[new_text][0] == "weather" and len(after) == len(before) + 1
+    assert merge_reviewed_labels(store, settings, "topics").dataset_version is None  # all merged
+
+
+def test_a_review_label_that_looks_wrong_goes_to_a_second_review_not_into_the_data(
+    store: Store, settings: Settings, deployed: int
+) -> None:
+    before = examples(store)
+    text = next(text for text, (label, _) in before.items() if label == "sport")
+    review(store, deployed, [(text, "finance")])
+    merged = merge_reviewed_labels(store, settings, "topics")
+    assert (merged.reviewed, merged.flagged, merged.dataset_version) == (0, 1, None)
+    with store.session() as session:
+        sources = session.scalars(select(ReviewTask.source).where(ReviewTask.status == "open"))
+        assert list(sources) == ["second_review"]
+
+
+def test_enough_reviewed_labels_queue_one_retrain(store: Store, deployed: int) -> None:
+    words = TOPICS["sport"]
+    texts = [(f"{words[i]} {words[i + 1]} match report {i}", "sport") for i in range(5)]
+    review(store, deployed, texts[:2])
+    with store.session() as session:
+        assert session.scalars(select(Job)).all() == []
+    review(store, deployed, texts[2:])
+    with store.session() as session:
+        jobs = session.scalars(select(Job)).all()
+    assert [(job.kind, job.status, job.payload["trigger"]) for job in jobs] == [
+        ("retrain", QUEUED, "labels")
+    ]
+
+
+def test_a_retrain_job_merges_trains_and_deploys_a_blessed_model_and_says_so(
+    store: Store, settings: Settings, deployed: int
+) -> None:
+    words = TOPICS["finance"]
+    labelled = [(f"{words[i]} {words[i + 2]} this quarter", "finance") for i in range(3)]
+    review(store, deployed, labelled)
+    assert Worker(store, settings).run_once()
+    with store.session() as session:
+        job = session.scalars(select(Job)).one()
+        production = aliased_model(session, get_classifier(session, "topics"), PRODUCTION)
+        events = [(e.type, e.data.get("version")) for e in list_events(session)]
+    assert job.status == SUCCEEDED and job.result["merged"]["reviewed"] == 3
+    assert job.result["blessed"] and job.result["deployed"] and production.version == 2
+    assert events == [
+        ("run.started", None),
+        ("model.blessed", 2),
+        ("model.deployed", 2),
+        ("run.succeeded", 2),
+    ]
+
+
+def test_a_failed_run_leaves_production_alone_reports_and_is_retried(
+    store: Store, settings: Settings, deployed: int
+) -> None:
+    with store.session() as session:
+        request_retrain(session, "topics", model="no-such-family")
+    assert Worker(store, settings).run_once()
+    with store.session() as session:
+        job = session.scalars(select(Job)).one()
+        production = aliased_model(session, get_classifier(session, "topics"), PRODUCTION)
+        events = [e.type for e in list_events(session)]
+    assert job.status == QUEUED and job.attempts == 1 and "no-such-family" in job.error
+    assert production.version == 1
+    assert events == ["run.started", "run.failed"]
+
+
+def test_manual_deploy_mode_keeps_a_blessed_candidate_out_of_production(
+    store: Store, settings: Settings, deployed: int
+) -> None:
+    with store.session() as session:
+        configure(session, "topics", deploy_mode="manual")
+        request_retrain(session, "topics", dataset_version=1)
+    assert Worker(store, settings).run_once()
+    with store.session() as session:
+        job = session.scalars(select(Job)).one()
+        production = aliased_model(session, get_classifier(session, "topics"), PRODUCTION)
+    assert job.status == SUCCEEDED and job.result["version"] == 2
+    assert not job.result["deployed"] and production.version == 1
+
+
+def test_rollback_returns_production_to_the_version_it_replaced_and_says_so(
+    store: Store, settings: Settings, deployed: int
+) -> None:
+    with store.session() as session:
+        assert previous_version(session, get_classifier(session, "topics").id, 1) is None
+    with pytest.raises(InvalidRequest, match="nothing to roll back to"):
+        rollback(store, "topics")
+    train_classifier(store, settings, "topics", "ngram", deploy=True, use_cache=False)
+    moved = rollback(store, "topics")
+    assert (moved.version, moved.previous_version) == (1, 2)
+    assert rollback(store, "topics").version == 2  # a second rollback undoes the first
+    with store.session() as session:
+        rolled = [e.data for e in list_events(session, types=["model.rolled_back"])]
+    assert [(e["from_version"], e["version"]) for e in rolled] == [(2, 1), (1, 2)]

@@ -1,0 +1,96 @@
+"""Events reach webhooks signed, in order, and again after a receiver's failure."""
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.webhook_receiver import Receiver
+from textloop.config import Settings
+from textloop.data.readers import read_labelled_file
+from textloop.errors import InvalidRequest
+from textloop.notifications import webhooks
+from textloop.notifications.events import emit
+from textloop.notifications.webhooks import DEAD, DELIVERED, Deliverer, add_webhook
+from textloop.pipeline.ingestion import ingest_batch
+from textloop.store import Store
+from textloop.store.queries import get_classifier
+from textloop.store.tables import WebhookDelivery
+
+SECRET = "a-secret-of-some-length"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver.running() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def classifier_id(store: Store, settings: Settings, corpus_csv: Path) -> int:
+    ingest_batch(store, settings, "topics", read_labelled_file(corpus_csv), "corpus")
+    with store.session() as session:
+        return get_classifier(session, "topics").id
+
+
+def test_events_arrive_signed_and_in_order_after_a_failed_attempt(
+    store: Store, classifier_id: int, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webhooks, "FIRST_RETRY", webhooks.FIRST_RETRY * 0)
+    with store.session() as session:
+        add_webhook(session, receiver.url, SECRET, "topics", ["run.started", "run.succeeded"])
+    receiver.answers = [500]  # the first attempt fails
+    emit(store, classifier_id, "run.started", classifier="topics")
+    emit(store, classifier_id, "model.blessed", classifier="topics")  # not asked for
+    emit(store, classifier_id, "run.succeeded", classifier="topics", version=2)
+    deliverer = Deliverer(store)
+    while deliverer.deliver_due():
+        pass
+    bodies = [json.loads(payload) for _, payload in receiver.received]
+    assert [b["type"] for b in bodies] == ["run.started", "run.started", "run.succeeded"]
+    assert bodies[-1]["classifier"] == "topics" and bodies[-1]["data"] == {
+        "classifier": "topics",
+        "version": 2,
+    }
+    for headers, payload in receiver.received:
+        expected = hmac.new(SECRET.encode(), payload, hashlib.sha256).hexdigest()
+        assert headers["X-Textloop-Signature"] == f"sha256={expected}"
+    with store.session() as session:
+        deliveries = session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
+    assert [(d.status, d.attempts) for d in deliveries] == [(DELIVERED, 2), (DELIVERED, 1)]
+    assert deliveries[0].response_status == 200
+
+
+def test_a_receiver_that_never_answers_well_ends_in_the_dead_letter(
+    store: Store, classifier_id: int, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webhooks, "FIRST_RETRY", webhooks.FIRST_RETRY * 0)
+    with store.session() as session:
+        add_webhook(session, receiver.url, SECRET)
+    receiver.answers = [503] * webhooks.MAX_ATTEMPTS
+    emit(store, classifier_id, "drift.detected", classifier="topics")
+    deliverer = Deliverer(store)
+    while deliverer.deliver_due():
+        pass
+    with store.session() as session:
+        delivery = session.scalars(select(WebhookDelivery)).one()
+    assert (delivery.status, delivery.attempts, delivery.response_status) == (
+        DEAD,
+        webhooks.MAX_ATTEMPTS,
+        503,
+    )
+    assert "answered 503" in delivery.error
+
+
+def test_bad_webhooks_are_refused(store: Store, classifier_id: int) -> None:
+    with store.session() as session:
+        with pytest.raises(InvalidRequest, match="not an http"):
+            add_webhook(session, "ftp://example.com", SECRET)
+        with pytest.raises(InvalidRequest, match="at least 16 characters"):
+            add_webhook(session, "http://127.0.0.1:9/x", "short")
+        with pytest.raises(InvalidRequest, match=r"unknown event type 'run\.exploded'"):
+            add_webhook(session, "http://127.0.0.1:9/x", SECRET, event_types=["run.exploded"])
