@@ -82,3 +82,15 @@ def store(settings: Settings) -> Iterator[Store]:
 @pytest.fixture
 def corpus_csv(tmp_path: Path) -> Path:
     return write_corpus(tmp_path / "corpus.csv")
+
+
+@pytest.fixture
+def classifier_id(store: Store, settings: Settings, corpus_csv: Path) -> int:
+    """Classifier ``topics``, its corpus ingested; returns its id."""
+    from textloop.data.readers import read_labelled_file
+    from textloop.pipeline.ingestion import ingest_batch
+    from textloop.store.queries import get_classifier
+
+    ingest_batch(store, settings, "topics", read_labelled_file(corpus_csv), "corpus")
+    with store.session() as session:
+        return get_classifier(session, "topics").id

@@ -2,27 +2,15 @@
 
 import threading
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from textloop.config import Settings
-from textloop.data.readers import read_labelled_file
 from textloop.jobs import queue
 from textloop.jobs.queue import DEAD, QUEUED, RUNNING, SUCCEEDED, claim, enqueue, fail, heartbeat
 from textloop.jobs.worker import Worker
-from textloop.pipeline.ingestion import ingest_batch
 from textloop.store import Store
-from textloop.store.queries import get_classifier
 from textloop.store.tables import Job, utcnow
-
-
-@pytest.fixture
-def classifier_id(store: Store, settings: Settings, corpus_csv: Path) -> int:
-    ingest_batch(store, settings, "topics", read_labelled_file(corpus_csv), "corpus")
-    with store.session() as session:
-        return get_classifier(session, "topics").id
 
 
 def test_a_waiting_job_absorbs_the_same_request_and_a_running_one_gets_one_follow_up(

@@ -4,21 +4,16 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from tests.webhook_receiver import Receiver
-from textloop.config import Settings
-from textloop.data.readers import read_labelled_file
 from textloop.errors import InvalidRequest
 from textloop.notifications import webhooks
 from textloop.notifications.events import emit
 from textloop.notifications.webhooks import DEAD, DELIVERED, Deliverer, add_webhook
-from textloop.pipeline.ingestion import ingest_batch
 from textloop.store import Store
-from textloop.store.queries import get_classifier
 from textloop.store.tables import WebhookDelivery
 
 SECRET = "a-secret-of-some-length"
@@ -28,13 +23,6 @@ SECRET = "a-secret-of-some-length"
 def receiver() -> Iterator[Receiver]:
     with Receiver.running() as receiver:
         yield receiver
-
-
-@pytest.fixture
-def classifier_id(store: Store, settings: Settings, corpus_csv: Path) -> int:
-    ingest_batch(store, settings, "topics", read_labelled_file(corpus_csv), "corpus")
-    with store.session() as session:
-        return get_classifier(session, "topics").id
 
 
 def test_events_arrive_signed_and_in_order_after_a_failed_attempt(
