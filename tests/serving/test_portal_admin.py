@@ -4,9 +4,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.serving.portal import PASSWORD, sign_in, token_in
+from textloop.config import Settings
+from textloop.pipeline.training import train_classifier
+from textloop.registry.models import PRODUCTION
 from textloop.review.assignments import claim_next, decide
 from textloop.store import Store
-from textloop.store.queries import get_classifier
+from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import ApiKey, ReviewTask, User
 
 ADMIN_PAGES = (
@@ -16,6 +19,8 @@ ADMIN_PAGES = (
     "/admin/conflicts",
     "/admin/history",
     "/admin/stats",
+    "/admin/models",
+    "/admin/events",
 )
 
 
@@ -34,6 +39,7 @@ def test_admin_forms_need_the_csrf_token(client: TestClient, people: Store) -> N
         ("/admin/keys", {"scope_classify": "1"}),
         ("/admin/users", {"email": "x@example.com", "password": PASSWORD}),
         ("/admin/classifiers/topics", {"review_overlap": "3"}),
+        ("/admin/models/topics/rollback", {}),
     ):
         assert client.post(path, data=data).status_code == 403
     with people.session() as session:
@@ -90,3 +96,22 @@ def test_an_admin_resolves_a_conflict_and_sees_the_history(
     history = client.get("/admin/history").text
     assert history.count("rita@example.com") == 1 and "finance" in history
     assert token_in(history)
+
+
+def test_an_admin_approves_a_blessed_candidate_rolls_back_and_sees_the_events(
+    client: TestClient, people: Store, settings: Settings
+) -> None:
+    train_classifier(people, settings, "topics", "ngram", use_cache=False)  # version 2, blessed
+    token = sign_in(client, "admin@example.com")
+    page = client.get("/admin/models").text
+    assert (
+        'action="/admin/models/topics/2/deploy"' in page and "<strong>production</strong>" in page
+    )
+    deployed = client.post("/admin/models/topics/2/deploy", data={"csrf_token": token})
+    assert deployed.status_code == 200 and "Roll back from version 2" in deployed.text
+    client.post("/admin/models/topics/rollback", data={"csrf_token": token})
+    with people.session() as session:
+        production = aliased_model(session, get_classifier(session, "topics"), PRODUCTION)
+        assert production.version == 1
+    events = client.get("/admin/events").text
+    assert "model.rolled_back" in events

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from textloop import __version__
 from textloop.config import Settings
 from textloop.serving.errors import install_error_handlers, is_api_path
-from textloop.serving.portal import admin, pages
+from textloop.serving.portal import admin, models, pages
 from textloop.serving.routes import (
     classifiers,
     classify,
@@ -47,6 +47,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(pages.router)
     app.include_router(admin.router)
+    app.include_router(models.router)
     app.mount("/static", StaticFiles(directory=PORTAL_STATIC), name="static")
     app.middleware("http")(portal_security_headers)
     return app

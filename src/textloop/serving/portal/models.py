@@ -1,0 +1,79 @@
+"""Admin pages of the training loop: model versions (deploy a blessed one, roll back) and the
+recent events and jobs. A classifier in ``manual`` deploy mode is approved here or by CLI."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from textloop.jobs.queue import QUEUED
+from textloop.notifications.events import list_events
+from textloop.registry.deployment import deploy_model
+from textloop.registry.models import PRODUCTION
+from textloop.registry.rollback import rollback
+from textloop.serving.deps import RuntimeDep, SessionDep
+from textloop.serving.portal.pages import templates
+from textloop.serving.portal.session import Form, PortalAccount, check_csrf
+from textloop.store.queries import aliased_model
+from textloop.store.tables import Classifier, Job, ModelVersion, SystemEvent
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+SHOWN = 50
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
+    account.require_admin()
+    classifiers = []
+    for classifier in session.scalars(select(Classifier).order_by(Classifier.name)):
+        production = aliased_model(session, classifier, PRODUCTION)
+        versions = session.scalars(
+            select(ModelVersion)
+            .where(ModelVersion.classifier_id == classifier.id)
+            .order_by(ModelVersion.version.desc())
+            .limit(SHOWN)
+        ).all()
+        classifiers.append((classifier, production.version if production else None, versions))
+    return templates.TemplateResponse(
+        request, "admin_models.html", {"account": account, "classifiers": classifiers}
+    )
+
+
+@router.post("/models/{name}/{version}/deploy")
+def deploy_version(
+    name: str, version: int, runtime: RuntimeDep, account: PortalAccount, form: Form
+) -> Response:
+    """Approve a candidate: blessed and infra-validated versions only, as on the CLI."""
+    account.require_admin()
+    check_csrf(account.csrf_token, form)
+    deploy_model(runtime.store, runtime.settings.artifact_root, name, version)
+    return RedirectResponse("/admin/models", status_code=303)
+
+
+@router.post("/models/{name}/rollback")
+def roll_back(name: str, runtime: RuntimeDep, account: PortalAccount, form: Form) -> Response:
+    account.require_admin()
+    check_csrf(account.csrf_token, form)
+    rollback(runtime.store, name)
+    return RedirectResponse("/admin/models", status_code=303)
+
+
+@router.get("/events", response_class=HTMLResponse)
+def events_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
+    account.require_admin()
+    newest = session.scalar(select(SystemEvent.id).order_by(SystemEvent.id.desc()).limit(1))
+    events = list_events(session, after=max(0, (newest or 0) - SHOWN), limit=SHOWN)
+    names = {row.id: row.name for row in session.execute(select(Classifier.id, Classifier.name))}
+    jobs = session.scalars(select(Job).order_by(Job.id.desc()).limit(SHOWN)).all()
+    return templates.TemplateResponse(
+        request,
+        "admin_events.html",
+        {
+            "account": account,
+            "events": list(reversed(events)),
+            "jobs": jobs,
+            "names": names,
+            "queued": QUEUED,
+        },
+    )
