@@ -131,6 +131,10 @@ def retrain_policy(
     deploy: Annotated[
         str | None, typer.Option(help="auto: deploy a blessed model; manual: wait for an admin.")
     ] = None,
+    schedule: Annotated[
+        str | None,
+        typer.Option(help='Also retrain on a cron schedule in UTC ("0 3 * * *"); "" removes it.'),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Show or change when a classifier retrains and whether it deploys by itself."""
@@ -138,18 +142,20 @@ def retrain_policy(
     from textloop.store import open_store
 
     with open_store(settings(ctx)).session() as session:
-        classifier = configure(session, name, after, deploy)
+        classifier = configure(session, name, after, deploy, schedule)
         policy = {
             "classifier": name,
             "retrain_after": classifier.retrain_after,
             "deploy_mode": classifier.deploy_mode,
+            "schedule": classifier.retrain_schedule,
         }
     if as_json:
         emit_json(policy)
         return
     out.print(
         f"{name}: retrain after {policy['retrain_after']} new reviewed labels "
-        f"(0 = never), deploy {policy['deploy_mode']}",
+        f"(0 = never), on schedule {policy['schedule'] or '(none)'}, "
+        f"deploy {policy['deploy_mode']}",
         highlight=False,
     )
 

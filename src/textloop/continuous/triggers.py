@@ -1,4 +1,5 @@
-"""What queues a retrain: a person (CLI, HTTP), enough new reviewed labels, or a backfill.
+"""What queues a retrain: a person (CLI, HTTP), enough new reviewed labels, a backfill, or a
+schedule (``continuous.schedule``, checked by the workers).
 
 Every trigger goes through ``request_retrain``, which coalesces with a retrain still waiting for
 the same classifier, so a trigger that fires while a run is in progress queues one follow-up.
@@ -59,9 +60,19 @@ def after_review(session: Session, classifier: Classifier) -> Job | None:
 
 
 def configure(
-    session: Session, name: str, retrain_after: int | None = None, deploy_mode: str | None = None
+    session: Session,
+    name: str,
+    retrain_after: int | None = None,
+    deploy_mode: str | None = None,
+    schedule: str | None = None,
 ) -> Classifier:
+    """Change what is given; ``schedule=""`` removes the schedule."""
+    from textloop.continuous.schedule import parse_schedule
+
     classifier = get_classifier(session, name)
+    if schedule is not None:
+        classifier.retrain_schedule = parse_schedule(schedule).text if schedule.strip() else None
+        classifier.schedule_checked_at = None
     if retrain_after is not None:
         if retrain_after < 0:
             raise InvalidRequest("retrain_after must be 0 (off) or more", field="retrain_after")

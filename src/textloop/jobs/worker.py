@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from textloop.config import Settings
+from textloop.continuous.schedule import fire_due_schedules
 from textloop.jobs.queue import claim, fail, heartbeat, succeed
 from textloop.models.base import ModelResources
 from textloop.store.database import Store
@@ -87,6 +88,8 @@ class Worker:
         ).start()
         while not stop.is_set():
             try:
+                with self.store.session() as session:
+                    fire_due_schedules(session)
                 if self.run_once():
                     continue
             except Exception:  # the database went away for a moment: wait, then go on

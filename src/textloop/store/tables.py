@@ -54,6 +54,8 @@ class Classifier(Base):
     # whether a blessed candidate deploys by itself ("auto") or waits for an admin ("manual").
     retrain_after: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
     deploy_mode: Mapped[str] = mapped_column(String(10), default="auto", server_default="auto")
+    retrain_schedule: Mapped[str | None] = mapped_column(String(100), default=None)  # cron, UTC
+    schedule_checked_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
