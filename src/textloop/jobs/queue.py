@@ -21,6 +21,12 @@ QUEUED, RUNNING, SUCCEEDED, DEAD = "queued", "running", "succeeded", "dead"
 LEASE = timedelta(seconds=60)
 BACKOFF = timedelta(seconds=10)  # after the first failure; doubles with each attempt
 MAX_ATTEMPTS = 3
+LOST = "lost: "  # the error of an attempt whose worker died
+
+
+def lost_attempt(job: Job) -> bool:
+    """Whether the previous attempt of a just-claimed job died with its worker."""
+    return bool(job.error) and (job.error or "").startswith(LOST)
 
 
 def enqueue(
@@ -81,7 +87,7 @@ def claim(session: Session, worker: str, kinds: tuple[str, ...] | None = None) -
     if job is None:
         return None
     if job.status == RUNNING:  # its worker died: that attempt is lost
-        job.error = f"worker {job.worker} stopped sending heartbeats"
+        job.error = f"{LOST}worker {job.worker} stopped sending heartbeats"
         if job.attempts >= job.max_attempts:
             job.status, job.finished_at = DEAD, now
             session.flush()

@@ -19,8 +19,9 @@ from typing import Any
 
 from textloop.config import Settings
 from textloop.continuous.schedule import fire_due_schedules
-from textloop.jobs.queue import claim, fail, heartbeat, succeed
+from textloop.jobs.queue import claim, fail, heartbeat, lost_attempt, succeed
 from textloop.models.base import ModelResources
+from textloop.notifications.events import emit
 from textloop.store.database import Store
 from textloop.store.tables import Classifier
 
@@ -60,6 +61,11 @@ class Worker:
             job_id, kind, payload = job.id, job.kind, dict(job.payload)
             classifier = session.get(Classifier, job.classifier_id) if job.classifier_id else None
             name = classifier.name if classifier else ""
+            lost = job.error if lost_attempt(job) else None
+        if lost:  # nobody could say so when it died; a job is a run, so say it now
+            emit(
+                self.store, job.classifier_id, "run.failed", classifier=name, error=lost, job=job_id
+            )
         log.info("job %s (%s %s) started on %s", job_id, kind, name, self.name)
         stop = threading.Event()
         beating = threading.Thread(target=self._beat, args=(job_id, stop), daemon=True)
