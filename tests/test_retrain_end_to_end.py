@@ -76,7 +76,12 @@ def test_a_retrain_queued_over_http_is_run_by_the_servers_worker_and_reported(
     jobs = json.loads(run_cli(env, "jobs", "--json").stdout)
     assert [(j["kind"], j["status"]) for j in jobs] == [("retrain", "succeeded")]
     listed = json.loads(run_cli(env, "events", "--after", "1", "--json").stdout)
-    assert [e["type"] for e in listed] == ["model.blessed", "run.succeeded", "model.rolled_back"]
+    assert [e["type"] for e in listed] == [
+        "model.blessed",
+        "run.succeeded",
+        "model.deployed",  # the admin's `textloop deploy`
+        "model.rolled_back",
+    ]
     again = json.loads(run_cli(env, "rollback", "topics", "--json").stdout)
     assert (again["version"], again["previous_version"]) == (2, 1)
     refused = run_cli(env, "retrain-policy", "topics", "--deploy", "sometimes")

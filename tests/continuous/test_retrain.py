@@ -175,3 +175,41 @@ def test_rollback_returns_production_to_the_version_it_replaced_and_says_so(
     with store.session() as session:
         rolled = [e.data for e in list_events(session, types=["model.rolled_back"])]
     assert [(e["from_version"], e["version"]) for e in rolled] == [(2, 1), (1, 2)]
+
+
+def test_a_waiting_retrain_absorbs_automatic_triggers_but_not_other_explicit_requests(
+    store: Store, deployed: int
+) -> None:
+    with store.session() as session:
+        first = request_retrain(session, "topics", model="ngram")
+        assert request_retrain(session, "topics", model="ngram").id == first.id
+        assert request_retrain(session, "topics", trigger="labels").id == first.id
+        other = request_retrain(session, "topics", model="embedding")
+        backfill = request_retrain(session, "topics", dataset_version=1)
+        assert len({first.id, other.id, backfill.id}) == 3
+
+
+def test_a_labels_retrain_whose_merge_is_not_yet_trained_trains_it(
+    store: Store, settings: Settings, deployed: int, corpus_csv: Path
+) -> None:
+    """As when an earlier attempt merged the labels and then failed: nothing waits, yet the
+    newest dataset version has no model."""
+    corpus = read_labelled_file(corpus_csv)
+    ingest_batch(store, settings, "topics", corpus.slice(0, 100), "a newer version")
+    with store.session() as session:
+        request_retrain(session, "topics", model="ngram", trigger="labels")
+    assert Worker(store, settings).run_once()
+    with store.session() as session:
+        job = session.scalars(select(Job)).one()
+    assert "skipped" not in job.result and job.result["dataset_version"] == 2
+
+
+def test_retraining_unchanged_data_moves_nothing_and_leaves_rollback_alone(
+    store: Store, settings: Settings, deployed: int
+) -> None:
+    train_classifier(store, settings, "topics", "ngram", deploy=True)  # v2, against v1
+    again = train_classifier(store, settings, "topics", "ngram", deploy=True)  # all cached
+    assert again.cached and again.version == 2
+    assert again.deployment is not None and not again.deployment["deployed"]
+    assert "version 2 is production already" in again.deployment["reasons"]
+    assert rollback(store, "topics").version == 1  # not "back" to version 2

@@ -7,7 +7,17 @@ from sqlalchemy import select
 
 from textloop.config import Settings
 from textloop.jobs import queue
-from textloop.jobs.queue import DEAD, QUEUED, RUNNING, SUCCEEDED, claim, enqueue, fail, heartbeat
+from textloop.jobs.queue import (
+    DEAD,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    claim,
+    enqueue,
+    fail,
+    heartbeat,
+    succeed,
+)
 from textloop.jobs.worker import Worker
 from textloop.store import Store
 from textloop.store.tables import Job, utcnow
@@ -47,7 +57,7 @@ def test_failures_retry_with_growing_backoff_then_go_to_the_dead_letter(
             session.get(Job, job.id).run_after = utcnow()  # the backoff has passed
             assert claim(session, "w1").attempts == attempt
             before = utcnow()
-            failed = fail(session, job.id, f"boom {attempt}")
+            failed = fail(session, job.id, "w1", f"boom {attempt}")
             delays.append((failed.run_after - before).total_seconds())
         assert failed.status == DEAD and failed.error == "boom 3" and failed.finished_at
         assert delays[1] > 1.9 * delays[0] > 0
@@ -67,6 +77,9 @@ def test_a_job_whose_worker_stopped_is_claimed_again_and_the_lost_attempt_counts
         assert "dead worker stopped sending heartbeats" in again.error
         assert not heartbeat(session, job.id, "dead worker")
         assert heartbeat(session, job.id, "w2")
+        assert fail(session, job.id, "dead worker", "late news") is None  # not its job now
+        assert succeed(session, job.id, "dead worker", {}) is None
+        assert session.get(Job, job.id).status == RUNNING
 
 
 def test_concurrent_workers_never_run_the_same_job_twice(

@@ -59,8 +59,7 @@ def test_a_suspect_reviewed_label_goes_to_a_second_review(
                 )
             )
             session.flush()
-    with store.session() as session:
-        result = check_reviewed_labels(session, "topics")
+    result = check_reviewed_labels(store, "topics")
     assert result.checked == 2 and len(result.flagged) == 1
     with store.session() as session:
         tasks = {(t.text[:12], t.source, t.status) for t in session.scalars(select(ReviewTask))}

@@ -571,8 +571,7 @@ def review_check(
     from textloop.review.label_quality import check_reviewed_labels
     from textloop.store import open_store
 
-    with open_store(settings(ctx)).session() as session:
-        result = check_reviewed_labels(session, name, family)
+    result = check_reviewed_labels(open_store(settings(ctx)), name, family)
     if as_json:
         emit_json({"checked": result.checked, "flagged": result.flagged})
         return

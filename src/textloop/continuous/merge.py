@@ -53,9 +53,7 @@ def unmerged_reviewed_labels(session: Any, classifier_id: int) -> list[ReviewTas
 def merge_reviewed_labels(
     store: Store, settings: Settings, name: str, resources: ModelResources | None = None
 ) -> Merge:
-    with store.session() as session:
-        classifier = get_classifier(session, name)
-        flagged = len(check_reviewed_labels(session, name, resources=resources).flagged)
+    flagged = len(check_reviewed_labels(store, name, resources=resources).flagged)
     with store.session() as session:
         classifier = get_classifier(session, name)
         tasks = unmerged_reviewed_labels(session, classifier.id)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from textloop.config import Settings
 from textloop.continuous.merge import merge_reviewed_labels, unmerged_reviewed_labels
 from textloop.continuous.triggers import LABELS
@@ -17,7 +19,8 @@ from textloop.models.base import ModelResources
 from textloop.notifications.events import emit
 from textloop.pipeline.training import AUTO, train_classifier
 from textloop.store.database import Store
-from textloop.store.queries import get_classifier
+from textloop.store.queries import get_classifier, latest_dataset_version
+from textloop.store.tables import ModelVersion
 
 
 def retrain(
@@ -33,8 +36,15 @@ def retrain(
         classifier_id, mode = classifier.id, classifier.deploy_mode
         wanted = classifier.retrain_after
         waiting = len(unmerged_reviewed_labels(session, classifier_id))
+        newest = latest_dataset_version(session, classifier)
+        trained = session.scalar(
+            select(ModelVersion.id).where(ModelVersion.dataset_version_id == newest.id).limit(1)
+        )
     dataset_version = payload.get("dataset_version")
-    if payload.get("trigger") == LABELS and dataset_version is None and waiting < wanted:
+    automatic = payload.get("trigger") == LABELS and dataset_version is None
+    if automatic and waiting < wanted and trained is not None:
+        # (an earlier attempt may have merged the labels and failed before training: then the
+        # newest version has no model yet, and this attempt trains it)
         return {"skipped": f"{waiting} new reviewed labels, fewer than {wanted}"}
     emit(store, classifier_id, "run.started", classifier=name, trigger=payload.get("trigger"))
     try:

@@ -1,8 +1,9 @@
 """What queues a retrain: a person (CLI, HTTP), enough new reviewed labels, a backfill, or a
 schedule (``continuous.schedule``, checked by the workers).
 
-Every trigger goes through ``request_retrain``, which coalesces with a retrain still waiting for
-the same classifier, so a trigger that fires while a run is in progress queues one follow-up.
+Every trigger goes through ``request_retrain``: a retrain still waiting for the same classifier
+absorbs the same request and any automatic one, so a trigger that fires while a run is in
+progress queues one follow-up; an explicit request with other parameters queues its own job.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest
-from textloop.jobs.queue import enqueue
+from textloop.jobs.queue import QUEUED, enqueue
 from textloop.store.queries import get_classifier
 from textloop.store.tables import Classifier, Job, ReviewTask
 
 RETRAIN = "retrain"
 LABELS = "labels"  # the trigger of a job queued because enough labels were reviewed
+AUTOMATIC = (LABELS, "schedule")
 DEPLOY_MODES = ("auto", "manual")
 
 
@@ -36,7 +38,20 @@ def request_retrain(
         payload["model"] = model
     if dataset_version is not None:  # a backfill over a chosen version: no merge, refit
         payload.update(dataset_version=dataset_version, backfill=True)
-    return enqueue(session, RETRAIN, classifier.id, payload, reason=reason)
+    waiting = session.scalar(
+        select(Job)
+        .where(Job.kind == RETRAIN, Job.classifier_id == classifier.id, Job.status == QUEUED)
+        .order_by(Job.id)
+        .limit(1)
+    )
+    # A waiting retrain absorbs the same request, and an automatic trigger unless it waits to
+    # backfill (which merges nothing); an explicit different request queues after it.
+    automatic = trigger in AUTOMATIC
+    if waiting is not None and (
+        waiting.payload == payload or (automatic and not waiting.payload.get("backfill"))
+    ):
+        return waiting
+    return enqueue(session, RETRAIN, classifier.id, payload, reason=reason, coalesce=False)
 
 
 def after_review(session: Session, classifier: Classifier) -> Job | None:

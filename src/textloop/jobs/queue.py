@@ -109,15 +109,20 @@ def heartbeat(session: Session, job_id: int, worker: str) -> bool:
     return True
 
 
-def succeed(session: Session, job_id: int, result: dict[str, Any]) -> Job:
-    job = _locked(session, job_id)
-    job.status, job.result, job.error, job.finished_at = SUCCEEDED, result, None, utcnow()
+def succeed(session: Session, job_id: int, worker: str, result: dict[str, Any]) -> Job | None:
+    """Record success; None (and nothing written) when the job was taken over meanwhile."""
+    job = _held(session, job_id, worker)
+    if job is not None:
+        job.status, job.result, job.error, job.finished_at = SUCCEEDED, result, None, utcnow()
     return job
 
 
-def fail(session: Session, job_id: int, error: str) -> Job:
-    """Record a failed attempt: queue a retry after a backoff, or dead-letter the job."""
-    job = _locked(session, job_id)
+def fail(session: Session, job_id: int, worker: str, error: str) -> Job | None:
+    """Record a failed attempt: queue a retry after a backoff, or dead-letter the job; None
+    (and nothing written) when the job was taken over meanwhile."""
+    job = _held(session, job_id, worker)
+    if job is None:
+        return None
     job.error = error[:2000]
     now = utcnow()
     if job.attempts >= job.max_attempts:
@@ -128,8 +133,10 @@ def fail(session: Session, job_id: int, error: str) -> Job:
     return job
 
 
-def _locked(session: Session, job_id: int) -> Job:
+def _held(session: Session, job_id: int, worker: str) -> Job | None:
+    """The job, locked, if ``worker`` still holds it: a worker whose lease ran out while it
+    went on must not overwrite the outcome of the worker that took the job over."""
     job = session.get(Job, job_id, with_for_update=True)
     if job is None:
         raise LookupError(f"job {job_id} does not exist")
-    return job
+    return job if job.status == RUNNING and job.worker == worker else None

@@ -75,10 +75,17 @@ class Worker:
         except Exception as exc:  # any failure of a job is the job's, not the worker's
             log.warning("job %s failed: %s", job_id, exc)
             with self.store.session() as session:
-                fail(session, job_id, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+                error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+                if fail(session, job_id, self.name, error) is None:
+                    log.warning(
+                        "job %s was taken over meanwhile; its failure is not recorded", job_id
+                    )
         else:
             with self.store.session() as session:
-                succeed(session, job_id, result)
+                if succeed(session, job_id, self.name, result) is None:
+                    log.warning(
+                        "job %s was taken over meanwhile; its result is not recorded", job_id
+                    )
         finally:
             stop.set()
             beating.join()

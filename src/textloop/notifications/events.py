@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest
@@ -27,6 +27,7 @@ EVENT_TYPES = (
     "drift.detected",
 )
 MAX_PAGE = 500
+EMIT_LOCK = 0x7465_7874  # an advisory lock key of our own
 
 
 def emit(store: Store, classifier_id: int | None, event_type: str, **data: Any) -> int:
@@ -36,6 +37,10 @@ def emit(store: Store, classifier_id: int | None, event_type: str, **data: Any) 
     from textloop.notifications.webhooks import fan_out
 
     with store.session() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # Ids come from a sequence, so two concurrent emits could commit out of id order
+            # and a reader paging past the higher id would miss the lower one: take turns.
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EMIT_LOCK})
         event = SystemEvent(classifier_id=classifier_id, type=event_type, data=data)
         session.add(event)
         session.flush()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from textloop.errors import NotBlessed
 from textloop.metadata.recorder import find_artifact, model_uri
+from textloop.notifications.events import emit
 from textloop.pipeline.infra_validation import infra_validate
 from textloop.registry.models import PRODUCTION, Deployment, directory_hash, set_alias
 from textloop.store.database import Store
@@ -56,7 +57,18 @@ def deploy_model(
             f"{'; '.join(recorded['reasons'])}. Deploy it with --force to override"
         )
     with store.session() as session:
-        return set_alias(session, name, PRODUCTION, number, force)
+        moved = set_alias(session, name, PRODUCTION, number, force)
+        classifier_id = get_classifier(session, name).id
+    if moved.previous_version != moved.version:
+        emit(
+            store,
+            classifier_id,
+            "model.deployed",
+            classifier=name,
+            version=moved.version,
+            previous_version=moved.previous_version,
+        )
+    return moved
 
 
 def _changed_since_registered(store: Store, name: str, version: int, path: Path) -> bool:

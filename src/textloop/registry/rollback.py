@@ -56,6 +56,8 @@ def previous_version(session: Session, classifier_id: int, current: int) -> int 
         moved = deployment.properties
         if moved.get("alias") != PRODUCTION or moved.get("deployed") is False:
             continue
+        if moved.get("previous_version") == moved.get("version"):
+            continue  # a redeploy of the same version moved nothing
         if moved.get("version") == current:
             previous = moved.get("previous_version")
             return int(previous) if previous is not None else None

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from textloop.data.datasets import load_splits
 from textloop.models.base import ModelResources, families
+from textloop.store.database import Store
 from textloop.store.queries import get_classifier, latest_dataset_version
 from textloop.store.tables import ReviewTask
 
@@ -92,49 +92,58 @@ class CheckResult:
 
 
 def check_reviewed_labels(
-    session: Session, name: str, family: str = "ngram", resources: ModelResources | None = None
+    store: Store, name: str, family: str = "ngram", resources: ModelResources | None = None
 ) -> CheckResult:
     """Score agreed review labels out of fold beside the newest dataset version's labels, and
-    send the suspect ones to a second review (the task becomes ``flagged``, not training data)."""
-    classifier = get_classifier(session, name)
-    reviewed = list(
-        session.scalars(
-            select(ReviewTask).where(
-                ReviewTask.classifier_id == classifier.id,
-                ReviewTask.status == "done",
-                ReviewTask.final_label.is_not(None),
-                ReviewTask.source != SECOND_REVIEW,
-                ReviewTask.merged_into.is_(None),  # in training data already: checked then
+    send the suspect ones to a second review (the task becomes ``flagged``, not training data).
+
+    The scoring fits several models, so it runs between two short transactions, not inside
+    one: on SQLite an open write transaction would hold every other writer back meanwhile.
+    """
+    with store.session() as session:
+        classifier = get_classifier(session, name)
+        classifier_id = classifier.id
+        reviewed = [
+            (task.id, task.text, task.final_label or "")
+            for task in session.scalars(
+                select(ReviewTask).where(
+                    ReviewTask.classifier_id == classifier.id,
+                    ReviewTask.status == "done",
+                    ReviewTask.final_label.is_not(None),
+                    ReviewTask.source != SECOND_REVIEW,
+                    ReviewTask.merged_into.is_(None),  # in training data already: checked then
+                )
             )
-        )
-    )
-    if not reviewed:
-        return CheckResult(0, [])
-    dataset = latest_dataset_version(session, classifier)
-    splits = load_splits(session, dataset.id)
-    texts = [t.text for t in reviewed]
-    labels = [t.final_label or "" for t in reviewed]
+        ]
+        if not reviewed:
+            return CheckResult(0, [])
+        splits = load_splits(session, latest_dataset_version(session, classifier).id)
+    texts = [text for _, text, _ in reviewed]
+    labels = [label for _, _, label in reviewed]
     for split in ("train", "validation"):
         split_texts, split_labels = splits.get(split, ([], []))
         texts += split_texts
         labels += split_labels
     probabilities, classes = out_of_fold_probabilities(texts, labels, family, resources=resources)
+    suspects = [
+        s for s in likely_label_errors(probabilities, labels, classes) if s.index < len(reviewed)
+    ]
     flagged = []
-    for suspect in likely_label_errors(probabilities, labels, classes):
-        if suspect.index >= len(reviewed):
-            continue  # a dataset row: the check is about the reviewers' labels
-        task = reviewed[suspect.index]
-        task.status = "flagged"
-        session.add(
-            ReviewTask(
-                classifier_id=classifier.id,
-                source=SECOND_REVIEW,
-                text=task.text,
-                suggested_label=suspect.likely,
-                confidence=None,
-                reported_label=suspect.given,
+    with store.session() as session:
+        for suspect in suspects:
+            task = session.get(ReviewTask, reviewed[suspect.index][0], with_for_update=True)
+            if task is None or task.status != "done" or task.merged_into is not None:
+                continue  # settled otherwise meanwhile
+            task.status = "flagged"
+            session.add(
+                ReviewTask(
+                    classifier_id=classifier_id,
+                    source=SECOND_REVIEW,
+                    text=task.text,
+                    suggested_label=suspect.likely,
+                    confidence=None,
+                    reported_label=suspect.given,
+                )
             )
-        )
-        flagged.append(task.id)
-    session.flush()
+            flagged.append(task.id)
     return CheckResult(len(reviewed), flagged)

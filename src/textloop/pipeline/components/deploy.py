@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from textloop.pipeline.component import Component, Output, Workspace
 from textloop.registry.models import PRODUCTION, set_alias
+from textloop.store.queries import aliased_model, get_classifier
 
 
 @dataclass
@@ -28,6 +29,12 @@ class DeployStep(Component):
         reasons = [] if verdict["blessed"] else list(verdict["reasons"])
         reasons += [] if infra["passed"] else list(infra["reasons"])
         properties: dict[str, Any] = {"alias": self.alias, "version": version}
+        with workspace.store.session() as session:
+            current = aliased_model(
+                session, get_classifier(session, workspace.classifier), self.alias
+            )
+            if current is not None and current.version == version:
+                reasons.append(f"version {version} is {self.alias} already")
         if reasons:
             properties.update(deployed=False, reasons=reasons)
         else:
