@@ -30,7 +30,7 @@ from textloop.store.tables import PoolText, ReviewTask, utcnow
 CHUNK = 1000
 MAX_SAMPLE = 10_000
 MAX_UNLABELLED = 50_000  # pool texts a training run learns from; enough, and bounded
-TOP_SCORES = 5
+TOP_SCORES = 5  # class scores a task keeps and the portal shows
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from textloop.errors import AuthError, NotFound
 from textloop.review.assignments import SKIPPED, claim_next, decide
+from textloop.review.pool import TOP_SCORES
 from textloop.security.accounts import sign_in, sign_out
 from textloop.serving.deps import SessionDep
 from textloop.serving.portal.session import (
@@ -30,7 +31,6 @@ from textloop.store.tables import Classifier, Prediction, ReviewLease, ReviewTas
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
-TOP_SCORES = 5
 
 
 @router.get("/login", response_class=HTMLResponse)
