@@ -653,6 +653,10 @@ def keys_create(
         str | None, typer.Option(help="Comma-separated classifier names (default: all).")
     ] = None,
     name: Annotated[str, typer.Option(help="A note saying who the key is for.")] = "",
+    user: Annotated[
+        str | None,
+        typer.Option(help="A portal account's email: the key reviews as that person."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Create an API key; it is printed once and stored only as a hash."""
@@ -666,10 +670,17 @@ def keys_create(
             [scope.strip() for scope in scopes.split(",") if scope.strip()],
             [c.strip() for c in classifiers.split(",") if c.strip()] if classifiers else None,
             name,
+            user,
         )
     if as_json:
         emit_json(
-            {"api_key": key.key, "id": key.id, "scopes": key.scopes, "classifiers": key.classifiers}
+            {
+                "api_key": key.key,
+                "id": key.id,
+                "scopes": key.scopes,
+                "classifiers": key.classifiers,
+                "user": key.user,
+            }
         )
         return
     out.print(f"API key with scopes {', '.join(key.scopes)} (shown once):")

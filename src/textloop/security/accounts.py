@@ -49,6 +49,15 @@ class Account:
             raise Forbidden(f"you are not assigned to classifier {classifier!r}")
 
 
+def require_assignment(session: Session, user_id: int, classifier: str) -> None:
+    """Checked on each use of a reviewer's key, so a changed assignment applies at once."""
+    user = session.get(User, user_id)
+    if user is None or user.disabled:
+        raise Forbidden("this portal account is disabled")
+    if user.role != "admin" and user.classifiers is not None and classifier not in user.classifiers:
+        raise Forbidden(f"{user.email} is not assigned to classifier {classifier!r}")
+
+
 def create_user(
     session: Session,
     email: str,

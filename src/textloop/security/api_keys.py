@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textloop.errors import AuthError, Forbidden, InvalidRequest
-from textloop.store.tables import ApiKey
+from textloop.store.tables import ApiKey, User
 
 SCOPES = ("classify", "feedback", "review", "admin")
 KEY_PREFIX = "tl_"
@@ -28,15 +28,27 @@ class IssuedKey:
     prefix: str
     scopes: list[str]
     classifiers: list[str] | None
+    user: str | None = None
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the authenticated key, detached from the session that loaded it."""
+    """Who is calling: the authenticated key, detached from the session that loaded it.
+
+    ``user_id`` is set for a reviewer's own key, which records review decisions as that person.
+    """
 
     key_id: int
     scopes: frozenset[str]
     classifiers: frozenset[str] | None
+    user_id: int | None = None
+
+    def require_reviewer(self) -> int:
+        if self.user_id is None:
+            raise Forbidden(
+                "review decisions need a reviewer's own key: textloop keys create --user EMAIL"
+            )
+        return self.user_id
 
     def require(self, scope: str, classifier: str | None = None) -> None:
         if scope not in self.scopes and "admin" not in self.scopes:
@@ -55,7 +67,9 @@ def create_api_key(
     scopes: list[str],
     classifiers: list[str] | None = None,
     name: str = "",
+    user_email: str | None = None,
 ) -> IssuedKey:
+    """Issue a key; with ``user_email`` it is that person's own, limited to what they may do."""
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise InvalidRequest(
@@ -63,6 +77,9 @@ def create_api_key(
             f"choose from {', '.join(SCOPES)}",
             field="scopes",
         )
+    user = _key_owner(session, user_email, scopes, classifiers) if user_email else None
+    if user is not None and classifiers is None and user.classifiers is not None:
+        classifiers = list(user.classifiers)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     record = ApiKey(
         name=name,
@@ -70,10 +87,36 @@ def create_api_key(
         key_hash=hash_key(key),
         scopes=sorted(set(scopes)),
         classifiers=sorted(set(classifiers)) if classifiers else None,
+        user_id=user.id if user else None,
     )
     session.add(record)
     session.flush()
-    return IssuedKey(record.id, key, record.prefix, record.scopes, record.classifiers)
+    return IssuedKey(
+        record.id,
+        key,
+        record.prefix,
+        record.scopes,
+        record.classifiers,
+        user.email if user else None,
+    )
+
+
+def _key_owner(
+    session: Session, email: str, scopes: list[str], classifiers: list[str] | None
+) -> User:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or user.disabled:
+        raise InvalidRequest(f"no active portal account {email!r}", field="user")
+    if "admin" in scopes and user.role != "admin":
+        raise InvalidRequest(
+            f"{user.email} is a reviewer; their key cannot be admin", field="scopes"
+        )
+    outside = set(classifiers or []) - set(user.classifiers or [])
+    if user.classifiers is not None and outside:
+        raise InvalidRequest(
+            f"{user.email} is not assigned to {', '.join(sorted(outside))}", field="classifiers"
+        )
+    return user
 
 
 def authenticate(session: Session, presented: str | None) -> Principal:
@@ -82,8 +125,13 @@ def authenticate(session: Session, presented: str | None) -> Principal:
     record = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(presented)))
     if record is None or record.revoked_at is not None:
         raise AuthError("invalid or revoked API key")
+    if record.user_id is not None:
+        owner = session.get(User, record.user_id)
+        if owner is None or owner.disabled:
+            raise AuthError("this API key's portal account is disabled")
     return Principal(
         key_id=record.id,
         scopes=frozenset(record.scopes),
         classifiers=frozenset(record.classifiers) if record.classifiers is not None else None,
+        user_id=record.user_id,
     )

@@ -82,7 +82,14 @@ class ReviewTaskPublic(BaseModel):
     reported_label: str | None
     prediction_id: str | None
     feedback_id: str | None
+    final_label: str | None = None
     created_at: datetime
+
+
+class ReviewDecisionIn(BaseModel):
+    label: str = Field(
+        min_length=1, max_length=200, description="One of the classifier's labels, or 'skip'."
+    )
 
 
 class ReviewTaskList(BaseModel):

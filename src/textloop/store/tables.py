@@ -56,6 +56,8 @@ class Classifier(Base):
     deploy_mode: Mapped[str] = mapped_column(String(10), default="auto", server_default="auto")
     retrain_schedule: Mapped[str | None] = mapped_column(String(100), default=None)  # cron, UTC
     schedule_checked_at: Mapped[datetime | None] = mapped_column(default=None)
+    drift_window: Mapped[int] = mapped_column(Integer, default=500, server_default="500")
+    drift_thresholds: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -249,6 +251,9 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[list[str]] = mapped_column(default=list)
     classifiers: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    user_id: Mapped[int | None] = mapped_column(  # a reviewer's own key: decides as that person
+        ForeignKey("users.id", ondelete="CASCADE"), default=None
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
@@ -400,4 +405,22 @@ class WebhookDelivery(Base):
     response_status: Mapped[int | None] = mapped_column(Integer, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DriftReport(Base):
+    """One comparison of a window of recent predictions with the production model's held-out
+    rows: each measure, the ones over their threshold, and whether that means drift."""
+
+    __tablename__ = "drift_reports"
+    __table_args__ = (Index("ix_drift_reports_classifier", "classifier_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    classifier_id: Mapped[int] = mapped_column(ForeignKey("classifiers.id", ondelete="CASCADE"))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    window_size: Mapped[int] = mapped_column(Integer)
+    window_end: Mapped[datetime] = mapped_column()  # when the newest prediction in it was made
+    measures: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    breached: Mapped[list[str]] = mapped_column(default=list)
+    drifted: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,14 +1,23 @@
-"""The review queue (``.../review/tasks``) and the export of its decisions (``.../export``)."""
+"""The review queue over HTTP: list tasks, claim the next one and decide it as a reviewer, and
+export the decisions.
+
+Claiming and deciding need a reviewer's own key (``textloop keys create --user EMAIL``): a
+decision belongs to a person, and overlap and agreement count people, not keys.
+"""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from textloop.errors import NotFound
+from textloop.review.assignments import claim_next, decide
 from textloop.review.export import FORMATS as EXPORT_FORMATS
 from textloop.review.export import decisions_table, export_bytes
 from textloop.review.tasks import list_tasks
+from textloop.security.accounts import require_assignment
 from textloop.serving.deps import AdminKey, ReviewKey, SessionDep
-from textloop.serving.schemas import ReviewTaskList, ReviewTaskPublic
+from textloop.serving.schemas import ReviewDecisionIn, ReviewTaskList, ReviewTaskPublic
+from textloop.store.tables import Classifier, ReviewTask
 
 router = APIRouter(tags=["review"])
 
@@ -24,6 +33,41 @@ def get_review_tasks(
 ) -> ReviewTaskList:
     tasks = list_tasks(session, name, status, limit, offset)
     return ReviewTaskList(tasks=[ReviewTaskPublic.model_validate(task) for task in tasks])
+
+
+@router.post(
+    "/v1/classifiers/{name}/review/claim",
+    response_model=ReviewTaskPublic,
+    responses={204: {"description": "No task is waiting for this reviewer"}},
+)
+def claim_review_task(
+    name: str, session: SessionDep, key: ReviewKey
+) -> Response | ReviewTaskPublic:
+    """Lease the reviewer's next task (the one they already hold, if any) for ten minutes."""
+    reviewer = key.require_reviewer()
+    require_assignment(session, reviewer, name)
+    task = claim_next(session, name, reviewer)
+    session.commit()
+    if task is None:
+        return Response(status_code=204)
+    return ReviewTaskPublic.model_validate(task)
+
+
+@router.post("/v1/review/tasks/{task_id}/decision", response_model=ReviewTaskPublic)
+def decide_review_task(
+    task_id: str, body: ReviewDecisionIn, session: SessionDep, key: ReviewKey
+) -> ReviewTaskPublic:
+    """Record the reviewer's label for a task they hold; ``skip`` passes it to someone else."""
+    reviewer = key.require_reviewer()
+    task = session.get(ReviewTask, task_id)
+    classifier = session.get(Classifier, task.classifier_id) if task else None
+    if task is None or classifier is None:
+        raise NotFound(f"review task {task_id!r} does not exist")
+    key.require("review", classifier.name)
+    require_assignment(session, reviewer, classifier.name)
+    decided = decide(session, task_id, reviewer, body.label)
+    session.commit()
+    return ReviewTaskPublic.model_validate(decided)
 
 
 @router.get("/v1/classifiers/{name}/review/export")
