@@ -13,6 +13,7 @@ import typer
 from textloop import __version__
 from textloop.cli.context import JsonFlag, settings
 from textloop.cli.loop import register_loop_commands
+from textloop.cli.monitor import register_monitor_commands
 from textloop.cli.output import RichProgress, emit_json, err, fail, out
 from textloop.errors import TextloopError
 
@@ -703,6 +704,7 @@ def demo(
 
 
 register_loop_commands(app)
+register_monitor_commands(app)
 
 
 def main() -> None:

@@ -19,8 +19,10 @@ from typing import Any
 
 from textloop.config import Settings
 from textloop.continuous.schedule import fire_due_schedules
+from textloop.continuous.triggers import RETRAIN
 from textloop.jobs.queue import claim, fail, heartbeat, lost_attempt, succeed
 from textloop.models.base import ModelResources
+from textloop.monitoring.drift import enqueue_due_drift_checks
 from textloop.notifications.events import emit
 from textloop.store.database import Store
 from textloop.store.tables import Classifier
@@ -33,8 +35,9 @@ HEARTBEAT_SECONDS = 10.0
 def default_handlers() -> dict[str, Handler]:
     from textloop.continuous.retrain import retrain
     from textloop.continuous.triggers import RETRAIN
+    from textloop.monitoring.drift import DRIFT, check_drift
 
-    return {RETRAIN: retrain}
+    return {RETRAIN: retrain, DRIFT: check_drift}
 
 
 class Worker:
@@ -62,7 +65,7 @@ class Worker:
             classifier = session.get(Classifier, job.classifier_id) if job.classifier_id else None
             name = classifier.name if classifier else ""
             lost = job.error if lost_attempt(job) else None
-        if lost:  # nobody could say so when it died; a job is a run, so say it now
+        if lost and kind == RETRAIN:  # nobody could say so when it died, so say it now
             emit(
                 self.store, job.classifier_id, "run.failed", classifier=name, error=lost, job=job_id
             )
@@ -103,6 +106,7 @@ class Worker:
             try:
                 with self.store.session() as session:
                     fire_due_schedules(session)
+                    enqueue_due_drift_checks(session)
                 if self.run_once():
                     continue
             except Exception:  # the database went away for a moment: wait, then go on

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from textloop.errors import AuthError, Forbidden, InvalidRequest
 from textloop.store.tables import ApiKey, User
 
-SCOPES = ("classify", "feedback", "review", "admin")
+SCOPES = ("classify", "feedback", "review", "metrics", "admin")
 KEY_PREFIX = "tl_"
 
 

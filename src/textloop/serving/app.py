@@ -20,6 +20,7 @@ from textloop.serving.routes import (
     health,
     jobs,
     lineage,
+    monitoring,
     pool,
     review,
     runs,
@@ -43,7 +44,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, classify, feedback, review, classifiers, lineage, runs, pool, jobs):
+    for module in (health, classify, feedback, review, classifiers, lineage, runs, pool):
+        app.include_router(module.router)
+    for module in (jobs, monitoring):
         app.include_router(module.router)
     app.include_router(pages.router)
     app.include_router(admin.router)

@@ -61,4 +61,5 @@ def Scoped(scope: str) -> Callable[..., Principal]:
 ClassifyKey = Annotated[Principal, Depends(Scoped("classify"))]
 FeedbackKey = Annotated[Principal, Depends(Scoped("feedback"))]
 ReviewKey = Annotated[Principal, Depends(Scoped("review"))]
+MetricsKey = Annotated[Principal, Depends(Scoped("metrics"))]
 AdminKey = Annotated[Principal, Depends(Scoped("admin"))]

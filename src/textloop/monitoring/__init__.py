@@ -1,0 +1,1 @@
+"""Monitoring live traffic: how far recent requests drift from what production was tested on."""

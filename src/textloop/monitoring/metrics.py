@@ -1,0 +1,97 @@
+"""``/metrics`` in the Prometheus text format, read from the database on each scrape.
+
+Reading the database rather than counting in memory makes every server process and worker
+report the same figures, however many there are; a scrape costs a few grouped counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from textloop import __version__
+from textloop.monitoring.drift import thresholds
+from textloop.registry.models import PRODUCTION
+from textloop.store.tables import (
+    Classifier,
+    DriftReport,
+    Job,
+    ModelAlias,
+    ModelVersion,
+    Prediction,
+    ReviewTask,
+)
+
+HELP = {
+    "textloop_info": ("gauge", "textloop's version"),
+    "textloop_predictions_total": ("counter", "predictions stored, per classifier"),
+    "textloop_review_tasks": ("gauge", "review tasks per classifier and status"),
+    "textloop_jobs": ("gauge", "background jobs per kind and status"),
+    "textloop_production_version": ("gauge", "the model version in production"),
+    "textloop_drift_detected": ("gauge", "1 when the newest drift report found drift"),
+    "textloop_drift_measure": ("gauge", "each measure of the newest drift report"),
+    "textloop_drift_threshold": ("gauge", "the threshold of each drift measure"),
+}
+
+
+def render_metrics(session: Session) -> str:
+    names = dict(session.execute(select(Classifier.id, Classifier.name)).all())
+    samples: list[tuple[str, dict[str, str], float]] = [
+        ("textloop_info", {"version": __version__}, 1)
+    ]
+    for classifier_id, count in session.execute(
+        select(Prediction.classifier_id, func.count()).group_by(Prediction.classifier_id)
+    ):
+        samples.append(("textloop_predictions_total", {"classifier": names[classifier_id]}, count))
+    for classifier_id, status, count in session.execute(
+        select(ReviewTask.classifier_id, ReviewTask.status, func.count()).group_by(
+            ReviewTask.classifier_id, ReviewTask.status
+        )
+    ):
+        labels = {"classifier": names[classifier_id], "status": status}
+        samples.append(("textloop_review_tasks", labels, count))
+    for kind, status, count in session.execute(
+        select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
+    ):
+        samples.append(("textloop_jobs", {"kind": kind, "status": status}, count))
+    for classifier_id, version in session.execute(
+        select(ModelAlias.classifier_id, ModelVersion.version)
+        .join(ModelVersion, ModelVersion.id == ModelAlias.model_version_id)
+        .where(ModelAlias.alias == PRODUCTION)
+    ):
+        labels = {"classifier": names[classifier_id]}
+        samples.append(("textloop_production_version", labels, version))
+    samples.extend(_drift(session, names))
+    return _exposition(samples)
+
+
+def _drift(session: Session, names: dict[int, str]) -> Iterable[tuple[str, dict[str, str], float]]:
+    newest = select(func.max(DriftReport.id)).group_by(DriftReport.classifier_id).scalar_subquery()
+    for report in session.scalars(select(DriftReport).where(DriftReport.id.in_(newest))):
+        name = names[report.classifier_id]
+        yield "textloop_drift_detected", {"classifier": name}, float(report.drifted)
+        for measure, value in report.measures.items():
+            yield "textloop_drift_measure", {"classifier": name, "measure": measure}, value
+        classifier = session.get(Classifier, report.classifier_id)
+        assert classifier is not None
+        for measure, limit in thresholds(classifier).items():
+            yield "textloop_drift_threshold", {"classifier": name, "measure": measure}, limit
+
+
+def _exposition(samples: list[tuple[str, dict[str, str], float]]) -> str:
+    lines = []
+    for metric, (kind, text) in HELP.items():
+        rows = [(labels, value) for name, labels, value in samples if name == metric]
+        if not rows:
+            continue
+        lines += [f"# HELP {metric} {text}", f"# TYPE {metric} {kind}"]
+        for labels, value in rows:
+            inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
+            lines.append(f"{metric}{{{inner}}} {float(value):g}")
+    return "\n".join(lines) + "\n"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -1,0 +1,108 @@
+"""Drift monitoring: a full window of off-topic traffic is reported and announced once; a window
+like the held-out rows is reported as no drift."""
+
+import random
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.corpus import corpus_rows, write_corpus
+from textloop.config import Settings
+from textloop.data.readers import read_labelled_file
+from textloop.errors import InvalidRequest
+from textloop.jobs.worker import Worker
+from textloop.models.base import ModelResources
+from textloop.monitoring.drift import configure_drift, enqueue_due_drift_checks, latest_reports
+from textloop.monitoring.measures import label_shift
+from textloop.notifications.events import list_events
+from textloop.pipeline.ingestion import ingest_batch
+from textloop.pipeline.training import train_classifier
+from textloop.serving.inference import classify
+from textloop.serving.model_cache import ModelCache
+from textloop.store import Store
+from textloop.store.tables import Job
+
+pytestmark = pytest.mark.slow  # embeds the windows with the sentence encoder
+
+WINDOW = 60
+KITCHEN = ["flour", "oven", "butter", "whisk", "saucepan", "garlic", "simmer", "dough", "pepper"]
+
+
+def off_topic(count: int) -> list[str]:
+    rng = random.Random(3)
+    return [
+        "stir the {} into the {} slowly, then let the {} rest beside the {} for a while".format(
+            *rng.sample(KITCHEN, 4)
+        )
+        for _ in range(count)
+    ]
+
+
+@pytest.fixture
+def monitored(store: Store, settings: Settings, tmp_path: Path) -> ModelCache:
+    corpus = write_corpus(tmp_path / "big.csv", per_label=150)
+    ingest_batch(store, settings, "topics", read_labelled_file(corpus), "corpus")
+    train_classifier(store, settings, "topics", "ngram", deploy=True)
+    with store.session() as session:
+        # small samples: the KS statistics of 60 texts are noisier than the defaults allow for
+        configure_drift(session, "topics", WINDOW, {"length_ks": 0.5, "confidence_ks": 0.5})
+    return ModelCache(settings.artifact_root, ModelResources())
+
+
+def send(store: Store, cache: ModelCache, texts: list[str]) -> None:
+    with store.session() as session:
+        classify(session, cache, "topics", texts)
+        session.commit()
+
+
+def check(store: Store, worker: Worker) -> None:
+    with store.session() as session:
+        assert enqueue_due_drift_checks(session) == 1
+        session.commit()
+    assert worker.run_once()
+
+
+def test_off_topic_traffic_is_reported_as_drift_and_announced_once(
+    store: Store, settings: Settings, monitored: ModelCache
+) -> None:
+    worker = Worker(store, settings, ModelResources())
+    in_domain = [text for text, _ in corpus_rows(per_label=150, seed=99)][:WINDOW]
+    send(store, monitored, in_domain[: WINDOW - 1])
+    with store.session() as session:
+        assert enqueue_due_drift_checks(session) == 0  # the window is not full yet
+    send(store, monitored, in_domain[WINDOW - 1 :])
+    check(store, worker)
+
+    send(store, monitored, off_topic(WINDOW))
+    check(store, worker)
+    send(store, monitored, off_topic(WINDOW))
+    check(store, worker)
+
+    with store.session() as session:
+        newest, drifting, calm = latest_reports(session, "topics")
+        assert not calm.drifted and calm.breached == [], calm.measures
+        assert calm.measures["embedding_auc"] < 0.75
+        assert drifting.drifted and newest.drifted
+        assert {"embedding_auc", "oov_increase"} <= set(drifting.breached)
+        assert drifting.window_size == WINDOW
+        assert [job.status for job in session.scalars(select(Job))] == ["succeeded"] * 3
+        events = list_events(session, types=["drift.detected"])
+        assert len(events) == 1  # drift that goes on is announced once
+        assert events[0].data["breached"] == drifting.breached
+
+
+def test_drift_settings_are_checked(store: Store, classifier_id: int) -> None:
+    with store.session() as session:
+        with pytest.raises(InvalidRequest, match="unknown drift measure 'vibes'"):
+            configure_drift(session, "topics", changed={"vibes": 0.3})
+        with pytest.raises(InvalidRequest, match="window must be 50-100,000"):
+            configure_drift(session, "topics", window=10)
+
+
+def test_label_shift_is_near_zero_for_one_distribution_and_large_for_another() -> None:
+    rng = random.Random(0)
+    labels = [f"intent_{i}" for i in range(40)]
+    same = label_shift(rng.choices(labels, k=1000), rng.choices(labels, k=300))
+    other = label_shift(rng.choices(labels, k=1000), rng.choices(labels[:5], k=300))
+    assert same < 0.1 < 0.4 < other
