@@ -1,7 +1,7 @@
 """Admin pages: only admins, CSRF on every form, and each form does what it says."""
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from tests.serving.portal import PASSWORD, sign_in, token_in
 from textloop.config import Settings
@@ -115,3 +115,31 @@ def test_an_admin_approves_a_blessed_candidate_rolls_back_and_sees_the_events(
         assert production.version == 1
     events = client.get("/admin/events").text
     assert "model.rolled_back" in events
+
+
+def test_the_models_page_charts_review_share_and_reviewer_agreement_per_version(
+    client: TestClient, people: Store, keys
+) -> None:
+    with people.session() as session:
+        get_classifier(session, "topics").threshold = 1.1  # every prediction goes to review
+        session.commit()
+    texts = ["the striker scored in the match", "rain and storm in the forecast"]
+    answer = client.post(
+        "/v1/classifiers/topics/classify", json={"texts": texts}, headers=keys.header(keys.classify)
+    )
+    predicted = [p["label"] for p in answer.json()["predictions"]]
+    with people.session() as session:
+        rita = session.scalar(select(User.id).where(User.email == "rita@example.com"))
+        session.execute(delete(ReviewTask).where(ReviewTask.prediction_id.is_(None)))
+        disagree = "sport" if predicted[1] != "sport" else "finance"
+        answers = {texts[0]: predicted[0], texts[1]: disagree}  # agrees once, disagrees once
+        while (task := claim_next(session, "topics", rita)) is not None:
+            decide(session, task.id, rita, answers[task.text])
+        session.commit()
+
+    sign_in(client, "admin@example.com")
+    page = client.get("/admin/models").text
+    assert '<svg class="chart"' in page and "reviewers agree" in page
+    assert "100.0%" in page  # both predictions were sent to review
+    assert "50.0% of 2" in page  # and the reviewers confirmed one of them
+    assert "No drift report yet" in page

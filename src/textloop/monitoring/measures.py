@@ -57,7 +57,7 @@ MEASURES = {
         ),
         Measure(
             "label_shift",
-            0.25,
+            0.35,
             True,
             "bias-corrected Cramer's V between predicted labels and held-out predictions "
             "(0: same distribution, 1: disjoint)",

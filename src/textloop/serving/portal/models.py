@@ -1,5 +1,6 @@
-"""Admin pages of the training loop: model versions (deploy a blessed one, roll back) and the
-recent events and jobs. A classifier in ``manual`` deploy mode is approved here or by CLI."""
+"""Admin pages of the training loop: model versions with their quality over time and the newest
+drift report (deploy a blessed one, roll back), and the recent events and jobs. A classifier in
+``manual`` deploy mode is approved here or by CLI."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from textloop.jobs.queue import QUEUED
+from textloop.monitoring.drift import drift_summary
+from textloop.monitoring.quality import version_quality
 from textloop.notifications.events import list_events
 from textloop.registry.deployment import deploy_model
 from textloop.registry.models import PRODUCTION
 from textloop.registry.rollback import rollback
 from textloop.serving.deps import RuntimeDep, SessionDep
+from textloop.serving.portal.charts import line_chart
 from textloop.serving.portal.pages import templates
 from textloop.serving.portal.session import Form, PortalAccount, check_csrf
 from textloop.store.queries import aliased_model
@@ -34,7 +38,28 @@ def models_page(request: Request, session: SessionDep, account: PortalAccount) -
             .order_by(ModelVersion.version.desc())
             .limit(SHOWN)
         ).all()
-        classifiers.append((classifier, production.version if production else None, versions))
+        quality = version_quality(session, classifier.id)
+        chart = line_chart(
+            f"Quality of {classifier.name} by model version",
+            [q.version for q in quality],
+            {
+                "test accuracy": [q.test_accuracy for q in quality],
+                "sent to review": [q.review_share for q in quality],
+                "reviewers agree": [q.agreement for q in quality],
+            },
+        )
+        drift = drift_summary(session, classifier.name, limit=1)
+        classifiers.append(
+            {
+                "classifier": classifier,
+                "production": production.version if production else None,
+                "versions": versions,
+                "quality": {q.version: q for q in quality},
+                "chart": chart,
+                "drift": drift["reports"][0] if drift["reports"] else None,
+                "thresholds": drift["thresholds"],
+            }
+        )
     return templates.TemplateResponse(
         request, "admin_models.html", {"account": account, "classifiers": classifiers}
     )

@@ -1,0 +1,69 @@
+"""Model quality over time: per version, its test accuracy, the share of its predictions sent to
+review, and how often reviewers agreed with it.
+
+Review share and agreement come from live traffic, so they show what test accuracy cannot: a
+version that tests well but hesitates on (or gets wrong) what users actually send.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from textloop.store.tables import ModelVersion, Prediction, ReviewTask
+
+
+@dataclass(frozen=True)
+class VersionQuality:
+    version: int
+    test_accuracy: float | None
+    predictions: int
+    review_share: float | None  # predictions that opened a review task
+    reviewed: int  # of those, decided by reviewers
+    agreement: float | None  # reviewed predictions whose label the reviewers confirmed
+
+
+def version_quality(session: Session, classifier_id: int) -> list[VersionQuality]:
+    versions = session.scalars(
+        select(ModelVersion)
+        .where(ModelVersion.classifier_id == classifier_id)
+        .order_by(ModelVersion.version)
+    ).all()
+    made = dict(
+        session.execute(
+            select(Prediction.model_version_id, func.count())
+            .where(Prediction.classifier_id == classifier_id)
+            .group_by(Prediction.model_version_id)
+        ).all()
+    )
+    reviews = {
+        model_id: (sent, reviewed, agreed)
+        for model_id, sent, reviewed, agreed in session.execute(
+            select(
+                Prediction.model_version_id,
+                func.count(),
+                func.count(ReviewTask.final_label),
+                func.sum(case((ReviewTask.final_label == Prediction.label, 1), else_=0)),
+            )
+            .join(Prediction, Prediction.id == ReviewTask.prediction_id)
+            .where(ReviewTask.classifier_id == classifier_id, ReviewTask.source == "implicit")
+            .group_by(Prediction.model_version_id)
+        )
+    }
+    rows = []
+    for version in versions:
+        predictions = made.get(version.id, 0)
+        sent, reviewed, agreed = reviews.get(version.id, (0, 0, 0))
+        rows.append(
+            VersionQuality(
+                version=version.version,
+                test_accuracy=(version.metrics.get("test") or {}).get("accuracy"),
+                predictions=predictions,
+                review_share=sent / predictions if predictions else None,
+                reviewed=reviewed,
+                agreement=(agreed or 0) / reviewed if reviewed else None,
+            )
+        )
+    return rows
