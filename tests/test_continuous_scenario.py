@@ -130,7 +130,8 @@ def test_reviewed_traffic_retrains_and_ships_a_better_model_without_failing_a_re
     assert ingested.returncode == 0, ingested.stderr
     trained = run_cli(env, "train", "bank", "--model", "embedding", "--deploy")
     assert trained.returncode == 0, trained.stderr
-    assert run_cli(env, "retrain-policy", "bank", "--after", "100").returncode == 0
+    policy = run_cli(env, "retrain-policy", "bank", "--after", "100", "--model", "embedding")
+    assert policy.returncode == 0, policy.stderr
 
     with (
         Receiver.running() as receiver,

@@ -12,7 +12,7 @@ from textloop.continuous.merge import merge_reviewed_labels
 from textloop.continuous.triggers import configure, request_retrain
 from textloop.data.datasets import load_splits
 from textloop.data.readers import read_labelled_file
-from textloop.errors import InvalidRequest
+from textloop.errors import InvalidRequest, NotFound
 from textloop.jobs.queue import QUEUED, SUCCEEDED
 from textloop.jobs.worker import Worker
 from textloop.notifications.events import list_events
@@ -114,6 +114,11 @@ def test_enough_reviewed_labels_queue_one_retrain(store: Store, deployed: int) -
 def test_a_retrain_job_merges_trains_and_deploys_a_blessed_model_and_says_so(
     store: Store, settings: Settings, deployed: int
 ) -> None:
+    with store.session() as session:
+        with pytest.raises(NotFound, match="unknown model family 'nope'"):
+            configure(session, "topics", model="nope")
+        configure(session, "topics", model="ngram")  # what automatic retrains train
+        session.commit()
     words = TOPICS["finance"]
     labelled = [(f"{words[i]} {words[i + 2]} this quarter", "finance") for i in range(3)]
     review(store, deployed, labelled)
@@ -124,6 +129,7 @@ def test_a_retrain_job_merges_trains_and_deploys_a_blessed_model_and_says_so(
         events = [(e.type, e.data.get("version")) for e in list_events(session)]
     assert job.status == SUCCEEDED and job.result["merged"]["reviewed"] == 3
     assert job.result["blessed"] and job.result["deployed"] and production.version == 2
+    assert list(production.metrics["validation"]) == ["ngram"]  # one family, not auto's three
     assert events == [
         ("run.started", None),
         ("model.blessed", 2),

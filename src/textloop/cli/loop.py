@@ -135,6 +135,9 @@ def retrain_policy(
         str | None,
         typer.Option(help='Also retrain on a cron schedule in UTC ("0 3 * * *"); "" removes it.'),
     ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model family retrains train (default: auto).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Show or change when a classifier retrains and whether it deploys by itself."""
@@ -142,12 +145,13 @@ def retrain_policy(
     from textloop.store import open_store
 
     with open_store(settings(ctx)).session() as session:
-        classifier = configure(session, name, after, deploy, schedule)
+        classifier = configure(session, name, after, deploy, schedule, model)
         policy = {
             "classifier": name,
             "retrain_after": classifier.retrain_after,
             "deploy_mode": classifier.deploy_mode,
             "schedule": classifier.retrain_schedule,
+            "model": classifier.retrain_model or "auto",
         }
     if as_json:
         emit_json(policy)
@@ -155,7 +159,7 @@ def retrain_policy(
     out.print(
         f"{name}: retrain after {policy['retrain_after']} new reviewed labels "
         f"(0 = never), on schedule {policy['schedule'] or '(none)'}, "
-        f"deploy {policy['deploy_mode']}",
+        f"deploy {policy['deploy_mode']}, model {policy['model']}",
         highlight=False,
     )
 

@@ -34,6 +34,7 @@ def retrain(
     with store.session() as session:
         classifier = get_classifier(session, name)
         classifier_id, mode = classifier.id, classifier.deploy_mode
+        family = payload.get("model") or classifier.retrain_model or AUTO
         wanted = classifier.retrain_after
         waiting = len(unmerged_reviewed_labels(session, classifier_id))
         newest = latest_dataset_version(session, classifier)
@@ -55,7 +56,7 @@ def retrain(
             store,
             settings,
             name,
-            payload.get("model", AUTO),
+            family,
             dataset_version=dataset_version,
             resources=resources,
             deploy=mode == "auto",

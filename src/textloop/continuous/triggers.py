@@ -80,14 +80,22 @@ def configure(
     retrain_after: int | None = None,
     deploy_mode: str | None = None,
     schedule: str | None = None,
+    model: str | None = None,
 ) -> Classifier:
-    """Change what is given; ``schedule=""`` removes the schedule."""
+    """Change what is given; ``schedule=""`` removes the schedule, ``model="auto"`` the family."""
     from textloop.continuous.schedule import parse_schedule
 
     classifier = get_classifier(session, name)
     if schedule is not None:
         classifier.retrain_schedule = parse_schedule(schedule).text if schedule.strip() else None
         classifier.schedule_checked_at = None
+    if model is not None:
+        from textloop.models.base import families
+        from textloop.pipeline.training import AUTO
+
+        if model != AUTO:
+            families.get(model)  # an unknown family is refused here, not at the next retrain
+        classifier.retrain_model = None if model == AUTO else model
     if retrain_after is not None:
         if retrain_after < 0:
             raise InvalidRequest("retrain_after must be 0 (off) or more", field="retrain_after")

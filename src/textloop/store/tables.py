@@ -56,6 +56,7 @@ class Classifier(Base):
     deploy_mode: Mapped[str] = mapped_column(String(10), default="auto", server_default="auto")
     retrain_schedule: Mapped[str | None] = mapped_column(String(100), default=None)  # cron, UTC
     schedule_checked_at: Mapped[datetime | None] = mapped_column(default=None)
+    retrain_model: Mapped[str | None] = mapped_column(String(50), default=None)  # None: auto
     drift_window: Mapped[int] = mapped_column(Integer, default=500, server_default="500")
     drift_thresholds: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,4 @@
-"""reviewers' own API keys, drift settings per classifier, and drift reports
+"""reviewers' own API keys, the model family retrains use, drift settings and drift reports
 
 Revision ID: 0013
 Revises: 0012
@@ -23,6 +23,7 @@ def upgrade() -> None:
             "fk_api_keys_user_id_users", "users", ["user_id"], ["id"], ondelete="CASCADE"
         )
     with op.batch_alter_table("classifiers") as batch:
+        batch.add_column(sa.Column("retrain_model", sa.String(length=50), nullable=True))
         batch.add_column(
             sa.Column("drift_window", sa.Integer(), server_default="500", nullable=False)
         )
@@ -51,6 +52,7 @@ def downgrade() -> None:
     with op.batch_alter_table("classifiers") as batch:
         batch.drop_column("drift_thresholds")
         batch.drop_column("drift_window")
+        batch.drop_column("retrain_model")
     with op.batch_alter_table("api_keys") as batch:
         batch.drop_constraint("fk_api_keys_user_id_users", type_="foreignkey")
         batch.drop_column("user_id")
