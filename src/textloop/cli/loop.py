@@ -48,22 +48,43 @@ def retrain(
     dataset_version: Annotated[
         int | None, typer.Option(help="Backfill: retrain on this dataset version as it is.")
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Backfill every dataset version created since this date (UTC)."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="... and before the end of this date (UTC).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Queue a retrain: merge reviewed labels, train, evaluate, deploy if blessed."""
+    from textloop.continuous.backfill import parse_moment, request_backfill
     from textloop.continuous.triggers import request_retrain
+    from textloop.errors import InvalidRequest
     from textloop.store import open_store
 
     with open_store(settings(ctx)).session() as session:
-        job = request_retrain(session, name, "by hand (CLI)", model, dataset_version)
-        summary = _job(job)
+        if since is None and until is None:
+            queued = [request_retrain(session, name, "by hand (CLI)", model, dataset_version)]
+        elif dataset_version is not None:
+            raise InvalidRequest(
+                "give --dataset-version or a date range, not both", field="dataset_version"
+            )
+        else:
+            start = parse_moment(since, "since") if since else None
+            end = parse_moment(until, "until", end_of_day=True) if until else None
+            queued = request_backfill(session, name, start, end, model, "backfill (CLI)")
+        summaries = [_job(job) for job in queued]
     if as_json:
-        emit_json(summary)
+        emit_json(summaries if since or until else summaries[0])  # a range: a list of jobs
         return
-    out.print(
-        f"queued job {summary['id']} ({summary['status']}); `textloop worker` runs it",
-        highlight=False,
-    )
+    for summary in summaries:
+        version = summary["payload"].get("dataset_version")
+        over = f" over dataset version {version}" if version else ""
+        out.print(
+            f"queued job {summary['id']}{over} ({summary['status']}); `textloop worker` runs it",
+            highlight=False,
+        )
 
 
 def jobs(

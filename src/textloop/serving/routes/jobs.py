@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from textloop.continuous.backfill import parse_moment, request_backfill
 from textloop.continuous.triggers import request_retrain
 from textloop.errors import Forbidden, NotFound
 from textloop.notifications.events import MAX_PAGE, list_events
@@ -11,6 +12,7 @@ from textloop.notifications.webhooks import add_webhook, delivery_log
 from textloop.registry.rollback import rollback
 from textloop.serving.deps import AdminKey, RuntimeDep, SessionDep
 from textloop.serving.schemas import (
+    BackfillCreate,
     DeploymentPublic,
     EventPage,
     EventPublic,
@@ -42,6 +44,18 @@ def retrain(
 def roll_back(name: str, runtime: RuntimeDep, _key: AdminKey) -> DeploymentPublic:
     """Point production back at the version it served before the current one."""
     return DeploymentPublic(**rollback(runtime.store, name).__dict__)
+
+
+@router.post("/v1/classifiers/{name}/backfill", status_code=202)
+def backfill(
+    name: str, body: BackfillCreate, session: SessionDep, _key: AdminKey
+) -> dict[str, list[JobPublic]]:
+    """Queue a backfill retrain for each dataset version created in the date range."""
+    since = parse_moment(body.since, "since") if body.since else None
+    until = parse_moment(body.until, "until", end_of_day=True) if body.until else None
+    jobs = request_backfill(session, name, since, until, body.model, "backfill (HTTP)")
+    session.commit()
+    return {"jobs": [JobPublic.model_validate(job) for job in jobs]}
 
 
 @router.get("/v1/jobs/{job_id}", response_model=JobPublic)
