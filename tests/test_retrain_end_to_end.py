@@ -70,6 +70,12 @@ def test_a_retrain_queued_over_http_is_run_by_the_servers_worker_and_reported(
 
         unknown = http.post("/v1/classifiers/nope/retrain", headers=admin)
         assert unknown.status_code == 404
+        future = http.post("/v1/classifiers/topics/backfill", json={"since": "2999-01-01"},
+                           headers=admin)  # fmt: skip
+        assert future.status_code == 422 and "no dataset version" in future.text
+        garbled = http.post("/v1/classifiers/topics/backfill", json={"until": "soon"},
+                            headers=admin)  # fmt: skip
+        assert garbled.status_code == 422 and garbled.json()["error"]["field"] == "until"
         bad = http.get("/v1/events", params={"type": "run.exploded"}, headers=admin)
         assert bad.status_code == 422 and "unknown event type" in bad.json()["error"]["message"]
 
