@@ -15,6 +15,7 @@ from textloop.data.readers import read_labelled_file
 from textloop.errors import InvalidRequest, NotFound
 from textloop.jobs.queue import QUEUED, SUCCEEDED
 from textloop.jobs.worker import Worker
+from textloop.monitoring.shadow import SHADOW
 from textloop.notifications.events import list_events
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
@@ -163,8 +164,10 @@ def test_manual_deploy_mode_keeps_a_blessed_candidate_out_of_production(
     with store.session() as session:
         job = session.scalars(select(Job)).one()
         production = aliased_model(session, get_classifier(session, "topics"), PRODUCTION)
+        shadow = aliased_model(session, get_classifier(session, "topics"), SHADOW)
     assert job.status == SUCCEEDED and job.result["version"] == 2
     assert not job.result["deployed"] and production.version == 1
+    assert shadow.version == 2  # the waiting candidate scores live traffic meanwhile
 
 
 def test_rollback_returns_production_to_the_version_it_replaced_and_says_so(

@@ -1,4 +1,5 @@
-"""``textloop drift``: show or change how a classifier's live traffic is watched for drift."""
+"""Watching production from the CLI: ``textloop drift`` (reports and settings) and
+``textloop shadow`` (a candidate scoring live traffic beside production)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from textloop.errors import InvalidRequest
 
 def register_monitor_commands(app: typer.Typer) -> None:
     app.command()(drift)
+    app.command()(shadow)
 
 
 def drift(
@@ -88,3 +90,49 @@ def _threshold(item: str) -> tuple[str, float]:
             f"--threshold takes MEASURE=VALUE, like embedding_auc=0.8, not {item!r}",
             field="threshold",
         ) from None
+
+
+def shadow(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    version: Annotated[
+        int | None, typer.Argument(help="Model version to shadow production with.")
+    ] = None,
+    off: Annotated[bool, typer.Option("--off", help="Stop shadowing.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show how the shadow model agrees with production, or choose or stop the shadow."""
+    from textloop.monitoring.shadow import clear_shadow, set_shadow, shadow_report
+    from textloop.store import open_store
+
+    with open_store(settings(ctx)).session() as session:
+        if off:
+            clear_shadow(session, name)
+        elif version is not None:
+            set_shadow(session, name, version)
+        session.commit()
+        report = shadow_report(session, name)
+    if as_json:
+        emit_json(report)
+        return
+    if report["shadow_version"] is None:
+        out.print(f"{name}: no shadow model; `textloop shadow {name} VERSION` sets one")
+        return
+    agreement = report["agreement"]
+    out.print(
+        f"{name}: version {report['shadow_version']} shadows production version "
+        f"{report['production_version']}; agreed on "
+        + (
+            f"{agreement:.1%} of {report['scored']:,} requests"
+            if agreement is not None
+            else "no requests yet"
+        ),
+        highlight=False,
+    )
+    if report["reviewed"]:
+        out.print(
+            f"on {report['reviewed']:,} of them reviewers have labelled since: shadow right "
+            f"{report['shadow_accuracy_on_reviewed']:.1%}, production right "
+            f"{report['production_accuracy_on_reviewed']:.1%}",
+            highlight=False,
+        )

@@ -16,6 +16,7 @@ from textloop.config import Settings
 from textloop.continuous.merge import merge_reviewed_labels, unmerged_reviewed_labels
 from textloop.continuous.triggers import LABELS
 from textloop.models.base import ModelResources
+from textloop.monitoring.shadow import set_shadow
 from textloop.notifications.events import emit
 from textloop.pipeline.training import AUTO, train_classifier
 from textloop.store.database import Store
@@ -73,6 +74,10 @@ def retrain(
         emit(store, classifier_id, "model.rejected", **common, reasons=verdict.get("reasons", []))
     deployment = report.deployment or {}
     deployed = bool(deployment.get("deployed"))
+    awaiting_approval = bool(verdict.get("blessed")) and not deployed and mode == "manual"
+    if awaiting_approval and verdict.get("production_version") != report.version:
+        with store.session() as session:  # the candidate waits for an admin: shadow it meanwhile
+            set_shadow(session, name, report.version)
     if deployed:
         previous = deployment.get("previous_version")
         emit(store, classifier_id, "model.deployed", **common, previous_version=previous)

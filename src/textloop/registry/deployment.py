@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from textloop.errors import NotBlessed
 from textloop.metadata.recorder import find_artifact, model_uri
+from textloop.monitoring.shadow import clear_shadow
 from textloop.notifications.events import emit
 from textloop.pipeline.infra_validation import infra_validate
 from textloop.registry.models import PRODUCTION, Deployment, directory_hash, set_alias
@@ -59,6 +60,7 @@ def deploy_model(
     with store.session() as session:
         moved = set_alias(session, name, PRODUCTION, number, force)
         classifier_id = get_classifier(session, name).id
+        clear_shadow(session, name, number)  # promoted: nothing left to shadow
     if moved.previous_version != moved.version:
         emit(
             store,

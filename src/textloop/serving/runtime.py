@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from textloop.config import Settings
 from textloop.models.base import ModelResources
 from textloop.serving.model_cache import ModelCache
+from textloop.serving.shadow_scoring import ShadowScorer
 from textloop.store.database import Store, open_store
 
 
@@ -16,12 +17,15 @@ class Runtime:
     store: Store
     resources: ModelResources
     models: ModelCache
+    shadow: ShadowScorer
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
         store = open_store(settings)
         resources = ModelResources()
-        return cls(settings, store, resources, ModelCache(settings.artifact_root, resources))
+        models = ModelCache(settings.artifact_root, resources)
+        return cls(settings, store, resources, models, ShadowScorer(store, models))
 
     def close(self) -> None:
+        self.shadow.close()
         self.store.dispose()

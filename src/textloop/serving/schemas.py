@@ -169,6 +169,10 @@ class RetrainCreate(Strict):
     dataset_version: Annotated[int | None, Field(ge=1)] = None  # a backfill over this version
 
 
+class ShadowChoice(Strict):
+    version: Annotated[int | None, Field(ge=1)]
+
+
 class BackfillCreate(Strict):
     since: Annotated[str | None, Field(max_length=40)] = None  # a date or ISO date-time, UTC
     until: Annotated[str | None, Field(max_length=40)] = None  # a bare date includes that day

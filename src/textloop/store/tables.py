@@ -425,3 +425,20 @@ class DriftReport(Base):
     breached: Mapped[list[str]] = mapped_column(default=list)
     drifted: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ShadowPrediction(Base):
+    """A shadow model's answer to a request production answered: kept to measure agreement
+    before the shadow is promoted; never returned to the caller."""
+
+    __tablename__ = "shadow_predictions"
+    __table_args__ = (Index("ix_shadow_predictions_model", "model_version_id", "created_at"),)
+
+    prediction_id: Mapped[str] = mapped_column(
+        ForeignKey("predictions.id", ondelete="CASCADE"), primary_key=True
+    )
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    confidence: Mapped[float] = mapped_column(Float)
+    agreed: Mapped[bool] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from textloop.jobs.queue import QUEUED
 from textloop.monitoring.drift import drift_summary
 from textloop.monitoring.quality import version_quality
+from textloop.monitoring.shadow import shadow_report
 from textloop.notifications.events import list_events
 from textloop.registry.deployment import deploy_model
 from textloop.registry.models import PRODUCTION
@@ -58,6 +59,7 @@ def models_page(request: Request, session: SessionDep, account: PortalAccount) -
                 "chart": chart,
                 "drift": drift["reports"][0] if drift["reports"] else None,
                 "thresholds": drift["thresholds"],
+                "shadow": shadow_report(session, classifier.name),
             }
         )
     return templates.TemplateResponse(

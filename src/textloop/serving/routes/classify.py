@@ -20,6 +20,8 @@ def classify_texts(
     texts = [body.text] if body.text is not None else list(body.texts or [])
     results = classify(session, runtime.models, name, texts)
     session.commit()
+    labels = [result.label for result in results]
+    runtime.shadow.after(session, name, texts, [r.prediction_id for r in results], labels)
     predictions = [PredictionPublic(**result.__dict__) for result in results]
     if body.text is not None:
         return predictions[0]

@@ -1,4 +1,4 @@
-"""Watching production: drift reports per classifier, and ``/metrics`` for Prometheus."""
+"""Watching production: drift reports and the shadow model per classifier, and ``/metrics``."""
 
 from typing import Annotated, Any
 
@@ -7,7 +7,9 @@ from fastapi.responses import PlainTextResponse
 
 from textloop.monitoring.drift import drift_summary
 from textloop.monitoring.metrics import render_metrics
+from textloop.monitoring.shadow import clear_shadow, set_shadow, shadow_report
 from textloop.serving.deps import AdminKey, MetricsKey, SessionDep
+from textloop.serving.schemas import ShadowChoice
 
 router = APIRouter(tags=["monitoring"])
 
@@ -21,6 +23,25 @@ def drift(
 ) -> dict[str, Any]:
     """The window, the thresholds and the newest drift reports, newest first."""
     return drift_summary(session, name, limit)
+
+
+@router.get("/v1/classifiers/{name}/shadow")
+def shadow(name: str, session: SessionDep, _key: AdminKey) -> dict[str, Any]:
+    """The shadow version and its agreement with production on live requests."""
+    return shadow_report(session, name)
+
+
+@router.put("/v1/classifiers/{name}/shadow")
+def choose_shadow(
+    name: str, body: ShadowChoice, session: SessionDep, _key: AdminKey
+) -> dict[str, Any]:
+    """``{"version": N}`` shadows production with version N; ``{"version": null}`` stops."""
+    if body.version is None:
+        clear_shadow(session, name)
+    else:
+        set_shadow(session, name, body.version)
+    session.commit()
+    return shadow_report(session, name)
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

@@ -1,4 +1,5 @@
-"""reviewers' own API keys, the model family retrains use, drift settings and drift reports
+"""reviewers' own API keys, the model family retrains use, drift settings and reports, and
+shadow predictions
 
 Revision ID: 0013
 Revises: 0012
@@ -44,9 +45,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_drift_reports_classifier", "drift_reports", ["classifier_id", "id"])
+    op.create_table(
+        "shadow_predictions",
+        sa.Column("prediction_id", sa.String(length=32), nullable=False),
+        sa.Column("model_version_id", sa.Integer(), nullable=False),
+        sa.Column("label", sa.String(length=200), nullable=False),
+        sa.Column("confidence", sa.Float(), nullable=False),
+        sa.Column("agreed", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["prediction_id"], ["predictions.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["model_version_id"], ["model_versions.id"]),
+        sa.PrimaryKeyConstraint("prediction_id", "model_version_id"),
+    )
+    op.create_index(
+        "ix_shadow_predictions_model", "shadow_predictions", ["model_version_id", "created_at"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_shadow_predictions_model", table_name="shadow_predictions")
+    op.drop_table("shadow_predictions")
     op.drop_index("ix_drift_reports_classifier", table_name="drift_reports")
     op.drop_table("drift_reports")
     with op.batch_alter_table("classifiers") as batch:

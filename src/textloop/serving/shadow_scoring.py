@@ -1,0 +1,114 @@
+"""Scoring requests with the shadow model off the response path.
+
+The classify route hands each answered batch here after it commits; a thread of its own scores
+it with the shadow model and stores one ``ShadowPrediction`` per request, so shadowing adds no
+latency to the caller. The queue is bounded: when the shadow falls behind, batches are dropped
+and counted rather than slowing production down (agreement is a sample, not a ledger).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from textloop.monitoring.shadow import SHADOW
+from textloop.serving.model_cache import ModelCache
+from textloop.store.database import Store
+from textloop.store.queries import aliased_model, get_classifier
+from textloop.store.tables import ShadowPrediction, utcnow
+
+log = logging.getLogger("textloop.shadow")
+CAPACITY = 1000  # batches waiting to be scored
+
+
+@dataclass(frozen=True)
+class _Batch:
+    model_version_id: int
+    artifact_uri: str
+    prediction_ids: list[str]
+    texts: list[str]
+    labels: list[str]
+
+
+class ShadowScorer:
+    def __init__(self, store: Store, models: ModelCache, capacity: int = CAPACITY) -> None:
+        self.store = store
+        self.models = models
+        self.dropped = 0
+        self._queue: queue.Queue[_Batch | None] = queue.Queue(maxsize=capacity)
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def after(
+        self,
+        session: Session,
+        name: str,
+        texts: Sequence[str],
+        prediction_ids: Sequence[str],
+        labels: Sequence[str],
+    ) -> None:
+        """Queue the answered batch for the classifier's shadow model, if it has one."""
+        shadow = aliased_model(session, get_classifier(session, name), SHADOW)
+        if shadow is None:
+            return
+        batch = _Batch(
+            shadow.id, shadow.artifact_uri, list(prediction_ids), list(texts), list(labels)
+        )
+        self._start()
+        try:
+            self._queue.put_nowait(batch)
+        except queue.Full:
+            self.dropped += len(batch.texts)
+
+    def drain(self) -> None:
+        """Wait until every queued batch is scored (tests, and an orderly shutdown)."""
+        self._queue.join()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="shadow", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            try:
+                self._score(batch)
+            except Exception:  # a broken shadow must never affect production
+                log.exception("shadow scoring failed for model version %s", batch.model_version_id)
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+    def _score(self, batch: _Batch) -> None:
+        model = self.models.get(batch.model_version_id, batch.artifact_uri)
+        probabilities = model.predict_proba(batch.texts)
+        classes = list(model.classes_)
+        now = utcnow()
+        rows = [
+            {
+                "prediction_id": prediction_id,
+                "model_version_id": batch.model_version_id,
+                "label": classes[int(row.argmax())],
+                "confidence": float(row.max()),
+                "agreed": classes[int(row.argmax())] == answered,
+                "created_at": now,
+            }
+            for prediction_id, answered, row in zip(
+                batch.prediction_ids, batch.labels, probabilities, strict=True
+            )
+        ]
+        with self.store.session() as session:
+            session.execute(insert(ShadowPrediction), rows)
+            session.commit()

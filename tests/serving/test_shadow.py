@@ -1,0 +1,62 @@
+"""Shadow mode: a candidate scores live requests beside production without answering them."""
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tests.serving.portal import PASSWORD, sign_in
+from textloop.config import Settings
+from textloop.pipeline.training import train_classifier
+from textloop.registry.deployment import deploy_model
+from textloop.review.assignments import claim_next, decide
+from textloop.security.accounts import create_user
+from textloop.store import Store
+from textloop.store.queries import get_classifier
+from textloop.store.tables import Prediction, ShadowPrediction
+
+TEXTS = ["the striker scored in the match", "rain and storm in the forecast", "bank profit"]
+
+
+def test_a_shadow_scores_every_request_and_its_agreement_is_reported(
+    client: TestClient, deployed: Store, settings: Settings, keys
+) -> None:
+    train_classifier(deployed, settings, "topics", "ngram", use_cache=False)  # version 2
+    admin = keys.header(keys.admin)
+    chosen = client.put("/v1/classifiers/topics/shadow", json={"version": 2}, headers=admin)
+    assert chosen.status_code == 200 and chosen.json()["shadow_version"] == 2
+    with deployed.session() as session:
+        get_classifier(session, "topics").threshold = 1.1  # every request goes to review too
+        reviewer = create_user(session, "rita@example.com", PASSWORD, "reviewer").id
+        create_user(session, "admin@example.com", PASSWORD, "admin")
+        session.commit()
+
+    answer = client.post(
+        "/v1/classifiers/topics/classify", json={"texts": TEXTS}, headers=keys.header(keys.classify)
+    )
+    assert {p["model_version"] for p in answer.json()["predictions"]} == {1}  # production answers
+    client.app.state.runtime.shadow.drain()
+    with deployed.session() as session:
+        shadowed = session.scalars(select(ShadowPrediction)).all()
+        answered = {p.id: p.label for p in session.scalars(select(Prediction))}
+        assert len(shadowed) == 3
+        assert all(s.agreed == (s.label == answered[s.prediction_id]) for s in shadowed)
+        task = claim_next(session, "topics", reviewer)
+        decide(session, task.id, reviewer, answered[task.prediction_id])
+        session.commit()
+
+    report = client.get("/v1/classifiers/topics/shadow", headers=admin).json()
+    assert (report["shadow_version"], report["production_version"]) == (2, 1)
+    assert report["scored"] == 3 and report["agreement"] == 1.0  # the same data, the same model
+    assert report["reviewed"] == 1 and report["production_accuracy_on_reviewed"] == 1.0
+
+    sign_in(client, "admin@example.com")
+    assert "<em>shadow</em>: agrees on 100.0% of 3 requests" in client.get("/admin/models").text
+
+    same = client.put("/v1/classifiers/topics/shadow", json={"version": 1}, headers=admin)
+    assert same.status_code == 422 and "production already" in same.text
+    deploy_model(deployed, settings.artifact_root, "topics", 2)  # promotion ends the shadowing
+    after = client.get("/v1/classifiers/topics/shadow", headers=admin).json()
+    assert after["shadow_version"] is None and after["production_version"] == 2
+    client.post("/v1/classifiers/topics/classify", json={"text": TEXTS[0]}, headers=admin)
+    client.app.state.runtime.shadow.drain()
+    with deployed.session() as session:
+        assert len(session.scalars(select(ShadowPrediction)).all()) == 3  # nothing shadows now
