@@ -5,6 +5,7 @@ from sqlalchemy import delete, select
 
 from tests.serving.portal import PASSWORD, sign_in, token_in
 from textloop.config import Settings
+from textloop.notifications.webhooks import add_webhook
 from textloop.pipeline.training import train_classifier
 from textloop.registry.models import PRODUCTION
 from textloop.review.assignments import claim_next, decide
@@ -102,6 +103,9 @@ def test_an_admin_approves_a_blessed_candidate_rolls_back_and_sees_the_events(
     client: TestClient, people: Store, settings: Settings
 ) -> None:
     train_classifier(people, settings, "topics", "ngram", use_cache=False)  # version 2, blessed
+    with people.session() as session:
+        add_webhook(session, "http://127.0.0.1:9/hook", "a secret of sixteen+", "topics")
+        session.commit()
     token = sign_in(client, "admin@example.com")
     page = client.get("/admin/models").text
     assert (
@@ -115,6 +119,8 @@ def test_an_admin_approves_a_blessed_candidate_rolls_back_and_sees_the_events(
         assert production.version == 1
     events = client.get("/admin/events").text
     assert "model.rolled_back" in events
+    assert "http://127.0.0.1:9/hook" in events  # the webhook, and its deliveries waiting
+    assert "<td>model.rolled_back #" in events and "<td>pending</td>" in events
 
 
 def test_the_models_page_charts_review_share_and_reviewer_agreement_per_version(

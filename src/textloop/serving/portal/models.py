@@ -1,6 +1,6 @@
-"""Admin pages of the training loop: model versions with their quality over time and the newest
-drift report (deploy a blessed one, roll back), and the recent events and jobs. A classifier in
-``manual`` deploy mode is approved here or by CLI."""
+"""Admin pages of the training loop: model versions with their quality over time, the shadow and
+the newest drift report (deploy a blessed one, roll back); and the recent events, jobs and
+webhook deliveries. A classifier in ``manual`` deploy mode is approved here or by CLI."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from textloop.monitoring.drift import drift_summary
 from textloop.monitoring.quality import version_quality
 from textloop.monitoring.shadow import shadow_report
 from textloop.notifications.events import list_events
+from textloop.notifications.webhooks import delivery_log
 from textloop.registry.deployment import deploy_model
 from textloop.registry.models import PRODUCTION
 from textloop.registry.rollback import rollback
@@ -21,7 +22,7 @@ from textloop.serving.portal.charts import line_chart
 from textloop.serving.portal.pages import templates
 from textloop.serving.portal.session import Form, PortalAccount, check_csrf
 from textloop.store.queries import aliased_model
-from textloop.store.tables import Classifier, Job, ModelVersion, SystemEvent
+from textloop.store.tables import Classifier, Job, ModelVersion, SystemEvent, Webhook
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 SHOWN = 50
@@ -93,6 +94,7 @@ def events_page(request: Request, session: SessionDep, account: PortalAccount) -
     events = list_events(session, after=max(0, (newest or 0) - SHOWN), limit=SHOWN)
     names = {row.id: row.name for row in session.execute(select(Classifier.id, Classifier.name))}
     jobs = session.scalars(select(Job).order_by(Job.id.desc()).limit(SHOWN)).all()
+    hooks = session.scalars(select(Webhook).order_by(Webhook.id)).all()
     return templates.TemplateResponse(
         request,
         "admin_events.html",
@@ -102,5 +104,7 @@ def events_page(request: Request, session: SessionDep, account: PortalAccount) -
             "jobs": jobs,
             "names": names,
             "queued": QUEUED,
+            "webhooks": hooks,
+            "deliveries": delivery_log(session, SHOWN),
         },
     )
