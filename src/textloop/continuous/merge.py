@@ -21,6 +21,7 @@ from textloop.data.splits import assign_split, normalize_text, text_hash
 from textloop.models.base import ModelResources
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.review.label_quality import check_reviewed_labels
+from textloop.review.tasks import unmerged_reviewed
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier, latest_dataset_version
 from textloop.store.tables import Example, ReviewTask
@@ -36,18 +37,8 @@ class Merge:
 
 
 def unmerged_reviewed_labels(session: Any, classifier_id: int) -> list[ReviewTask]:
-    return list(
-        session.scalars(
-            select(ReviewTask)
-            .where(
-                ReviewTask.classifier_id == classifier_id,
-                ReviewTask.status == "done",
-                ReviewTask.final_label.is_not(None),
-                ReviewTask.merged_into.is_(None),
-            )
-            .order_by(ReviewTask.created_at, ReviewTask.id)
-        )
-    )
+    query = unmerged_reviewed(classifier_id).order_by(ReviewTask.created_at, ReviewTask.id)
+    return list(session.scalars(query))
 
 
 def merge_reviewed_labels(

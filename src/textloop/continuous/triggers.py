@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest
 from textloop.jobs.queue import QUEUED, enqueue
+from textloop.review.tasks import unmerged_reviewed
 from textloop.store.queries import get_classifier
-from textloop.store.tables import Classifier, Job, ReviewTask
+from textloop.store.tables import Classifier, Job
 
 RETRAIN = "retrain"
 LABELS = "labels"  # the trigger of a job queued because enough labels were reviewed
@@ -59,13 +60,7 @@ def after_review(session: Session, classifier: Classifier) -> Job | None:
     if classifier.retrain_after <= 0:
         return None
     waiting = session.scalar(
-        select(func.count())
-        .select_from(ReviewTask)
-        .where(
-            ReviewTask.classifier_id == classifier.id,
-            ReviewTask.status == "done",
-            ReviewTask.merged_into.is_(None),
-        )
+        select(func.count()).select_from(unmerged_reviewed(classifier.id).subquery())
     )
     if (waiting or 0) < classifier.retrain_after:
         return None

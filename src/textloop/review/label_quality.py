@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
-from sqlalchemy import select
 
 from textloop.data.datasets import load_splits
 from textloop.models.base import ModelResources, families
+from textloop.review.tasks import unmerged_reviewed
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier, latest_dataset_version
 from textloop.store.tables import ReviewTask
@@ -105,14 +105,8 @@ def check_reviewed_labels(
         classifier_id = classifier.id
         reviewed = [
             (task.id, task.text, task.final_label or "")
-            for task in session.scalars(
-                select(ReviewTask).where(
-                    ReviewTask.classifier_id == classifier.id,
-                    ReviewTask.status == "done",
-                    ReviewTask.final_label.is_not(None),
-                    ReviewTask.source != SECOND_REVIEW,
-                    ReviewTask.merged_into.is_(None),  # in training data already: checked then
-                )
+            for task in session.scalars(  # (merged ones were checked before their merge)
+                unmerged_reviewed(classifier.id).where(ReviewTask.source != SECOND_REVIEW)
             )
         ]
         if not reviewed:

@@ -1,8 +1,8 @@
-"""Reading the review queue of a classifier."""
+"""Reading the review queue of a classifier, and the settled labels still to be merged."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest
@@ -29,3 +29,14 @@ def list_tasks(
         query = query.where(ReviewTask.status == status)
     query = query.order_by(ReviewTask.created_at, ReviewTask.id).limit(limit).offset(offset)
     return list(session.scalars(query))
+
+
+def unmerged_reviewed(classifier_id: int) -> Select[ReviewTask]:
+    """Tasks reviewers settled on a label that no dataset version holds yet: what the next merge
+    takes, what the retrain trigger counts, and what the label check looks at."""
+    return select(ReviewTask).where(
+        ReviewTask.classifier_id == classifier_id,
+        ReviewTask.status == "done",
+        ReviewTask.final_label.is_not(None),
+        ReviewTask.merged_into.is_(None),
+    )
