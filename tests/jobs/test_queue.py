@@ -113,3 +113,29 @@ def test_concurrent_workers_never_run_the_same_job_twice(
     assert {job.status for job in jobs} == {SUCCEEDED}
     assert all(job.attempts == 1 for job in jobs)
     assert len({job.worker for job in jobs}) > 1
+
+
+def test_workers_claiming_at_once_never_run_two_jobs_of_one_classifier_and_kind(
+    store: Store, classifier_id: int
+) -> None:
+    with store.session() as session:
+        for number in range(2):
+            enqueue(session, "retrain", classifier_id, {"number": number}, coalesce=False)
+    start = threading.Barrier(2)
+    claimed: list[int | None] = []
+
+    def take(name: str) -> None:
+        start.wait()
+        with store.session() as session:
+            job = claim(session, name)
+            claimed.append(job.id if job else None)
+            session.commit()
+
+    threads = [threading.Thread(target=take, args=(f"w{i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with store.session() as session:
+        running = session.scalars(select(Job).where(Job.status == RUNNING)).all()
+    assert len(running) == 1 and sorted(claimed, key=str) == sorted([running[0].id, None], key=str)

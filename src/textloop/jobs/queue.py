@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from textloop.store.tables import Job, utcnow
@@ -67,11 +68,10 @@ def claim(session: Session, worker: str, kinds: tuple[str, ...] | None = None) -
     now = utcnow()
     stale = now - LEASE
     other = aliased(Job)
-    busy = exists().where(
+    busy = exists().where(  # a stale running job blocks too: it is reclaimed first
         other.kind == Job.kind,
         other.classifier_id == Job.classifier_id,
         other.status == RUNNING,
-        other.heartbeat_at >= stale,
         other.id != Job.id,
     )
     due = or_(
@@ -92,11 +92,15 @@ def claim(session: Session, worker: str, kinds: tuple[str, ...] | None = None) -
             job.status, job.finished_at = DEAD, now
             session.flush()
             return claim(session, worker, kinds)
-    job.status = RUNNING
-    job.attempts += 1
-    job.worker = worker
-    job.started_at = job.heartbeat_at = now
-    session.flush()
+    try:
+        with session.begin_nested():
+            job.status = RUNNING
+            job.attempts += 1
+            job.worker = worker
+            job.started_at = job.heartbeat_at = now
+    except IntegrityError:  # another worker started a job of this classifier and kind just now
+        session.expire(job)
+        return None
     return job
 
 

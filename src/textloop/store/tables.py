@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -337,7 +338,18 @@ class Job(Base):
     """Background work (a retrain): queued, running, succeeded or dead; kept as history."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_due", "status", "run_after"),)
+    __table_args__ = (
+        Index("ix_jobs_due", "status", "run_after"),
+        # one running job per classifier and kind, even when two workers claim at once
+        Index(
+            "ux_jobs_one_running",
+            "classifier_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(50))

@@ -1,5 +1,5 @@
 """reviewers' own API keys, the model family retrains use, drift settings and reports, and
-shadow predictions
+shadow predictions; at most one running job per classifier and kind
 
 Revision ID: 0013
 Revises: 0012
@@ -45,6 +45,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_drift_reports_classifier", "drift_reports", ["classifier_id", "id"])
+    op.create_index(
+        "ux_jobs_one_running",
+        "jobs",
+        ["classifier_id", "kind"],
+        unique=True,
+        sqlite_where=sa.text("status = 'running'"),
+        postgresql_where=sa.text("status = 'running'"),
+    )
     op.create_table(
         "shadow_predictions",
         sa.Column("prediction_id", sa.String(length=32), nullable=False),
@@ -63,6 +71,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ux_jobs_one_running", table_name="jobs")
     op.drop_index("ix_shadow_predictions_model", table_name="shadow_predictions")
     op.drop_table("shadow_predictions")
     op.drop_index("ix_drift_reports_classifier", table_name="drift_reports")
