@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,20 +28,9 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from _cli import textloop  # noqa: E402
+
 from tests.processes import running_server  # noqa: E402  (the tests' server launcher)
-
-
-def textloop(env: dict[str, str], *args: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-m", "textloop", *args, "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"textloop {' '.join(args)} failed: {done.stderr}")
-    return json.loads(done.stdout) if done.stdout.strip() else {}
 
 
 def read(path: Path, column: str) -> list[dict[str, str]]:
@@ -87,7 +74,7 @@ def main() -> None:
             writer = csv.DictWriter(handle, ["text", "category"])
             writer.writeheader()
             writer.writerows(bank[:cut])
-        admin = {"x-api-key": textloop(env, "init")["api_key"]}
+        admin = {"x-api-key": textloop(env, "init")[0]["api_key"]}
         test_file = str(args.data / "banking77" / "test.csv")
         textloop(env, "ingest", str(fit), "-c", "bank", "--label-column", "category",
                  "--test-file", test_file)  # fmt: skip

@@ -31,41 +31,32 @@ def resolve_encoder_path(name: str) -> str:
     return name
 
 
-class SentenceEncoder:
-    """Mean-pooled, L2-normalised sentence embeddings with a bounded LRU cache by text."""
+class CachedEncoder:
+    """Embeddings by text through a bounded LRU cache; subclasses say how to ``embed`` a chunk
+    of texts the cache does not hold."""
 
-    def __init__(self, name: str = DEFAULT_ENCODER, cache_size: int = 50_000, batch_size: int = 64):
-        self.name = name
+    chunk_size = 1024
+
+    def __init__(self, cache_size: int = 50_000) -> None:
         self.cache_size = cache_size
-        self.batch_size = batch_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
-        self._model: Any = None
 
-    @property
-    def dimension(self) -> int:
-        return int(self._load().get_embedding_dimension())
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
 
     def encode(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
         missing = [text for text in dict.fromkeys(texts) if text not in self._cache]
-        if missing:
-            model = self._load()
-            for start in range(0, len(missing), 1024):
-                chunk = missing[start : start + 1024]
-                vectors = model.encode(
-                    chunk,
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
-                with self._lock:
-                    for text, vector in zip(chunk, vectors, strict=True):
-                        self._cache[text] = vector.astype(np.float32)
-                if progress:
-                    progress(len(chunk))
+        for start in range(0, len(missing), self.chunk_size):
+            chunk = missing[start : start + self.chunk_size]
+            vectors = self.embed(chunk)
+            with self._lock:
+                for text, vector in zip(chunk, vectors, strict=True):
+                    self._cache[text] = vector.astype(np.float32)
+            if progress:
+                progress(len(chunk))
         with self._lock:
             rows = [self._cache[text] for text in texts]
             for text in texts:
@@ -73,6 +64,31 @@ class SentenceEncoder:
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+
+
+class SentenceEncoder(CachedEncoder):
+    """Mean-pooled, L2-normalised sentence embeddings from sentence-transformers (PyTorch)."""
+
+    def __init__(self, name: str = DEFAULT_ENCODER, cache_size: int = 50_000, batch_size: int = 64):
+        super().__init__(cache_size)
+        self.name = name
+        self.batch_size = batch_size
+        self._model: Any = None
+
+    @property
+    def dimension(self) -> int:
+        return int(self._load().get_embedding_dimension())
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(
+            self._load().encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        )
 
     def _load(self) -> Any:
         with self._lock:

@@ -3,22 +3,21 @@
 It reads an export made by ``onnx_export`` and, when loaded, encodes the export's probe texts
 and compares them with what the original model gave; an export whose files no longer agree as
 well as they did at export time is refused rather than served. Embeddings are cached by text
-in a bounded LRU, as in ``SentenceEncoder``.
+in a bounded LRU (``CachedEncoder``), as in ``SentenceEncoder``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from textloop.errors import ConfigError
+from textloop.models.encoders import CachedEncoder
 
 PRECISIONS = ("int8", "fp32")  # FP16 for CUDA is not exported yet
 FORMAT = 1
@@ -51,7 +50,9 @@ class ExportManifest:
         return cls(**data)
 
 
-class OnnxEncoder:
+class OnnxEncoder(CachedEncoder):
+    chunk_size = 64  # one padded encoder call each: small chunks pad less
+
     def __init__(
         self,
         directory: Path,
@@ -71,9 +72,7 @@ class OnnxEncoder:
         self.precision = precision
         self.manifest = ExportManifest.load(directory)
         self.name = self.manifest.encoder
-        self.cache_size = cache_size
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        super().__init__(cache_size)
         self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self._tokenizer.enable_truncation(self.manifest.max_length)
         self._tokenizer.no_padding()
@@ -91,26 +90,6 @@ class OnnxEncoder:
     @property
     def dimension(self) -> int:
         return self.manifest.dimension
-
-    def encode(
-        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
-    ) -> np.ndarray:
-        missing = [text for text in dict.fromkeys(texts) if text not in self._cache]
-        for start in range(0, len(missing), 64):
-            chunk = missing[start : start + 64]
-            vectors = self.embed(chunk)
-            with self._lock:
-                for text, vector in zip(chunk, vectors, strict=True):
-                    self._cache[text] = vector
-            if progress:
-                progress(len(chunk))
-        with self._lock:
-            rows = [self._cache[text] for text in texts]
-            for text in texts:
-                self._cache.move_to_end(text)
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        return np.vstack(rows) if rows else np.zeros((0, self.dimension), dtype=np.float32)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One encoder call for ``texts`` padded to the longest of them; no cache."""
