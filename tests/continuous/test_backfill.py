@@ -40,6 +40,8 @@ def test_each_version_in_the_range_gets_its_own_backfill(store: Store, two_versi
         )
         november = request_backfill(session, "topics", parse_moment("2026-11-01", "since"), None)
         assert [job.payload["dataset_version"] for job in october + november] == [1, 2]
+        again = request_backfill(session, "topics", None, None, model="ngram")
+        assert [job.id for job in again] == [job.id for job in everything]  # nothing new
 
 
 def test_an_empty_or_backward_range_is_refused(store: Store, two_versions: None) -> None:

@@ -2,6 +2,7 @@
 like the held-out rows is reported as no drift."""
 
 import random
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,16 @@ from tests.corpus import corpus_rows, write_corpus
 from textloop.config import Settings
 from textloop.data.readers import read_labelled_file
 from textloop.errors import InvalidRequest
+from textloop.jobs.queue import SUCCEEDED, enqueue
 from textloop.jobs.worker import Worker
 from textloop.models.base import ModelResources
-from textloop.monitoring.drift import configure_drift, enqueue_due_drift_checks, latest_reports
+from textloop.monitoring.drift import (
+    DRIFT,
+    RECHECK_AFTER,
+    configure_drift,
+    enqueue_due_drift_checks,
+    latest_reports,
+)
 from textloop.monitoring.measures import label_shift
 from textloop.notifications.events import list_events
 from textloop.pipeline.ingestion import ingest_batch
@@ -21,7 +29,8 @@ from textloop.pipeline.training import train_classifier
 from textloop.serving.inference import classify
 from textloop.serving.model_cache import ModelCache
 from textloop.store import Store
-from textloop.store.tables import Job
+from textloop.store.queries import get_classifier
+from textloop.store.tables import Job, utcnow
 
 pytestmark = pytest.mark.slow  # embeds the windows with the sentence encoder
 
@@ -106,3 +115,17 @@ def test_label_shift_is_near_zero_for_one_distribution_and_large_for_another() -
     same = label_shift(rng.choices(labels, k=1000), rng.choices(labels, k=300))
     other = label_shift(rng.choices(labels, k=1000), rng.choices(labels[:5], k=300))
     assert same < 0.1 < 0.4 < other
+
+
+def test_a_check_that_made_no_report_is_not_queued_again_at_once(
+    store: Store, monitored: ModelCache
+) -> None:
+    send(store, monitored, [text for text, _ in corpus_rows(per_label=150, seed=5)][:WINDOW])
+    with store.session() as session:
+        job = enqueue(session, DRIFT, get_classifier(session, "topics").id)
+        job.status, job.result, job.finished_at = SUCCEEDED, {"skipped": "why not"}, utcnow()
+        session.commit()
+        assert enqueue_due_drift_checks(session) == 0  # the window is full, but not yet again
+        job.finished_at = utcnow() - RECHECK_AFTER - timedelta(seconds=1)
+        session.commit()
+        assert enqueue_due_drift_checks(session) == 1

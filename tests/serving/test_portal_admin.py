@@ -119,8 +119,9 @@ def test_an_admin_approves_a_blessed_candidate_rolls_back_and_sees_the_events(
         assert production.version == 1
     events = client.get("/admin/events").text
     assert "model.rolled_back" in events
-    assert "http://127.0.0.1:9/hook" in events  # the webhook, and its deliveries waiting
-    assert "<td>model.rolled_back #" in events and "<td>pending</td>" in events
+    body = events.split("</title>", 1)[1]
+    assert "http://127.0.0.1:9/hook" in body  # the webhook, and its deliveries waiting
+    assert "<td>model.rolled_back #" in body and "<td>pending</td>" in body
 
 
 def test_the_models_page_charts_review_share_and_reviewer_agreement_per_version(

@@ -105,3 +105,38 @@ def test_executions_recorded_before_runs_existed_each_become_a_run(settings: Set
         ("train", "failed", "failed"),
     ]
     store.dispose()
+
+
+def test_upgrading_a_database_in_use_keeps_its_rows(settings: Settings) -> None:
+    """Rebuilding a table (SQLite's way to add a foreign key) must not delete or refuse rows
+    that other tables refer to."""
+    from alembic import command
+    from alembic.config import Config
+
+    from textloop.security.api_keys import create_api_key
+
+    store = open_store(settings)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0012")
+    with store.engine.begin() as connection:
+        connection.execute(text("INSERT INTO classifiers (name, threshold, labels, review_overlap,"
+                                " retrain_after, deploy_mode, created_at) VALUES ('topics', 0.5,"
+                                " '[]', 1, 100, 'auto', CURRENT_TIMESTAMP)"))  # fmt: skip
+        connection.execute(text("INSERT INTO api_keys (name, prefix, key_hash, scopes,"
+                                " created_at) VALUES ('app', 'tl_x', 'abc', '[\"feedback\"]',"
+                                " CURRENT_TIMESTAMP)"))  # fmt: skip
+        connection.execute(text("INSERT INTO feedback (id, classifier_id, text, api_key_id,"
+                                " created_at) SELECT 'f1', c.id, 'wrong!', k.id, CURRENT_TIMESTAMP"
+                                " FROM classifiers c, api_keys k"))  # fmt: skip
+    store.dispose()
+
+    store = open_store(settings)
+    with store.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM api_keys")).scalar() == 1
+        assert connection.execute(text("SELECT api_key_id FROM feedback")).scalar() is not None
+    with store.session() as session:
+        create_api_key(session, ["review"])  # the upgraded table takes new keys
+    store.dispose()

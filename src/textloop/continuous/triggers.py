@@ -39,19 +39,19 @@ def request_retrain(
         payload["model"] = model
     if dataset_version is not None:  # a backfill over a chosen version: no merge, refit
         payload.update(dataset_version=dataset_version, backfill=True)
-    waiting = session.scalar(
+    waiting = session.scalars(
         select(Job)
         .where(Job.kind == RETRAIN, Job.classifier_id == classifier.id, Job.status == QUEUED)
         .order_by(Job.id)
-        .limit(1)
-    )
+    ).all()
     # A waiting retrain absorbs the same request, and an automatic trigger unless it waits to
-    # backfill (which merges nothing); an explicit different request queues after it.
-    automatic = trigger in AUTOMATIC
-    if waiting is not None and (
-        waiting.payload == payload or (automatic and not waiting.payload.get("backfill"))
-    ):
-        return waiting
+    # backfill (which merges nothing); an explicit different request queues after them.
+    same = next((job for job in waiting if job.payload == payload), None)
+    if same is not None:
+        return same
+    merging = next((job for job in waiting if not job.payload.get("backfill")), None)
+    if trigger in AUTOMATIC and merging is not None:
+        return merging
     return enqueue(session, RETRAIN, classifier.id, payload, reason=reason, coalesce=False)
 
 

@@ -25,6 +25,8 @@ from textloop.errors import ConfigError
 from textloop.models.encoders import SentenceEncoder
 from textloop.models.onnx_encoder import FILES, FORMAT, PROBES, ExportManifest, OnnxEncoder
 
+FLOOR = {"fp32": 0.999, "int8": 0.9}  # below these an export is refused, not recorded
+
 PROBE_TEXTS = (
     "I am still waiting on my card?",
     "How do I top up my account with a bank transfer?",
@@ -52,6 +54,12 @@ def export_encoder(name: str, directory: Path) -> ExportManifest:
 
     source = SentenceEncoder(name)
     model = source._load()
+    kinds = [type(module).__name__ for module in model]
+    if kinds[0] != "Transformer" or any(k not in ("Pooling", "Normalize") for k in kinds[1:]):
+        raise ConfigError(
+            f"cannot export {name!r}: only a transformer with pooling and normalisation is "
+            f"exported, and it has {', '.join(kinds)}"
+        )
     transformer, pooling = model[0], model[1] if len(model) > 1 else None
     mode = getattr(pooling, "get_pooling_mode_str", lambda: "mean")()
     if mode not in ("mean", "cls"):
@@ -67,14 +75,16 @@ def export_encoder(name: str, directory: Path) -> ExportManifest:
             ["an example", "another example"], return_tensors="pt", padding=True
         )
         names = ["input_ids", "attention_mask", "token_type_ids"]
-        axes = {name: {0: "batch", 1: "tokens"} for name in names}
+        if any(field not in sample for field in names):
+            raise ConfigError(f"cannot export {name!r}: its tokenizer gives no token_type_ids")
+        axes = {field: {0: "batch", 1: "tokens"} for field in names}
         # The TorchScript exporter, deprecated in favour of one that needs onnxscript too; its
         # tracer warnings are about Python branches on shapes that the graph does not keep.
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 wrapped,
-                tuple(sample[name] for name in names),
+                tuple(sample[field] for field in names),
                 str(staging / FILES["fp32"]),
                 input_names=names,
                 output_names=["embedding"],
@@ -99,6 +109,11 @@ def export_encoder(name: str, directory: Path) -> ExportManifest:
             precision: OnnxEncoder(staging, precision, check=False).agreement()
             for precision in FILES
         }
+        if agreement["fp32"] < FLOOR["fp32"] or agreement["int8"] < FLOOR["int8"]:
+            raise ConfigError(
+                f"the ONNX export of {name!r} does not reproduce the original (lowest cosine "
+                f"similarity on the probe texts: {agreement}); it is served with PyTorch"
+            )
         manifest = ExportManifest(**{**asdict(manifest), "min_cosine": agreement})
         manifest.save(staging)
         if directory.exists():

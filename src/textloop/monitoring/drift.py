@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from textloop.config import Settings
 from textloop.errors import InvalidRequest
-from textloop.jobs.queue import enqueue
+from textloop.jobs.queue import DEAD, SUCCEEDED, enqueue
 from textloop.models.base import ModelResources, load_model
 from textloop.models.encoders import DEFAULT_ENCODER
 from textloop.monitoring import measures as m
@@ -33,13 +34,18 @@ from textloop.store.tables import (
     Classifier,
     DriftReport,
     Example,
+    Job,
     ModelAlias,
     ModelVersion,
     Prediction,
+    utcnow,
 )
 
 DRIFT = "drift"
 REFERENCE_SIZE = 1000
+MIN_REFERENCE = 20  # held-out rows; fewer make every measure noise
+MIN_WINDOW = 10  # predictions, for a forced check of a window not yet full
+RECHECK_AFTER = timedelta(minutes=10)  # after a check that made no report (skipped or failed)
 WINDOW_LIMITS = (50, 100_000)
 _REFERENCES: OrderedDict[int, Reference] = OrderedDict()
 _REFERENCES_LOCK = threading.Lock()
@@ -104,6 +110,8 @@ def enqueue_due_drift_checks(session: Session) -> int:
         )
     ).all()
     for classifier_id, window, model_version_id in rows:
+        if _recently_came_to_nothing(session, classifier_id):
+            continue
         if _new_predictions(session, classifier_id, model_version_id, window) >= window:
             enqueue(session, DRIFT, classifier_id, reason="a window of predictions is full")
             queued += 1
@@ -136,8 +144,8 @@ def check_drift(
             .order_by(Prediction.created_at.desc(), Prediction.id.desc())
             .limit(size)
         ).all()
-        if len(window) < 2:
-            return {"skipped": "fewer than 2 predictions by the production model"}
+        if len(window) < MIN_WINDOW:
+            return {"skipped": f"fewer than {MIN_WINDOW} predictions by the production model"}
         previous = session.scalar(
             select(DriftReport)
             .where(DriftReport.classifier_id == classifier.id)
@@ -147,7 +155,9 @@ def check_drift(
         was_drifting = previous is not None and previous.drifted
         was_drifting = was_drifting and previous.model_version_id == model.id  # type: ignore[union-attr]
         classifier_id, model_id, version = classifier.id, model.id, model.version
-        reference = _reference(session, settings, model, resources)
+    reference = _reference(store, settings, model_id, resources)
+    if reference is None:
+        return {"skipped": f"fewer than {MIN_REFERENCE} held-out rows to compare with"}
     texts, labels, confidences, _ = zip(*window, strict=True)
     values = measure(reference, list(texts), list(labels), np.array(confidences), resources)
     breached = [
@@ -214,6 +224,21 @@ def latest_reports(session: Session, name: str, limit: int = 20) -> list[DriftRe
     )
 
 
+def _recently_came_to_nothing(session: Session, classifier_id: int) -> bool:
+    """Whether the newest check of this classifier ended without a report a moment ago: its
+    window is still "full", and checking again at once would fail or skip again."""
+    last = session.scalar(
+        select(Job)
+        .where(Job.kind == DRIFT, Job.classifier_id == classifier_id)
+        .order_by(Job.id.desc())
+        .limit(1)
+    )
+    if last is None or last.status not in (SUCCEEDED, DEAD) or last.finished_at is None:
+        return False
+    made_report = bool((last.result or {}).get("report"))
+    return not made_report and _utc(last.finished_at) > utcnow() - RECHECK_AFTER
+
+
 def _new_predictions(session: Session, classifier_id: int, model_version_id: int, cap: int) -> int:
     """Predictions by this model since the last report's window ended, counted up to ``cap``."""
     since = session.scalar(
@@ -231,29 +256,38 @@ def _new_predictions(session: Session, classifier_id: int, model_version_id: int
 
 
 def _reference(
-    session: Session, settings: Settings, model: ModelVersion, resources: ModelResources
-) -> Reference:
+    store: Store, settings: Settings, model_id: int, resources: ModelResources
+) -> Reference | None:
+    """The model's reference, built outside any transaction (it scores and embeds up to
+    ``REFERENCE_SIZE`` texts: on SQLite an open transaction would hold every writer back);
+    None when the model has too few held-out rows to compare with."""
     with _REFERENCES_LOCK:
-        if model.id in _REFERENCES:
-            _REFERENCES.move_to_end(model.id)
-            return _REFERENCES[model.id]
-    rows = session.execute(
-        select(Example.text, Example.split).where(
-            Example.dataset_version_id == model.dataset_version_id
-        )
-    ).all()
+        if model_id in _REFERENCES:
+            _REFERENCES.move_to_end(model_id)
+            return _REFERENCES[model_id]
+    with store.session() as session:
+        model = session.get(ModelVersion, model_id)
+        assert model is not None
+        artifact, params = model.artifact_uri, dict(model.params)
+        rows = session.execute(
+            select(Example.text, Example.split).where(
+                Example.dataset_version_id == model.dataset_version_id
+            )
+        ).all()
     held_out = [t for t, split in rows if split == "test"] or [
         t for t, split in rows if split == "validation"
     ]
     if len(held_out) > REFERENCE_SIZE:
         chosen = np.random.default_rng(0).choice(len(held_out), REFERENCE_SIZE, replace=False)
         held_out = [held_out[i] for i in sorted(chosen)]
+    if len(held_out) < MIN_REFERENCE:
+        return None
     trained_on = [t for t, split in rows if split != "test"]
-    classifier = load_model(settings.artifact_root / model.artifact_uri, resources)
+    classifier = load_model(settings.artifact_root / artifact, resources)
     probabilities = classifier.predict_proba(held_out)
     classes = list(classifier.classes_)
     known = m.vocabulary(trained_on)
-    encoder = str(model.params.get("encoder") or DEFAULT_ENCODER)
+    encoder = str(params.get("encoder") or DEFAULT_ENCODER)
     reference = Reference(
         embeddings=resources.encoder_pool().get(encoder).encode(held_out),
         labels=[classes[i] for i in probabilities.argmax(axis=1)],
@@ -264,7 +298,7 @@ def _reference(
         encoder=encoder,
     )
     with _REFERENCES_LOCK:
-        _REFERENCES[model.id] = reference
+        _REFERENCES[model_id] = reference
         while len(_REFERENCES) > 4:
             _REFERENCES.popitem(last=False)
     return reference
@@ -289,12 +323,17 @@ def drift_summary(session: Session, name: str, limit: int = 20) -> dict[str, Any
                 "id": report.id,
                 "model_version": versions.get(report.model_version_id),
                 "window_size": report.window_size,
-                "window_end": report.window_end.isoformat(),
+                "window_end": _utc(report.window_end).isoformat(),
                 "measures": report.measures,
                 "breached": report.breached,
                 "drifted": report.drifted,
-                "created_at": report.created_at.isoformat(),
+                "created_at": _utc(report.created_at).isoformat(),
             }
             for report in latest_reports(session, name, limit)
         ],
     }
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without a time zone; they were stored in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from textloop.store.tables import ModelVersion, Prediction, ReviewTask
@@ -38,14 +38,17 @@ def version_quality(session: Session, classifier_id: int) -> list[VersionQuality
             .group_by(Prediction.model_version_id)
         ).all()
     )
+    done = ReviewTask.status == "done"
     reviews = {
         model_id: (sent, reviewed, agreed)
         for model_id, sent, reviewed, agreed in session.execute(
             select(
                 Prediction.model_version_id,
                 func.count(),
-                func.count(ReviewTask.final_label),
-                func.sum(case((ReviewTask.final_label == Prediction.label, 1), else_=0)),
+                func.sum(case((done, 1), else_=0)),  # flagged labels are in doubt: not counted
+                func.sum(
+                    case((and_(done, ReviewTask.final_label == Prediction.label), 1), else_=0)
+                ),
             )
             .join(Prediction, Prediction.id == ReviewTask.prediction_id)
             .where(ReviewTask.classifier_id == classifier_id, ReviewTask.source == "implicit")
@@ -56,6 +59,7 @@ def version_quality(session: Session, classifier_id: int) -> list[VersionQuality
     for version in versions:
         predictions = made.get(version.id, 0)
         sent, reviewed, agreed = reviews.get(version.id, (0, 0, 0))
+        reviewed = reviewed or 0
         rows.append(
             VersionQuality(
                 version=version.version,

@@ -77,7 +77,11 @@ def shadow_report(session: Session, name: str) -> dict[str, Any]:
         .select_from(ShadowPrediction)
         .join(Prediction, Prediction.id == ShadowPrediction.prediction_id)
         .join(ReviewTask, ReviewTask.prediction_id == Prediction.id)
-        .where(ShadowPrediction.model_version_id == shadow.id, ReviewTask.final_label.is_not(None))
+        .where(
+            ShadowPrediction.model_version_id == shadow.id,
+            ReviewTask.source == "implicit",  # one per prediction
+            ReviewTask.status == "done",
+        )
     ).one()
     report.update(
         scored=scored,

@@ -107,6 +107,10 @@ def _key_owner(
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or user.disabled:
         raise InvalidRequest(f"no active portal account {email!r}", field="user")
+    if "metrics" in scopes:  # /metrics spans every classifier; a person's key must not
+        raise InvalidRequest(
+            "a portal account's own key cannot have the metrics scope", field="scopes"
+        )
     if "admin" in scopes and user.role != "admin":
         raise InvalidRequest(
             f"{user.email} is a reviewer; their key cannot be admin", field="scopes"

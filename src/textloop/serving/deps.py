@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
+from textloop.security.accounts import require_assignment
 from textloop.security.api_keys import Principal, authenticate
 from textloop.serving.runtime import Runtime
 
@@ -52,7 +53,11 @@ def Scoped(scope: str) -> Callable[..., Principal]:
     ) -> Principal:
         principal = authenticate(session, key)  # the request's own session: one connection
         session.rollback()  # end the read, so a handler's other sessions do not wait on it
-        principal.require(scope, request.path_params.get("name"))
+        classifier = request.path_params.get("name")
+        principal.require(scope, classifier)
+        if principal.user_id is not None and classifier is not None:
+            require_assignment(session, principal.user_id, classifier)  # as assigned today
+            session.rollback()
         return principal
 
     return check

@@ -45,21 +45,26 @@ class ShadowScorer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def after(
+    def shadow_of(self, session: Session, name: str) -> tuple[int, str] | None:
+        """The classifier's shadow model (id, artifact), looked up in the request's own
+        transaction; None when it has none, or when the lookup fails (never the caller's
+        problem)."""
+        try:
+            shadow = aliased_model(session, get_classifier(session, name), SHADOW)
+        except Exception:
+            log.exception("could not look up the shadow model of %s", name)
+            return None
+        return (shadow.id, shadow.artifact_uri) if shadow is not None else None
+
+    def submit(
         self,
-        session: Session,
-        name: str,
+        shadow: tuple[int, str],
         texts: Sequence[str],
         prediction_ids: Sequence[str],
         labels: Sequence[str],
     ) -> None:
-        """Queue the answered batch for the classifier's shadow model, if it has one."""
-        shadow = aliased_model(session, get_classifier(session, name), SHADOW)
-        if shadow is None:
-            return
-        batch = _Batch(
-            shadow.id, shadow.artifact_uri, list(prediction_ids), list(texts), list(labels)
-        )
+        """Queue an answered (committed) batch for scoring; drops it when the queue is full."""
+        batch = _Batch(shadow[0], shadow[1], list(prediction_ids), list(texts), list(labels))
         self._start()
         try:
             self._queue.put_nowait(batch)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from textloop.config import Settings
+from textloop.errors import ConfigError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -80,8 +81,25 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def upgrade_to_head(engine: Engine) -> None:
+    """Migrate in one transaction. On SQLite, foreign keys are off meanwhile: a migration that
+    SQLite can only do by rebuilding a table drops the old one, and with enforcement on that
+    drop deletes (cascade) or refuses (restrict) every row referring to it. The references are
+    checked before the transaction commits instead."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        raw = connection.connection.dbapi_connection
+        if sqlite and raw is not None:  # outside any transaction, where the pragma takes effect
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise ConfigError(f"migrating left broken references: {broken[:5]}")
+        finally:
+            if sqlite and raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")

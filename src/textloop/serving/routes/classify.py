@@ -19,9 +19,11 @@ def classify_texts(
 ) -> PredictionPublic | BatchPredictionPublic:
     texts = [body.text] if body.text is not None else list(body.texts or [])
     results = classify(session, runtime.models, name, texts)
+    shadow = runtime.shadow.shadow_of(session, name)
     session.commit()
-    labels = [result.label for result in results]
-    runtime.shadow.after(session, name, texts, [r.prediction_id for r in results], labels)
+    if shadow is not None:
+        ids, labels = [r.prediction_id for r in results], [r.label for r in results]
+        runtime.shadow.submit(shadow, texts, ids, labels)
     predictions = [PredictionPublic(**result.__dict__) for result in results]
     if body.text is not None:
         return predictions[0]

@@ -45,6 +45,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_drift_reports_classifier", "drift_reports", ["classifier_id", "id"])
+    # Before this revision a queued job could start beside a stale running one of the same
+    # classifier and kind; queue all but the newest again so the unique index can be built.
+    op.execute(
+        "UPDATE jobs SET status = 'queued', worker = NULL WHERE status = 'running' "
+        "AND classifier_id IS NOT NULL AND id NOT IN (SELECT max(id) FROM jobs "
+        "WHERE status = 'running' AND classifier_id IS NOT NULL GROUP BY classifier_id, kind)"
+    )
     op.create_index(
         "ux_jobs_one_running",
         "jobs",
