@@ -154,7 +154,10 @@ def test_reviewed_traffic_retrains_and_ships_a_better_model_without_failing_a_re
         assert answers.decided >= 100
         assert 2 in traffic.versions, "v2 never answered"
         swap = traffic.versions.index(2)
-        assert set(traffic.versions[:swap]) == {1} and set(traffic.versions[swap:]) == {2}
+        # every request after a swap is answered by the new model (with the whole stream, the
+        # reviewed labels keep coming and later versions follow v2 the same way)
+        assert set(traffic.versions[:swap]) == {1} and traffic.versions == sorted(traffic.versions)
+        assert FULL or set(traffic.versions[swap:]) == {2}
 
         # v2's test split is v1's fixed test rows plus a held-out slice of the reviewed labels;
         # the blessing scored both models on it
@@ -164,14 +167,16 @@ def test_reviewed_traffic_retrains_and_ships_a_better_model_without_failing_a_re
         accuracy = {2: blessing["candidate"]["accuracy"], 1: blessing["production"]["accuracy"]}
         assert blessing["blessed"] and accuracy[2] > accuracy[1], blessing
         classifier = http.get("/v1/classifiers/bank", headers=admin).json()
-        assert classifier["production_version"] == 2
+        assert classifier["production_version"] >= max(traffic.versions)
 
         expected = ["run.started", "model.blessed", "model.deployed", "run.succeeded"]
         deadline = time.monotonic() + 30
         while len(receiver.received) < len(expected) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert [body["type"] for body in receiver.events(SECRET)] == expected
+        received = [body["type"] for body in receiver.events(SECRET)]  # signatures checked
+        assert received[:4] == expected and (FULL or received == expected)
     print(
         f"\nscenario: {len(traffic.versions)} requests ({swap} by v1), 0 failures, "
-        f"{answers.decided} reviewed; test accuracy v1 {accuracy[1]:.4f} -> v2 {accuracy[2]:.4f}"
+        f"{answers.decided} reviewed; test accuracy v1 {accuracy[1]:.4f} -> v2 {accuracy[2]:.4f}; "
+        f"versions served {sorted(set(traffic.versions))}; {len(received)} webhook deliveries"
     )
