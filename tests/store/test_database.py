@@ -4,7 +4,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from textloop.config import Settings
-from textloop.store import open_store
+from textloop.store import Store, open_store
 from textloop.store.database import MIGRATIONS_DIR
 
 EXPECTED_TABLES = {
@@ -20,6 +20,17 @@ EXPECTED_TABLES = {
 }
 
 
+def downgrade(store: Store, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def test_opening_a_store_creates_every_table(settings: Settings) -> None:
     store = open_store(settings)
     assert set(inspect(store.engine).get_table_names()) >= EXPECTED_TABLES
@@ -30,15 +41,8 @@ def test_opening_a_store_creates_every_table(settings: Settings) -> None:
 
 
 def test_a_database_at_an_older_revision_is_upgraded(settings: Settings) -> None:
-    from alembic import command
-    from alembic.config import Config
-
     store = open_store(settings)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with store.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0001")
+    downgrade(store, "0001")
     assert "statistics" not in {
         c["name"] for c in inspect(store.engine).get_columns("dataset_versions")
     }
@@ -110,17 +114,10 @@ def test_executions_recorded_before_runs_existed_each_become_a_run(settings: Set
 def test_upgrading_a_database_in_use_keeps_its_rows(settings: Settings) -> None:
     """Rebuilding a table (SQLite's way to add a foreign key) must not delete or refuse rows
     that other tables refer to."""
-    from alembic import command
-    from alembic.config import Config
-
     from textloop.security.api_keys import create_api_key
 
     store = open_store(settings)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with store.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0012")
+    downgrade(store, "0012")
     with store.engine.begin() as connection:
         connection.execute(text("INSERT INTO classifiers (name, threshold, labels, review_overlap,"
                                 " retrain_after, deploy_mode, created_at) VALUES ('topics', 0.5,"
