@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest
-from textloop.store.tables import Classifier, Job, utcnow
+from textloop.store.tables import Classifier, Job, as_utc, utcnow
 
 FIELDS = (
     ("minute", 0, 59),
@@ -132,8 +132,7 @@ def fire_due_schedules(session: Session, now: datetime | None = None) -> list[Jo
         classifier.schedule_checked_at = now
         if checked is None:
             continue
-        if checked.tzinfo is None:  # SQLite hands back naive UTC
-            checked = checked.replace(tzinfo=now.tzinfo)
+        checked = as_utc(checked)
         schedule = parse_schedule(classifier.retrain_schedule or "")
         if schedule.next_after(checked) <= now:
             reason = f"schedule {schedule.text}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,7 @@ from textloop.store.tables import (
     ModelAlias,
     ModelVersion,
     Prediction,
+    as_utc,
     utcnow,
 )
 
@@ -152,8 +153,7 @@ def check_drift(
             .order_by(DriftReport.id.desc())
             .limit(1)
         )
-        was_drifting = previous is not None and previous.drifted
-        was_drifting = was_drifting and previous.model_version_id == model.id  # type: ignore[union-attr]
+        was_drifting = bool(previous and previous.drifted and previous.model_version_id == model.id)
         classifier_id, model_id, version = classifier.id, model.id, model.version
     reference = _reference(store, settings, model_id, resources)
     if reference is None:
@@ -236,7 +236,7 @@ def _recently_came_to_nothing(session: Session, classifier_id: int) -> bool:
     if last is None or last.status not in (SUCCEEDED, DEAD) or last.finished_at is None:
         return False
     made_report = bool((last.result or {}).get("report"))
-    return not made_report and _utc(last.finished_at) > utcnow() - RECHECK_AFTER
+    return not made_report and as_utc(last.finished_at) > utcnow() - RECHECK_AFTER
 
 
 def _new_predictions(session: Session, classifier_id: int, model_version_id: int, cap: int) -> int:
@@ -323,17 +323,12 @@ def drift_summary(session: Session, name: str, limit: int = 20) -> dict[str, Any
                 "id": report.id,
                 "model_version": versions.get(report.model_version_id),
                 "window_size": report.window_size,
-                "window_end": _utc(report.window_end).isoformat(),
+                "window_end": as_utc(report.window_end).isoformat(),
                 "measures": report.measures,
                 "breached": report.breached,
                 "drifted": report.drifted,
-                "created_at": _utc(report.created_at).isoformat(),
+                "created_at": as_utc(report.created_at).isoformat(),
             }
             for report in latest_reports(session, name, limit)
         ],
     }
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands datetimes back without a time zone; they were stored in UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
+from textloop.errors import InvalidRequest
 from textloop.registry.models import PRODUCTION, set_alias
 from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import ModelAlias, Prediction, ReviewTask, ShadowPrediction
@@ -24,8 +25,6 @@ SHADOW = "shadow"
 def set_shadow(session: Session, name: str, version: int | None) -> int | None:
     """Make ``version`` the shadow (the newest when None) and return it; it may not be the
     production version, which needs no shadowing."""
-    from textloop.errors import InvalidRequest
-
     classifier = get_classifier(session, name)
     production = aliased_model(session, classifier, PRODUCTION)
     moved = set_alias(session, name, SHADOW, version, record=False)

@@ -14,14 +14,13 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from textloop.monitoring.shadow import SHADOW
 from textloop.serving.model_cache import ModelCache
 from textloop.store.database import Store
-from textloop.store.queries import aliased_model, get_classifier
-from textloop.store.tables import ShadowPrediction, utcnow
+from textloop.store.tables import Classifier, ModelAlias, ModelVersion, ShadowPrediction, utcnow
 
 log = logging.getLogger("textloop.shadow")
 CAPACITY = 1000  # batches waiting to be scored
@@ -50,11 +49,16 @@ class ShadowScorer:
         transaction; None when it has none, or when the lookup fails (never the caller's
         problem)."""
         try:
-            shadow = aliased_model(session, get_classifier(session, name), SHADOW)
+            shadow = session.execute(
+                select(ModelVersion.id, ModelVersion.artifact_uri)
+                .join(ModelAlias, ModelAlias.model_version_id == ModelVersion.id)
+                .join(Classifier, Classifier.id == ModelAlias.classifier_id)
+                .where(Classifier.name == name, ModelAlias.alias == SHADOW)
+            ).first()
         except Exception:
             log.exception("could not look up the shadow model of %s", name)
             return None
-        return (shadow.id, shadow.artifact_uri) if shadow is not None else None
+        return (shadow[0], shadow[1]) if shadow is not None else None
 
     def submit(
         self,
