@@ -19,6 +19,11 @@ from tests.corpus import write_corpus
 from textloop.config import Settings
 from textloop.store import Store, open_store
 
+# Every test trains on the same encoder export, made once per checkout inside it (as training
+# would make it in any data directory): exporting costs a quarter of a minute.
+ENCODER_EXPORTS = Path(__file__).resolve().parent.parent / ".encoders"
+os.environ.setdefault("TEXTLOOP_ENCODER_DIR", str(ENCODER_EXPORTS))
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEXTLOOP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 )

@@ -17,7 +17,19 @@ from textloop.errors import ConfigError
 
 DEFAULT_DATA_DIR = Path("textloop-data")
 DEFAULT_THRESHOLD = 0.5
-SETTINGS = ("database_url", "artifact_root", "tune_trials", "tune_seconds")
+SETTINGS = (
+    "database_url",
+    "artifact_root",
+    "tune_trials",
+    "tune_seconds",
+    "encoder_dir",
+    "encoder_runtime",
+    "batch_wait_ms",
+    "embedding_cache",
+)
+# How sentence encoders run: ONNX Runtime on an export made at training time (INT8 on the CPU by
+# default, FP16 on CUDA), or PyTorch as the original model does.
+ENCODER_RUNTIMES = ("onnx-int8", "onnx-fp32", "onnx-fp16", "torch")
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,10 @@ class Settings:
     )
     tune_trials: int = 0  # extra hyper-parameter trials per training run; 0 keeps the defaults
     tune_seconds: float = 300.0
+    encoder_dir: Path | None = None  # ONNX exports of encoders; None: <artifact_root>/encoders
+    encoder_runtime: str = "onnx-int8"
+    batch_wait_ms: float = 2.0  # how long the server may gather concurrent requests; 0: no batching
+    embedding_cache: int = 50_000  # embeddings kept per encoder, by text; 0 keeps none
 
     @classmethod
     def load(
@@ -58,13 +74,41 @@ class Settings:
         )
         trials = env.get("TEXTLOOP_TUNE_TRIALS") or file_values.get("tune_trials") or "0"
         seconds = env.get("TEXTLOOP_TUNE_SECONDS") or file_values.get("tune_seconds") or "300"
+        exports = env.get("TEXTLOOP_ENCODER_DIR") or file_values.get("encoder_dir")
+        runtime = (
+            env.get("TEXTLOOP_ENCODER_RUNTIME") or file_values.get("encoder_runtime") or "onnx-int8"
+        )
+        if runtime not in ENCODER_RUNTIMES:
+            raise ConfigError(
+                f"encoder_runtime must be one of {', '.join(ENCODER_RUNTIMES)}, not {runtime!r}"
+            )
+        wait = env.get("TEXTLOOP_BATCH_WAIT_MS") or file_values.get("batch_wait_ms") or "2"
+        cache = env.get("TEXTLOOP_EMBEDDING_CACHE") or file_values.get("embedding_cache") or "50000"
         return cls(
             data_dir=resolved_dir,
             database_url=str(url),
             artifact_root=artifacts,
             tune_trials=_number(int, "tune_trials", trials),
             tune_seconds=_number(float, "tune_seconds", seconds),
+            encoder_dir=Path(exports) if exports else artifacts / "encoders",
+            encoder_runtime=runtime,
+            batch_wait_ms=_number(float, "batch_wait_ms", wait),
+            embedding_cache=_number(int, "embedding_cache", cache),
         )
+
+    def environment(self) -> dict[str, str]:
+        """These settings as ``TEXTLOOP_*`` variables, for processes started with them."""
+        return {
+            "TEXTLOOP_DATA_DIR": str(self.data_dir),
+            "TEXTLOOP_DATABASE_URL": self.database_url,
+            "TEXTLOOP_ARTIFACT_ROOT": str(self.artifact_root),
+            "TEXTLOOP_TUNE_TRIALS": str(self.tune_trials),
+            "TEXTLOOP_TUNE_SECONDS": str(self.tune_seconds),
+            "TEXTLOOP_ENCODER_DIR": str(self.encoder_dir or self.artifact_root / "encoders"),
+            "TEXTLOOP_ENCODER_RUNTIME": self.encoder_runtime,
+            "TEXTLOOP_BATCH_WAIT_MS": str(self.batch_wait_ms),
+            "TEXTLOOP_EMBEDDING_CACHE": str(self.embedding_cache),
+        }
 
     def ensure_dirs(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,7 @@ def bundled_file(name: str) -> Path:
 
 
 def run_demo(settings: Settings, host: str, port: int, serve_after: bool = True) -> None:
-    runtime = Runtime.open(settings)
+    runtime = Runtime.open(settings, trains=True)
     store = runtime.store
     out.print(f"textloop demo in [bold]{settings.data_dir}[/] (Banking77, CC BY 4.0, PolyAI)")
     train = read_labelled_file(bundled_file("train.csv"), label_column="category")

@@ -1,5 +1,7 @@
 """The bundled encoder loads offline, and repeated texts are served from the cache."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -28,3 +30,21 @@ def test_embeddings_are_normalised_and_cached() -> None:
         assert np.array_equal(encoder.encode(["hello"]), first[1:])
     finally:
         encoder._model = model
+
+
+@pytest.mark.parametrize("classes", [2, 5])
+def test_a_head_saved_as_arrays_predicts_what_scikit_learn_predicts(
+    classes: int, tmp_path: Path
+) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from textloop.models.embedding import LinearHead
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(200, 16))
+    labels = np.array([f"class {i}" for i in rng.integers(0, classes, size=200)])
+    fitted = LogisticRegression(C=10.0, max_iter=1000).fit(features, labels)
+    LinearHead.of(fitted).save(tmp_path / "head.npz")
+    head = LinearHead.load(tmp_path / "head.npz")
+    assert list(head.classes_) == list(fitted.classes_)
+    assert np.allclose(head.predict_proba(features), fitted.predict_proba(features), atol=1e-9)

@@ -3,7 +3,7 @@
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from tests.serving.conftest import Keys
+from tests.serving.conftest import Keys, settle
 from textloop.store import Store
 from textloop.store.tables import Classifier, Prediction, ReviewTask
 
@@ -36,6 +36,7 @@ def test_single_text_gets_a_label_with_confidence_and_all_scores(
     assert abs(sum(body["scores"].values()) - 1) < 1e-6
     assert body["confidence"] == max(body["scores"].values())
     assert body["model_version"] == 1
+    settle(client)  # stored right after the answer
     with deployed.session() as session:
         stored = session.get(Prediction, body["prediction_id"])
         assert stored is not None and stored.label == "sport"
@@ -53,11 +54,13 @@ def test_predictions_below_the_threshold_become_implicit_review_tasks(
 ) -> None:
     with deployed.session() as session:
         session.execute(update(Classifier).values(threshold=1.01))
+    settle(client)
     response = client.post(
         URL, json={"text": "a sunny forecast"}, headers=keys.header(keys.classify)
     )
     body = response.json()
     assert body["review"] is True
+    settle(client)
     with deployed.session() as session:
         task = session.scalar(select(ReviewTask))
         assert task is not None
@@ -74,8 +77,10 @@ def test_confident_predictions_open_no_task(
 ) -> None:
     with deployed.session() as session:
         session.execute(update(Classifier).values(threshold=0.0))
+    settle(client)
     body = client.post(URL, json={"text": "rain"}, headers=keys.header(keys.classify)).json()
     assert body["review"] is False
+    settle(client)
     assert count(deployed, ReviewTask) == 0
 
 

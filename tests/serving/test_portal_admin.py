@@ -3,6 +3,7 @@
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 
+from tests.serving.conftest import settle
 from tests.serving.portal import PASSWORD, sign_in, token_in
 from textloop.config import Settings
 from textloop.notifications.webhooks import add_webhook
@@ -130,11 +131,13 @@ def test_the_models_page_charts_review_share_and_reviewer_agreement_per_version(
     with people.session() as session:
         get_classifier(session, "topics").threshold = 1.1  # every prediction goes to review
         session.commit()
+    settle(client)
     texts = ["the striker scored in the match", "rain and storm in the forecast"]
     answer = client.post(
         "/v1/classifiers/topics/classify", json={"texts": texts}, headers=keys.header(keys.classify)
     )
     predicted = [p["label"] for p in answer.json()["predictions"]]
+    settle(client)
     with people.session() as session:
         rita = session.scalar(select(User.id).where(User.email == "rita@example.com"))
         session.execute(delete(ReviewTask).where(ReviewTask.prediction_id.is_(None)))

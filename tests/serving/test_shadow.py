@@ -3,6 +3,7 @@
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.serving.conftest import settle
 from tests.serving.portal import PASSWORD, sign_in
 from textloop.config import Settings
 from textloop.pipeline.training import train_classifier
@@ -28,12 +29,13 @@ def test_a_shadow_scores_every_request_and_its_agreement_is_reported(
         reviewer = create_user(session, "rita@example.com", PASSWORD, "reviewer").id
         create_user(session, "admin@example.com", PASSWORD, "admin")
         session.commit()
+    settle(client)
 
     answer = client.post(
         "/v1/classifiers/topics/classify", json={"texts": TEXTS}, headers=keys.header(keys.classify)
     )
     assert {p["model_version"] for p in answer.json()["predictions"]} == {1}  # production answers
-    client.app.state.runtime.shadow.drain()
+    settle(client)
     with deployed.session() as session:
         shadowed = session.scalars(select(ShadowPrediction)).all()
         answered = {p.id: p.label for p in session.scalars(select(Prediction))}
@@ -56,7 +58,8 @@ def test_a_shadow_scores_every_request_and_its_agreement_is_reported(
     deploy_model(deployed, settings.artifact_root, "topics", 2)  # promotion ends the shadowing
     after = client.get("/v1/classifiers/topics/shadow", headers=admin).json()
     assert after["shadow_version"] is None and after["production_version"] == 2
+    settle(client)  # deployed behind the server's back
     client.post("/v1/classifiers/topics/classify", json={"text": TEXTS[0]}, headers=admin)
-    client.app.state.runtime.shadow.drain()
+    settle(client)
     with deployed.session() as session:
         assert len(session.scalars(select(ShadowPrediction)).all()) == 3  # nothing shadows now

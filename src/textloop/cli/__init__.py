@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from textloop import __version__
+from textloop.cli.bench import register_bench_command
 from textloop.cli.context import JsonFlag, settings
 from textloop.cli.loop import register_loop_commands
 from textloop.cli.monitor import register_monitor_commands
@@ -383,7 +384,7 @@ def classify(
         fail(f"TEXT must be between 1 and {MAX_TEXT_CHARS} non-blank characters")
     config = settings(ctx)
     store = open_store(config)
-    cache = ModelCache(config.artifact_root, ModelResources())
+    cache = ModelCache(config.artifact_root, ModelResources.for_settings(config))
     with store.session() as session:
         (result,) = run_classify(session, cache, name, [text])
     if as_json:
@@ -401,11 +402,25 @@ def serve(
     with_worker: Annotated[
         bool, typer.Option(help="Also run queued jobs (retrains) in this process.")
     ] = False,
+    workers: Annotated[
+        int, typer.Option(help="Server processes sharing the port (one per core at most).")
+    ] = 1,
+    batch_wait_ms: Annotated[
+        float | None,
+        typer.Option(help="How long concurrent requests may be gathered into one model call."),
+    ] = None,
 ) -> None:
     """Serve the HTTP API and the review portal until interrupted."""
+    from dataclasses import replace
+
     from textloop.serving.server import run_server
 
-    run_server(settings(ctx), host, port, with_worker=with_worker)
+    config = settings(ctx)
+    if batch_wait_ms is not None:
+        if not 0 <= batch_wait_ms <= 100:
+            fail(f"--batch-wait-ms must be between 0 and 100, got {batch_wait_ms}")
+        config = replace(config, batch_wait_ms=batch_wait_ms)
+    run_server(config, host, port, with_worker=with_worker, workers=workers)
 
 
 @app.command()
@@ -537,7 +552,7 @@ def pool_sample(
     from textloop.store import open_store
 
     config = settings(ctx)
-    cache = ModelCache(config.artifact_root, ModelResources())
+    cache = ModelCache(config.artifact_root, ModelResources.for_settings(config))
     with open_store(config).session() as session:
         tasks = sample_pool(session, cache, name, n, strategy, seed)
         chosen: list[dict[str, Any]] = [
@@ -705,6 +720,7 @@ def demo(
 
 register_loop_commands(app)
 register_monitor_commands(app)
+register_bench_command(app)
 
 
 def main() -> None:

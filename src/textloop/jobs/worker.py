@@ -51,7 +51,7 @@ class Worker:
     ) -> None:
         self.store = store
         self.settings = settings
-        self.resources = resources or ModelResources()
+        self.resources = resources or ModelResources.for_settings(settings)
         self.handlers = handlers if handlers is not None else default_handlers()
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 

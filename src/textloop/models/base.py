@@ -14,13 +14,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 import numpy as np
 
 from textloop import __version__
 from textloop.errors import NotFound
 from textloop.plugins import Registry
+
+if TYPE_CHECKING:
+    from textloop.config import Settings
 
 MANIFEST = "model.json"
 
@@ -43,15 +46,39 @@ class TextClassifier(Protocol):
 
 @dataclass
 class ModelResources:
-    """Heavy things models borrow instead of owning, so that one process loads each only once."""
+    """Heavy things models borrow instead of owning, so that one process loads each only once.
+
+    Without settings, encoders run on PyTorch; ``for_settings`` runs them on their ONNX exports
+    as configured, exporting missing ones only where ``export_missing`` (training) says so.
+    """
 
     encoders: Any = field(default=None)
+    exports: Path | None = None
+    runtime: str = "torch"
+    export_missing: bool = False
+    cache_size: int = 50_000  # embeddings kept per encoder
+    threads: int | None = None  # per encoder call; None: every core (batch work, training)
+
+    @classmethod
+    def for_settings(
+        cls, settings: Settings, export_missing: bool = True, threads: int | None = None
+    ) -> ModelResources:
+        exports = settings.encoder_dir or settings.artifact_root / "encoders"
+        return cls(
+            exports=exports,
+            runtime=settings.encoder_runtime,
+            export_missing=export_missing,
+            cache_size=settings.embedding_cache,
+            threads=threads,
+        )
 
     def encoder_pool(self) -> Any:
         if self.encoders is None:
             from textloop.models.encoders import EncoderPool
 
-            self.encoders = EncoderPool()
+            self.encoders = EncoderPool(
+                self.exports, self.runtime, self.export_missing, self.cache_size, self.threads
+            )
         return self.encoders
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from textloop.models.base import ModelResources, check_fitted, families, load_model, save_model
 
@@ -35,6 +34,8 @@ def fit_temperature(probabilities: np.ndarray, label_indexes: np.ndarray) -> flo
         return float(
             -np.log(np.clip(scaled[np.arange(len(scaled)), label_indexes], EPSILON, 1)).mean()
         )
+
+    from scipy.optimize import minimize_scalar  # only to fit: serving never loads scipy
 
     result = minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
     return float(np.exp(result.x))

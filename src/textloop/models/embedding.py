@@ -18,7 +18,6 @@ from typing import Any, ClassVar, Self
 
 import joblib
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from textloop.models.base import ModelResources, check_fitted, families
 from textloop.models.encoders import DEFAULT_ENCODER
@@ -85,7 +84,9 @@ class EmbeddingClassifier:
         self.classes_ = [str(label) for label in self.head_.classes_]
         return self
 
-    def _fit_head(self, features: np.ndarray, targets: np.ndarray) -> LogisticRegression:
+    def _fit_head(self, features: np.ndarray, targets: np.ndarray) -> Any:
+        from sklearn.linear_model import LogisticRegression
+
         head = LogisticRegression(C=self.C, max_iter=self.max_iter, class_weight=self.class_weight)
         return head.fit(features, targets)
 
@@ -96,12 +97,50 @@ class EmbeddingClassifier:
     def save(self, directory: Path) -> None:
         check_fitted(self)
         joblib.dump(self.head_, directory / "head.joblib")
+        LinearHead.of(self.head_).save(directory / HEAD)
         (directory / "embedding.json").write_text(json.dumps(self.get_params()))
 
     @classmethod
     def load(cls, directory: Path, resources: ModelResources) -> Self:
         params = json.loads((directory / "embedding.json").read_text())
         model = cls(**params, resources=resources)
-        model.head_ = joblib.load(directory / "head.joblib")
+        if (directory / HEAD).exists():
+            model.head_ = LinearHead.load(directory / HEAD)
+        else:  # saved before heads were saved as arrays
+            model.head_ = joblib.load(directory / "head.joblib")
         model.classes_ = [str(label) for label in model.head_.classes_]
         return model
+
+
+HEAD = "head.npz"
+
+
+class LinearHead:
+    """A fitted logistic regression as its arrays: what serving needs of it, without importing
+    scikit-learn (which would add about a second to a server's start). Gives what
+    ``LogisticRegression.predict_proba`` gives: softmax over classes, or the logistic of the
+    one decision value of a binary model."""
+
+    def __init__(self, coef: np.ndarray, intercept: np.ndarray, classes: np.ndarray) -> None:
+        self.coef_, self.intercept_, self.classes_ = coef, intercept, classes
+
+    @classmethod
+    def of(cls, head: Any) -> LinearHead:
+        return cls(head.coef_, head.intercept_, np.asarray(head.classes_, dtype=str))
+
+    def save(self, path: Path) -> None:
+        np.savez(path, coef=self.coef_, intercept=self.intercept_, classes=self.classes_)
+
+    @classmethod
+    def load(cls, path: Path) -> LinearHead:
+        arrays = np.load(path, allow_pickle=False)
+        return cls(arrays["coef"], arrays["intercept"], arrays["classes"])
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        scores = np.asarray(features, dtype=np.float64) @ self.coef_.T + self.intercept_
+        if scores.shape[1] == 1:
+            positive = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+            return np.column_stack([1.0 - positive, positive])
+        scores -= scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return exp / exp.sum(axis=1, keepdims=True)

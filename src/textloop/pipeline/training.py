@@ -142,7 +142,11 @@ def train_classifier(
         "use_cache": use_cache,
     }
     workspace = Workspace(
-        store, settings, name, resources or ModelResources(), progress or SilentProgress()
+        store,
+        settings,
+        name,
+        resources or ModelResources.for_settings(settings),
+        progress or SilentProgress(),
     )
     result = run_pipeline(workspace, "train", steps, parameters, use_cache, from_step)
     return _report(name, dataset_number, result, time.perf_counter() - started)

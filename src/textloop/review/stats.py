@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from itertools import combinations, pairwise
 
-from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -101,5 +100,7 @@ def _kappa(first: list[str], second: list[str]) -> float:
     """Cohen's kappa; 0 where chance agreement is total and kappa is undefined."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
+        from sklearn.metrics import cohen_kappa_score  # not at import: the server starts faster
+
         value = float(cohen_kappa_score(first, second))
     return value if math.isfinite(value) else 0.0

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from textloop import __version__
 from textloop.config import Settings
+from textloop.serving.consistency import ReadYourWrites
 from textloop.serving.errors import install_error_handlers, is_api_path
 from textloop.serving.portal import admin, models, pages
 from textloop.serving.routes import (
@@ -32,6 +36,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime or Runtime.open(settings)
+        await run_in_threadpool(app.state.runtime.load_production_models)
         try:
             yield
         finally:
@@ -52,7 +57,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(models.router)
     app.mount("/static", StaticFiles(directory=PORTAL_STATIC), name="static")
-    app.middleware("http")(portal_security_headers)
+    app.add_middleware(ReadYourWrites)
+    app.add_middleware(PortalSecurityHeaders)
     return app
 
 
@@ -68,11 +74,23 @@ PORTAL_HEADERS = {
 }
 
 
-async def portal_security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Pages for people get a strict CSP (no inline script) and may not be framed."""
-    response = await call_next(request)
-    if not is_api_path(request.url.path):
-        response.headers.update(PORTAL_HEADERS)
-    return response
+class PortalSecurityHeaders:
+    """Pages for people get a strict CSP (no inline script) and may not be framed.
+
+    Plain ASGI rather than ``BaseHTTPMiddleware``, which would cost every API request a task.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or is_api_path(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(PORTAL_HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

@@ -6,14 +6,15 @@ and gets a ``Principal`` already checked against the scope and the ``{name}`` cl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from textloop.security.accounts import require_assignment
-from textloop.security.api_keys import Principal, authenticate
+from textloop.security.api_keys import Principal
 from textloop.serving.runtime import Runtime
 
 
@@ -45,22 +46,29 @@ def presented_key(
     return None
 
 
-def Scoped(scope: str) -> Callable[..., Principal]:
-    def check(
-        request: Request,
-        session: SessionDep,
-        key: Annotated[str | None, Depends(presented_key)],
+def Scoped(scope: str) -> Callable[..., Awaitable[Principal]]:
+    """Keys come from ``KeyCache`` (the database at most once a second per key); a reviewer's
+    assignment is checked as it stands today, on every request."""
+
+    async def check(
+        request: Request, key: Annotated[str | None, Depends(presented_key)]
     ) -> Principal:
-        principal = authenticate(session, key)  # the request's own session: one connection
-        session.rollback()  # end the read, so a handler's other sessions do not wait on it
+        runtime = get_runtime(request)
+        principal = runtime.keys.cached(key)
+        if principal is None:
+            principal = await run_in_threadpool(runtime.keys.authenticate, key)
         classifier = request.path_params.get("name")
         principal.require(scope, classifier)
         if principal.user_id is not None and classifier is not None:
-            require_assignment(session, principal.user_id, classifier)  # as assigned today
-            session.rollback()
+            await run_in_threadpool(_require_assignment, runtime, principal.user_id, classifier)
         return principal
 
     return check
+
+
+def _require_assignment(runtime: Runtime, user_id: int, classifier: str) -> None:
+    with runtime.store.session() as session:
+        require_assignment(session, user_id, classifier)
 
 
 ClassifyKey = Annotated[Principal, Depends(Scoped("classify"))]

@@ -1,15 +1,18 @@
 """Classify texts with a classifier's production model, store every prediction, open review tasks.
 
-This is the one path from text to stored prediction, shared by the HTTP API and the CLI. A
+What a prediction stores is decided here once (``records``) for the HTTP API and the CLI alike: a
 prediction whose confidence is below the classifier's threshold becomes an ``implicit`` review
-task in the same transaction, so a caller never sees a prediction that was not recorded.
+task stored with it. The CLI stores them in its own transaction (``classify``); the server
+hands them to its ``PredictionLog``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
@@ -53,8 +56,10 @@ def score_texts(
     """Run the production model without recording anything."""
     version = production_model(session, classifier)
     model = cache.get(version.id, version.artifact_uri)
-    probabilities = model.predict_proba(list(texts))
-    classes = list(model.classes_)
+    return version, to_scored(model.predict_proba(list(texts)), model.classes_)
+
+
+def to_scored(probabilities: np.ndarray, classes: Sequence[str]) -> list[Scored]:
     scored = []
     for row in probabilities:
         best = int(row.argmax())
@@ -65,24 +70,37 @@ def score_texts(
                 scores={label: float(p) for label, p in zip(classes, row, strict=True)},
             )
         )
-    return version, scored
+    return scored
 
 
-def classify(
-    session: Session, cache: ModelCache, classifier_name: str, texts: Sequence[str]
-) -> list[PredictionResult]:
-    classifier = get_classifier(session, classifier_name)
-    version, scored = score_texts(session, cache, classifier, texts)
+@dataclass(frozen=True)
+class Records:
+    """What answering some texts stores: predictions, the review tasks of unsure ones, and
+    what the caller is told."""
+
+    predictions: list[dict[str, Any]]
+    tasks: list[dict[str, Any]]
+    results: list[PredictionResult]
+
+
+def records(
+    classifier_id: int,
+    threshold: float,
+    model_version_id: int,
+    model_version: int,
+    texts: Sequence[str],
+    scored: Sequence[Scored],
+) -> Records:
     now = utcnow()
-    predictions, tasks, results = [], [], []
+    out = Records([], [], [])
     for text, item in zip(texts, scored, strict=True):
         prediction_id = new_id()
-        review = item.confidence < classifier.threshold
-        predictions.append(
+        review = item.confidence < threshold
+        out.predictions.append(
             {
                 "id": prediction_id,
-                "classifier_id": classifier.id,
-                "model_version_id": version.id,
+                "classifier_id": classifier_id,
+                "model_version_id": model_version_id,
                 "text": text,
                 "label": item.label,
                 "confidence": item.confidence,
@@ -91,10 +109,10 @@ def classify(
             }
         )
         if review:
-            tasks.append(
+            out.tasks.append(
                 {
                     "id": new_id(),
-                    "classifier_id": classifier.id,
+                    "classifier_id": classifier_id,
                     "source": "implicit",
                     "status": "open",
                     "text": text,
@@ -104,17 +122,27 @@ def classify(
                     "created_at": now,
                 }
             )
-        results.append(
+        out.results.append(
             PredictionResult(
                 label=item.label,
                 confidence=item.confidence,
                 scores=item.scores,
-                model_version=version.version,
+                model_version=model_version,
                 prediction_id=prediction_id,
                 review=review,
             )
         )
-    session.execute(insert(Prediction), predictions)
-    if tasks:
-        session.execute(insert(ReviewTask), tasks)
-    return results
+    return out
+
+
+def classify(
+    session: Session, cache: ModelCache, classifier_name: str, texts: Sequence[str]
+) -> list[PredictionResult]:
+    """Classify and store in the caller's transaction (the CLI; the server uses ``online``)."""
+    classifier = get_classifier(session, classifier_name)
+    version, scored = score_texts(session, cache, classifier, texts)
+    done = records(classifier.id, classifier.threshold, version.id, version.version, texts, scored)
+    session.execute(insert(Prediction), done.predictions)
+    if done.tasks:
+        session.execute(insert(ReviewTask), done.tasks)
+    return done.results

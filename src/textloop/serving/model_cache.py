@@ -24,6 +24,14 @@ class ModelCache:
         self._lock = threading.Lock()
         self._loading: dict[int, threading.Lock] = {}
 
+    def peek(self, model_version_id: int) -> Any:
+        """The model if it is loaded; never loads (so it may be called on the event loop)."""
+        with self._lock:
+            model = self._models.get(model_version_id)
+            if model is not None:
+                self._models.move_to_end(model_version_id)
+            return model
+
     def get(self, model_version_id: int, artifact_uri: str) -> Any:
         with self._lock:
             if model_version_id in self._models:

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from textloop.config import Settings
 from textloop.models.base import ModelResources
+from textloop.registry.models import PRODUCTION
+from textloop.serving.batcher import Batcher
+from textloop.serving.deployments import DeploymentCache
+from textloop.serving.key_cache import KeyCache
 from textloop.serving.model_cache import ModelCache
+from textloop.serving.online import OnlineClassifier
+from textloop.serving.prediction_log import PredictionLog
+from textloop.serving.refresher import Refresher
 from textloop.serving.shadow_scoring import ShadowScorer
 from textloop.store.database import Store, open_store
+from textloop.store.tables import Classifier, ModelAlias
 
 
 @dataclass
@@ -18,14 +28,49 @@ class Runtime:
     resources: ModelResources
     models: ModelCache
     shadow: ShadowScorer
+    keys: KeyCache
+    predictions: PredictionLog
+    online: OnlineClassifier
+    refresher: Refresher
 
     @classmethod
-    def open(cls, settings: Settings) -> Runtime:
+    def open(cls, settings: Settings, trains: bool = False) -> Runtime:
+        """``trains``: a worker shares this process, so encoders may be exported here (which
+        needs torch); a server alone runs only exports that exist. A server alone encodes on
+        one thread per call: its concurrency is in batching, and its other threads (reading
+        requests, storing predictions) need the other cores."""
         store = open_store(settings)
-        resources = ModelResources()
+        resources = ModelResources.for_settings(
+            settings, export_missing=trains, threads=None if trains else 1
+        )
         models = ModelCache(settings.artifact_root, resources)
-        return cls(settings, store, resources, models, ShadowScorer(store, models))
+        shadow = ShadowScorer(store, models)
+        predictions = PredictionLog(store)
+        keys, deployments = KeyCache(store), DeploymentCache(store)
+        batcher = Batcher(settings.batch_wait_ms / 1000)
+        online = OnlineClassifier(deployments, models, batcher, predictions, shadow)
+        refresher = Refresher([keys.refresh, deployments.refresh])
+        return cls(settings, store, resources, models, shadow, keys, predictions, online, refresher)
+
+    def load_production_models(self) -> None:
+        """Load every production model (up to the cache's capacity) and make one prediction
+        with it, so the first request is answered as fast as the thousandth."""
+        with self.store.session() as session:
+            names = session.scalars(
+                select(Classifier.name)
+                .join(ModelAlias, ModelAlias.classifier_id == Classifier.id)
+                .where(ModelAlias.alias == PRODUCTION)
+                .order_by(Classifier.id)
+                .limit(self.models.capacity)
+            ).all()
+        for name in names:
+            deployment = self.online.deployments.resolve(name)
+            model = self.models.get(deployment.version_id, deployment.artifact_uri)
+            model.predict_proba(["warm up"])
 
     def close(self) -> None:
+        self.refresher.close()
+        self.online.batcher.close()
+        self.predictions.close()  # stores what is queued, then hands shadow work over
         self.shadow.close()
         self.store.dispose()

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 MAX_TEXT_CHARS = 10_000
 MAX_BATCH = 256
+MAX_CLASSIFIERS = 20
 
 
 def _not_blank(value: str) -> str:
@@ -38,6 +39,21 @@ class ClassifyCreate(Strict):
         return self
 
 
+class MultiClassifyCreate(ClassifyCreate):
+    """The same text(s) for several classifiers at once; each text is encoded once."""
+
+    classifiers: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=200)]],
+        Field(min_length=1, max_length=MAX_CLASSIFIERS),
+    ]
+
+    @model_validator(mode="after")
+    def distinct(self) -> Self:
+        if len(set(self.classifiers)) != len(self.classifiers):
+            raise ValueError("name each classifier once")
+        return self
+
+
 class PredictionPublic(BaseModel):
     label: str
     confidence: float
@@ -49,6 +65,12 @@ class PredictionPublic(BaseModel):
 
 class BatchPredictionPublic(BaseModel):
     predictions: list[PredictionPublic]
+
+
+class MultiPredictionPublic(BaseModel):
+    """Per classifier name: its prediction (for ``text``) or its predictions (for ``texts``)."""
+
+    predictions: dict[str, PredictionPublic | list[PredictionPublic]]
 
 
 class FeedbackCreate(Strict):

@@ -1,9 +1,10 @@
 """Scoring requests with the shadow model off the response path.
 
-The classify route hands each answered batch here after it commits; a thread of its own scores
-it with the shadow model and stores one ``ShadowPrediction`` per request, so shadowing adds no
-latency to the caller. The queue is bounded: when the shadow falls behind, batches are dropped
-and counted rather than slowing production down (agreement is a sample, not a ledger).
+Each answered batch is handed here once its predictions are stored (``PredictionLog``); a thread
+of its own scores it with the shadow model and stores one ``ShadowPrediction`` per request, so
+shadowing adds no latency to the caller. The queue is bounded: when the shadow falls behind,
+batches are dropped and counted rather than slowing production down (agreement is a sample, not
+a ledger).
 """
 
 from __future__ import annotations
@@ -14,13 +15,11 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert
 
-from textloop.monitoring.shadow import SHADOW
 from textloop.serving.model_cache import ModelCache
 from textloop.store.database import Store
-from textloop.store.tables import Classifier, ModelAlias, ModelVersion, ShadowPrediction, utcnow
+from textloop.store.tables import ShadowPrediction, utcnow
 
 log = logging.getLogger("textloop.shadow")
 CAPACITY = 1000  # batches waiting to be scored
@@ -43,22 +42,6 @@ class ShadowScorer:
         self._queue: queue.Queue[_Batch | None] = queue.Queue(maxsize=capacity)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-
-    def shadow_of(self, session: Session, name: str) -> tuple[int, str] | None:
-        """The classifier's shadow model (id, artifact), looked up in the request's own
-        transaction; None when it has none, or when the lookup fails (never the caller's
-        problem)."""
-        try:
-            shadow = session.execute(
-                select(ModelVersion.id, ModelVersion.artifact_uri)
-                .join(ModelAlias, ModelAlias.model_version_id == ModelVersion.id)
-                .join(Classifier, Classifier.id == ModelAlias.classifier_id)
-                .where(Classifier.name == name, ModelAlias.alias == SHADOW)
-            ).first()
-        except Exception:
-            log.exception("could not look up the shadow model of %s", name)
-            return None
-        return (shadow[0], shadow[1]) if shadow is not None else None
 
     def submit(
         self,

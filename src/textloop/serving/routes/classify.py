@@ -1,10 +1,24 @@
-"""``POST /v1/classifiers/{name}/classify``: one text or a batch, every prediction stored."""
+"""``POST /v1/classifiers/{name}/classify`` and ``POST /v1/classify`` (several classifiers).
 
-from fastapi import APIRouter
+Both answer on the event loop through ``OnlineClassifier``: no thread hop and no database round
+trip per request; predictions are stored right after the answer (``PredictionLog``). The answer
+is written as JSON directly: it is built from trusted values, and FastAPI's validation of the
+declared response model would cost every request more than the rest of its HTTP handling.
+"""
 
-from textloop.serving.deps import ClassifyKey, RuntimeDep, SessionDep
-from textloop.serving.inference import classify
-from textloop.serving.schemas import BatchPredictionPublic, ClassifyCreate, PredictionPublic
+import json
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from textloop.serving.deps import ClassifyKey, RuntimeDep
+from textloop.serving.schemas import (
+    BatchPredictionPublic,
+    ClassifyCreate,
+    MultiClassifyCreate,
+    MultiPredictionPublic,
+    PredictionPublic,
+)
 
 router = APIRouter(tags=["classify"])
 
@@ -14,17 +28,36 @@ router = APIRouter(tags=["classify"])
     response_model=PredictionPublic | BatchPredictionPublic,
     summary="Classify one text or a batch of texts",
 )
-def classify_texts(
-    name: str, body: ClassifyCreate, runtime: RuntimeDep, session: SessionDep, _key: ClassifyKey
-) -> PredictionPublic | BatchPredictionPublic:
-    texts = [body.text] if body.text is not None else list(body.texts or [])
-    results = classify(session, runtime.models, name, texts)
-    shadow = runtime.shadow.shadow_of(session, name)
-    session.commit()
-    if shadow is not None:
-        ids, labels = [r.prediction_id for r in results], [r.label for r in results]
-        runtime.shadow.submit(shadow, texts, ids, labels)
-    predictions = [PredictionPublic(**result.__dict__) for result in results]
+async def classify_texts(
+    name: str, body: ClassifyCreate, runtime: RuntimeDep, _key: ClassifyKey
+) -> Response:
+    results = await runtime.online.classify(name, _texts(body))
     if body.text is not None:
-        return predictions[0]
-    return BatchPredictionPublic(predictions=predictions)
+        return _json(results[0].__dict__)
+    return _json({"predictions": [result.__dict__ for result in results]})
+
+
+@router.post(
+    "/v1/classify",
+    response_model=MultiPredictionPublic,
+    summary="Classify one text or a batch with several classifiers, encoding each text once",
+)
+async def classify_with_several(
+    body: MultiClassifyCreate, runtime: RuntimeDep, key: ClassifyKey
+) -> Response:
+    for name in body.classifiers:
+        key.require("classify", name)
+    answers = await runtime.online.classify_many(body.classifiers, _texts(body))
+    predictions: dict[str, Any] = {}
+    for name, results in answers.items():
+        public = [result.__dict__ for result in results]
+        predictions[name] = public[0] if body.text is not None else public
+    return _json({"predictions": predictions})
+
+
+def _texts(body: ClassifyCreate) -> list[str]:
+    return [body.text] if body.text is not None else list(body.texts or [])
+
+
+def _json(content: Any) -> Response:
+    return Response(json.dumps(content), media_type="application/json")

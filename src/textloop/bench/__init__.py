@@ -1,0 +1,1 @@
+"""``textloop bench``: a closed-loop load generator, server resource sampling and the report."""

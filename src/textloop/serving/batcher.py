@@ -1,0 +1,125 @@
+"""Concurrent classify requests gathered into one model call per model (dynamic batching).
+
+One thread makes every model call, so calls never compete for the cores and the event loop stays
+free to read requests meanwhile; requests that arrive while it is busy go together into the next
+call. Under concurrent load it lingers (at most ``max_wait`` seconds) until as many requests have
+come as went into the last call; a lone request never waits for company, since its last call held
+one. Texts are bucketed by token length inside the encoder (``OnnxEncoder.embed``), so short
+texts are not padded to the length of long ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+MAX_WAIT = 0.002
+MAX_BATCH = 64  # texts per model call
+
+
+@dataclass
+class _Job:
+    model: Any
+    texts: Sequence[str]
+    future: asyncio.Future[np.ndarray]
+    loop: asyncio.AbstractEventLoop
+
+
+class Batcher:
+    def __init__(self, max_wait: float = MAX_WAIT, max_batch: int = MAX_BATCH) -> None:
+        """``max_wait`` 0 turns batching off: one model call per request, as it arrived."""
+        self.max_wait = max_wait
+        self.max_batch = max_batch if max_wait > 0 else 1
+        self.calls = 0  # model calls made, and the texts they held: the mean batch size
+        self.texts = 0
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    async def predict(self, model: Any, texts: Sequence[str]) -> np.ndarray:
+        """``model.predict_proba(texts)``, computed in a call shared with concurrent requests."""
+        loop = asyncio.get_running_loop()
+        job = _Job(model, texts, loop.create_future(), loop)
+        self._start()
+        self._queue.put(job)
+        return await job.future
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+
+    def _start(self) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
+                    self._thread.start()
+
+    def _run(self) -> None:
+        last = 1  # requests in the last call: how many to wait for under concurrent load
+        while (job := self._queue.get()) is not None:
+            batch = self._gather(job, last)
+            last = len(batch)
+            for model, jobs in _by_model(batch):
+                self._call(model, jobs)
+
+    def _gather(self, first: _Job, expected: int) -> list[_Job]:
+        batch, size = [first], len(first.texts)
+        deadline = time.monotonic() + self.max_wait
+        while size < self.max_batch:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                left = deadline - time.monotonic()
+                if len(batch) >= expected or left <= 0:
+                    break
+                try:
+                    job = self._queue.get(timeout=left)
+                except queue.Empty:
+                    break
+            if job is None:
+                self._queue.put(None)  # stop after this batch
+                break
+            batch.append(job)
+            size += len(job.texts)
+        return batch
+
+    def _call(self, model: Any, jobs: list[_Job]) -> None:
+        texts = [text for job in jobs for text in job.texts]
+        try:
+            probabilities = np.asarray(model.predict_proba(texts))
+        except Exception as exc:
+            for job in jobs:
+                job.loop.call_soon_threadsafe(_fail, job.future, exc)
+            return
+        self.calls, self.texts = self.calls + 1, self.texts + len(texts)
+        start = 0
+        for job in jobs:
+            rows = probabilities[start : start + len(job.texts)]
+            start += len(job.texts)
+            job.loop.call_soon_threadsafe(_succeed, job.future, rows)
+
+
+def _by_model(batch: list[_Job]) -> list[tuple[Any, list[_Job]]]:
+    groups: dict[int, tuple[Any, list[_Job]]] = {}
+    for job in batch:
+        groups.setdefault(id(job.model), (job.model, []))[1].append(job)
+    return list(groups.values())
+
+
+def _succeed(future: asyncio.Future[np.ndarray], rows: np.ndarray) -> None:
+    if not future.done():
+        future.set_result(rows)
+
+
+def _fail(future: asyncio.Future[np.ndarray], exc: Exception) -> None:
+    if not future.done():
+        future.set_exception(exc)

@@ -1,0 +1,79 @@
+"""The server's classify path, which asks the database nothing and calls no model on its own.
+
+The key (``KeyCache``) and the deployment (``DeploymentCache``) come from memory, the model call
+is shared with concurrent requests (``Batcher``) and the predictions are stored by the
+``PredictionLog`` after the answer is sent; a request waits on the database only when one of
+those must look something up or the log is full. Several classifiers asked about the same texts
+share one encoding: those on one encoder find the embeddings in its cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from starlette.concurrency import run_in_threadpool
+
+from textloop.serving.batcher import Batcher
+from textloop.serving.deployments import Deployment, DeploymentCache
+from textloop.serving.inference import PredictionResult, records, to_scored
+from textloop.serving.model_cache import ModelCache
+from textloop.serving.prediction_log import Entry, PredictionLog
+from textloop.serving.shadow_scoring import ShadowScorer
+
+
+class OnlineClassifier:
+    def __init__(
+        self,
+        deployments: DeploymentCache,
+        models: ModelCache,
+        batcher: Batcher,
+        predictions: PredictionLog,
+        shadow: ShadowScorer,
+    ) -> None:
+        self.deployments = deployments
+        self.models = models
+        self.batcher = batcher
+        self.predictions = predictions
+        self.shadow = shadow
+
+    async def classify(self, name: str, texts: Sequence[str]) -> list[PredictionResult]:
+        return await self._answer(await self._deployment(name), texts)
+
+    async def classify_many(
+        self, names: Sequence[str], texts: Sequence[str]
+    ) -> dict[str, list[PredictionResult]]:
+        """Every classifier is found before any answers, so a wrong name stores nothing."""
+        deployments = [await self._deployment(name) for name in names]
+        answers = await asyncio.gather(*(self._answer(d, texts) for d in deployments))
+        return dict(zip(names, answers, strict=True))
+
+    async def _deployment(self, name: str) -> Deployment:
+        deployment = self.deployments.cached(name)
+        if deployment is None:
+            deployment = await run_in_threadpool(self.deployments.resolve, name)
+        return deployment
+
+    async def _answer(self, deployment: Deployment, texts: Sequence[str]) -> list[PredictionResult]:
+        model = self.models.peek(deployment.version_id)
+        if model is None:
+            model = await run_in_threadpool(
+                self.models.get, deployment.version_id, deployment.artifact_uri
+            )
+        probabilities = await self.batcher.predict(model, texts)
+        done = records(
+            deployment.classifier_id,
+            deployment.threshold,
+            deployment.version_id,
+            deployment.version,
+            texts,
+            to_scored(probabilities, model.classes_),
+        )
+        entry = Entry(done.predictions, done.tasks)
+        if deployment.shadow is not None:
+            shadow, ids = deployment.shadow, [r.prediction_id for r in done.results]
+            labels = [r.label for r in done.results]
+            entry.after = lambda: self.shadow.submit(shadow, texts, ids, labels)
+        if not self.predictions.offer(entry):
+            await run_in_threadpool(self.predictions.put, entry)
+        return done.results

@@ -1,0 +1,170 @@
+"""Predictions (and the review tasks of unsure ones) stored off the response path.
+
+Every answered prediction is queued here and a writer thread stores whatever has queued in one
+transaction, so a busy server pays one commit for many requests instead of one each. The queue is
+bounded: when the database falls behind, requests wait for room rather than predictions being
+dropped. Feedback that names a prediction still queued waits until it is stored
+(``wait_stored``); closing the server stores everything queued first. A failed write is retried
+until it succeeds; only a row the database refuses outright is given up, and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert
+
+from textloop.store.database import Store
+from textloop.store.tables import Prediction, ReviewTask
+
+log = logging.getLogger("textloop.predictions")
+CAPACITY = 20_000  # predictions waiting to be stored
+BATCH = 2_000  # predictions per transaction
+GROUP_SECONDS = 0.05  # at most one commit this often: a commit's work is paid by many requests
+RETRY_SECONDS = 0.5
+
+
+@dataclass
+class Entry:
+    predictions: list[dict[str, Any]]
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    after: Callable[[], None] | None = None  # run once stored (shadow scoring)
+
+
+class PredictionLog:
+    def __init__(self, store: Store, capacity: int = CAPACITY) -> None:
+        self.store = store
+        self.stored = 0
+        self._queue: queue.Queue[Entry | None] = queue.Queue(maxsize=capacity)
+        self._pending: set[str] = set()
+        self._written = threading.Condition()
+        self._hurry = threading.Event()  # someone waits: store without waiting for company
+        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+        self._thread.start()
+
+    def offer(self, entry: Entry) -> bool:
+        """Queue ``entry`` if there is room at once; False (and nothing queued) if not."""
+        return self._enqueue(entry, block=False)
+
+    def put(self, entry: Entry) -> None:
+        """Queue ``entry``, waiting for room while the queue is full."""
+        self._enqueue(entry, block=True)
+
+    def _enqueue(self, entry: Entry, block: bool) -> bool:
+        ids = [row["id"] for row in entry.predictions]
+        with self._written:
+            self._pending.update(ids)
+        try:
+            self._queue.put(entry, block=block)
+        except queue.Full:
+            with self._written:
+                self._pending.difference_update(ids)
+            return False
+        return True
+
+    def wait_stored(self, prediction_id: str, timeout: float = 30.0) -> None:
+        """Return once ``prediction_id`` is no longer waiting to be stored."""
+        self._hurry.set()
+        with self._written:
+            self._written.wait_for(lambda: prediction_id not in self._pending, timeout)
+
+    def pending(self) -> bool:
+        return bool(self._pending)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        self._hurry.set()
+        with self._written:
+            self._written.wait_for(lambda: not self._pending, timeout)
+
+    def close(self) -> None:
+        self._hurry.set()
+        self._queue.put(None)
+        self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        stopping, last = False, 0.0
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            if self._hurry.wait(max(0.0, last + GROUP_SECONDS - time.monotonic())):
+                self._hurry.clear()
+            batch, size = [first], len(first.predictions)
+            while size < BATCH:
+                try:
+                    entry = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if entry is None:
+                    stopping = True
+                    break
+                batch.append(entry)
+                size += len(entry.predictions)
+            self._store(batch)
+            last = time.monotonic()
+
+    def _store(self, batch: list[Entry]) -> None:
+        for attempt in range(3):
+            try:
+                self._insert(batch)
+                break
+            except Exception:
+                log.exception("storing %d queued predictions failed (try %d)", len(batch), attempt)
+                time.sleep(RETRY_SECONDS)
+        else:
+            for entry in batch:  # one by one, so one refused row does not take others with it
+                self._store_alone(entry)
+            return
+        for entry in batch:
+            self._settle(entry)
+
+    def _store_alone(self, entry: Entry) -> None:
+        while True:
+            try:
+                self._insert([entry])
+                break
+            except Exception as exc:
+                if _refused(exc):
+                    log.error("gave up storing prediction(s) %s: %s", _ids(entry), exc)
+                    break
+                log.exception("storing prediction(s) %s failed; retrying", _ids(entry))
+                time.sleep(RETRY_SECONDS)
+        self._settle(entry)
+
+    def _insert(self, batch: list[Entry]) -> None:
+        predictions = [row for entry in batch for row in entry.predictions]
+        tasks = [row for entry in batch for row in entry.tasks]
+        with self.store.session() as session:
+            session.execute(insert(Prediction), predictions)
+            if tasks:
+                session.execute(insert(ReviewTask), tasks)
+            session.commit()
+        self.stored += len(predictions)
+
+    def _settle(self, entry: Entry) -> None:
+        """Run the entry's follow-up, then stop counting it as pending: a ``flush`` that
+        returns has seen the follow-ups (shadow scoring) queued."""
+        if entry.after is not None:
+            try:
+                entry.after()
+            except Exception:
+                log.exception("after storing predictions %s", _ids(entry))
+        with self._written:
+            self._pending.difference_update(row["id"] for row in entry.predictions)
+            self._written.notify_all()
+
+
+def _refused(exc: Exception) -> bool:
+    from sqlalchemy.exc import IntegrityError
+
+    return isinstance(exc, IntegrityError)
+
+
+def _ids(entry: Entry) -> str:
+    return ", ".join(row["id"] for row in entry.predictions[:5])

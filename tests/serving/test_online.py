@@ -1,0 +1,169 @@
+"""The server's hot path: concurrent requests share model calls, predictions are stored after the
+answer without being lost, and several classifiers answer one request."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from tests.serving.conftest import Keys, settle
+from textloop.config import Settings
+from textloop.data.readers import read_labelled_file
+from textloop.pipeline.ingestion import ingest_batch
+from textloop.pipeline.training import train_classifier
+from textloop.registry.models import PRODUCTION, set_alias
+from textloop.security.api_keys import create_api_key
+from textloop.serving.batcher import Batcher
+from textloop.serving.inference import records, to_scored
+from textloop.serving.prediction_log import Entry, PredictionLog
+from textloop.store import Store
+from textloop.store.queries import aliased_model, get_classifier
+from textloop.store.tables import Prediction
+
+
+class SlowModel:
+    """Answers each text with its length; its first call blocks until released, so requests
+    pile up behind it as they would behind a busy encoder."""
+
+    def __init__(self) -> None:
+        self.classes_ = ["length"]
+        self.calls: list[int] = []
+        self.release = threading.Event()
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if not self.calls:
+            self.release.wait(timeout=10)
+        self.calls.append(len(texts))
+        return np.array([[float(len(text))] for text in texts])
+
+
+async def ask_all(batcher: Batcher, model: SlowModel, texts: list[str]) -> list[np.ndarray]:
+    first = asyncio.ensure_future(batcher.predict(model, texts[:1]))
+    await asyncio.sleep(0.05)  # the first call is under way, and blocked
+    rest = [asyncio.ensure_future(batcher.predict(model, [text])) for text in texts[1:]]
+    await asyncio.sleep(0.05)
+    model.release.set()
+    return await asyncio.gather(first, *rest)
+
+
+def test_requests_that_arrive_during_a_model_call_share_the_next_one() -> None:
+    batcher, model = Batcher(max_wait=0.002), SlowModel()
+    texts = [f"text number {'x' * n}" for n in range(10)]
+    answers = asyncio.run(ask_all(batcher, model, texts))
+    batcher.close()
+    assert [float(a[0, 0]) for a in answers] == [len(text) for text in texts]  # each its own
+    assert model.calls == [1, 9]
+
+
+def test_with_batching_off_every_request_is_its_own_call() -> None:
+    batcher, model = Batcher(max_wait=0), SlowModel()
+    texts = [f"text {n}" for n in range(5)]
+    answers = asyncio.run(ask_all(batcher, model, texts))
+    batcher.close()
+    assert [float(a[0, 0]) for a in answers] == [len(text) for text in texts]
+    assert model.calls == [1, 1, 1, 1, 1]
+
+
+def test_a_failing_model_fails_the_requests_of_its_call() -> None:
+    class Broken:
+        def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+            raise ValueError("no model today")
+
+    async def ask() -> None:
+        await Batcher().predict(Broken(), ["a text"])
+
+    with pytest.raises(ValueError, match="no model today"):
+        asyncio.run(ask())
+
+
+def entry_for(store: Store, texts: list[str], threshold: float = 0.0) -> Entry:
+    with store.session() as session:
+        classifier = get_classifier(session, "topics")
+        model = aliased_model(session, classifier, PRODUCTION)
+        assert model is not None
+        classifier_id, model_id = classifier.id, model.id
+    scored = to_scored(np.array([[0.4, 0.6]] * len(texts)), ["finance", "sport"])
+    done = records(classifier_id, threshold, model_id, 1, texts, scored)
+    return Entry(done.predictions, done.tasks)
+
+
+def stored(store: Store) -> int:
+    with store.session() as session:
+        return session.scalar(select(func.count()).select_from(Prediction)) or 0
+
+
+def test_queued_predictions_are_stored_and_closing_stores_the_rest(deployed: Store) -> None:
+    log = PredictionLog(deployed)
+    first = entry_for(deployed, ["one text"])
+    log.put(first)
+    log.wait_stored(first.predictions[0]["id"])
+    assert stored(deployed) == 1
+    for number in range(50):
+        log.put(entry_for(deployed, [f"text {number}", f"another {number}"], threshold=0.7))
+    log.close()
+    assert stored(deployed) == 101
+    assert log.stored == 101 and not log.pending()
+
+
+def test_a_full_queue_refuses_an_offer_and_forgets_it(deployed: Store) -> None:
+    log = PredictionLog(deployed, capacity=1)
+    log.close()  # nothing takes from the queue any more
+    log.put(entry_for(deployed, ["fills the queue"]))
+    assert not log.offer(entry_for(deployed, ["finds no room"]))
+    assert log.pending()  # the first is still waiting; the refused one is not counted
+
+
+@pytest.fixture
+def two_classifiers(deployed: Store, settings: Settings, corpus_csv: Path) -> Store:
+    ingest_batch(deployed, settings, "news", read_labelled_file(corpus_csv), "corpus")
+    train_classifier(deployed, settings, "news", "ngram")
+    with deployed.session() as session:
+        set_alias(session, "news", PRODUCTION, 1)
+        session.commit()
+    return deployed
+
+
+def test_one_request_asks_several_classifiers(
+    two_classifiers: Store, client: TestClient, keys: Keys
+) -> None:
+    settle(client)
+    body = {"classifiers": ["topics", "news"], "text": "the striker scored a goal"}
+    answer = client.post("/v1/classify", json=body, headers=keys.header(keys.classify))
+    assert answer.status_code == 200, answer.text
+    predictions = answer.json()["predictions"]
+    assert set(predictions) == {"topics", "news"}
+    assert predictions["topics"]["label"] == predictions["news"]["label"] == "sport"
+    many = client.post(
+        "/v1/classify",
+        json={"classifiers": ["news"], "texts": ["rain and storm", "the bank raised rates"]},
+        headers=keys.header(keys.classify),
+    ).json()["predictions"]
+    assert [p["label"] for p in many["news"]] == ["weather", "finance"]
+    settle(client)
+    assert stored(two_classifiers) == 4  # one per classifier and text, as for one classifier
+
+
+def test_several_classifiers_refuse_what_one_would(
+    two_classifiers: Store, client: TestClient, keys: Keys
+) -> None:
+    with two_classifiers.session() as session:
+        only_topics = create_api_key(session, ["classify"], ["topics"]).key
+        session.commit()
+    ask = {"classifiers": ["topics", "news"], "text": "a goal"}
+    refused = client.post("/v1/classify", json=ask, headers=keys.header(only_topics))
+    assert refused.status_code == 403 and "news" in refused.text
+    unknown = {"classifiers": ["topics", "nothing"], "text": "a goal"}
+    missing = client.post("/v1/classify", json=unknown, headers=keys.header(keys.classify))
+    assert missing.status_code == 404 and "nothing" in missing.text
+    twice = {"classifiers": ["topics", "topics"], "text": "a goal"}
+    repeated = client.post("/v1/classify", json=twice, headers=keys.header(keys.classify))
+    assert repeated.status_code == 422 and "once" in repeated.text
+    settle(client)
+    assert stored(two_classifiers) == 0  # nothing answered, nothing stored
