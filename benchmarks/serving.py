@@ -100,9 +100,11 @@ def deployed(settings: Settings, name: str, resources: ModelResources) -> Any:
 
 def in_process(settings: Settings, texts: list[str]) -> dict[str, Any]:
     """One text per call through the whole classifier (encoder, head, calibration), each text
-    new to the encoder's cache, on each encoder runtime."""
+    new to the encoder's cache, on each encoder runtime; textloop's as the server runs it (one
+    thread per encoder call), the baseline as sentence-transformers runs by default."""
     baseline = deployed(settings, "bench", ModelResources())  # encoders on PyTorch
-    ours = deployed(settings, "bench", ModelResources.for_settings(settings, export_missing=False))
+    serving = ModelResources.for_settings(settings, export_missing=False, threads=1)
+    ours = deployed(settings, "bench", serving)
     results = {}
     for name, model in (("baseline", baseline), ("textloop", ours)):
         model.predict_proba(["warm up"])
@@ -198,9 +200,11 @@ def over_http(env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
         "cache_off": {"TEXTLOOP_EMBEDDING_CACHE": "0"},
         "cache_off_unbatched": {"TEXTLOOP_EMBEDDING_CACHE": "0", "TEXTLOOP_BATCH_WAIT_MS": "0"},
         "cache_on": {},
+        "cache_off_2_workers": {"TEXTLOOP_EMBEDDING_CACHE": "0"},
     }
     results = {}
     for name, extra in runs.items():
+        workers = ["--workers", "2"] if name.endswith("2_workers") else []
         done = subprocess.run(
             [
                 sys.executable,
@@ -212,6 +216,7 @@ def over_http(env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
                 args.concurrency,
                 "--duration",
                 str(args.duration),
+                *workers,
                 "--json",
             ],
             env={**env, **extra},

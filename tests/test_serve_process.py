@@ -1,21 +1,24 @@
 """``textloop serve`` as operators run it: on the encoder's ONNX export without torch, in several
-processes on one port, and refusing a revoked key in every one of them within a second."""
+processes on one port, refusing a revoked key in every one of them within a second, and losing
+no answered prediction when killed."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tests.corpus import write_corpus
 from tests.processes import environment, run_cli, running_server
 from textloop.config import Settings
 from textloop.store import open_store
-from textloop.store.tables import ApiKey
+from textloop.store.tables import ApiKey, Prediction
 
 
 def deployed_classifier(env: dict[str, str], tmp_path: Path, model: str) -> str:
@@ -39,10 +42,9 @@ def server_pids(log: Path) -> list[int]:
 
 
 @pytest.mark.slow
-def test_an_embedding_classifier_is_served_without_loading_torch(
-    tmp_path: Path, database_url: str
-) -> None:
-    env = environment(tmp_path / "data", database_url)
+def test_an_embedding_classifier_is_served_without_loading_torch(tmp_path: Path) -> None:
+    # What a process loads does not depend on the database: SQLite only, to keep CI short.
+    env = environment(tmp_path / "data", f"sqlite:///{tmp_path / 'textloop.db'}")
     key = deployed_classifier(env, tmp_path, "embedding")  # training exports the encoder
     log = tmp_path / "server.log"
     with running_server(env, log) as base:
@@ -86,3 +88,28 @@ def test_several_processes_serve_one_port_and_all_refuse_a_revoked_key(
             status = http.post(url, json={"text": "rain"}).status_code
             refused_in_a_row = refused_in_a_row + 1 if status == 401 else 0
         assert refused_in_a_row == 20  # and no process answers it again
+
+
+def test_predictions_answered_by_a_killed_server_are_stored_by_the_next(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = environment(tmp_path / "data", database_url)
+    key = deployed_classifier(env, tmp_path, "ngram")
+    answered = []
+    with (
+        running_server(env, tmp_path / "first.log") as base,
+        httpx.Client(base_url=base, headers={"x-api-key": key}, timeout=30) as http,
+    ):
+        for number in range(30):
+            text = f"storm and rain number {number}"
+            answer = http.post("/v1/classifiers/topics/classify", json={"text": text})
+            answered.append(answer.json()["prediction_id"])
+        (pid,) = server_pids(tmp_path / "first.log")
+        os.kill(pid, signal.SIGKILL)  # at once: its last answers are not stored yet
+    with running_server(env, tmp_path / "second.log"):
+        store = open_store(Settings.load(data_dir=tmp_path / "data", database_url=database_url))
+        with store.session() as session:
+            stored = set(session.scalars(select(Prediction.id)))
+        store.dispose()
+    assert set(answered) <= stored
+    assert not list((tmp_path / "data" / "journal").glob("*.recovering-*"))

@@ -33,13 +33,19 @@ class Keys:
         return {"x-api-key": key}
 
 
+def deploy_corpus(store: Store, settings: Settings, corpus_csv: Path, name: str) -> Store:
+    """Classifier ``name``: the corpus ingested, an ``ngram`` model trained and deployed."""
+    ingest_batch(store, settings, name, read_labelled_file(corpus_csv), "corpus")
+    train_classifier(store, settings, name, "ngram")
+    with store.session() as session:
+        set_alias(session, name, PRODUCTION, 1)
+        session.commit()
+    return store
+
+
 @pytest.fixture
 def deployed(store: Store, settings: Settings, corpus_csv: Path) -> Store:
-    ingest_batch(store, settings, "topics", read_labelled_file(corpus_csv), "corpus")
-    train_classifier(store, settings, "topics", "ngram")
-    with store.session() as session:
-        set_alias(session, "topics", PRODUCTION, 1)
-    return store
+    return deploy_corpus(store, settings, corpus_csv, "topics")
 
 
 @pytest.fixture

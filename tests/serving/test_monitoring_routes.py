@@ -1,5 +1,7 @@
 """``/metrics`` for Prometheus and the drift reports of a classifier over HTTP."""
 
+import os
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -40,6 +42,9 @@ def test_metrics_count_predictions_and_show_the_newest_drift_report(
     assert 'textloop_drift_measure{classifier="topics",measure="embedding_auc"} 0.97' in lines
     assert 'textloop_drift_threshold{classifier="topics",measure="embedding_auc"} 0.75' in lines
     assert "# TYPE textloop_predictions_total counter" in lines
+    me = f'pid="{os.getpid()}"'  # the serving figures are the answering process's own
+    assert f"textloop_model_call_texts_total{{{me}}} 2" in lines
+    assert f"textloop_predictions_queued{{{me}}} 0" in lines  # stored before the scrape
 
     assert client.get("/metrics").status_code == 401
     refused = client.get("/metrics", headers=keys.header(keys.classify))

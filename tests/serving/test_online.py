@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,15 +14,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.serving.conftest import Keys, settle
+from tests.serving.conftest import Keys, deploy_corpus, settle
 from textloop.config import Settings
-from textloop.data.readers import read_labelled_file
-from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
 from textloop.registry.models import PRODUCTION, set_alias
 from textloop.security.api_keys import create_api_key
 from textloop.serving.batcher import Batcher
 from textloop.serving.inference import records, to_scored
+from textloop.serving.journal import Journal, recover
 from textloop.serving.prediction_log import Entry, PredictionLog
 from textloop.store import Store
 from textloop.store.queries import aliased_model, get_classifier
@@ -122,12 +122,7 @@ def test_a_full_queue_refuses_an_offer_and_forgets_it(deployed: Store) -> None:
 
 @pytest.fixture
 def two_classifiers(deployed: Store, settings: Settings, corpus_csv: Path) -> Store:
-    ingest_batch(deployed, settings, "news", read_labelled_file(corpus_csv), "corpus")
-    train_classifier(deployed, settings, "news", "ngram")
-    with deployed.session() as session:
-        set_alias(session, "news", PRODUCTION, 1)
-        session.commit()
-    return deployed
+    return deploy_corpus(deployed, settings, corpus_csv, "news")
 
 
 def test_one_request_asks_several_classifiers(
@@ -167,3 +162,45 @@ def test_several_classifiers_refuse_what_one_would(
     assert repeated.status_code == 422 and "once" in repeated.text
     settle(client)
     assert stored(two_classifiers) == 0  # nothing answered, nothing stored
+
+
+def test_a_deploy_made_elsewhere_is_served_within_a_second(
+    client: TestClient, keys: Keys, deployed: Store, settings: Settings
+) -> None:
+    ask = {"json": {"text": "rain"}, "headers": keys.header(keys.classify)}
+    assert client.post("/v1/classifiers/topics/classify", **ask).json()["model_version"] == 1
+    train_classifier(deployed, settings, "topics", "ngram", use_cache=False)
+    with deployed.session() as session:  # as a worker's deploy would, behind the server's back
+        set_alias(session, "topics", PRODUCTION, 2)
+        session.commit()
+    served, deadline = 1, time.monotonic() + 15
+    while served == 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        served = client.post("/v1/classifiers/topics/classify", **ask).json()["model_version"]
+    assert served == 2
+
+
+def test_a_dead_servers_journal_is_stored_once_and_a_torn_last_line_skipped(
+    deployed: Store, tmp_path: Path
+) -> None:
+    folder = tmp_path / "journal"
+    journal = Journal(folder)
+    first, second = entry_for(deployed, ["one"]), entry_for(deployed, ["two", "three"], 0.7)
+    journal.append(first.predictions, first.tasks)
+    journal.append(second.predictions, second.tasks)
+    journal.append(first.predictions, first.tasks)  # queued again after a full queue
+    with journal.path.open("a") as file:
+        file.write('{"predictions": [{"id": "torn')  # killed mid-line: never answered
+    journal.path.rename(folder / f"{2**22 + 1}-deadbeef.jsonl")  # a pid no process can have
+    assert recover(folder, deployed) == 3 + 2  # three predictions, two below the threshold
+    assert stored(deployed) == 3 and not list(folder.iterdir())
+    assert recover(folder, deployed) == 0
+
+
+def test_a_live_servers_journal_is_left_alone(deployed: Store, tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    entry = entry_for(deployed, ["still queued"])
+    journal.append(entry.predictions, entry.tasks)
+    assert recover(tmp_path, deployed) == 0 and journal.path.exists()
+    journal.close()
+    assert not journal.path.exists()

@@ -173,6 +173,10 @@ class EncoderPool:
                 self._encoders[key] = self._open(name)
             return self._encoders[key]
 
+    def loaded(self) -> dict[str, CachedEncoder]:
+        with self._lock:
+            return dict(self._encoders)
+
     def _open(self, name: str) -> CachedEncoder:
         if self.exports is None or self.runtime == "torch":
             return SentenceEncoder(name, self.cache_size)

@@ -12,9 +12,6 @@ from typing import Any, ClassVar, Self
 
 import joblib
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
 
 from textloop.models.base import ModelResources, check_fitted, families
 
@@ -48,6 +45,12 @@ class NgramClassifier:
         }
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self:
+        # Imported here: every family registers when any model loads, and a server with only
+        # embedding models should not pay for scikit-learn's import.
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import FeatureUnion, Pipeline
+
         features = FeatureUnion(
             [
                 ("words", TfidfVectorizer(ngram_range=tuple(self.word_ngrams), sublinear_tf=True)),

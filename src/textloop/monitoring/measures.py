@@ -13,10 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import chi2_contingency, ks_2samp
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+# scipy and scikit-learn are imported where they are used: the server imports this module (for
+# its drift pages) and would otherwise take a second longer to start.
 
 TOKEN = re.compile(r"\w+")
 
@@ -84,6 +83,8 @@ def lengths(texts: Sequence[str]) -> np.ndarray:
 
 
 def ks_statistic(reference: np.ndarray, window: np.ndarray) -> float:
+    from scipy.stats import ks_2samp
+
     return float(ks_2samp(reference, window).statistic)
 
 
@@ -100,6 +101,8 @@ def label_shift(reference: Sequence[str], window: Sequence[str]) -> float:
         return 0.0
     table = np.array([[ref[label] for label in labels], [win[label] for label in labels]])
     n, k = int(table.sum()), len(labels)
+    from scipy.stats import chi2_contingency
+
     phi2 = float(chi2_contingency(table, correction=False).statistic) / n
     corrected = max(0.0, phi2 - (k - 1) / (n - 1))
     k_corrected, r_corrected = k - (k - 1) ** 2 / (n - 1), 2 - 1 / (n - 1)
@@ -110,6 +113,10 @@ def domain_auc(reference: np.ndarray, window: np.ndarray, seed: int = 0) -> floa
     """Out-of-fold ROC AUC of a linear classifier separating window from reference embeddings."""
     features = np.vstack([reference, window])
     target = np.r_[np.zeros(len(reference)), np.ones(len(window))]
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
     scores = cross_val_predict(
         LogisticRegression(C=1.0, max_iter=1000),

@@ -1,7 +1,9 @@
 """``/metrics`` in the Prometheus text format, read from the database on each scrape.
 
 Reading the database rather than counting in memory makes every server process and worker
-report the same figures, however many there are; a scrape costs a few grouped counts.
+report the same figures, however many there are; a scrape costs a few grouped counts. The
+serving figures (model calls, the queue of predictions to store, encodings, dropped shadow
+work) are the answering process's own, labelled with its pid.
 """
 
 from __future__ import annotations
@@ -33,14 +35,19 @@ HELP = {
     "textloop_drift_detected": ("gauge", "1 when the newest drift report found drift"),
     "textloop_drift_measure": ("gauge", "each measure of the newest drift report"),
     "textloop_drift_threshold": ("gauge", "the threshold of each drift measure"),
+    "textloop_model_calls_total": ("counter", "model calls made by this process's batcher"),
+    "textloop_model_call_texts_total": ("counter", "texts in those calls (/ calls: batch size)"),
+    "textloop_predictions_queued": ("gauge", "answered predictions not yet stored"),
+    "textloop_texts_encoded_total": ("counter", "texts encoded (not found in the cache)"),
+    "textloop_shadow_dropped_total": ("counter", "requests the shadow model fell behind on"),
 }
+Sample = tuple[str, dict[str, str], float]
 
 
-def render_metrics(session: Session) -> str:
+def render_metrics(session: Session, process: Iterable[Sample] = ()) -> str:
+    """The database's figures, and ``process``: those of the process answering."""
     names = dict(session.execute(select(Classifier.id, Classifier.name)).all())
-    samples: list[tuple[str, dict[str, str], float]] = [
-        ("textloop_info", {"version": __version__}, 1)
-    ]
+    samples: list[Sample] = [("textloop_info", {"version": __version__}, 1), *process]
     for classifier_id, count in session.execute(
         select(Prediction.classifier_id, func.count()).group_by(Prediction.classifier_id)
     ):
@@ -67,7 +74,7 @@ def render_metrics(session: Session) -> str:
     return _exposition(samples)
 
 
-def _drift(session: Session, names: dict[int, str]) -> Iterable[tuple[str, dict[str, str], float]]:
+def _drift(session: Session, names: dict[int, str]) -> Iterable[Sample]:
     newest = select(func.max(DriftReport.id)).group_by(DriftReport.classifier_id).scalar_subquery()
     for report in session.scalars(select(DriftReport).where(DriftReport.id.in_(newest))):
         name = names[report.classifier_id]
@@ -80,7 +87,7 @@ def _drift(session: Session, names: dict[int, str]) -> Iterable[tuple[str, dict[
             yield "textloop_drift_threshold", {"classifier": name, "measure": measure}, limit
 
 
-def _exposition(samples: list[tuple[str, dict[str, str], float]]) -> str:
+def _exposition(samples: list[Sample]) -> str:
     lines = []
     for metric, (kind, text) in HELP.items():
         rows = [(labels, value) for name, labels, value in samples if name == metric]

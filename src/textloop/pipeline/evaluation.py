@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 ECE_BINS = 15
 BOOTSTRAP_SAMPLES = 1000
@@ -70,6 +69,9 @@ def headline(
 
 
 def evaluate_labels(true_labels: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
+    # Imported here: the server imports this module (to train on request) and starts faster.
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
     if not true_labels:
         return {"rows": 0}
     labels = sorted(set(true_labels) | set(predicted))

@@ -5,6 +5,8 @@ waits until the predictions already answered are stored, and after every other r
 change something (not GET or HEAD) the remembered keys and deployments are forgotten, so the next
 classify sees a deploy, rollback, shadow change or key revocation made through this process at
 once. Changes made elsewhere (a worker, another server) are seen within their caches' second.
+The frequent writes that change neither (feedback, review decisions, the pool) forget nothing,
+so that mixed traffic does not send every classify back to the database.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from textloop.serving.runtime import Runtime
 
 READS = {"GET", "HEAD", "OPTIONS"}
+KEEPS_CACHES = ("/feedback", "/review/", "/pool")  # writes that change no key or deployment
 
 
 class ReadYourWrites:
@@ -31,6 +34,11 @@ class ReadYourWrites:
         try:
             await self.app(scope, receive, send)
         finally:
-            if runtime is not None and scope["method"] not in READS:
+            path = scope["path"]
+            if (
+                runtime is not None
+                and scope["method"] not in READS
+                and not any(part in path for part in KEEPS_CACHES)
+            ):
                 runtime.keys.forget()
                 runtime.online.deployments.forget()

@@ -3,7 +3,8 @@
 Every answered prediction is queued here and a writer thread stores whatever has queued in one
 transaction, so a busy server pays one commit for many requests instead of one each. The queue is
 bounded: when the database falls behind, requests wait for room rather than predictions being
-dropped. Feedback that names a prediction still queued waits until it is stored
+dropped, and every queued entry is also in a ``Journal`` file until stored, so a killed server's
+successor stores them. Feedback that names a prediction still queued waits until it is stored
 (``wait_stored``); closing the server stores everything queued first. A failed write is retried
 until it succeeds; only a row the database refuses outright is given up, and logged.
 """
@@ -20,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from textloop.serving.journal import Journal
 from textloop.store.database import Store
 from textloop.store.tables import Prediction, ReviewTask
 
@@ -38,8 +40,11 @@ class Entry:
 
 
 class PredictionLog:
-    def __init__(self, store: Store, capacity: int = CAPACITY) -> None:
+    def __init__(
+        self, store: Store, journal: Journal | None = None, capacity: int = CAPACITY
+    ) -> None:
         self.store = store
+        self.journal = journal
         self.stored = 0
         self._queue: queue.Queue[Entry | None] = queue.Queue(maxsize=capacity)
         self._pending: set[str] = set()
@@ -66,6 +71,8 @@ class PredictionLog:
             with self._written:
                 self._pending.difference_update(ids)
             return False
+        if self.journal is not None:  # after queueing: a line already stored is skipped later
+            self.journal.append(entry.predictions, entry.tasks)
         return True
 
     def wait_stored(self, prediction_id: str, timeout: float = 30.0) -> None:
@@ -77,6 +84,9 @@ class PredictionLog:
     def pending(self) -> bool:
         return bool(self._pending)
 
+    def queued(self) -> int:
+        return len(self._pending)
+
     def flush(self, timeout: float = 30.0) -> None:
         self._hurry.set()
         with self._written:
@@ -86,6 +96,8 @@ class PredictionLog:
         self._hurry.set()
         self._queue.put(None)
         self._thread.join(timeout=60)
+        if self.journal is not None and not self._pending:
+            self.journal.close()
 
     def _run(self) -> None:
         stopping, last = False, 0.0
@@ -157,6 +169,8 @@ class PredictionLog:
                 log.exception("after storing predictions %s", _ids(entry))
         with self._written:
             self._pending.difference_update(row["id"] for row in entry.predictions)
+            if not self._pending and self.journal is not None:
+                self.journal.clear()
             self._written.notify_all()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from textloop.models.base import ModelResources
 from textloop.registry.models import PRODUCTION
 from textloop.serving.batcher import Batcher
 from textloop.serving.deployments import DeploymentCache
+from textloop.serving.journal import Journal, recover
 from textloop.serving.key_cache import KeyCache
 from textloop.serving.model_cache import ModelCache
 from textloop.serving.online import OnlineClassifier
@@ -45,7 +47,9 @@ class Runtime:
         )
         models = ModelCache(settings.artifact_root, resources)
         shadow = ShadowScorer(store, models)
-        predictions = PredictionLog(store)
+        journals = settings.data_dir / "journal"
+        recover(journals, store)  # what servers killed before they stored it
+        predictions = PredictionLog(store, Journal(journals))
         keys, deployments = KeyCache(store), DeploymentCache(store)
         batcher = Batcher(settings.batch_wait_ms / 1000)
         online = OnlineClassifier(deployments, models, batcher, predictions, shadow)
@@ -67,6 +71,21 @@ class Runtime:
             deployment = self.online.deployments.resolve(name)
             model = self.models.get(deployment.version_id, deployment.artifact_uri)
             model.predict_proba(["warm up"])
+
+    def metrics(self) -> list[tuple[str, dict[str, str], float]]:
+        """This process's serving figures for ``/metrics``."""
+        process = {"pid": str(os.getpid())}
+        batcher, pool = self.online.batcher, self.resources.encoders
+        samples = [
+            ("textloop_model_calls_total", process, float(batcher.calls)),
+            ("textloop_model_call_texts_total", process, float(batcher.texts)),
+            ("textloop_predictions_queued", process, float(self.predictions.queued())),
+            ("textloop_shadow_dropped_total", process, float(self.shadow.dropped)),
+        ]
+        for name, encoder in (pool.loaded() if pool is not None else {}).items():
+            labels = {**process, "encoder": name}
+            samples.append(("textloop_texts_encoded_total", labels, float(encoder.embedded)))
+        return samples
 
     def close(self) -> None:
         self.refresher.close()

@@ -8,7 +8,7 @@ from fastapi.responses import PlainTextResponse
 from textloop.monitoring.drift import drift_summary
 from textloop.monitoring.metrics import render_metrics
 from textloop.monitoring.shadow import clear_shadow, set_shadow, shadow_report
-from textloop.serving.deps import AdminKey, MetricsKey, SessionDep
+from textloop.serving.deps import AdminKey, MetricsKey, RuntimeDep, SessionDep
 from textloop.serving.schemas import ShadowChoice
 
 router = APIRouter(tags=["monitoring"])
@@ -45,8 +45,9 @@ def choose_shadow(
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def metrics(session: SessionDep, _key: MetricsKey) -> PlainTextResponse:
+def metrics(session: SessionDep, runtime: RuntimeDep, _key: MetricsKey) -> PlainTextResponse:
     """Prometheus text format; scrape it with a key of the ``metrics`` scope."""
     return PlainTextResponse(
-        render_metrics(session), media_type="text/plain; version=0.0.4; charset=utf-8"
+        render_metrics(session, runtime.metrics()),
+        media_type="text/plain; version=0.0.4; charset=utf-8",
     )
