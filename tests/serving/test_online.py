@@ -103,7 +103,7 @@ def test_queued_predictions_are_stored_and_closing_stores_the_rest(deployed: Sto
     log = PredictionLog(deployed)
     first = entry_for(deployed, ["one text"])
     log.put(first)
-    log.wait_stored(first.predictions[0]["id"])
+    log.flush()
     assert stored(deployed) == 1
     for number in range(50):
         log.put(entry_for(deployed, [f"text {number}", f"another {number}"], threshold=0.7))

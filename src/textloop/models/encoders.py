@@ -164,13 +164,20 @@ class EncoderPool:
         self.export_missing = export_missing
         self.cache_size = cache_size
         self._encoders: dict[str, CachedEncoder] = {}
+        self._by_name: dict[str, CachedEncoder] = {}
         self._lock = threading.Lock()
 
     def get(self, name: str = DEFAULT_ENCODER) -> CachedEncoder:
+        """Called for every prediction: a name seen before costs one dictionary lookup (no
+        look at the file system); a path is shared with other spellings of the same folder."""
+        encoder = self._by_name.get(name)
+        if encoder is not None:
+            return encoder
         key = name if not Path(name).exists() else str(Path(name).resolve())
         with self._lock:
             if key not in self._encoders:
                 self._encoders[key] = self._open(name)
+            self._by_name[name] = self._encoders[key]
             return self._encoders[key]
 
     def loaded(self) -> dict[str, CachedEncoder]:

@@ -4,8 +4,8 @@ Every answered prediction is queued here and a writer thread stores whatever has
 transaction, so a busy server pays one commit for many requests instead of one each. The queue is
 bounded: when the database falls behind, requests wait for room rather than predictions being
 dropped, and every queued entry is also in a ``Journal`` file until stored, so a killed server's
-successor stores them. Feedback that names a prediction still queued waits until it is stored
-(``wait_stored``); closing the server stores everything queued first. A failed write is retried
+successor stores them. A request that may read them waits for ``flush`` first (``consistency``);
+closing the server stores everything queued first. A failed write is retried
 until it succeeds; only a row the database refuses outright is given up, and logged.
 """
 
@@ -74,12 +74,6 @@ class PredictionLog:
         if self.journal is not None:  # after queueing: a line already stored is skipped later
             self.journal.append(entry.predictions, entry.tasks)
         return True
-
-    def wait_stored(self, prediction_id: str, timeout: float = 30.0) -> None:
-        """Return once ``prediction_id`` is no longer waiting to be stored."""
-        self._hurry.set()
-        with self._written:
-            self._written.wait_for(lambda: prediction_id not in self._pending, timeout)
 
     def pending(self) -> bool:
         return bool(self._pending)

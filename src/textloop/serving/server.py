@@ -18,6 +18,7 @@ from textloop.config import Settings
 from textloop.errors import ConfigError
 from textloop.serving.app import create_app
 from textloop.serving.runtime import Runtime
+from textloop.store.database import open_store
 
 SPEED = {"loop": "uvloop", "http": "httptools", "log_level": "info", "access_log": False}
 
@@ -35,7 +36,7 @@ def run_server(
     if workers > 1:
         if with_worker:
             raise ConfigError("--with-worker runs in one process: start `textloop worker` beside")
-        Runtime.open(settings).close()  # migrate once, before the processes start
+        open_store(settings).dispose()  # migrate once, before the processes start
         os.environ.update(settings.environment())
         print(f"textloop serving on http://{host}:{port} with {workers} processes", flush=True)
         uvicorn.run(
