@@ -57,6 +57,7 @@ def Scoped(scope: str) -> Callable[..., Awaitable[Principal]]:
         principal = runtime.keys.cached(key)
         if principal is None:
             principal = await run_in_threadpool(runtime.keys.authenticate, key)
+        request.state.principal = principal  # for the audit log, whatever the outcome
         classifier = request.path_params.get("name")
         principal.require(scope, classifier)
         if principal.user_id is not None and classifier is not None:
