@@ -31,6 +31,21 @@ from textloop.serving.routes import (
     runs,
 )
 from textloop.serving.runtime import Runtime
+from textloop.serving.schemas import ERROR_RESPONSES
+
+# Every API route documents the error shape of its failures (OpenAPI), as it answers them.
+API_ROUTES = (
+    health,
+    classify,
+    feedback,
+    review,
+    classifiers,
+    lineage,
+    runs,
+    pool,
+    jobs,
+    monitoring,
+)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -51,10 +66,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, classify, feedback, review, classifiers, lineage, runs, pool):
-        app.include_router(module.router)
-    for module in (jobs, monitoring):
-        app.include_router(module.router)
+    for module in API_ROUTES:
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(pages.router)
     app.include_router(admin.router)
     app.include_router(models.router)

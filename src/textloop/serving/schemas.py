@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Self
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 MAX_TEXT_CHARS = 10_000
 MAX_BATCH = 256
 MAX_CLASSIFIERS = 20
+MAX_ROW_ID = 2**63 - 1  # the databases' integer keys are 64-bit; larger ids are simply absent
 
 
 def _not_blank(value: str) -> str:
@@ -18,6 +20,7 @@ def _not_blank(value: str) -> str:
     return value
 
 
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]  # an integer id in a URL path
 Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS), AfterValidator(_not_blank)]
 Label = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
 
@@ -52,6 +55,35 @@ class MultiClassifyCreate(ClassifyCreate):
         if len(set(self.classifiers)) != len(self.classifiers):
             raise ValueError("name each classifier once")
         return self
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine-readable name of the failure, e.g. not_found")
+    message: str = Field(description="What is wrong, in words a person can act on")
+    field: str | None = Field(default=None, description="The input at fault, when there is one")
+
+
+class ErrorPublic(BaseModel):
+    """The one shape of every failure the API answers (4xx and 5xx)."""
+
+    error: ErrorDetail
+
+
+ERROR_STATUSES = {
+    400: "Malformed request (e.g. a body that is not JSON)",
+    401: "Missing, unknown, revoked or expired API key",
+    403: "The key lacks the scope or may not use this classifier",
+    404: "No such classifier, version, task or route",
+    409: "Conflicts with the current state (e.g. deploying an unblessed model)",
+    413: "Body, upload or batch larger than the limit",
+    415: "Unsupported Content-Type",
+    422: "Well-formed but invalid input; `field` names it",
+    429: "Over the key's rate limit or monthly quota; see Retry-After",
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorPublic, "description": description}
+    for status, description in ERROR_STATUSES.items()
+}
 
 
 class PredictionPublic(BaseModel):
@@ -136,7 +168,7 @@ class DatasetPublic(BaseModel):
 
 class TrainCreate(Strict):
     model: Annotated[str, Field(pattern=r"^[a-z0-9_-]+$", max_length=50)] = "auto"
-    dataset_version: Annotated[int, Field(ge=1)] | None = None
+    dataset_version: Annotated[int, Field(ge=1, le=MAX_ROW_ID)] | None = None
     ignore_anomalies: bool = False
     no_cache: bool = False
     from_step: Annotated[str, Field(pattern=r"^[a-z_]+$", max_length=50)] | None = None
@@ -156,7 +188,7 @@ class ModelPublic(BaseModel):
 
 
 class DeploymentCreate(Strict):
-    version: Annotated[int, Field(ge=1)] | None = None
+    version: Annotated[int, Field(ge=1, le=MAX_ROW_ID)] | None = None
     force: bool = False
 
 
@@ -183,16 +215,17 @@ class PoolPublic(BaseModel):
 class PoolSample(Strict):
     n: Annotated[int, Field(ge=1, le=10_000)] = 100
     strategy: Annotated[str, Field(max_length=50)] = "diverse"
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
 
 
 class RetrainCreate(Strict):
     model: Annotated[str | None, Field(max_length=50)] = None
-    dataset_version: Annotated[int | None, Field(ge=1)] = None  # a backfill over this version
+    # A backfill over this version.
+    dataset_version: Annotated[int | None, Field(ge=1, le=MAX_ROW_ID)] = None
 
 
 class ShadowChoice(Strict):
-    version: Annotated[int | None, Field(ge=1)]
+    version: Annotated[int | None, Field(ge=1, le=MAX_ROW_ID)]
 
 
 class BackfillCreate(Strict):

@@ -12,12 +12,14 @@ from textloop.notifications.webhooks import add_webhook, delivery_log
 from textloop.registry.rollback import rollback
 from textloop.serving.deps import AdminKey, RuntimeDep, SessionDep
 from textloop.serving.schemas import (
+    MAX_ROW_ID,
     BackfillCreate,
     DeploymentPublic,
     EventPage,
     EventPublic,
     JobPublic,
     RetrainCreate,
+    RowId,
     WebhookCreate,
     WebhookPublic,
 )
@@ -59,7 +61,7 @@ def backfill(
 
 
 @router.get("/v1/jobs/{job_id}", response_model=JobPublic)
-def show_job(job_id: int, session: SessionDep, principal: AdminKey) -> JobPublic:
+def show_job(job_id: RowId, session: SessionDep, principal: AdminKey) -> JobPublic:
     job = session.get(Job, job_id)
     if job is None:
         raise NotFound(f"job {job_id} does not exist")
@@ -95,7 +97,7 @@ def webhook_deliveries(
 def events(
     session: SessionDep,
     principal: AdminKey,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     classifier: Annotated[str | None, Query(max_length=100)] = None,
     type: Annotated[list[str] | None, Query()] = None,

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from textloop.metadata.lineage import dataset_lineage, prediction_lineage
 from textloop.serving.deps import AdminKey, SessionDep
+from textloop.serving.schemas import RowId
 
 router = APIRouter(tags=["lineage"])
 
@@ -20,7 +21,7 @@ def lineage_of_prediction(
 
 @router.get("/v1/lineage/classifiers/{name}/datasets/{version}")
 def lineage_of_dataset(
-    name: str, version: int, session: SessionDep, _key: AdminKey
+    name: str, version: RowId, session: SessionDep, _key: AdminKey
 ) -> dict[str, Any]:
     """Downstream: every run that consumed the dataset version and everything it produced."""
     return dataset_lineage(session, name, version)

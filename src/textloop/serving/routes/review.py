@@ -16,7 +16,7 @@ from textloop.review.export import decisions_table, export_bytes
 from textloop.review.tasks import list_tasks
 from textloop.security.accounts import require_assignment
 from textloop.serving.deps import AdminKey, ReviewKey, SessionDep
-from textloop.serving.schemas import ReviewDecisionIn, ReviewTaskList, ReviewTaskPublic
+from textloop.serving.schemas import MAX_ROW_ID, ReviewDecisionIn, ReviewTaskList, ReviewTaskPublic
 from textloop.store.tables import Classifier, ReviewTask
 
 router = APIRouter(tags=["review"])
@@ -29,7 +29,7 @@ def get_review_tasks(
     _key: ReviewKey,
     status: Annotated[str | None, Query(description="open or done; omit for all")] = "open",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> ReviewTaskList:
     tasks = list_tasks(session, name, status, limit, offset)
     return ReviewTaskList(tasks=[ReviewTaskPublic.model_validate(task) for task in tasks])

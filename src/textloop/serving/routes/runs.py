@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from textloop.metadata.runs import list_runs, show_run
 from textloop.serving.deps import AdminKey, SessionDep
+from textloop.serving.schemas import RowId
 
 router = APIRouter(tags=["runs"])
 
@@ -22,6 +23,6 @@ def runs_of_classifier(
 
 
 @router.get("/v1/classifiers/{name}/runs/{run_id}")
-def run_with_steps(name: str, run_id: int, session: SessionDep, _key: AdminKey) -> dict[str, Any]:
+def run_with_steps(name: str, run_id: RowId, session: SessionDep, _key: AdminKey) -> dict[str, Any]:
     """One run: status and error, then each step with the steps it ran after and its artifacts."""
     return show_run(session, run_id, classifier=name)
