@@ -1,0 +1,424 @@
+"""Mixed traffic against a real server that is killed (SIGKILL) and restarted midway.
+
+What must hold: every acknowledged write (answered prediction, feedback, review decision,
+upload) is in the database afterwards, nothing is stored twice, and no request fails outside the
+restart window (from the kill until the new server answers, plus one second for clients to
+reconnect).
+
+Traffic on Banking77, for ``--duration`` seconds at ``--concurrency`` clients:
+
+* application clients classify texts and report every fifth answer as wrong (feedback), which
+  opens a review task;
+* reviewers (``--reviewers``, each with a portal account and their own key) claim those tasks
+  and decide them;
+* one admin uploads a small CSV every couple of seconds with an ``Idempotency-Key``, resending
+  the same file with the same key until it is acknowledged, and then once more (as a client
+  whose answer was lost would): the resend must be answered from the first, not ingested again.
+
+Usage: python benchmarks/load.py [--duration 60] [--concurrency 16] [--reviewers 3]
+                                 [--kill-at 30] [--database-url postgresql://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from _cli import BANKING77, ingest_options, textloop
+from sqlalchemy import func, select
+
+from textloop.config import Settings
+from textloop.store import open_store
+from textloop.store.tables import DatasetVersion, Feedback, Prediction, ReviewDecision, User
+
+READY_TIMEOUT = 120.0
+RECONNECT_GRACE = 1.0  # seconds after the new server answers in which clients may still fail
+UPLOAD_ROWS = 20
+
+
+@dataclass
+class Ledger:
+    """What the server acknowledged, and every failure with the moment it happened."""
+
+    predictions: list[str] = field(default_factory=list)
+    feedback: list[str] = field(default_factory=list)
+    decisions: list[tuple[str, str]] = field(default_factory=list)  # (task id, reviewer)
+    uploads: dict[str, int] = field(default_factory=dict)  # idempotency key → dataset version
+    replayed: int = 0
+    requests: Counter[str] = field(default_factory=Counter)
+    failures: list[tuple[float, str, str]] = field(default_factory=list)  # (time, op, what)
+
+    def failed(self, op: str, what: str) -> None:
+        self.failures.append((time.monotonic(), op, what))
+
+
+class Server:
+    """``textloop serve`` on a fixed port, so that a restarted server is where clients were."""
+
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+        self.env, self.port, self.log = env, port, log
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> float:
+        with self.log.open("a") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "textloop", "serve", "--port", str(self.port)],
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"server exited early; see {self.log}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return time.monotonic()
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise SystemExit(f"server not ready in {READY_TIMEOUT:.0f} s; see {self.log}")
+
+    def kill(self) -> float:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        return time.monotonic()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+async def application(
+    http: httpx.AsyncClient,
+    key: str,
+    texts: list[str],
+    labels: list[str],
+    ledger: Ledger,
+    until: float,
+    rng: random.Random,
+) -> None:
+    headers = {"x-api-key": key}
+    while time.monotonic() < until:
+        text = rng.choice(texts)
+        try:
+            answer = await http.post(
+                "/v1/classifiers/bench/classify", json={"text": text}, headers=headers
+            )
+        except httpx.TransportError as exc:
+            ledger.failed("classify", type(exc).__name__)
+            await asyncio.sleep(0.05)
+            continue
+        ledger.requests["classify"] += 1
+        if answer.status_code != 200:
+            ledger.failed("classify", f"HTTP {answer.status_code}: {answer.text[:200]}")
+            continue
+        prediction = answer.json()
+        ledger.predictions.append(prediction["prediction_id"])
+        if rng.random() >= 0.2:
+            continue
+        wrong = rng.choice([label for label in labels if label != prediction["label"]])
+        body = {"prediction_id": prediction["prediction_id"], "label": wrong}
+        try:
+            reported = await http.post("/v1/classifiers/bench/feedback", json=body, headers=headers)
+        except httpx.TransportError as exc:
+            ledger.failed("feedback", type(exc).__name__)
+            continue
+        ledger.requests["feedback"] += 1
+        if reported.status_code == 201:
+            ledger.feedback.append(reported.json()["feedback_id"])
+        else:
+            ledger.failed("feedback", f"HTTP {reported.status_code}: {reported.text[:200]}")
+
+
+async def reviewer(
+    http: httpx.AsyncClient, email: str, key: str, ledger: Ledger, until: float
+) -> None:
+    headers = {"x-api-key": key}
+    while time.monotonic() < until:
+        try:
+            claimed = await http.post("/v1/classifiers/bench/review/claim", headers=headers)
+            ledger.requests["claim"] += 1
+            if claimed.status_code == 204:
+                await asyncio.sleep(0.2)
+                continue
+            if claimed.status_code != 200:
+                ledger.failed("claim", f"HTTP {claimed.status_code}: {claimed.text[:200]}")
+                continue
+            task = claimed.json()
+            label = task["reported_label"] or task["suggested_label"] or "skip"
+            decided = await http.post(
+                f"/v1/review/tasks/{task['id']}/decision", json={"label": label}, headers=headers
+            )
+        except httpx.TransportError as exc:
+            ledger.failed("review", type(exc).__name__)
+            await asyncio.sleep(0.05)
+            continue
+        ledger.requests["decision"] += 1
+        if decided.status_code == 200:
+            ledger.decisions.append((task["id"], email))
+        else:
+            ledger.failed("decision", f"HTTP {decided.status_code}: {decided.text[:200]}")
+
+
+async def uploader(
+    http: httpx.AsyncClient,
+    key: str,
+    rows: list[dict[str, str]],
+    ledger: Ledger,
+    until: float,
+    rng: random.Random,
+) -> None:
+    while time.monotonic() < until:
+        sample = rng.sample(rows, UPLOAD_ROWS)
+        body = io.StringIO()
+        writer = csv.DictWriter(body, fieldnames=["text", "category"])
+        writer.writeheader()
+        writer.writerows(sample)
+        idempotency_key = uuid.uuid4().hex
+        headers = {"x-api-key": key, "content-type": "text/csv", "idempotency-key": idempotency_key}
+        while True:  # resend the same file with the same key until it is acknowledged
+            try:
+                answer = await http.post(
+                    "/v1/classifiers/bench/datasets?label_column=category",
+                    content=body.getvalue().encode(),
+                    headers=headers,
+                )
+            except httpx.TransportError as exc:
+                ledger.failed("upload", type(exc).__name__)
+                await asyncio.sleep(0.2)
+                continue
+            ledger.requests["upload"] += 1
+            if answer.status_code == 201:
+                ledger.uploads[idempotency_key] = answer.json()["version"]
+                break
+            ledger.failed("upload", f"HTTP {answer.status_code}: {answer.text[:200]}")
+            await asyncio.sleep(0.2)
+        # As a client whose answer was lost would: the same file with the same key again.
+        try:
+            again = await http.post(
+                "/v1/classifiers/bench/datasets?label_column=category",
+                content=body.getvalue().encode(),
+                headers=headers,
+            )
+            ledger.requests["upload"] += 1
+            same = (
+                again.status_code == 201
+                and again.json()["version"] == ledger.uploads[idempotency_key]
+            )
+            if same and again.headers.get("idempotent-replayed") == "true":
+                ledger.replayed += 1
+            elif not same:
+                ledger.failed("upload", f"resend: HTTP {again.status_code}: {again.text[:200]}")
+        except httpx.TransportError as exc:
+            ledger.failed("upload", type(exc).__name__)
+        await asyncio.sleep(2.0)
+
+
+async def drive(
+    args: argparse.Namespace,
+    server: Server,
+    keys: dict[str, Any],
+    data: dict[str, Any],
+    ledger: Ledger,
+) -> tuple[float, float]:
+    rng = random.Random(7)
+    started = time.monotonic()
+    until = started + args.duration
+    limits = httpx.Limits(max_connections=args.concurrency * 2)
+    async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as http:
+        apps = args.concurrency - len(keys["reviewers"]) - 1
+        tasks = [
+            asyncio.create_task(
+                application(
+                    http,
+                    keys["app"],
+                    data["texts"],
+                    data["labels"],
+                    ledger,
+                    until,
+                    random.Random(rng.random()),
+                )
+            )
+            for _ in range(apps)
+        ]
+        tasks += [
+            asyncio.create_task(reviewer(http, email, key, ledger, until))
+            for email, key in keys["reviewers"].items()
+        ]
+        tasks.append(
+            asyncio.create_task(uploader(http, keys["admin"], data["rows"], ledger, until, rng))
+        )
+        await asyncio.sleep(args.kill_at)
+        killed = await asyncio.to_thread(server.kill)
+        print(f"killed the server (SIGKILL) at {killed - started:.1f} s", flush=True)
+        ready = await asyncio.to_thread(server.start)
+        print(f"restarted and ready {ready - killed:.2f} s later", flush=True)
+        await asyncio.gather(*tasks)
+    return killed, ready + RECONNECT_GRACE
+
+
+def prepare(env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
+    textloop(env, "train", "bench", "--model", args.model)
+    textloop(env, "deploy", "bench")
+    app, _ = textloop(env, "keys", "create", "--scopes", "classify,feedback", "--name", "load")
+    admin, _ = textloop(env, "keys", "create", "--scopes", "admin", "--name", "load-admin")
+    reviewers = {}
+    for number in range(args.reviewers):
+        email = f"reviewer{number}@example.com"
+        subprocess.run(
+            [sys.executable, "-m", "textloop", "users", "create", email, "--password-stdin"],
+            input="a long enough password\n",
+            env=env,
+            text=True,
+            capture_output=True,
+            check=True,
+        )
+        key, _ = textloop(env, "keys", "create", "--scopes", "review", "--user", email)
+        reviewers[email] = key["api_key"]
+    return {"app": app["api_key"], "admin": admin["api_key"], "reviewers": reviewers}
+
+
+def audit(settings: Settings, ledger: Ledger) -> dict[str, Any]:
+    """Look every acknowledged write up in the database; count what is stored twice."""
+    store = open_store(settings)
+    try:
+        with store.session() as session:
+            stored = set()
+            for start in range(0, len(ledger.predictions), 500):
+                chunk = ledger.predictions[start : start + 500]
+                stored |= set(
+                    session.scalars(select(Prediction.id).where(Prediction.id.in_(chunk)))
+                )
+            feedback = set(session.scalars(select(Feedback.id)))
+            emails = dict(session.execute(select(User.email, User.id)).all())
+            decisions = set(
+                session.execute(select(ReviewDecision.task_id, ReviewDecision.user_id)).all()
+            )
+            duplicate_feedback = session.scalar(
+                select(func.count()).select_from(
+                    select(Feedback.prediction_id)
+                    .where(Feedback.prediction_id.is_not(None))
+                    .group_by(Feedback.prediction_id)
+                    .having(func.count() > 1)
+                    .subquery()
+                )
+            )
+            versions = session.scalar(select(func.count()).select_from(DatasetVersion))
+    finally:
+        store.dispose()
+    return {
+        "lost_predictions": len(set(ledger.predictions) - stored),
+        "lost_feedback": len(set(ledger.feedback) - feedback),
+        "lost_decisions": sum(
+            (task, emails[email]) not in decisions for task, email in ledger.decisions
+        ),
+        "duplicate_feedback": duplicate_feedback,
+        # the ingested train file is version 1; every acknowledged upload adds exactly one
+        "duplicate_uploads": versions - 1 - len(set(ledger.uploads.values())),
+        "lost_uploads": len(ledger.uploads) - len(set(ledger.uploads.values())),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=BANKING77)
+    parser.add_argument("--label-column", default="category")
+    parser.add_argument("--model", default="ngram")
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--kill-at", type=float, default=30.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--reviewers", type=int, default=3)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    with open(args.data / "train.csv", newline="") as handle:
+        rows = [
+            {"text": r["text"], "category": r[args.label_column]} for r in csv.DictReader(handle)
+        ]
+    data = {
+        "rows": rows,
+        "texts": [r["text"] for r in rows],
+        "labels": sorted({r["category"] for r in rows}),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTLOOP_")}
+        env["TEXTLOOP_DATA_DIR"] = str(scratch / "data")
+        if args.database_url:
+            env["TEXTLOOP_DATABASE_URL"] = args.database_url
+        textloop(env, "ingest", str(args.data / "train.csv"), "-c", "bench", *ingest_options(args))
+        keys = prepare(env, args)
+        settings = Settings.load(env["TEXTLOOP_DATA_DIR"], args.database_url)
+        port = free_port()
+        server = Server(env, port, scratch / "server.log")
+        server.start()
+        ledger = Ledger()
+        try:
+            window = asyncio.run(drive(args, server, keys, data, ledger))
+        finally:
+            server.stop()
+        report(args, ledger, window, audit(settings, ledger))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def report(
+    args: argparse.Namespace, ledger: Ledger, window: tuple[float, float], checks: dict[str, Any]
+) -> None:
+    killed, settled = window
+    inside = [f for f in ledger.failures if killed <= f[0] <= settled]
+    outside = [f for f in ledger.failures if not killed <= f[0] <= settled]
+    total = sum(ledger.requests.values())
+    result = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+        "duration_s": args.duration,
+        "concurrency": args.concurrency,
+        "requests": dict(ledger.requests),
+        "requests_per_s": round(total / args.duration, 1),
+        "acknowledged": {
+            "predictions": len(ledger.predictions),
+            "feedback": len(ledger.feedback),
+            "decisions": len(ledger.decisions),
+            "uploads": len(ledger.uploads),
+        },
+        "replayed_uploads": ledger.replayed,
+        "restart_window_s": round(settled - killed, 2),
+        "failed_attempts_in_restart_window": len(inside),
+        "errors_outside_restart_window": len(outside),
+        **checks,
+    }
+    for _when, op, what in outside[:10]:
+        print(f"error outside the restart window: {op}: {what}", file=sys.stderr)
+    print(json.dumps(result, indent=2))
+    ok = not outside and all(checks[k] == 0 for k in checks)
+    print("LOAD " + ("PASS" if ok else "FAIL") + " " + json.dumps(result))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
