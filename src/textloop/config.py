@@ -26,6 +26,9 @@ SETTINGS = (
     "encoder_runtime",
     "batch_wait_ms",
     "embedding_cache",
+    "max_body_bytes",
+    "max_upload_bytes",
+    "max_upload_rows",
 )
 # How sentence encoders run: ONNX Runtime on an export made at training time (INT8 on the CPU by
 # default, FP16 on CUDA), or PyTorch as the original model does.
@@ -48,6 +51,12 @@ class Settings:
     encoder_runtime: str = "onnx-int8"
     batch_wait_ms: float = 2.0  # how long the server may gather concurrent requests; 0: no batching
     embedding_cache: int = 50_000  # embeddings kept per encoder, by text; 0 keeps none
+    # Request bodies (serving.limits): a JSON request, an upload (dataset file or pool texts).
+    # 16 MiB holds the largest valid classify request, 256 texts of 10,000 characters, even in
+    # 3-byte UTF-8 (7.7 MB) or with every character escaped as \uXXXX (15.4 MB).
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_upload_bytes: int = 100 * 1024 * 1024
+    max_upload_rows: int = 1_000_000
 
     @classmethod
     def load(
@@ -84,6 +93,11 @@ class Settings:
             )
         wait = env.get("TEXTLOOP_BATCH_WAIT_MS") or file_values.get("batch_wait_ms") or "2"
         cache = env.get("TEXTLOOP_EMBEDDING_CACHE") or file_values.get("embedding_cache") or "50000"
+        limits = {  # only those set; the others keep the defaults above
+            name: _number(int, name, value)
+            for name in ("max_body_bytes", "max_upload_bytes", "max_upload_rows")
+            if (value := env.get(f"TEXTLOOP_{name.upper()}") or file_values.get(name))
+        }
         return cls(
             data_dir=resolved_dir,
             database_url=str(url),
@@ -94,6 +108,7 @@ class Settings:
             encoder_runtime=runtime,
             batch_wait_ms=_number(float, "batch_wait_ms", wait),
             embedding_cache=_number(int, "embedding_cache", cache),
+            **limits,
         )
 
     def environment(self) -> dict[str, str]:
@@ -108,6 +123,9 @@ class Settings:
             "TEXTLOOP_ENCODER_RUNTIME": self.encoder_runtime,
             "TEXTLOOP_BATCH_WAIT_MS": str(self.batch_wait_ms),
             "TEXTLOOP_EMBEDDING_CACHE": str(self.embedding_cache),
+            "TEXTLOOP_MAX_BODY_BYTES": str(self.max_body_bytes),
+            "TEXTLOOP_MAX_UPLOAD_BYTES": str(self.max_upload_bytes),
+            "TEXTLOOP_MAX_UPLOAD_ROWS": str(self.max_upload_rows),
         }
 
     def ensure_dirs(self) -> None:

@@ -5,6 +5,11 @@
     ├── DataError                 an input file or table cannot be ingested (names the problem)
     ├── NotFound                  a classifier, dataset, model version or prediction is missing
     ├── InvalidRequest            a well-formed request that makes no sense (unknown label, ...)
+    │   └── IdempotencyKeyReused  an Idempotency-Key sent again with another request (HTTP 422)
+    ├── RequestInProgress         the first request with that Idempotency-Key still runs (HTTP 409)
+    ├── MalformedBody             a JSON body that is not UTF-8                    (HTTP 400)
+    ├── TooLarge                  a body or upload over a configured limit         (HTTP 413)
+    ├── UnsupportedMediaType      a body in a Content-Type the route does not take (HTTP 415)
     ├── AuthError                 missing, unknown or revoked API key          (HTTP 401)
     │   └── Forbidden             a valid key without the scope or classifier  (HTTP 403)
     ├── TrainingError             training could not produce a model
@@ -47,6 +52,30 @@ class NotFound(TextloopError):
 class InvalidRequest(TextloopError):
     code = "invalid_request"
     status_code = 422
+
+
+class IdempotencyKeyReused(InvalidRequest):
+    code = "idempotency_key_reused"
+
+
+class RequestInProgress(TextloopError):
+    code = "idempotency_key_in_use"
+    status_code = 409
+
+
+class MalformedBody(TextloopError):
+    code = "malformed_json"
+    status_code = 400
+
+
+class TooLarge(TextloopError):
+    code = "too_large"
+    status_code = 413
+
+
+class UnsupportedMediaType(TextloopError):
+    code = "unsupported_media_type"
+    status_code = 415
 
 
 class AuthError(TextloopError):

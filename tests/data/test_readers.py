@@ -53,11 +53,22 @@ def test_numeric_labels_are_read_as_text(tmp_path: Path) -> None:
     assert read_labelled_file(path).column("label").to_pylist() == ["1", "2"]
 
 
-def test_invalid_utf8_is_rejected_with_a_message(tmp_path: Path) -> None:
-    path = tmp_path / "d.csv"
-    path.write_bytes(b"text,label\n\xff\xfe broken,a\n")
-    with pytest.raises(DataError, match="not valid UTF-8"):
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("d.csv", b"text,label\nfine,a\n\xff\xfe broken,a\n"),
+        ("d.jsonl", b'{"text": "fine", "label": "a"}\n{"text": "ok", "label": "b"}\n\xff\xfe\n'),
+    ],
+)
+def test_invalid_utf8_is_rejected_naming_the_line(tmp_path: Path, name: str, data: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    message = f"{path}: line 3: invalid UTF-8 (byte 0xff at column 1); save the file as UTF-8"
+    with pytest.raises(DataError) as refused:
         read_labelled_file(path)
+    assert refused.value.message == message
+    with pytest.raises(DataError, match="upload: line 3: invalid UTF-8"):
+        read_labelled_bytes(data, name.split(".")[1], "upload")
 
 
 def test_unknown_extension_and_missing_file_are_errors(tmp_path: Path) -> None:

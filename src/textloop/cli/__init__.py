@@ -116,6 +116,8 @@ def ingest(
     )
     if result.dropped:
         err.print(f"dropped {result.dropped:,} rows with an empty text or label")
+    if result.duplicates:
+        err.print(f"skipped {result.duplicates:,} rows that repeat an earlier row exactly")
 
 
 @app.command()

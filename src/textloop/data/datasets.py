@@ -1,7 +1,10 @@
 """Turns a (text, label[, split]) table into an immutable, content-addressed dataset version.
 
-Rows with an empty text or label are dropped and counted; the version's hash covers the sorted
-rows, so ingesting the same content again, in any order, returns the version that already exists.
+Rows with an empty text or label are dropped and counted; a row that repeats an earlier one of
+the same batch exactly (text as normalised, label, split and extras) is stored once and counted as
+a duplicate. The version's hash covers the sorted distinct rows, so ingesting the same content
+again, in any order and however often a row repeats, returns the version that already exists.
+(A text repeated with another label is two rows: a conflict that validation reports.)
 Each version records the statistics of the batch as received and its anomalies against the
 classifier's schema, which the first version defines. The ``ingest`` pipeline step
 (``pipeline.components.ingest``) calls this and records the run.
@@ -50,6 +53,7 @@ class IngestResult:
     anomalies: list[dict[str, Any]]
     extra_columns: list[str] = field(default_factory=list)
     content_hash: str = ""
+    duplicates: int = 0  # rows of the batch that repeated an earlier row and were not stored
 
 
 def ingest_table(
@@ -59,7 +63,7 @@ def ingest_table(
     source: str,
     fractions: dict[str, float],
 ) -> IngestResult:
-    rows, dropped = _clean_rows(table, fractions)
+    rows, dropped, duplicates = _clean_rows(table, fractions)
     extras = extra_columns(table)
     if not rows:
         raise DataError(f"{source}: no rows with both a text and a label")
@@ -78,6 +82,7 @@ def ingest_table(
             classifier_name,
             existing,
             dropped,
+            duplicates,
             created=False,
             labels=classifier.labels,
             extras=extras,
@@ -105,12 +110,21 @@ def ingest_table(
     session.execute(insert(Example), [{**row, "dataset_version_id": dataset.id} for row in rows])
     classifier.labels = sorted(set(classifier.labels) | {row["label"] for row in rows})
     return _result(
-        classifier_name, dataset, dropped, created=True, labels=classifier.labels, extras=extras
+        classifier_name,
+        dataset,
+        dropped,
+        duplicates,
+        created=True,
+        labels=classifier.labels,
+        extras=extras,
     )
 
 
-def _clean_rows(table: pa.Table, fractions: dict[str, float]) -> tuple[list[dict[str, Any]], int]:
-    """Normalised rows ready for ``Example``; ``extras`` is None when the table has no extras.
+def _clean_rows(
+    table: pa.Table, fractions: dict[str, float]
+) -> tuple[list[dict[str, Any]], int, int]:
+    """Distinct normalised rows ready for ``Example``, and the counts of rows dropped as empty
+    and as duplicates; ``extras`` is None when the table has no extras.
 
     An extra value is stripped of surrounding whitespace, and an empty one stored as null, the
     way an empty CSV cell and a JSON null mean the same: no value.
@@ -120,7 +134,8 @@ def _clean_rows(table: pa.Table, fractions: dict[str, float]) -> tuple[list[dict
     splits = table.column("split").to_pylist() if "split" in table.column_names else None
     extras = {name: table.column(EXTRA_PREFIX + name).to_pylist() for name in extra_columns(table)}
     rows: list[dict[str, Any]] = []
-    dropped = 0
+    seen: set[tuple[str, ...]] = set()
+    dropped = duplicates = 0
     for index, (raw_text, raw_label) in enumerate(zip(texts, labels, strict=True)):
         text = normalize_text(raw_text or "")
         label = (raw_label or "").strip()
@@ -140,16 +155,20 @@ def _clean_rows(table: pa.Table, fractions: dict[str, float]) -> tuple[list[dict
             if extras
             else None
         )
-        rows.append(
-            {
-                "text": text,
-                "label": label,
-                "text_hash": hashed,
-                "split": split,
-                "extras": row_extras,
-            }
-        )
-    return rows, dropped
+        row: dict[str, Any] = {
+            "text": text,
+            "label": label,
+            "text_hash": hashed,
+            "split": split,
+            "extras": row_extras,
+        }
+        key = _row_key(row)
+        if key in seen:
+            duplicates += 1
+            continue
+        seen.add(key)
+        rows.append(row)
+    return rows, dropped, duplicates
 
 
 def _content_hash(rows: list[dict[str, Any]]) -> str:
@@ -159,22 +178,25 @@ def _content_hash(rows: list[dict[str, Any]]) -> str:
     ingested earlier still match. Extras go in as canonical JSON, which escapes the separators.
     """
     digest = hashlib.sha256()
-    keys: list[tuple[str, ...]] = []
-    for row in rows:
-        key: tuple[str, ...] = (row["text_hash"], row["label"], row["split"])
-        if row.get("extras") is not None:
-            key += (json.dumps(row["extras"], sort_keys=True, ensure_ascii=False),)
-        keys.append(key)
-    for key in sorted(keys):
+    for key in sorted(_row_key(row) for row in rows):
         digest.update("\x1f".join(key).encode("utf-8"))
         digest.update(b"\n")
     return digest.hexdigest()
+
+
+def _row_key(row: dict[str, Any]) -> tuple[str, ...]:
+    """What makes a row itself: two rows with the same key are one row."""
+    key: tuple[str, ...] = (row["text_hash"], row["label"], row["split"])
+    if row.get("extras") is not None:
+        key += (json.dumps(row["extras"], sort_keys=True, ensure_ascii=False),)
+    return key
 
 
 def _result(
     name: str,
     dataset: DatasetVersion,
     dropped: int,
+    duplicates: int,
     *,
     created: bool,
     labels: list[str],
@@ -192,6 +214,7 @@ def _result(
         anomalies=list(dataset.anomalies or []),
         extra_columns=list(extras),
         content_hash=dataset.content_hash,
+        duplicates=duplicates,
     )
 
 

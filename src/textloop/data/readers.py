@@ -3,7 +3,9 @@
 Every format goes through pyarrow, so a file is decoded once, in C++, whatever its size; the
 column names are the user's, the result always uses ``text`` and ``label`` (and ``split`` when the
 file assigns splits itself). Every other column of the file follows as text, renamed
-``extra:<its name>`` (see ``EXTRA_PREFIX``), so that evaluation can slice by it later.
+``extra:<its name>`` (see ``EXTRA_PREFIX``), so that evaluation can slice by it later. A text
+file (CSV, TSV, JSONL) must be UTF-8: one that is not is refused naming the line of the first
+bad byte (``encoding``), before pyarrow reads it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
+from textloop.data.encoding import check_bytes, check_file
 from textloop.errors import DataError
 
 FORMATS = {
@@ -33,7 +36,9 @@ EXTRA_PREFIX = "extra:"
 
 def read_text_file(path: Path, text_column: str = "text") -> list[str | None]:
     """The texts of one column of an unlabelled file (for the pool), in file order."""
-    table = _read(_checked(path), FORMATS[path.suffix.lower()], str(path))
+    file_format = FORMATS[_checked(path).suffix.lower()]
+    check_file(path, file_format, str(path))
+    table = _read(path, file_format, str(path))
     if text_column not in table.column_names:
         found = ", ".join(table.column_names) or "none"
         raise DataError(
@@ -59,8 +64,9 @@ def read_labelled_file(
     split_column: str | None = None,
 ) -> pa.Table:
     """Read ``path`` into string columns ``text``, ``label`` (``split``) and ``extra:<name>``."""
-    table = _read(_checked(path), FORMATS[path.suffix.lower()], str(path))
-    return select_columns(table, str(path), text_column, label_column, split_column)
+    file_format = FORMATS[_checked(path).suffix.lower()]
+    check_file(path, file_format, str(path))
+    return parse_labelled(path, file_format, str(path), text_column, label_column, split_column)
 
 
 def read_labelled_bytes(
@@ -75,7 +81,22 @@ def read_labelled_bytes(
     if file_format not in set(FORMATS.values()):
         known = ", ".join(sorted(set(FORMATS.values())))
         raise DataError(f"unknown format {file_format!r}; use one of {known}", field="format")
-    table = _read(pa.BufferReader(data), file_format, source)
+    check_bytes(data, file_format, source)
+    return parse_labelled(
+        pa.BufferReader(data), file_format, source, text_column, label_column, split_column
+    )
+
+
+def parse_labelled(
+    data: Path | pa.BufferReader,
+    file_format: str,
+    source: str,
+    text_column: str = "text",
+    label_column: str = "label",
+    split_column: str | None = None,
+) -> pa.Table:
+    """Parse a file whose encoding is already checked (an upload is, as it streams in)."""
+    table = _read(data, file_format, source)
     return select_columns(table, source, text_column, label_column, split_column)
 
 

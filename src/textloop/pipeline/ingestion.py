@@ -55,6 +55,7 @@ def ingest_batch(
             dataset_version_id=dataset.id,
             rows=dataset.row_count,
             dropped=output.get("dropped", 0),
+            duplicates=output.get("duplicates", 0),
             created=step.status == "succeeded" and output.get("created", True),
             split_counts=dict(dataset.split_counts),
             labels=list(classifier.labels),

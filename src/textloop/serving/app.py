@@ -17,6 +17,7 @@ from textloop import __version__
 from textloop.config import Settings
 from textloop.serving.consistency import ReadYourWrites
 from textloop.serving.errors import install_error_handlers, is_api_path
+from textloop.serving.limits import InputLimits
 from textloop.serving.portal import admin, models, pages
 from textloop.serving.routes import (
     classifiers,
@@ -73,6 +74,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(models.router)
     app.mount("/static", StaticFiles(directory=PORTAL_STATIC), name="static")
     app.add_middleware(ReadYourWrites)
+    app.add_middleware(InputLimits, settings=settings)  # outside: refusals reach nothing else
     app.add_middleware(PortalSecurityHeaders)
     return app
 

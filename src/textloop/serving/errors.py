@@ -39,7 +39,12 @@ def is_api_path(path: str) -> bool:
 
 
 def _respond(request: Request, status: int, body: dict[str, Any], headers: Any = None) -> Response:
-    if is_api_path(request.url.path):
+    return error_response(request.url.path, status, body, headers)
+
+
+def error_response(path: str, status: int, body: dict[str, Any], headers: Any = None) -> Response:
+    """JSON for the API, an HTML page for the portal; also sent by middleware (``limits``)."""
+    if is_api_path(path):
         return JSONResponse(body, status_code=status, headers=headers)
     message = escape(body["error"]["message"])
     page = (

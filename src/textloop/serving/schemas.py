@@ -160,8 +160,9 @@ class ClassifierPublic(BaseModel):
 class DatasetPublic(BaseModel):
     classifier: str
     version: int
-    rows: int
-    dropped: int
+    rows: int  # distinct rows stored
+    dropped: int  # rows without a text or a label
+    duplicates: int  # rows that repeated an earlier row of the file exactly (not stored)
     created: bool
     split_counts: dict[str, int]
 

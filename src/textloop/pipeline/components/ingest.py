@@ -60,6 +60,7 @@ class IngestStep(Component):
             "rows": result.rows,
             "split_counts": result.split_counts,
             "dropped": result.dropped,
+            "duplicates": result.duplicates,
             "created": result.created,
         }
         if result.extra_columns:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from textloop.data.readers import read_labelled_bytes
-from textloop.errors import DataError
+from textloop.data.encoding import TEXT_FORMATS
+from textloop.data.readers import parse_labelled
+from textloop.errors import TooLarge, UnsupportedMediaType
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
 from textloop.registry.deployment import deploy_model
 from textloop.registry.models import PRODUCTION
+from textloop.serving import idempotency
 from textloop.serving.deps import AdminKey, RuntimeDep, SessionDep
 from textloop.serving.schemas import (
     ClassifierPublic,
@@ -23,12 +26,12 @@ from textloop.serving.schemas import (
     ModelPublic,
     TrainCreate,
 )
+from textloop.serving.uploads import spooled
 from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import Classifier, DatasetVersion, ModelVersion
 
 router = APIRouter(tags=["classifiers"])
 
-MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 CONTENT_TYPES = {
     "text/csv": "csv",
     "text/tab-separated-values": "tsv",
@@ -60,45 +63,86 @@ def get_classifier_route(name: str, session: SessionDep, _key: AdminKey) -> Clas
     return _public(session, get_classifier(session, name))
 
 
-@router.post("/v1/classifiers/{name}/datasets", status_code=201, response_model=DatasetPublic)
+@router.post(
+    "/v1/classifiers/{name}/datasets",
+    status_code=201,
+    response_model=DatasetPublic,
+    responses={413: {"description": "Over max_upload_bytes or max_upload_rows"}},
+)
 async def upload_dataset(
     name: str,
     request: Request,
     runtime: RuntimeDep,
-    _key: AdminKey,
+    key: AdminKey,
     text_column: Annotated[str, Query(max_length=200)] = "text",
     label_column: Annotated[str, Query(max_length=200)] = "label",
     split_column: Annotated[str | None, Query(max_length=200)] = None,
-) -> DatasetPublic:
-    """Upload a labelled file as the body (CSV, TSV, JSONL or Parquet, by Content-Type)."""
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias=idempotency.HEADER, description="Resent with the same body: the first answer"),
+    ] = None,
+) -> Response | DatasetPublic:
+    """Upload a labelled file as the body (CSV, TSV, JSONL or Parquet, by Content-Type).
+
+    The body streams into a temporary file (checked as UTF-8 on the way for the text formats)
+    that pyarrow then reads; blocking work runs off the event loop, like sync routes.
+    """
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     file_format = CONTENT_TYPES.get(media_type)
     if file_format is None:
-        raise DataError(
+        raise UnsupportedMediaType(
             f"unsupported Content-Type {media_type or '(none)'!r}; "
             f"use one of {', '.join(sorted(CONTENT_TYPES))}",
             field="content-type",
         )
-    if int(request.headers.get("content-length") or 0) > MAX_UPLOAD_BYTES:
-        raise DataError(f"upload is larger than {MAX_UPLOAD_BYTES} bytes", field="body")
-    data = await request.body()
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise DataError(f"upload is larger than {MAX_UPLOAD_BYTES} bytes", field="body")
-    table = await run_in_threadpool(
-        read_labelled_bytes, data, file_format, "upload", text_column, label_column, split_column
-    )
-    # Parsing, hashing and storing are blocking work: off the event loop, like sync routes.
-    result = await run_in_threadpool(
-        ingest_batch, runtime.store, runtime.settings, name, table, f"upload:{media_type}"
-    )
-    return DatasetPublic(
+    claimed = idempotency.checked_key(idempotency_key)
+    digest = idempotency.request_digest(request) if claimed else None
+    settings = runtime.settings
+    async with spooled(
+        request,
+        settings.data_dir / "tmp",
+        "upload",
+        utf8=file_format in TEXT_FORMATS,
+        digest=digest.update if digest else None,
+    ) as path:
+        if claimed and digest:
+            earlier = await run_in_threadpool(
+                idempotency.claim, runtime.store, key.key_id, claimed, digest.hexdigest()
+            )
+            if earlier is not None:
+                return JSONResponse(
+                    earlier.body, earlier.status, headers={idempotency.REPLAYED: "true"}
+                )
+        try:
+            table = await run_in_threadpool(
+                parse_labelled, path, file_format, "upload", text_column, label_column, split_column
+            )
+            if table.num_rows > settings.max_upload_rows:
+                raise TooLarge(
+                    f"upload has {table.num_rows:,} rows; the limit is "
+                    f"{settings.max_upload_rows:,} (max_upload_rows)",
+                    field="body",
+                )
+            result = await run_in_threadpool(
+                ingest_batch, runtime.store, settings, name, table, f"upload:{media_type}"
+            )
+        except BaseException:
+            if claimed:
+                await run_in_threadpool(idempotency.release, runtime.store, key.key_id, claimed)
+            raise
+    answer = DatasetPublic(
         classifier=name,
         version=result.version,
         rows=result.rows,
         dropped=result.dropped,
+        duplicates=result.duplicates,
         created=result.created,
         split_counts=result.split_counts,
     )
+    if claimed:
+        stored = idempotency.Answer(201, answer.model_dump(mode="json"))
+        await run_in_threadpool(idempotency.finish, runtime.store, key.key_id, claimed, stored)
+    return answer
 
 
 @router.get("/v1/classifiers/{name}/models", response_model=list[ModelPublic])

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from textloop.errors import TooLarge
 from textloop.review.pool import add_to_pool, sample_pool
 from textloop.serving.deps import AdminKey, RuntimeDep, SessionDep
 from textloop.serving.schemas import (
@@ -16,8 +17,15 @@ router = APIRouter(tags=["pool"])
 
 
 @router.post("/v1/classifiers/{name}/pool", status_code=201, response_model=PoolPublic)
-def add_pool_texts(name: str, body: PoolAdd, session: SessionDep, _key: AdminKey) -> PoolPublic:
+def add_pool_texts(
+    name: str, body: PoolAdd, session: SessionDep, runtime: RuntimeDep, _key: AdminKey
+) -> PoolPublic:
     """Add unlabelled texts; a text already in the pool is counted, not stored again."""
+    limit = runtime.settings.max_upload_rows
+    if len(body.texts) > limit:
+        raise TooLarge(
+            f"{len(body.texts):,} texts; the limit is {limit:,} (max_upload_rows)", field="texts"
+        )
     added = add_to_pool(session, name, body.texts)
     session.commit()
     return PoolPublic(added=added.added, duplicates=added.duplicates, size=added.size)
