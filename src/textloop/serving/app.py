@@ -18,6 +18,7 @@ from textloop.config import Settings
 from textloop.serving.consistency import ReadYourWrites
 from textloop.serving.errors import install_error_handlers, is_api_path
 from textloop.serving.portal import admin, models, pages
+from textloop.serving.rate_limit_headers import RateLimitHeaders
 from textloop.serving.routes import (
     classifiers,
     classify,
@@ -29,6 +30,7 @@ from textloop.serving.routes import (
     pool,
     review,
     runs,
+    usage,
 )
 from textloop.serving.runtime import Runtime
 
@@ -53,7 +55,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (health, classify, feedback, review, classifiers, lineage, runs, pool):
         app.include_router(module.router)
-    for module in (jobs, monitoring):
+    for module in (jobs, monitoring, usage):
         app.include_router(module.router)
     app.include_router(pages.router)
     app.include_router(admin.router)
@@ -61,6 +63,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=PORTAL_STATIC), name="static")
     app.add_middleware(ReadYourWrites)
     app.add_middleware(PortalSecurityHeaders)
+    app.add_middleware(RateLimitHeaders)
     return app
 
 
