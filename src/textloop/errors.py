@@ -13,10 +13,13 @@
     ├── AuthError                 missing, unknown or revoked API key          (HTTP 401)
     │   └── Forbidden             a valid key without the scope or classifier  (HTTP 403)
     ├── TrainingError             training could not produce a model
-    └── NotBlessed                deploying a version that failed (or skipped) blessing (HTTP 409)
+    ├── NotBlessed                deploying a version that failed (or skipped) blessing (HTTP 409)
+    └── TooManyRequests           a key's usage plan refuses the request       (HTTP 429)
+        ├── RateLimited           its token bucket is empty: retry in seconds
+        └── QuotaExceeded         its monthly quota is spent: retry next month
 
-The HTTP layer maps each class to one status code and one JSON error shape; the CLI prints the
-message on one line and exits non-zero.
+The HTTP layer maps each class to one status code and one JSON error shape (plus the error's
+``headers``, such as ``Retry-After``); the CLI prints the message on one line and exits non-zero.
 """
 
 from __future__ import annotations
@@ -28,10 +31,13 @@ class TextloopError(Exception):
     code = "error"
     status_code = 400
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.headers = headers or {}
 
 
 class ConfigError(TextloopError):
@@ -96,3 +102,18 @@ class TrainingError(TextloopError):
 class NotBlessed(TextloopError):
     code = "not_blessed"
     status_code = 409
+
+
+class TooManyRequests(TextloopError):
+    """Carries ``Retry-After`` (and the quota's ``X-RateLimit-*``) in ``headers``."""
+
+    code = "too_many_requests"
+    status_code = 429
+
+
+class RateLimited(TooManyRequests):
+    code = "rate_limited"
+
+
+class QuotaExceeded(TooManyRequests):
+    code = "quota_exceeded"

@@ -13,6 +13,7 @@ import typer
 from textloop import __version__
 from textloop.cli.bench import register_bench_command
 from textloop.cli.context import JsonFlag, settings
+from textloop.cli.keys import keys_app
 from textloop.cli.loop import register_loop_commands
 from textloop.cli.monitor import register_monitor_commands
 from textloop.cli.output import RichProgress, emit_json, err, fail, out
@@ -24,7 +25,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-keys_app = typer.Typer(help="Create API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 runs_app = typer.Typer(help="Recorded runs (ingest, train, deploy).", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
@@ -659,50 +659,6 @@ def users_create(
         return
     scope = ", ".join(assigned) if assigned else "every classifier"
     out.print(f"Created {role} {created['email']} ({scope})", highlight=False)
-
-
-@keys_app.command("create")
-def keys_create(
-    ctx: typer.Context,
-    scopes: Annotated[
-        str, typer.Option(help="Comma-separated: classify, feedback, review, admin.")
-    ] = "classify,feedback",
-    classifiers: Annotated[
-        str | None, typer.Option(help="Comma-separated classifier names (default: all).")
-    ] = None,
-    name: Annotated[str, typer.Option(help="A note saying who the key is for.")] = "",
-    user: Annotated[
-        str | None,
-        typer.Option(help="A portal account's email: the key reviews as that person."),
-    ] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Create an API key; it is printed once and stored only as a hash."""
-    from textloop.security.api_keys import create_api_key
-    from textloop.store import open_store
-
-    store = open_store(settings(ctx))
-    with store.session() as session:
-        key = create_api_key(
-            session,
-            [scope.strip() for scope in scopes.split(",") if scope.strip()],
-            [c.strip() for c in classifiers.split(",") if c.strip()] if classifiers else None,
-            name,
-            user,
-        )
-    if as_json:
-        emit_json(
-            {
-                "api_key": key.key,
-                "id": key.id,
-                "scopes": key.scopes,
-                "classifiers": key.classifiers,
-                "user": key.user,
-            }
-        )
-        return
-    out.print(f"API key with scopes {', '.join(key.scopes)} (shown once):")
-    out.print(key.key, highlight=False, soft_wrap=True)
 
 
 @app.command()

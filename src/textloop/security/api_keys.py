@@ -2,20 +2,24 @@
 
 A slow password hash is unnecessary for keys this long (no dictionary to try), and a fast one
 lets every request be authenticated by one indexed lookup. ``admin`` implies every other scope;
-a key limited to some classifiers cannot touch the others.
+a key limited to some classifiers cannot touch the others. A key may expire, and may carry a
+usage plan (``security.usage``); its last use is recorded in batches, never per request.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from textloop.errors import AuthError, Forbidden, InvalidRequest
-from textloop.store.tables import ApiKey, User
+from textloop.errors import AuthError, Forbidden, InvalidRequest, NotFound
+from textloop.security.usage import Plan, make_plan
+from textloop.store.tables import ApiKey, User, as_utc, utcnow
 
 SCOPES = ("classify", "feedback", "review", "metrics", "admin")
 KEY_PREFIX = "tl_"
@@ -29,6 +33,8 @@ class IssuedKey:
     scopes: list[str]
     classifiers: list[str] | None
     user: str | None = None
+    expires_at: datetime | None = None
+    plan: Plan | None = None
 
 
 @dataclass(frozen=True)
@@ -36,12 +42,18 @@ class Principal:
     """Who is calling: the authenticated key, detached from the session that loaded it.
 
     ``user_id`` is set for a reviewer's own key, which records review decisions as that person.
+    ``expires_at`` travels with it so that a remembered key stops working at that moment.
     """
 
     key_id: int
     scopes: frozenset[str]
     classifiers: frozenset[str] | None
     user_id: int | None = None
+    expires_at: datetime | None = None
+    plan: Plan | None = None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
     def require_reviewer(self) -> int:
         if self.user_id is None:
@@ -68,8 +80,21 @@ def create_api_key(
     classifiers: list[str] | None = None,
     name: str = "",
     user_email: str | None = None,
+    *,
+    expires_at: datetime | None = None,
+    monthly_quota: int | None = None,
+    rate_per_second: float | None = None,
+    burst: int | None = None,
 ) -> IssuedKey:
-    """Issue a key; with ``user_email`` it is that person's own, limited to what they may do."""
+    """Issue a key; with ``user_email`` it is that person's own, limited to what they may do.
+
+    ``expires_at`` (UTC when naive) must lie ahead; the plan's ``burst`` defaults to a second's
+    worth of ``rate_per_second`` (at least 1)."""
+    if expires_at is not None:
+        expires_at = as_utc(expires_at)
+        if expires_at <= utcnow():
+            raise InvalidRequest("the expiry must lie in the future", field="expires_at")
+    plan = make_plan(monthly_quota, rate_per_second, burst)
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise InvalidRequest(
@@ -88,6 +113,10 @@ def create_api_key(
         scopes=sorted(set(scopes)),
         classifiers=sorted(set(classifiers)) if classifiers else None,
         user_id=user.id if user else None,
+        expires_at=expires_at,
+        monthly_quota=plan.monthly_quota if plan else None,
+        rate_per_second=plan.rate_per_second if plan else None,
+        burst=plan.burst if plan else None,
     )
     session.add(record)
     session.flush()
@@ -98,7 +127,18 @@ def create_api_key(
         record.scopes,
         record.classifiers,
         user.email if user else None,
+        expires_at,
+        plan,
     )
+
+
+def revoke_api_key(session: Session, key_id: int) -> ApiKey:
+    """Revoke a key (again is harmless); every server refuses it within a second."""
+    record = session.get(ApiKey, key_id)
+    if record is None:
+        raise NotFound(f"API key {key_id} does not exist")
+    record.revoked_at = record.revoked_at or utcnow()
+    return record
 
 
 def _key_owner(
@@ -123,26 +163,38 @@ def _key_owner(
     return user
 
 
-def authenticate(session: Session, presented: str | None) -> Principal:
+def authenticate(session: Session, presented: str | None, now: datetime | None = None) -> Principal:
     if not presented:
         raise AuthError("missing API key: send it in the x-api-key header or as a Bearer token")
+    now = now or utcnow()
     digest = hash_key(presented)
-    found = valid_keys(session, [digest])
+    found = valid_keys(session, [digest], now)
     if digest in found:
         return found[digest]
     record = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
-    if record is not None and record.revoked_at is None and record.user_id is not None:
-        raise AuthError("this API key's portal account is disabled")
+    if record is not None and record.revoked_at is None:
+        if record.expires_at is not None and as_utc(record.expires_at) <= now:
+            when = as_utc(record.expires_at).strftime("%Y-%m-%d %H:%M:%S UTC")
+            raise AuthError(f"this API key expired at {when}")
+        if record.user_id is not None:
+            raise AuthError("this API key's portal account is disabled")
     raise AuthError("invalid or revoked API key")
 
 
-def valid_keys(session: Session, hashes: list[str]) -> dict[str, Principal]:
-    """The principals of those of ``hashes`` that are keys neither revoked nor owned by a
-    disabled account, by hash, in one query."""
+def valid_keys(
+    session: Session, hashes: list[str], now: datetime | None = None
+) -> dict[str, Principal]:
+    """The principals of those of ``hashes`` that are keys neither revoked, expired nor owned by
+    a disabled account, by hash, in one query."""
+    now = now or utcnow()
     rows = session.execute(
         select(ApiKey, User.disabled)
         .outerjoin(User, User.id == ApiKey.user_id)
-        .where(ApiKey.key_hash.in_(hashes), ApiKey.revoked_at.is_(None))
+        .where(
+            ApiKey.key_hash.in_(hashes),
+            ApiKey.revoked_at.is_(None),
+            or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+        )
     ).all()
     return {
         record.key_hash: Principal(
@@ -150,7 +202,23 @@ def valid_keys(session: Session, hashes: list[str]) -> dict[str, Principal]:
             scopes=frozenset(record.scopes),
             classifiers=frozenset(record.classifiers) if record.classifiers is not None else None,
             user_id=record.user_id,
+            expires_at=as_utc(record.expires_at) if record.expires_at is not None else None,
+            plan=Plan.of(record),
         )
         for record, disabled in rows
         if not disabled
     }
+
+
+def record_use(session: Session, key_ids: Collection[int], when: datetime) -> None:
+    """Mark keys used at ``when``, in one statement (a later mark from elsewhere stands)."""
+    if not key_ids:
+        return
+    session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id.in_(list(key_ids)),
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < when),
+        )
+        .values(last_used_at=when)
+    )

@@ -19,6 +19,7 @@ from textloop.serving.consistency import ReadYourWrites
 from textloop.serving.errors import install_error_handlers, is_api_path
 from textloop.serving.limits import InputLimits
 from textloop.serving.portal import admin, models, pages
+from textloop.serving.rate_limit_headers import RateLimitHeaders
 from textloop.serving.routes import (
     classifiers,
     classify,
@@ -30,6 +31,7 @@ from textloop.serving.routes import (
     pool,
     review,
     runs,
+    usage,
 )
 from textloop.serving.runtime import Runtime
 from textloop.serving.schemas import ERROR_RESPONSES
@@ -46,6 +48,7 @@ API_ROUTES = (
     pool,
     jobs,
     monitoring,
+    usage,
 )
 
 
@@ -76,6 +79,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_middleware(ReadYourWrites)
     app.add_middleware(InputLimits, settings=settings)  # outside: refusals reach nothing else
     app.add_middleware(PortalSecurityHeaders)
+    app.add_middleware(RateLimitHeaders)
     return app
 
 

@@ -1,7 +1,8 @@
 """Shared request dependencies: the runtime, a database session and the calling API key.
 
 Access checks live here, once: a route declares the scope it needs with ``Scoped("classify")``
-and gets a ``Principal`` already checked against the scope and the ``{name}`` classifier.
+and gets a ``Principal`` already checked against the scope and the ``{name}`` classifier, and,
+for a key with a usage plan, admitted by the plan (or refused with 429).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from textloop.security.accounts import require_assignment
 from textloop.security.api_keys import Principal
+from textloop.security.usage import admit
 from textloop.serving.runtime import Runtime
 
 
@@ -46,9 +48,12 @@ def presented_key(
     return None
 
 
-def Scoped(scope: str) -> Callable[..., Awaitable[Principal]]:
+def Scoped(scope: str | None, metered: bool = True) -> Callable[..., Awaitable[Principal]]:
     """Keys come from ``KeyCache`` (the database at most once a second per key); a reviewer's
-    assignment is checked as it stands today, on every request."""
+    assignment is checked as it stands today, on every request. ``scope=None`` asks only for a
+    valid key. A request that passes is counted against the key's plan, if it has one, in one
+    database transaction (``security.usage.admit``); the admission stays in ``request.state``
+    for the ``X-RateLimit-*`` headers. Keys without a plan skip this: no database round trip."""
 
     async def check(
         request: Request, key: Annotated[str | None, Depends(presented_key)]
@@ -59,9 +64,14 @@ def Scoped(scope: str) -> Callable[..., Awaitable[Principal]]:
             principal = await run_in_threadpool(runtime.keys.authenticate, key)
         request.state.principal = principal  # for the audit log, whatever the outcome
         classifier = request.path_params.get("name")
-        principal.require(scope, classifier)
+        if scope is not None:
+            principal.require(scope, classifier)
         if principal.user_id is not None and classifier is not None:
             await run_in_threadpool(_require_assignment, runtime, principal.user_id, classifier)
+        if metered and principal.plan is not None:
+            request.state.usage = await run_in_threadpool(
+                admit, runtime.store, principal.key_id, principal.plan
+            )
         return principal
 
     return check
@@ -77,3 +87,5 @@ FeedbackKey = Annotated[Principal, Depends(Scoped("feedback"))]
 ReviewKey = Annotated[Principal, Depends(Scoped("review"))]
 MetricsKey = Annotated[Principal, Depends(Scoped("metrics"))]
 AdminKey = Annotated[Principal, Depends(Scoped("admin"))]
+# Any valid key, not counted against its plan: a key over its quota can still see its usage.
+AnyKey = Annotated[Principal, Depends(Scoped(None, metered=False))]

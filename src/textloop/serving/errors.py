@@ -70,7 +70,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 async def _textloop_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TextloopError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    headers = dict(exc.headers)
+    if exc.status_code == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return _respond(request, exc.status_code, error_body(exc.code, exc.message, exc.field), headers)
 
 

@@ -278,3 +278,34 @@ class WebhookPublic(BaseModel):
     url: str
     classifier: str | None
     events: list[str]  # empty: every type
+
+
+class UsagePlanPublic(BaseModel):
+    """``null`` is unlimited; ``burst`` is the rate's bucket size."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    monthly_quota: int | None
+    rate_per_second: float | None
+    burst: int | None
+
+
+class KeyUsagePublic(BaseModel):
+    """One key's requests in the current calendar month (UTC)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    key_id: int
+    prefix: str
+    name: str
+    plan: UsagePlanPublic | None
+    period: str  # "2026-11"
+    requests: int  # admitted
+    refused: int  # answered 429
+    remaining: int | None  # of the monthly quota; null without one
+    resets_at: datetime  # when the next month's count starts
+
+
+class KeyUsageList(BaseModel):
+    period: str
+    keys: list[KeyUsagePublic]

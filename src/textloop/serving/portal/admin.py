@@ -1,9 +1,13 @@
-"""Admin pages: API keys (shown once), users, classifiers' review settings, conflicts, history.
+"""Admin pages: API keys (shown once; expiry, plan, this month's usage), users, classifiers'
+review settings, conflicts, history.
 
 Every page requires the ``admin`` role; every form checks its CSRF token first.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,12 +18,13 @@ from textloop.errors import InvalidRequest, NotFound
 from textloop.review.assignments import SKIPPED
 from textloop.review.stats import reviewer_stats
 from textloop.security.accounts import ROLES, create_user
-from textloop.security.api_keys import SCOPES, create_api_key
+from textloop.security.api_keys import SCOPES, create_api_key, revoke_api_key
+from textloop.security.usage import usage_reports
 from textloop.serving.deps import SessionDep
 from textloop.serving.portal.pages import templates
 from textloop.serving.portal.session import Form, PortalAccount, check_csrf
 from textloop.store.queries import get_classifier
-from textloop.store.tables import ApiKey, Classifier, ReviewDecision, ReviewTask, User, utcnow
+from textloop.store.tables import ApiKey, Classifier, ReviewDecision, ReviewTask, User
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 HISTORY_ROWS = 200
@@ -31,10 +36,17 @@ def keys_page(
 ) -> Response:
     account.require_admin()
     keys = session.scalars(select(ApiKey).order_by(ApiKey.id.desc())).all()
+    usage = {report.key_id: report for report in usage_reports(session)}
     return templates.TemplateResponse(
         request,
         "admin_keys.html",
-        {"account": account, "keys": keys, "scopes": SCOPES, "new_key": new_key},
+        {
+            "account": account,
+            "keys": keys,
+            "usage": usage,
+            "scopes": SCOPES,
+            "new_key": new_key,
+        },
     )
 
 
@@ -46,7 +58,7 @@ def create_key(
     check_csrf(account.csrf_token, form)
     scopes = [scope for scope in SCOPES if form.get(f"scope_{scope}")]
     issued = create_api_key(
-        session, scopes, _names(form.get("classifiers", "")), form.get("name", "")
+        session, scopes, _names(form.get("classifiers", "")), form.get("name", ""), **_limits(form)
     )
     session.commit()
     # Shown on this response only: the key is stored as a hash and never displayed again.
@@ -57,10 +69,7 @@ def create_key(
 def revoke_key(key_id: int, session: SessionDep, account: PortalAccount, form: Form) -> Response:
     account.require_admin()
     check_csrf(account.csrf_token, form)
-    key = session.get(ApiKey, key_id)
-    if key is None:
-        raise NotFound(f"API key {key_id} does not exist")
-    key.revoked_at = key.revoked_at or utcnow()
+    revoke_api_key(session, key_id)
     session.commit()
     return RedirectResponse("/admin/keys", status_code=303)
 
@@ -181,6 +190,29 @@ def history_page(request: Request, session: SessionDep, account: PortalAccount) 
     return templates.TemplateResponse(
         request, "admin_history.html", {"account": account, "rows": rows}
     )
+
+
+def _limits(form: dict[str, str]) -> dict[str, Any]:
+    """The key form's expiry (a date: the key stops at its start, UTC) and plan; blank is none."""
+    kinds: dict[str, type[int] | type[float]] = {
+        "monthly_quota": int,
+        "rate_per_second": float,
+        "burst": int,
+    }
+    values = {field: form.get(field, "").strip() for field in ("expires_at", *kinds)}
+    try:
+        limits: dict[str, Any] = {
+            field: kind(values[field]) if values[field] else None for field, kind in kinds.items()
+        }
+        expires = values["expires_at"]
+        limits["expires_at"] = (
+            datetime.fromisoformat(expires).replace(tzinfo=UTC) if expires else None
+        )
+    except ValueError:
+        raise InvalidRequest(
+            "the expiry must be a date, quota and burst whole numbers and the rate a number"
+        ) from None
+    return limits
 
 
 def _names(text: str) -> list[str] | None:

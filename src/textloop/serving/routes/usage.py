@@ -1,0 +1,39 @@
+"""``GET /v1/usage``: a key's own requests this month against its plan; an admin's view of any
+key (``?key_id=``) or of every key (``/v1/usage/keys``).
+
+Reading usage is not counted against the plan, so a key that hit its quota can still see why.
+"""
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from textloop.security.usage import period_of, usage_report, usage_reports
+from textloop.serving.deps import AdminKey, AnyKey, SessionDep
+from textloop.serving.schemas import KeyUsageList, KeyUsagePublic
+
+router = APIRouter(tags=["usage"])
+
+
+@router.get("/v1/usage", response_model=KeyUsagePublic)
+def usage_of_key(
+    session: SessionDep,
+    key: AnyKey,
+    key_id: Annotated[int | None, Query(ge=1, description="Another key's id (admin only).")] = None,
+) -> KeyUsagePublic:
+    """The calling key's plan and this month's requests, refusals and what is left."""
+    if key_id is not None and key_id != key.key_id:
+        key.require("admin")
+    report = usage_report(session, key_id or key.key_id)
+    return KeyUsagePublic.model_validate(report)
+
+
+@router.get("/v1/usage/keys", response_model=KeyUsageList)
+def usage_of_every_key(session: SessionDep, _key: AdminKey) -> KeyUsageList:
+    """Every key not revoked (or used this month), with its plan and this month's counts."""
+    now = time.time()
+    return KeyUsageList(
+        period=period_of(now),
+        keys=[KeyUsagePublic.model_validate(report) for report in usage_reports(session, now)],
+    )
