@@ -22,6 +22,7 @@ from textloop.security.accounts import create_user
 from textloop.security.api_keys import IssuedKey, create_api_key
 from textloop.security.audit import Actor, record
 from textloop.serving.app import create_app
+from textloop.serving.audit_trail import Pending
 from textloop.store import Store
 from textloop.store.queries import get_classifier, get_or_create_classifier
 from textloop.store.tables import AuditEntry, ReviewTask, User
@@ -218,6 +219,18 @@ def test_a_key_created_in_the_portal_is_recorded_without_the_key(service: Servic
     assert entry.target is not None and entry.target.startswith("key ")
     assert entry.details["scopes"] == ["metrics"] and entry.details["prefix"] == key[:10]
     assert key not in json.dumps(entry.details)
+
+
+def test_an_action_that_cannot_be_recorded_is_not_acknowledged(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unwritable(self: Pending, store: Store) -> None:
+        raise OSError("the audit log's disk is full")
+
+    monkeypatch.setattr(Pending, "write", unwritable)
+    token = sign_in(service.client, "admin@example.com")
+    answer = service.client.post("/admin/keys", data={"scope_review": "1", "csrf_token": token})
+    assert answer.status_code == 500 and 'id="new-key"' not in answer.text
 
 
 def test_a_reviewer_refused_an_admin_form_is_recorded_with_403(service: Service) -> None:
