@@ -1,10 +1,12 @@
-"""Run the real ``textloop`` executable: one-shot commands and a server on a free loopback port."""
+"""Run the real ``textloop`` executable: one-shot commands and a server on a free loopback port
+(over HTTPS when given a certificate and its key)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -44,24 +46,35 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def trusting(certificate: Path) -> ssl.SSLContext:
+    """A client TLS context that trusts exactly this (self-signed) certificate."""
+    return ssl.create_default_context(cafile=str(certificate))
+
+
 @contextmanager
-def running_server(env: dict[str, str], log: Path, *options: str) -> Iterator[str]:
+def running_server(
+    env: dict[str, str], log: Path, *options: str, tls: tuple[Path, Path] | None = None
+) -> Iterator[str]:
+    """Serve until the block ends; ``tls`` is (certificate, key): HTTPS, trusting that
+    certificate only."""
     port = free_port()
+    secure = ["--ssl-certfile", str(tls[0]), "--ssl-keyfile", str(tls[1])] if tls else []
+    verify: ssl.SSLContext | bool = trusting(tls[0]) if tls else True
     with log.open("w") as output:
         process = subprocess.Popen(
-            [TEXTLOOP, "serve", "--host", "127.0.0.1", "--port", str(port), *options],
+            [TEXTLOOP, "serve", "--host", "127.0.0.1", "--port", str(port), *secure, *options],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-        base = f"http://127.0.0.1:{port}"
+        base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
             while True:
                 if process.poll() is not None:
                     raise RuntimeError(f"server exited early:\n{log.read_text()}")
                 try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    if httpx.get(f"{base}/healthz", timeout=1, verify=verify).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass

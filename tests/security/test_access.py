@@ -60,6 +60,7 @@ ACCESS: dict[tuple[str, str], str | None] = {
     ("GET", "/metrics"): "metrics",
     ("GET", "/v1/usage"): ANY_KEY,
     ("GET", "/v1/usage/keys"): "admin",
+    ("GET", "/v1/audit"): "admin",
 }
 GUARDED = sorted((route, scope) for route, scope in ACCESS.items() if scope is not PUBLIC)
 PATH_VALUES = {"name": "topics", "task_id": "0" * 32, "prediction_id": "0" * 32}

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from textloop import __version__
+from textloop.cli.audit import audit_command, register_audit_command
 from textloop.cli.bench import register_bench_command
 from textloop.cli.context import JsonFlag, settings
 from textloop.cli.keys import keys_app
@@ -67,6 +68,7 @@ def init(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     store = open_store(config)
     with store.session() as session:
         key = create_api_key(session, ["admin"], name="admin (init)")
+        audit_command(ctx, session, f"key {key.id}", prefix=key.prefix, scopes=key.scopes)
     if as_json:
         emit_json({"api_key": key.key, "data_dir": str(config.data_dir)})
         return
@@ -104,7 +106,11 @@ def ingest(
         test_table = read_labelled_file(test_file, text_column, label_column)
         table = with_fixed_test_split(table, test_table, config.split_fractions)
         source = f"{file} + test:{test_file}"
-    result = ingest_batch(open_store(config), config, classifier, table, source)
+    store = open_store(config)
+    result = ingest_batch(store, config, classifier, table, source)
+    audit_command(
+        ctx, store, classifier, dataset_version=result.version, rows=result.rows, source=source
+    )
     if as_json:
         emit_json(result.__dict__)
         return
@@ -192,6 +198,7 @@ def train(
             slice_columns=tuple(slice_column or ()),
             deploy=deploy,
         )
+    audit_command(ctx, store, name, version=report.version, family=report.family, deploy=deploy)
     if as_json:
         emit_json(report.__dict__)
         return
@@ -361,6 +368,14 @@ def deploy(
     config = settings(ctx)
     store = open_store(config)
     deployment = deploy_model(store, config.artifact_root, name, version, force=force)
+    audit_command(
+        ctx,
+        store,
+        name,
+        version=deployment.version,
+        previous_version=deployment.previous_version,
+        force=force,
+    )
     if as_json:
         emit_json(deployment.__dict__)
         return
@@ -411,18 +426,25 @@ def serve(
         float | None,
         typer.Option(help="How long concurrent requests may be gathered into one model call."),
     ] = None,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="Serve HTTPS with this PEM certificate (chain).")
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option(help="The certificate's PEM private key.")
+    ] = None,
 ) -> None:
     """Serve the HTTP API and the review portal until interrupted."""
     from dataclasses import replace
 
-    from textloop.serving.server import run_server
+    from textloop.serving.server import Tls, run_server
 
     config = settings(ctx)
     if batch_wait_ms is not None:
         if not 0 <= batch_wait_ms <= 100:
             fail(f"--batch-wait-ms must be between 0 and 100, got {batch_wait_ms}")
         config = replace(config, batch_wait_ms=batch_wait_ms)
-    run_server(config, host, port, with_worker=with_worker, workers=workers)
+    tls = Tls.from_options(ssl_certfile, ssl_keyfile)
+    run_server(config, host, port, with_worker=with_worker, workers=workers, tls=tls)
 
 
 @app.command()
@@ -525,6 +547,7 @@ def pool_add(
     texts = read_text_file(file, text_column)
     with open_store(settings(ctx)).session() as session:
         added = add_to_pool(session, name, texts)
+        audit_command(ctx, session, name, added=added.added, duplicates=added.duplicates)
     if as_json:
         emit_json(added.__dict__)
         return
@@ -557,6 +580,7 @@ def pool_sample(
     cache = ModelCache(config.artifact_root, ModelResources.for_settings(config))
     with open_store(config).session() as session:
         tasks = sample_pool(session, cache, name, n, strategy, seed)
+        audit_command(ctx, session, name, tasks=len(tasks), strategy=strategy)
         chosen: list[dict[str, Any]] = [
             {
                 "task": t.id,
@@ -589,7 +613,9 @@ def review_check(
     from textloop.review.label_quality import check_reviewed_labels
     from textloop.store import open_store
 
-    result = check_reviewed_labels(open_store(settings(ctx)), name, family)
+    store = open_store(settings(ctx))
+    result = check_reviewed_labels(store, name, family)
+    audit_command(ctx, store, name, checked=result.checked, flagged=len(result.flagged))
     if as_json:
         emit_json({"checked": result.checked, "flagged": result.flagged})
         return
@@ -654,6 +680,7 @@ def users_create(
         user = create_user(session, email, password, role, limited)
         assigned = list(user.classifiers) if user.classifiers is not None else None
         created = {"id": user.id, "email": user.email, "role": user.role, "classifiers": assigned}
+        audit_command(ctx, session, user.email, role=user.role, classifiers=assigned)
     if as_json:
         emit_json(created)
         return
@@ -677,6 +704,7 @@ def demo(
 
 
 register_loop_commands(app)
+register_audit_command(app)
 register_monitor_commands(app)
 register_bench_command(app)
 

@@ -10,6 +10,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from textloop.cli.audit import audit_command
 from textloop.cli.context import JsonFlag, settings
 from textloop.cli.output import emit_json, out
 from textloop.errors import InvalidRequest
@@ -68,6 +69,19 @@ def keys_create(
             name,
             user,
             expires_at=expires_at,
+            monthly_quota=quota,
+            rate_per_second=rate,
+            burst=burst,
+        )
+        audit_command(
+            ctx,
+            session,
+            f"key {key.id}",
+            prefix=key.prefix,
+            scopes=key.scopes,
+            classifiers=key.classifiers,
+            user=key.user,
+            expires_at=expires_at.isoformat() if expires_at else None,
             monthly_quota=quota,
             rate_per_second=rate,
             burst=burst,
@@ -175,6 +189,7 @@ def keys_revoke(
     with open_store(settings(ctx)).session() as session:
         record = revoke_api_key(session, key_id)
         revoked_at, prefix = record.revoked_at, record.prefix
+        audit_command(ctx, session, f"key {key_id}", prefix=prefix)
     if as_json:
         emit_json({"id": key_id, "prefix": prefix, "revoked_at": _iso(revoked_at)})
         return

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from textloop.cli.audit import audit_command
 from textloop.cli.context import JsonFlag, settings
 from textloop.cli.output import emit_json, out
 
@@ -75,6 +76,7 @@ def retrain(
             end = parse_moment(until, "until", end_of_day=True) if until else None
             queued = request_backfill(session, name, start, end, model, "backfill (CLI)")
         summaries = [_job(job) for job in queued]
+        audit_command(ctx, session, name, jobs=[summary["id"] for summary in summaries])
     if as_json:
         emit_json(summaries if since or until else summaries[0])  # a range: a list of jobs
         return
@@ -167,6 +169,9 @@ def retrain_policy(
 
     with open_store(settings(ctx)).session() as session:
         classifier = configure(session, name, after, deploy, schedule, model)
+        changes = {"after": after, "deploy": deploy, "schedule": schedule, "model": model}
+        if any(value is not None for value in changes.values()):
+            audit_command(ctx, session, name, **changes)
         policy = {
             "classifier": name,
             "retrain_after": classifier.retrain_after,
@@ -194,7 +199,9 @@ def rollback(
     from textloop.registry.rollback import rollback as roll_back
     from textloop.store import open_store
 
-    moved = roll_back(open_store(settings(ctx)), name)
+    store = open_store(settings(ctx))
+    moved = roll_back(store, name)
+    audit_command(ctx, store, name, version=moved.version, previous_version=moved.previous_version)
     if as_json:
         emit_json(moved.__dict__)
         return
@@ -235,6 +242,7 @@ def webhooks_add(
     with open_store(settings(ctx)).session() as session:
         hook = add_webhook(session, url, key, classifier, types)
         summary = {"id": hook.id, "url": hook.url, "events": hook.event_types or "all"}
+        audit_command(ctx, session, f"webhook {hook.id}", url=hook.url, classifier=classifier)
     if as_json:
         emit_json(summary)
         return

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from textloop.cli.audit import audit_command
 from textloop.cli.context import JsonFlag, settings
 from textloop.cli.output import emit_json, out
 from textloop.errors import InvalidRequest
@@ -42,6 +43,8 @@ def drift(
     store = open_store(settings(ctx))
     with store.session() as session:
         configure_drift(session, name, window, changed)
+        if window is not None or changed or check:
+            audit_command(ctx, session, name, window=window, thresholds=changed, check=check)
         session.commit()
     if check:
         check_drift(store, settings(ctx), name, {"force": True})
@@ -110,6 +113,8 @@ def shadow(
             clear_shadow(session, name)
         elif version is not None:
             set_shadow(session, name, version)
+        if off or version is not None:
+            audit_command(ctx, session, name, version=None if off else version)
         session.commit()
         report = shadow_report(session, name)
     if as_json:

@@ -15,12 +15,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from textloop import __version__
 from textloop.config import Settings
+from textloop.serving.audit_trail import AuditTrail
 from textloop.serving.consistency import ReadYourWrites
 from textloop.serving.errors import install_error_handlers, is_api_path
 from textloop.serving.limits import InputLimits
 from textloop.serving.portal import admin, models, pages
 from textloop.serving.rate_limit_headers import RateLimitHeaders
 from textloop.serving.routes import (
+    audit,
     classifiers,
     classify,
     feedback,
@@ -49,6 +51,7 @@ API_ROUTES = (
     jobs,
     monitoring,
     usage,
+    audit,
 )
 
 
@@ -76,6 +79,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(models.router)
     app.mount("/static", StaticFiles(directory=PORTAL_STATIC), name="static")
+    app.add_middleware(AuditTrail)
     app.add_middleware(ReadYourWrites)
     app.add_middleware(InputLimits, settings=settings)  # outside: refusals reach nothing else
     app.add_middleware(PortalSecurityHeaders)
@@ -93,25 +97,39 @@ PORTAL_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+NO_STORE = {"Cache-Control": "no-store"}
+HSTS = {"Strict-Transport-Security": "max-age=31536000"}
 
 
 class PortalSecurityHeaders:
-    """Pages for people get a strict CSP (no inline script) and may not be framed.
+    """Pages for people get a strict CSP (no inline script), may not be framed, and are not kept
+    by browsers or proxies (they show keys once, texts under review). Over TLS, every response
+    tells browsers to come back over HTTPS only (HSTS).
 
-    Plain ASGI rather than ``BaseHTTPMiddleware``, which would cost every API request a task.
+    Plain ASGI rather than ``BaseHTTPMiddleware``, which would cost every API request a task;
+    an API request over plain HTTP passes straight through.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_api_path(scope["path"]):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        headers = {} if is_api_path(path) else dict(PORTAL_HEADERS)
+        if headers and not path.startswith("/static/"):
+            headers.update(NO_STORE)
+        if scope.get("scheme") == "https":
+            headers.update(HSTS)
+        if not headers:
             await self.app(scope, receive, send)
             return
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).update(PORTAL_HEADERS)
+                MutableHeaders(scope=message).update(headers)
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -29,12 +29,16 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    """A session per request; handlers that write call ``commit()`` before they return."""
+    """A session per request; handlers that write call ``commit()`` before they return.
+
+    It ends with the handler, before the response starts (``scope="function"``): the audit
+    trail writes its entry then, and on SQLite an open transaction would hold the write lock.
+    """
     with runtime.store.session() as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def presented_key(
@@ -63,6 +67,7 @@ def Scoped(scope: str | None, metered: bool = True) -> Callable[..., Awaitable[P
         if principal is None:
             principal = await run_in_threadpool(runtime.keys.authenticate, key)
         request.state.principal = principal  # for the audit log, whatever the outcome
+        request.state.required_scope = scope
         classifier = request.path_params.get("name")
         if scope is not None:
             principal.require(scope, classifier)

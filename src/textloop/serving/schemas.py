@@ -309,3 +309,23 @@ class KeyUsagePublic(BaseModel):
 class KeyUsageList(BaseModel):
     period: str
     keys: list[KeyUsagePublic]
+
+
+class AuditEntryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str
+    api_key_id: int | None
+    user_id: int | None
+    action: str
+    target: str | None
+    status: int | None
+    source: str | None
+    details: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntryPublic]
+    next: int | None  # pass as ``before_id`` for the following page; null on the last page

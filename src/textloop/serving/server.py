@@ -4,12 +4,17 @@ The in-process worker (``--with-worker``) shares the server's store and loaded e
 embedded single-process setup retrains without a second process; it stops with the server.
 With ``workers`` > 1, uvicorn starts that many server processes on one port, each building its
 app from the settings passed down in ``TEXTLOOP_*`` variables (``app_from_environment``).
+With ``tls``, uvicorn serves HTTPS in every process, and responses carry HSTS (``app.py``).
 """
 
 from __future__ import annotations
 
 import os
+import ssl
 import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -23,6 +28,37 @@ from textloop.store.database import open_store
 SPEED = {"loop": "uvloop", "http": "httptools", "log_level": "info", "access_log": False}
 
 
+@dataclass(frozen=True)
+class Tls:
+    """The certificate and private key HTTPS is served with (PEM files)."""
+
+    certfile: Path
+    keyfile: Path
+
+    @classmethod
+    def from_options(cls, certfile: Path | None, keyfile: Path | None) -> Tls | None:
+        """Both or neither; both must exist and belong together, checked before serving."""
+        if certfile is None and keyfile is None:
+            return None
+        if certfile is None or keyfile is None:
+            raise ConfigError("give both --ssl-certfile and --ssl-keyfile, or neither")
+        for option, path in (("--ssl-certfile", certfile), ("--ssl-keyfile", keyfile)):
+            if not path.is_file():
+                raise ConfigError(f"{option} {path}: no such file")
+        try:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(certfile, keyfile, password=lambda: "")  # never prompt
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(
+                f"cannot use {certfile} with {keyfile} for TLS: {exc}; "
+                "give a PEM certificate and its unencrypted private key"
+            ) from None
+        return cls(certfile.absolute(), keyfile.absolute())
+
+    def options(self) -> dict[str, Any]:
+        return {"ssl_certfile": str(self.certfile), "ssl_keyfile": str(self.keyfile)}
+
+
 def run_server(
     settings: Settings,
     host: str,
@@ -30,21 +66,25 @@ def run_server(
     runtime: Runtime | None = None,
     with_worker: bool = False,
     workers: int = 1,
+    tls: Tls | None = None,
 ) -> None:
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
+    served = tls.options() if tls else {}
+    url = f"{'https' if tls else 'http'}://{host}:{port}"
     if workers > 1:
         if with_worker:
             raise ConfigError("--with-worker runs in one process: start `textloop worker` beside")
         open_store(settings).dispose()  # migrate once, before the processes start
         os.environ.update(settings.environment())
-        print(f"textloop serving on http://{host}:{port} with {workers} processes", flush=True)
+        print(f"textloop serving on {url} with {workers} processes", flush=True)
         uvicorn.run(
             "textloop.serving.server:app_from_environment",
             factory=True,
             host=host,
             port=port,
             workers=workers,
+            **served,
             **SPEED,  # type: ignore[arg-type]
         )
         return
@@ -56,9 +96,9 @@ def run_server(
 
         worker = Worker(runtime.store, settings, runtime.resources)
         threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True).start()
-    print(f"textloop serving on http://{host}:{port} (API docs at /docs)", flush=True)
+    print(f"textloop serving on {url} (API docs at /docs)", flush=True)
     try:
-        uvicorn.run(app, host=host, port=port, **SPEED)  # type: ignore[arg-type]
+        uvicorn.run(app, host=host, port=port, **served, **SPEED)  # type: ignore[arg-type]
     finally:
         stop.set()
 

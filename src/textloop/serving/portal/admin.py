@@ -1,5 +1,5 @@
 """Admin pages: API keys (shown once; expiry, plan, this month's usage), users, classifiers'
-review settings, conflicts, history.
+review settings, conflicts, history, and the audit log.
 
 Every page requires the ``admin`` role; every form checks its CSRF token first.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,15 +20,19 @@ from textloop.review.assignments import SKIPPED
 from textloop.review.stats import reviewer_stats
 from textloop.security.accounts import ROLES, create_user
 from textloop.security.api_keys import SCOPES, create_api_key, revoke_api_key
+from textloop.security.audit import entry_dict, list_entries
 from textloop.security.usage import usage_reports
+from textloop.serving.audit_trail import note
 from textloop.serving.deps import SessionDep
 from textloop.serving.portal.pages import templates
 from textloop.serving.portal.session import Form, PortalAccount, check_csrf
+from textloop.serving.routes.audit import AuditQuery, Cursor
 from textloop.store.queries import get_classifier
 from textloop.store.tables import ApiKey, Classifier, ReviewDecision, ReviewTask, User
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 HISTORY_ROWS = 200
+AUDIT_ROWS = 100
 
 
 @router.get("/keys", response_class=HTMLResponse)
@@ -61,6 +66,7 @@ def create_key(
         session, scopes, _names(form.get("classifiers", "")), form.get("name", ""), **_limits(form)
     )
     session.commit()
+    note(request, f"key {issued.id}", prefix=issued.prefix, scopes=issued.scopes)
     # Shown on this response only: the key is stored as a hash and never displayed again.
     return keys_page(request, session, account, new_key=issued.key)
 
@@ -84,10 +90,12 @@ def users_page(request: Request, session: SessionDep, account: PortalAccount) ->
 
 
 @router.post("/users")
-def create_user_from_form(session: SessionDep, account: PortalAccount, form: Form) -> Response:
+def create_user_from_form(
+    request: Request, session: SessionDep, account: PortalAccount, form: Form
+) -> Response:
     account.require_admin()
     check_csrf(account.csrf_token, form)
-    create_user(
+    user = create_user(
         session,
         form.get("email", ""),
         form.get("password", ""),
@@ -95,6 +103,7 @@ def create_user_from_form(session: SessionDep, account: PortalAccount, form: For
         _names(form.get("classifiers", "")),
     )
     session.commit()
+    note(request, user.email, role=user.role, classifiers=user.classifiers)
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -109,7 +118,7 @@ def classifiers_page(request: Request, session: SessionDep, account: PortalAccou
 
 @router.post("/classifiers/{name}")
 def update_classifier(
-    name: str, session: SessionDep, account: PortalAccount, form: Form
+    name: str, request: Request, session: SessionDep, account: PortalAccount, form: Form
 ) -> Response:
     account.require_admin()
     check_csrf(account.csrf_token, form)
@@ -123,6 +132,7 @@ def update_classifier(
         raise InvalidRequest("threshold must be between 0 and 1, overlap between 1 and 10")
     classifier.threshold, classifier.review_overlap = threshold, overlap
     session.commit()
+    note(request, threshold=threshold, review_overlap=overlap)
     return RedirectResponse("/admin/classifiers", status_code=303)
 
 
@@ -150,7 +160,7 @@ def conflicts_page(request: Request, session: SessionDep, account: PortalAccount
 
 @router.post("/conflicts/{task_id}")
 def resolve_conflict(
-    task_id: str, session: SessionDep, account: PortalAccount, form: Form
+    task_id: str, request: Request, session: SessionDep, account: PortalAccount, form: Form
 ) -> Response:
     account.require_admin()
     check_csrf(account.csrf_token, form)
@@ -161,6 +171,7 @@ def resolve_conflict(
     label = form.get("label", "")
     if classifier is None or label not in classifier.labels:
         raise InvalidRequest(f"{label!r} is not a label of this classifier", field="label")
+    note(request, classifier=classifier.name, label=label)
     task.status, task.final_label = "done", label
     session.flush()
     after_review(session, classifier)
@@ -213,6 +224,35 @@ def _limits(form: dict[str, str]) -> dict[str, Any]:
             "the expiry must be a date, quota and burst whole numbers and the rate a number"
         ) from None
     return limits
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    session: SessionDep,
+    account: PortalAccount,
+    where: AuditQuery,
+    before_id: Cursor = None,
+) -> Response:
+    """The audit log, newest first, with the filters of ``GET /v1/audit`` as a plain form."""
+    account.require_admin()
+    entries = list_entries(session, where, before_id, AUDIT_ROWS)
+    chosen = {k: v for k, v in request.query_params.items() if k != "before_id" and v}
+    older = (
+        f"/admin/audit?{urlencode({**chosen, 'before_id': entries[-1].id})}"
+        if len(entries) == AUDIT_ROWS
+        else None
+    )
+    return templates.TemplateResponse(
+        request,
+        "admin_audit.html",
+        {
+            "account": account,
+            "entries": [entry_dict(entry) for entry in entries],
+            "filters": chosen,
+            "older": older,
+        },
+    )
 
 
 def _names(text: str) -> list[str] | None:

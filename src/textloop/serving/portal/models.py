@@ -17,6 +17,7 @@ from textloop.notifications.webhooks import delivery_log
 from textloop.registry.deployment import deploy_model
 from textloop.registry.models import PRODUCTION
 from textloop.registry.rollback import rollback
+from textloop.serving.audit_trail import note
 from textloop.serving.deps import RuntimeDep, SessionDep
 from textloop.serving.portal.charts import line_chart
 from textloop.serving.portal.pages import templates
@@ -70,20 +71,30 @@ def models_page(request: Request, session: SessionDep, account: PortalAccount) -
 
 @router.post("/models/{name}/{version}/deploy")
 def deploy_version(
-    name: str, version: int, runtime: RuntimeDep, account: PortalAccount, form: Form
+    name: str,
+    version: int,
+    request: Request,
+    runtime: RuntimeDep,
+    account: PortalAccount,
+    form: Form,
 ) -> Response:
     """Approve a candidate: blessed and infra-validated versions only, as on the CLI."""
+    note(request, requested_version=version)
     account.require_admin()
     check_csrf(account.csrf_token, form)
-    deploy_model(runtime.store, runtime.settings.artifact_root, name, version)
+    moved = deploy_model(runtime.store, runtime.settings.artifact_root, name, version)
+    note(request, version=moved.version, previous_version=moved.previous_version)
     return RedirectResponse("/admin/models", status_code=303)
 
 
 @router.post("/models/{name}/rollback")
-def roll_back(name: str, runtime: RuntimeDep, account: PortalAccount, form: Form) -> Response:
+def roll_back(
+    name: str, request: Request, runtime: RuntimeDep, account: PortalAccount, form: Form
+) -> Response:
     account.require_admin()
     check_csrf(account.csrf_token, form)
-    rollback(runtime.store, name)
+    moved = rollback(runtime.store, name)
+    note(request, version=moved.version, previous_version=moved.previous_version)
     return RedirectResponse("/admin/models", status_code=303)
 
 

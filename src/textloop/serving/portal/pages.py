@@ -18,6 +18,7 @@ from textloop.errors import AuthError, NotFound
 from textloop.review.assignments import SKIPPED, claim_next, decide
 from textloop.review.pool import TOP_SCORES
 from textloop.security.accounts import sign_in, sign_out
+from textloop.serving.audit_trail import note
 from textloop.serving.deps import SessionDep
 from textloop.serving.portal.session import (
     LOGIN_CSRF_COOKIE,
@@ -146,7 +147,9 @@ def task_page(
 
 
 @router.post("/tasks/{task_id}")
-def decide_task(task_id: str, session: SessionDep, account: PortalAccount, form: Form) -> Response:
+def decide_task(
+    task_id: str, request: Request, session: SessionDep, account: PortalAccount, form: Form
+) -> Response:
     check_csrf(account.csrf_token, form)
     task = session.get(ReviewTask, task_id)
     if task is None:
@@ -156,6 +159,7 @@ def decide_task(task_id: str, session: SessionDep, account: PortalAccount, form:
     account.require_classifier(classifier.name)
     chosen = form.get("label") or form.get("label_search", "")  # the search box without JS
     label = SKIPPED if form.get("action") == "skip" else chosen.strip()
+    note(request, classifier=classifier.name, label=label)
     decide(session, task_id, account.user_id, label)
     session.commit()
     return RedirectResponse(f"/queues/{classifier.name}/next", status_code=303)

@@ -31,6 +31,8 @@ class SignInRequired(Exception):
 def optional_account(request: Request, session: SessionDep) -> Account | None:
     account = account_for(session, request.cookies.get(SESSION_COOKIE))
     session.rollback()  # end the read, like the API key check does
+    if account is not None:
+        request.state.account = account  # for the audit log and the no-store header
     return account
 
 

@@ -17,6 +17,7 @@ from textloop.pipeline.training import train_classifier
 from textloop.registry.deployment import deploy_model
 from textloop.registry.models import PRODUCTION
 from textloop.serving import idempotency
+from textloop.serving.audit_trail import note
 from textloop.serving.deps import AdminKey, RuntimeDep, SessionDep
 from textloop.serving.schemas import (
     ClassifierPublic,
@@ -207,10 +208,12 @@ def train_model(name: str, body: TrainCreate, runtime: RuntimeDep, _key: AdminKe
 
 @router.post("/v1/classifiers/{name}/deployments", status_code=201, response_model=DeploymentPublic)
 def deploy(
-    name: str, body: DeploymentCreate, runtime: RuntimeDep, _key: AdminKey
+    name: str, body: DeploymentCreate, request: Request, runtime: RuntimeDep, _key: AdminKey
 ) -> DeploymentPublic:
     """Infra-validate the version (once) and point the ``production`` alias at it."""
+    note(request, requested_version=body.version, force=body.force)
     deployment = deploy_model(
         runtime.store, runtime.settings.artifact_root, name, body.version, force=body.force
     )
+    note(request, version=deployment.version, previous_version=deployment.previous_version)
     return DeploymentPublic(**deployment.__dict__)

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from textloop.continuous.backfill import parse_moment, request_backfill
 from textloop.continuous.triggers import request_retrain
@@ -10,6 +10,7 @@ from textloop.errors import Forbidden, NotFound
 from textloop.notifications.events import MAX_PAGE, list_events
 from textloop.notifications.webhooks import add_webhook, delivery_log
 from textloop.registry.rollback import rollback
+from textloop.serving.audit_trail import note
 from textloop.serving.deps import AdminKey, RuntimeDep, SessionDep
 from textloop.serving.schemas import (
     MAX_ROW_ID,
@@ -43,9 +44,11 @@ def retrain(
 
 
 @router.post("/v1/classifiers/{name}/rollback", status_code=201, response_model=DeploymentPublic)
-def roll_back(name: str, runtime: RuntimeDep, _key: AdminKey) -> DeploymentPublic:
+def roll_back(name: str, request: Request, runtime: RuntimeDep, _key: AdminKey) -> DeploymentPublic:
     """Point production back at the version it served before the current one."""
-    return DeploymentPublic(**rollback(runtime.store, name).__dict__)
+    moved = rollback(runtime.store, name)
+    note(request, version=moved.version, previous_version=moved.previous_version)
+    return DeploymentPublic(**moved.__dict__)
 
 
 @router.post("/v1/classifiers/{name}/backfill", status_code=202)

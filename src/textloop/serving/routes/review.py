@@ -7,7 +7,7 @@ decision belongs to a person, and overlap and agreement count people, not keys.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from textloop.errors import NotFound
 from textloop.review.assignments import claim_next, decide
@@ -15,6 +15,7 @@ from textloop.review.export import FORMATS as EXPORT_FORMATS
 from textloop.review.export import decisions_table, export_bytes
 from textloop.review.tasks import list_tasks
 from textloop.security.accounts import require_assignment
+from textloop.serving.audit_trail import note
 from textloop.serving.deps import AdminKey, ReviewKey, SessionDep
 from textloop.serving.schemas import MAX_ROW_ID, ReviewDecisionIn, ReviewTaskList, ReviewTaskPublic
 from textloop.store.tables import Classifier, ReviewTask
@@ -55,14 +56,16 @@ def claim_review_task(
 
 @router.post("/v1/review/tasks/{task_id}/decision", response_model=ReviewTaskPublic)
 def decide_review_task(
-    task_id: str, body: ReviewDecisionIn, session: SessionDep, key: ReviewKey
+    task_id: str, body: ReviewDecisionIn, request: Request, session: SessionDep, key: ReviewKey
 ) -> ReviewTaskPublic:
     """Record the reviewer's label for a task they hold; ``skip`` passes it to someone else."""
+    note(request, label=body.label)
     reviewer = key.require_reviewer()
     task = session.get(ReviewTask, task_id)
     classifier = session.get(Classifier, task.classifier_id) if task else None
     if task is None or classifier is None:
         raise NotFound(f"review task {task_id!r} does not exist")
+    note(request, classifier=classifier.name)
     key.require("review", classifier.name)
     require_assignment(session, reviewer, classifier.name)
     decided = decide(session, task_id, reviewer, body.label)
