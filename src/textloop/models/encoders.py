@@ -195,10 +195,12 @@ class EncoderPool:
             if not self.export_missing:
                 log.warning("no ONNX export of %r in %s: it runs on PyTorch", name, directory)
                 return SentenceEncoder(name, self.cache_size)
-            from textloop.models.onnx_export import export_encoder
+            from textloop.models.onnx_export import export_encoder, exporting
 
             try:
-                export_encoder(name, directory)
+                with exporting(directory):  # another process may be exporting it right now
+                    if not has_export(directory, precision):
+                        export_encoder(name, directory)
             except ConfigError as exc:
                 log.warning("%s", exc)
                 return SentenceEncoder(name, self.cache_size)

@@ -16,11 +16,18 @@ from __future__ import annotations
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock; export from one process at a time there
+    fcntl = None  # type: ignore[assignment]
 
 from textloop.errors import ConfigError
 from textloop.models.encoders import SentenceEncoder
@@ -43,6 +50,17 @@ PROBE_TEXTS = (
     "refund!!! now",
     "The committee will meet again on Thursday to review the budget proposal.",
 )
+
+
+@contextmanager
+def exporting(directory: Path) -> Iterator[None]:
+    """Hold the export lock of ``directory``: processes that train at once (workers, a CLI
+    beside a server) export an encoder once, and none replaces a folder another is reading."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with open(directory.parent / f".{directory.name}.lock", "w") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def export_encoder(name: str, directory: Path) -> ExportManifest:

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Self
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from textloop.store.tables import as_utc
+
 MAX_TEXT_CHARS = 10_000
 MAX_BATCH = 256
 MAX_CLASSIFIERS = 20
@@ -20,6 +22,8 @@ def _not_blank(value: str) -> str:
     return value
 
 
+# A moment in UTC, with its zone: SQLite hands datetimes back without one (they are stored in UTC).
+Moment = Annotated[datetime, AfterValidator(as_utc)]
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]  # an integer id in a URL path
 Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS), AfterValidator(_not_blank)]
 Label = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
@@ -137,7 +141,7 @@ class ReviewTaskPublic(BaseModel):
     prediction_id: str | None
     feedback_id: str | None
     final_label: str | None = None
-    created_at: datetime
+    created_at: Moment
 
 
 class ReviewDecisionIn(BaseModel):
@@ -185,7 +189,7 @@ class ModelPublic(BaseModel):
     metrics: dict[str, Any]
     blessing: dict[str, Any] | None = None
     run: int | None = None  # the training run that registered it, when answering a train call
-    created_at: datetime
+    created_at: Moment
 
 
 class DeploymentCreate(Strict):
@@ -247,9 +251,9 @@ class JobPublic(BaseModel):
     payload: dict[str, Any]
     result: dict[str, Any] | None
     error: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: Moment
+    started_at: Moment | None
+    finished_at: Moment | None
 
 
 class EventPublic(BaseModel):
@@ -258,7 +262,7 @@ class EventPublic(BaseModel):
     id: int
     type: str
     data: dict[str, Any]
-    created_at: datetime
+    created_at: Moment
 
 
 class EventPage(BaseModel):
@@ -303,7 +307,7 @@ class KeyUsagePublic(BaseModel):
     requests: int  # admitted
     refused: int  # answered 429
     remaining: int | None  # of the monthly quota; null without one
-    resets_at: datetime  # when the next month's count starts
+    resets_at: Moment  # when the next month's count starts
 
 
 class KeyUsageList(BaseModel):
@@ -315,7 +319,7 @@ class AuditEntryPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    at: datetime
+    at: Moment
     actor: str
     api_key_id: int | None
     user_id: int | None

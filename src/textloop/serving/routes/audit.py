@@ -13,7 +13,7 @@ from textloop.continuous.backfill import parse_moment
 from textloop.errors import Forbidden
 from textloop.security.audit import MAX_PAGE, AuditFilter, list_entries
 from textloop.serving.deps import AdminKey, SessionDep
-from textloop.serving.schemas import AuditEntryPublic, AuditPage
+from textloop.serving.schemas import MAX_ROW_ID, AuditEntryPublic, AuditPage
 
 router = APIRouter(tags=["audit"])
 
@@ -26,7 +26,7 @@ Blank = BeforeValidator(_blank_is_none)
 # Constraints sit inside the optional type: a blank field becomes None before they apply.
 Moment = Annotated[str, Field(max_length=40)] | None
 Words = Annotated[str, Field(max_length=300)] | None
-Number = Annotated[int, Field(ge=1)] | None
+Number = Annotated[int, Field(ge=1, le=MAX_ROW_ID)] | None
 
 
 def audit_filter(
