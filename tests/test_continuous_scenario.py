@@ -26,7 +26,7 @@ import pytest
 from tests.processes import environment, run_cli, running_server
 from tests.webhook_receiver import Receiver
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 BANKING77 = Path(__file__).parents[1] / "src" / "textloop" / "demo_data"
 SECRET = "the-scenario-webhook-secret"
