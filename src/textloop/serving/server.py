@@ -25,7 +25,17 @@ from textloop.serving.app import create_app
 from textloop.serving.runtime import Runtime
 from textloop.store.database import open_store
 
-SPEED = {"loop": "uvloop", "http": "httptools", "log_level": "info", "access_log": False}
+# An idle keep-alive connection stays open longer than clients and load balancers keep theirs
+# (HTTP clients: about 5 s; AWS ALB: 60 s): with uvicorn's 5 s, a request sent on a connection
+# the server is just closing fails without an answer, as the load benchmark saw.
+KEEP_ALIVE_SECONDS = 75
+SPEED = {
+    "loop": "uvloop",
+    "http": "httptools",
+    "log_level": "info",
+    "access_log": False,
+    "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+}
 
 
 @dataclass(frozen=True)
