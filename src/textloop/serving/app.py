@@ -10,17 +10,15 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from textloop import __version__
 from textloop.config import Settings
 from textloop.serving.audit_trail import AuditTrail
 from textloop.serving.consistency import ReadYourWrites
-from textloop.serving.errors import install_error_handlers, is_api_path
+from textloop.serving.errors import install_error_handlers
 from textloop.serving.limits import InputLimits
 from textloop.serving.portal import admin, models, pages
-from textloop.serving.rate_limit_headers import RateLimitHeaders
+from textloop.serving.response_headers import ResponseHeaders
 from textloop.serving.routes import (
     audit,
     classifiers,
@@ -82,54 +80,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_middleware(AuditTrail)
     app.add_middleware(ReadYourWrites)
     app.add_middleware(InputLimits, settings=settings)  # outside: refusals reach nothing else
-    app.add_middleware(PortalSecurityHeaders)
-    app.add_middleware(RateLimitHeaders)
+    app.add_middleware(ResponseHeaders)
     return app
 
 
 PORTAL_STATIC = Path(pages.__file__).parent / "static"
-PORTAL_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
-NO_STORE = {"Cache-Control": "no-store"}
-HSTS = {"Strict-Transport-Security": "max-age=31536000"}
-
-
-class PortalSecurityHeaders:
-    """Pages for people get a strict CSP (no inline script), may not be framed, and are not kept
-    by browsers or proxies (they show keys once, texts under review). Over TLS, every response
-    tells browsers to come back over HTTPS only (HSTS).
-
-    Plain ASGI rather than ``BaseHTTPMiddleware``, which would cost every API request a task;
-    an API request over plain HTTP passes straight through.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope["path"]
-        headers = {} if is_api_path(path) else dict(PORTAL_HEADERS)
-        if headers and not path.startswith("/static/"):
-            headers.update(NO_STORE)
-        if scope.get("scheme") == "https":
-            headers.update(HSTS)
-        if not headers:
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).update(headers)
-            await send(message)
-
-        await self.app(scope, receive, with_headers)

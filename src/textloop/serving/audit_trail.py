@@ -90,7 +90,7 @@ def pending_entry(scope: Scope, status: int) -> Pending | None:
 
 
 class AuditTrail:
-    """Plain ASGI, like ``PortalSecurityHeaders``: no task per request, and nothing at all for
+    """Plain ASGI, like ``ResponseHeaders``: no task per request, and nothing at all for
     reads, classify and feedback."""
 
     def __init__(self, app: ASGIApp) -> None:

@@ -13,7 +13,7 @@ the dataset upload checks its own list of Content-Types and its file's encoding.
 Every refusal has the one error shape of ``errors`` (an HTML page on the portal) and is sent
 either before the route runs or, when the route is reading the body already, instead of the
 route's answer: the route sees the client go away, so a refused request changes nothing.
-Plain ASGI, like ``PortalSecurityHeaders``.
+Plain ASGI, like ``ResponseHeaders``.
 """
 
 from __future__ import annotations

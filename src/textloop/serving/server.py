@@ -4,7 +4,8 @@ The in-process worker (``--with-worker``) shares the server's store and loaded e
 embedded single-process setup retrains without a second process; it stops with the server.
 With ``workers`` > 1, uvicorn starts that many server processes on one port, each building its
 app from the settings passed down in ``TEXTLOOP_*`` variables (``app_from_environment``).
-With ``tls``, uvicorn serves HTTPS in every process, and responses carry HSTS (``app.py``).
+With ``tls``, uvicorn serves HTTPS in every process, and responses carry HSTS
+(``response_headers``).
 """
 
 from __future__ import annotations
