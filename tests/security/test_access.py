@@ -15,13 +15,14 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from tests.serving.conftest import settle
 from tests.serving.portal import sign_in
 from textloop.config import Settings
 from textloop.security.api_keys import SCOPES, create_api_key
 from textloop.serving.app import create_app
 from textloop.serving.portal import admin, models, pages
 from textloop.store import Store
-from textloop.store.tables import ApiKey
+from textloop.store.tables import ApiKey, User
 
 PUBLIC = None
 ANY_KEY = "any valid key"
@@ -157,3 +158,37 @@ def test_every_portal_form_refuses_a_missing_or_wrong_csrf_token(
         for data in ({}, {"csrf_token": "forged"}):
             response = client.post(concrete(path), data=data, follow_redirects=False)
             assert response.status_code == 403, f"{path} with {data}"
+
+
+def test_a_key_limited_to_some_classifiers_cannot_read_other_keys_usage(
+    client: TestClient, deployed: Store
+) -> None:
+    limited = {"x-api-key": issue(deployed, ["admin"], ["other"])}
+    assert client.get("/v1/usage/keys", headers=limited).status_code == 403
+    assert client.get("/v1/usage", params={"key_id": 99}, headers=limited).status_code == 403
+    assert client.get("/v1/usage", headers=limited).status_code == 200  # its own
+
+
+def test_a_reviewers_key_classifies_only_with_the_classifiers_assigned_today(
+    client: TestClient, people: Store
+) -> None:
+    with people.session() as session:
+        key = create_api_key(session, ["classify"], user_email="rita@example.com").key
+        session.execute(
+            update(User).where(User.email == "rita@example.com").values(classifiers=["other"])
+        )
+    body = {"classifiers": ["topics"], "text": "rain and wind tomorrow"}
+    settle(client)
+    answer = client.post("/v1/classify", json=body, headers={"x-api-key": key})
+    assert answer.status_code == 403, answer.text
+
+
+def test_a_key_limited_to_some_classifiers_lists_only_those(
+    client: TestClient, deployed: Store
+) -> None:
+    limited = {"x-api-key": issue(deployed, ["admin"], ["other"])}
+    assert client.get("/v1/classifiers", headers=limited).json() == []
+    everything = {"x-api-key": issue(deployed, ["admin"])}
+    assert [c["name"] for c in client.get("/v1/classifiers", headers=everything).json()] == [
+        "topics"
+    ]

@@ -1,7 +1,7 @@
 """A key with an expiry works until that moment and is refused (401, saying when) from it on,
 in every process and even while it is remembered."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +12,7 @@ from textloop.errors import AuthError, InvalidRequest
 from textloop.security.api_keys import create_api_key, hash_key, valid_keys
 from textloop.serving.key_cache import KeyCache
 from textloop.store import Store
-from textloop.store.tables import ApiKey
+from textloop.store.tables import ApiKey, as_utc
 
 
 def test_an_expiry_must_lie_ahead(store: Store) -> None:
@@ -26,6 +26,16 @@ def test_a_naive_expiry_is_taken_as_utc(store: Store) -> None:
     with store.session() as session:
         issued = create_api_key(session, ["classify"], expires_at=ahead)
     assert issued.expires_at == ahead.replace(tzinfo=UTC)
+
+
+def test_an_expiry_with_a_utc_offset_is_kept_as_the_same_moment(store: Store) -> None:
+    ahead = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+    eastern = ahead.astimezone(timezone(timedelta(hours=-5)))
+    with store.session() as session:
+        issued = create_api_key(session, ["classify"], expires_at=eastern)
+    with store.session() as session:
+        stored = session.get(ApiKey, issued.id)
+        assert stored is not None and as_utc(stored.expires_at) == ahead
 
 
 def test_an_expired_key_is_refused_with_401_saying_when(

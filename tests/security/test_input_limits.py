@@ -104,10 +104,10 @@ def test_a_json_body_declared_too_large_is_413_before_a_byte_is_read(
     response = limited.post(
         "/v1/classifiers/news/pool",
         content=body,
-        headers={**admin, **JSON, "content-length": str(MAX_UPLOAD + 1)},
+        headers={**admin, **JSON, "content-length": str(MAX_BODY + 1)},
     )
-    error = refused(response, 413, "too_large", f"larger than {MAX_UPLOAD:,} bytes")
-    assert error["field"] == "body" and "max_upload_bytes" in error["message"]
+    error = refused(response, 413, "too_large", f"larger than {MAX_BODY:,} bytes")
+    assert error["field"] == "body" and "max_body_bytes" in error["message"]
     assert not body.read
     response = limited.post(
         "/v1/classifiers/news/feedback",
@@ -436,3 +436,18 @@ def test_a_200_mb_upload_is_refused_without_the_server_holding_it(
     if not chunked:
         assert sent < UPLOAD_SIZE  # answered from the Content-Length, long before the end
     assert not list((data_dir / "tmp").glob("*"))
+
+
+def test_no_body_is_read_from_a_caller_without_a_valid_key(
+    limited: TestClient, store: Store
+) -> None:
+    for headers in ({}, {"x-api-key": "tl_not-a-key"}):
+        body = Unread(1000)
+        response = limited.post(
+            "/v1/classifiers/news/pool",
+            content=body,
+            headers={**headers, **JSON, "content-length": "1000"},
+        )
+        refused(response, 401, "unauthorized", "API key")
+        assert not body.read
+    assert nothing_written(store)

@@ -121,7 +121,7 @@ def _expiry(days: float | None, date: str | None) -> datetime | None:
         raise InvalidRequest(
             f"--expires takes YYYY-MM-DD or an ISO date-time, not {date!r}", field="expires"
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).astimezone(UTC)
 
 
 @keys_app.command("list")

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -91,7 +91,7 @@ def create_api_key(
     ``expires_at`` (UTC when naive) must lie ahead; the plan's ``burst`` defaults to a second's
     worth of ``rate_per_second`` (at least 1)."""
     if expires_at is not None:
-        expires_at = as_utc(expires_at)
+        expires_at = as_utc(expires_at).astimezone(UTC)  # SQLite keeps no zone: store UTC
         if expires_at <= utcnow():
             raise InvalidRequest("the expiry must lie in the future", field="expires_at")
     plan = make_plan(monthly_quota, rate_per_second, burst)

@@ -12,6 +12,7 @@ this middleware at once. Handlers add what the request alone does not say with `
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,8 @@ from textloop.security.audit import account_actor, key_actor, record
 from textloop.store.database import Store
 
 READS = {"GET", "HEAD", "OPTIONS"}
-NEVER = ("/classify", "/feedback")  # the hot path: not admin actions, not decisions
+# The hot path, neither admin actions nor decisions (not a portal form of a classifier so named).
+NEVER = re.compile(r"/v1/(classify|classifiers/[^/]+/(classify|feedback))")
 ADMIN_SCOPE = "admin"
 PORTAL_ADMIN = "/admin/"
 DECISIONS = {"/v1/review/tasks/{task_id}/decision", "/tasks/{task_id}"}  # API and portal
@@ -97,7 +99,7 @@ class AuditTrail:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in READS or scope["path"].endswith(NEVER):
+        if scope["type"] != "http" or scope["method"] in READS or NEVER.fullmatch(scope["path"]):
             await self.app(scope, receive, send)
             return
         recorded = False

@@ -72,7 +72,7 @@ def Scoped(scope: str | None, metered: bool = True) -> Callable[..., Awaitable[P
         if scope is not None:
             principal.require(scope, classifier)
         if principal.user_id is not None and classifier is not None:
-            await run_in_threadpool(_require_assignment, runtime, principal.user_id, classifier)
+            await run_in_threadpool(require_assignments, runtime, principal.user_id, [classifier])
         if metered and principal.plan is not None:
             request.state.usage = await run_in_threadpool(
                 admit, runtime.store, principal.key_id, principal.plan
@@ -82,9 +82,10 @@ def Scoped(scope: str | None, metered: bool = True) -> Callable[..., Awaitable[P
     return check
 
 
-def _require_assignment(runtime: Runtime, user_id: int, classifier: str) -> None:
+def require_assignments(runtime: Runtime, user_id: int, classifiers: list[str]) -> None:
     with runtime.store.session() as session:
-        require_assignment(session, user_id, classifier)
+        for classifier in classifiers:
+            require_assignment(session, user_id, classifier)
 
 
 ClassifyKey = Annotated[Principal, Depends(Scoped("classify"))]

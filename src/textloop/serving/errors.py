@@ -68,12 +68,18 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
 
 
-async def _textloop_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, TextloopError)
+def refusal_response(path: str, exc: TextloopError) -> Response:
+    """The answer to an expected failure, by a route or by middleware (``limits``)."""
     headers = dict(exc.headers)
     if exc.status_code == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return _respond(request, exc.status_code, error_body(exc.code, exc.message, exc.field), headers)
+    body = error_body(exc.code, exc.message, exc.field)
+    return error_response(path, exc.status_code, body, headers)
+
+
+async def _textloop_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TextloopError)
+    return refusal_response(request.url.path, exc)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

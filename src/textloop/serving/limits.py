@@ -5,10 +5,12 @@
 
 A body over its route's budget is refused with 413 as soon as that is known: at once when the
 Content-Length says so, otherwise (a chunked body) when the bytes counted cross it, and nothing
-more is read. The budgets: ``max_upload_bytes`` for the uploads (a dataset file, pool texts),
-``max_body_bytes`` for every other API route, ``MAX_FORM_BYTES`` for the portal's forms. A write
-(POST, PUT, PATCH) with a body to a JSON route must be ``application/json`` (415) and UTF-8 (400);
-the dataset upload checks its own list of Content-Types and its file's encoding.
+more is read. The budgets: ``max_upload_bytes`` for a dataset file (streamed to disk),
+``max_body_bytes`` for every other API route (parsed in memory, pool texts included),
+``MAX_FORM_BYTES`` for the portal's forms. An API body is read only from a caller with a valid
+key (401 first). A write (POST, PUT, PATCH) with a body to a JSON route must be
+``application/json`` (415) and UTF-8 (400); the dataset upload checks its own list of
+Content-Types and its file's encoding.
 
 Every refusal has the one error shape of ``errors`` (an HTML page on the portal) and is sent
 either before the route runs or, when the route is reading the body already, instead of the
@@ -21,17 +23,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from textloop.config import Settings
 from textloop.data.encoding import InvalidUtf8, Utf8Check
-from textloop.errors import MalformedBody, TextloopError, TooLarge, UnsupportedMediaType
-from textloop.serving.errors import error_body, error_response, is_api_path
+from textloop.errors import AuthError, MalformedBody, TextloopError, TooLarge, UnsupportedMediaType
+from textloop.serving.deps import presented_key
+from textloop.serving.errors import is_api_path, refusal_response
 from textloop.serving.portal.session import MAX_FORM_BYTES
 
-UPLOADS = re.compile(r"/v1/classifiers/[^/]+/(datasets|pool)")
-OWN_CONTENT_TYPES = re.compile(r"/v1/classifiers/[^/]+/datasets")  # a file, not JSON
+UPLOADS = re.compile(r"/v1/classifiers/[^/]+/datasets")  # a file, streamed to disk, not JSON
 WRITES = frozenset({"POST", "PUT", "PATCH"})
 JSON = "application/json"
 
@@ -41,6 +44,7 @@ class Budget:
     max_bytes: int
     name: str  # what sets the limit, for the message
     json: bool  # a JSON write: Content-Type and UTF-8 checked
+    api: bool = True  # read only from a caller with a valid key
 
 
 class InputLimits:
@@ -50,8 +54,8 @@ class InputLimits:
 
     def budget(self, method: str, path: str) -> Budget:
         if not is_api_path(path):
-            return Budget(MAX_FORM_BYTES, "the portal's forms", json=False)
-        json = method in WRITES and not OWN_CONTENT_TYPES.fullmatch(path)
+            return Budget(MAX_FORM_BYTES, "the portal's forms", json=False, api=False)
+        json = method in WRITES and not UPLOADS.fullmatch(path)
         if UPLOADS.fullmatch(path):
             return Budget(self.settings.max_upload_bytes, "max_upload_bytes", json)
         return Budget(self.settings.max_body_bytes, "max_body_bytes", json)
@@ -61,7 +65,10 @@ class InputLimits:
             await self.app(scope, receive, send)
             return
         budget = self.budget(scope["method"], scope["path"])
-        refusal = refusal_by_headers(Headers(scope=scope), budget)
+        headers = Headers(scope=scope)
+        refusal = refusal_by_headers(headers, budget)
+        if refusal is None and budget.api and has_body(headers):
+            refusal = await unknown_caller(scope, headers)
         if refusal is not None:
             await answer(refusal, scope, receive, send)
             return
@@ -96,12 +103,33 @@ class InputLimits:
             await answer(refused, scope, receive, send)
 
 
+def has_body(headers: Headers) -> bool:
+    length = content_length(headers)
+    return bool(length) if length is not None else "transfer-encoding" in headers
+
+
+async def unknown_caller(scope: Scope, headers: Headers) -> TextloopError | None:
+    """The API reads a body only from a caller with a valid key: FastAPI parses a body before
+    a route's dependencies check the key, and a parsed JSON body takes many times its size in
+    memory. The scope is still checked by the route (``deps.Scoped``)."""
+    runtime = getattr(scope["app"].state, "runtime", None)
+    if runtime is None:
+        return None
+    key = presented_key(headers.get("x-api-key"), headers.get("authorization"))
+    if runtime.keys.cached(key) is not None:
+        return None
+    try:
+        await run_in_threadpool(runtime.keys.authenticate, key)
+    except AuthError as refusal:
+        return refusal
+    return None
+
+
 def refusal_by_headers(headers: Headers, budget: Budget) -> TextloopError | None:
     length = content_length(headers)
     if length is not None and length > budget.max_bytes:
         return too_large(budget)
-    has_body = bool(length) if length is not None else "transfer-encoding" in headers
-    if budget.json and has_body:
+    if budget.json and has_body(headers):
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != JSON:
             return UnsupportedMediaType(
@@ -145,5 +173,4 @@ def content_length(headers: Headers) -> int | None:
 
 
 async def answer(refusal: TextloopError, scope: Scope, receive: Receive, send: Send) -> None:
-    body = error_body(refusal.code, refusal.message, refusal.field)
-    await error_response(scope["path"], refusal.status_code, body)(scope, receive, send)
+    await refusal_response(scope["path"], refusal)(scope, receive, send)

@@ -28,7 +28,7 @@ from textloop.serving.portal.pages import templates
 from textloop.serving.portal.session import Form, PortalAccount, check_csrf
 from textloop.serving.routes.audit import AuditQuery, Cursor
 from textloop.store.queries import get_classifier
-from textloop.store.tables import ApiKey, Classifier, ReviewDecision, ReviewTask, User
+from textloop.store.tables import ApiKey, Classifier, ReviewDecision, ReviewTask, User, as_utc
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 HISTORY_ROWS = 200
@@ -72,11 +72,14 @@ def create_key(
 
 
 @router.post("/keys/{key_id}/revoke")
-def revoke_key(key_id: int, session: SessionDep, account: PortalAccount, form: Form) -> Response:
+def revoke_key(
+    request: Request, key_id: int, session: SessionDep, account: PortalAccount, form: Form
+) -> Response:
     account.require_admin()
     check_csrf(account.csrf_token, form)
     revoke_api_key(session, key_id)
     session.commit()
+    note(request, f"key {key_id}")
     return RedirectResponse("/admin/keys", status_code=303)
 
 
@@ -217,7 +220,7 @@ def _limits(form: dict[str, str]) -> dict[str, Any]:
         }
         expires = values["expires_at"]
         limits["expires_at"] = (
-            datetime.fromisoformat(expires).replace(tzinfo=UTC) if expires else None
+            as_utc(datetime.fromisoformat(expires)).astimezone(UTC) if expires else None
         )
     except ValueError:
         raise InvalidRequest(

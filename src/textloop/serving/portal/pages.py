@@ -40,7 +40,9 @@ def login_page(request: Request, error: str | None = None) -> Response:
     response = templates.TemplateResponse(
         request, "login.html", {"csrf_token": token, "error": error}
     )
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict")
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_https(request)
+    )
     return response
 
 
@@ -54,7 +56,9 @@ def login(request: Request, session: SessionDep, form: Form) -> Response:
         return login_page(request, exc.message)
     session.commit()
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict")
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=_https(request)
+    )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
@@ -175,3 +179,8 @@ def _top_scores(session: SessionDep, task: ReviewTask) -> list[tuple[str, float]
         scores = {task.suggested_label: task.confidence or 0.0}
     ranked = sorted(scores.items(), key=lambda item: -float(item[1]))[:TOP_SCORES]
     return [(label, float(score)) for label, score in ranked]
+
+
+def _https(request: Request) -> bool:
+    """Cookies served over TLS are sent back over TLS only."""
+    return request.url.scheme == "https"

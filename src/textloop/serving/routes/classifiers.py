@@ -54,8 +54,12 @@ def _public(session: SessionDep, classifier: Classifier) -> ClassifierPublic:
 
 
 @router.get("/v1/classifiers", response_model=list[ClassifierPublic])
-def list_classifiers(session: SessionDep, _key: AdminKey) -> list[ClassifierPublic]:
-    rows = session.scalars(select(Classifier).order_by(Classifier.name))
+def list_classifiers(session: SessionDep, key: AdminKey) -> list[ClassifierPublic]:
+    """The classifiers this key may use (all of them for a key not limited to some)."""
+    query = select(Classifier).order_by(Classifier.name)
+    if key.classifiers is not None:
+        query = query.where(Classifier.name.in_(sorted(key.classifiers)))
+    rows = session.scalars(query)
     return [_public(session, row) for row in rows]
 
 

@@ -10,8 +10,9 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Response
+from starlette.concurrency import run_in_threadpool
 
-from textloop.serving.deps import ClassifyKey, RuntimeDep
+from textloop.serving.deps import ClassifyKey, RuntimeDep, require_assignments
 from textloop.serving.schemas import (
     BatchPredictionPublic,
     ClassifyCreate,
@@ -47,6 +48,8 @@ async def classify_with_several(
 ) -> Response:
     for name in body.classifiers:
         key.require("classify", name)
+    if key.user_id is not None:  # a person's own key: their assignments as they stand today
+        await run_in_threadpool(require_assignments, runtime, key.user_id, body.classifiers)
     answers = await runtime.online.classify_many(body.classifiers, _texts(body))
     predictions: dict[str, Any] = {}
     for name, results in answers.items():

@@ -12,11 +12,11 @@ router = APIRouter(tags=["lineage"])
 
 
 @router.get("/v1/lineage/predictions/{prediction_id}")
-def lineage_of_prediction(
-    prediction_id: str, session: SessionDep, _key: AdminKey
-) -> dict[str, Any]:
+def lineage_of_prediction(prediction_id: str, session: SessionDep, key: AdminKey) -> dict[str, Any]:
     """Upstream: model version, training run, dataset versions and the runs that made them."""
-    return prediction_lineage(session, prediction_id)
+    lineage = prediction_lineage(session, prediction_id)
+    key.require("admin", lineage["prediction"]["classifier"])  # a key limited to others: 403
+    return lineage
 
 
 @router.get("/v1/lineage/classifiers/{name}/datasets/{version}")

@@ -9,6 +9,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from textloop.errors import Forbidden
+from textloop.security.api_keys import Principal
 from textloop.security.usage import period_of, usage_report, usage_reports
 from textloop.serving.deps import AdminKey, AnyKey, SessionDep
 from textloop.serving.schemas import KeyUsageList, KeyUsagePublic
@@ -25,15 +27,23 @@ def usage_of_key(
     """The calling key's plan and this month's requests, refusals and what is left."""
     if key_id is not None and key_id != key.key_id:
         key.require("admin")
+        _every_classifier(key)
     report = usage_report(session, key_id or key.key_id)
     return KeyUsagePublic.model_validate(report)
 
 
 @router.get("/v1/usage/keys", response_model=KeyUsageList)
-def usage_of_every_key(session: SessionDep, _key: AdminKey) -> KeyUsageList:
+def usage_of_every_key(session: SessionDep, key: AdminKey) -> KeyUsageList:
     """Every key not revoked (or used this month), with its plan and this month's counts."""
+    _every_classifier(key)
     now = time.time()
     return KeyUsageList(
         period=period_of(now),
         keys=[KeyUsagePublic.model_validate(report) for report in usage_reports(session, now)],
     )
+
+
+def _every_classifier(key: Principal) -> None:
+    """Other keys' usage spans classifiers: not for a key limited to some."""
+    if key.classifiers is not None:
+        raise Forbidden("other keys' usage spans classifiers; use an unrestricted admin key")
