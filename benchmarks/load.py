@@ -52,6 +52,7 @@ from textloop.store.tables import DatasetVersion, Feedback, Prediction, ReviewDe
 READY_TIMEOUT = 120.0
 RECONNECT_GRACE = 1.0  # seconds after the new server answers in which clients may still fail
 UPLOAD_ROWS = 20
+UPLOAD_URL = "/v1/classifiers/bench/datasets?label_column=category"
 
 
 @dataclass
@@ -196,15 +197,12 @@ async def uploader(
         writer = csv.DictWriter(body, fieldnames=["text", "category"])
         writer.writeheader()
         writer.writerows(sample)
+        content = body.getvalue().encode()
         idempotency_key = uuid.uuid4().hex
         headers = {"x-api-key": key, "content-type": "text/csv", "idempotency-key": idempotency_key}
         while True:  # resend the same file with the same key until it is acknowledged
             try:
-                answer = await http.post(
-                    "/v1/classifiers/bench/datasets?label_column=category",
-                    content=body.getvalue().encode(),
-                    headers=headers,
-                )
+                answer = await http.post(UPLOAD_URL, content=content, headers=headers)
             except httpx.TransportError as exc:
                 ledger.failed("upload", type(exc).__name__)
                 await asyncio.sleep(0.2)
@@ -217,11 +215,7 @@ async def uploader(
             await asyncio.sleep(0.2)
         # As a client whose answer was lost would: the same file with the same key again.
         try:
-            again = await http.post(
-                "/v1/classifiers/bench/datasets?label_column=category",
-                content=body.getvalue().encode(),
-                headers=headers,
-            )
+            again = await http.post(UPLOAD_URL, content=content, headers=headers)
             ledger.requests["upload"] += 1
             same = (
                 again.status_code == 201
