@@ -9,21 +9,25 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from textloop.cli.output import RichProgress, out
 from textloop.config import Settings
 from textloop.data.datasets import with_fixed_test_split
 from textloop.data.readers import read_labelled_file
+from textloop.errors import TextloopError
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
 from textloop.registry.deployment import deploy_model
 from textloop.registry.models import PRODUCTION
-from textloop.security.api_keys import create_api_key
+from textloop.security.api_keys import authenticate, create_api_key
 from textloop.serving.runtime import Runtime
 from textloop.serving.server import run_server
 from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import ModelVersion
 
 CLASSIFIER = "banking77"
+KEY_FILE = "demo-api-key"
 EXAMPLE_TEXT = "I still have not received my new card, what should I do?"
 
 
@@ -58,21 +62,43 @@ def run_demo(settings: Settings, host: str, port: int, serve_after: bool = True)
         classifier = get_classifier(session, CLASSIFIER)
         model = aliased_model(session, classifier, PRODUCTION)
         assert model is not None
-        key = create_api_key(session, ["classify", "feedback", "review"], name="demo")
+        key, minted = _demo_key(session, settings.data_dir / KEY_FILE)
         _print_model(model)
 
     url = f"http://{host}:{port}/v1/classifiers/{CLASSIFIER}/classify"
-    out.print("\nAPI key (shown once): ", end="")
-    out.print(key.key, highlight=False, soft_wrap=True)
+    if minted:
+        out.print(f"\nAPI key (kept in {settings.data_dir / KEY_FILE} for the next demo): ", end="")
+    else:
+        out.print("\nAPI key (the demo's own, made on its first run): ", end="")
+    out.print(key, highlight=False, soft_wrap=True)
     out.print("Try it:", highlight=False)
     out.print(
-        f"curl -s -X POST {url} -H 'x-api-key: {key.key}' -H 'content-type: application/json' "
+        f"curl -s -X POST {url} -H 'x-api-key: {key}' -H 'content-type: application/json' "
         f'-d \'{{"text": "{EXAMPLE_TEXT}"}}\'',
         highlight=False,
         soft_wrap=True,
     )
     if serve_after:
         run_server(settings, host, port, runtime)
+
+
+def _demo_key(session: Session, path: Path) -> tuple[str, bool]:
+    """The demo's key, and whether it is new: one key for every run of the demo in a data dir.
+
+    The key is kept in the data directory (owner-only), beside the database that could grant
+    another; it is minted again only when it was revoked, expired or lost.
+    """
+    if path.is_file():
+        kept = path.read_text().strip()
+        try:
+            authenticate(session, kept).require("classify", CLASSIFIER)
+            return kept, False
+        except TextloopError:
+            pass
+    issued = create_api_key(session, ["classify", "feedback", "review"], name="demo")
+    path.touch(mode=0o600)
+    path.write_text(issued.key + "\n")
+    return issued.key, True
 
 
 def _print_model(model: ModelVersion) -> None:

@@ -17,7 +17,9 @@ from textloop.jobs.worker import Worker
 from textloop.models.base import ModelResources
 from textloop.monitoring.drift import (
     DRIFT,
+    MIN_WINDOW,
     RECHECK_AFTER,
+    check_drift,
     configure_drift,
     enqueue_due_drift_checks,
     latest_reports,
@@ -129,3 +131,18 @@ def test_a_check_that_made_no_report_is_not_queued_again_at_once(
         job.finished_at = utcnow() - RECHECK_AFTER - timedelta(seconds=1)
         session.commit()
         assert enqueue_due_drift_checks(session) == 1
+
+
+def test_a_forced_check_draws_no_verdict_from_a_window_below_the_minimum(
+    store: Store, settings: Settings, monitored: ModelCache
+) -> None:
+    send(store, monitored, off_topic(MIN_WINDOW - 1))
+    result = check_drift(store, settings, "topics", {"force": True})
+    assert result == {
+        "skipped": f"{MIN_WINDOW - 1} predictions by the production model; a verdict needs "
+        f"at least {MIN_WINDOW}"
+    }
+    with store.session() as session:
+        assert latest_reports(session, "topics") == []
+    send(store, monitored, off_topic(1))
+    assert "report" in check_drift(store, settings, "topics", {"force": True})

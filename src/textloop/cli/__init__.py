@@ -18,6 +18,8 @@ from textloop.cli.keys import keys_app
 from textloop.cli.loop import register_loop_commands
 from textloop.cli.monitor import register_monitor_commands
 from textloop.cli.output import RichProgress, emit_json, err, fail, out
+from textloop.cli.review import register_review_commands
+from textloop.cli.users import users_app
 from textloop.errors import TextloopError
 
 app = typer.Typer(
@@ -29,7 +31,6 @@ app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 runs_app = typer.Typer(help="Recorded runs (ingest, train, deploy).", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
-users_app = typer.Typer(help="People who sign in to the review portal.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 pool_app = typer.Typer(help="Unlabelled texts and choosing which to review.", no_args_is_help=True)
 app.add_typer(pool_app, name="pool")
@@ -626,68 +627,6 @@ def review_check(
     )
 
 
-@app.command("review-export")
-def review_export(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Classifier name.")],
-    file_format: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet.")] = "csv",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
-    ] = None,
-) -> None:
-    """Every review decision of a classifier: task, text, source, decision, reviewer, time."""
-    import sys
-
-    from textloop.review.export import decisions_table, export_bytes
-    from textloop.store import open_store
-
-    with open_store(settings(ctx)).session() as session:
-        data = export_bytes(decisions_table(session, name), file_format)
-    if output is None:
-        sys.stdout.buffer.write(data)
-    else:
-        output.write_bytes(data)
-        err.print(f"wrote {len(data):,} bytes to {output}", highlight=False)
-
-
-@users_app.command("create")
-def users_create(
-    ctx: typer.Context,
-    email: Annotated[str, typer.Argument(help="The person's email address, their sign-in name.")],
-    role: Annotated[str, typer.Option(help="admin or reviewer.")] = "reviewer",
-    classifiers: Annotated[
-        str | None,
-        typer.Option(help="Comma-separated classifiers a reviewer may review (default: all)."),
-    ] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
-    as_json: JsonFlag = False,
-) -> None:
-    """Create a portal account; the password is prompted for (twice) unless --password-stdin."""
-    import sys
-
-    from textloop.security.accounts import create_user
-    from textloop.store import open_store
-
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    limited = [c.strip() for c in classifiers.split(",") if c.strip()] if classifiers else None
-    store = open_store(settings(ctx))
-    with store.session() as session:
-        user = create_user(session, email, password, role, limited)
-        assigned = list(user.classifiers) if user.classifiers is not None else None
-        created = {"id": user.id, "email": user.email, "role": user.role, "classifiers": assigned}
-        audit_command(ctx, session, user.email, role=user.role, classifiers=assigned)
-    if as_json:
-        emit_json(created)
-        return
-    scope = ", ".join(assigned) if assigned else "every classifier"
-    out.print(f"Created {role} {created['email']} ({scope})", highlight=False)
-
-
 @app.command()
 def demo(
     ctx: typer.Context,
@@ -704,6 +643,7 @@ def demo(
 
 
 register_loop_commands(app)
+register_review_commands(app)
 register_audit_command(app)
 register_monitor_commands(app)
 register_bench_command(app)

@@ -47,7 +47,9 @@ def drift(
             audit_command(ctx, session, name, window=window, thresholds=changed, check=check)
         session.commit()
     if check:
-        check_drift(store, settings(ctx), name, {"force": True})
+        result = check_drift(store, settings(ctx), name, {"force": True})
+        if "skipped" in result:
+            raise InvalidRequest(f"{name}: no drift check: {result['skipped']}", field="check")
     with store.session() as session:
         summary = drift_summary(session, name, limit)
     if as_json:

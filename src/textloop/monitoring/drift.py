@@ -45,9 +45,11 @@ from textloop.store.tables import (
 DRIFT = "drift"
 REFERENCE_SIZE = 1000
 MIN_REFERENCE = 20  # held-out rows; fewer make every measure noise
-MIN_WINDOW = 10  # predictions, for a forced check of a window not yet full
-RECHECK_AFTER = timedelta(minutes=10)  # after a check that made no report (skipped or failed)
 WINDOW_LIMITS = (50, 100_000)
+# The fewest predictions a verdict is drawn from, forced checks included: on 10 predictions three
+# of five measures read as drift on traffic like the held-out rows.
+MIN_WINDOW = WINDOW_LIMITS[0]
+RECHECK_AFTER = timedelta(minutes=10)  # after a check that made no report (skipped or failed)
 _REFERENCES: OrderedDict[int, Reference] = OrderedDict()
 _REFERENCES_LOCK = threading.Lock()
 
@@ -146,7 +148,10 @@ def check_drift(
             .limit(size)
         ).all()
         if len(window) < MIN_WINDOW:
-            return {"skipped": f"fewer than {MIN_WINDOW} predictions by the production model"}
+            return {
+                "skipped": f"{len(window)} predictions by the production model; a verdict needs "
+                f"at least {MIN_WINDOW}"
+            }
         previous = session.scalar(
             select(DriftReport)
             .where(DriftReport.classifier_id == classifier.id)

@@ -87,6 +87,11 @@ def create_user(
     return user
 
 
+def list_users(session: Session) -> list[User]:
+    """Every portal account, by email: the portal's users page and ``textloop users list``."""
+    return list(session.scalars(select(User).order_by(User.email)))
+
+
 def sign_in(session: Session, email: str, password: str) -> tuple[str, Account]:
     """A new session token for the right password; the same error for any wrong detail."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))

@@ -18,7 +18,7 @@ from textloop.continuous.triggers import after_review
 from textloop.errors import InvalidRequest, NotFound
 from textloop.review.assignments import SKIPPED
 from textloop.review.stats import reviewer_stats
-from textloop.security.accounts import ROLES, create_user
+from textloop.security.accounts import ROLES, create_user, list_users
 from textloop.security.api_keys import SCOPES, create_api_key, revoke_api_key
 from textloop.security.audit import entry_dict, list_entries
 from textloop.security.usage import usage_reports
@@ -86,7 +86,7 @@ def revoke_key(
 @router.get("/users", response_class=HTMLResponse)
 def users_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
     account.require_admin()
-    users = session.scalars(select(User).order_by(User.email)).all()
+    users = list_users(session)
     return templates.TemplateResponse(
         request, "admin_users.html", {"account": account, "users": users, "roles": ROLES}
     )

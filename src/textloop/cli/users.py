@@ -1,0 +1,87 @@
+"""Portal accounts from the CLI: ``textloop users create`` and ``textloop users list``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from textloop.cli.audit import audit_command
+from textloop.cli.context import JsonFlag, settings
+from textloop.cli.output import emit_json, out
+
+users_app = typer.Typer(help="People who sign in to the review portal.", no_args_is_help=True)
+
+
+@users_app.command("create")
+def users_create(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The person's email address, their sign-in name.")],
+    role: Annotated[str, typer.Option(help="admin or reviewer.")] = "reviewer",
+    classifiers: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated classifiers a reviewer may review (default: all)."),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a portal account; the password is prompted for (twice) unless --password-stdin."""
+    from textloop.security.accounts import create_user
+    from textloop.store import open_store
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    limited = [c.strip() for c in classifiers.split(",") if c.strip()] if classifiers else None
+    store = open_store(settings(ctx))
+    with store.session() as session:
+        user = create_user(session, email, password, role, limited)
+        assigned = list(user.classifiers) if user.classifiers is not None else None
+        created = {"id": user.id, "email": user.email, "role": user.role, "classifiers": assigned}
+        audit_command(ctx, session, user.email, role=user.role, classifiers=assigned)
+    if as_json:
+        emit_json(created)
+        return
+    scope = ", ".join(assigned) if assigned else "every classifier"
+    out.print(f"Created {role} {created['email']} ({scope})", highlight=False)
+
+
+@users_app.command("list")
+def users_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Every portal account: email, role, the classifiers a reviewer may review, and status."""
+    from textloop.security.accounts import list_users
+    from textloop.store import open_store
+
+    with open_store(settings(ctx)).session() as session:
+        users = [
+            {
+                "id": user.id,
+                "email": user.email,
+                "role": user.role,
+                "classifiers": user.classifiers,
+                "disabled": user.disabled,
+                "created_at": user.created_at.isoformat(),
+            }
+            for user in list_users(session)
+        ]
+    if as_json:
+        emit_json(users)
+        return
+    if not users:
+        out.print("no portal accounts yet: `textloop users create EMAIL` makes one")
+        return
+    table = Table("id", "email", "role", "classifiers", "status")
+    for user in users:
+        table.add_row(
+            str(user["id"]),
+            str(user["email"]),
+            str(user["role"]),
+            ", ".join(user["classifiers"] or []) or "all",
+            "disabled" if user["disabled"] else "active",
+        )
+    out.print(table, markup=False)

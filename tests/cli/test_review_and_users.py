@@ -1,0 +1,103 @@
+"""The review queue and portal accounts from the command line: listed for people and scripts,
+and binary exports never written to a terminal."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.corpus import write_corpus
+from tests.processes import environment, run_cli
+from textloop.config import Settings
+from textloop.store import open_store
+from textloop.store.queries import get_classifier
+from textloop.store.tables import ReviewTask
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    # formatting, not storage, is under test: SQLite alone
+    return environment(tmp_path / "data", f"sqlite:///{tmp_path / 'textloop.db'}")
+
+
+@pytest.fixture
+def with_tasks(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    corpus = write_corpus(tmp_path / "c.csv")
+    assert run_cli(env, "ingest", str(corpus), "--classifier", "topics").returncode == 0
+    settings = Settings.load(
+        data_dir=Path(env["TEXTLOOP_DATA_DIR"]), database_url=env["TEXTLOOP_DATABASE_URL"]
+    )
+    store = open_store(settings)
+    with store.session() as session:
+        classifier_id = get_classifier(session, "topics").id
+        session.add_all(
+            [
+                ReviewTask(
+                    classifier_id=classifier_id,
+                    source="implicit",
+                    text="rain over the hills",
+                    suggested_label="weather",
+                    confidence=0.41,
+                ),
+                ReviewTask(
+                    classifier_id=classifier_id,
+                    source="explicit",
+                    status="done",
+                    text="the match went to extra time",
+                    suggested_label="weather",
+                    reported_label="sports",
+                    final_label="sports",
+                ),
+            ]
+        )
+    store.dispose()
+    return env
+
+
+def test_review_tasks_lists_the_open_queue_and_any_status_on_request(
+    with_tasks: dict[str, str],
+) -> None:
+    shown = run_cli(with_tasks, "review-tasks", "topics")
+    assert shown.returncode == 0, shown.stderr
+    assert "rain over the hills" in shown.stdout and "extra time" not in shown.stdout
+    listed = run_cli(with_tasks, "review-tasks", "topics", "--status", "all", "--json")
+    tasks = json.loads(listed.stdout)
+    assert [(t["status"], t["source"], t["final_label"]) for t in tasks] == [
+        ("open", "implicit", None),
+        ("done", "explicit", "sports"),
+    ]
+    wrong = run_cli(with_tasks, "review-tasks", "topics", "--status", "someday")
+    assert wrong.returncode == 1
+    assert "status must be one of open, done, conflict, not 'someday'" in wrong.stderr
+
+
+def test_parquet_export_needs_a_file_and_writes_nothing_to_the_terminal(
+    with_tasks: dict[str, str], tmp_path: Path
+) -> None:
+    refused = run_cli(with_tasks, "review-export", "topics", "--format", "parquet")
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "--format parquet is binary: write it to a file with --output FILE" in refused.stderr
+    target = tmp_path / "decisions.parquet"
+    written = run_cli(
+        with_tasks, "review-export", "topics", "--format", "parquet", "-o", str(target)
+    )
+    assert written.returncode == 0, written.stderr
+    assert target.read_bytes()[:4] == b"PAR1"
+
+
+def test_users_list_shows_every_account_with_its_role_and_classifiers(
+    env: dict[str, str],
+) -> None:
+    assert "no portal accounts yet" in run_cli(env, "users", "list").stdout
+    for email, role in (("rita@example.com", "reviewer"), ("ann@example.com", "admin")):
+        created = run_cli(
+            env, "users", "create", email, "--role", role, "--password-stdin", stdin="x" * 12
+        )
+        assert created.returncode == 0, created.stderr
+    users = json.loads(run_cli(env, "users", "list", "--json").stdout)
+    assert [(u["email"], u["role"], u["classifiers"], u["disabled"]) for u in users] == [
+        ("ann@example.com", "admin", None, False),
+        ("rita@example.com", "reviewer", None, False),
+    ]
+    table = run_cli(env, "users", "list").stdout
+    assert "rita@example.com" in table and "reviewer" in table
