@@ -61,6 +61,17 @@ def test_malformed_json_is_400(client: TestClient, keys: Keys, deployed: Store) 
     assert rows_written(deployed) == 0
 
 
+def test_malformed_json_names_where_the_body_went_wrong(
+    client: TestClient, keys: Keys, deployed: Store
+) -> None:
+    response = client.post(
+        URL,
+        content=b'{"text": "caf\xc3\xa9",\n  "top": }',
+        headers={**keys.header(keys.classify), "content-type": "application/json"},
+    )
+    assert_error(response, 400, "malformed_json", "Expecting value at line 2, column 10")
+
+
 def test_unknown_classifier_is_404(client: TestClient, keys: Keys) -> None:
     response = client.post(
         "/v1/classifiers/nope/classify", json={"text": "a"}, headers=keys.header(keys.admin)

@@ -87,16 +87,31 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
     if first.get("type") == "json_invalid":
+        reason = str(first.get("ctx", {}).get("error") or first["msg"])
+        where = await _json_position(request, first.get("loc", ()))
         return _respond(
             request,
             400,
-            error_body("malformed_json", f"request body is not valid JSON: {first['msg']}"),
+            error_body("malformed_json", f"request body is not valid JSON: {reason}{where}"),
         )
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     field = ".".join(location) or None
     message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
     text = f"{field}: {message}" if field else message
     return _respond(request, 422, error_body("validation_error", text, field))
+
+
+async def _json_position(request: Request, location: Any) -> str:
+    """`` at line L, column C``: where in the body the decoder stopped (its offset in ``loc``)."""
+    offset = location[-1] if location and isinstance(location[-1], int) else None
+    if offset is None:
+        return ""
+    try:
+        before = (await request.body()).decode("utf-8", errors="replace")[:offset]
+    except RuntimeError:  # the body can no longer be read: the offset alone still helps
+        return f" at character {offset + 1}"
+    line = before.count("\n") + 1
+    return f" at line {line}, column {len(before) - (before.rfind(chr(10)) + 1) + 1}"
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
