@@ -44,7 +44,8 @@ def test_figures_of_a_known_batch() -> None:
     summary = stats.summary()
     assert summary["rows"] == 6
     assert summary["empty_texts"] == 1
-    assert summary["duplicate_rows"] == 2
+    assert summary["repeated_texts"] == 2  # "lost my card" and "where is it" came before
+    assert summary["duplicate_rows"] == 1  # only "lost my card" repeats its label too
     assert summary["conflicting_texts"] == 1
     assert summary["labels"] == {"arrival": 2, "lost": 4}
     assert summary["imbalance_ratio"] == 2.0

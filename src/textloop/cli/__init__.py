@@ -124,7 +124,10 @@ def ingest(
     if result.dropped:
         err.print(f"dropped {result.dropped:,} rows with an empty text or label")
     if result.duplicates:
-        err.print(f"skipped {result.duplicates:,} rows that repeat an earlier row exactly")
+        err.print(
+            f"skipped {result.duplicates:,} duplicate rows (text, label and every column the "
+            "same as an earlier row): each is stored once"
+        )
 
 
 @app.command()
@@ -282,8 +285,10 @@ def print_statistics(name: str, version: int, summary: dict[str, Any]) -> None:
     length = summary["length"]
     out.print(f"[bold]{name}[/] dataset version {version}")
     out.print(
-        f"  rows {summary['rows']:,}  empty {summary['empty_texts']:,}  duplicate rows "
-        f"{summary['duplicate_rows']:,}  conflicting texts {summary['conflicting_texts']:,}"
+        f"  rows {summary['rows']:,}  empty {summary['empty_texts']:,}  repeated texts "
+        f"{summary['repeated_texts']:,} (of them {summary['duplicate_rows']:,} repeat text and "
+        f"label: ingest stores those once)  texts with conflicting labels "
+        f"{summary['conflicting_texts']:,}"
     )
     out.print(
         f"  length min {length['min']}  mean {length['mean']:.1f}  p50 {length['p50']}  "

@@ -74,9 +74,14 @@ class TextStatistics:
         return self.rows - self.empty_texts
 
     @property
-    def duplicate_rows(self) -> int:
-        """Rows whose (non-empty) text already appeared in an earlier row."""
+    def repeated_texts(self) -> int:
+        """Rows whose (non-empty) text already appeared in an earlier row, with any label."""
         return sum(sum(labels.values()) - 1 for labels in self.text_labels.values())
+
+    @property
+    def duplicate_rows(self) -> int:
+        """Rows that repeat an earlier row's text and label: what ingest stores once."""
+        return sum(count - 1 for labels in self.text_labels.values() for count in labels.values())
 
     @property
     def conflicting_texts(self) -> int:
@@ -106,6 +111,7 @@ class TextStatistics:
         return {
             "rows": self.rows,
             "empty_texts": self.empty_texts,
+            "repeated_texts": self.repeated_texts,
             "duplicate_rows": self.duplicate_rows,
             "conflicting_texts": self.conflicting_texts,
             "length": {
