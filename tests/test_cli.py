@@ -10,8 +10,9 @@ from tests.processes import environment, run_cli
 
 
 @pytest.fixture
-def env(tmp_path: Path, database_url: str) -> dict[str, str]:
-    return environment(tmp_path / "data", database_url)
+def env(tmp_path: Path) -> dict[str, str]:
+    # what the CLI parses and prints is under test, not storage: SQLite alone
+    return environment(tmp_path / "data", f"sqlite:///{tmp_path / 'textloop.db'}")
 
 
 def test_ingest_train_deploy_classify_from_the_command_line(
