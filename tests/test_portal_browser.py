@@ -141,3 +141,30 @@ def test_a_reviewer_cannot_open_admin_pages(portal, browser) -> None:
     sign_in(page, base, "rita@example.com")
     response = page.goto(f"{base}/admin/keys")
     assert response.status == 403 and "this page is for admins" in page.content()
+
+
+def test_the_api_reference_renders_with_no_network(tmp_path: Path, browser) -> None:
+    env = environment(tmp_path / "data", f"sqlite:///{tmp_path / 'textloop.db'}")
+    assert run_cli(env, "init").returncode == 0
+    with running_server(env, tmp_path / "server.log") as base:
+        page = browser.new_page()
+        outside: list[str] = []
+
+        def only_this_server(route: object) -> None:
+            url = route.request.url  # type: ignore[attr-defined]
+            if url.startswith(base):
+                route.continue_()  # type: ignore[attr-defined]
+            else:
+                outside.append(url)
+                route.abort()  # type: ignore[attr-defined]
+
+        page.route("**/*", only_this_server)
+        answer = page.goto(f"{base}/docs")
+        assert answer.status == 200
+        page.wait_for_load_state("networkidle")
+        assert outside == []
+        heading = page.locator("#post--v1-classifiers-name-classify h3")
+        assert heading.inner_text() == "POST /v1/classifiers/{name}/classify"
+        assert page.locator("section.schema").count() > 10
+        # the portal's own stylesheet applied: the page is not a bare document
+        assert page.eval_on_selector("header", "e => getComputedStyle(e).display") == "flex"

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from textloop import __version__
 from textloop.config import Settings
+from textloop.serving import api_reference
 from textloop.serving.audit_trail import AuditTrail
 from textloop.serving.consistency import ReadYourWrites
 from textloop.serving.errors import install_error_handlers
@@ -69,10 +70,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         version=__version__,
         description="Text classification that keeps learning in production.",
         lifespan=lifespan,
+        docs_url=None,  # the stock pages load their scripts from a CDN: ``api_reference``
+        redoc_url=None,
     )
     install_error_handlers(app)
     for module in API_ROUTES:
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(api_reference.router)
     app.include_router(pages.router)
     app.include_router(admin.router)
     app.include_router(models.router)

@@ -3,8 +3,9 @@
 ``TextloopError`` subclasses carry their own status; request validation becomes 422 naming the
 field (400 for a body that is not JSON at all); anything unexpected is a 500 whose body says
 nothing about the internals, while the traceback goes to the server log. The same handlers
-answer the portal's pages (every path outside ``/v1``, ``/healthz`` and the API docs) with an
-HTML page, and a page that needs a signed-in person with a redirect to the login page.
+answer the portal's pages (every path outside ``/v1``, ``/healthz`` and ``/openapi.json``) with an
+HTML page (the API reference at ``/docs`` is one of them), and a page that needs a signed-in person
+with a redirect to the login page.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return {"error": error}
 
 
-API_PREFIXES = ("/v1/", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/redoc")
+API_PREFIXES = ("/v1/", "/healthz", "/readyz", "/metrics", "/openapi.json")
 
 
 def is_api_path(path: str) -> bool:
