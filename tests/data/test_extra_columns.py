@@ -48,7 +48,7 @@ def test_readers_keep_every_other_column_as_text_under_a_prefix(tmp_path: Path) 
     assert table.column_names == ["text", "label", "extra:id", "extra:channel", "extra:score"]
     assert table.column("extra:id").to_pylist() == ["1", "2"]
     assert table.column("extra:channel").to_pylist() == ["web", ""]
-    assert table.column("extra:score").to_pylist() == ["0.5", None]
+    assert table.column("extra:score").to_pylist() == ["0.5", ""]
 
 
 def test_a_column_named_text_that_is_not_the_text_column_is_an_extra(tmp_path: Path) -> None:
@@ -101,8 +101,18 @@ def test_ingest_keeps_the_channel_of_every_row_in_load_splits_order(
     assert properties["extra_columns"] == ["channel"]
 
 
-def test_empty_extra_values_are_missing(store: Store, settings: Settings, tmp_path: Path) -> None:
-    path = write_rows(tmp_path / "d.csv", "text,label,channel", ["one,a,web", "two,b, "])
+def test_extra_values_are_stored_as_written_and_only_null_is_missing(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    rows = [
+        {"text": "one", "label": "a", "channel": "web"},
+        {"text": "two", "label": "b", "channel": " "},
+        {"text": "three", "label": "a", "channel": ""},
+        {"text": "four", "label": "b", "channel": None},
+        {"text": "five", "label": "a"},
+    ]
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
     table = read_labelled_file(path)
     result = ingest(store, settings, table)
     with store.session() as session:
@@ -118,7 +128,13 @@ def test_empty_extra_values_are_missing(store: Store, settings: Settings, tmp_pa
                 "channel"
             ]
         ]
-    assert dict(zip(texts, values, strict=True)) == {"one": "web", "two": None}
+    assert dict(zip(texts, values, strict=True)) == {
+        "one": "web",
+        "two": " ",
+        "three": "",
+        "four": None,
+        "five": None,
+    }
 
 
 def test_a_file_without_extra_columns_stores_none_and_ingests_once(

@@ -63,7 +63,10 @@ def test_numeric_labels_are_read_as_text(tmp_path: Path) -> None:
 def test_invalid_utf8_is_rejected_naming_the_line(tmp_path: Path, name: str, data: bytes) -> None:
     path = tmp_path / name
     path.write_bytes(data)
-    message = f"{path}: line 3: invalid UTF-8 (byte 0xff at column 1); save the file as UTF-8"
+    message = (
+        f"{path}: line 3: invalid UTF-8 (byte 0xff at column 1); save the file as UTF-8, "
+        "or name its encoding, e.g. --encoding cp1252"
+    )
     with pytest.raises(DataError) as refused:
         read_labelled_file(path)
     assert refused.value.message == message
@@ -72,9 +75,9 @@ def test_invalid_utf8_is_rejected_naming_the_line(tmp_path: Path, name: str, dat
 
 
 def test_unknown_extension_and_missing_file_are_errors(tmp_path: Path) -> None:
-    (tmp_path / "d.xlsx").write_text("x")
+    (tmp_path / "d.docx").write_text("x")
     with pytest.raises(DataError, match="unknown file type"):
-        read_labelled_file(tmp_path / "d.xlsx")
+        read_labelled_file(tmp_path / "d.docx")
     with pytest.raises(DataError, match="no such file"):
         read_labelled_file(tmp_path / "absent.csv")
 

@@ -126,8 +126,9 @@ def _clean_rows(
     """Distinct normalised rows ready for ``Example``, and the counts of rows dropped as empty
     and as duplicates; ``extras`` is None when the table has no extras.
 
-    An extra value is stripped of surrounding whitespace, and an empty one stored as null, the
-    way an empty CSV cell and a JSON null mean the same: no value.
+    An extra value is stored exactly as read: surrounding whitespace and an empty string stay
+    (an empty CSV cell is an empty string); only a null (JSON ``null``, a missing key, a Parquet
+    null) is no value.
     """
     texts = table.column("text").to_pylist()
     labels = table.column("label").to_pylist()
@@ -150,11 +151,7 @@ def _clean_rows(
             raise DataError(f"row {index + 1}: label is longer than {MAX_LABEL_LENGTH} characters")
         hashed = text_hash(text)
         split = (splits[index] if splits else None) or assign_split(hashed, fractions)
-        row_extras = (
-            {name: (values[index] or "").strip() or None for name, values in extras.items()}
-            if extras
-            else None
-        )
+        row_extras = {name: values[index] for name, values in extras.items()} if extras else None
         row: dict[str, Any] = {
             "text": text,
             "label": label,

@@ -3,8 +3,11 @@
 ``Utf8Check`` is fed a file's bytes in order, in blocks of any size (a character may straddle two
 blocks), and raises ``InvalidUtf8`` at the first byte that is not UTF-8, with its line and
 column (in characters, both from 1). The file readers and the upload route use it on CSV, TSV
-and JSONL, so that the CLI and the API refuse the same file with the same message; the HTTP layer
-uses it on JSON bodies.
+and JSONL, so that the CLI and the API refuse the same file at the same place; the HTTP layer
+uses it on JSON bodies. A file in another encoding is read only when that encoding is named
+(``--encoding cp1252``): ``transcoded`` decodes it to UTF-8 in memory, and a byte the encoding
+does not define is refused with its line, as a bad UTF-8 byte is. Nothing guesses encodings: a
+guess that is wrong changes characters without a word.
 """
 
 from __future__ import annotations
@@ -54,8 +57,30 @@ class Utf8Check:
             self._column += len(text)
 
 
-def file_error(source: str, problem: InvalidUtf8) -> DataError:
-    return DataError(f"{source}: {problem}; save the file as UTF-8")
+FILE_HINT = "save the file as UTF-8, or name its encoding, e.g. --encoding cp1252"
+
+
+def file_error(
+    source: str, problem: InvalidUtf8, hint: str = "save the file as UTF-8"
+) -> DataError:
+    return DataError(f"{source}: {problem}; {hint}")
+
+
+def transcoded(data: bytes, encoding: str, source: str) -> bytes:
+    """``data`` decoded from ``encoding`` and encoded as UTF-8; a bad byte names its line."""
+    try:
+        decoder = codecs.getdecoder(encoding)
+    except LookupError:
+        raise DataError(f"{source}: unknown encoding {encoding!r}", field="encoding") from None
+    try:
+        text, _ = decoder(data)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"{source}: line {line}: byte 0x{data[exc.start]:02x} is not {encoding} text; "
+            "name the file's encoding with --encoding"
+        ) from None
+    return text.encode("utf-8")
 
 
 def check_file(path: Path, file_format: str, source: str) -> None:
@@ -69,7 +94,7 @@ def check_file(path: Path, file_format: str, source: str) -> None:
                 check.feed(block)
         check.feed(b"", final=True)
     except InvalidUtf8 as problem:
-        raise file_error(source, problem) from None
+        raise file_error(source, problem, FILE_HINT) from None
 
 
 def check_bytes(data: bytes, file_format: str, source: str) -> None:

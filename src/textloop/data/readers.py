@@ -1,24 +1,31 @@
-"""Reads CSV, JSONL and Parquet files into a (text, label[, split], extras) Arrow table.
+"""Reads CSV, TSV, JSONL, Parquet and .xlsx files into a (text, label[, split], extras) table.
 
-Every format goes through pyarrow, so a file is decoded once, in C++, whatever its size; the
-column names are the user's, the result always uses ``text`` and ``label`` (and ``split`` when the
-file assigns splits itself). Every other column of the file follows as text, renamed
-``extra:<its name>`` (see ``EXTRA_PREFIX``), so that evaluation can slice by it later. A text
-file (CSV, TSV, JSONL) must be UTF-8: one that is not is refused naming the line of the first
-bad byte (``encoding``), before pyarrow reads it.
+Every value arrives as the text it was written as: no reader lets a type be guessed and cast
+back, because a guess turns ``007`` into ``7``, merges ``1.0`` with ``1`` and rounds an 18-digit
+id. Text formats are read as strings cell by cell (``delimited``, ``jsonlines``); typed formats
+convert each value without loss or refuse its column by name (``values``, ``spreadsheet``). The
+column names are the user's; the result always uses ``text`` and ``label`` (and ``split`` when
+the file assigns splits itself). Every other column follows as text, renamed ``extra:<its
+name>`` (see ``EXTRA_PREFIX``), so that evaluation can slice by it later. A text file must be
+UTF-8 unless ``ReadOptions.encoding`` names another: one that is not is refused naming the line
+of the first bad byte (``encoding``), before it is parsed. What a reader decided on its own (the
+delimiter it sniffed, the bad rows it skipped) is passed to ``notify``, for the CLI to say.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
-from textloop.data.encoding import check_bytes, check_file
+from textloop.data.delimited import describe, read_delimited, sniff_delimiter
+from textloop.data.encoding import check_bytes, check_file, transcoded
+from textloop.data.jsonlines import read_jsonl
+from textloop.data.spreadsheet import read_xlsx
+from textloop.data.values import NotText, column_strings
 from textloop.errors import DataError
 
 FORMATS = {
@@ -29,32 +36,45 @@ FORMATS = {
     ".json": "jsonl",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".xlsx": "xlsx",
 }
 SPLITS = ("train", "validation", "test")
 EXTRA_PREFIX = "extra:"
+Notify = Callable[[str], None]
 
 
-def read_text_file(path: Path, text_column: str = "text") -> list[str | None]:
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a text file, when its defaults are not right.
+
+    ``delimiter``: None reads ``.tsv`` as tab-separated and sniffs a ``.csv`` file's delimiter.
+    ``encoding``: None means UTF-8 (checked). ``skip_bad_rows``: skip a CSV/TSV row whose number
+    of fields is not the header's instead of refusing the file.
+    """
+
+    delimiter: str | None = None
+    encoding: str | None = None
+    skip_bad_rows: bool = False
+
+
+DEFAULT = ReadOptions()
+
+
+def read_text_file(
+    path: Path,
+    text_column: str = "text",
+    options: ReadOptions = DEFAULT,
+    notify: Notify | None = None,
+) -> list[str | None]:
     """The texts of one column of an unlabelled file (for the pool), in file order."""
-    file_format = FORMATS[_checked(path).suffix.lower()]
-    check_file(path, file_format, str(path))
-    table = _read(path, file_format, str(path))
-    if text_column not in table.column_names:
+    table, unreadable = _read_path(path, options, notify)
+    if text_column not in table.column_names and text_column not in unreadable:
         found = ", ".join(table.column_names) or "none"
         raise DataError(
             f"{path}: column {text_column!r} not found (columns found: {found}); "
             "choose it with --text-column"
         )
-    return list(_as_strings(table.column(text_column), text_column, str(path)).to_pylist())
-
-
-def _checked(path: Path) -> Path:
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    if path.suffix.lower() not in FORMATS:
-        known = ", ".join(sorted(FORMATS))
-        raise DataError(f"{path}: unknown file type {path.suffix!r}; use one of {known}")
-    return path
+    return list(_as_strings(table, text_column, str(path), unreadable).to_pylist())
 
 
 def read_labelled_file(
@@ -62,11 +82,12 @@ def read_labelled_file(
     text_column: str = "text",
     label_column: str = "label",
     split_column: str | None = None,
+    options: ReadOptions = DEFAULT,
+    notify: Notify | None = None,
 ) -> pa.Table:
     """Read ``path`` into string columns ``text``, ``label`` (``split``) and ``extra:<name>``."""
-    file_format = FORMATS[_checked(path).suffix.lower()]
-    check_file(path, file_format, str(path))
-    return parse_labelled(path, file_format, str(path), text_column, label_column, split_column)
+    table, unreadable = _read_path(path, options, notify)
+    return select_columns(table, str(path), text_column, label_column, split_column, unreadable)
 
 
 def read_labelled_bytes(
@@ -76,28 +97,30 @@ def read_labelled_bytes(
     text_column: str = "text",
     label_column: str = "label",
     split_column: str | None = None,
+    options: ReadOptions = DEFAULT,
 ) -> pa.Table:
     """The same as ``read_labelled_file`` for an upload held in memory."""
     if file_format not in set(FORMATS.values()):
         known = ", ".join(sorted(set(FORMATS.values())))
         raise DataError(f"unknown format {file_format!r}; use one of {known}", field="format")
-    check_bytes(data, file_format, source)
-    return parse_labelled(
-        pa.BufferReader(data), file_format, source, text_column, label_column, split_column
-    )
+    if options.encoding is None:
+        check_bytes(data, file_format, source)
+    table, unreadable = _read(data, file_format, source, options, None)
+    return select_columns(table, source, text_column, label_column, split_column, unreadable)
 
 
 def parse_labelled(
-    data: Path | pa.BufferReader,
+    data: Path,
     file_format: str,
     source: str,
     text_column: str = "text",
     label_column: str = "label",
     split_column: str | None = None,
+    options: ReadOptions = DEFAULT,
 ) -> pa.Table:
     """Parse a file whose encoding is already checked (an upload is, as it streams in)."""
-    table = _read(data, file_format, source)
-    return select_columns(table, source, text_column, label_column, split_column)
+    table, unreadable = _read(data, file_format, source, options, None)
+    return select_columns(table, source, text_column, label_column, split_column, unreadable)
 
 
 def select_columns(
@@ -106,33 +129,37 @@ def select_columns(
     text_column: str = "text",
     label_column: str = "label",
     split_column: str | None = None,
+    unreadable: Mapping[str, str] | None = None,
 ) -> pa.Table:
     """Rename the chosen columns to ``text``, ``label`` (and ``split``) and keep the rest.
 
     Every other column of ``table`` follows as strings (nulls stay null) under the name
     ``extra:<original name>``, which cannot collide with ``text``, ``label`` or ``split``. An
-    extra column that cannot be turned into text (binary data, nested lists or structs) is dropped
-    rather than failing the ingest, as is a second column with an already used name.
+    extra column that has no faithful text (binary data, nested lists or structs; listed in
+    ``unreadable`` with the reason) is dropped rather than failing the ingest, as is a second
+    column with an already used name; a chosen column of that kind is refused by name.
     """
+    unreadable = dict(unreadable or {})
     wanted = {"text": text_column, "label": label_column}
     if split_column:
         wanted["split"] = split_column
-    missing = [name for name in wanted.values() if name not in table.column_names]
+    present = set(table.column_names) | set(unreadable)
+    missing = [name for name in wanted.values() if name not in present]
     if missing:
         found = ", ".join(table.column_names) or "none"
         raise DataError(
             f"{source}: column {', '.join(repr(m) for m in missing)} not found "
             f"(columns found: {found}); choose columns with --text-column/--label-column"
         )
-    columns = {key: _as_strings(table.column(name), name, source) for key, name in wanted.items()}
+    columns = {key: _as_strings(table, name, source, unreadable) for key, name in wanted.items()}
     used = set(wanted.values())
     for index, name in enumerate(table.column_names):
-        if name in used:
+        if name in used or name in unreadable:
             continue
         used.add(name)
         try:
-            columns[EXTRA_PREFIX + name] = _as_strings(table.column(index), name, source)
-        except DataError:
+            columns[EXTRA_PREFIX + name] = column_strings(table.column(index))
+        except NotText:
             continue
     result = pa.table(columns)
     if split_column:
@@ -154,36 +181,74 @@ def extra_columns(table: pa.Table) -> list[str]:
     ]
 
 
-def _read(source: Path | pa.BufferReader, file_format: str, name: str) -> pa.Table:
-    try:
-        if file_format in ("csv", "tsv"):
-            return pacsv.read_csv(
-                source,
-                parse_options=pacsv.ParseOptions(
-                    delimiter="\t" if file_format == "tsv" else ",", newlines_in_values=True
-                ),
-                convert_options=pacsv.ConvertOptions(
-                    strings_can_be_null=False, quoted_strings_can_be_null=False
-                ),
-            )
-        if file_format == "jsonl":
-            return pajson.read_json(source)
-        return pq.read_table(source)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{name}: cannot read as {file_format}: {first_line}") from exc
+def _read_path(
+    path: Path, options: ReadOptions, notify: Notify | None
+) -> tuple[pa.Table, dict[str, str]]:
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    if path.suffix.lower() not in FORMATS:
+        known = ", ".join(sorted(FORMATS))
+        raise DataError(f"{path}: unknown file type {path.suffix!r}; use one of {known}")
+    file_format = FORMATS[path.suffix.lower()]
+    if options.encoding is None:
+        check_file(path, file_format, str(path))
+    return _read(path, file_format, str(path), options, notify)
 
 
-def _as_strings(column: pa.ChunkedArray, name: str, source: str) -> pa.ChunkedArray:
-    if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
-        raise DataError(
-            f"{source}: column {name!r} is not valid UTF-8 text; save the file as UTF-8"
+def _read(
+    data: Path | bytes,
+    file_format: str,
+    source: str,
+    options: ReadOptions,
+    notify: Notify | None,
+) -> tuple[pa.Table, dict[str, str]]:
+    """The file as a table of string columns, and the columns that have no text (why)."""
+    if options.encoding is not None and file_format in ("csv", "tsv", "jsonl"):
+        raw = data.read_bytes() if isinstance(data, Path) else data
+        data = transcoded(raw, options.encoding, source)
+    if file_format in ("csv", "tsv"):
+        delimiter = options.delimiter or ("\t" if file_format == "tsv" else None)
+        if delimiter is None:
+            delimiter = sniff_delimiter(data)
+            if notify is not None:
+                notify(f"read {source} as {describe(delimiter)}")
+        elif len(delimiter) != 1:
+            raise DataError(f"--delimiter must be one character, got {delimiter!r}")
+        table = read_delimited(
+            data, source, delimiter, skip_bad_rows=options.skip_bad_rows, notify=notify
         )
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return column.cast(pa.string())
-    if pa.types.is_dictionary(column.type):
-        return pc.cast(column, pa.string())
+        return table, {}
+    if file_format == "jsonl":
+        return read_jsonl(data, source)
+    if file_format == "xlsx":
+        return read_xlsx(data, source), {}
+    return _read_parquet(data, source)
+
+
+def _read_parquet(data: Path | bytes, source: str) -> tuple[pa.Table, dict[str, str]]:
     try:
-        return pc.cast(column, pa.string())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise DataError(f"{source}: column {name!r} of type {column.type} is not text") from exc
+        table = pq.read_table(pa.BufferReader(data) if isinstance(data, bytes) else data)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{source}: cannot read as parquet: {first}") from exc
+    columns: dict[str, pa.ChunkedArray] = {}
+    unreadable: dict[str, str] = {}
+    for index, name in enumerate(table.column_names):
+        if name in columns or name in unreadable:
+            continue
+        try:
+            columns[name] = column_strings(table.column(index))
+        except NotText as reason:
+            unreadable[name] = str(reason)
+    return pa.table(columns), unreadable
+
+
+def _as_strings(
+    table: pa.Table, name: str, source: str, unreadable: Mapping[str, str]
+) -> pa.ChunkedArray:
+    if name in unreadable:
+        raise DataError(f"{source}: column {name!r} {unreadable[name]}")
+    try:
+        return column_strings(table.column(name))
+    except NotText as reason:
+        raise DataError(f"{source}: column {name!r} {reason}") from None

@@ -1,0 +1,56 @@
+"""The options of every command that reads a data file, and how it says what it decided.
+
+``ingest``, ``validate`` and ``pool add`` take the same three: ``--delimiter``, ``--encoding``
+and ``--skip-bad-rows``. What the reader decided by itself (the delimiter it sniffed, the rows it
+skipped) is printed on stderr once the file has been read, so that stdout stays one JSON
+document under ``--json`` and a refused file prints only its error.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from textloop.cli.output import err
+from textloop.data.readers import ReadOptions
+
+Delimiter = Annotated[
+    str | None,
+    typer.Option(
+        help="Field delimiter of a CSV/TSV file, e.g. ';' or '\\t' (default: tab for .tsv, "
+        "sniffed for .csv among , ; tab |).",
+    ),
+]
+Encoding = Annotated[
+    str | None,
+    typer.Option(help="Encoding of a CSV/TSV/JSONL file, e.g. cp1252 (default: UTF-8)."),
+]
+SkipBadRows = Annotated[
+    bool,
+    typer.Option(
+        "--skip-bad-rows",
+        help="Skip CSV/TSV rows with more or fewer fields than the header (counted, lines named).",
+    ),
+]
+
+
+def read_options(delimiter: str | None, encoding: str | None, skip_bad_rows: bool) -> ReadOptions:
+    if delimiter in ("\\t", "tab"):
+        delimiter = "\t"
+    return ReadOptions(delimiter=delimiter, encoding=encoding, skip_bad_rows=skip_bad_rows)
+
+
+class Notes:
+    """Collects what readers announce; ``show`` prints it once the read has succeeded."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, line: str) -> None:
+        self.lines.append(line)
+
+    def show(self) -> None:
+        for line in self.lines:
+            err.print(line, highlight=False, markup=False, soft_wrap=True)
+        self.lines.clear()

@@ -1,0 +1,58 @@
+"""Reads JSON Lines keeping every value as it was written.
+
+A number keeps the text of its token (``007`` cannot occur, but ``1.0`` stays ``1.0`` beside
+``1``, ``1e3`` stays ``1e3`` and an 18-digit id keeps every digit), because a type guessed per
+column would turn ``1.0`` into ``1`` or a long id into a float. ``true``/``false`` become those
+words, ``null`` and a missing key become None. A column holding an array or an object has no
+text: it is reported as unreadable, and the reader drops it or refuses it by its role.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+
+from textloop.data.values import NotText, value_text
+from textloop.errors import DataError
+
+
+def read_jsonl(data: bytes | Path, source: str) -> tuple[pa.Table, dict[str, str]]:
+    """The file as string columns, in the order keys first appear, and the unreadable ones."""
+    columns: dict[str, list[str | None]] = {}
+    unreadable: dict[str, str] = {}
+    rows = 0
+    for number, line in _lines(data):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line, parse_int=str, parse_float=str, parse_constant=str)
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                f"{source}: line {number}: not valid JSON: {exc.msg} (column {exc.colno})"
+            ) from None
+        if not isinstance(record, dict):
+            raise DataError(f"{source}: line {number}: expected a JSON object, one per line")
+        for key, value in record.items():
+            values = columns.setdefault(key, [None] * rows)
+            try:
+                values.append(value_text(value))
+            except NotText:
+                unreadable.setdefault(key, "holds arrays or objects, not text")
+                values.append(None)
+        rows += 1
+        for values in columns.values():
+            if len(values) < rows:
+                values.append(None)
+    table = pa.table({key: pa.array(values, pa.string()) for key, values in columns.items()})
+    return table, unreadable
+
+
+def _lines(data: bytes | Path) -> Iterator[tuple[int, str]]:
+    """Numbered lines of UTF-8 text (a byte order mark is skipped)."""
+    raw = io.BytesIO(data) if isinstance(data, bytes) else data.open("rb")
+    with io.TextIOWrapper(raw, encoding="utf-8-sig") as text:
+        yield from enumerate(text, start=1)
