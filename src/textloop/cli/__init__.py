@@ -14,6 +14,7 @@ from textloop import __version__
 from textloop.cli.audit import audit_command, register_audit_command
 from textloop.cli.bench import register_bench_command
 from textloop.cli.context import JsonFlag, settings
+from textloop.cli.evaluation import print_evaluation
 from textloop.cli.keys import keys_app
 from textloop.cli.loop import register_loop_commands
 from textloop.cli.monitor import register_monitor_commands
@@ -170,8 +171,14 @@ def train(
     ] = None,
     slice_column: Annotated[
         list[str] | None,
-        typer.Option(help="Also report test metrics per value of this extra column (repeatable)."),
+        typer.Option(
+            help="Also report test metrics per value of this extra column (repeatable); stored "
+            "as the classifier's setting, which later trains and retrains use by default."
+        ),
     ] = None,
+    all_classes: Annotated[
+        bool, typer.Option("--all-classes", help="Print every class, not the worst 10.")
+    ] = False,
     deploy: Annotated[
         bool,
         typer.Option(help="Make the new version production if blessed and infra-validated."),
@@ -199,17 +206,17 @@ def train(
             from_step=from_step,
             tune_trials=config.tune_trials if tune_trials is None else tune_trials,
             tune_seconds=config.tune_seconds if tune_seconds is None else tune_seconds,
-            slice_columns=tuple(slice_column or ()),
+            slice_columns=tuple(slice_column) if slice_column else None,
             deploy=deploy,
         )
     audit_command(ctx, store, name, version=report.version, family=report.family, deploy=deploy)
     if as_json:
         emit_json(report.__dict__)
         return
-    print_training_report(report)
+    print_training_report(report, all_classes=all_classes)
 
 
-def print_training_report(report: Any) -> None:
+def print_training_report(report: Any, all_classes: bool = False) -> None:
     steps = "  ".join(f"{step} {status}" for step, status in report.steps.items())
     out.print(f"run {report.run}: {steps}", highlight=False)
     for trial in report.tuning.get("trials", []):
@@ -240,6 +247,7 @@ def print_training_report(report: Any) -> None:
             f"  test ({test['rows']:,} rows): accuracy {test['accuracy']:.4f} "
             f"(95% CI {low:.4f}-{high:.4f})  macro-F1 {test['macro_f1']:.4f}"
         )
+        print_evaluation(test, all_classes=all_classes)
     verdict = report.blessing
     status = "[green]blessed[/]" if verdict.get("blessed") else "[red]NOT blessed[/]"
     out.print(f"  {status}: {'; '.join(verdict.get('reasons', []))}")

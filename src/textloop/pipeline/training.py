@@ -17,7 +17,6 @@ import time
 from typing import Any
 
 from textloop.config import Settings
-from textloop.data.datasets import load_split_columns
 from textloop.models.base import ModelResources, families
 from textloop.pipeline.blessing import BlessingThresholds
 from textloop.pipeline.component import Workspace
@@ -42,6 +41,7 @@ from textloop.pipeline.components.tune import TuneStep
 from textloop.pipeline.progress import Progress, SilentProgress
 from textloop.pipeline.report import TrainReport
 from textloop.pipeline.runner import PipelineResult, Step, downstream_of, run_pipeline
+from textloop.pipeline.slice_settings import resolve_slice_columns
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier, resolve_dataset_version
 
@@ -105,10 +105,14 @@ def train_classifier(
     from_step: str | None = None,
     tune_trials: int = 0,
     tune_seconds: float = 300.0,
-    slice_columns: tuple[str, ...] = (),
+    slice_columns: tuple[str, ...] | None = None,
     deploy: bool = False,
 ) -> TrainReport:
-    """Run the training pipeline; bad arguments fail before anything is recorded."""
+    """Run the training pipeline; bad arguments fail before anything is recorded.
+
+    ``slice_columns=None`` uses the classifier's stored setting; columns given are checked
+    against the dataset, then stored as the setting, so that later trains and retrains keep them.
+    """
     started = time.perf_counter()
     candidates = tuple(auto_candidates) if family == AUTO else (family,)
     for candidate in candidates:
@@ -116,8 +120,7 @@ def train_classifier(
     with store.session() as session:
         dataset = resolve_dataset_version(session, get_classifier(session, name), dataset_version)
         dataset_number = dataset.version
-        if slice_columns:  # a misspelt column is bad input: refuse it before any work
-            load_split_columns(session, dataset.id, "test", slice_columns)
+        slice_columns = resolve_slice_columns(session, dataset, slice_columns)
     steps = training_steps(
         dataset_number,
         candidates,

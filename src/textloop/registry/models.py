@@ -33,6 +33,7 @@ from textloop.store.queries import (
 from textloop.store.tables import Classifier, DatasetVersion, ModelAlias, ModelVersion, utcnow
 
 PRODUCTION = "production"
+CALIBRATED = "calibrated"  # the wrapper family; the name stored and shown is the inner one
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def register_model(
     record = ModelVersion(
         classifier_id=classifier.id,
         version=version,
-        family=model.family,
+        family=trained_family(model),
         dataset_version_id=dataset.id,
         artifact_uri=relative,
         labels=list(model.classes_),
@@ -83,6 +84,13 @@ def register_model(
     session.add(record)
     session.flush()
     return record
+
+
+def trained_family(model: Any) -> str:
+    """The family that learned, as the CLI names it (``ngram``, ``ensemble``), not ``calibrated``:
+    calibration wraps every winner, so its name would say nothing about the model."""
+    inner = getattr(model, "model", None) if model.family == CALIBRATED else None
+    return str(inner.family) if inner is not None else str(model.family)
 
 
 def set_alias(

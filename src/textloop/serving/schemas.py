@@ -34,10 +34,12 @@ class Strict(BaseModel):
 
 
 class ClassifyCreate(Strict):
-    """Either one ``text`` or a batch of up to 256 ``texts``."""
+    """Either one ``text`` or a batch of up to 256 ``texts``; ``top_k`` trims ``scores``."""
 
     text: Text | None = None
     texts: Annotated[list[Text], Field(min_length=1, max_length=MAX_BATCH)] | None = None
+    # Only the k highest scores, highest first; null (the default): every label's score.
+    top_k: Annotated[int, Field(ge=1, le=10_000)] | None = None
 
     @model_validator(mode="after")
     def exactly_one(self) -> Self:
@@ -159,6 +161,7 @@ class ClassifierPublic(BaseModel):
     threshold: float
     labels: list[str]
     production_version: int | None
+    slice_columns: list[str] = []  # the extra columns trainings and retrains report slices by
 
 
 class DatasetPublic(BaseModel):
@@ -179,7 +182,10 @@ class TrainCreate(Strict):
     from_step: Annotated[str, Field(pattern=r"^[a-z_]+$", max_length=50)] | None = None
     tune_trials: Annotated[int, Field(ge=0, le=1000)] | None = None
     tune_seconds: Annotated[float, Field(ge=0, le=86400)] | None = None
-    slice_columns: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=20)] = []
+    # null: the classifier's stored slice columns; a list (even []) replaces that setting
+    slice_columns: (
+        Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=20)] | None
+    ) = None
 
 
 class ModelPublic(BaseModel):
@@ -188,7 +194,8 @@ class ModelPublic(BaseModel):
     dataset_version: int
     metrics: dict[str, Any]
     blessing: dict[str, Any] | None = None
-    run: int | None = None  # the training run that registered it, when answering a train call
+    run: int | None = None  # the training run that registered it (null only for a version
+    # registered before runs were recorded)
     created_at: Moment
 
 

@@ -65,6 +65,8 @@ class Classifier(Base):
     retrain_model: Mapped[str | None] = mapped_column(String(50), default=None)  # None: auto
     drift_window: Mapped[int] = mapped_column(Integer, default=500, server_default="500")
     drift_thresholds: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # Extra columns every training reports test metrics by, unless one names its own (0015).
+    slice_columns: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -434,6 +436,16 @@ class Job(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WorkerPresence(Base):
+    """A running worker, seen every few seconds even when idle (``jobs.presence``; 0015)."""
+
+    __tablename__ = "worker_presence"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SystemEvent(Base):

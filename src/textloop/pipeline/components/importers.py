@@ -58,7 +58,12 @@ class ProductionImporter(Component):
         with workspace.store.session() as session:
             model = aliased_model(session, get_classifier(session, name), self.alias)
             if model is None:
-                return Output("model", "none", {"version": None}, f"textloop://{name}/models/none")
+                return Output(  # the alias, pointing at nothing: no model to name
+                    "model",
+                    "none",
+                    {"version": None, "alias": self.alias},
+                    f"textloop://{name}/aliases/{self.alias}",
+                )
             uri = model_uri(name, model.version)
             recorded = find_artifact(session, uri)
             content_hash = recorded.content_hash if recorded is not None else None

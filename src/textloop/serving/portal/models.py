@@ -14,6 +14,7 @@ from textloop.monitoring.quality import version_quality
 from textloop.monitoring.shadow import shadow_report
 from textloop.notifications.events import list_events
 from textloop.notifications.webhooks import delivery_log
+from textloop.pipeline.evaluation_tables import evaluation_tables
 from textloop.registry.deployment import deploy_model
 from textloop.registry.models import PRODUCTION
 from textloop.registry.rollback import rollback
@@ -57,6 +58,7 @@ def models_page(request: Request, session: SessionDep, account: PortalAccount) -
                 "classifier": classifier,
                 "production": production.version if production else None,
                 "versions": versions,
+                "evaluations": {v.version: evaluation_tables(v.metrics) for v in versions},
                 "quality": {q.version: q for q in quality},
                 "chart": chart,
                 "drift": drift["reports"][0] if drift["reports"] else None,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from textloop.data.encoding import TEXT_FORMATS
 from textloop.data.readers import parse_labelled
 from textloop.errors import TooLarge, UnsupportedMediaType
+from textloop.metadata.model_runs import producing_runs
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
 from textloop.registry.deployment import deploy_model
@@ -50,6 +51,7 @@ def _public(session: SessionDep, classifier: Classifier) -> ClassifierPublic:
         threshold=classifier.threshold,
         labels=classifier.labels,
         production_version=production.version if production else None,
+        slice_columns=classifier.slice_columns or [],
     )
 
 
@@ -158,7 +160,8 @@ def list_models(name: str, session: SessionDep, _key: AdminKey) -> list[ModelPub
         .join(DatasetVersion, DatasetVersion.id == ModelVersion.dataset_version_id)
         .where(ModelVersion.classifier_id == classifier.id)
         .order_by(ModelVersion.version)
-    )
+    ).all()
+    runs = producing_runs(session, name, [model.version for model, _ in rows])
     return [
         ModelPublic(
             version=model.version,
@@ -167,6 +170,7 @@ def list_models(name: str, session: SessionDep, _key: AdminKey) -> list[ModelPub
             metrics=model.metrics,
             blessing=model.blessing,
             created_at=model.created_at,
+            run=runs.get(model.version),
         )
         for model, dataset_version in rows
     ]
@@ -189,7 +193,7 @@ def train_model(name: str, body: TrainCreate, runtime: RuntimeDep, _key: AdminKe
         tune_seconds=(
             runtime.settings.tune_seconds if body.tune_seconds is None else body.tune_seconds
         ),
-        slice_columns=tuple(body.slice_columns),
+        slice_columns=None if body.slice_columns is None else tuple(body.slice_columns),
     )
     with runtime.store.session() as session:
         classifier = get_classifier(session, name)
