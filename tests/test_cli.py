@@ -88,7 +88,7 @@ def test_lineage_traces_a_cli_prediction(env: dict[str, str], tmp_path: Path) ->
     assert graph["run"]["run"] == 2 and graph["run"]["pipeline"] == "train"
     assert [d["uri"] for d in graph["datasets"]] == ["textloop://topics/datasets/1"]
     tree = run_cli(env, "lineage", "--dataset", "1", "--classifier", "topics")
-    assert "trained model textloop://topics/models/1 (calibrated, blessed)" in tree.stdout
+    assert "trained model textloop://topics/models/1 (ngram, blessed)" in tree.stdout
     assert "consumed by runs 2 (train)" in tree.stdout
     assert "run 2 push [succeeded]" in tree.stdout
     assert "deployment" in tree.stdout

@@ -38,17 +38,30 @@ def render_lineage(graph: dict[str, Any]) -> Tree:
 
 
 def _steps(parent: Tree, steps: list[dict[str, Any]], items: str, onwards: str) -> None:
-    """Every step of the nested graph once, oldest first: a flat list reads better than depth."""
+    """Every step of the nested graph once, oldest first: a flat list reads better than depth.
+
+    Each artifact is written out (URI and details) at its first mention only; later steps that
+    use it name its type and say it is above.
+    """
+    shown: set[str] = set()
     for step, artifacts in sorted(_flatten(steps, items, onwards).values(), key=_execution):
-        outputs = "; ".join(
-            f"{a['type']} {a['uri']}" + artifact_details(a["properties"]) for a in artifacts
-        )
+        outputs = "; ".join(_artifact(a, shown) for a in artifacts)
         parent.add(
             escape(
                 f"run {step['run']} {step['component']} [{step['status']}]"
                 + (f" {'→' if items == 'outputs' else '←'} {outputs}" if outputs else "")
             )
         )
+
+
+def _artifact(artifact: dict[str, Any], shown: set[str]) -> str:
+    properties = artifact["properties"]
+    if artifact["type"] == "model" and properties.get("version") is None:
+        return "no production model yet"  # the production importer found the alias unset
+    if artifact["uri"] in shown:
+        return f"{artifact['type']} (above)"
+    shown.add(artifact["uri"])
+    return f"{artifact['type']} {artifact['uri']}" + artifact_details(properties)
 
 
 def _flatten(

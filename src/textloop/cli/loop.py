@@ -62,6 +62,7 @@ def retrain(
     from textloop.continuous.backfill import parse_moment, request_backfill
     from textloop.continuous.triggers import request_retrain
     from textloop.errors import InvalidRequest
+    from textloop.jobs.presence import live_workers
     from textloop.store import open_store
 
     with open_store(settings(ctx)).session() as session:
@@ -76,6 +77,7 @@ def retrain(
             end = parse_moment(until, "until", end_of_day=True) if until else None
             queued = request_backfill(session, name, start, end, model, "backfill (CLI)")
         summaries = [_job(job) for job in queued]
+        workers = live_workers(session)
         audit_command(ctx, session, name, jobs=[summary["id"] for summary in summaries])
     if as_json:
         emit_json(summaries if since or until else summaries[0])  # a range: a list of jobs
@@ -83,10 +85,20 @@ def retrain(
     for summary in summaries:
         version = summary["payload"].get("dataset_version")
         over = f" over dataset version {version}" if version else ""
-        out.print(
-            f"queued job {summary['id']}{over} ({summary['status']}); `textloop worker` runs it",
-            highlight=False,
+        out.print(f"queued job {summary['id']}{over} ({summary['status']})", highlight=False)
+    out.print(who_runs_it(workers), highlight=False)
+
+
+def who_runs_it(workers: list[str]) -> str:
+    """Whether a running worker will pick queued jobs up, or one must be started."""
+    if not workers:
+        return (
+            "no worker is running: start `textloop worker` (or `textloop serve --with-worker`) "
+            "to run it"
         )
+    if len(workers) == 1:
+        return f"worker {workers[0]} is running and will pick it up"
+    return f"workers {workers[0]} and {len(workers) - 1} more are running; one will pick it up"
 
 
 def jobs(
@@ -161,23 +173,39 @@ def retrain_policy(
     model: Annotated[
         str | None, typer.Option(help="Model family retrains train (default: auto).")
     ] = None,
+    slice_columns: Annotated[
+        str | None,
+        typer.Option(
+            help='Comma-separated extra columns trainings report test slices by; "" removes them.'
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show or change when a classifier retrains and whether it deploys by itself."""
+    """Show or change when a classifier retrains, how, and whether it deploys by itself."""
     from textloop.continuous.triggers import configure
+    from textloop.pipeline.slice_settings import store_slice_columns
     from textloop.store import open_store
 
     with open_store(settings(ctx)).session() as session:
         classifier = configure(session, name, after, deploy, schedule, model)
-        changes = {"after": after, "deploy": deploy, "schedule": schedule, "model": model}
+        if slice_columns is not None:
+            store_slice_columns(classifier, slice_columns.split(","))
+        changes = {
+            "after": after,
+            "deploy": deploy,
+            "schedule": schedule,
+            "model": model,
+            "slice_columns": slice_columns,
+        }
         if any(value is not None for value in changes.values()):
             audit_command(ctx, session, name, **changes)
-        policy = {
+        policy: dict[str, Any] = {
             "classifier": name,
             "retrain_after": classifier.retrain_after,
             "deploy_mode": classifier.deploy_mode,
             "schedule": classifier.retrain_schedule,
             "model": classifier.retrain_model or "auto",
+            "slice_columns": classifier.slice_columns or [],
         }
     if as_json:
         emit_json(policy)
@@ -185,7 +213,8 @@ def retrain_policy(
     out.print(
         f"{name}: retrain after {policy['retrain_after']} new reviewed labels "
         f"(0 = never), on schedule {policy['schedule'] or '(none)'}, "
-        f"deploy {policy['deploy_mode']}, model {policy['model']}",
+        f"deploy {policy['deploy_mode']}, model {policy['model']}, slice columns "
+        f"{', '.join(policy['slice_columns']) or '(none)'}",
         highlight=False,
     )
 

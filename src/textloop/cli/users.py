@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -58,7 +58,7 @@ def users_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from textloop.store import open_store
 
     with open_store(settings(ctx)).session() as session:
-        users = [
+        users: list[dict[str, Any]] = [
             {
                 "id": user.id,
                 "email": user.email,

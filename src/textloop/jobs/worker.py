@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Any
 from textloop.config import Settings
 from textloop.continuous.schedule import fire_due_schedules
 from textloop.continuous.triggers import RETRAIN
+from textloop.jobs.presence import ANNOUNCE, announce, leave
 from textloop.jobs.queue import claim, fail, heartbeat, lost_attempt, succeed
 from textloop.models.base import ModelResources
 from textloop.monitoring.drift import enqueue_due_drift_checks
@@ -30,6 +32,7 @@ from textloop.store.tables import Classifier
 log = logging.getLogger("textloop.worker")
 Handler = Callable[[Store, Settings, str, dict[str, Any], ModelResources], dict[str, Any]]
 HEARTBEAT_SECONDS = 10.0
+ANNOUNCE_SECONDS = ANNOUNCE.total_seconds()
 
 
 def default_handlers() -> dict[str, Handler]:
@@ -102,9 +105,13 @@ class Worker:
         threading.Thread(
             target=Deliverer(self.store).run, args=(stop,), name="webhooks", daemon=True
         ).start()
+        announced: float | None = None
         while not stop.is_set():
             try:
                 with self.store.session() as session:
+                    if announced is None or time.monotonic() - announced >= ANNOUNCE_SECONDS:
+                        announce(session, self.name)  # `textloop retrain` says it is running
+                        announced = time.monotonic()
                     fire_due_schedules(session)
                     enqueue_due_drift_checks(session)
                 if self.run_once():
@@ -112,6 +119,11 @@ class Worker:
             except Exception:  # the database went away for a moment: wait, then go on
                 log.exception("worker %s could not claim a job", self.name)
             stop.wait(poll_seconds)
+        try:
+            with self.store.session() as session:
+                leave(session, self.name)
+        except Exception:
+            log.exception("worker %s could not record that it stopped", self.name)
 
     def _beat(self, job_id: int, stop: threading.Event) -> None:
         while not stop.wait(HEARTBEAT_SECONDS):

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from textloop.continuous.triggers import after_review
 from textloop.errors import InvalidRequest, NotFound
+from textloop.review.labels import require_known_label
 from textloop.store.queries import get_classifier
 from textloop.store.tables import (
     Classifier,
@@ -83,8 +84,8 @@ def decide(session: Session, task_id: str, user_id: int, label: str) -> ReviewTa
         raise NotFound(f"review task {task_id!r} does not exist")
     classifier = session.get(Classifier, task.classifier_id)
     assert classifier is not None
-    if label != SKIPPED and label not in classifier.labels:
-        raise InvalidRequest(f"{label!r} is not a label of {classifier.name!r}", field="label")
+    if label != SKIPPED:
+        require_known_label(classifier, label)
     if task.status != "open":
         raise InvalidRequest(f"review task {task_id} is {task.status} already", field="task")
     lease = session.scalar(

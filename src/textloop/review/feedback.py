@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest, NotFound
 from textloop.registry.models import PRODUCTION
+from textloop.review.labels import require_known_label
 from textloop.serving.inference import score_texts
 from textloop.serving.model_cache import ModelCache
 from textloop.store.queries import aliased_model, get_classifier
@@ -35,10 +36,8 @@ def record_feedback(
     api_key_id: int | None = None,
 ) -> FeedbackReceipt:
     classifier = get_classifier(session, classifier_name)
-    if label is not None and label not in classifier.labels:
-        raise InvalidRequest(
-            f"label {label!r} is not a label of classifier {classifier_name!r}", field="label"
-        )
+    if label is not None:
+        require_known_label(classifier, label)
     suggested: str | None = None
     confidence: float | None = None
     if prediction_id is not None:

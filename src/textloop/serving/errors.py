@@ -86,7 +86,9 @@ async def _textloop_error(request: Request, exc: Exception) -> Response:
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
-    first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
+    first: dict[str, Any] = (
+        dict(errors[0]) if errors else {"loc": (), "msg": "invalid request", "type": ""}
+    )
     if first.get("type") == "json_invalid":
         reason = str(first.get("ctx", {}).get("error") or first["msg"])
         where = await _json_position(request, first.get("loc", ()))

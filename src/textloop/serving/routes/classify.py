@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
+from textloop.serving.answers import public_prediction
 from textloop.serving.deps import ClassifyKey, RuntimeDep, require_assignments
 from textloop.serving.schemas import (
     BatchPredictionPublic,
@@ -33,9 +34,10 @@ async def classify_texts(
     name: str, body: ClassifyCreate, runtime: RuntimeDep, _key: ClassifyKey
 ) -> Response:
     results = await runtime.online.classify(name, _texts(body))
+    public = [public_prediction(result, body.top_k) for result in results]
     if body.text is not None:
-        return _json(results[0].__dict__)
-    return _json({"predictions": [result.__dict__ for result in results]})
+        return _json(public[0])
+    return _json({"predictions": public})
 
 
 @router.post(
@@ -53,7 +55,7 @@ async def classify_with_several(
     answers = await runtime.online.classify_many(body.classifiers, _texts(body))
     predictions: dict[str, Any] = {}
     for name, results in answers.items():
-        public = [result.__dict__ for result in results]
+        public = [public_prediction(result, body.top_k) for result in results]
         predictions[name] = public[0] if body.text is not None else public
     return _json({"predictions": predictions})
 
