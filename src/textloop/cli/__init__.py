@@ -19,6 +19,7 @@ from textloop.cli.keys import keys_app
 from textloop.cli.loop import register_loop_commands
 from textloop.cli.monitor import register_monitor_commands
 from textloop.cli.output import RichProgress, emit_json, err, fail, out
+from textloop.cli.reading import Delimiter, Encoding, Notes, SkipBadRows, read_options
 from textloop.cli.review import register_review_commands
 from textloop.cli.users import users_app
 from textloop.errors import TextloopError
@@ -82,7 +83,9 @@ def init(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 @app.command()
 def ingest(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV, TSV, JSONL or Parquet file of labelled text.")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV, TSV, JSONL, Parquet or .xlsx file of labelled text.")
+    ],
     classifier: Annotated[str, typer.Option("--classifier", "-c", help="Classifier name.")],
     text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
     label_column: Annotated[str, typer.Option(help="Column holding the label.")] = "label",
@@ -93,6 +96,9 @@ def ingest(
         Path | None,
         typer.Option(help="A separate file whose rows form the test split (same columns)."),
     ] = None,
+    delimiter: Delimiter = None,
+    encoding: Encoding = None,
+    skip_bad_rows: SkipBadRows = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Store FILE as a new dataset version of a classifier (created if new)."""
@@ -102,12 +108,14 @@ def ingest(
     from textloop.store import open_store
 
     config = settings(ctx)
-    table = read_labelled_file(file, text_column, label_column, split_column)
+    options, notes = read_options(delimiter, encoding, skip_bad_rows), Notes()
+    table = read_labelled_file(file, text_column, label_column, split_column, options, notes)
     source = str(file)
     if test_file is not None:
-        test_table = read_labelled_file(test_file, text_column, label_column)
+        test_table = read_labelled_file(test_file, text_column, label_column, None, options, notes)
         table = with_fixed_test_split(table, test_table, config.split_fractions)
         source = f"{file} + test:{test_file}"
+    notes.show()
     store = open_store(config)
     result = ingest_batch(store, config, classifier, table, source)
     audit_command(
@@ -328,9 +336,14 @@ def validate(
     name: Annotated[
         str, typer.Argument(help="Classifier whose schema the file is checked against.")
     ],
-    file: Annotated[Path, typer.Argument(help="CSV, TSV, JSONL or Parquet file of labelled text.")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV, TSV, JSONL, Parquet or .xlsx file of labelled text.")
+    ],
     text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
     label_column: Annotated[str, typer.Option(help="Column holding the label.")] = "label",
+    delimiter: Delimiter = None,
+    encoding: Encoding = None,
+    skip_bad_rows: SkipBadRows = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Check FILE against the classifier's schema without storing it; exit 1 on any error."""
@@ -341,7 +354,9 @@ def validate(
     from textloop.store import open_store
     from textloop.store.queries import get_classifier
 
-    table = read_labelled_file(file, text_column, label_column)
+    options, notes = read_options(delimiter, encoding, skip_bad_rows), Notes()
+    table = read_labelled_file(file, text_column, label_column, None, options, notes)
+    notes.show()
     rows = list(
         zip(table.column("text").to_pylist(), table.column("label").to_pylist(), strict=True)
     )
@@ -549,8 +564,11 @@ def runs_show(
 def pool_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
-    file: Annotated[Path, typer.Argument(help="CSV, TSV, JSONL or Parquet file of texts.")],
+    file: Annotated[Path, typer.Argument(help="CSV, TSV, JSONL, Parquet or .xlsx file of texts.")],
     text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
+    delimiter: Delimiter = None,
+    encoding: Encoding = None,
+    skip_bad_rows: SkipBadRows = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Add the texts of FILE to the classifier's unlabelled pool (each text once)."""
@@ -558,7 +576,11 @@ def pool_add(
     from textloop.review.pool import add_to_pool
     from textloop.store import open_store
 
-    texts = read_text_file(file, text_column)
+    notes = Notes()
+    texts = read_text_file(
+        file, text_column, read_options(delimiter, encoding, skip_bad_rows), notes
+    )
+    notes.show()
     with open_store(settings(ctx)).session() as session:
         added = add_to_pool(session, name, texts)
         audit_command(ctx, session, name, added=added.added, duplicates=added.duplicates)

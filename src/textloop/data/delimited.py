@@ -29,7 +29,12 @@ SHOWN_LINES = 10
 
 
 def sniff_delimiter(data: bytes | Path) -> str:
-    """The delimiter of the sample: ``csv.Sniffer``'s guess if every row agrees with it."""
+    """The delimiter that splits the header into several fields and the most rows like it.
+
+    Ties (a sample where two delimiters fit equally) go to ``csv.Sniffer``'s guess, then to the
+    order of ``DELIMITERS``. A stray bad row does not change the choice: it is the majority that
+    counts, so that the bad row can then be named by its line.
+    """
     with _text(data) as text:
         sample = text.read(SNIFF_BYTES)
     if len(sample) == SNIFF_BYTES and "\n" in sample:
@@ -38,18 +43,28 @@ def sniff_delimiter(data: bytes | Path) -> str:
         guess: str | None = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
     except csv.Error:
         guess = None
-    consistent = [d for d in DELIMITERS if _consistent(sample, d)]
-    if guess in consistent or (guess and not consistent):
-        return guess
-    return consistent[0] if consistent else ","
+    scores = {d: _agreement(sample, d) for d in DELIMITERS}
+    best = max(scores.values())
+    if best <= 0:
+        return guess or ","
+    fitting = [d for d in DELIMITERS if scores[d] == best]
+    return guess if guess in fitting else fitting[0]
 
 
-def _consistent(sample: str, delimiter: str) -> bool:
-    """More than one field in the header, and as many in every complete row of the sample."""
-    rows = [row for row in csv.reader(io.StringIO(sample), delimiter=delimiter) if row]
+def _agreement(sample: str, delimiter: str) -> float:
+    """Share of the sample's complete rows with as many fields as the header; 0 when the header
+    is one field (the delimiter does not occur in it)."""
+    try:
+        rows = [row for row in csv.reader(io.StringIO(sample), delimiter=delimiter) if row]
+    except csv.Error:
+        return 0.0
     if len(rows) > 1 and not sample.endswith("\n"):
         rows = rows[:-1]
-    return bool(rows) and len(rows[0]) > 1 and all(len(row) == len(rows[0]) for row in rows)
+    if not rows or len(rows[0]) < 2:
+        return 0.0
+    if len(rows) == 1:
+        return 0.5  # a header alone: it splits, but nothing confirms it
+    return sum(len(row) == len(rows[0]) for row in rows[1:]) / (len(rows) - 1)
 
 
 def describe(delimiter: str) -> str:

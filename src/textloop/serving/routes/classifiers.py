@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from textloop.data.encoding import TEXT_FORMATS
-from textloop.data.readers import parse_labelled
+from textloop.data.readers import ReadOptions, parse_labelled
 from textloop.errors import TooLarge, UnsupportedMediaType
 from textloop.metadata.model_runs import producing_runs
 from textloop.pipeline.ingestion import ingest_batch
@@ -41,7 +41,18 @@ CONTENT_TYPES = {
     "application/jsonl": "jsonl",
     "application/vnd.apache.parquet": "parquet",
     "application/x-parquet": "parquet",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
 }
+UTF8 = ("utf-8", "utf8")
+
+
+def _charset(content_type: str) -> str | None:
+    """The ``charset`` parameter of a Content-Type header, lower-cased; None when absent."""
+    for parameter in content_type.split(";")[1:]:
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"').lower() or None
+    return None
 
 
 def _public(session: SessionDep, classifier: Classifier) -> ClassifierPublic:
@@ -84,17 +95,25 @@ async def upload_dataset(
     text_column: Annotated[str, Query(max_length=200)] = "text",
     label_column: Annotated[str, Query(max_length=200)] = "label",
     split_column: Annotated[str | None, Query(max_length=200)] = None,
+    delimiter: Annotated[
+        str | None, Query(min_length=1, max_length=1, description="Default: sniffed for CSV")
+    ] = None,
+    skip_bad_rows: Annotated[
+        bool, Query(description="Skip CSV/TSV rows without the header's number of fields")
+    ] = False,
     idempotency_key: Annotated[
         str | None,
         Header(alias=idempotency.HEADER, description="Resent with the same body: the first answer"),
     ] = None,
 ) -> Response | DatasetPublic:
-    """Upload a labelled file as the body (CSV, TSV, JSONL or Parquet, by Content-Type).
+    """Upload a labelled file as the body (CSV, TSV, JSONL, Parquet or .xlsx, by Content-Type).
 
-    The body streams into a temporary file (checked as UTF-8 on the way for the text formats)
-    that pyarrow then reads; blocking work runs off the event loop, like sync routes.
+    The body streams into a temporary file (checked as UTF-8 on the way for the text formats,
+    unless the Content-Type names another ``charset``) that is then read; blocking work runs off
+    the event loop, like sync routes.
     """
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";")[0].strip().lower()
     file_format = CONTENT_TYPES.get(media_type)
     if file_format is None:
         raise UnsupportedMediaType(
@@ -102,6 +121,9 @@ async def upload_dataset(
             f"use one of {', '.join(sorted(CONTENT_TYPES))}",
             field="content-type",
         )
+    charset = _charset(content_type)
+    encoding = None if charset in UTF8 else charset
+    options = ReadOptions(delimiter=delimiter, encoding=encoding, skip_bad_rows=skip_bad_rows)
     claimed = idempotency.checked_key(idempotency_key)
     digest = idempotency.request_digest(request) if claimed else None
     settings = runtime.settings
@@ -109,7 +131,7 @@ async def upload_dataset(
         request,
         settings.data_dir / "tmp",
         "upload",
-        utf8=file_format in TEXT_FORMATS,
+        utf8=file_format in TEXT_FORMATS and encoding is None,
         digest=digest.update if digest else None,
     ) as path:
         if claimed and digest:
@@ -122,7 +144,14 @@ async def upload_dataset(
                 )
         try:
             table = await run_in_threadpool(
-                parse_labelled, path, file_format, "upload", text_column, label_column, split_column
+                parse_labelled,
+                path,
+                file_format,
+                "upload",
+                text_column,
+                label_column,
+                split_column,
+                options,
             )
             if table.num_rows > settings.max_upload_rows:
                 raise TooLarge(

@@ -1,0 +1,117 @@
+"""What spreadsheets export reads as the user meant it: the delimiter is sniffed (and said), an
+encoding can be named, a bad row names its file and line or is skipped on request, and an
+``.xlsx`` workbook reads like its CSV export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from textloop.data.readers import DEFAULT, ReadOptions, read_labelled_bytes, read_labelled_file
+from textloop.errors import DataError
+
+ROWS = "text;label;amount\nmy card is lost;card;1,50\nwhere is my money;transfer;007\n"
+
+
+def notes_of(path: Path, options: ReadOptions = DEFAULT) -> tuple[list[str], dict]:
+    notes: list[str] = []
+    table = read_labelled_file(path, options=options, notify=notes.append)
+    return notes, table.to_pydict()
+
+
+def test_a_semicolon_separated_csv_is_sniffed_and_the_choice_is_said(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(ROWS, encoding="utf-8")
+    notes, table = notes_of(path)
+    assert notes == [f"read {path} as ';'-separated"]
+    assert table == {
+        "text": ["my card is lost", "where is my money"],
+        "label": ["card", "transfer"],
+        "extra:amount": ["1,50", "007"],
+    }
+
+
+def test_a_tab_separated_csv_is_sniffed(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(ROWS.replace(";", "\t"), encoding="utf-8")
+    notes, table = notes_of(path)
+    assert notes == [f"read {path} as '\\t'-separated"]
+    assert table["extra:amount"] == ["1,50", "007"]
+
+
+def test_a_named_delimiter_is_used_as_given(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("text|label\na, b|x\nc|y\n", encoding="utf-8")
+    notes, table = notes_of(path, ReadOptions(delimiter="|"))
+    assert notes == [] and table["text"] == ["a, b", "c"]
+
+
+def test_a_cp1252_file_reads_when_its_encoding_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "legacy.csv"
+    path.write_bytes("text,label\ncaf\u00e9 \u20ac5,food\n".encode("cp1252"))
+    with pytest.raises(DataError, match=r"line 2: invalid UTF-8.*--encoding cp1252"):
+        read_labelled_file(path)
+    table = read_labelled_file(path, options=ReadOptions(encoding="cp1252"))
+    assert table.column("text").to_pylist() == ["caf\u00e9 \u20ac5"]
+
+
+def test_a_byte_the_named_encoding_lacks_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "legacy.csv"
+    path.write_bytes(b"text,label\nfine,a\nbad \x81 byte,b\n")
+    with pytest.raises(DataError, match=r"line 3: byte 0x81 is not cp1252 text"):
+        read_labelled_file(path, options=ReadOptions(encoding="cp1252"))
+    with pytest.raises(DataError, match="unknown encoding 'klingon'"):
+        read_labelled_file(path, options=ReadOptions(encoding="klingon"))
+
+
+def test_a_row_with_too_many_fields_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("text,label\nfine,a\nok,b\none,too,many\nlast,a\n", encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        read_labelled_file(path, options=ReadOptions(delimiter=","))
+    assert refused.value.message.startswith(f"{path}: line 4 has 3 fields, the header has 2")
+    assert "--skip-bad-rows" in refused.value.message
+
+
+def test_skip_bad_rows_skips_and_reports_them(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("text,label\nfine,a\none,too,many\nlast,a\nshort\n", encoding="utf-8")
+    notes, table = notes_of(path, ReadOptions(delimiter=",", skip_bad_rows=True))
+    assert table == {"text": ["fine", "last"], "label": ["a", "a"]}
+    assert notes == [f"skipped 2 rows of {path} without the header's 2 fields (lines 3, 5)"]
+
+
+def test_an_upload_takes_the_same_options(tmp_path: Path) -> None:
+    data = "text;label\nhello;a\n".encode("cp1252")
+    table = read_labelled_bytes(data, "csv", "upload", options=ReadOptions(encoding="cp1252"))
+    assert table.to_pydict() == {"text": ["hello"], "label": ["a"]}
+
+
+def test_an_xlsx_workbook_reads_like_its_csv_export(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["text", "label", "id", "ratio", "when", "ok", "empty"])
+    sheet.append(["card lost", "007", 570306123456789, 0.1, dt.datetime(2026, 1, 2), True, None])
+    sheet.append(["00123", "7", 12.0, 1.5, dt.datetime(2026, 1, 2, 3, 4), False, None])
+    path = tmp_path / "book.xlsx"
+    workbook.save(path)
+    assert read_labelled_file(path).to_pydict() == {
+        "text": ["card lost", "00123"],
+        "label": ["007", "7"],
+        "extra:id": ["570306123456789", "12"],
+        "extra:ratio": ["0.1", "1.5"],
+        "extra:when": ["2026-01-02", "2026-01-02T03:04:00"],
+        "extra:ok": ["TRUE", "FALSE"],
+        "extra:empty": ["", ""],
+    }
+
+
+def test_a_file_that_is_not_a_workbook_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "book.xlsx"
+    path.write_text("text,label\n")
+    with pytest.raises(DataError, match=r"book.xlsx: cannot read as an .xlsx workbook"):
+        read_labelled_file(path)

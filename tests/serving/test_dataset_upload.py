@@ -1,0 +1,45 @@
+"""Dataset uploads read spreadsheet exports as ``textloop ingest`` does: a named charset, a
+sniffed or given delimiter, bad rows refused by line or skipped on request."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.serving.conftest import Keys
+
+UPLOAD = "/v1/classifiers/legacy/datasets"
+ROWS = "text;label\ncaf\u00e9 au lait;drink\nth\u00e9 vert;drink\none;too;many\nbread;food\n"
+
+
+def test_a_cp1252_semicolon_upload_with_a_bad_row_is_refused_by_line(
+    client: TestClient, keys: Keys
+) -> None:
+    answer = client.post(
+        UPLOAD,
+        content=ROWS.encode("cp1252"),
+        headers={**keys.header(keys.admin), "content-type": "text/csv; charset=cp1252"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["message"].startswith("upload: line 4 has 3 fields")
+
+
+def test_skip_bad_rows_stores_the_others_exactly(client: TestClient, keys: Keys) -> None:
+    answer = client.post(
+        f"{UPLOAD}?skip_bad_rows=true&delimiter=%3B",
+        content=ROWS.encode("cp1252"),
+        headers={**keys.header(keys.admin), "content-type": "text/csv; charset=cp1252"},
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["rows"] == 3
+
+
+def test_without_the_charset_a_cp1252_upload_names_the_bad_byte(
+    client: TestClient, keys: Keys
+) -> None:
+    answer = client.post(
+        UPLOAD,
+        content=ROWS.encode("cp1252"),
+        headers={**keys.header(keys.admin), "content-type": "text/csv"},
+    )
+    assert answer.status_code == 422
+    assert "invalid UTF-8 (byte 0xe9" in answer.json()["error"]["message"]
