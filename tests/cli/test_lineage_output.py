@@ -27,8 +27,7 @@ def test_a_predictions_lineage_names_each_artifact_once_and_no_models_none(
         set_alias(session, "topics", PRODUCTION, 1)
         session.commit()
     cache = ModelCache(settings.artifact_root, ModelResources.for_settings(settings))
-    with store.session() as session:
-        (result,) = classify(session, cache, "topics", ["goal!"])
+    (result,) = classify(store, cache, "topics", ["goal!"])
     with store.session() as session:
         graph = prediction_lineage(session, result.prediction_id)
     with out.capture() as captured:

@@ -45,8 +45,7 @@ def test_a_prediction_after_two_retrains_names_its_model_run_and_data(
 ) -> None:
     grow_and_retrain(store, settings, read_labelled_file(corpus_csv))
     cache = ModelCache(settings.artifact_root, ModelResources())
-    with store.session() as session:
-        (prediction,) = classify(session, cache, "topics", ["rain and wind"])
+    (prediction,) = classify(store, cache, "topics", ["rain and wind"])
     with store.session() as session:
         graph = prediction_lineage(session, prediction.prediction_id)
         third_run = max(c.id for c in session.query(Context).filter(Context.name == "train"))

@@ -62,9 +62,7 @@ def monitored(store: Store, settings: Settings, tmp_path: Path) -> ModelCache:
 
 
 def send(store: Store, cache: ModelCache, texts: list[str]) -> None:
-    with store.session() as session:
-        classify(session, cache, "topics", texts)
-        session.commit()
+    classify(store, cache, "topics", texts)
 
 
 def check(store: Store, worker: Worker) -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from tests.corpus import TOPICS
 from textloop.config import Settings
@@ -44,11 +44,10 @@ def test_each_text_enters_the_pool_once(store: Store, deployed: ModelCache) -> N
 def test_uncertainty_strategies_pick_the_texts_the_model_is_least_sure_of(
     store: Store, deployed: ModelCache, strategy: str
 ) -> None:
-    with store.session() as session:
-        tasks = sample_pool(session, deployed, "topics", 5, strategy)
-        chosen = {task.text for task in tasks}
-        assert {task.source for task in tasks} == {"pool"}
-        assert all(len(task.scores) == 3 for task in tasks)
+    tasks = sample_pool(store, deployed, "topics", 5, strategy)
+    chosen = {task.text for task in tasks}
+    assert {task.source for task in tasks} == {"pool"}
+    assert all(len(task.scores) == 3 for task in tasks)
     model = next(iter(deployed._models.values()))
     usefulness = strategies.get(strategy)().usefulness(model.predict_proba(POOL))
     expected = {POOL[i] for i in np.argsort(-usefulness, kind="stable")[:5]}
@@ -58,10 +57,9 @@ def test_uncertainty_strategies_pick_the_texts_the_model_is_least_sure_of(
 def test_sampled_texts_leave_the_pool_and_are_not_chosen_again(
     store: Store, deployed: ModelCache
 ) -> None:
+    first = {t.text for t in sample_pool(store, deployed, "topics", 40, "random", seed=1)}
+    rest = {t.text for t in sample_pool(store, deployed, "topics", 40, "random", seed=1)}
     with store.session() as session:
-        first = {t.text for t in sample_pool(session, deployed, "topics", 40, "random", seed=1)}
-    with store.session() as session:
-        rest = {t.text for t in sample_pool(session, deployed, "topics", 40, "random", seed=1)}
         left = session.scalars(select(PoolText).where(PoolText.sampled_at.is_(None))).all()
     assert len(first) == 40 and len(rest) == 20 and not first & rest and left == []
 
@@ -69,12 +67,12 @@ def test_sampled_texts_leave_the_pool_and_are_not_chosen_again(
 def test_streaming_in_small_chunks_chooses_the_same_texts(
     store: Store, deployed: ModelCache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with store.session() as session:
-        whole = [t.text for t in sample_pool(session, deployed, "topics", 7, "margin")]
-        session.rollback()
+    whole = [t.text for t in sample_pool(store, deployed, "topics", 7, "margin")]
+    with store.session() as session:  # back to an unsampled pool
+        session.execute(delete(ReviewTask))
+        session.execute(update(PoolText).values(sampled_at=None))
     monkeypatch.setattr(pool_module, "CHUNK", 4)
-    with store.session() as session:
-        chunked = [t.text for t in sample_pool(session, deployed, "topics", 7, "margin")]
+    chunked = [t.text for t in sample_pool(store, deployed, "topics", 7, "margin")]
     assert chunked == whole
 
 
@@ -82,20 +80,18 @@ def test_streaming_in_small_chunks_chooses_the_same_texts(
 def test_the_diverse_strategy_spreads_one_batch_over_clusters(
     store: Store, deployed: ModelCache
 ) -> None:
-    with store.session() as session:
-        tasks = sample_pool(session, deployed, "topics", 4, "diverse")
-        texts = [t.text for t in tasks]
+    tasks = sample_pool(store, deployed, "topics", 4, "diverse")
+    texts = [t.text for t in tasks]
     assert len(texts) == len(set(texts)) == 4
     with store.session() as session:
         assert session.scalars(select(ReviewTask.source)).all() == ["pool"] * 4
 
 
 def test_bad_strategies_and_sizes_are_refused(store: Store, deployed: ModelCache) -> None:
-    with store.session() as session:
-        with pytest.raises(NotFound, match="unknown query strategy 'smart'; known strategies"):
-            sample_pool(session, deployed, "topics", 5, "smart")
-        with pytest.raises(InvalidRequest, match="n must be between 1 and 10000"):
-            sample_pool(session, deployed, "topics", 0, "margin")
+    with pytest.raises(NotFound, match="unknown query strategy 'smart'; known strategies"):
+        sample_pool(store, deployed, "topics", 5, "smart")
+    with pytest.raises(InvalidRequest, match="n must be between 1 and 10000"):
+        sample_pool(store, deployed, "topics", 0, "margin")
 
 
 def test_a_classifier_without_a_model_draws_its_first_labels_at_random(
@@ -105,11 +101,11 @@ def test_a_classifier_without_a_model_draws_its_first_labels_at_random(
     cache = ModelCache(settings.artifact_root, ModelResources())
     with store.session() as session:
         add_to_pool(session, "topics", POOL)
-        with pytest.raises(NotFound, match="'topics' has no deployed model"):
-            sample_pool(session, cache, "topics", 5, "margin")
-        tasks = sample_pool(session, cache, "topics", 5, "random", seed=2)
-        assert len({task.text for task in tasks}) == 5
-        assert all(t.suggested_label is None and t.scores is None for t in tasks)
+    with pytest.raises(NotFound, match="'topics' has no deployed model"):
+        sample_pool(store, cache, "topics", 5, "margin")
+    tasks = sample_pool(store, cache, "topics", 5, "random", seed=2)
+    assert len({task.text for task in tasks}) == 5
+    assert all(t.suggested_label is None and t.scores is None for t in tasks)
 
 
 def test_the_pool_feeds_training_of_families_that_learn_from_unlabelled_texts(
@@ -126,7 +122,29 @@ def test_the_pool_feeds_training_of_families_that_learn_from_unlabelled_texts(
         classifier_id = get_classifier(session, "topics").id
         count, digest = pool_digest(session, classifier_id)
         assert count == len(unlabelled_texts(session, classifier_id)) == len(POOL)
-        sample_pool(session, deployed, "topics", 5, "margin")
+    sample_pool(store, deployed, "topics", 5, "margin")
+    with store.session() as session:
         assert pool_digest(session, classifier_id) == (count, digest)  # sampled texts stay
         add_to_pool(session, "topics", ["one more text"])
         assert pool_digest(session, classifier_id)[1] != digest
+
+
+def test_repeats_texts_already_pooled_and_labelled_texts_are_counted_apart(
+    store: Store, deployed: ModelCache, corpus_csv: Path
+) -> None:
+    labelled = read_labelled_file(corpus_csv).column("text").to_pylist()[:3]
+    with store.session() as session:
+        added = add_to_pool(session, "topics", ["fresh", "fresh", POOL[0], *labelled])
+    assert (added.added, added.repeated, added.pooled, added.labelled) == (1, 1, 1, 3)
+    assert added.duplicates == 2
+
+
+def test_a_pooled_text_labelled_later_is_never_offered(
+    store: Store, settings: Settings, deployed: ModelCache
+) -> None:
+    import pyarrow as pa
+
+    later = pa.table({"text": POOL[:50], "label": ["sport"] * 50})
+    ingest_batch(store, settings, "topics", later, "labelled later")
+    offered = {t.text for t in sample_pool(store, deployed, "topics", 60, "random")}
+    assert offered == set(POOL[50:])

@@ -16,7 +16,14 @@ def test_admins_fill_the_pool_and_sample_it_into_review_tasks(
         "/v1/classifiers/topics/pool", json={"texts": [*TEXTS, TEXTS[0]]}, headers=admin
     )
     assert added.status_code == 201
-    assert added.json() == {"added": 4, "duplicates": 1, "size": 4}
+    assert added.json() == {
+        "added": 4,
+        "duplicates": 1,
+        "size": 4,
+        "repeated": 1,
+        "pooled": 0,
+        "labelled": 0,
+    }
     sampled = client.post(
         "/v1/classifiers/topics/pool/samples", json={"n": 2, "strategy": "margin"}, headers=admin
     )

@@ -431,8 +431,7 @@ def classify(
     config = settings(ctx)
     store = open_store(config)
     cache = ModelCache(config.artifact_root, ModelResources.for_settings(config))
-    with store.session() as session:
-        (result,) = run_classify(session, cache, name, [text])
+    (result,) = run_classify(store, cache, name, [text])
     if as_json:
         emit_json(result.__dict__)
         return
@@ -588,10 +587,18 @@ def pool_add(
         emit_json(added.__dict__)
         return
     out.print(
-        f"Added {added.added:,} texts to the pool of {name} ({added.duplicates:,} already there, "
-        f"{added.empty:,} empty); {added.size:,} wait to be chosen",
+        f"Added {added.added:,} texts to the pool of {name}; {added.size:,} wait to be chosen",
         highlight=False,
     )
+    skipped = {
+        "repeated earlier in the file": added.repeated,
+        "already in the pool": added.pooled,
+        "already labelled": added.labelled,
+        "empty": added.empty,
+    }
+    if any(skipped.values()):
+        parts = ", ".join(f"{count:,} {why}" for why, count in skipped.items() if count)
+        err.print(f"not added: {parts}", highlight=False)
 
 
 @pool_app.command("sample")
@@ -614,18 +621,18 @@ def pool_sample(
 
     config = settings(ctx)
     cache = ModelCache(config.artifact_root, ModelResources.for_settings(config))
-    with open_store(config).session() as session:
-        tasks = sample_pool(session, cache, name, n, strategy, seed)
-        audit_command(ctx, session, name, tasks=len(tasks), strategy=strategy)
-        chosen: list[dict[str, Any]] = [
-            {
-                "task": t.id,
-                "text": t.text,
-                "suggested_label": t.suggested_label,
-                "confidence": t.confidence,
-            }
-            for t in tasks
-        ]
+    store = open_store(config)
+    tasks = sample_pool(store, cache, name, n, strategy, seed)
+    audit_command(ctx, store, name, tasks=len(tasks), strategy=strategy)
+    chosen: list[dict[str, Any]] = [
+        {
+            "task": t.id,
+            "text": t.text,
+            "suggested_label": t.suggested_label,
+            "confidence": t.confidence,
+        }
+        for t in tasks
+    ]
     if as_json:
         emit_json(chosen)
         return

@@ -26,6 +26,7 @@ from textloop.jobs.queue import claim, fail, heartbeat, lost_attempt, succeed
 from textloop.models.base import ModelResources
 from textloop.monitoring.drift import enqueue_due_drift_checks
 from textloop.notifications.events import emit
+from textloop.retry_log import RetryLog
 from textloop.store.database import Store
 from textloop.store.tables import Classifier
 
@@ -106,6 +107,7 @@ class Worker:
             target=Deliverer(self.store).run, args=(stop,), name="webhooks", daemon=True
         ).start()
         announced: float | None = None
+        retries = RetryLog(log, f"worker {self.name} claiming a job")
         while not stop.is_set():
             try:
                 with self.store.session() as session:
@@ -114,10 +116,13 @@ class Worker:
                         announced = time.monotonic()
                     fire_due_schedules(session)
                     enqueue_due_drift_checks(session)
-                if self.run_once():
+                ran = self.run_once()
+            except Exception as exc:  # the database went away for a moment: wait, then go on
+                retries.failed(exc)
+            else:
+                retries.succeeded()
+                if ran:
                     continue
-            except Exception:  # the database went away for a moment: wait, then go on
-                log.exception("worker %s could not claim a job", self.name)
             stop.wait(poll_seconds)
         try:
             with self.store.session() as session:
@@ -126,9 +131,12 @@ class Worker:
             log.exception("worker %s could not record that it stopped", self.name)
 
     def _beat(self, job_id: int, stop: threading.Event) -> None:
+        retries = RetryLog(log, f"heartbeat for job {job_id}")
         while not stop.wait(HEARTBEAT_SECONDS):
             try:
                 with self.store.session() as session:
                     heartbeat(session, job_id, self.name)
-            except Exception:
-                log.exception("heartbeat for job %s failed", job_id)
+            except Exception as exc:
+                retries.failed(exc)
+            else:
+                retries.succeeded()

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, aliased
 
 from textloop.errors import InvalidRequest
 from textloop.notifications.events import EVENT_TYPES
+from textloop.retry_log import RetryLog
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier
 from textloop.store.tables import Classifier, SystemEvent, Webhook, WebhookDelivery, utcnow
@@ -134,11 +135,14 @@ class Deliverer:
         return attempted
 
     def run(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
+        retries = RetryLog(log, "webhook delivery")
         while not stop.is_set():
             try:
                 self.deliver_due()
-            except Exception:
-                log.exception("webhook delivery failed")
+            except Exception as exc:
+                retries.failed(exc)
+            else:
+                retries.succeeded()
             stop.wait(poll_seconds)
 
     def _claim(self) -> tuple[int, str, str, bytes, str] | None:

@@ -3,19 +3,21 @@
 Sampling streams the pool's unsampled texts through the production model in chunks, keeping a
 shortlist of at most ``keep_factor * n`` texts by the strategy's usefulness (a heap), so memory
 stays bounded however large the pool. The strategy picks the batch from the shortlist; each pick
-becomes a ``pool`` review task with the model's top scores, and leaves the pool.
+becomes a ``pool`` review task with the model's top scores, and leaves the pool. The model never
+runs inside a database transaction, and a text that is already labelled never enters the pool
+nor leaves it as a task.
 """
 
 from __future__ import annotations
 
 import hashlib
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from textloop.data.splits import normalize_text, text_hash
@@ -24,8 +26,9 @@ from textloop.registry.models import PRODUCTION
 from textloop.review.strategies import strategies
 from textloop.serving.inference import production_model
 from textloop.serving.model_cache import ModelCache
+from textloop.store.database import Store
 from textloop.store.queries import aliased_model, get_classifier
-from textloop.store.tables import PoolText, ReviewTask, utcnow
+from textloop.store.tables import DatasetVersion, Example, PoolText, ReviewTask, utcnow
 
 CHUNK = 1000
 MAX_SAMPLE = 10_000
@@ -36,31 +39,50 @@ TOP_SCORES = 5  # class scores a task keeps and the portal shows
 @dataclass(frozen=True)
 class PoolAdded:
     added: int
-    duplicates: int
+    duplicates: int  # not stored because the text is there already: ``repeated`` + ``pooled``
     empty: int
     size: int  # unsampled texts in the pool now
+    repeated: int = 0  # texts that came earlier in the same input
+    pooled: int = 0  # texts that were in the pool before this input
+    labelled: int = 0  # texts already labelled in a dataset version: never pooled
 
 
 def add_to_pool(session: Session, name: str, texts: Iterable[str | None]) -> PoolAdded:
+    """Store each new text once; repeats, texts already pooled and labelled ones are counted."""
     classifier = get_classifier(session, name)
-    known = set(
+    pooled_before = set(
         session.scalars(select(PoolText.text_hash).where(PoolText.classifier_id == classifier.id))
     )
-    rows, duplicates, empty = [], 0, 0
+    labelled_before = labelled_hashes(session, classifier.id)
+    seen: set[str] = set()
+    rows, repeated, pooled, labelled, empty = [], 0, 0, 0, 0
     for raw in texts:
         text = normalize_text(raw or "")
         if not text:
             empty += 1
             continue
         hashed = text_hash(text)
-        if hashed in known:
-            duplicates += 1
+        if hashed in seen:
+            repeated += 1
             continue
-        known.add(hashed)
-        rows.append(PoolText(classifier_id=classifier.id, text=text, text_hash=hashed))
+        seen.add(hashed)
+        if hashed in pooled_before:
+            pooled += 1
+        elif hashed in labelled_before:
+            labelled += 1
+        else:
+            rows.append(PoolText(classifier_id=classifier.id, text=text, text_hash=hashed))
     session.add_all(rows)
     session.flush()
-    return PoolAdded(len(rows), duplicates, empty, pool_size(session, classifier.id))
+    return PoolAdded(
+        added=len(rows),
+        duplicates=repeated + pooled,
+        empty=empty,
+        size=pool_size(session, classifier.id),
+        repeated=repeated,
+        pooled=pooled,
+        labelled=labelled,
+    )
 
 
 def pool_size(session: Session, classifier_id: int) -> int:
@@ -104,7 +126,7 @@ def pool_digest(session: Session, classifier_id: int) -> tuple[int, str]:
 
 
 def sample_pool(
-    session: Session,
+    store: Store,
     cache: ModelCache,
     name: str,
     n: int,
@@ -113,28 +135,42 @@ def sample_pool(
 ) -> list[ReviewTask]:
     """Turn the ``n`` most useful unsampled texts into review tasks (fewer if the pool is short).
 
-    A classifier without a deployed model can still draw its first labels at random.
+    No transaction is open while the model runs: the pool is read in short transactions of
+    ``CHUNK`` rows, scored between them, and the picks are written in one short transaction at
+    the end (on SQLite every transaction holds the write lock, and serving must not wait for a
+    pool of any size). A text another sampler took meanwhile is left out. A text that is already
+    labelled (in any dataset version of the classifier) is never offered: a reviewer's answer on
+    it would relabel a row, perhaps a test row. A classifier without a deployed model can still
+    draw its first labels at random.
     """
     if not 1 <= n <= MAX_SAMPLE:
         raise InvalidRequest(f"n must be between 1 and {MAX_SAMPLE}, not {n}", field="n")
     strategy = strategies.get(strategy_name)(seed)
-    classifier = get_classifier(session, name)
+    with store.session() as session:
+        classifier = get_classifier(session, name)
+        classifier_id = classifier.id
+        version = None
+        if aliased_model(session, classifier, PRODUCTION) is not None or strategy.needs_model:
+            version = production_model(session, classifier)
+        labelled = labelled_hashes(session, classifier_id)
     model, classes = None, []
-    if aliased_model(session, classifier, PRODUCTION) is not None or strategy.needs_model:
-        version = production_model(session, classifier)
+    if version is not None:
         model = cache.get(version.id, version.artifact_uri)
         classes = list(model.classes_)
     keep = n * strategy.keep_factor
     shortlist: list[tuple[float, int, str, np.ndarray | None]] = []  # a min-heap of the best
-    for chunk in _chunks(session, classifier.id):
-        texts = [row.text for row in chunk]
+    for rows in _chunks(store, classifier_id):
+        chunk = [(row_id, text) for row_id, text, hashed in rows if hashed not in labelled]
+        if not chunk:
+            continue
+        texts = [text for _, text in chunk]
         probabilities = (
             np.asarray(model.predict_proba(texts)) if model else np.zeros((len(texts), 0))
         )
-        for row, useful, scores in zip(
+        for (row_id, text), useful, scores in zip(
             chunk, strategy.usefulness(probabilities), probabilities, strict=True
         ):
-            entry = (float(useful), -row.id, row.text, scores if model else None)
+            entry = (float(useful), -row_id, text, scores if model else None)
             if len(shortlist) < keep:  # ties: the older text wins
                 heapq.heappush(shortlist, entry)
             elif entry[:2] > shortlist[0][:2]:
@@ -145,27 +181,45 @@ def sample_pool(
     usefulness = np.array([entry[0] for entry in shortlist])
     texts = [entry[2] for entry in shortlist]
     picked = strategy.select(texts, usefulness, n, cache.resources)
-    return _as_tasks(session, classifier.id, [shortlist[i] for i in picked], classes)
+    with store.session() as session:
+        return _as_tasks(session, classifier_id, [shortlist[i] for i in picked], classes)
 
 
-def _chunks(session: Session, classifier_id: int) -> Iterable[Sequence[PoolText]]:
-    """Unsampled pool rows in id order, ``CHUNK`` at a time (keyset pagination)."""
+def labelled_hashes(session: Session, classifier_id: int) -> set[str]:
+    """The text hashes of every labelled example of the classifier, in any dataset version."""
+    return set(
+        session.scalars(
+            select(Example.text_hash)
+            .join(DatasetVersion, DatasetVersion.id == Example.dataset_version_id)
+            .where(DatasetVersion.classifier_id == classifier_id)
+            .distinct()
+        )
+    )
+
+
+def _chunks(store: Store, classifier_id: int) -> Iterator[list[tuple[int, str, str]]]:
+    """Unsampled pool rows (id, text, hash) in id order, ``CHUNK`` at a time, each chunk read
+    in a transaction of its own that ends before the caller scores it (keyset pagination)."""
     after = 0
     while True:
-        chunk = session.scalars(
-            select(PoolText)
-            .where(
-                PoolText.classifier_id == classifier_id,
-                PoolText.sampled_at.is_(None),
-                PoolText.id > after,
-            )
-            .order_by(PoolText.id)
-            .limit(CHUNK)
-        ).all()
+        with store.session() as session:
+            chunk = [
+                (row_id, text, hashed)
+                for row_id, text, hashed in session.execute(
+                    select(PoolText.id, PoolText.text, PoolText.text_hash)
+                    .where(
+                        PoolText.classifier_id == classifier_id,
+                        PoolText.sampled_at.is_(None),
+                        PoolText.id > after,
+                    )
+                    .order_by(PoolText.id)
+                    .limit(CHUNK)
+                )
+            ]
         if not chunk:
             return
         yield chunk
-        after = chunk[-1].id  # the session's identity map holds rows weakly: memory stays flat
+        after = chunk[-1][0]
 
 
 def _as_tasks(
@@ -174,9 +228,17 @@ def _as_tasks(
     picked: list[tuple[float, int, str, Any]],
     classes: list[str],
 ) -> list[ReviewTask]:
+    """One task per pick whose pool row is still unsampled (claimed here, one UPDATE each)."""
     now = utcnow()
     tasks = []
     for _, negative_id, text, scores in picked:
+        claimed = session.execute(
+            update(PoolText)
+            .where(PoolText.id == -negative_id, PoolText.sampled_at.is_(None))
+            .values(sampled_at=now)
+        )
+        if getattr(claimed, "rowcount", 0) != 1:
+            continue  # another sampler took it while this one was scoring
         top: dict[str, float] | None = None
         best = None
         if scores is not None:
@@ -192,9 +254,6 @@ def _as_tasks(
             scores=top,
         )
         session.add(task)
-        pool_row = session.get(PoolText, -negative_id)
-        assert pool_row is not None
-        pool_row.sampled_at = now
         tasks.append(task)
     session.flush()
     return tasks

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from textloop.errors import NotFound
 from textloop.registry.models import PRODUCTION
 from textloop.serving.model_cache import ModelCache
+from textloop.store.database import Store
 from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import Classifier, ModelVersion, Prediction, ReviewTask, new_id, utcnow
 
@@ -48,15 +49,6 @@ def production_model(session: Session, classifier: Classifier) -> ModelVersion:
             f"run `textloop deploy {classifier.name}`"
         )
     return model
-
-
-def score_texts(
-    session: Session, cache: ModelCache, classifier: Classifier, texts: Sequence[str]
-) -> tuple[ModelVersion, list[Scored]]:
-    """Run the production model without recording anything."""
-    version = production_model(session, classifier)
-    model = cache.get(version.id, version.artifact_uri)
-    return version, to_scored(model.predict_proba(list(texts)), model.classes_)
 
 
 def to_scored(probabilities: np.ndarray, classes: Sequence[str]) -> list[Scored]:
@@ -136,13 +128,19 @@ def records(
 
 
 def classify(
-    session: Session, cache: ModelCache, classifier_name: str, texts: Sequence[str]
+    store: Store, cache: ModelCache, classifier_name: str, texts: Sequence[str]
 ) -> list[PredictionResult]:
-    """Classify and store in the caller's transaction (the CLI; the server uses ``online``)."""
-    classifier = get_classifier(session, classifier_name)
-    version, scored = score_texts(session, cache, classifier, texts)
-    done = records(classifier.id, classifier.threshold, version.id, version.version, texts, scored)
-    session.execute(insert(Prediction), done.predictions)
-    if done.tasks:
-        session.execute(insert(ReviewTask), done.tasks)
+    """Classify and store (the CLI; the server uses ``online``): the model runs between two
+    short transactions, never inside one."""
+    with store.session() as session:
+        classifier = get_classifier(session, classifier_name)
+        classifier_id, threshold = classifier.id, classifier.threshold
+        version = production_model(session, classifier)
+    model = cache.get(version.id, version.artifact_uri)
+    scored = to_scored(model.predict_proba(list(texts)), model.classes_)
+    done = records(classifier_id, threshold, version.id, version.version, texts, scored)
+    with store.session() as session:
+        session.execute(insert(Prediction), done.predictions)
+        if done.tasks:
+            session.execute(insert(ReviewTask), done.tasks)
     return done.results

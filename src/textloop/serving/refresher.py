@@ -1,7 +1,8 @@
 """Keeps what the server remembers (keys, deployments) fresh, off the request path.
 
-Every ``INTERVAL`` seconds a thread calls each refresh; a failing one is logged and tried again
-at the next tick, and meanwhile its entries age out and requests look them up themselves.
+Every ``INTERVAL`` seconds a thread calls each refresh; a failing one is tried again at the next
+tick (logged one line per failing streak, see ``retry_log``), and meanwhile its entries age out
+and requests look them up themselves.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
+from textloop.retry_log import RetryLog
+
 log = logging.getLogger("textloop.refresher")
 INTERVAL = 0.5
 
@@ -17,6 +20,10 @@ INTERVAL = 0.5
 class Refresher:
     def __init__(self, refreshes: Sequence[Callable[[], None]], interval: float = INTERVAL):
         self.refreshes = list(refreshes)
+        self._logs = [
+            RetryLog(log, f"refreshing {getattr(refresh, '__qualname__', 'cache')}")
+            for refresh in self.refreshes
+        ]
         self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="refresher", daemon=True)
@@ -28,8 +35,10 @@ class Refresher:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            for refresh in self.refreshes:
+            for refresh, retries in zip(self.refreshes, self._logs, strict=True):
                 try:
                     refresh()
-                except Exception:
-                    log.exception("refreshing %s failed", getattr(refresh, "__qualname__", ""))
+                except Exception as exc:
+                    retries.failed(exc)
+                else:
+                    retries.succeeded()

@@ -220,8 +220,11 @@ class PoolAdd(Strict):
 
 class PoolPublic(BaseModel):
     added: int
-    duplicates: int
-    size: int
+    duplicates: int  # not stored as the text is there already: repeated + pooled
+    size: int  # unsampled texts waiting in the pool
+    repeated: int = 0  # came earlier in the same request
+    pooled: int = 0  # were in the pool before
+    labelled: int = 0  # already labelled in a dataset version: never pooled
 
 
 class PoolSample(Strict):

@@ -28,14 +28,24 @@ def add_pool_texts(
         )
     added = add_to_pool(session, name, body.texts)
     session.commit()
-    return PoolPublic(added=added.added, duplicates=added.duplicates, size=added.size)
+    return PoolPublic(
+        added=added.added,
+        duplicates=added.duplicates,
+        size=added.size,
+        repeated=added.repeated,
+        pooled=added.pooled,
+        labelled=added.labelled,
+    )
 
 
 @router.post("/v1/classifiers/{name}/pool/samples", status_code=201, response_model=ReviewTaskList)
 def sample_pool_texts(
-    name: str, body: PoolSample, session: SessionDep, runtime: RuntimeDep, _key: AdminKey
+    name: str, body: PoolSample, runtime: RuntimeDep, _key: AdminKey
 ) -> ReviewTaskList:
-    """Turn the most useful pool texts into review tasks, chosen by the named strategy."""
-    tasks = sample_pool(session, runtime.models, name, body.n, body.strategy, body.seed)
-    session.commit()
+    """Turn the most useful pool texts into review tasks, chosen by the named strategy.
+
+    No request-wide session: sampling reads and writes in short transactions of its own, so
+    that the model scoring the pool never holds the database (SQLite's write lock).
+    """
+    tasks = sample_pool(runtime.store, runtime.models, name, body.n, body.strategy, body.seed)
     return ReviewTaskList(tasks=[ReviewTaskPublic.model_validate(task) for task in tasks])
