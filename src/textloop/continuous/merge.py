@@ -2,9 +2,14 @@
 over the newest version's rows.
 
 Before merging, the label-quality check scores the new labels out of fold and sends likely
-errors to a second review instead. A reviewed label replaces an older label of the same text and
-keeps that row's split, so the fixed test rows stay fixed; a new text is split by its hash, which
-holds a slice of the newest reviewed labels out for evaluation. Merged tasks remember the version.
+errors to a second review instead. Every row of the newest version is carried over as it is, a
+repeated text included (collapsing them would shrink the test split). A reviewed label replaces
+the older label of the same text in the train and validation rows; **test rows never change**:
+a review of a text the test split holds leaves it as it was (counted as ``test_kept``), so that
+every version is measured against the same test rows with the same labels and blessing compares
+like with like. A new text joins train or validation by its hash, never test. The one way to
+change a test row is to say so: ingest a corrected file with a ``--split-column``. Merged tasks
+remember the version.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from textloop.store.database import Store
 from textloop.store.queries import get_classifier, latest_dataset_version
 from textloop.store.tables import Example, ReviewTask
 
+TEST = "test"
+
 
 @dataclass(frozen=True)
 class Merge:
@@ -34,6 +41,7 @@ class Merge:
     relabelled: int  # rows of the older version whose label the review changed
     added: int  # texts the data did not have
     dataset_version: int | None  # the new version; None when there was nothing to merge
+    test_kept: int = 0  # reviewed texts held by the test split, whose test rows stayed as they were
 
 
 def unmerged_reviewed_labels(session: Any, classifier_id: int) -> list[ReviewTask]:
@@ -51,38 +59,55 @@ def merge_reviewed_labels(
         if not tasks:
             return Merge(0, flagged, 0, 0, None)
         dataset = latest_dataset_version(session, classifier)
-        rows: dict[str, dict[str, Any]] = {
-            example.text_hash: {
-                "text": example.text,
-                "label": example.label,
-                "split": example.split,
-                "extras": example.extras or {},
-            }
-            for example in session.scalars(
-                select(Example).where(Example.dataset_version_id == dataset.id).order_by(Example.id)
+        rows: list[dict[str, Any]] = []
+        by_hash: dict[str, list[int]] = {}
+        for example in session.scalars(
+            select(Example).where(Example.dataset_version_id == dataset.id).order_by(Example.id)
+        ):
+            by_hash.setdefault(example.text_hash, []).append(len(rows))
+            rows.append(
+                {
+                    "text": example.text,
+                    "label": example.label,
+                    "split": example.split,
+                    "extras": example.extras or {},
+                }
             )
+        development = {
+            split: weight
+            for split, weight in dict(settings.split_fractions).items()
+            if split != TEST
         }
-        relabelled = added = 0
+        relabelled = added = test_kept = 0
         for task in tasks:
             text = normalize_text(task.text)
             hashed = text_hash(text)
-            row = rows.get(hashed)
-            if row is None:
-                split = assign_split(hashed, dict(settings.split_fractions))
-                rows[hashed] = {"text": text, "label": task.final_label, "split": split}
+            indices = by_hash.get(hashed)
+            if indices is None:
+                split = assign_split(hashed, development)
+                by_hash[hashed] = [len(rows)]
+                rows.append({"text": text, "label": task.final_label, "split": split})
                 added += 1
-            elif row["label"] != task.final_label:
-                row["label"] = task.final_label
-                relabelled += 1
+                continue
+            if any(rows[i]["split"] == TEST for i in indices):
+                test_kept += 1  # the yardstick does not move
+            changed = [
+                i
+                for i in indices
+                if rows[i]["split"] != TEST and rows[i]["label"] != task.final_label
+            ]
+            for i in changed:
+                rows[i]["label"] = task.final_label
+            relabelled += len(changed)
         task_ids = [task.id for task in tasks]
-    result = ingest_batch(store, settings, name, _table(list(rows.values())), "reviewed labels")
+    result = ingest_batch(store, settings, name, _table(rows), "reviewed labels")
     with store.session() as session:
         session.execute(
             update(ReviewTask)
             .where(ReviewTask.id.in_(task_ids))
             .values(merged_into=result.dataset_version_id)
         )
-    return Merge(len(task_ids), flagged, relabelled, added, result.version)
+    return Merge(len(task_ids), flagged, relabelled, added, result.version, test_kept)
 
 
 def _table(rows: list[dict[str, Any]]) -> pa.Table:
