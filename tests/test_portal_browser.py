@@ -168,3 +168,60 @@ def test_the_api_reference_renders_with_no_network(tmp_path: Path, browser) -> N
         assert page.locator("section.schema").count() > 10
         # the portal's own stylesheet applied: the page is not a bare document
         assert page.eval_on_selector("header", "e => getComputedStyle(e).display") == "flex"
+
+
+def test_explicit_feedback_is_never_confirmed_by_enter_and_the_url_follows_the_task(
+    portal, browser
+) -> None:
+    from textloop.models.base import ModelResources
+    from textloop.review.feedback import record_feedback
+    from textloop.serving.model_cache import ModelCache
+    from textloop.store.tables import Prediction
+
+    base, _, settings = portal
+    store = open_store(settings)
+    with store.session() as session:
+        disputed = session.scalars(select(Prediction).order_by(Prediction.created_at)).first()
+        assert disputed is not None
+        reported = next(label for label in ("sport", "finance") if label != disputed.label)
+        disputed_id, model_label = disputed.id, disputed.label
+    cache = ModelCache(settings.artifact_root, ModelResources())
+    explicit = record_feedback(store, cache, "topics", prediction_id=disputed_id, label=reported)
+    text_only = record_feedback(store, cache, "topics", text="a storm over the bank")
+
+    page = browser.new_page()
+    sign_in(page, base, "rita@example.com")
+    page.click("a[href='/queues/topics/next']")
+    visited = []
+    for _ in TEXTS:  # the implicit tasks: Enter approves, and the address names each task
+        page.wait_for_selector("#task-text")
+        visited.append(page.url.rsplit("/tasks/", 1)[1])
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+    assert len(set(visited)) == len(TEXTS)
+
+    page.wait_for_selector("#disputed")
+    assert page.url == f"{base}/tasks/{explicit.review_task_id}"
+    first = page.inner_text("button[data-key='1']")
+    assert reported in first and "the user's label" in first
+    assert page.locator("#approve").count() == 0
+    assert "disputed" in page.inner_text("#decision")
+    page.keyboard.press("Enter")  # confirms nothing: the notice is flashed instead
+    page.wait_for_selector("#disputed.flash")
+    assert page.url == f"{base}/tasks/{explicit.review_task_id}"
+    with page.expect_navigation():
+        page.keyboard.press("2")  # a deliberate choice: the model's label, marked disputed
+
+    page.wait_for_selector("#task-text")
+    assert page.url == f"{base}/tasks/{text_only.review_task_id}"
+    assert page.locator("button[data-key]").count() == 3  # every label, not only the suggestion
+    with page.expect_navigation():
+        page.keyboard.press("3")
+    assert page.is_visible("#empty")
+
+    with store.session() as session:
+        decisions = dict(
+            session.execute(select(ReviewDecision.task_id, ReviewDecision.label)).all()
+        )
+    store.dispose()
+    assert decisions[explicit.review_task_id] == model_label

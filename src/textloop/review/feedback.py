@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from textloop.errors import InvalidRequest, NotFound
 from textloop.registry.models import PRODUCTION
 from textloop.review.labels import require_known_label
+from textloop.review.pool import TOP_SCORES
 from textloop.serving.inference import to_scored
 from textloop.serving.model_cache import ModelCache
 from textloop.store.database import Store
@@ -43,6 +44,7 @@ def record_feedback(
     """
     suggested: str | None = None
     confidence: float | None = None
+    scores: dict[str, float] | None = None
     version: ModelVersion | None = None
     with store.session() as session:
         classifier = get_classifier(session, classifier_name)
@@ -65,6 +67,8 @@ def record_feedback(
         model = cache.get(version.id, version.artifact_uri)
         (scored,) = to_scored(model.predict_proba([text]), model.classes_)
         suggested, confidence = scored.label, scored.confidence
+        ranked = sorted(scored.scores.items(), key=lambda item: -item[1])[:TOP_SCORES]
+        scores = dict(ranked)  # the reviewer sees the model's alternatives, not one label
     assert text is not None
     with store.session() as session:
         feedback = Feedback(
@@ -83,6 +87,7 @@ def record_feedback(
             text=text,
             suggested_label=suggested,
             confidence=confidence,
+            scores=scores,
             reported_label=label,
             prediction_id=prediction_id,
             feedback_id=feedback.id,

@@ -6,6 +6,7 @@ checks the form's CSRF token before it changes anything.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from textloop.store.tables import Classifier, Prediction, ReviewLease, ReviewTas
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
+EXPLICIT = "explicit"  # a task opened because a user said the model was wrong
+CHOICES = 9  # labels one number key away
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -144,7 +147,8 @@ def task_page(
             "account": account,
             "classifier": classifier.name,
             "task": task,
-            "top": _top_scores(session, task),
+            "choices": _choices(session, task, classifier.labels),
+            "explicit": task.source == EXPLICIT,
             "labels": classifier.labels,
         },
     )
@@ -167,6 +171,42 @@ def decide_task(
     decide(session, task_id, account.user_id, label)
     session.commit()
     return RedirectResponse(f"/queues/{classifier.name}/next", status_code=303)
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    score: float | None  # the model's score, when it gave one
+    note: str  # why it is offered: "suggested", "the user's label", "model's label, disputed"
+
+
+def _choices(session: SessionDep, task: ReviewTask, labels: list[str]) -> list[Choice]:
+    """The labels offered under number keys, at most ``CHOICES``; every label stays searchable.
+
+    A task from explicit feedback offers the user's label first (when they gave one) and marks
+    the model's label as disputed; no label is pre-selected for ``Enter``. Other tasks offer the
+    model's best labels, the suggestion first. Labels the model did not rank fill the remaining
+    keys, so that a classifier with few labels has every label one key away.
+    """
+    ranked = _top_scores(session, task)
+    explicit = task.source == EXPLICIT
+    choices: list[Choice] = []
+    if explicit and task.reported_label:
+        score = dict(ranked).get(task.reported_label)
+        choices.append(Choice(task.reported_label, score, "the user's label"))
+    for index, (label, score) in enumerate(ranked):
+        if any(choice.label == label for choice in choices):
+            continue
+        note = ""
+        if index == 0:
+            note = "model's label, disputed" if explicit else "suggested"
+        choices.append(Choice(label, score, note))
+    for label in sorted(labels):
+        if len(choices) >= CHOICES:
+            break
+        if not any(choice.label == label for choice in choices):
+            choices.append(Choice(label, None, ""))
+    return choices[:CHOICES]
 
 
 def _top_scores(session: SessionDep, task: ReviewTask) -> list[tuple[str, float]]:

@@ -41,7 +41,13 @@ document.addEventListener("DOMContentLoaded", () => {
     } else if (event.key === "Enter") {
       event.preventDefault();
       const approve = document.getElementById("approve");
-      if (approve) submitWith(approve);
+      if (approve) {
+        submitWith(approve);
+      } else {
+        // an explicit task: the user disputed the model's label, so Enter confirms nothing
+        const notice = document.getElementById("disputed");
+        if (notice) notice.classList.add("flash");
+      }
     } else if (/^[1-9]$/.test(event.key)) {
       const choice = form.querySelector(`button[data-key="${event.key}"]`);
       if (choice) {
