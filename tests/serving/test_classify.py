@@ -33,7 +33,7 @@ def test_single_text_gets_a_label_with_confidence_and_all_scores(
     }
     assert body["label"] == "sport"
     assert set(body["scores"]) == {"finance", "sport", "weather"}
-    assert abs(sum(body["scores"].values()) - 1) < 1e-6
+    assert abs(sum(body["scores"].values()) - 1) < 1e-3  # each rounded to 4 places
     assert body["confidence"] == max(body["scores"].values())
     assert body["model_version"] == 1
     settle(client)  # stored right after the answer
@@ -89,3 +89,25 @@ def test_bearer_token_works_like_the_header(client: TestClient, keys: Keys) -> N
         URL, json={"text": "goal"}, headers={"Authorization": f"Bearer {keys.classify}"}
     )
     assert response.status_code == 200
+
+
+def test_top_k_keeps_the_highest_scores_rounded_while_the_stored_prediction_keeps_all(
+    client: TestClient, keys: Keys, deployed: Store
+) -> None:
+    response = client.post(
+        URL,
+        json={"text": "the striker scored a goal", "top_k": 2},
+        headers=keys.header(keys.classify),
+    )
+    assert response.status_code == 200
+    body = response.json()
+    scores = list(body["scores"].items())
+    assert len(scores) == 2 and scores[0][0] == body["label"] and scores[0][1] >= scores[1][1]
+    assert all(round(value, 4) == value for _, value in scores)
+    settle(client)
+    with deployed.session() as session:
+        stored = session.get(Prediction, body["prediction_id"])
+        assert stored is not None and len(stored.scores) == 3
+        assert round(stored.confidence, 4) == body["confidence"]
+    refused = client.post(URL, json={"text": "x", "top_k": 0}, headers=keys.header(keys.classify))
+    assert refused.status_code == 422
