@@ -115,3 +115,37 @@ def test_a_file_that_is_not_a_workbook_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("text,label\n")
     with pytest.raises(DataError, match=r"book.xlsx: cannot read as an .xlsx workbook"):
         read_labelled_file(path)
+
+
+def test_an_over_long_text_names_the_file_and_the_line_it_starts_on(tmp_path: Path) -> None:
+    long = "word " * 2_500  # 12,500 characters
+    path = tmp_path / "d.csv"
+    path.write_text(f'text,label\n"two\nlines",a\nfine,b\n"{long}",a\nlast,b\n', encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        read_labelled_file(path)
+    assert refused.value.message == (
+        f"{path}: line 5: text is 12,499 characters, the limit is 10,000; shorten it, or skip "
+        "such rows with --skip-bad-rows"
+    )
+    notes, table = notes_of(path, ReadOptions(skip_bad_rows=True))
+    assert table["text"] == ["two\nlines", "fine", "last"]
+    assert notes[-1] == (
+        f"skipped 1 rows of {path} with a text over 10,000 or a label over 200 characters (line 5)"
+    )
+
+
+def test_over_long_rows_of_jsonl_and_parquet_are_placed_too(tmp_path: Path) -> None:
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [{"text": "ok", "label": "a"}, {"text": "x" * 10_001, "label": "a"}]
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_text("\n\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"d.jsonl: line 3: text is 10,001 characters"):
+        read_labelled_file(jsonl)
+    parquet = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"text": ["ok", "fine"], "label": ["a", "b" * 201]}), parquet)
+    with pytest.raises(DataError, match=r"d.parquet: row 2: label is 201 characters"):
+        read_labelled_file(parquet)

@@ -28,6 +28,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from textloop.data.readers import EXTRA_PREFIX, extra_columns
+from textloop.data.row_limits import too_long
 from textloop.data.schema import Schema
 from textloop.data.splits import assign_split, normalize_text, text_hash
 from textloop.data.statistics import TextStatistics
@@ -35,9 +36,6 @@ from textloop.data.validation import validate_rows
 from textloop.errors import DataError
 from textloop.store.queries import get_or_create_classifier, next_version
 from textloop.store.tables import DatasetVersion, Example
-
-MAX_TEXT_LENGTH = 10_000
-MAX_LABEL_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,7 @@ def ingest_table(
     source: str,
     fractions: dict[str, float],
 ) -> IngestResult:
-    rows, dropped, duplicates = _clean_rows(table, fractions)
+    rows, dropped, duplicates = _clean_rows(table, fractions, source)
     extras = extra_columns(table)
     if not rows:
         raise DataError(f"{source}: no rows with both a text and a label")
@@ -121,7 +119,7 @@ def ingest_table(
 
 
 def _clean_rows(
-    table: pa.Table, fractions: dict[str, float]
+    table: pa.Table, fractions: dict[str, float], source: str
 ) -> tuple[list[dict[str, Any]], int, int]:
     """Distinct normalised rows ready for ``Example``, and the counts of rows dropped as empty
     and as duplicates; ``extras`` is None when the table has no extras.
@@ -143,12 +141,9 @@ def _clean_rows(
         if not text or not label:
             dropped += 1
             continue
-        if len(text) > MAX_TEXT_LENGTH:
-            raise DataError(
-                f"row {index + 1}: text is {len(text)} characters, the limit is {MAX_TEXT_LENGTH}"
-            )
-        if len(label) > MAX_LABEL_LENGTH:
-            raise DataError(f"row {index + 1}: label is longer than {MAX_LABEL_LENGTH} characters")
+        reason = too_long(text, label)  # the readers refuse or skip these first, by line
+        if reason is not None:
+            raise DataError(f"{source}: row {index + 1}: {reason}")
         hashed = text_hash(text)
         split = (splits[index] if splits else None) or assign_split(hashed, fractions)
         row_extras = {name: values[index] for name, values in extras.items()} if extras else None

@@ -167,6 +167,24 @@ def _bad_lines(data: bytes | Path, delimiter: str, fields: int) -> list[tuple[in
     return found
 
 
+def row_start_lines(data: bytes | Path, delimiter: str) -> list[int]:
+    """The line each data row starts on, for the rows ``read_delimited`` keeps (those with the
+    header's number of fields), in order; rows with embedded newlines span several lines."""
+    found: list[int] = []
+    with _text(data) as text:
+        reader = csv.reader(text, delimiter=delimiter)
+        header = next(reader, None)
+        start = reader.line_num + 1
+        try:
+            for row in reader:
+                if row and header is not None and len(row) == len(header):
+                    found.append(start)
+                start = reader.line_num + 1
+        except csv.Error:
+            pass  # rows past one Python's csv cannot parse are named by their number
+    return found
+
+
 @contextmanager
 def _text(data: bytes | Path) -> Iterator[IO[str]]:
     raw = io.BytesIO(data) if isinstance(data, bytes) else data.open("rb")

@@ -51,6 +51,11 @@ def read_jsonl(data: bytes | Path, source: str) -> tuple[pa.Table, dict[str, str
     return table, unreadable
 
 
+def row_lines(data: bytes | Path) -> list[int]:
+    """The line of each record (blank lines hold none), in the order ``read_jsonl`` reads them."""
+    return [number for number, line in _lines(data) if line.strip()]
+
+
 def _lines(data: bytes | Path) -> Iterator[tuple[int, str]]:
     """Numbered lines of UTF-8 text (a byte order mark is skipped)."""
     raw = io.BytesIO(data) if isinstance(data, bytes) else data.open("rb")

@@ -21,9 +21,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from textloop.data.delimited import describe, read_delimited, sniff_delimiter
+from textloop.data.delimited import describe, read_delimited, row_start_lines, sniff_delimiter
 from textloop.data.encoding import check_bytes, check_file, transcoded
-from textloop.data.jsonlines import read_jsonl
+from textloop.data.jsonlines import read_jsonl, row_lines
+from textloop.data.row_limits import Where, lines, rows_numbered, within_limits
 from textloop.data.spreadsheet import read_xlsx
 from textloop.data.values import NotText, column_strings
 from textloop.errors import DataError
@@ -67,14 +68,17 @@ def read_text_file(
     notify: Notify | None = None,
 ) -> list[str | None]:
     """The texts of one column of an unlabelled file (for the pool), in file order."""
-    table, unreadable = _read_path(path, options, notify)
+    read = _read_path(path, options, notify)
+    table, unreadable = read.table, read.unreadable
     if text_column not in table.column_names and text_column not in unreadable:
         found = ", ".join(table.column_names) or "none"
         raise DataError(
             f"{path}: column {text_column!r} not found (columns found: {found}); "
             "choose it with --text-column"
         )
-    return list(_as_strings(table, text_column, str(path), unreadable).to_pylist())
+    texts = pa.table({"text": _as_strings(table, text_column, str(path), unreadable)})
+    texts = within_limits(texts, str(path), read.where, options.skip_bad_rows, notify)
+    return list(texts.column("text").to_pylist())
 
 
 def read_labelled_file(
@@ -86,8 +90,9 @@ def read_labelled_file(
     notify: Notify | None = None,
 ) -> pa.Table:
     """Read ``path`` into string columns ``text``, ``label`` (``split``) and ``extra:<name>``."""
-    table, unreadable = _read_path(path, options, notify)
-    return select_columns(table, str(path), text_column, label_column, split_column, unreadable)
+    read = _read_path(path, options, notify)
+    columns = (text_column, label_column, split_column)
+    return _labelled(read, str(path), columns, options, notify)
 
 
 def read_labelled_bytes(
@@ -105,8 +110,8 @@ def read_labelled_bytes(
         raise DataError(f"unknown format {file_format!r}; use one of {known}", field="format")
     if options.encoding is None:
         check_bytes(data, file_format, source)
-    table, unreadable = _read(data, file_format, source, options, None)
-    return select_columns(table, source, text_column, label_column, split_column, unreadable)
+    read = _read(data, file_format, source, options, None)
+    return _labelled(read, source, (text_column, label_column, split_column), options, None)
 
 
 def parse_labelled(
@@ -119,8 +124,22 @@ def parse_labelled(
     options: ReadOptions = DEFAULT,
 ) -> pa.Table:
     """Parse a file whose encoding is already checked (an upload is, as it streams in)."""
-    table, unreadable = _read(data, file_format, source, options, None)
-    return select_columns(table, source, text_column, label_column, split_column, unreadable)
+    read = _read(data, file_format, source, options, None)
+    return _labelled(read, source, (text_column, label_column, split_column), options, None)
+
+
+def _labelled(
+    read: Parsed,
+    source: str,
+    columns: tuple[str, str, str | None],
+    options: ReadOptions,
+    notify: Notify | None,
+) -> pa.Table:
+    text_column, label_column, split_column = columns
+    table = select_columns(
+        read.table, source, text_column, label_column, split_column, read.unreadable
+    )
+    return within_limits(table, source, read.where, options.skip_bad_rows, notify)
 
 
 def select_columns(
@@ -181,9 +200,16 @@ def extra_columns(table: pa.Table) -> list[str]:
     ]
 
 
-def _read_path(
-    path: Path, options: ReadOptions, notify: Notify | None
-) -> tuple[pa.Table, dict[str, str]]:
+@dataclass(frozen=True)
+class Parsed:
+    """A file read as string columns, the columns with no text (and why), and where rows are."""
+
+    table: pa.Table
+    unreadable: dict[str, str]
+    where: Where
+
+
+def _read_path(path: Path, options: ReadOptions, notify: Notify | None) -> Parsed:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     if path.suffix.lower() not in FORMATS:
@@ -201,11 +227,12 @@ def _read(
     source: str,
     options: ReadOptions,
     notify: Notify | None,
-) -> tuple[pa.Table, dict[str, str]]:
+) -> Parsed:
     """The file as a table of string columns, and the columns that have no text (why)."""
     if options.encoding is not None and file_format in ("csv", "tsv", "jsonl"):
         raw = data.read_bytes() if isinstance(data, Path) else data
         data = transcoded(raw, options.encoding, source)
+    text = data
     if file_format in ("csv", "tsv"):
         delimiter = options.delimiter or ("\t" if file_format == "tsv" else None)
         if delimiter is None:
@@ -217,12 +244,14 @@ def _read(
         table = read_delimited(
             data, source, delimiter, skip_bad_rows=options.skip_bad_rows, notify=notify
         )
-        return table, {}
+        return Parsed(table, {}, lines(lambda: row_start_lines(text, delimiter)))
     if file_format == "jsonl":
-        return read_jsonl(data, source)
+        table, unreadable = read_jsonl(data, source)
+        return Parsed(table, unreadable, lines(lambda: row_lines(text)))
     if file_format == "xlsx":
-        return read_xlsx(data, source), {}
-    return _read_parquet(data, source)
+        return Parsed(read_xlsx(data, source), {}, rows_numbered(2, "sheet row"))
+    table, unreadable = _read_parquet(data, source)
+    return Parsed(table, unreadable, rows_numbered())
 
 
 def _read_parquet(data: Path | bytes, source: str) -> tuple[pa.Table, dict[str, str]]:

@@ -1,0 +1,84 @@
+"""Rows whose text or label is too long: refused naming the file and line, or skipped on request.
+
+A text over ``MAX_TEXT_LENGTH`` characters (after whitespace normalisation, as it would be
+stored) or a label over ``MAX_LABEL_LENGTH`` is a bad row, like a row with the wrong number of
+fields: by default it refuses the file, naming where it is (``data.csv: line 7: text is 12,000
+characters...``); with ``skip_bad_rows`` such rows are left out, counted and their places named.
+Where a row is comes from the reader (``Where``): the line it starts on in a CSV, TSV or JSONL
+file, its row in a Parquet file or a sheet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pyarrow as pa
+
+from textloop.data.splits import normalize_text
+from textloop.errors import DataError
+
+MAX_TEXT_LENGTH = 10_000
+MAX_LABEL_LENGTH = 200
+SHOWN = 10
+Where = Callable[[Sequence[int]], list[str]]  # row indices → "line 7", "row 7"
+
+
+def too_long(text: str | None, label: str | None) -> str | None:
+    """Why the row is too long, or None when it is not."""
+    if text and len(text) > MAX_TEXT_LENGTH:
+        length = len(normalize_text(text))  # only long texts pay for normalising twice
+        if length > MAX_TEXT_LENGTH:
+            return f"text is {length:,} characters, the limit is {MAX_TEXT_LENGTH:,}"
+    if label and len(label) > MAX_LABEL_LENGTH:
+        return f"label is {len(label):,} characters, the limit is {MAX_LABEL_LENGTH:,}"
+    return None
+
+
+def within_limits(
+    table: pa.Table,
+    source: str,
+    where: Where,
+    skip: bool,
+    notify: Callable[[str], None] | None,
+) -> pa.Table:
+    """``table`` without its too-long rows when ``skip``; else the first one refuses it."""
+    labels = table.column("label").to_pylist() if "label" in table.column_names else None
+    bad: list[tuple[int, str]] = []
+    for index, text in enumerate(table.column("text").to_pylist()):
+        reason = too_long(text, labels[index] if labels else None)
+        if reason is not None:
+            bad.append((index, reason))
+    if not bad:
+        return table
+    if not skip:
+        index, reason = bad[0]
+        (place,) = where([index])
+        more = f" ({len(bad):,} such rows)" if len(bad) > 1 else ""
+        raise DataError(
+            f"{source}: {place}: {reason}{more}; shorten it, or skip such rows with --skip-bad-rows"
+        )
+    places = where([index for index, _ in bad[:SHOWN]])
+    extra = f" and {len(bad) - SHOWN:,} more" if len(bad) > SHOWN else ""
+    if notify is not None:
+        notify(
+            f"skipped {len(bad):,} rows of {source} with a text over {MAX_TEXT_LENGTH:,} or a "
+            f"label over {MAX_LABEL_LENGTH:,} characters ({', '.join(places)}{extra})"
+        )
+    drop = {index for index, _ in bad}
+    keep = pa.array([i not in drop for i in range(table.num_rows)])
+    return table.filter(keep)
+
+
+def rows_numbered(first: int = 1, noun: str = "row") -> Where:
+    """Places of rows counted from ``first`` (a Parquet row 1, a sheet row 2 under the header)."""
+    return lambda indices: [f"{noun} {index + first}" for index in indices]
+
+
+def lines(starts: Callable[[], list[int]]) -> Where:
+    """Places from the line each row starts on, computed only when a place is asked for."""
+
+    def where(indices: Sequence[int]) -> list[str]:
+        found = starts()
+        return [f"line {found[i]}" if i < len(found) else f"row {i + 1}" for i in indices]
+
+    return where
