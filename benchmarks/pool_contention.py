@@ -69,38 +69,39 @@ def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[
 
 def drive(
     base: str, key: str, texts: list[str], rate: float, stop: threading.Event
-) -> dict[str, list[float]]:
-    """Classify, then report the answer as wrong, then send a bare text: ``rate`` rounds/s."""
+) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """Classify, then report the answer as wrong, then send a bare text: ``rate`` rounds/s.
+    Returns the latencies of every request and the count of failed ones, per operation."""
     latencies: dict[str, list[float]] = defaultdict(list)
+    failed: dict[str, int] = defaultdict(int)
     headers = {"x-api-key": key}
+
+    def send(operation: str, path: str, body: dict[str, str]) -> httpx.Response | None:
+        started = time.perf_counter()
+        try:
+            answer = http.post(path, json=body, headers=headers)
+        except httpx.TransportError:
+            answer = None
+        latencies[operation].append(time.perf_counter() - started)
+        if answer is None or answer.status_code >= 300:
+            failed[operation] += 1
+            return None
+        return answer
+
     with httpx.Client(base_url=base, timeout=60) as http:
         index = 0
         while not stop.is_set():
             began = time.monotonic()
             text = texts[index % len(texts)]
             index += 1
-            started = time.perf_counter()
-            answer = http.post(
-                "/v1/classifiers/bench/classify", json={"text": text}, headers=headers
-            )
-            latencies["classify"].append(time.perf_counter() - started)
-            answer.raise_for_status()
-            started = time.perf_counter()
-            http.post(
-                "/v1/classifiers/bench/feedback",
-                json={"prediction_id": answer.json()["prediction_id"]},
-                headers=headers,
-            ).raise_for_status()
-            latencies["feedback (prediction)"].append(time.perf_counter() - started)
-            started = time.perf_counter()
-            http.post(
-                "/v1/classifiers/bench/feedback",
-                json={"text": f"{text} (reported {index})"},
-                headers=headers,
-            ).raise_for_status()
-            latencies["feedback (text)"].append(time.perf_counter() - started)
+            answer = send("classify", "/v1/classifiers/bench/classify", {"text": text})
+            if answer is not None:
+                prediction = {"prediction_id": answer.json()["prediction_id"]}
+                send("feedback (prediction)", "/v1/classifiers/bench/feedback", prediction)
+            reported = {"text": f"{text} (reported {index})"}
+            send("feedback (text)", "/v1/classifiers/bench/feedback", reported)
             stop.wait(max(0.0, 1 / rate - (time.monotonic() - began)))
-    return latencies
+    return latencies, failed
 
 
 def summary(values: list[float]) -> tuple[float, float, float]:
@@ -141,16 +142,16 @@ def main() -> None:
         log = Path(tmp) / "server.log"
         server = start_server(env, port, log)
         base = f"http://127.0.0.1:{port}"
-        results: dict[str, dict[str, list[float]]] = {}
+        results: dict[str, tuple[dict[str, list[float]], dict[str, int]]] = {}
         try:
             stop = threading.Event()
             threading.Timer(args.baseline_seconds, stop.set).start()
             results["idle"] = drive(base, key, texts, args.rate, stop)
 
             stop = threading.Event()
-            measured: dict[str, list[float]] = {}
+            measured: list[tuple[dict[str, list[float]], dict[str, int]]] = []
             runner = threading.Thread(
-                target=lambda: measured.update(drive(base, key, texts[::-1], args.rate, stop))
+                target=lambda: measured.append(drive(base, key, texts[::-1], args.rate, stop))
             )
             runner.start()
             started = time.perf_counter()
@@ -162,7 +163,7 @@ def main() -> None:
             sampled_seconds = time.perf_counter() - started
             stop.set()
             runner.join()
-            results["during pool sample"] = measured
+            results["during pool sample"] = measured[0]
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -175,22 +176,20 @@ def main() -> None:
     )
     print(f"pool sample: {sampled_seconds:.1f} s ({sample.stdout.count('task')} tasks)")
     print(f"'database is locked' lines in the server log: {locked}\n")
-    print("| operation | phase | requests | p50 ms | p99 ms | max ms |")
-    print("|---|---|---|---|---|---|")
+    print("| operation | phase | requests | failed | p50 ms | p99 ms | max ms |")
+    print("|---|---|---|---|---|---|---|")
     for operation in OPERATIONS:
-        for phase, latencies in results.items():
+        for phase, (latencies, failed) in results.items():
             p50, p99, worst = summary(latencies[operation])
             print(
-                f"| {operation} | {phase} | {len(latencies[operation]):,} | {p50:.1f} | "
-                f"{p99:.1f} | {worst:.1f} |"
+                f"| {operation} | {phase} | {len(latencies[operation]):,} | "
+                f"{failed.get(operation, 0):,} | {p50:.1f} | {p99:.1f} | {worst:.1f} |"
             )
     print("\nmax during / max idle:")
     for operation in OPERATIONS:
-        ratio = (
-            summary(results["during pool sample"][operation])[2]
-            / summary(results["idle"][operation])[2]
-        )
-        print(f"  {operation}: {ratio:.2f}x")
+        during = summary(results["during pool sample"][0][operation])[2]
+        idle = summary(results["idle"][0][operation])[2]
+        print(f"  {operation}: {during / idle:.2f}x")
 
 
 if __name__ == "__main__":

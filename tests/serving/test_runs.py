@@ -36,3 +36,13 @@ def test_runs_need_an_admin_key_and_an_existing_run(client: TestClient, keys: Ke
     assert_error(elsewhere, 404, "not_found", "run 1 of classifier 'other' does not exist")
     unknown = client.get("/v1/classifiers/nope/runs", headers=keys.header(keys.admin))
     assert_error(unknown, 404, "not_found", "classifier 'nope' does not exist")
+
+
+def test_every_listed_model_names_the_training_run_that_made_it(
+    client: TestClient, keys: Keys
+) -> None:
+    admin = keys.header(keys.admin)
+    models = client.get("/v1/classifiers/topics/models", headers=admin).json()
+    trained = [r["run"] for r in client.get("/v1/classifiers/topics/runs", headers=admin).json()
+               if r["pipeline"] == "train"]  # fmt: skip
+    assert [(m["version"], m["family"], m["run"]) for m in models] == [(1, "ngram", trained[0])]
