@@ -153,6 +153,8 @@ def test_typed_parquet_columns_become_text_without_loss(tmp_path: Path) -> None:
                 "label": pa.array([7, 10], pa.int64()),
                 "id": pa.array([570306123456789012, -1], pa.int64()),
                 "ratio": pa.array([0.1, 5.70306e17], pa.float64()),
+                "narrow": pa.array([0.1, None], pa.float32()),
+                "stamp": pa.array([1_700_000_000_123_456_789, None], pa.timestamp("ns")),
                 "price": pa.array([Decimal("1.50"), Decimal("0.00")], pa.decimal128(5, 2)),
                 "ok": [True, False],
                 "day": [dt.date(2026, 1, 2), None],
@@ -165,6 +167,8 @@ def test_typed_parquet_columns_become_text_without_loss(tmp_path: Path) -> None:
     assert table.column("label").to_pylist() == ["7", "10"]
     assert table.column("extra:id").to_pylist() == ["570306123456789012", "-1"]
     assert table.column("extra:ratio").to_pylist() == ["0.1", "5.70306e+17"]
+    assert table.column("extra:narrow").to_pylist() == ["0.1", None]
+    assert table.column("extra:stamp").to_pylist() == ["2023-11-14T22:13:20.123456789", None]
     assert table.column("extra:price").to_pylist() == ["1.50", "0.00"]
     assert table.column("extra:ok").to_pylist() == ["true", "false"]
     assert table.column("extra:day").to_pylist() == ["2026-01-02", None]

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from textloop.data.readers import DEFAULT, ReadOptions, read_labelled_bytes, read_labelled_file
+from textloop.data.readers import (
+    DEFAULT,
+    ReadOptions,
+    read_labelled_bytes,
+    read_labelled_file,
+    read_text_file,
+)
 from textloop.errors import DataError
 
 ROWS = "text;label;amount\nmy card is lost;card;1,50\nwhere is my money;transfer;007\n"
@@ -125,7 +131,7 @@ def test_an_over_long_text_names_the_file_and_the_line_it_starts_on(tmp_path: Pa
         read_labelled_file(path)
     assert refused.value.message == (
         f"{path}: line 5: text is 12,499 characters, the limit is 10,000; shorten it, or skip "
-        "such rows with --skip-bad-rows"
+        "such rows (--skip-bad-rows; skip_bad_rows=true on an upload)"
     )
     notes, table = notes_of(path, ReadOptions(skip_bad_rows=True))
     assert table["text"] == ["two\nlines", "fine", "last"]
@@ -149,3 +155,27 @@ def test_over_long_rows_of_jsonl_and_parquet_are_placed_too(tmp_path: Path) -> N
     pq.write_table(pa.table({"text": ["ok", "fine"], "label": ["a", "b" * 201]}), parquet)
     with pytest.raises(DataError, match=r"d.parquet: row 2: label is 201 characters"):
         read_labelled_file(parquet)
+
+
+def test_a_one_column_file_stays_one_column_whatever_its_texts_hold(tmp_path: Path) -> None:
+    path = tmp_path / "pool.csv"
+    path.write_text("text\n" + "".join(f"price; {i} euros | or less\n" for i in range(40)))
+    texts = read_text_file(path, options=DEFAULT)
+    assert texts[:2] == ["price; 0 euros | or less", "price; 1 euros | or less"]
+    assert len(texts) == 40
+
+
+def test_an_xlsx_bad_row_is_named_by_its_sheet_row_after_blank_rows(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append([])
+    sheet.append(["text", "label"])
+    sheet.append(["fine", "a"])
+    sheet.append([])
+    sheet.append(["x" * 10_001, "a"])
+    path = tmp_path / "book.xlsx"
+    workbook.save(path)
+    with pytest.raises(DataError, match=r"book.xlsx: sheet row 5: text is 10,001 characters"):
+        read_labelled_file(path)

@@ -57,3 +57,9 @@ def test_evaluate_adds_column_slices_next_to_the_length_slices() -> None:
     assert "length 1-50 chars" in metrics["slices"]
     without_texts = evaluate(truth, probabilities, ["a", "b"], columns=columns)
     assert set(without_texts["slices"]) == {"language=en", "language=de"}
+
+
+def test_an_empty_value_and_a_missing_one_are_two_slices() -> None:
+    slices = column_slices(["a", "b", "a"], ["a", "b", "b"], ["", None, "web"], "channel")
+    assert sorted(slices) == ["channel=(empty)", "channel=(missing)", "channel=web"]
+    assert slices["channel=web"]["accuracy"] == 0.0

@@ -18,6 +18,7 @@ from textloop.review.pool import add_to_pool, sample_pool
 from textloop.review.strategies import strategies
 from textloop.serving.model_cache import ModelCache
 from textloop.store import Store
+from textloop.store.queries import get_classifier
 from textloop.store.tables import PoolText, ReviewTask
 
 RNG = np.random.default_rng(3)
@@ -117,7 +118,6 @@ def test_the_pool_feeds_training_of_families_that_learn_from_unlabelled_texts(
     assert "pool" not in [step.name for step in training_steps(1, ("ngram",))]
     with store.session() as session:
         from textloop.review.pool import pool_digest, unlabelled_texts
-        from textloop.store.queries import get_classifier
 
         classifier_id = get_classifier(session, "topics").id
         count, digest = pool_digest(session, classifier_id)
@@ -148,3 +148,5 @@ def test_a_pooled_text_labelled_later_is_never_offered(
     ingest_batch(store, settings, "topics", later, "labelled later")
     offered = {t.text for t in sample_pool(store, deployed, "topics", 60, "random")}
     assert offered == set(POOL[50:])
+    with store.session() as session:  # the labelled ones left the pool without being offered
+        assert pool_module.pool_size(session, get_classifier(session, "topics").id) == 0

@@ -43,3 +43,35 @@ def test_without_the_charset_a_cp1252_upload_names_the_bad_byte(
     )
     assert answer.status_code == 422
     assert "invalid UTF-8 (byte 0xe9" in answer.json()["error"]["message"]
+
+
+def test_an_xlsx_workbook_uploads(client: TestClient, keys: Keys, tmp_path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["text", "label"])
+    for i in range(6):
+        sheet.append([f"row number {i}", "007" if i % 2 else "7"])
+    path = tmp_path / "book.xlsx"
+    workbook.save(path)
+    answer = client.post(
+        UPLOAD,
+        content=path.read_bytes(),
+        headers={
+            **keys.header(keys.admin),
+            "content-type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["rows"] == 6
+    broken = client.post(
+        UPLOAD,
+        content=b"not a workbook",
+        headers={
+            **keys.header(keys.admin),
+            "content-type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        },
+    )
+    assert broken.status_code == 422
+    assert "cannot read as an .xlsx workbook" in broken.json()["error"]["message"]

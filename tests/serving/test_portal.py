@@ -98,3 +98,16 @@ def test_portal_pages_carry_security_headers_and_the_api_keeps_json(
     api = client.get("/v1/classifiers/nope/review/tasks", headers={"x-api-key": "tl_wrong"})
     assert api.headers["content-type"] == "application/json"
     assert "content-security-policy" not in api.headers
+
+
+def test_a_task_without_a_suggestion_offers_every_label_and_enter_approves_none(
+    client: TestClient, people: Store
+) -> None:
+    with people.session() as session:  # drawn at random before any model: no scores at all
+        for task in session.scalars(select(ReviewTask)):
+            task.source, task.suggested_label, task.confidence = "pool", None, None
+    sign_in(client, "rita@example.com")
+    page = client.get("/queues/topics/next").text
+    for key, label in enumerate(["finance", "sport", "weather"], start=1):
+        assert f"<kbd>{key}</kbd> {label}" in page
+    assert 'id="approve"' not in page and "approve the suggestion" not in page

@@ -21,6 +21,7 @@ from typing import IO
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from textloop.data.row_limits import SKIP_HINT
 from textloop.errors import DataError
 
 DELIMITERS = ",;\t|"
@@ -46,7 +47,7 @@ def sniff_delimiter(data: bytes | Path) -> str:
     scores = {d: _agreement(sample, d) for d in DELIMITERS}
     best = max(scores.values())
     if best <= 0:
-        return guess or ","
+        return ","  # no delimiter splits the header: one column, whatever its rows hold
     fitting = [d for d in DELIMITERS if scores[d] == best]
     return guess if guess in fitting else fitting[0]
 
@@ -110,19 +111,21 @@ def read_delimited(
     if bad:
         lines = _bad_lines(data, delimiter, len(header))
         if not skip_bad_rows:
-            line, fields = lines[0] if lines else (None, None)
-            where = f"line {line} has {fields} fields" if line else f"{bad} rows do not have"
+            if lines:
+                line, fields = lines[0]
+                where = f"line {line} has {fields} fields, the header has {len(header)}"
+            else:
+                where = f"{bad:,} rows do not have the header's {len(header)} fields"
             raise DataError(
-                f"{source}: {where}, the header has {len(header)} "
-                f"(read as {describe(delimiter)}); fix it, choose --delimiter, "
-                "or skip such rows with --skip-bad-rows"
+                f"{source}: {where} (read as {describe(delimiter)}); fix it, choose the "
+                f"delimiter, or {SKIP_HINT}"
             )
         if notify is not None:
             shown = ", ".join(str(line) for line, _ in lines[:SHOWN_LINES])
             more = f" and {len(lines) - SHOWN_LINES} more" if len(lines) > SHOWN_LINES else ""
+            where = f" (lines {shown}{more})" if lines else ""
             notify(
-                f"skipped {bad:,} rows of {source} without the header's {len(header)} fields "
-                f"(lines {shown}{more})"
+                f"skipped {bad:,} rows of {source} without the header's {len(header)} fields{where}"
             )
     return pa.table(
         {name: table.column(index).slice(1) for index, name in enumerate(header)}

@@ -249,7 +249,8 @@ def _read(
         table, unreadable = read_jsonl(data, source)
         return Parsed(table, unreadable, lines(lambda: row_lines(text)))
     if file_format == "xlsx":
-        return Parsed(read_xlsx(data, source), {}, rows_numbered(2, "sheet row"))
+        table, numbers = read_xlsx(data, source)
+        return Parsed(table, {}, lambda indices: [f"sheet row {numbers[i]}" for i in indices])
     table, unreadable = _read_parquet(data, source)
     return Parsed(table, unreadable, rows_numbered())
 

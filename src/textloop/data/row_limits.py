@@ -20,6 +20,7 @@ from textloop.errors import DataError
 MAX_TEXT_LENGTH = 10_000
 MAX_LABEL_LENGTH = 200
 SHOWN = 10
+SKIP_HINT = "skip such rows (--skip-bad-rows; skip_bad_rows=true on an upload)"
 Where = Callable[[Sequence[int]], list[str]]  # row indices → "line 7", "row 7"
 
 
@@ -29,8 +30,8 @@ def too_long(text: str | None, label: str | None) -> str | None:
         length = len(normalize_text(text))  # only long texts pay for normalising twice
         if length > MAX_TEXT_LENGTH:
             return f"text is {length:,} characters, the limit is {MAX_TEXT_LENGTH:,}"
-    if label and len(label) > MAX_LABEL_LENGTH:
-        return f"label is {len(label):,} characters, the limit is {MAX_LABEL_LENGTH:,}"
+    if label and len(label.strip()) > MAX_LABEL_LENGTH:  # stored stripped
+        return f"label is {len(label.strip()):,} characters, the limit is {MAX_LABEL_LENGTH:,}"
     return None
 
 
@@ -54,9 +55,7 @@ def within_limits(
         index, reason = bad[0]
         (place,) = where([index])
         more = f" ({len(bad):,} such rows)" if len(bad) > 1 else ""
-        raise DataError(
-            f"{source}: {place}: {reason}{more}; shorten it, or skip such rows with --skip-bad-rows"
-        )
+        raise DataError(f"{source}: {place}: {reason}{more}; shorten it, or {SKIP_HINT}")
     places = where([index for index, _ in bad[:SHOWN]])
     extra = f" and {len(bad) - SHOWN:,} more" if len(bad) > SHOWN else ""
     if notify is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -33,6 +34,18 @@ def column_strings(column: pa.ChunkedArray) -> pa.ChunkedArray:
         return pa.chunked_array([pa.nulls(len(column), pa.string())])
     if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
         return pc.cast(column, pa.string())  # exact: every digit, "true"/"false"
+    if pa.types.is_float16(kind) or pa.types.is_float32(kind):
+        narrow = np.float16 if pa.types.is_float16(kind) else np.float32
+        # the shortest text that reads back as the same narrow float: 0.1, not 0.10000000149
+        texts = [None if v is None else str(narrow(v)) for v in column.to_pylist()]
+        return pa.chunked_array([pa.array(texts, pa.string())])
+    if pa.types.is_timestamp(kind) and kind.unit == "ns":
+        # Python's datetime stops at microseconds: Arrow writes every digit (ISO 8601, "T")
+        as_text = pc.cast(column, pa.string())
+        return pa.chunked_array(
+            [pc.replace_substring(chunk, " ", "T", max_replacements=1) for chunk in as_text.chunks],
+            pa.string(),
+        )
     if (
         pa.types.is_floating(kind)
         or pa.types.is_decimal(kind)

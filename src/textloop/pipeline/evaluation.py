@@ -20,6 +20,7 @@ BOOTSTRAP_SAMPLES = 1000
 LENGTH_BUCKETS = ((0, 50, "1-50 chars"), (50, 100, "51-100 chars"), (100, 200, "101-200 chars"))
 MAX_COLUMN_SLICES = 20
 MISSING_VALUE = "(missing)"
+EMPTY_VALUE = "(empty)"  # an empty cell, as written: a value of its own, not a missing one
 
 
 def evaluate(
@@ -170,7 +171,8 @@ def column_slices(
 ) -> dict[str, dict[str, float]]:
     """Accuracy and macro-F1 per value of one column, keyed ``"<column>=<value>"``.
 
-    A missing value (None) is its own slice, ``"<column>=(missing)"``. Only the
+    A missing value (None) is its own slice, ``"<column>=(missing)"``, and an empty one (an
+    empty CSV cell) another, ``"<column>=(empty)"``. Only the
     ``MAX_COLUMN_SLICES`` (20) most frequent values get a slice, most frequent first (ties by
     value), so that a column of near-unique values does not flood the metrics.
     """
@@ -179,7 +181,10 @@ def column_slices(
             f"column {column!r} has {len(values)} values for {len(true_labels)} test rows"
         )
     truth, guess, k = _indexed(true_labels, predicted)
-    shown = [MISSING_VALUE if value is None else value for value in values]
+    shown = [
+        MISSING_VALUE if value is None else value if value != "" else EMPTY_VALUE
+        for value in values
+    ]
     counts = Counter(shown)
     top = sorted(counts, key=lambda value: (-counts[value], value))[:MAX_COLUMN_SLICES]
     as_array = np.array(shown, dtype=object)

@@ -159,7 +159,9 @@ def sample_pool(
         classes = list(model.classes_)
     keep = n * strategy.keep_factor
     shortlist: list[tuple[float, int, str, np.ndarray | None]] = []  # a min-heap of the best
+    retired: list[int] = []  # pooled texts labelled since: they leave the pool unoffered
     for rows in _chunks(store, classifier_id):
+        retired += [row_id for row_id, _, hashed in rows if hashed in labelled]
         chunk = [(row_id, text) for row_id, text, hashed in rows if hashed not in labelled]
         if not chunk:
             continue
@@ -175,13 +177,19 @@ def sample_pool(
                 heapq.heappush(shortlist, entry)
             elif entry[:2] > shortlist[0][:2]:
                 heapq.heapreplace(shortlist, entry)
-    if not shortlist:
-        return []
-    shortlist.sort(key=lambda entry: entry[:2], reverse=True)
-    usefulness = np.array([entry[0] for entry in shortlist])
-    texts = [entry[2] for entry in shortlist]
-    picked = strategy.select(texts, usefulness, n, cache.resources)
+    picked: list[int] = []
+    if shortlist:
+        shortlist.sort(key=lambda entry: entry[:2], reverse=True)
+        usefulness = np.array([entry[0] for entry in shortlist])
+        texts = [entry[2] for entry in shortlist]
+        picked = strategy.select(texts, usefulness, n, cache.resources)
     with store.session() as session:
+        for start in range(0, len(retired), CHUNK):
+            session.execute(
+                update(PoolText)
+                .where(PoolText.id.in_(retired[start : start + CHUNK]))
+                .values(sampled_at=utcnow())
+            )
         return _as_tasks(session, classifier_id, [shortlist[i] for i in picked], classes)
 
 

@@ -35,6 +35,7 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
 EXPLICIT = "explicit"  # a task opened because a user said the model was wrong
 CHOICES = 9  # labels one number key away
+SUGGESTED = "suggested"
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -179,6 +180,11 @@ class Choice:
     score: float | None  # the model's score, when it gave one
     note: str  # why it is offered: "suggested", "the user's label", "model's label, disputed"
 
+    @property
+    def suggested(self) -> bool:
+        """The model's label on a task nobody disputed: what ``Enter`` approves."""
+        return self.note == SUGGESTED
+
 
 def _choices(session: SessionDep, task: ReviewTask, labels: list[str]) -> list[Choice]:
     """The labels offered under number keys, at most ``CHOICES``; every label stays searchable.
@@ -199,7 +205,7 @@ def _choices(session: SessionDep, task: ReviewTask, labels: list[str]) -> list[C
             continue
         note = ""
         if index == 0:
-            note = "model's label, disputed" if explicit else "suggested"
+            note = "model's label, disputed" if explicit else SUGGESTED
         choices.append(Choice(label, score, note))
     for label in sorted(labels):
         if len(choices) >= CHOICES:
