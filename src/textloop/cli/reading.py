@@ -30,7 +30,9 @@ SkipBadRows = Annotated[
     bool,
     typer.Option(
         "--skip-bad-rows",
-        help="Skip CSV/TSV rows with more or fewer fields than the header (counted, lines named).",
+        help="Skip bad rows (a CSV/TSV row with more or fewer fields than the header, a text "
+        "over 10,000 or a label over 200 characters) instead of refusing the file; counted, "
+        "lines named.",
     ),
 ]
 

@@ -49,8 +49,9 @@ class ReadOptions:
     """How to read a text file, when its defaults are not right.
 
     ``delimiter``: None reads ``.tsv`` as tab-separated and sniffs a ``.csv`` file's delimiter.
-    ``encoding``: None means UTF-8 (checked). ``skip_bad_rows``: skip a CSV/TSV row whose number
-    of fields is not the header's instead of refusing the file.
+    ``encoding``: None means UTF-8 (checked). ``skip_bad_rows``: skip a bad row (a CSV/TSV row
+    whose number of fields is not the header's, a text or label over its limit, see
+    ``row_limits``) instead of refusing the file.
     """
 
     delimiter: str | None = None

@@ -99,7 +99,7 @@ async def upload_dataset(
         str | None, Query(min_length=1, max_length=1, description="Default: sniffed for CSV")
     ] = None,
     skip_bad_rows: Annotated[
-        bool, Query(description="Skip CSV/TSV rows without the header's number of fields")
+        bool, Query(description="Skip bad rows (wrong number of fields, text or label too long)")
     ] = False,
     idempotency_key: Annotated[
         str | None,
