@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from textloop.data.storable import unstorable
 from textloop.data.values import NotText, value_text
 from textloop.errors import DataError
 
@@ -39,10 +40,14 @@ def read_jsonl(data: bytes | Path, source: str) -> tuple[pa.Table, dict[str, str
         for key, value in record.items():
             values = columns.setdefault(key, [None] * rows)
             try:
-                values.append(value_text(value))
+                text = value_text(value)
             except NotText:
                 unreadable.setdefault(key, "holds arrays or objects, not text")
-                values.append(None)
+                text = None
+            problem = unstorable(text) if text else None
+            if problem is not None:  # an escaped lone surrogate ("\ud800"): no text holds it
+                raise DataError(f"{source}: line {number}: {key!r} {problem}")
+            values.append(text)
         rows += 1
         for values in columns.values():
             if len(values) < rows:

@@ -1,7 +1,8 @@
-"""Rows whose text or label is too long: refused naming the file and line, or skipped on request.
+"""Rows that cannot be stored as they are: refused naming the file and line, or skipped.
 
 A text over ``MAX_TEXT_LENGTH`` characters (after whitespace normalisation, as it would be
-stored) or a label over ``MAX_LABEL_LENGTH`` is a bad row, like a row with the wrong number of
+stored), a label over ``MAX_LABEL_LENGTH``, or any value holding a character no database stores
+(NUL, an unpaired surrogate: ``storable``) is a bad row, like a row with the wrong number of
 fields: by default it refuses the file, naming where it is (``data.csv: line 7: text is 12,000
 characters...``); with ``skip_bad_rows`` such rows are left out, counted and their places named.
 Where a row is comes from the reader (``Where``): the line it starts on in a CSV, TSV or JSONL
@@ -13,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from textloop.data.splits import normalize_text
+from textloop.data.storable import unstorable
 from textloop.errors import DataError
 
 MAX_TEXT_LENGTH = 10_000
@@ -42,13 +45,20 @@ def within_limits(
     skip: bool,
     notify: Callable[[str], None] | None,
 ) -> pa.Table:
-    """``table`` without its too-long rows when ``skip``; else the first one refuses it."""
+    """``table`` without its bad rows when ``skip``; else the first one refuses it."""
     labels = table.column("label").to_pylist() if "label" in table.column_names else None
-    bad: list[tuple[int, str]] = []
+    found: dict[int, str] = {}
     for index, text in enumerate(table.column("text").to_pylist()):
         reason = too_long(text, labels[index] if labels else None)
         if reason is not None:
-            bad.append((index, reason))
+            found[index] = reason
+    for name in table.column_names:  # NUL, in any column (an Arrow string holds no surrogate)
+        marked = pc.fill_null(pc.match_substring(table.column(name), "\x00"), False)
+        for index in pc.indices_nonzero(marked).to_pylist():
+            problem = unstorable(table.column(name)[index].as_py())
+            if problem is not None and index not in found:
+                found[index] = f"{_column(name)} {problem}"
+    bad = sorted(found.items())
     if not bad:
         return table
     if not skip:
@@ -60,12 +70,18 @@ def within_limits(
     extra = f" and {len(bad) - SHOWN:,} more" if len(bad) > SHOWN else ""
     if notify is not None:
         notify(
-            f"skipped {len(bad):,} rows of {source} with a text over {MAX_TEXT_LENGTH:,} or a "
-            f"label over {MAX_LABEL_LENGTH:,} characters ({', '.join(places)}{extra})"
+            f"skipped {len(bad):,} rows of {source} that cannot be stored (a text over "
+            f"{MAX_TEXT_LENGTH:,} or a label over {MAX_LABEL_LENGTH:,} characters, or a NUL or "
+            f"unpaired surrogate) ({', '.join(places)}{extra})"
         )
     drop = {index for index, _ in bad}
     keep = pa.array([i not in drop for i in range(table.num_rows)])
     return table.filter(keep)
+
+
+def _column(name: str) -> str:
+    """How a column is named in a message: its name in the file."""
+    return f"column {name.removeprefix('extra:')!r}" if name.startswith("extra:") else name
 
 
 def rows_numbered(first: int = 1, noun: str = "row") -> Where:

@@ -29,6 +29,11 @@ def column_strings(column: pa.ChunkedArray) -> pa.ChunkedArray:
         decoded = [chunk.dictionary_decode() for chunk in column.chunks]
         return column_strings(pa.chunked_array(decoded, kind.value_type))
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        for chunk in column.chunks:  # a Parquet writer may have put any bytes in a string column
+            try:
+                chunk.validate(full=True)
+            except pa.ArrowInvalid:
+                raise NotText("is not valid UTF-8 text; save the file as UTF-8") from None
         return column.cast(pa.string())
     if pa.types.is_null(kind):
         return pa.chunked_array([pa.nulls(len(column), pa.string())])

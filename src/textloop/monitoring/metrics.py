@@ -38,6 +38,10 @@ HELP = {
     "textloop_model_calls_total": ("counter", "model calls made by this process's batcher"),
     "textloop_model_call_texts_total": ("counter", "texts in those calls (/ calls: batch size)"),
     "textloop_predictions_queued": ("gauge", "answered predictions not yet stored"),
+    "textloop_predictions_rejected_total": (
+        "counter",
+        "answered predictions the database refused, kept in <data dir>/rejected",
+    ),
     "textloop_texts_encoded_total": ("counter", "texts encoded (not found in the cache)"),
     "textloop_shadow_dropped_total": ("counter", "requests the shadow model fell behind on"),
 }

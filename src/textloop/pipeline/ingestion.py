@@ -3,7 +3,8 @@
     batch ─► ingest
 
 A batch refused as bad input (no usable rows, a text over the limit) leaves nothing behind: not
-the run, and not the classifier if this call created it.
+the run, and not the classifier if this call created it. Any other failure never leaves an empty
+classifier that this call created either (its failed run goes with it).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from textloop.config import Settings
 from textloop.data.datasets import IngestResult
 from textloop.pipeline.component import Workspace
 from textloop.pipeline.components.ingest import BatchImporter, IngestStep
-from textloop.pipeline.runner import BAD_INPUT, Step, run_pipeline
+from textloop.pipeline.runner import Step, run_pipeline
 from textloop.store.database import Store
 from textloop.store.queries import get_or_create_classifier
 from textloop.store.tables import Classifier, DatasetVersion
@@ -33,7 +34,7 @@ def ingest_batch(
     ]
     try:
         result = run_pipeline(Workspace(store, settings, name), "ingest", steps, {"source": source})
-    except BAD_INPUT:
+    except BaseException:  # bad input or not, a refused ingest leaves no empty classifier
         if new:  # unless a concurrent ingest has stored a version in it meanwhile
             with store.session() as session:
                 session.execute(

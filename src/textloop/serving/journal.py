@@ -20,11 +20,13 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from textloop.serving.rejected import RejectedRows, reason, refused
 from textloop.store.database import Store
 from textloop.store.tables import Prediction, ReviewTask
 
 log = logging.getLogger("textloop.journal")
 SUFFIX = ".jsonl"
+CLAIMED = ".recovering-"
 
 
 class Journal:
@@ -50,45 +52,92 @@ class Journal:
             self.path.unlink(missing_ok=True)
 
 
-def recover(directory: Path, store: Store) -> int:
-    """Store what the journals of dead processes hold and is not stored yet; how many rows."""
+def recover(directory: Path, store: Store, rejected: RejectedRows | None = None) -> int:
+    """Store what the journals of dead processes hold and is not stored yet; how many rows.
+
+    A journal is claimed by renaming it ``<name>.recovering-<pid>``; a claim whose process died
+    (it crashed or was killed while recovering) is claimed again, so no answered prediction is
+    left behind in a file nobody reads. An entry the database refuses is kept aside
+    (``rejected``) instead of stopping the server from starting.
+    """
     recovered = 0
-    for path in sorted(directory.glob(f"*{SUFFIX}")):
-        if _alive(int(path.name.split("-", 1)[0])):
+    for path in sorted(directory.glob(f"*{SUFFIX}*")):
+        owner = _owner(path)
+        if owner is None or _alive(owner):
             continue
-        claimed = path.with_name(f"{path.name}.recovering-{os.getpid()}")
+        original = path.name.split(CLAIMED, 1)[0]
+        claimed = path.with_name(f"{original}{CLAIMED}{os.getpid()}")
         try:
             path.rename(claimed)
         except FileNotFoundError:  # another process claimed it first
             continue
-        predictions, tasks = _read(claimed)
-        with store.session() as session:
-            for table, rows in ((Prediction, predictions), (ReviewTask, tasks)):
-                ids = [row["id"] for row in rows]
-                stored = set(session.scalars(select(table.id).where(table.id.in_(ids))))
-                missing = [row for row in rows if row["id"] not in stored]
-                if missing:
-                    session.execute(insert(table), missing)
-                    recovered += len(missing)
-            session.commit()
+        entries = _read(claimed)
+        before = recovered
+        try:
+            recovered += _store_missing(store, entries)
+        except Exception as exc:
+            if not refused(exc):
+                raise  # the database is away: the claim stays, for the next start
+            for entry in entries:  # one by one: only the refused entry is kept aside
+                try:
+                    recovered += _store_missing(store, [entry])
+                except Exception as alone:
+                    if not refused(alone):
+                        raise
+                    if rejected is not None:
+                        rejected.keep(entry["predictions"], entry["tasks"], reason(alone))
+                    else:
+                        log.error("the database refused a journal entry: %s", reason(alone))
         claimed.unlink()
-        if predictions:
-            log.warning("recovered %d answered predictions from %s", len(predictions), path.name)
+        if entries:
+            log.warning(
+                "recovered %d rows answered by a dead process (%s)", recovered - before, original
+            )
     return recovered
 
 
-def _read(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    predictions: list[dict[str, Any]] = []
-    tasks: list[dict[str, Any]] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+def _store_missing(store: Store, entries: list[dict[str, Any]]) -> int:
+    """Insert the entries' rows that are not stored yet, in one transaction; how many."""
+    inserted = 0
+    with store.session() as session:
+        for table, key in ((Prediction, "predictions"), (ReviewTask, "tasks")):
+            rows = [row for entry in entries for row in entry[key]]
+            ids = [row["id"] for row in rows]
+            stored = set(session.scalars(select(table.id).where(table.id.in_(ids))))
+            missing = [row for row in rows if row["id"] not in stored]
+            if missing:
+                session.execute(insert(table), missing)
+                inserted += len(missing)
+        session.commit()
+    return inserted
+
+
+def _owner(path: Path) -> int | None:
+    """The process that holds a journal: its writer, or the process recovering it."""
+    name = path.name
+    try:
+        if CLAIMED in name:
+            return int(name.rsplit(CLAIMED, 1)[1])
+        return int(name.split("-", 1)[0])
+    except ValueError:
+        return None
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    """The entries of a journal in order, each row once (its first entry keeps it)."""
+    entries: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for line in path.read_text(encoding="utf-8", errors="surrogateescape").splitlines():
         try:
             entry = json.loads(line)
         except ValueError:  # the line being written when the process died was never answered
             continue
-        predictions += [_dated(row) for row in entry["predictions"]]
-        tasks += [_dated(row) for row in entry["tasks"]]
-    unique = lambda rows: list({row["id"]: row for row in rows}.values())  # noqa: E731
-    return unique(predictions), unique(tasks)
+        predictions = [_dated(row) for row in entry["predictions"] if row["id"] not in seen]
+        tasks = [_dated(row) for row in entry["tasks"] if row["id"] not in seen]
+        seen.update(row["id"] for row in (*predictions, *tasks))
+        if predictions or tasks:
+            entries.append({"predictions": predictions, "tasks": tasks})
+    return entries
 
 
 def _iso(value: Any) -> str:

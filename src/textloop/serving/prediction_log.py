@@ -5,8 +5,9 @@ transaction, so a busy server pays one commit for many requests instead of one e
 bounded: when the database falls behind, requests wait for room rather than predictions being
 dropped, and every queued entry is also in a ``Journal`` file until stored, so a killed server's
 successor stores them. A request that may read them waits for ``flush`` first (``consistency``);
-closing the server stores everything queued first. A failed write is retried
-until it succeeds; only a row the database refuses outright is given up, and logged.
+closing the server stores everything queued first. A write that fails for a while (the database
+busy or away) is retried until it succeeds; an entry the database refuses outright (``rejected``)
+is kept aside in a file and counted, and never holds up the rows queued behind it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from textloop.retry_log import RetryLog
 from textloop.serving.journal import Journal
+from textloop.serving.rejected import RejectedRows, reason, refused
 from textloop.store.database import Store
 from textloop.store.tables import Prediction, ReviewTask
 
@@ -41,10 +44,15 @@ class Entry:
 
 class PredictionLog:
     def __init__(
-        self, store: Store, journal: Journal | None = None, capacity: int = CAPACITY
+        self,
+        store: Store,
+        journal: Journal | None = None,
+        capacity: int = CAPACITY,
+        rejected: RejectedRows | None = None,
     ) -> None:
         self.store = store
         self.journal = journal
+        self.rejected = rejected
         self.stored = 0
         self._queue: queue.Queue[Entry | None] = queue.Queue(maxsize=capacity)
         self._pending: set[str] = set()
@@ -116,32 +124,44 @@ class PredictionLog:
             last = time.monotonic()
 
     def _store(self, batch: list[Entry]) -> None:
-        for attempt in range(3):
+        """The batch in one transaction. A refused row: entry by entry, so that only the entry
+        holding it is kept aside. The database busy or away: the batch again, until it works."""
+        retries = RetryLog(log, f"storing {len(batch)} queued prediction entries")
+        while True:
             try:
                 self._insert(batch)
-                break
-            except Exception:
-                log.exception("storing %d queued predictions failed (try %d)", len(batch), attempt)
+            except Exception as exc:
+                if refused(exc):
+                    for entry in batch:
+                        self._store_alone(entry)
+                    return
+                retries.failed(exc)
                 time.sleep(RETRY_SECONDS)
-        else:
-            for entry in batch:  # one by one, so one refused row does not take others with it
-                self._store_alone(entry)
-            return
+                continue
+            retries.succeeded()
+            break
         for entry in batch:
             self._settle(entry)
 
     def _store_alone(self, entry: Entry) -> None:
+        retries = RetryLog(log, f"storing prediction(s) {_ids(entry)}")
         while True:
             try:
                 self._insert([entry])
                 break
             except Exception as exc:
-                if _refused(exc):
-                    log.error("gave up storing prediction(s) %s: %s", _ids(entry), exc)
+                if refused(exc):
+                    self._reject(entry, exc)
                     break
-                log.exception("storing prediction(s) %s failed; retrying", _ids(entry))
+                retries.failed(exc)
                 time.sleep(RETRY_SECONDS)
         self._settle(entry)
+
+    def _reject(self, entry: Entry, exc: Exception) -> None:
+        if self.rejected is not None:
+            self.rejected.keep(entry.predictions, entry.tasks, reason(exc))
+        else:
+            log.error("the database refused prediction(s) %s: %s", _ids(entry), reason(exc))
 
     def _insert(self, batch: list[Entry]) -> None:
         predictions = [row for entry in batch for row in entry.predictions]
@@ -166,12 +186,6 @@ class PredictionLog:
             if not self._pending and self.journal is not None:
                 self.journal.clear()
             self._written.notify_all()
-
-
-def _refused(exc: Exception) -> bool:
-    from sqlalchemy.exc import IntegrityError
-
-    return isinstance(exc, IntegrityError)
 
 
 def _ids(entry: Entry) -> str:

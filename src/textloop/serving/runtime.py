@@ -18,6 +18,7 @@ from textloop.serving.model_cache import ModelCache
 from textloop.serving.online import OnlineClassifier
 from textloop.serving.prediction_log import PredictionLog
 from textloop.serving.refresher import Refresher
+from textloop.serving.rejected import RejectedRows
 from textloop.serving.shadow_scoring import ShadowScorer
 from textloop.store.database import Store, open_store
 from textloop.store.tables import Classifier, ModelAlias
@@ -48,8 +49,9 @@ class Runtime:
         models = ModelCache(settings.artifact_root, resources)
         shadow = ShadowScorer(store, models)
         journals = settings.data_dir / "journal"
-        recover(journals, store)  # what servers killed before they stored it
-        predictions = PredictionLog(store, Journal(journals))
+        rejected = RejectedRows(settings.data_dir / "rejected")
+        recover(journals, store, rejected)  # what servers killed before they stored it
+        predictions = PredictionLog(store, Journal(journals), rejected=rejected)
         keys, deployments = KeyCache(store), DeploymentCache(store)
         batcher = Batcher(settings.batch_wait_ms / 1000)
         online = OnlineClassifier(deployments, models, batcher, predictions, shadow)
@@ -80,12 +82,17 @@ class Runtime:
             ("textloop_model_calls_total", process, float(batcher.calls)),
             ("textloop_model_call_texts_total", process, float(batcher.texts)),
             ("textloop_predictions_queued", process, float(self.predictions.queued())),
+            ("textloop_predictions_rejected_total", process, float(self._rejected())),
             ("textloop_shadow_dropped_total", process, float(self.shadow.dropped)),
         ]
         for name, encoder in (pool.loaded() if pool is not None else {}).items():
             labels = {**process, "encoder": name}
             samples.append(("textloop_texts_encoded_total", labels, float(encoder.embedded)))
         return samples
+
+    def _rejected(self) -> int:
+        rejected = self.predictions.rejected
+        return rejected.count if rejected is not None else 0
 
     def close(self) -> None:
         self.refresher.close()

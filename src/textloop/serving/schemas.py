@@ -8,6 +8,7 @@ from typing import Annotated, Any, Self
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from textloop.data.storable import unstorable
 from textloop.store.tables import as_utc
 
 MAX_TEXT_CHARS = 10_000
@@ -30,7 +31,31 @@ Label = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_
 
 
 class Strict(BaseModel):
+    """A request body: no unknown fields, and no string anywhere that cannot be stored."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def storable_strings(cls, data: Any) -> Any:
+        _check_strings(data, ())
+        return data
+
+
+def _check_strings(value: Any, path: tuple[str | int, ...]) -> None:
+    """Raise ``ValueError`` naming the first string (by its path) that cannot be stored."""
+    if isinstance(value, str):
+        reason = unstorable(value)
+        if reason is not None:
+            where = ".".join(str(part) for part in path) or "value"
+            raise ValueError(f"{where} {reason}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key, path)
+            _check_strings(item, (*path, key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_strings(item, (*path, index))
 
 
 class ClassifyCreate(Strict):

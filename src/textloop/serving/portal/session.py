@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 from fastapi import Depends, Request
 
+from textloop.data.storable import unstorable
 from textloop.errors import Forbidden, InvalidRequest
 from textloop.security.accounts import Account, account_for
 from textloop.serving.deps import SessionDep
@@ -56,7 +57,12 @@ async def form_data(request: Request) -> dict[str, str]:
         fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
         raise InvalidRequest("the form is not valid UTF-8") from None
-    return {name: values[0] for name, values in fields.items()}
+    form = {name: values[0] for name, values in fields.items()}
+    for name, value in form.items():
+        reason = unstorable(value) or unstorable(name)
+        if reason is not None:
+            raise InvalidRequest(f"form field {name!r} {reason}", field=name)
+    return form
 
 
 Form = Annotated[dict[str, str], Depends(form_data)]
