@@ -19,18 +19,26 @@ from textloop.store.tables import DatasetVersion, Job
 
 
 def parse_moment(text: str, field: str, *, end_of_day: bool = False) -> datetime:
-    """``2026-11-01`` or an ISO 8601 date-time; naive times are UTC."""
+    """``2026-11-01`` or an ISO 8601 date-time; naive times are UTC. ``end_of_day``: a bare date
+    means the moment after that day (the last day of the calendar has no day after: the end of
+    time, then)."""
     try:
         if len(text.strip()) == 10:
             day = date.fromisoformat(text.strip())
             moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return moment + timedelta(days=1) if end_of_day else moment
+            if not end_of_day:
+                return moment
+            try:
+                return moment + timedelta(days=1)
+            except OverflowError:
+                return datetime.max.replace(tzinfo=UTC)
         moment = datetime.fromisoformat(text.strip())
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InvalidRequest(
-            f"{text!r} is not a date (2026-11-01) or an ISO 8601 date-time", field=field
+            f"{text!r} is not a date (2026-11-01) or an ISO 8601 date-time within 0001-9999",
+            field=field,
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def request_backfill(

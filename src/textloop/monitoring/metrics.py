@@ -48,29 +48,44 @@ HELP = {
 Sample = tuple[str, dict[str, str], float]
 
 
-def render_metrics(session: Session, process: Iterable[Sample] = ()) -> str:
-    """The database's figures, and ``process``: those of the process answering."""
-    names = dict(session.execute(select(Classifier.id, Classifier.name)).all())
+def render_metrics(
+    session: Session, process: Iterable[Sample] = (), classifiers: Iterable[str] | None = None
+) -> str:
+    """The database's figures, and ``process``: those of the process answering.
+
+    ``classifiers``: the only classifiers the reader may see (a key limited to some); None for
+    all. Figures of other classifiers, their names included, are left out.
+    """
+    allowed = None if classifiers is None else set(classifiers)
+    names = {
+        classifier_id: name
+        for classifier_id, name in session.execute(select(Classifier.id, Classifier.name))
+        if allowed is None or name in allowed
+    }
+    ids = list(names)
     samples: list[Sample] = [("textloop_info", {"version": __version__}, 1), *process]
     for classifier_id, count in session.execute(
-        select(Prediction.classifier_id, func.count()).group_by(Prediction.classifier_id)
+        select(Prediction.classifier_id, func.count())
+        .where(Prediction.classifier_id.in_(ids))
+        .group_by(Prediction.classifier_id)
     ):
         samples.append(("textloop_predictions_total", {"classifier": names[classifier_id]}, count))
     for classifier_id, status, count in session.execute(
-        select(ReviewTask.classifier_id, ReviewTask.status, func.count()).group_by(
-            ReviewTask.classifier_id, ReviewTask.status
-        )
+        select(ReviewTask.classifier_id, ReviewTask.status, func.count())
+        .where(ReviewTask.classifier_id.in_(ids))
+        .group_by(ReviewTask.classifier_id, ReviewTask.status)
     ):
         labels = {"classifier": names[classifier_id], "status": status}
         samples.append(("textloop_review_tasks", labels, count))
-    for kind, status, count in session.execute(
-        select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
-    ):
+    jobs = select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
+    if allowed is not None:
+        jobs = jobs.where(Job.classifier_id.in_(ids))
+    for kind, status, count in session.execute(jobs):
         samples.append(("textloop_jobs", {"kind": kind, "status": status}, count))
     for classifier_id, version in session.execute(
         select(ModelAlias.classifier_id, ModelVersion.version)
         .join(ModelVersion, ModelVersion.id == ModelAlias.model_version_id)
-        .where(ModelAlias.alias == PRODUCTION)
+        .where(ModelAlias.alias == PRODUCTION, ModelAlias.classifier_id.in_(ids))
     ):
         labels = {"classifier": names[classifier_id]}
         samples.append(("textloop_production_version", labels, version))
@@ -80,7 +95,11 @@ def render_metrics(session: Session, process: Iterable[Sample] = ()) -> str:
 
 def _drift(session: Session, names: dict[int, str]) -> Iterable[Sample]:
     newest = select(func.max(DriftReport.id)).group_by(DriftReport.classifier_id).scalar_subquery()
-    for report in session.scalars(select(DriftReport).where(DriftReport.id.in_(newest))):
+    for report in session.scalars(
+        select(DriftReport).where(
+            DriftReport.id.in_(newest), DriftReport.classifier_id.in_(list(names))
+        )
+    ):
         name = names[report.classifier_id]
         yield "textloop_drift_detected", {"classifier": name}, float(report.drifted)
         for measure, value in report.measures.items():

@@ -2,12 +2,16 @@
 
 The feedback row and its review task are written in one transaction, which commits before the
 HTTP response, so acknowledged feedback is never lost. A text given without a prediction is
-scored by the production model before that transaction begins, never inside it.
+scored by the production model before that transaction begins, never inside it. Feedback on a
+prediction that already has an open explicit task is recorded and joins that task, so that five
+reports of one prediction ask a reviewer once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from sqlalchemy import select
 
 from textloop.errors import InvalidRequest, NotFound
 from textloop.registry.models import PRODUCTION
@@ -80,6 +84,16 @@ def record_feedback(
         )
         session.add(feedback)
         session.flush()
+        if prediction_id is not None:  # more feedback on a prediction already under review
+            open_task = session.scalar(
+                select(ReviewTask).where(
+                    ReviewTask.prediction_id == prediction_id,
+                    ReviewTask.source == "explicit",
+                    ReviewTask.status == "open",
+                )
+            )
+            if open_task is not None:
+                return FeedbackReceipt(feedback_id=feedback.id, review_task_id=open_task.id)
         task = ReviewTask(
             classifier_id=classifier_id,
             source="explicit",

@@ -69,6 +69,15 @@ class Principal:
         if limited and classifier not in self.classifiers:  # type: ignore[operator]
             raise Forbidden(f"this API key may not use classifier {classifier!r}")
 
+    def require_owned(self, scope: str, classifier: str | None, missing: str) -> None:
+        """``require`` for a thing found by its id: a thing of a classifier this key may not
+        use is answered as ``missing`` (404), so that the answer names no other classifier and
+        tells nothing of what exists beyond its reach."""
+        limited = classifier is not None and self.classifiers is not None
+        if limited and classifier not in self.classifiers:  # type: ignore[operator]
+            raise NotFound(missing)
+        self.require(scope, classifier)
+
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from textloop.errors import InvalidRequest, NotFound
 from textloop.store.tables import Classifier, DatasetVersion, ModelAlias, ModelVersion
 
-CLASSIFIER_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+CLASSIFIER_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,99}")  # fullmatch: no trailing newline
 
 
 def get_classifier(session: Session, name: str) -> Classifier:
@@ -21,7 +21,7 @@ def get_classifier(session: Session, name: str) -> Classifier:
 
 
 def get_or_create_classifier(session: Session, name: str) -> Classifier:
-    if not CLASSIFIER_NAME.match(name):
+    if not CLASSIFIER_NAME.fullmatch(name):
         raise InvalidRequest(
             f"classifier name {name!r} is invalid: use lowercase letters, digits, '.', '_' "
             "or '-', starting with a letter or digit (at most 100 characters)",

@@ -15,7 +15,8 @@ router = APIRouter(tags=["lineage"])
 def lineage_of_prediction(prediction_id: str, session: SessionDep, key: AdminKey) -> dict[str, Any]:
     """Upstream: model version, training run, dataset versions and the runs that made them."""
     lineage = prediction_lineage(session, prediction_id)
-    key.require("admin", lineage["prediction"]["classifier"])  # a key limited to others: 403
+    owner = lineage["prediction"]["classifier"]
+    key.require_owned("admin", owner, f"prediction {prediction_id!r} does not exist")
     return lineage
 
 

@@ -45,9 +45,10 @@ def choose_shadow(
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def metrics(session: SessionDep, runtime: RuntimeDep, _key: MetricsKey) -> PlainTextResponse:
-    """Prometheus text format; scrape it with a key of the ``metrics`` scope."""
+def metrics(session: SessionDep, runtime: RuntimeDep, key: MetricsKey) -> PlainTextResponse:
+    """Prometheus text format; scrape it with a key of the ``metrics`` scope. A key limited to
+    some classifiers sees only theirs."""
     return PlainTextResponse(
-        render_metrics(session, runtime.metrics()),
+        render_metrics(session, runtime.metrics(), key.classifiers),
         media_type="text/plain; version=0.0.4; charset=utf-8",
     )

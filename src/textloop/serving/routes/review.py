@@ -66,7 +66,7 @@ def decide_review_task(
     if task is None or classifier is None:
         raise NotFound(f"review task {task_id!r} does not exist")
     note(request, classifier=classifier.name)
-    key.require("review", classifier.name)
+    key.require_owned("review", classifier.name, f"review task {task_id!r} does not exist")
     require_assignment(session, reviewer, classifier.name)
     decided = decide(session, task_id, reviewer, body.label)
     session.commit()

@@ -1,0 +1,96 @@
+"""The probe's low and informational findings: each answered as the docs promise, not with a 500
+or a leak."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from tests.security.test_access import issue
+from tests.serving.conftest import Keys, settle
+from textloop.errors import InvalidRequest
+from textloop.store import Store
+from textloop.store.queries import get_or_create_classifier
+from textloop.store.tables import Classifier, Job, ReviewTask
+
+
+def test_a_classifier_name_with_a_trailing_newline_is_refused(store: Store) -> None:
+    with store.session() as session:
+        try:
+            get_or_create_classifier(session, "trailing\n")
+        except InvalidRequest as refused:
+            assert "is invalid" in refused.message
+        else:
+            raise AssertionError("a name ending in a newline was accepted")
+        assert session.scalar(select(func.count()).select_from(Classifier)) == 0
+
+
+def test_a_limited_key_reads_only_its_classifiers_metrics(
+    client: TestClient, keys: Keys, deployed: Store
+) -> None:
+    with deployed.session() as session:
+        get_or_create_classifier(session, "secret-project")
+    limited = {"x-api-key": issue(deployed, ["metrics"], ["other"])}
+    text = client.get("/metrics", headers=limited).text
+    assert "topics" not in text and "secret-project" not in text
+    everything = client.get("/metrics", headers={"x-api-key": issue(deployed, ["metrics"])}).text
+    assert 'classifier="topics"' in everything
+
+
+def test_the_last_day_of_the_calendar_is_a_date_not_a_500(client: TestClient, keys: Keys) -> None:
+    admin = keys.header(keys.admin)
+    audit = client.get("/v1/audit", params={"until": "9999-12-31"}, headers=admin)
+    assert audit.status_code == 200, audit.text
+    backfill = client.post(
+        "/v1/classifiers/topics/backfill", json={"until": "9999-12-31"}, headers=admin
+    )
+    assert backfill.status_code == 202, backfill.text
+    early = client.get("/v1/audit", params={"since": "0001-01-01T00:00:00+05:00"}, headers=admin)
+    assert early.status_code == 422 and "within 0001-9999" in early.text
+
+
+def test_another_tenants_ids_are_not_found_not_forbidden(
+    client: TestClient, keys: Keys, deployed: Store
+) -> None:
+    answer = client.post(
+        "/v1/classifiers/topics/classify", json={"text": "goal"}, headers=keys.header(keys.admin)
+    )
+    prediction = answer.json()["prediction_id"]
+    with deployed.session() as session:
+        job = Job(kind="retrain", classifier_id=1, payload={}, status="queued")
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    settle(client)
+    other = {"x-api-key": issue(deployed, ["admin"], ["other"])}
+    for path in (f"/v1/jobs/{job_id}", f"/v1/lineage/predictions/{prediction}"):
+        refused = client.get(path, headers=other)
+        assert refused.status_code == 404, (path, refused.text)
+        assert "topics" not in refused.text
+
+
+def test_five_reports_of_one_prediction_ask_a_reviewer_once(
+    client: TestClient, keys: Keys, deployed: Store
+) -> None:
+    answer = client.post(
+        "/v1/classifiers/topics/classify",
+        json={"text": "the striker scored"},
+        headers=keys.header(keys.classify),
+    )
+    prediction = answer.json()["prediction_id"]
+    settle(client)
+    receipts = [
+        client.post(
+            "/v1/classifiers/topics/feedback",
+            json={"prediction_id": prediction, "label": "finance"},
+            headers=keys.header(keys.feedback),
+        ).json()
+        for _ in range(5)
+    ]
+    assert len({r["feedback_id"] for r in receipts}) == 5
+    assert len({r["review_task_id"] for r in receipts}) == 1
+    with deployed.session() as session:
+        explicit = (
+            select(func.count()).select_from(ReviewTask).where(ReviewTask.source == "explicit")
+        )
+        assert session.scalar(explicit) == 1
