@@ -94,3 +94,32 @@ def test_five_reports_of_one_prediction_ask_a_reviewer_once(
             select(func.count()).select_from(ReviewTask).where(ReviewTask.source == "explicit")
         )
         assert session.scalar(explicit) == 1
+
+
+def test_json_the_decoder_gives_up_on_is_malformed_json(client: TestClient, keys: Keys) -> None:
+    headers = {**keys.header(keys.classify), "content-type": "application/json"}
+    for body in ("[" * 100_000 + "]" * 100_000, '{"text": "a", "top_k": ' + "9" * 5_000 + "}"):
+        answer = client.post("/v1/classifiers/topics/classify", content=body, headers=headers)
+        assert answer.status_code == 400
+        assert answer.json()["error"]["code"] == "malformed_json"
+
+
+def test_no_redirect_is_built_from_the_host_header(client: TestClient, keys: Keys) -> None:
+    answer = client.get(
+        "/v1/classifiers/",
+        headers={**keys.header(keys.admin), "host": "evil.example"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 404 and "location" not in answer.headers
+
+
+def test_upload_errors_name_the_upload_not_a_server_path(client: TestClient, keys: Keys) -> None:
+    answer = client.post(
+        "/v1/classifiers/topics/datasets",
+        content=b"PAR1 not really",
+        headers={**keys.header(keys.admin), "content-type": "application/vnd.apache.parquet"},
+    )
+    assert answer.status_code == 422
+    message = answer.json()["error"]["message"]
+    assert message.startswith("upload: cannot read as parquet") and "/tmp" not in message
+    assert "upload-" not in message

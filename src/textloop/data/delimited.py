@@ -105,6 +105,7 @@ def read_delimited(
         )
     except (pa.ArrowInvalid, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first.replace(str(data), source) if isinstance(data, Path) else first
         raise DataError(f"{source}: cannot read as {describe(delimiter)} text: {first}") from exc
     if table.num_rows == 0 or [table.column(i)[0].as_py() for i in range(len(names))] != header:
         raise DataError(f"{source}: cannot read its header row as {describe(delimiter)} text")

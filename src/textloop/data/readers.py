@@ -261,6 +261,7 @@ def _read_parquet(data: Path | bytes, source: str) -> tuple[pa.Table, dict[str, 
         table = pq.read_table(pa.BufferReader(data) if isinstance(data, bytes) else data)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first.replace(str(data), source) if isinstance(data, Path) else first
         raise DataError(f"{source}: cannot read as parquet: {first}") from exc
     columns: dict[str, pa.ChunkedArray] = {}
     unreadable: dict[str, str] = {}

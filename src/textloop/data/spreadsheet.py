@@ -36,7 +36,8 @@ def read_xlsx(data: bytes | Path, source: str) -> tuple[pa.Table, list[int]]:
         try:
             workbook = load_workbook(handle, read_only=True, data_only=True)
         except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
-            raise DataError(f"{source}: cannot read as an .xlsx workbook: {exc}") from None
+            reason = str(exc).replace(str(data), source) if isinstance(data, Path) else exc
+            raise DataError(f"{source}: cannot read as an .xlsx workbook: {reason}") from None
         try:
             header, columns, numbers = _cells(workbook.worksheets[0], source)
         finally:

@@ -72,6 +72,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # the stock pages load their scripts from a CDN: ``api_reference``
         redoc_url=None,
+        # no redirect to the slash-less path: it would be built from the client's Host header
+        redirect_slashes=False,
     )
     install_error_handlers(app)
     for module in API_ROUTES:

@@ -117,8 +117,15 @@ async def _json_position(request: Request, location: Any) -> str:
     return f" at line {line}, column {len(before) - (before.rfind(chr(10)) + 1) + 1}"
 
 
+UNPARSED_BODY = "There was an error parsing the body"  # FastAPI's words for it
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == UNPARSED_BODY:
+        # JSON the decoder gave up on (nested too deep, a number too long): still bad JSON
+        message = "request body is not valid JSON: nested too deeply or a number too long"
+        return _respond(request, 400, error_body("malformed_json", message))
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return _respond(request, exc.status_code, error_body(code, str(exc.detail)), exc.headers)
 
