@@ -141,6 +141,7 @@ def test_an_admin_action_that_fails_unexpectedly_is_recorded_as_a_500(
         "/v1/classifiers/topics/rollback", headers=deployed.header("admin")
     )
     assert answer.status_code == 500
+    assert answer.headers["connection"] == "close"  # the server closes it: the client is told
     (entry,) = deployed.entries()
     assert (entry.action, entry.status) == ("POST /v1/classifiers/{name}/rollback", 500)
 
@@ -243,6 +244,17 @@ def test_a_reviewer_refused_an_admin_form_is_recorded_with_403(service: Service)
         "POST /admin/keys",
         403,
     )
+
+
+def test_a_refusal_repeated_is_counted_on_one_entry_not_written_again(
+    service: Service,
+) -> None:
+    token = sign_in(service.client, "rita@example.com")
+    for _ in range(50):
+        refused = service.client.post("/admin/keys", data={"scope_admin": "1", "csrf_token": token})
+        assert refused.status_code == 403
+    (entry,) = service.entries()
+    assert entry.status == 403 and entry.details["repeated"] == 49
 
 
 def seed(store: Store, key_id: int) -> list[int]:

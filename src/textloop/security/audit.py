@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 
 from textloop.security.accounts import Account
 from textloop.security.api_keys import Principal
-from textloop.store.tables import ApiKey, AuditEntry, User, as_utc
+from textloop.store.tables import ApiKey, AuditEntry, User, as_utc, utcnow
 
 MAX_PAGE = 500
 CLI_SOURCE = "cli"
+REFUSALS = (401, 403, 429)
+REPEATS_WITHIN = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,33 @@ def record(
     source: str | None,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Add one entry to ``session``; it is stored when the caller commits."""
+    """Add one entry to ``session``; it is stored when the caller commits.
+
+    A refusal (401, 403, 429) that repeats one already recorded for the same actor, action and
+    status within ``REPEATS_WITHIN`` is counted on that entry (``details["repeated"]``) instead
+    of adding a row: a key hammering a route it may not use cannot flood the log, and the log
+    still says how often it tried.
+    """
+    if status in REFUSALS:
+        earlier = session.scalar(
+            select(AuditEntry)
+            .where(
+                AuditEntry.actor == actor.name[:300],
+                AuditEntry.action == action[:200],
+                AuditEntry.status == status,
+                AuditEntry.at >= utcnow() - REPEATS_WITHIN,
+            )
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+            .with_for_update()
+        )
+        if earlier is not None:
+            earlier.details = {
+                **(earlier.details or {}),
+                "repeated": int((earlier.details or {}).get("repeated", 0)) + 1,
+            }
+            session.flush()
+            return earlier
     entry = AuditEntry(
         actor=actor.name[:300],
         api_key_id=actor.api_key_id,

@@ -132,4 +132,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _respond(request, 500, error_body("internal_error", "internal server error"))
+    # The server closes the connection after an unexpected error; say so, so that a client
+    # does not send its next request on it.
+    body = error_body("internal_error", "internal server error")
+    return _respond(request, 500, body, {"Connection": "close"})
