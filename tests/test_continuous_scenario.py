@@ -120,6 +120,7 @@ def test_reviewed_traffic_retrains_and_ships_a_better_model_without_failing_a_re
     # The embedded default: the loop, not storage, is under test here (the retrain over HTTP,
     # the killed worker and the swap under load run on both databases).
     env = environment(tmp_path / "data", f"sqlite:///{tmp_path / 'textloop.db'}")
+    env["TEXTLOOP_WEBHOOK_ALLOWED_HOSTS"] = "127.0.0.1"  # where the webhook receiver listens
     admin = {"x-api-key": json.loads(run_cli(env, "init", "--json").stdout)["api_key"]}
     made = run_cli(env, "users", "create", "rita@example.com", "--password-stdin",
                    stdin="a long password\n")  # fmt: skip

@@ -27,6 +27,7 @@ def test_a_retrain_queued_over_http_is_run_by_the_servers_worker_and_reported(
     tmp_path: Path, database_url: str
 ) -> None:
     env = environment(tmp_path / "data", database_url)
+    env["TEXTLOOP_WEBHOOK_ALLOWED_HOSTS"] = "127.0.0.1"  # where the webhook receiver listens
     admin = {"x-api-key": json.loads(run_cli(env, "init", "--json").stdout)["api_key"]}
     corpus = write_corpus(tmp_path / "corpus.csv")
     assert run_cli(env, "ingest", str(corpus), "-c", "topics").returncode == 0

@@ -16,16 +16,29 @@ class Receiver:
     """A real HTTP server on a loopback port that records requests and answers as told."""
 
     def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.received: list[tuple[dict[str, str], bytes]] = []  # the POSTs
+        self.requests: list[str] = []  # every request, of any method: "GET /hook"
         self.answers: list[int] = []
+        self.location: str | None = None  # sent with every answer when set (a redirect)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                receiver.requests.append(f"POST {self.path}")
                 payload = self.rfile.read(int(self.headers["Content-Length"]))
                 code = receiver.answers.pop(0) if receiver.answers else 200
                 receiver.received.append((dict(self.headers), payload))
+                self.answer(code)
+
+            def do_GET(self) -> None:
+                receiver.requests.append(f"GET {self.path}")
+                self.answer(receiver.answers.pop(0) if receiver.answers else 200)
+
+            def answer(self, code: int) -> None:
                 self.send_response(code)
+                if receiver.location is not None:
+                    self.send_header("Location", receiver.location)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *args: object) -> None:

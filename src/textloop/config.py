@@ -29,6 +29,7 @@ SETTINGS = (
     "max_body_bytes",
     "max_upload_bytes",
     "max_upload_rows",
+    "webhook_allowed_hosts",
 )
 # How sentence encoders run: ONNX Runtime on an export made at training time (INT8 on the CPU by
 # default, FP16 on CUDA), or PyTorch as the original model does.
@@ -57,6 +58,9 @@ class Settings:
     max_body_bytes: int = 16 * 1024 * 1024
     max_upload_bytes: int = 100 * 1024 * 1024
     max_upload_rows: int = 1_000_000
+    # Hosts webhooks may reach though they are not public addresses (loopback, private, ...):
+    # by default none, so that an admin key cannot point the server at its own network.
+    webhook_allowed_hosts: tuple[str, ...] = ()
 
     @classmethod
     def load(
@@ -98,6 +102,11 @@ class Settings:
             for name in ("max_body_bytes", "max_upload_bytes", "max_upload_rows")
             if (value := env.get(f"TEXTLOOP_{name.upper()}") or file_values.get(name))
         }
+        hosts = (
+            env.get("TEXTLOOP_WEBHOOK_ALLOWED_HOSTS")
+            or file_values.get("webhook_allowed_hosts")
+            or ""
+        )
         return cls(
             data_dir=resolved_dir,
             database_url=str(url),
@@ -108,6 +117,7 @@ class Settings:
             encoder_runtime=runtime,
             batch_wait_ms=_number(float, "batch_wait_ms", wait),
             embedding_cache=_number(int, "embedding_cache", cache),
+            webhook_allowed_hosts=tuple(h.strip() for h in hosts.split(",") if h.strip()),
             **limits,
         )
 
@@ -126,6 +136,7 @@ class Settings:
             "TEXTLOOP_MAX_BODY_BYTES": str(self.max_body_bytes),
             "TEXTLOOP_MAX_UPLOAD_BYTES": str(self.max_upload_bytes),
             "TEXTLOOP_MAX_UPLOAD_ROWS": str(self.max_upload_rows),
+            "TEXTLOOP_WEBHOOK_ALLOWED_HOSTS": ",".join(self.webhook_allowed_hosts),
         }
 
     def ensure_dirs(self) -> None:
@@ -143,7 +154,11 @@ def _read_toml(path: Path) -> dict[str, str]:
     unknown = set(values) - set(SETTINGS)
     if unknown:
         raise ConfigError(f"{path}: unknown settings {', '.join(sorted(unknown))}")
-    return {key: str(value) for key, value in values.items()}
+    # a list (``webhook_allowed_hosts = ["hooks.internal"]``) reads as its comma-separated items
+    return {
+        key: ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        for key, value in values.items()
+    }
 
 
 def _number(kind: type[Any], name: str, value: str) -> Any:

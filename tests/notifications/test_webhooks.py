@@ -11,12 +11,15 @@ from sqlalchemy import select
 from tests.webhook_receiver import Receiver
 from textloop.errors import InvalidRequest
 from textloop.notifications import webhooks
+from textloop.notifications.destinations import Destinations
 from textloop.notifications.events import emit
 from textloop.notifications.webhooks import DEAD, DELIVERED, Deliverer, add_webhook
 from textloop.store import Store
 from textloop.store.tables import WebhookDelivery
 
 SECRET = "a-secret-of-some-length"
+# The receivers listen on loopback, which webhooks may reach only when the setting names it.
+LOOPBACK = Destinations(["127.0.0.1"])
 
 
 @pytest.fixture
@@ -30,12 +33,14 @@ def test_events_arrive_signed_and_in_order_after_a_failed_attempt(
 ) -> None:
     monkeypatch.setattr(webhooks, "FIRST_RETRY", webhooks.FIRST_RETRY * 0)
     with store.session() as session:
-        add_webhook(session, receiver.url, SECRET, "topics", ["run.started", "run.succeeded"])
+        add_webhook(
+            session, receiver.url, SECRET, "topics", ["run.started", "run.succeeded"], LOOPBACK
+        )
     receiver.answers = [500]  # the first attempt fails
     emit(store, classifier_id, "run.started", classifier="topics")
     emit(store, classifier_id, "model.blessed", classifier="topics")  # not asked for
     emit(store, classifier_id, "run.succeeded", classifier="topics", version=2)
-    deliverer = Deliverer(store)
+    deliverer = Deliverer(store, LOOPBACK)
     while deliverer.deliver_due():
         pass
     bodies = [json.loads(payload) for _, payload in receiver.received]
@@ -58,10 +63,10 @@ def test_a_receiver_that_never_answers_well_ends_in_the_dead_letter(
 ) -> None:
     monkeypatch.setattr(webhooks, "FIRST_RETRY", webhooks.FIRST_RETRY * 0)
     with store.session() as session:
-        add_webhook(session, receiver.url, SECRET)
+        add_webhook(session, receiver.url, SECRET, destinations=LOOPBACK)
     receiver.answers = [503] * webhooks.MAX_ATTEMPTS
     emit(store, classifier_id, "drift.detected", classifier="topics")
-    deliverer = Deliverer(store)
+    deliverer = Deliverer(store, LOOPBACK)
     while deliverer.deliver_due():
         pass
     with store.session() as session:
@@ -79,6 +84,6 @@ def test_bad_webhooks_are_refused(store: Store, classifier_id: int) -> None:
         with pytest.raises(InvalidRequest, match="not an http"):
             add_webhook(session, "ftp://example.com", SECRET)
         with pytest.raises(InvalidRequest, match="at least 16 characters"):
-            add_webhook(session, "http://127.0.0.1:9/x", "short")
+            add_webhook(session, "http://127.0.0.1:9/x", "short", destinations=LOOPBACK)
         with pytest.raises(InvalidRequest, match=r"unknown event type 'run\.exploded'"):
-            add_webhook(session, "http://127.0.0.1:9/x", SECRET, event_types=["run.exploded"])
+            add_webhook(session, "http://127.0.0.1:9/x", SECRET, None, ["run.exploded"], LOOPBACK)

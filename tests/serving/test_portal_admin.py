@@ -6,6 +6,7 @@ from sqlalchemy import delete, select
 from tests.serving.conftest import settle
 from tests.serving.portal import PASSWORD, sign_in, token_in
 from textloop.config import Settings
+from textloop.notifications.destinations import Destinations
 from textloop.notifications.webhooks import add_webhook
 from textloop.pipeline.training import train_classifier
 from textloop.registry.models import PRODUCTION
@@ -105,7 +106,10 @@ def test_an_admin_approves_a_blessed_candidate_rolls_back_and_sees_the_events(
 ) -> None:
     train_classifier(people, settings, "topics", "ngram", use_cache=False)  # version 2, blessed
     with people.session() as session:
-        add_webhook(session, "http://127.0.0.1:9/hook", "a secret of sixteen+", "topics")
+        loopback = Destinations(["127.0.0.1"])  # allowed by name, as webhooks to it must be
+        add_webhook(
+            session, "http://127.0.0.1:9/hook", "a secret of sixteen+", "topics", None, loopback
+        )
         session.commit()
     token = sign_in(client, "admin@example.com")
     page = client.get("/admin/models").text

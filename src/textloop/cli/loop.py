@@ -261,6 +261,7 @@ def webhooks_add(
     """Send events to URL, signed with HMAC-SHA256 in X-Textloop-Signature."""
     import sys
 
+    from textloop.notifications.destinations import Destinations, without_credentials
     from textloop.notifications.webhooks import add_webhook
     from textloop.store import open_store
 
@@ -268,14 +269,66 @@ def webhooks_add(
     if key is None:
         key = typer.prompt("Signing secret", hide_input=True)
     types = [t.strip() for t in events.split(",") if t.strip()] if events else None
+    destinations = Destinations(settings(ctx).webhook_allowed_hosts)
     with open_store(settings(ctx)).session() as session:
-        hook = add_webhook(session, url, key, classifier, types)
+        hook = add_webhook(session, url, key, classifier, types, destinations)
         summary = {"id": hook.id, "url": hook.url, "events": hook.event_types or "all"}
-        audit_command(ctx, session, f"webhook {hook.id}", url=hook.url, classifier=classifier)
+        shown = without_credentials(hook.url)
+        audit_command(ctx, session, f"webhook {hook.id}", url=shown, classifier=classifier)
     if as_json:
         emit_json(summary)
         return
-    out.print(f"webhook {summary['id']} → {url}", highlight=False)
+    out.print(f"webhook {summary['id']} → {without_credentials(url)}", highlight=False)
+
+
+WebhookId = Annotated[int, typer.Argument(help="Webhook id (from `webhooks add` or the portal).")]
+
+
+@webhooks_app.command("disable")
+def webhooks_disable(ctx: typer.Context, webhook_id: WebhookId, as_json: JsonFlag = False) -> None:
+    """Send a webhook nothing more until enabled; deliveries already queued wait, in order."""
+    _switch(ctx, webhook_id, active=False, as_json=as_json)
+
+
+@webhooks_app.command("enable")
+def webhooks_enable(ctx: typer.Context, webhook_id: WebhookId, as_json: JsonFlag = False) -> None:
+    """Send to a disabled webhook again, the deliveries queued meanwhile first."""
+    _switch(ctx, webhook_id, active=True, as_json=as_json)
+
+
+@webhooks_app.command("delete")
+def webhooks_delete(ctx: typer.Context, webhook_id: WebhookId, as_json: JsonFlag = False) -> None:
+    """Delete a webhook and its deliveries, sent or not."""
+    from textloop.notifications.destinations import without_credentials
+    from textloop.notifications.webhooks import delete_webhook, get_webhook
+    from textloop.store import open_store
+
+    with open_store(settings(ctx)).session() as session:
+        hook = get_webhook(session, webhook_id)
+        shown = without_credentials(hook.url)
+        delete_webhook(session, hook)
+        audit_command(ctx, session, f"webhook {webhook_id}", url=shown)
+    if as_json:
+        emit_json({"id": webhook_id, "url": shown, "deleted": True})
+        return
+    out.print(f"deleted webhook {webhook_id} ({shown})", highlight=False, markup=False)
+
+
+def _switch(ctx: typer.Context, webhook_id: int, active: bool, as_json: bool) -> None:
+    from textloop.notifications.destinations import without_credentials
+    from textloop.notifications.webhooks import get_webhook, set_active
+    from textloop.store import open_store
+
+    with open_store(settings(ctx)).session() as session:
+        hook = get_webhook(session, webhook_id)
+        shown = without_credentials(hook.url)
+        set_active(session, hook, active)
+        audit_command(ctx, session, f"webhook {webhook_id}", url=shown, active=active)
+    if as_json:
+        emit_json({"id": webhook_id, "url": shown, "active": active})
+        return
+    state = "enabled" if active else "disabled"
+    out.print(f"{state} webhook {webhook_id} ({shown})", highlight=False, markup=False)
 
 
 @webhooks_app.command("deliveries")

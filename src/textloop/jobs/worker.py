@@ -101,11 +101,11 @@ class Worker:
     def run(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
         """Run jobs until ``stop`` is set, polling for new ones when idle; a thread beside it
         sends webhook deliveries, so a long retrain does not hold its events back."""
+        from textloop.notifications.destinations import Destinations
         from textloop.notifications.webhooks import Deliverer
 
-        threading.Thread(
-            target=Deliverer(self.store).run, args=(stop,), name="webhooks", daemon=True
-        ).start()
+        deliverer = Deliverer(self.store, Destinations(self.settings.webhook_allowed_hosts))
+        threading.Thread(target=deliverer.run, args=(stop,), name="webhooks", daemon=True).start()
         announced: float | None = None
         retries = RetryLog(log, f"worker {self.name} claiming a job")
         while not stop.is_set():

@@ -5,6 +5,11 @@ is acknowledged without its deliveries. The ``Deliverer`` POSTs the JSON body wi
 ``X-Textloop-Signature: sha256=<HMAC-SHA256(secret, body)>``; a non-2xx answer or a network
 error retries after 2 s, 4 s, 8 s, ... and after ``MAX_ATTEMPTS`` the delivery is dead. Each
 webhook receives its events in order: only its oldest pending delivery is ever sent.
+
+Where a webhook may point is ``notifications.destinations``' business: checked when it is added
+and again before each attempt, which then connects to the checked address and follows no
+redirect (``notifications.sending``). A disabled webhook gets no new deliveries, and the ones
+already queued wait, in order, until it is enabled again; deleting one drops its deliveries.
 """
 
 from __future__ import annotations
@@ -14,17 +19,16 @@ import hmac
 import json
 import logging
 import threading
-import urllib.error
-import urllib.request
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlparse
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from textloop.errors import InvalidRequest
+from textloop.errors import InvalidRequest, NotFound
+from textloop.notifications.destinations import Destinations, RefusedDestination
 from textloop.notifications.events import EVENT_TYPES
+from textloop.notifications.sending import post
 from textloop.retry_log import RetryLog
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier
@@ -45,10 +49,11 @@ def add_webhook(
     secret: str,
     classifier: str | None = None,
     event_types: list[str] | None = None,
+    destinations: Destinations | None = None,
 ) -> Webhook:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise InvalidRequest(f"{url!r} is not an http(s) URL", field="url")
+    """Store a webhook after checking its URL against ``destinations`` (by default: public
+    addresses only)."""
+    (destinations or Destinations()).check(url)
     if len(secret) < 16:
         raise InvalidRequest("the secret must be at least 16 characters", field="secret")
     unknown = sorted(set(event_types or []) - set(EVENT_TYPES))
@@ -64,6 +69,34 @@ def add_webhook(
     session.add(hook)
     session.flush()
     return hook
+
+
+def get_webhook(session: Session, webhook_id: int) -> Webhook:
+    hook = session.get(Webhook, webhook_id)
+    if hook is None:
+        raise NotFound(f"webhook {webhook_id} does not exist")
+    return hook
+
+
+def webhook_classifier(session: Session, hook: Webhook) -> str | None:
+    """The name of the classifier whose events the webhook gets; ``None``: every classifier's."""
+    if hook.classifier_id is None:
+        return None
+    classifier = session.get(Classifier, hook.classifier_id)
+    return classifier.name if classifier is not None else None
+
+
+def set_active(session: Session, hook: Webhook, active: bool) -> None:
+    """Disable (no new deliveries, queued ones wait) or enable again (they go, in order)."""
+    hook.active = active
+    session.flush()
+
+
+def delete_webhook(session: Session, hook: Webhook) -> None:
+    """Remove the webhook and every delivery of it, sent or not."""
+    session.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id == hook.id))
+    session.delete(hook)
+    session.flush()
 
 
 def fan_out(session: Session, event: SystemEvent) -> None:
@@ -119,17 +152,19 @@ def signature(secret: str, payload: bytes) -> str:
 
 
 class Deliverer:
-    """Sends due deliveries; any number may run against one database."""
+    """Sends due deliveries; any number may run against one database. ``destinations`` is the
+    same policy webhooks were added under (``webhook_allowed_hosts``), checked again here."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, destinations: Destinations | None = None) -> None:
         self.store = store
+        self.destinations = destinations or Destinations()
 
     def deliver_due(self) -> int:
         """Send every delivery that is due now; returns how many were attempted."""
         attempted = 0
         while (claimed := self._claim()) is not None:
             delivery_id, url, secret, payload, event_type = claimed
-            status, error = _post(url, payload, signature(secret, payload), event_type)
+            status, error = self._send(url, payload, signature(secret, payload), event_type)
             self._record(delivery_id, status, error)
             attempted += 1
         return attempted
@@ -145,6 +180,21 @@ class Deliverer:
                 retries.succeeded()
             stop.wait(poll_seconds)
 
+    def _send(
+        self, url: str, payload: bytes, signed: str, event_type: str
+    ) -> tuple[int | None, str | None]:
+        try:
+            destination = self.destinations.check(url)
+        except RefusedDestination as exc:
+            return None, f"refused: {exc.message}"
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "textloop-webhooks",
+            "X-Textloop-Event": event_type,
+            SIGNATURE_HEADER: signed,
+        }
+        return post(destination, payload, headers, TIMEOUT_SECONDS)
+
     def _claim(self) -> tuple[int, str, str, bytes, str] | None:
         now = utcnow()
         earlier = aliased(WebhookDelivery)
@@ -153,6 +203,7 @@ class Deliverer:
             earlier.status == PENDING,
             earlier.event_id < WebhookDelivery.event_id,
         )
+        active = select(Webhook.id).where(Webhook.active.is_(True))
         with self.store.session() as session:
             delivery = session.scalar(
                 select(WebhookDelivery)
@@ -160,6 +211,7 @@ class Deliverer:
                     and_(
                         WebhookDelivery.status == PENDING,
                         WebhookDelivery.next_attempt_at <= now,
+                        WebhookDelivery.webhook_id.in_(active),
                         ~blocked,
                     )
                 )
@@ -188,24 +240,3 @@ class Deliverer:
                 delivery.status = DEAD
             else:
                 delivery.next_attempt_at = utcnow() + FIRST_RETRY * 2 ** (delivery.attempts - 1)
-
-
-def _post(url: str, payload: bytes, signed: str, event_type: str) -> tuple[int | None, str | None]:
-    request = urllib.request.Request(
-        url,
-        data=payload,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "textloop-webhooks",
-            "X-Textloop-Event": event_type,
-            SIGNATURE_HEADER: signed,
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            return response.status, None
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"the receiver answered {exc.code}"
-    except (urllib.error.URLError, OSError) as exc:
-        return None, f"could not reach the receiver: {exc}"

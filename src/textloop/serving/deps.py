@@ -2,7 +2,8 @@
 
 Access checks live here, once: a route declares the scope it needs with ``Scoped("classify")``
 and gets a ``Principal`` already checked against the scope and the ``{name}`` classifier, and,
-for a key with a usage plan, admitted by the plan (or refused with 429).
+for a key with a usage plan, admitted by the plan (or refused with 429). ``ManagedWebhook`` does
+the same for the webhook in a ``{webhook_id}`` path.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from textloop.errors import Forbidden
+from textloop.notifications.webhooks import get_webhook, webhook_classifier
 from textloop.security.accounts import require_assignment
 from textloop.security.api_keys import Principal
 from textloop.security.usage import admit
+from textloop.serving.audit_trail import note
 from textloop.serving.runtime import Runtime
+from textloop.serving.schemas import RowId
+from textloop.store.tables import Webhook
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -95,3 +101,20 @@ MetricsKey = Annotated[Principal, Depends(Scoped("metrics"))]
 AdminKey = Annotated[Principal, Depends(Scoped("admin"))]
 # Any valid key, not counted against its plan: a key over its quota can still see its usage.
 AnyKey = Annotated[Principal, Depends(Scoped(None, metered=False))]
+
+
+def managed_webhook(
+    webhook_id: RowId, request: Request, session: SessionDep, principal: AdminKey
+) -> Webhook:
+    """The webhook in the path, if this admin key may manage it: a key limited to some
+    classifiers manages only their webhooks, not one that gets every classifier's events."""
+    note(request, target=f"webhook {webhook_id}")  # refusals too are recorded against it
+    hook = get_webhook(session, webhook_id)
+    classifier = webhook_classifier(session, hook)
+    if classifier is None and principal.classifiers is not None:
+        raise Forbidden("this API key is limited to some classifiers; this webhook spans them all")
+    principal.require("admin", classifier)
+    return hook
+
+
+ManagedWebhook = Annotated[Webhook, Depends(managed_webhook)]

@@ -317,6 +317,7 @@ class WebhookPublic(BaseModel):
     url: str
     classifier: str | None
     events: list[str]  # empty: every type
+    active: bool = True  # False: disabled, its queued deliveries wait
 
 
 class UsagePlanPublic(BaseModel):

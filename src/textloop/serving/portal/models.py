@@ -1,6 +1,7 @@
 """Admin pages of the training loop: model versions with their quality over time, the shadow and
 the newest drift report (deploy a blessed one, roll back); and the recent events, jobs and
-webhook deliveries. A classifier in ``manual`` deploy mode is approved here or by CLI."""
+webhook deliveries, where a webhook is disabled, enabled or deleted. A classifier in ``manual``
+deploy mode is approved here or by CLI."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from textloop.errors import NotFound
 from textloop.jobs.queue import QUEUED
 from textloop.monitoring.drift import drift_summary
 from textloop.monitoring.quality import version_quality
 from textloop.monitoring.shadow import shadow_report
+from textloop.notifications.destinations import without_credentials
 from textloop.notifications.events import list_events
-from textloop.notifications.webhooks import delivery_log
+from textloop.notifications.webhooks import delete_webhook, delivery_log, get_webhook, set_active
 from textloop.pipeline.evaluation_tables import evaluation_tables
 from textloop.registry.deployment import deploy_model
 from textloop.registry.models import PRODUCTION
@@ -28,6 +31,7 @@ from textloop.store.tables import Classifier, Job, ModelVersion, SystemEvent, We
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 SHOWN = 50
+WEBHOOK_ACTIONS = ("disable", "enable", "delete")
 
 
 @router.get("/models", response_class=HTMLResponse)
@@ -117,7 +121,31 @@ def events_page(request: Request, session: SessionDep, account: PortalAccount) -
             "jobs": jobs,
             "names": names,
             "queued": QUEUED,
-            "webhooks": hooks,
+            "webhooks": [(hook, without_credentials(hook.url)) for hook in hooks],
             "deliveries": delivery_log(session, SHOWN),
         },
     )
+
+
+@router.post("/webhooks/{webhook_id}/{action}")
+def change_webhook(
+    webhook_id: int,
+    action: str,
+    request: Request,
+    session: SessionDep,
+    account: PortalAccount,
+    form: Form,
+) -> Response:
+    """``disable``, ``enable`` or ``delete``, as ``textloop webhooks`` does."""
+    account.require_admin()
+    check_csrf(account.csrf_token, form)
+    if action not in WEBHOOK_ACTIONS:
+        raise NotFound(f"no webhook action {action!r}: {', '.join(WEBHOOK_ACTIONS)}")
+    hook = get_webhook(session, webhook_id)
+    note(request, target=f"webhook {webhook_id}", url=without_credentials(hook.url))
+    if action == "delete":
+        delete_webhook(session, hook)
+    else:
+        set_active(session, hook, action == "enable")
+    session.commit()
+    return RedirectResponse("/admin/events", status_code=303)

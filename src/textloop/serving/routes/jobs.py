@@ -1,17 +1,26 @@
-"""The loop over HTTP: queue a retrain, follow its job, roll back, and read events by cursor."""
+"""The loop over HTTP: queue a retrain, follow its job, roll back, read events by cursor, and
+manage the webhooks events are sent to."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from textloop.continuous.backfill import parse_moment, request_backfill
 from textloop.continuous.triggers import request_retrain
 from textloop.errors import Forbidden, NotFound
+from textloop.notifications.destinations import Destinations, without_credentials
 from textloop.notifications.events import MAX_PAGE, list_events
-from textloop.notifications.webhooks import add_webhook, delivery_log
+from textloop.notifications.webhooks import (
+    add_webhook,
+    delete_webhook,
+    delivery_log,
+    set_active,
+    webhook_classifier,
+)
 from textloop.registry.rollback import rollback
 from textloop.serving.audit_trail import note
-from textloop.serving.deps import AdminKey, RuntimeDep, SessionDep
+from textloop.serving.deps import AdminKey, ManagedWebhook, RuntimeDep, SessionDep
 from textloop.serving.schemas import (
     MAX_ROW_ID,
     BackfillCreate,
@@ -25,7 +34,7 @@ from textloop.serving.schemas import (
     WebhookPublic,
 )
 from textloop.store.queries import get_classifier
-from textloop.store.tables import Classifier, Job
+from textloop.store.tables import Classifier, Job, Webhook
 
 router = APIRouter(tags=["continuous training"])
 
@@ -69,19 +78,51 @@ def show_job(job_id: RowId, session: SessionDep, principal: AdminKey) -> JobPubl
     if job is None:
         raise NotFound(f"job {job_id} does not exist")
     classifier = session.get(Classifier, job.classifier_id) if job.classifier_id else None
-    principal.require("admin", classifier.name if classifier else None)
+    owner = classifier.name if classifier else None
+    principal.require_owned("admin", owner, f"job {job_id} does not exist")
     return JobPublic.model_validate(job)
 
 
 @router.post("/v1/webhooks", status_code=201, response_model=WebhookPublic)
-def create_webhook(body: WebhookCreate, session: SessionDep, principal: AdminKey) -> WebhookPublic:
-    """Send events to a URL, signed with the secret (HMAC-SHA256, ``X-Textloop-Signature``)."""
+def create_webhook(
+    body: WebhookCreate,
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: AdminKey,
+) -> WebhookPublic:
+    """Send events to a URL, signed with the secret (HMAC-SHA256, ``X-Textloop-Signature``).
+    The URL must reach public addresses only, or a host named in ``webhook_allowed_hosts``."""
+    note(request, url=without_credentials(body.url), classifier=body.classifier)
     if body.classifier is None and principal.classifiers is not None:
         raise Forbidden("this API key is limited to some classifiers; name one")
     principal.require("admin", body.classifier)
-    hook = add_webhook(session, body.url, body.secret, body.classifier, body.events)
+    destinations = Destinations(runtime.settings.webhook_allowed_hosts)
+    hook = add_webhook(session, body.url, body.secret, body.classifier, body.events, destinations)
     session.commit()
-    return WebhookPublic(id=hook.id, url=hook.url, classifier=body.classifier, events=body.events)
+    note(request, target=f"webhook {hook.id}")
+    return _public(session, hook)
+
+
+@router.post("/v1/webhooks/{webhook_id}/disable", response_model=WebhookPublic)
+def disable_webhook(hook: ManagedWebhook, request: Request, session: SessionDep) -> WebhookPublic:
+    """Send nothing more until enabled again; deliveries already queued wait, in order."""
+    return _switched(request, session, hook, active=False)
+
+
+@router.post("/v1/webhooks/{webhook_id}/enable", response_model=WebhookPublic)
+def enable_webhook(hook: ManagedWebhook, request: Request, session: SessionDep) -> WebhookPublic:
+    """Send again, the deliveries queued while disabled first."""
+    return _switched(request, session, hook, active=True)
+
+
+@router.delete("/v1/webhooks/{webhook_id}", status_code=204)
+def remove_webhook(hook: ManagedWebhook, request: Request, session: SessionDep) -> Response:
+    """Delete the webhook and its deliveries, sent or not."""
+    note(request, url=without_credentials(hook.url))
+    delete_webhook(session, hook)
+    session.commit()
+    return Response(status_code=204)
 
 
 @router.get("/v1/webhooks/deliveries")
@@ -114,4 +155,21 @@ def events(
     return EventPage(
         events=[EventPublic.model_validate(event) for event in page],
         next=page[-1].id if page else after,
+    )
+
+
+def _switched(request: Request, session: Session, hook: Webhook, active: bool) -> WebhookPublic:
+    note(request, url=without_credentials(hook.url), active=active)
+    set_active(session, hook, active)
+    session.commit()
+    return _public(session, hook)
+
+
+def _public(session: Session, hook: Webhook) -> WebhookPublic:
+    return WebhookPublic(
+        id=hook.id,
+        url=hook.url,
+        classifier=webhook_classifier(session, hook),
+        events=list(hook.event_types),
+        active=hook.active,
     )
