@@ -15,8 +15,12 @@ Traffic on Banking77, for ``--duration`` seconds at ``--concurrency`` clients:
   the same file with the same key until it is acknowledged, and then once more (as a client
   whose answer was lost would): the resend must be answered from the first, not ingested again.
 
+A share of the application requests (``--hostile``, 5 % by default) sends hostile texts: with a
+NUL or a lone surrogate (classify or feedback; each must be refused with 422, never
+acknowledged) or 10,000 characters long (accepted, and then stored like any other).
+
 Usage: python benchmarks/load.py [--duration 60] [--concurrency 16] [--reviewers 3]
-                                 [--kill-at 30] [--database-url postgresql://...]
+                                 [--kill-at 30] [--database-url postgresql://...] [--hostile 0.05]
 """
 
 from __future__ import annotations
@@ -111,6 +115,43 @@ class Server:
             self.process.wait(timeout=30)
 
 
+HOSTILE = {
+    # what a careless or hostile client sends, and what the server must answer
+    "nul": (lambda text: f"{text} \x00 inside", 422),
+    "lone surrogate": (lambda text: f"{text} \ud800", 422),
+    "10,000 characters": (lambda text: (text + " ") * (10_000 // (len(text) + 1)), 200),
+}
+
+
+async def send_hostile(
+    http: httpx.AsyncClient,
+    headers: dict[str, str],
+    text: str,
+    ledger: Ledger,
+    rng: random.Random,
+) -> str | None:
+    """Send a hostile text to classify or to feedback; a text the server must accept is
+    returned for the normal path (classify and maybe report it), else None."""
+    kind = rng.choice(sorted(HOSTILE))
+    make, expected = HOSTILE[kind]
+    if expected == 200:
+        ledger.requests[f"hostile: {kind}"] += 1
+        return make(text)[:10_000]
+    path = rng.choice(["/v1/classifiers/bench/classify", "/v1/classifiers/bench/feedback"])
+    try:
+        body = json.dumps({"text": make(text)})  # ASCII: a lone surrogate goes as "\\ud800"
+        answer = await http.post(
+            path, content=body, headers={**headers, "content-type": "application/json"}
+        )
+    except httpx.TransportError as exc:
+        ledger.failed("hostile", type(exc).__name__)
+        return None
+    ledger.requests[f"hostile: {kind}"] += 1
+    if answer.status_code != expected:
+        ledger.failed("hostile", f"{kind} to {path}: HTTP {answer.status_code}, not {expected}")
+    return None
+
+
 async def application(
     http: httpx.AsyncClient,
     key: str,
@@ -119,10 +160,15 @@ async def application(
     ledger: Ledger,
     until: float,
     rng: random.Random,
+    hostile: float = 0.0,
 ) -> None:
     headers = {"x-api-key": key}
     while time.monotonic() < until:
         text = rng.choice(texts)
+        if rng.random() < hostile:
+            text = await send_hostile(http, headers, text, ledger, rng)
+            if text is None:
+                continue
         try:
             answer = await http.post(
                 "/v1/classifiers/bench/classify", json={"text": text}, headers=headers
@@ -253,6 +299,7 @@ async def drive(
                     ledger,
                     until,
                     random.Random(rng.random()),
+                    args.hostile,
                 )
             )
             for _ in range(apps)
@@ -345,6 +392,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--reviewers", type=int, default=3)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--hostile",
+        type=float,
+        default=0.05,
+        help="share of application requests that send a hostile text (NUL, a lone surrogate, "
+        "10,000 characters)",
+    )
     args = parser.parse_args()
     with open(args.data / "train.csv", newline="") as handle:
         rows = [
