@@ -30,6 +30,9 @@ SETTINGS = (
     "max_upload_bytes",
     "max_upload_rows",
     "webhook_allowed_hosts",
+    "max_header_bytes",
+    "header_timeout",
+    "max_connections",
 )
 # How sentence encoders run: ONNX Runtime on an export made at training time (INT8 on the CPU by
 # default, FP16 on CUDA), or PyTorch as the original model does.
@@ -61,6 +64,12 @@ class Settings:
     # Hosts webhooks may reach though they are not public addresses (loopback, private, ...):
     # by default none, so that an admin key cannot point the server at its own network.
     webhook_allowed_hosts: tuple[str, ...] = ()
+    # Connections of `textloop serve` (serving.connections): the largest request head (431
+    # beyond), the seconds a connection has to send one whole, the open connections per process
+    # (503 beyond; keep it under the open-file limit, `ulimit -n`, with room for the database).
+    max_header_bytes: int = 32 * 1024
+    header_timeout: float = 20.0
+    max_connections: int = 1000
 
     @classmethod
     def load(
@@ -99,9 +108,16 @@ class Settings:
         cache = env.get("TEXTLOOP_EMBEDDING_CACHE") or file_values.get("embedding_cache") or "50000"
         limits = {  # only those set; the others keep the defaults above
             name: _number(int, name, value)
-            for name in ("max_body_bytes", "max_upload_bytes", "max_upload_rows")
+            for name in (
+                "max_body_bytes",
+                "max_upload_bytes",
+                "max_upload_rows",
+                "max_header_bytes",
+                "max_connections",
+            )
             if (value := env.get(f"TEXTLOOP_{name.upper()}") or file_values.get(name))
         }
+        head = env.get("TEXTLOOP_HEADER_TIMEOUT") or file_values.get("header_timeout") or "20"
         hosts = (
             env.get("TEXTLOOP_WEBHOOK_ALLOWED_HOSTS")
             or file_values.get("webhook_allowed_hosts")
@@ -117,6 +133,7 @@ class Settings:
             encoder_runtime=runtime,
             batch_wait_ms=_number(float, "batch_wait_ms", wait),
             embedding_cache=_number(int, "embedding_cache", cache),
+            header_timeout=_number(float, "header_timeout", head),
             webhook_allowed_hosts=tuple(h.strip() for h in hosts.split(",") if h.strip()),
             **limits,
         )
@@ -137,6 +154,9 @@ class Settings:
             "TEXTLOOP_MAX_UPLOAD_BYTES": str(self.max_upload_bytes),
             "TEXTLOOP_MAX_UPLOAD_ROWS": str(self.max_upload_rows),
             "TEXTLOOP_WEBHOOK_ALLOWED_HOSTS": ",".join(self.webhook_allowed_hosts),
+            "TEXTLOOP_MAX_HEADER_BYTES": str(self.max_header_bytes),
+            "TEXTLOOP_HEADER_TIMEOUT": str(self.header_timeout),
+            "TEXTLOOP_MAX_CONNECTIONS": str(self.max_connections),
         }
 
     def ensure_dirs(self) -> None:

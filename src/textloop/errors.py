@@ -3,6 +3,7 @@
     TextloopError                 base: catch this to handle every expected failure
     ├── ConfigError               settings or the TOML file are unusable
     ├── DataError                 an input file or table cannot be ingested (names the problem)
+    │   └── DataTooLarge          a file that decodes past a row or size limit     (HTTP 413)
     ├── NotFound                  a classifier, dataset, model version or prediction is missing
     ├── InvalidRequest            a well-formed request that makes no sense (unknown label, ...)
     │   └── IdempotencyKeyReused  an Idempotency-Key sent again with another request (HTTP 422)
@@ -48,6 +49,11 @@ class ConfigError(TextloopError):
 class DataError(TextloopError):
     code = "invalid_data"
     status_code = 422
+
+
+class DataTooLarge(DataError):
+    code = "too_large"
+    status_code = 413
 
 
 class NotFound(TextloopError):

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from textloop.data.delimited import describe, read_delimited, row_start_lines, sniff_delimiter
 from textloop.data.encoding import check_bytes, check_file, transcoded
 from textloop.data.jsonlines import read_jsonl, row_lines
+from textloop.data.parquet import read_parquet
 from textloop.data.row_limits import Where, lines, rows_numbered, within_limits
 from textloop.data.spreadsheet import read_xlsx
 from textloop.data.values import NotText, column_strings
@@ -42,6 +42,9 @@ FORMATS = {
 SPLITS = ("train", "validation", "test")
 EXTRA_PREFIX = "extra:"
 Notify = Callable[[str], None]
+MAX_ROWS = 1_000_000  # as the max_upload_rows setting
+# 1,000,000 rows of 256 characters; a larger file is better split (a decompression bomb is not)
+MAX_DECODED_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -51,12 +54,16 @@ class ReadOptions:
     ``delimiter``: None reads ``.tsv`` as tab-separated and sniffs a ``.csv`` file's delimiter.
     ``encoding``: None means UTF-8 (checked). ``skip_bad_rows``: skip a bad row (a CSV/TSV row
     whose number of fields is not the header's, a text or label over its limit, see
-    ``row_limits``) instead of refusing the file.
+    ``row_limits``) instead of refusing the file. ``max_rows`` and ``max_decoded_bytes`` bound
+    what a compressed format (Parquet, .xlsx) may decode to: such a file is refused while it is
+    read, as soon as it passes either (``DataTooLarge``), however small it is on disk.
     """
 
     delimiter: str | None = None
     encoding: str | None = None
     skip_bad_rows: bool = False
+    max_rows: int = MAX_ROWS
+    max_decoded_bytes: int = MAX_DECODED_BYTES
 
 
 DEFAULT = ReadOptions()
@@ -249,30 +256,12 @@ def _read(
     if file_format == "jsonl":
         table, unreadable = read_jsonl(data, source)
         return Parsed(table, unreadable, lines(lambda: row_lines(text)))
+    limits = (options.max_rows, options.max_decoded_bytes)
     if file_format == "xlsx":
-        table, numbers = read_xlsx(data, source)
+        table, numbers = read_xlsx(data, source, *limits)
         return Parsed(table, {}, lambda indices: [f"sheet row {numbers[i]}" for i in indices])
-    table, unreadable = _read_parquet(data, source)
+    table, unreadable = read_parquet(data, source, *limits)
     return Parsed(table, unreadable, rows_numbered())
-
-
-def _read_parquet(data: Path | bytes, source: str) -> tuple[pa.Table, dict[str, str]]:
-    try:
-        table = pq.read_table(pa.BufferReader(data) if isinstance(data, bytes) else data)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        first = first.replace(str(data), source) if isinstance(data, Path) else first
-        raise DataError(f"{source}: cannot read as parquet: {first}") from exc
-    columns: dict[str, pa.ChunkedArray] = {}
-    unreadable: dict[str, str] = {}
-    for index, name in enumerate(table.column_names):
-        if name in columns or name in unreadable:
-            continue
-        try:
-            columns[name] = column_strings(table.column(index))
-        except NotText as reason:
-            unreadable[name] = str(reason)
-    return pa.table(columns), unreadable
 
 
 def _as_strings(

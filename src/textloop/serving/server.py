@@ -1,4 +1,8 @@
-"""Runs the API under uvicorn with uvloop and httptools, in one process or several.
+"""Runs the API under uvicorn with uvloop and h11, in one process or several.
+
+Every connection is bounded before the app sees a request (``connections``): the size of a
+request head, the time to send it, and the number of open connections; h11 rather than
+httptools, because only h11 bounds the head it buffers.
 
 The in-process worker (``--with-worker``) shares the server's store and loaded encoders, so the
 embedded single-process setup retrains without a second process; it stops with the server.
@@ -23,6 +27,7 @@ from fastapi import FastAPI
 from textloop.config import Settings
 from textloop.errors import ConfigError
 from textloop.serving.app import create_app
+from textloop.serving.connections import ConnectionLimits
 from textloop.serving.runtime import Runtime
 from textloop.store.database import open_store
 
@@ -32,7 +37,6 @@ from textloop.store.database import open_store
 KEEP_ALIVE_SECONDS = 75
 SPEED = {
     "loop": "uvloop",
-    "http": "httptools",
     "log_level": "info",
     "access_log": False,
     "timeout_keep_alive": KEEP_ALIVE_SECONDS,
@@ -81,7 +85,7 @@ def run_server(
 ) -> None:
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
-    served = tls.options() if tls else {}
+    served = {**(tls.options() if tls else {}), **connection_limits(settings).uvicorn_options()}
     url = f"{'https' if tls else 'http'}://{host}:{port}"
     if workers > 1:
         if with_worker:
@@ -112,6 +116,21 @@ def run_server(
         uvicorn.run(app, host=host, port=port, **served, **SPEED)  # type: ignore[arg-type]
     finally:
         stop.set()
+
+
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    """The settings' connection limits, refused when they would stop the server answering."""
+    if settings.max_connections < 1:
+        raise ConfigError(f"max_connections must be at least 1, got {settings.max_connections}")
+    if settings.header_timeout <= 0:
+        raise ConfigError(f"header_timeout must be positive, got {settings.header_timeout}")
+    if settings.max_header_bytes < 1024:
+        raise ConfigError(
+            f"max_header_bytes must be at least 1024, got {settings.max_header_bytes}"
+        )
+    return ConnectionLimits(
+        settings.max_header_bytes, settings.header_timeout, settings.max_connections
+    )
 
 
 def app_from_environment() -> FastAPI:

@@ -123,10 +123,17 @@ async def upload_dataset(
         )
     charset = _charset(content_type)
     encoding = None if charset in UTF8 else charset
-    options = ReadOptions(delimiter=delimiter, encoding=encoding, skip_bad_rows=skip_bad_rows)
+    settings = runtime.settings
+    options = ReadOptions(
+        delimiter=delimiter,
+        encoding=encoding,
+        skip_bad_rows=skip_bad_rows,
+        max_rows=settings.max_upload_rows,
+        # what a compressed upload (Parquet, .xlsx) may decode to: twice what a CSV could hold
+        max_decoded_bytes=2 * settings.max_upload_bytes,
+    )
     claimed = idempotency.checked_key(idempotency_key)
     digest = idempotency.request_digest(request) if claimed else None
-    settings = runtime.settings
     async with spooled(
         request,
         settings.data_dir / "tmp",
