@@ -1,4 +1,9 @@
-"""Portal accounts from the CLI: ``textloop users create`` and ``textloop users list``."""
+"""Portal accounts from the CLI: ``textloop users create``, ``list``, ``disable``, ``enable`` and
+``remove``.
+
+Disabling ends the person's sessions at once; removal is refused while they have review
+decisions; the last active admin can be neither disabled nor removed (``security.accounts``).
+"""
 
 from __future__ import annotations
 
@@ -85,3 +90,58 @@ def users_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             "disabled" if user["disabled"] else "active",
         )
     out.print(table, markup=False)
+
+
+EmailArgument = Annotated[str, typer.Argument(help="The account's email address.")]
+
+
+@users_app.command("disable")
+def users_disable(ctx: typer.Context, email: EmailArgument, as_json: JsonFlag = False) -> None:
+    """Stop a person signing in to the portal; their open sessions end now."""
+    from textloop.security.accounts import disable_user, find_user
+    from textloop.store import open_store
+
+    with open_store(settings(ctx)).session() as session:
+        user = find_user(session, email)
+        ended = disable_user(session, user)
+        audit_command(ctx, session, user.email, role=user.role, sessions_ended=ended)
+        done = {"id": user.id, "email": user.email, "disabled": True, "sessions_ended": ended}
+    if as_json:
+        emit_json(done)
+        return
+    out.print(f"Disabled {done['email']} ({ended} open sessions ended)", highlight=False)
+
+
+@users_app.command("enable")
+def users_enable(ctx: typer.Context, email: EmailArgument, as_json: JsonFlag = False) -> None:
+    """Let a disabled person sign in again (with the password they had)."""
+    from textloop.security.accounts import enable_user, find_user
+    from textloop.store import open_store
+
+    with open_store(settings(ctx)).session() as session:
+        user = find_user(session, email)
+        enable_user(session, user)
+        audit_command(ctx, session, user.email, role=user.role)
+        done = {"id": user.id, "email": user.email, "disabled": False}
+    if as_json:
+        emit_json(done)
+        return
+    out.print(f"Enabled {done['email']}", highlight=False)
+
+
+@users_app.command("remove")
+def users_remove(ctx: typer.Context, email: EmailArgument, as_json: JsonFlag = False) -> None:
+    """Delete an account that has made no review decisions (disable one that has)."""
+    from textloop.security.accounts import find_user, remove_user
+    from textloop.store import open_store
+
+    with open_store(settings(ctx)).session() as session:
+        user = find_user(session, email)
+        done = {"id": user.id, "email": user.email, "removed": True}
+        role = user.role
+        remove_user(session, user)
+        audit_command(ctx, session, str(done["email"]), role=role)
+    if as_json:
+        emit_json(done)
+        return
+    out.print(f"Removed {done['email']}", highlight=False)

@@ -2,6 +2,11 @@
 
 Exported as CSV, JSONL or Parquet (pyarrow writes all three), for training elsewhere or audit.
 Skips are decisions too and are included, with the label ``skip``.
+
+Texts come from anyone who can send one to be classified, and CSV files are opened in
+spreadsheets, which run a cell that starts like a formula. So in CSV only, a value starting with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a ``'`` in front (OWASP's advice for
+CSV injection), which spreadsheets show as text; JSONL and Parquet keep every value exact.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ FORMATS = {
     "jsonl": "application/x-ndjson",
     "parquet": "application/vnd.apache.parquet",
 }
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = (
     "task_id",
     "text",
@@ -76,10 +82,23 @@ def export_bytes(table: pa.Table, file_format: str) -> bytes:
         )
     buffer = io.BytesIO()
     if file_format == "csv":
-        pacsv.write_csv(table, buffer)
+        pacsv.write_csv(spreadsheet_safe(table), buffer)
     elif file_format == "parquet":
         pq.write_table(table, buffer)
     else:
         for row in table.to_pylist():
             buffer.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
     return buffer.getvalue()
+
+
+def spreadsheet_safe(table: pa.Table) -> pa.Table:
+    """The table with every text value that a spreadsheet would run as a formula made text."""
+    columns = {
+        name: pa.array([_as_text(value) for value in table.column(name).to_pylist()], pa.string())
+        for name in table.column_names
+    }
+    return pa.table(columns)
+
+
+def _as_text(value: str | None) -> str | None:
+    return "'" + value if value and value.startswith(FORMULA_STARTS) else value

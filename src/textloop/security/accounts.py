@@ -3,6 +3,12 @@
 A session is a random token in an HttpOnly cookie, stored only as its SHA-256 (like API keys),
 with its own CSRF token that every form must echo. A reviewer may be limited to some
 classifiers; an admin sees everything.
+
+Sign-in is throttled per account and per address (``throttle``) and does the same password work
+whether or not the account exists. An account is disabled (it cannot sign in; its sessions and
+review leases end at once), enabled again, or removed; removal is refused while the person has
+review decisions, which must keep saying who made them (disable such an account instead). There
+is always an active admin: the last one can be neither disabled nor removed.
 """
 
 from __future__ import annotations
@@ -12,12 +18,25 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from textloop.errors import AuthError, Forbidden, InvalidRequest
-from textloop.security.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
-from textloop.store.tables import PortalSession, User, utcnow
+from textloop.errors import AuthError, Forbidden, InvalidRequest, NotFound
+from textloop.security.passwords import (
+    MIN_LENGTH,
+    dummy_hash,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from textloop.security.throttle import begin_attempt, succeeded
+from textloop.store.tables import (
+    PortalSession,
+    ReviewDecision,
+    ReviewLease,
+    User,
+    utcnow,
+)
 
 ROLES = ("admin", "reviewer")
 SESSION_LIFETIME = timedelta(hours=12)
@@ -92,11 +111,20 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.email)))
 
 
-def sign_in(session: Session, email: str, password: str) -> tuple[str, Account]:
-    """A new session token for the right password; the same error for any wrong detail."""
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None or user.disabled or not verify_password(user.password_hash, password):
+def sign_in(
+    session: Session, email: str, password: str, address: str | None
+) -> tuple[str, Account]:
+    """A new session token for the right password; the same error, after the same work, for
+    any wrong detail. Commits the attempt before checking it (see ``throttle``); raises
+    ``TooManyRequests`` while the account or ``address`` has failed too often."""
+    email = email.strip().lower()
+    attempt = begin_attempt(session, email, address)
+    user = session.scalar(select(User).where(User.email == email))
+    active = user is not None and not user.disabled
+    stored = user.password_hash if user is not None and active else dummy_hash()
+    if not verify_password(stored, password) or user is None or not active:
         raise AuthError("wrong email or password")
+    succeeded(session, attempt)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     token = secrets.token_urlsafe(32)
@@ -131,6 +159,68 @@ def account_for(session: Session, token: str | None) -> Account | None:
 def sign_out(session: Session, token: str | None) -> None:
     if token:
         session.execute(delete(PortalSession).where(PortalSession.token_hash == _digest(token)))
+
+
+def find_user(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"there is no portal account {email!r}: `textloop users list` shows them")
+    return user
+
+
+def disable_user(session: Session, user: User) -> int:
+    """Stop the person signing in, now: their sessions and review leases end (their tasks go
+    back to the queue). Returns how many sessions ended."""
+    _keep_an_admin(session, user)
+    user.disabled = True
+    ended = session.execute(delete(PortalSession).where(PortalSession.user_id == user.id))
+    session.execute(delete(ReviewLease).where(ReviewLease.user_id == user.id))
+    session.flush()
+    return int(getattr(ended, "rowcount", 0) or 0)
+
+
+def enable_user(session: Session, user: User) -> None:
+    user.disabled = False
+    session.flush()
+
+
+def remove_user(session: Session, user: User) -> None:
+    """Delete the account, its sessions, leases and own API keys; refused while it has review
+    decisions, whose exports and statistics name who made them."""
+    decisions = session.scalar(
+        select(func.count()).select_from(ReviewDecision).where(ReviewDecision.user_id == user.id)
+    )
+    if decisions:
+        raise InvalidRequest(
+            f"{user.email} has made {decisions} review decision{'s' if decisions != 1 else ''}, "
+            "which must keep their author: disable the account instead "
+            f"(`textloop users disable {user.email}`)",
+            field="email",
+        )
+    _keep_an_admin(session, user)
+    session.delete(user)
+    session.flush()
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    """Refuse to disable or remove the last active admin. Every admin row is locked, in id
+    order, so two admins disabling each other at once cannot both succeed (PostgreSQL)."""
+    if user.role != "admin":
+        return
+    admins = session.scalars(
+        select(User)
+        .where(User.role == "admin")
+        .order_by(User.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    if user.disabled:  # as it is now, the locks held
+        return
+    if not any(not admin.disabled and admin.id != user.id for admin in admins):
+        raise InvalidRequest(
+            f"{user.email} is the last active admin: make or enable another admin first",
+            field="email",
+        )
 
 
 def _account(user: User, row: PortalSession) -> Account:

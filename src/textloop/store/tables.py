@@ -223,6 +223,19 @@ class PortalSession(Base):
     expires_at: Mapped[datetime] = mapped_column()
 
 
+class SignInFailure(Base):
+    """A failed (or still running) portal sign-in, counted against ``subject``: the SHA-256 of
+    the email tried or of the address it came from (``security.throttle``; 0016). Hashed, so
+    that a password typed into the email field is not kept readable."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_subject", "subject", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ReviewLease(Base):
     """One of a task's ``review_overlap`` slots, held by a reviewer until it expires."""
 

@@ -1,5 +1,5 @@
-"""Admin pages: API keys (shown once; expiry, plan, this month's usage), users, classifiers'
-review settings, conflicts, history, and the audit log.
+"""Admin pages: API keys (shown once; expiry, plan, this month's usage), users (add, disable,
+enable, remove), classifiers' review settings, conflicts, history, and the audit log.
 
 Every page requires the ``admin`` role; every form checks its CSRF token first.
 """
@@ -18,7 +18,14 @@ from textloop.continuous.triggers import after_review
 from textloop.errors import InvalidRequest, NotFound
 from textloop.review.assignments import SKIPPED
 from textloop.review.stats import reviewer_stats
-from textloop.security.accounts import ROLES, create_user, list_users
+from textloop.security.accounts import (
+    ROLES,
+    create_user,
+    disable_user,
+    enable_user,
+    list_users,
+    remove_user,
+)
 from textloop.security.api_keys import SCOPES, create_api_key, revoke_api_key
 from textloop.security.audit import entry_dict, list_entries
 from textloop.security.usage import usage_reports
@@ -36,10 +43,16 @@ AUDIT_ROWS = 100
 
 
 @router.get("/keys", response_class=HTMLResponse)
-def keys_page(
-    request: Request, session: SessionDep, account: PortalAccount, new_key: str | None = None
-) -> Response:
+def keys_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
     account.require_admin()
+    return _keys_page(request, session, account, new_key=None)
+
+
+def _keys_page(
+    request: Request, session: SessionDep, account: PortalAccount, new_key: str | None
+) -> Response:
+    """The keys page; ``new_key`` only from ``create_key``, never from the address (where
+    anyone could put a "key" of their choosing on our page in a link)."""
     keys = session.scalars(select(ApiKey).order_by(ApiKey.id.desc())).all()
     usage = {report.key_id: report for report in usage_reports(session)}
     return templates.TemplateResponse(
@@ -68,7 +81,7 @@ def create_key(
     session.commit()
     note(request, f"key {issued.id}", prefix=issued.prefix, scopes=issued.scopes)
     # Shown on this response only: the key is stored as a hash and never displayed again.
-    return keys_page(request, session, account, new_key=issued.key)
+    return _keys_page(request, session, account, new_key=issued.key)
 
 
 @router.post("/keys/{key_id}/revoke")
@@ -108,6 +121,52 @@ def create_user_from_form(
     session.commit()
     note(request, user.email, role=user.role, classifiers=user.classifiers)
     return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/users/{user_id}/disable")
+def disable_user_from_form(
+    user_id: int, request: Request, session: SessionDep, account: PortalAccount, form: Form
+) -> Response:
+    """The person cannot sign in any more; their sessions end now."""
+    user = _user_to_change(user_id, request, session, account, form)
+    disable_user(session, user)
+    session.commit()
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/users/{user_id}/enable")
+def enable_user_from_form(
+    user_id: int, request: Request, session: SessionDep, account: PortalAccount, form: Form
+) -> Response:
+    user = _user_to_change(user_id, request, session, account, form)
+    enable_user(session, user)
+    session.commit()
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/users/{user_id}/remove")
+def remove_user_from_form(
+    user_id: int, request: Request, session: SessionDep, account: PortalAccount, form: Form
+) -> Response:
+    """Refused (422, nothing changed) while the person has review decisions."""
+    user = _user_to_change(user_id, request, session, account, form)
+    remove_user(session, user)
+    session.commit()
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+def _user_to_change(
+    user_id: int, request: Request, session: SessionDep, account: PortalAccount, form: Form
+) -> User:
+    """The account a users-page button acts on, after the admin and CSRF checks; named in the
+    audit entry whether or not the change is then refused."""
+    account.require_admin()
+    check_csrf(account.csrf_token, form)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"there is no portal account {user_id}")
+    note(request, user.email, role=user.role)
+    return user
 
 
 @router.get("/classifiers", response_class=HTMLResponse)

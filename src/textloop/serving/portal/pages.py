@@ -1,7 +1,9 @@
 """Portal pages: sign-in, the queues, and the task page where a reviewer decides.
 
 Each page checks the signed-in account once through ``session.PortalAccount``; every POST
-checks the form's CSRF token before it changes anything.
+checks the form's CSRF token before it changes anything. The login page shows only messages of
+its own (``LOGIN_ERRORS``, chosen by a code in the address): text from a link is never shown, so
+nobody can put their words on our page.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
-from textloop.errors import AuthError, NotFound
+from textloop.errors import AuthError, NotFound, TooManyRequests
 from textloop.review.assignments import SKIPPED, claim_next, decide
 from textloop.review.pool import TOP_SCORES
 from textloop.security.accounts import sign_in, sign_out
@@ -38,32 +40,53 @@ CHOICES = 9  # labels one number key away
 SUGGESTED = "suggested"
 
 
+LOGIN_ERRORS = {
+    "credentials": "wrong email or password",
+    "throttled": "too many failed sign-ins for this account or from this address: try again later",
+    "session_ended": "your session has ended: sign in again",
+}
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, error: str | None = None) -> Response:
-    token = new_login_token()
-    response = templates.TemplateResponse(
-        request, "login.html", {"csrf_token": token, "error": error}
-    )
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_https(request)
-    )
-    return response
+    """The login form; ``?error=CODE`` shows one of ``LOGIN_ERRORS``, any other value nothing."""
+    return _login_form(request, LOGIN_ERRORS.get(error or ""))
 
 
 @router.post("/login")
 def login(request: Request, session: SessionDep, form: Form) -> Response:
     check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE), form)
+    address = request.client.host if request.client else None  # never X-Forwarded-For
     try:
-        token, _ = sign_in(session, form.get("email", ""), form.get("password", ""))
-    except AuthError as exc:
+        token, _ = sign_in(session, form.get("email", ""), form.get("password", ""), address)
+    except TooManyRequests as exc:  # its message is ours, with the minutes to wait
         session.rollback()
-        return login_page(request, exc.message)
+        return _login_form(request, exc.message, 429, exc.headers)
+    except AuthError:
+        session.rollback()
+        return _login_form(request, LOGIN_ERRORS["credentials"])
     session.commit()
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE, token, httponly=True, samesite="strict", secure=_https(request)
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+def _login_form(
+    request: Request,
+    error: str | None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    token = new_login_token()
+    response = templates.TemplateResponse(
+        request, "login.html", {"csrf_token": token, "error": error}, status, headers
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_https(request)
+    )
     return response
 
 
