@@ -64,6 +64,9 @@ class Settings:
     # Hosts webhooks may reach though they are not public addresses (loopback, private, ...):
     # by default none, so that an admin key cannot point the server at its own network.
     webhook_allowed_hosts: tuple[str, ...] = ()
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto the server believes: by default none, so
+    # that a client cannot choose the address the audit log and sign-in throttling see.
+    forwarded_allow_ips: tuple[str, ...] = ()
     # Connections of `textloop serve` (serving.connections): the largest request head (431
     # beyond), the seconds a connection has to send one whole, the open connections per process
     # (503 beyond; keep it under the open-file limit, `ulimit -n`, with room for the database).
@@ -123,6 +126,9 @@ class Settings:
             or file_values.get("webhook_allowed_hosts")
             or ""
         )
+        proxies = (
+            env.get("TEXTLOOP_FORWARDED_ALLOW_IPS") or file_values.get("forwarded_allow_ips") or ""
+        )
         return cls(
             data_dir=resolved_dir,
             database_url=str(url),
@@ -135,6 +141,7 @@ class Settings:
             embedding_cache=_number(int, "embedding_cache", cache),
             header_timeout=_number(float, "header_timeout", head),
             webhook_allowed_hosts=tuple(h.strip() for h in hosts.split(",") if h.strip()),
+            forwarded_allow_ips=tuple(a.strip() for a in proxies.split(",") if a.strip()),
             **limits,
         )
 
@@ -157,6 +164,7 @@ class Settings:
             "TEXTLOOP_MAX_HEADER_BYTES": str(self.max_header_bytes),
             "TEXTLOOP_HEADER_TIMEOUT": str(self.header_timeout),
             "TEXTLOOP_MAX_CONNECTIONS": str(self.max_connections),
+            "TEXTLOOP_FORWARDED_ALLOW_IPS": ",".join(self.forwarded_allow_ips),
         }
 
     def ensure_dirs(self) -> None:

@@ -85,7 +85,11 @@ def run_server(
 ) -> None:
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
-    served = {**(tls.options() if tls else {}), **connection_limits(settings).uvicorn_options()}
+    served = {
+        **(tls.options() if tls else {}),
+        **connection_limits(settings).uvicorn_options(),
+        **forwarding(settings),
+    }
     url = f"{'https' if tls else 'http'}://{host}:{port}"
     if workers > 1:
         if with_worker:
@@ -116,6 +120,15 @@ def run_server(
         uvicorn.run(app, host=host, port=port, **served, **SPEED)  # type: ignore[arg-type]
     finally:
         stop.set()
+
+
+def forwarding(settings: Settings) -> dict[str, Any]:
+    """Whose ``X-Forwarded-*`` headers to believe: only the proxies the settings name. uvicorn
+    would otherwise believe any client on 127.0.0.1, which could then choose the address the
+    audit log records and sign-in throttling counts."""
+    if not settings.forwarded_allow_ips:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.forwarded_allow_ips)}
 
 
 def connection_limits(settings: Settings) -> ConnectionLimits:
