@@ -37,9 +37,9 @@ def decided(store: Store, settings: Settings, corpus_csv: Path) -> Store:
 def test_every_decision_is_a_row_with_who_what_when_and_source(decided: Store) -> None:
     with decided.session() as session:
         rows = decisions_table(session, "topics").to_pylist()
-    assert [(r["text"], r["decision"], r["reviewer"], r["source"]) for r in rows] == [
-        ("first text", "sport", "rita@example.com", "explicit"),
-        ("second text", SKIPPED, "rita@example.com", "explicit"),
+    assert [(r["text"], r["decision"], r["skipped"], r["reviewer"]) for r in rows] == [
+        ("first text", "sport", "false", "rita@example.com"),
+        ("second text", "skip", "true", "rita@example.com"),
     ]
     assert rows[0]["final_label"] == "sport" and rows[0]["decided_at"]
 
@@ -51,7 +51,7 @@ def test_the_three_formats_hold_the_same_rows(decided: Store) -> None:
     from_parquet = pq.read_table(io.BytesIO(export_bytes(table, "parquet")))
     lines = export_bytes(table, "jsonl").decode("utf-8").splitlines()
     assert tuple(from_csv.column_names) == tuple(from_parquet.column_names) == COLUMNS
-    assert [json.loads(line)["decision"] for line in lines] == ["sport", SKIPPED]
-    assert from_parquet.column("decision").to_pylist() == ["sport", SKIPPED]
+    assert [json.loads(line)["decision"] for line in lines] == ["sport", "skip"]
+    assert from_parquet.column("decision").to_pylist() == ["sport", "skip"]
     with pytest.raises(InvalidRequest, match="format must be one of csv, jsonl, parquet"):
         export_bytes(table, "xlsx")

@@ -123,3 +123,32 @@ def test_upload_errors_name_the_upload_not_a_server_path(client: TestClient, key
     message = answer.json()["error"]["message"]
     assert message.startswith("upload: cannot read as parquet") and "/tmp" not in message
     assert "upload-" not in message
+
+
+def test_a_label_named_skip_can_be_chosen_and_a_skip_is_still_a_skip(
+    client: TestClient, people: Store
+) -> None:
+    from tests.serving.test_review_api import reviewer_key
+    from textloop.store.queries import get_classifier
+    from textloop.store.tables import ReviewDecision
+
+    with people.session() as session:
+        get_classifier(session, "topics").labels = ["skip", "sport", "weather"]
+    rita = reviewer_key(people, "rita@example.com")
+    answers = []
+    for body in ({"label": "skip"}, {"skip": True}):
+        task = client.post("/v1/classifiers/topics/review/claim", headers=rita).json()
+        decided = client.post(f"/v1/review/tasks/{task['id']}/decision", json=body, headers=rita)
+        assert decided.status_code == 200, decided.text
+        answers.append(decided.json())
+    assert (answers[0]["status"], answers[0]["final_label"]) == ("done", "skip")  # a real label
+    assert answers[1]["status"] == "open"  # skipped: still open for someone else
+    with people.session() as session:
+        stored = dict(session.execute(select(ReviewDecision.task_id, ReviewDecision.label)).all())
+    assert stored == {answers[0]["id"]: "skip", answers[1]["id"]: ""}
+    both = client.post(
+        f"/v1/review/tasks/{answers[1]['id']}/decision",
+        json={"label": "sport", "skip": True},
+        headers=rita,
+    )
+    assert both.status_code == 422

@@ -30,7 +30,7 @@ from textloop.store.tables import (
 
 LEASE = timedelta(minutes=10)
 CLAIM_ATTEMPTS = 8
-SKIPPED = "skip"
+SKIPPED = ""  # a skip, stored as a decision: no label is empty, so any label may be "skip"
 
 
 def claim_next(session: Session, classifier_name: str, user_id: int) -> ReviewTask | None:
@@ -74,7 +74,7 @@ def claim_next(session: Session, classifier_name: str, user_id: int) -> ReviewTa
 
 
 def decide(session: Session, task_id: str, user_id: int, label: str) -> ReviewTask:
-    """Record ``user_id``'s label (or ``SKIPPED``) for a task they hold, and settle the task.
+    """Record ``user_id``'s label (or ``SKIPPED``: a skip) for a task they hold, and settle it.
 
     The task row is locked first, so two reviewers deciding one task at once settle it in turn:
     the second sees the first's decision when it counts them.

@@ -1,7 +1,8 @@
 """Review decisions as a table: one row per decision, with who, what, when and where from.
 
 Exported as CSV, JSONL or Parquet (pyarrow writes all three), for training elsewhere or audit.
-Skips are decisions too and are included, with the label ``skip``.
+Skips are decisions too and are included, with the decision ``skip`` and ``skipped`` ``true``
+(``skipped`` tells them from the label of a classifier that has a label named ``skip``).
 
 Texts come from anyone who can send one to be classified, and CSV files are opened in
 spreadsheets, which run a cell that starts like a formula. So in CSV only, a value starting with
@@ -21,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest
+from textloop.review.assignments import SKIPPED
 from textloop.store.queries import get_classifier
 from textloop.store.tables import ReviewDecision, ReviewTask, User
 
@@ -29,6 +31,7 @@ FORMATS = {
     "jsonl": "application/x-ndjson",
     "parquet": "application/vnd.apache.parquet",
 }
+SKIP_WORD = "skip"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = (
     "task_id",
@@ -36,6 +39,7 @@ COLUMNS = (
     "source",
     "suggested_label",
     "decision",
+    "skipped",
     "reviewer",
     "decided_at",
     "task_status",
@@ -61,7 +65,8 @@ def decisions_table(session: Session, name: str) -> pa.Table:
                 task.text,
                 task.source,
                 task.suggested_label,
-                decision.label,
+                decision.label if decision.label != SKIPPED else SKIP_WORD,
+                "true" if decision.label == SKIPPED else "false",
                 email,
                 decision.created_at.isoformat(),
                 task.status,

@@ -171,10 +171,20 @@ class ReviewTaskPublic(BaseModel):
     created_at: Moment
 
 
-class ReviewDecisionIn(BaseModel):
-    label: str = Field(
-        min_length=1, max_length=200, description="One of the classifier's labels, or 'skip'."
+class ReviewDecisionIn(Strict):
+    """A label, or a skip: ``{"skip": true}``, or ``{"label": "skip"}`` when the classifier has
+    no label of that name."""
+
+    label: str | None = Field(
+        default=None, min_length=1, max_length=200, description="One of the classifier's labels."
     )
+    skip: bool = False
+
+    @model_validator(mode="after")
+    def label_or_skip(self) -> Self:
+        if (self.label is None) == (not self.skip):
+            raise ValueError('give either "label" or "skip": true')
+        return self
 
 
 class ReviewTaskList(BaseModel):

@@ -250,7 +250,7 @@ class ReviewLease(Base):
 
 
 class ReviewDecision(Base):
-    """A reviewer's label for a task, or ``skip``; one per reviewer and task."""
+    """A reviewer's label for a task, or an empty label for a skip; one per reviewer and task."""
 
     __tablename__ = "review_decisions"
     __table_args__ = (UniqueConstraint("task_id", "user_id"),)

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from textloop.errors import NotFound
-from textloop.review.assignments import claim_next, decide
+from textloop.review.assignments import SKIPPED, claim_next, decide
 from textloop.review.export import FORMATS as EXPORT_FORMATS
 from textloop.review.export import decisions_table, export_bytes
 from textloop.review.tasks import list_tasks
@@ -20,6 +20,7 @@ from textloop.serving.deps import AdminKey, ReviewKey, SessionDep
 from textloop.serving.schemas import MAX_ROW_ID, ReviewDecisionIn, ReviewTaskList, ReviewTaskPublic
 from textloop.store.tables import Classifier, ReviewTask
 
+SKIP_WORD = "skip"
 router = APIRouter(tags=["review"])
 
 
@@ -58,8 +59,10 @@ def claim_review_task(
 def decide_review_task(
     task_id: str, body: ReviewDecisionIn, request: Request, session: SessionDep, key: ReviewKey
 ) -> ReviewTaskPublic:
-    """Record the reviewer's label for a task they hold; ``skip`` passes it to someone else."""
-    note(request, label=body.label)
+    """Record the reviewer's label for a task they hold; a skip passes it to someone else.
+    ``{"label": "skip"}`` is a skip unless the classifier has a label of that name (the word
+    the API has always taken); ``{"skip": true}`` is one always."""
+    note(request, label=body.label, skip=body.skip)
     reviewer = key.require_reviewer()
     task = session.get(ReviewTask, task_id)
     classifier = session.get(Classifier, task.classifier_id) if task else None
@@ -68,7 +71,8 @@ def decide_review_task(
     note(request, classifier=classifier.name)
     key.require_owned("review", classifier.name, f"review task {task_id!r} does not exist")
     require_assignment(session, reviewer, classifier.name)
-    decided = decide(session, task_id, reviewer, body.label)
+    skipped = body.skip or (body.label == SKIP_WORD and SKIP_WORD not in classifier.labels)
+    decided = decide(session, task_id, reviewer, SKIPPED if skipped else body.label or "")
     session.commit()
     return ReviewTaskPublic.model_validate(decided)
 
