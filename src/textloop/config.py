@@ -33,6 +33,7 @@ SETTINGS = (
     "max_header_bytes",
     "header_timeout",
     "max_connections",
+    "forwarded_allow_ips",
 )
 # How sentence encoders run: ONNX Runtime on an export made at training time (INT8 on the CPU by
 # default, FP16 on CUDA), or PyTorch as the original model does.

@@ -43,3 +43,13 @@ def test_x_forwarded_for_is_believed_only_from_a_named_proxy(
     tmp_path: Path, extra: dict[str, str], recorded: str
 ) -> None:
     assert rollback_sources(tmp_path, **extra) == [recorded]
+
+
+def test_the_proxies_come_from_the_environment_or_the_toml_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TEXTLOOP_FORWARDED_ALLOW_IPS", raising=False)
+    (tmp_path / "textloop.toml").write_text('forwarded_allow_ips = ["10.0.0.2", "10.0.0.3"]\n')
+    assert Settings.load(data_dir=tmp_path).forwarded_allow_ips == ("10.0.0.2", "10.0.0.3")
+    monkeypatch.setenv("TEXTLOOP_FORWARDED_ALLOW_IPS", "127.0.0.1")
+    assert Settings.load(data_dir=tmp_path).forwarded_allow_ips == ("127.0.0.1",)

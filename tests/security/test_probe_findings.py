@@ -152,3 +152,13 @@ def test_a_label_named_skip_can_be_chosen_and_a_skip_is_still_a_skip(
         headers=rita,
     )
     assert both.status_code == 422
+
+
+def test_a_nul_in_a_path_or_query_is_refused_before_any_lookup(
+    client: TestClient, keys: Keys
+) -> None:
+    admin = keys.header(keys.admin)
+    for path in ("/v1/classifiers/a%00b", "/v1/audit?actor=x%00y", "/v1/jobs/1?x=%00"):
+        answer = client.get(path, headers=admin)
+        assert answer.status_code == 422, (path, answer.text)
+        assert "NUL" in answer.json()["error"]["message"]

@@ -190,3 +190,22 @@ def test_the_cli_refuses_in_one_line_and_changes_nothing(
         assert result.stderr.strip().count("\n") == 0 and message in result.stderr
     assert user_id(people, "rita@example.com") is not None
     assert not is_disabled(people, "admin@example.com")
+
+
+def test_removing_a_person_whose_key_sent_feedback_keeps_that_key_revoked(
+    people: Store,
+) -> None:
+    from textloop.security.accounts import find_user, remove_user
+    from textloop.security.api_keys import create_api_key
+    from textloop.store.tables import ApiKey, Feedback
+
+    with people.session() as session:
+        key = create_api_key(session, ["feedback"], user_email="otto@example.com")
+        classifier = session.scalars(select(ReviewTask.classifier_id)).first()
+        session.add(Feedback(classifier_id=classifier, text="wrong", api_key_id=key.id))
+    with people.session() as session:
+        remove_user(session, find_user(session, "otto@example.com"))
+    with people.session() as session:
+        kept = session.get(ApiKey, key.id)
+        assert kept is not None and kept.revoked_at is not None and kept.user_id is None
+        assert session.scalars(select(Feedback.api_key_id)).all() == [key.id]

@@ -30,19 +30,27 @@ def read_parquet(
     data: Path | bytes, source: str, max_rows: int, max_bytes: int
 ) -> tuple[pa.Table, dict[str, str]]:
     """String columns (by ``column_strings``), and the columns that have no text (why)."""
+    unreadable: dict[str, str] = {}
     try:
         file = _open(data, read_dictionary=None)
-        texts = [field.name for field in file.schema_arrow if _is_text(field.type)]
+        fields = list(file.schema_arrow)
+        texts = [field.name for field in fields if _is_text(field.type)]
+        flat = [field.name for field in fields if _is_flat(field.type)]
+        unreadable = {
+            field.name: f"of type {field.type} is not text"
+            for field in fields
+            if not _is_flat(field.type)
+        }  # never read: a nested or fixed-width column can hide any number of values per row
         _check_metadata(file.metadata, source, max_rows, max_bytes)
         file = _open(data, read_dictionary=texts)
-        batches = _bounded_batches(file, source, max_rows, max_bytes)
-        table = pa.Table.from_batches(batches, schema=file.schema_arrow)
+        batches = _bounded_batches(file, flat, source, max_rows, max_bytes)
+        schema = pa.schema([file.schema_arrow.field(name) for name in flat])
+        table = pa.Table.from_batches(batches, schema=schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         first = first.replace(str(data), source) if isinstance(data, Path) else first
         raise DataError(f"{source}: cannot read as parquet: {first}") from exc
     columns: dict[str, pa.ChunkedArray] = {}
-    unreadable: dict[str, str] = {}
     for index, name in enumerate(table.column_names):
         if name in columns or name in unreadable:
             continue
@@ -77,12 +85,12 @@ def _check_metadata(metadata: pq.FileMetaData, source: str, max_rows: int, max_b
 
 
 def _bounded_batches(
-    file: pq.ParquetFile, source: str, max_rows: int, max_bytes: int
+    file: pq.ParquetFile, columns: list[str], source: str, max_rows: int, max_bytes: int
 ) -> list[pa.RecordBatch]:
-    """The file's batches, refused at the first one that takes rows or bytes over the limits."""
+    """The batches of ``columns``, refused at the first that takes rows or bytes over the limits."""
     batches: list[pa.RecordBatch] = []
     rows = size = 0
-    for batch in file.iter_batches(batch_size=BATCH_ROWS, use_threads=False):
+    for batch in file.iter_batches(batch_size=BATCH_ROWS, columns=columns, use_threads=False):
         rows += batch.num_rows
         size += sum(decoded_size(column) for column in batch.columns)
         if rows > max_rows:
@@ -109,6 +117,13 @@ def decoded_size(column: pa.Array) -> int:
         return dictionary.type.bit_width // 8 * len(column)  # numbers, dates: fixed width
     except ValueError:  # nested values: no cheaper bound than the largest at every row
         return int(dictionary.nbytes) * len(column)
+
+
+def _is_flat(kind: pa.DataType) -> bool:
+    """One value of bounded size per row: text, numbers, booleans, dates, decimals."""
+    if pa.types.is_dictionary(kind):
+        return _is_flat(kind.value_type)
+    return not (pa.types.is_nested(kind) or pa.types.is_fixed_size_binary(kind))
 
 
 def _is_text(kind: pa.DataType) -> bool:

@@ -117,6 +117,11 @@ def parse(url: str) -> SplitResult:
         raise InvalidRequest(f"{url!r} is not a valid URL", field="url") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidRequest(f"{url!r} is not an http(s) URL", field="url")
+    if not url.isascii() or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise InvalidRequest(
+            f"{url!r} holds spaces, control or non-ASCII characters; percent-encode them",
+            field="url",
+        )
     return parts
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from textloop.errors import InvalidRequest, NotFound
-from textloop.notifications.destinations import Destinations, RefusedDestination
+from textloop.notifications.destinations import Destinations
 from textloop.notifications.events import EVENT_TYPES
 from textloop.notifications.sending import post
 from textloop.retry_log import RetryLog
@@ -185,7 +185,7 @@ class Deliverer:
     ) -> tuple[int | None, str | None]:
         try:
             destination = self.destinations.check(url)
-        except RefusedDestination as exc:
+        except InvalidRequest as exc:  # refused, or a URL stored before the checks existed
             return None, f"refused: {exc.message}"
         headers = {
             "Content-Type": "application/json",
@@ -193,7 +193,11 @@ class Deliverer:
             "X-Textloop-Event": event_type,
             SIGNATURE_HEADER: signed,
         }
-        return post(destination, payload, headers, TIMEOUT_SECONDS)
+        try:
+            return post(destination, payload, headers, TIMEOUT_SECONDS)
+        except ValueError as exc:  # a URL http.client will not send: a failed attempt, recorded
+            log.info("webhook to %s not sent: %r", destination.host, exc)
+            return None, "the URL cannot be sent as it is; percent-encode it"
 
     def _claim(self) -> tuple[int, str, str, bytes, str] | None:
         now = utcnow()

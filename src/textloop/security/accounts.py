@@ -31,6 +31,7 @@ from textloop.security.passwords import (
 )
 from textloop.security.throttle import begin_attempt, succeeded
 from textloop.store.tables import (
+    ApiKey,
     PortalSession,
     ReviewDecision,
     ReviewLease,
@@ -185,8 +186,8 @@ def enable_user(session: Session, user: User) -> None:
 
 
 def remove_user(session: Session, user: User) -> None:
-    """Delete the account, its sessions, leases and own API keys; refused while it has review
-    decisions, whose exports and statistics name who made them."""
+    """Delete the account, its sessions and leases, and revoke its own API keys; refused while
+    it has review decisions, whose exports and statistics name who made them."""
     decisions = session.scalar(
         select(func.count()).select_from(ReviewDecision).where(ReviewDecision.user_id == user.id)
     )
@@ -198,6 +199,13 @@ def remove_user(session: Session, user: User) -> None:
             field="email",
         )
     _keep_an_admin(session, user)
+    # The person's own keys stay on record, revoked and no longer theirs: feedback they sent
+    # and audit entries still name the key, so deleting it would break those references.
+    now = utcnow()
+    for key in session.scalars(select(ApiKey).where(ApiKey.user_id == user.id)):
+        key.revoked_at = key.revoked_at or now
+        key.user_id = None
+    session.flush()
     session.delete(user)
     session.flush()
 

@@ -47,10 +47,10 @@ def record(
 ) -> AuditEntry:
     """Add one entry to ``session``; it is stored when the caller commits.
 
-    A refusal (401, 403, 429) that repeats one already recorded for the same actor, action and
-    status within ``REPEATS_WITHIN`` is counted on that entry (``details["repeated"]``) instead
-    of adding a row: a key hammering a route it may not use cannot flood the log, and the log
-    still says how often it tried.
+    A refusal (401, 403, 429) that repeats one already recorded for the same actor, action,
+    target, source and status within ``REPEATS_WITHIN`` is counted on that entry
+    (``details["repeated"]``) instead of adding a row: a key hammering a route it may not use
+    cannot flood the log, and the log still says how often it tried.
     """
     if status in REFUSALS:
         earlier = session.scalar(
@@ -59,6 +59,8 @@ def record(
                 AuditEntry.actor == actor.name[:300],
                 AuditEntry.action == action[:200],
                 AuditEntry.status == status,
+                _same(AuditEntry.target, target[:300] if target is not None else None),
+                _same(AuditEntry.source, source[:300] if source is not None else None),
                 AuditEntry.at >= utcnow() - REPEATS_WITHIN,
             )
             .order_by(AuditEntry.id.desc())
@@ -85,6 +87,10 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+def _same(column: Any, value: str | None) -> Any:
+    return column.is_(None) if value is None else column == value
 
 
 def key_actor(session: Session, principal: Principal) -> Actor:

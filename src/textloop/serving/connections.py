@@ -13,8 +13,8 @@ therefore speaks HTTP/1.1 through h11, whose receive buffer has a limit, in ``Gu
 - beyond ``max_connections`` open connections (in each server process), a new one is answered
   503 at once and closed, so that descriptors stay free for the database and model files.
 
-A body is not timed here: the route reading it does (``limits``), and a reverse proxy should
-(see docs/deployment.md).
+A body is bounded by size (``limits``) but not timed by the server: a reverse proxy in front
+should time it (see docs/deployment.md).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from textloop.serving.errors import error_body
 
 log = logging.getLogger("textloop.serving")
+REFUSED_GRACE = 1.0  # seconds a refused connection stays open for its 503 to leave
+REFUSALS_LOGGED_EVERY = 60.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class _Connection(h11.Connection):
 
 class GuardedH11(H11Protocol):
     """uvicorn's h11 protocol with a bounded head, a head timeout and a connection cap."""
+
+    last_refusal_logged = float("-inf")  # one warning a minute, however many are refused
 
     def __init__(self, *args: Any, limits: ConnectionLimits, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -124,8 +128,14 @@ class GuardedH11(H11Protocol):
             self.transport.close()
 
     def _refuse(self, transport: asyncio.Transport) -> None:
-        """503 and close; the request, if any, is drained until the client closes or times out."""
-        log.warning("refused a connection: %d are open (max_connections)", len(self.connections))
+        """503 and close within ``REFUSED_GRACE``: a refused connection holds its descriptor
+        only long enough for the answer to leave, however many are refused."""
+        now = self.loop.time()
+        if now - GuardedH11.last_refusal_logged >= REFUSALS_LOGGED_EVERY:
+            GuardedH11.last_refusal_logged = now
+            log.warning(
+                "refusing connections: %d are open (max_connections)", len(self.connections)
+            )
         message = (
             f"the server has {self.limits.max_connections:,} connections open, its limit; "
             "retry shortly"
@@ -139,4 +149,4 @@ class GuardedH11(H11Protocol):
         if transport.can_write_eof():
             transport.write_eof()
         self.transport = transport
-        self.head_timer = self.loop.call_later(self.limits.header_timeout, transport.close)
+        self.head_timer = self.loop.call_later(REFUSED_GRACE, transport.close)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -29,7 +30,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from textloop.config import Settings
 from textloop.data.encoding import InvalidUtf8, Utf8Check
-from textloop.errors import AuthError, MalformedBody, TextloopError, TooLarge, UnsupportedMediaType
+from textloop.data.storable import unstorable
+from textloop.errors import (
+    AuthError,
+    InvalidRequest,
+    MalformedBody,
+    TextloopError,
+    TooLarge,
+    UnsupportedMediaType,
+)
 from textloop.serving.deps import presented_key
 from textloop.serving.errors import is_api_path, refusal_response
 from textloop.serving.portal.session import MAX_FORM_BYTES
@@ -66,7 +75,7 @@ class InputLimits:
             return
         budget = self.budget(scope["method"], scope["path"])
         headers = Headers(scope=scope)
-        refusal = refusal_by_headers(headers, budget)
+        refusal = unstorable_url(scope) or refusal_by_headers(headers, budget)
         if refusal is None and budget.api and has_body(headers):
             refusal = await unknown_caller(scope, headers)
         if refusal is not None:
@@ -174,3 +183,14 @@ def content_length(headers: Headers) -> int | None:
 
 async def answer(refusal: TextloopError, scope: Scope, receive: Receive, send: Send) -> None:
     await refusal_response(scope["path"], refusal)(scope, receive, send)
+
+
+def unstorable_url(scope: Scope) -> TextloopError | None:
+    """A path or query holding a character no database stores (``%00``): refused before any
+    route looks a value of it up (PostgreSQL would fail the query, SQLite would not)."""
+    query = unquote(scope.get("query_string", b"").decode("latin-1"), errors="surrogateescape")
+    for part, value in (("path", scope["path"]), ("query", query)):
+        reason = unstorable(value)
+        if reason is not None:
+            return InvalidRequest(f"the URL's {part} {reason}", field=part)
+    return None

@@ -159,9 +159,12 @@ class PredictionLog:
 
     def _reject(self, entry: Entry, exc: Exception) -> None:
         if self.rejected is not None:
-            self.rejected.keep(entry.predictions, entry.tasks, reason(exc))
-        else:
-            log.error("the database refused prediction(s) %s: %s", _ids(entry), reason(exc))
+            try:
+                self.rejected.keep(entry.predictions, entry.tasks, reason(exc))
+                return
+            except OSError as unwritable:  # a full disk must not stop the writer thread
+                log.error("could not keep refused prediction(s) aside: %s", unwritable)
+        log.error("the database refused prediction(s) %s: %s", _ids(entry), reason(exc))
 
     def _insert(self, batch: list[Entry]) -> None:
         predictions = [row for entry in batch for row in entry.predictions]

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
-from textloop.errors import AuthError, NotFound, TooManyRequests
+from textloop.errors import AuthError, InvalidRequest, NotFound, TooManyRequests
 from textloop.review.assignments import SKIPPED, claim_next, decide
 from textloop.review.pool import TOP_SCORES
 from textloop.security.accounts import sign_in, sign_out
@@ -191,6 +191,8 @@ def decide_task(
     account.require_classifier(classifier.name)
     chosen = form.get("label") or form.get("label_search", "")  # the search box without JS
     label = SKIPPED if form.get("action") == "skip" else chosen.strip()
+    if label == SKIPPED and form.get("action") != "skip":
+        raise InvalidRequest("choose a label, or skip the task", field="label")
     note(request, classifier=classifier.name, label=label)
     decide(session, task_id, account.user_id, label)
     session.commit()
