@@ -62,7 +62,10 @@ def decide_review_task(
     """Record the reviewer's label for a task they hold; a skip passes it to someone else.
     ``{"label": "skip"}`` is a skip unless the classifier has a label of that name (the word
     the API has always taken); ``{"skip": true}`` is one always."""
-    note(request, label=body.label, **({"skip": True} if body.skip else {}))
+    if body.skip:
+        note(request, label=body.label, skip=True)
+    else:
+        note(request, label=body.label)
     reviewer = key.require_reviewer()
     task = session.get(ReviewTask, task_id)
     classifier = session.get(Classifier, task.classifier_id) if task else None
