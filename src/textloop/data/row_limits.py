@@ -84,9 +84,9 @@ def _column(name: str) -> str:
     return f"column {name.removeprefix('extra:')!r}" if name.startswith("extra:") else name
 
 
-def rows_numbered(first: int = 1, noun: str = "row") -> Where:
-    """Places of rows counted from ``first`` (a Parquet row 1, a sheet row 2 under the header)."""
-    return lambda indices: [f"{noun} {index + first}" for index in indices]
+def rows_numbered() -> Where:
+    """Places of rows counted from 1, for a file without lines (Parquet)."""
+    return lambda indices: [f"row {index + 1}" for index in indices]
 
 
 def lines(starts: Callable[[], list[int]]) -> Where:

@@ -31,6 +31,7 @@ from textloop.store.tables import (
 LEASE = timedelta(minutes=10)
 CLAIM_ATTEMPTS = 8
 SKIPPED = ""  # a skip, stored as a decision: no label is empty, so any label may be "skip"
+SKIP_WORD = "skip"  # how the API and exports have always written a skip
 
 
 def claim_next(session: Session, classifier_name: str, user_id: int) -> ReviewTask | None:

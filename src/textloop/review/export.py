@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest
-from textloop.review.assignments import SKIPPED
+from textloop.review.assignments import SKIP_WORD, SKIPPED
 from textloop.store.queries import get_classifier
 from textloop.store.tables import ReviewDecision, ReviewTask, User
 
@@ -31,7 +31,6 @@ FORMATS = {
     "jsonl": "application/x-ndjson",
     "parquet": "application/vnd.apache.parquet",
 }
-SKIP_WORD = "skip"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = (
     "task_id",

@@ -17,7 +17,7 @@ from textloop.errors import InvalidRequest, NotFound
 from textloop.registry.models import PRODUCTION
 from textloop.review.labels import require_known_label
 from textloop.review.pool import TOP_SCORES
-from textloop.serving.inference import to_scored
+from textloop.serving.inference import to_scored, top_scores
 from textloop.serving.model_cache import ModelCache
 from textloop.store.database import Store
 from textloop.store.queries import aliased_model, get_classifier
@@ -71,8 +71,7 @@ def record_feedback(
         model = cache.get(version.id, version.artifact_uri)
         (scored,) = to_scored(model.predict_proba([text]), model.classes_)
         suggested, confidence = scored.label, scored.confidence
-        ranked = sorted(scored.scores.items(), key=lambda item: -item[1])[:TOP_SCORES]
-        scores = dict(ranked)  # the reviewer sees the model's alternatives, not one label
+        scores = top_scores(scored.scores, TOP_SCORES)  # the model's alternatives, not one
     assert text is not None
     with store.session() as session:
         feedback = Feedback(

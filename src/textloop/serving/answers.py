@@ -7,17 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from textloop.serving.inference import PredictionResult
+from textloop.serving.inference import PredictionResult, top_scores
 
 SCORE_DECIMALS = 4
 
 
 def public_prediction(result: PredictionResult, top_k: int | None = None) -> dict[str, Any]:
     """``result`` as JSON-ready fields; ``top_k`` keeps the highest scores, highest first."""
-    scores = result.scores
-    if top_k is not None:
-        ranked = sorted(scores.items(), key=lambda item: -item[1])[:top_k]
-        scores = dict(ranked)
+    scores = result.scores if top_k is None else top_scores(result.scores, top_k)
     return {
         "label": result.label,
         "confidence": round(result.confidence, SCORE_DECIMALS),

@@ -51,6 +51,13 @@ def production_model(session: Session, classifier: Classifier) -> ModelVersion:
     return model
 
 
+def top_scores(scores: dict[str, float], k: int | None = None) -> dict[str, float]:
+    """The ``k`` highest scores (all when None), highest first: what a reviewer or a client is
+    shown of a prediction."""
+    ranked = sorted(scores.items(), key=lambda item: -float(item[1]))
+    return dict(ranked if k is None else ranked[:k])
+
+
 def to_scored(probabilities: np.ndarray, classes: Sequence[str]) -> list[Scored]:
     scored = []
     for row in probabilities:

@@ -23,6 +23,7 @@ from textloop.review.pool import TOP_SCORES
 from textloop.security.accounts import sign_in, sign_out
 from textloop.serving.audit_trail import note
 from textloop.serving.deps import SessionDep
+from textloop.serving.inference import top_scores
 from textloop.serving.portal.session import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -248,8 +249,7 @@ def _top_scores(session: SessionDep, task: ReviewTask) -> list[tuple[str, float]
         scores = dict(prediction.scores) if prediction else {}
     if not scores and task.suggested_label:
         scores = {task.suggested_label: task.confidence or 0.0}
-    ranked = sorted(scores.items(), key=lambda item: -float(item[1]))[:TOP_SCORES]
-    return [(label, float(score)) for label, score in ranked]
+    return [(label, float(score)) for label, score in top_scores(scores, TOP_SCORES).items()]
 
 
 def _https(request: Request) -> bool:

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from textloop.errors import NotFound
-from textloop.review.assignments import SKIPPED, claim_next, decide
+from textloop.review.assignments import SKIP_WORD, SKIPPED, claim_next, decide
 from textloop.review.export import FORMATS as EXPORT_FORMATS
 from textloop.review.export import decisions_table, export_bytes
 from textloop.review.tasks import list_tasks
@@ -20,7 +20,6 @@ from textloop.serving.deps import AdminKey, ReviewKey, SessionDep
 from textloop.serving.schemas import MAX_ROW_ID, ReviewDecisionIn, ReviewTaskList, ReviewTaskPublic
 from textloop.store.tables import Classifier, ReviewTask
 
-SKIP_WORD = "skip"
 router = APIRouter(tags=["review"])
 
 
