@@ -40,13 +40,13 @@ from textloop.data.datasets import with_fixed_test_split
 from textloop.data.splits import normalize_text
 from textloop.models.base import ModelResources, families, fit_model
 from textloop.pipeline.ingestion import ingest_batch
+from textloop.predict.model_cache import ModelCache
 from textloop.registry.models import PRODUCTION, register_model, set_alias
 from textloop.review.assignments import claim_next, decide
 from textloop.review.export import decisions_table
 from textloop.review.pool import add_to_pool, sample_pool, unlabelled_texts
 from textloop.review.strategies import DEFAULT_STRATEGY
 from textloop.security.accounts import create_user
-from textloop.serving.model_cache import ModelCache
 from textloop.store import open_store
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier, get_dataset_version

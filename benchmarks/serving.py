@@ -43,7 +43,7 @@ from textloop.bench.server_stats import rss_bytes
 from textloop.config import Settings
 from textloop.data.readers import read_labelled_file
 from textloop.models.base import ModelResources, load_model
-from textloop.serving.inference import production_model
+from textloop.predict.deployment import production_model
 from textloop.store import open_store
 from textloop.store.queries import get_classifier
 

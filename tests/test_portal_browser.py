@@ -174,8 +174,8 @@ def test_explicit_feedback_is_never_confirmed_by_enter_and_the_url_follows_the_t
     portal, browser
 ) -> None:
     from textloop.models.base import ModelResources
+    from textloop.predict.model_cache import ModelCache
     from textloop.review.feedback import record_feedback
-    from textloop.serving.model_cache import ModelCache
     from textloop.store.tables import Prediction
 
     base, _, settings = portal

@@ -12,9 +12,9 @@ from textloop.metadata.lineage import prediction_lineage
 from textloop.models.base import ModelResources
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
+from textloop.predict.classify import classify
+from textloop.predict.model_cache import ModelCache
 from textloop.registry.models import PRODUCTION, set_alias
-from textloop.serving.inference import classify
-from textloop.serving.model_cache import ModelCache
 from textloop.store import Store
 
 

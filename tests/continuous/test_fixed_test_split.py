@@ -17,10 +17,10 @@ from textloop.continuous.triggers import configure
 from textloop.models.base import ModelResources
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
+from textloop.predict.model_cache import ModelCache
 from textloop.review.assignments import claim_next, decide
 from textloop.review.pool import add_to_pool, sample_pool
 from textloop.security.accounts import create_user
-from textloop.serving.model_cache import ModelCache
 from textloop.store import Store
 from textloop.store.queries import get_classifier
 from textloop.store.tables import DatasetVersion, Example, ModelVersion, ReviewTask

@@ -15,11 +15,10 @@ from textloop.data.readers import read_labelled_file
 from textloop.errors import InvalidRequest, NotFound
 from textloop.jobs.queue import QUEUED, SUCCEEDED
 from textloop.jobs.worker import Worker
-from textloop.monitoring.shadow import SHADOW
 from textloop.notifications.events import list_events
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
-from textloop.registry.models import PRODUCTION
+from textloop.registry.models import PRODUCTION, SHADOW
 from textloop.registry.rollback import previous_version, rollback
 from textloop.review.assignments import claim_next, decide
 from textloop.security.accounts import create_user

@@ -28,8 +28,8 @@ from textloop.monitoring.measures import label_shift
 from textloop.notifications.events import list_events
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
-from textloop.serving.inference import classify
-from textloop.serving.model_cache import ModelCache
+from textloop.predict.classify import classify
+from textloop.predict.model_cache import ModelCache
 from textloop.store import Store
 from textloop.store.queries import get_classifier
 from textloop.store.tables import Job, utcnow

@@ -13,10 +13,10 @@ from textloop.errors import InvalidRequest, NotFound
 from textloop.models.base import ModelResources
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
+from textloop.predict.model_cache import ModelCache
 from textloop.review import pool as pool_module
 from textloop.review.pool import add_to_pool, sample_pool
 from textloop.review.strategies import strategies
-from textloop.serving.model_cache import ModelCache
 from textloop.store import Store
 from textloop.store.queries import get_classifier
 from textloop.store.tables import PoolText, ReviewTask

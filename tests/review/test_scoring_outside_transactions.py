@@ -20,10 +20,10 @@ from textloop.data.readers import read_labelled_file
 from textloop.models.base import ModelResources
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
+from textloop.predict.classify import classify
+from textloop.predict.model_cache import ModelCache
 from textloop.review.feedback import record_feedback
 from textloop.review.pool import add_to_pool, sample_pool
-from textloop.serving.inference import classify
-from textloop.serving.model_cache import ModelCache
 from textloop.store import Store
 from textloop.store.tables import Feedback, Prediction, ReviewTask
 

@@ -7,6 +7,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,14 +18,15 @@ from sqlalchemy import func, select
 from tests.serving.conftest import Keys, deploy_corpus, settle
 from textloop.config import Settings
 from textloop.pipeline.training import train_classifier
+from textloop.predict.batched import Batcher
+from textloop.predict.deployment import find_deployment
+from textloop.predict.outcome import to_scored
+from textloop.predict.records import records
 from textloop.registry.models import PRODUCTION, set_alias
 from textloop.security.api_keys import create_api_key
-from textloop.serving.batcher import Batcher
-from textloop.serving.inference import records, to_scored
 from textloop.serving.journal import Journal, recover
 from textloop.serving.prediction_log import Entry, PredictionLog
 from textloop.store import Store
-from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import Prediction
 
 
@@ -45,9 +47,9 @@ class SlowModel:
 
 
 async def ask_all(batcher: Batcher, model: SlowModel, texts: list[str]) -> list[np.ndarray]:
-    first = asyncio.ensure_future(batcher.predict(model, texts[:1]))
+    first = asyncio.ensure_future(batcher.predict_async(model, texts[:1]))
     await asyncio.sleep(0.05)  # the first call is under way, and blocked
-    rest = [asyncio.ensure_future(batcher.predict(model, [text])) for text in texts[1:]]
+    rest = [asyncio.ensure_future(batcher.predict_async(model, [text])) for text in texts[1:]]
     await asyncio.sleep(0.05)
     model.release.set()
     return await asyncio.gather(first, *rest)
@@ -77,7 +79,7 @@ def test_a_failing_model_fails_the_requests_of_its_call() -> None:
             raise ValueError("no model today")
 
     async def ask() -> None:
-        await Batcher().predict(Broken(), ["a text"])
+        await Batcher().predict_async(Broken(), ["a text"])
 
     with pytest.raises(ValueError, match="no model today"):
         asyncio.run(ask())
@@ -85,12 +87,9 @@ def test_a_failing_model_fails_the_requests_of_its_call() -> None:
 
 def entry_for(store: Store, texts: list[str], threshold: float = 0.0) -> Entry:
     with store.session() as session:
-        classifier = get_classifier(session, "topics")
-        model = aliased_model(session, classifier, PRODUCTION)
-        assert model is not None
-        classifier_id, model_id = classifier.id, model.id
+        deployment = replace(find_deployment(session, "topics"), threshold=threshold)
     scored = to_scored(np.array([[0.4, 0.6]] * len(texts)), ["finance", "sport"])
-    done = records(classifier_id, threshold, model_id, 1, texts, scored)
+    done = records(deployment, texts, scored)
     return Entry(done.predictions, done.tasks)
 
 

@@ -19,7 +19,7 @@ from textloop.bench.report import PhaseReport
 from textloop.bench.server_stats import UsageSampler
 from textloop.bench.texts import file_texts, stored_texts
 from textloop.config import Settings
-from textloop.serving.inference import production_model
+from textloop.predict.deployment import production_model
 from textloop.store import open_store
 from textloop.store.queries import get_classifier
 

@@ -421,8 +421,8 @@ def classify(
 ) -> None:
     """Classify one text with the production model (recorded like an API prediction)."""
     from textloop.models.base import ModelResources
-    from textloop.serving.inference import classify as run_classify
-    from textloop.serving.model_cache import ModelCache
+    from textloop.predict.classify import classify as run_classify
+    from textloop.predict.model_cache import ModelCache
     from textloop.serving.schemas import MAX_TEXT_CHARS
     from textloop.store import open_store
 
@@ -615,8 +615,8 @@ def pool_sample(
 ) -> None:
     """Turn the N most useful pool texts into review tasks, chosen by the production model."""
     from textloop.models.base import ModelResources
+    from textloop.predict.model_cache import ModelCache
     from textloop.review.pool import sample_pool
-    from textloop.serving.model_cache import ModelCache
     from textloop.store import open_store
 
     config = settings(ctx)

@@ -23,10 +23,13 @@ from sqlalchemy.orm import Session
 from textloop.config import Settings
 from textloop.errors import InvalidRequest
 from textloop.jobs.queue import DEAD, SUCCEEDED, enqueue
-from textloop.models.base import ModelResources, load_model
+from textloop.models.base import ModelResources
 from textloop.models.encoders import DEFAULT_ENCODER
 from textloop.monitoring import measures as m
 from textloop.notifications.events import emit
+from textloop.predict.model_cache import ModelCache
+from textloop.predict.outcome import to_scored
+from textloop.predict.predictor import DIRECT
 from textloop.registry.models import PRODUCTION
 from textloop.store.database import Store
 from textloop.store.queries import aliased_model, get_classifier
@@ -288,15 +291,14 @@ def _reference(
     if len(held_out) < MIN_REFERENCE:
         return None
     trained_on = [t for t, split in rows if split != "test"]
-    classifier = load_model(settings.artifact_root / artifact, resources)
-    probabilities = classifier.predict_proba(held_out)
-    classes = list(classifier.classes_)
+    classifier = ModelCache.shared(settings.artifact_root, resources).get(model_id, artifact)
+    scored = to_scored(DIRECT.predict(classifier, held_out), classifier.classes_)
     known = m.vocabulary(trained_on)
     encoder = str(params.get("encoder") or DEFAULT_ENCODER)
     reference = Reference(
         embeddings=resources.encoder_pool().get(encoder).encode(held_out),
-        labels=[classes[i] for i in probabilities.argmax(axis=1)],
-        confidences=probabilities.max(axis=1),
+        labels=[item.label for item in scored],
+        confidences=np.array([item.confidence for item in scored]),
         lengths=m.lengths(held_out),
         vocabulary=known,
         oov=m.oov_rate(held_out, known),

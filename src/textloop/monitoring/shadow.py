@@ -15,11 +15,9 @@ from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest
-from textloop.registry.models import PRODUCTION, set_alias
+from textloop.registry.models import PRODUCTION, SHADOW, set_alias
 from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import ModelAlias, Prediction, ReviewTask, ShadowPrediction
-
-SHADOW = "shadow"
 
 
 def set_shadow(session: Session, name: str, version: int | None) -> int | None:

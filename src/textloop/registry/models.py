@@ -33,6 +33,7 @@ from textloop.store.queries import (
 from textloop.store.tables import Classifier, DatasetVersion, ModelAlias, ModelVersion, utcnow
 
 PRODUCTION = "production"
+SHADOW = "shadow"  # scored beside production, never answers (monitoring.shadow)
 CALIBRATED = "calibrated"  # the wrapper family; the name stored and shown is the inner one
 
 

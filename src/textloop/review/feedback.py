@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from textloop.errors import InvalidRequest, NotFound
+from textloop.predict.model_cache import ModelCache
+from textloop.predict.outcome import to_scored, top_scores
+from textloop.predict.predictor import DIRECT, Predictor
 from textloop.registry.models import PRODUCTION
 from textloop.review.labels import require_known_label
 from textloop.review.pool import TOP_SCORES
-from textloop.serving.inference import to_scored, top_scores
-from textloop.serving.model_cache import ModelCache
 from textloop.store.database import Store
 from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import Feedback, ModelVersion, Prediction, ReviewTask
@@ -39,6 +40,7 @@ def record_feedback(
     text: str | None = None,
     label: str | None = None,
     api_key_id: int | None = None,
+    predictor: Predictor = DIRECT,
 ) -> FeedbackReceipt:
     """Check the feedback, score a bare text outside any transaction, then write both rows.
 
@@ -69,7 +71,7 @@ def record_feedback(
             version = aliased_model(session, classifier, PRODUCTION)
     if version is not None and text is not None:
         model = cache.get(version.id, version.artifact_uri)
-        (scored,) = to_scored(model.predict_proba([text]), model.classes_)
+        (scored,) = to_scored(predictor.predict(model, [text]), model.classes_)
         suggested, confidence = scored.label, scored.confidence
         scores = top_scores(scored.scores, TOP_SCORES)  # the model's alternatives, not one
     assert text is not None

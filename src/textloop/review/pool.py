@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 
 from textloop.data.splits import normalize_text, text_hash
 from textloop.errors import InvalidRequest
+from textloop.predict.deployment import production_model
+from textloop.predict.model_cache import ModelCache
+from textloop.predict.predictor import DIRECT, Predictor
 from textloop.registry.models import PRODUCTION
 from textloop.review.strategies import strategies
-from textloop.serving.inference import production_model
-from textloop.serving.model_cache import ModelCache
 from textloop.store.database import Store
 from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import DatasetVersion, Example, PoolText, ReviewTask, utcnow
@@ -132,6 +133,7 @@ def sample_pool(
     n: int,
     strategy_name: str,
     seed: int = 0,
+    predictor: Predictor = DIRECT,
 ) -> list[ReviewTask]:
     """Turn the ``n`` most useful unsampled texts into review tasks (fewer if the pool is short).
 
@@ -166,9 +168,7 @@ def sample_pool(
         if not chunk:
             continue
         texts = [text for _, text in chunk]
-        probabilities = (
-            np.asarray(model.predict_proba(texts)) if model else np.zeros((len(texts), 0))
-        )
+        probabilities = predictor.predict(model, texts) if model else np.zeros((len(texts), 0))
         for (row_id, text), useful, scores in zip(
             chunk, strategy.usefulness(probabilities), probabilities, strict=True
         ):

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from textloop.serving.inference import PredictionResult, top_scores
+from textloop.predict.outcome import top_scores
+from textloop.predict.records import PredictionResult
 
 SCORE_DECIMALS = 4
 

@@ -11,29 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
-
-from sqlalchemy import select
 
 from textloop.errors import TextloopError
-from textloop.monitoring.shadow import SHADOW
-from textloop.serving.inference import production_model
+from textloop.predict.deployment import Deployment, find_deployment
 from textloop.store.database import Store
-from textloop.store.queries import get_classifier
-from textloop.store.tables import ModelAlias, ModelVersion
 
 MAX_AGE = 1.0  # seconds an entry is trusted since it was last read
-
-
-@dataclass(frozen=True)
-class Deployment:
-    classifier_id: int
-    name: str
-    threshold: float
-    version_id: int
-    version: int
-    artifact_uri: str
-    shadow: tuple[int, str] | None  # (model version id, artifact) of the shadow model
 
 
 class DeploymentCache:
@@ -52,22 +35,7 @@ class DeploymentCache:
     def resolve(self, name: str) -> Deployment:
         """Look the deployment up (``NotFound`` without a production model) and remember it."""
         with self.store.session() as session:
-            classifier = get_classifier(session, name)
-            production = production_model(session, classifier)
-            shadow = session.execute(
-                select(ModelVersion.id, ModelVersion.artifact_uri)
-                .join(ModelAlias, ModelAlias.model_version_id == ModelVersion.id)
-                .where(ModelAlias.classifier_id == classifier.id, ModelAlias.alias == SHADOW)
-            ).first()
-            deployment = Deployment(
-                classifier_id=classifier.id,
-                name=name,
-                threshold=classifier.threshold,
-                version_id=production.id,
-                version=production.version,
-                artifact_uri=production.artifact_uri,
-                shadow=(shadow[0], shadow[1]) if shadow is not None else None,
-            )
+            deployment = find_deployment(session, name)
         with self._lock:
             self._entries[name] = (time.monotonic(), deployment)
         return deployment

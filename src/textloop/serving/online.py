@@ -14,10 +14,12 @@ from collections.abc import Sequence
 
 from starlette.concurrency import run_in_threadpool
 
-from textloop.serving.batcher import Batcher
-from textloop.serving.deployments import Deployment, DeploymentCache
-from textloop.serving.inference import PredictionResult, records, to_scored
-from textloop.serving.model_cache import ModelCache
+from textloop.predict.batched import Batcher
+from textloop.predict.deployment import Deployment
+from textloop.predict.model_cache import ModelCache
+from textloop.predict.outcome import to_scored
+from textloop.predict.records import PredictionResult, records
+from textloop.serving.deployments import DeploymentCache
 from textloop.serving.prediction_log import Entry, PredictionLog
 from textloop.serving.shadow_scoring import ShadowScorer
 
@@ -60,15 +62,8 @@ class OnlineClassifier:
             model = await run_in_threadpool(
                 self.models.get, deployment.version_id, deployment.artifact_uri
             )
-        probabilities = await self.batcher.predict(model, texts)
-        done = records(
-            deployment.classifier_id,
-            deployment.threshold,
-            deployment.version_id,
-            deployment.version,
-            texts,
-            to_scored(probabilities, model.classes_),
-        )
+        probabilities = await self.batcher.predict_async(model, texts)
+        done = records(deployment, texts, to_scored(probabilities, model.classes_))
         entry = Entry(done.predictions, done.tasks)
         if deployment.shadow is not None:
             shadow, ids = deployment.shadow, [r.prediction_id for r in done.results]

@@ -9,12 +9,12 @@ from sqlalchemy import select
 
 from textloop.config import Settings
 from textloop.models.base import ModelResources
+from textloop.predict.batched import Batcher
+from textloop.predict.model_cache import ModelCache
 from textloop.registry.models import PRODUCTION
-from textloop.serving.batcher import Batcher
 from textloop.serving.deployments import DeploymentCache
 from textloop.serving.journal import Journal, recover
 from textloop.serving.key_cache import KeyCache
-from textloop.serving.model_cache import ModelCache
 from textloop.serving.online import OnlineClassifier
 from textloop.serving.prediction_log import PredictionLog
 from textloop.serving.refresher import Refresher

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert
 
-from textloop.serving.model_cache import ModelCache
+from textloop.predict.model_cache import ModelCache
+from textloop.predict.outcome import to_scored
+from textloop.predict.predictor import DIRECT
 from textloop.store.database import Store
 from textloop.store.tables import ShadowPrediction, utcnow
 
@@ -85,20 +87,19 @@ class ShadowScorer:
 
     def _score(self, batch: _Batch) -> None:
         model = self.models.get(batch.model_version_id, batch.artifact_uri)
-        probabilities = model.predict_proba(batch.texts)
-        classes = list(model.classes_)
+        scored = to_scored(DIRECT.predict(model, batch.texts), model.classes_)
         now = utcnow()
         rows = [
             {
                 "prediction_id": prediction_id,
                 "model_version_id": batch.model_version_id,
-                "label": classes[int(row.argmax())],
-                "confidence": float(row.max()),
-                "agreed": classes[int(row.argmax())] == answered,
+                "label": item.label,
+                "confidence": item.confidence,
+                "agreed": item.label == answered,
                 "created_at": now,
             }
-            for prediction_id, answered, row in zip(
-                batch.prediction_ids, batch.labels, probabilities, strict=True
+            for prediction_id, answered, item in zip(
+                batch.prediction_ids, batch.labels, scored, strict=True
             )
         ]
         with self.store.session() as session:

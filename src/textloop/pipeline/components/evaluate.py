@@ -15,6 +15,7 @@ import numpy as np
 from textloop.models.calibrated import CalibratedClassifier, rescale
 from textloop.pipeline.component import Component, Output, Workspace, json_hash
 from textloop.pipeline.evaluation import evaluate, expected_calibration_error, predicted_labels
+from textloop.predict.predictor import DIRECT
 
 
 @dataclass
@@ -31,7 +32,7 @@ class EvaluateStep(Component):
         if texts:
             model = workspace.model(candidate.properties["path"])
             calibrated = isinstance(model, CalibratedClassifier)
-            raw = (model.model if calibrated else model).predict_proba(texts)
+            raw = DIRECT.predict(model.model if calibrated else model, texts)
             probabilities = rescale(raw, model.temperature_) if calibrated else raw
             metrics = evaluate(
                 labels,

@@ -18,12 +18,12 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
 from textloop.errors import AuthError, InvalidRequest, NotFound, TooManyRequests
+from textloop.predict.outcome import top_scores
 from textloop.review.assignments import SKIPPED, claim_next, decide
 from textloop.review.pool import TOP_SCORES
 from textloop.security.accounts import sign_in, sign_out
 from textloop.serving.audit_trail import note
 from textloop.serving.deps import SessionDep
-from textloop.serving.inference import top_scores
 from textloop.serving.portal.session import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,

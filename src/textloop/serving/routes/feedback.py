@@ -22,5 +22,6 @@ def create_feedback(
         text=body.text,
         label=body.label,
         api_key_id=key.key_id,
+        predictor=runtime.online.batcher,  # shares the model thread with classify requests
     )
     return FeedbackPublic(feedback_id=receipt.feedback_id, review_task_id=receipt.review_task_id)

@@ -1,8 +1,9 @@
 """Loaded models keyed by model-version id, so a deploy is picked up by the next request.
 
-Each request resolves the classifier's ``production`` alias to a version id (one indexed query)
-and asks this cache for it; a new id loads the new model while requests already holding the old
-one finish on it. Only the few most recently used versions stay in memory.
+Each caller resolves an alias to a version id (``deployment``) and asks this cache for it; a new
+id loads the new model while callers already holding the old one finish on it. Only the few most
+recently used versions stay in memory. ``shared`` gives the long-lived processes (a worker's
+drift checks and batch jobs) one cache per artifact root instead of a load per job.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textloop.models.base import ModelResources, load_model
 
 
 class ModelCache:
+    _shared: ClassVar[dict[tuple[Path, int], ModelCache]] = {}
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
     def __init__(self, artifact_root: Path, resources: ModelResources, capacity: int = 8) -> None:
         self.artifact_root = artifact_root
         self.resources = resources
@@ -23,6 +27,15 @@ class ModelCache:
         self._models: OrderedDict[int, Any] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[int, threading.Lock] = {}
+
+    @classmethod
+    def shared(cls, artifact_root: Path, resources: ModelResources) -> ModelCache:
+        """The process's cache for these resources (created on first use)."""
+        key = (Path(artifact_root), id(resources))
+        with cls._shared_lock:
+            if key not in cls._shared:
+                cls._shared[key] = cls(Path(artifact_root), resources)
+            return cls._shared[key]
 
     def peek(self, model_version_id: int) -> Any:
         """The model if it is loaded; never loads (so it may be called on the event loop)."""

@@ -1,4 +1,5 @@
-"""Concurrent classify requests gathered into one model call per model (dynamic batching).
+"""The server's predictor: concurrent requests gathered into one model call per model (dynamic
+batching).
 
 One thread makes every model call, so calls never compete for the cores and the event loop stays
 free to read requests meanwhile; requests that arrive while it is busy go together into the next
@@ -14,7 +15,8 @@ import asyncio
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +30,8 @@ MAX_BATCH = 64  # texts per model call
 class _Job:
     model: Any
     texts: Sequence[str]
-    future: asyncio.Future[np.ndarray]
-    loop: asyncio.AbstractEventLoop
+    succeed: Callable[[np.ndarray], object]
+    fail: Callable[[Exception], object]
 
 
 class Batcher:
@@ -43,13 +45,29 @@ class Batcher:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    async def predict(self, model: Any, texts: Sequence[str]) -> np.ndarray:
+    async def predict_async(self, model: Any, texts: Sequence[str]) -> np.ndarray:
         """``model.predict_proba(texts)``, computed in a call shared with concurrent requests."""
         loop = asyncio.get_running_loop()
-        job = _Job(model, texts, loop.create_future(), loop)
+        future: asyncio.Future[np.ndarray] = loop.create_future()
+        self._submit(
+            _Job(
+                model,
+                texts,
+                lambda rows: loop.call_soon_threadsafe(_succeed, future, rows),
+                lambda exc: loop.call_soon_threadsafe(_fail, future, exc),
+            )
+        )
+        return await future
+
+    def predict(self, model: Any, texts: Sequence[str]) -> np.ndarray:
+        """The same from a thread that may block (a route run in the thread pool)."""
+        future: Future[np.ndarray] = Future()
+        self._submit(_Job(model, texts, future.set_result, future.set_exception))
+        return future.result()
+
+    def _submit(self, job: _Job) -> None:
         self._start()
         self._queue.put(job)
-        return await job.future
 
     def close(self) -> None:
         if self._thread is not None:
@@ -98,14 +116,14 @@ class Batcher:
             probabilities = np.asarray(model.predict_proba(texts))
         except Exception as exc:
             for job in jobs:
-                job.loop.call_soon_threadsafe(_fail, job.future, exc)
+                job.fail(exc)
             return
         self.calls, self.texts = self.calls + 1, self.texts + len(texts)
         start = 0
         for job in jobs:
             rows = probabilities[start : start + len(job.texts)]
             start += len(job.texts)
-            job.loop.call_soon_threadsafe(_succeed, job.future, rows)
+            job.succeed(rows)
 
 
 def _by_model(batch: list[_Job]) -> list[tuple[Any, list[_Job]]]:

@@ -1,0 +1,36 @@
+"""Classify texts with a classifier's production model and store every prediction (the CLI's
+``classify``; the server stores through its ``PredictionLog`` instead)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import insert
+
+from textloop.predict.deployment import find_deployment
+from textloop.predict.model_cache import ModelCache
+from textloop.predict.outcome import to_scored
+from textloop.predict.predictor import DIRECT, Predictor
+from textloop.predict.records import PredictionResult, records
+from textloop.store.database import Store
+from textloop.store.tables import Prediction, ReviewTask
+
+
+def classify(
+    store: Store,
+    models: ModelCache,
+    name: str,
+    texts: Sequence[str],
+    predictor: Predictor = DIRECT,
+) -> list[PredictionResult]:
+    """The model runs between two short transactions, never inside one."""
+    with store.session() as session:
+        deployment = find_deployment(session, name)
+    model = models.get(deployment.version_id, deployment.artifact_uri)
+    scored = to_scored(predictor.predict(model, texts), model.classes_)
+    done = records(deployment, texts, scored)
+    with store.session() as session:
+        session.execute(insert(Prediction), done.predictions)
+        if done.tasks:
+            session.execute(insert(ReviewTask), done.tasks)
+    return done.results

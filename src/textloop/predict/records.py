@@ -1,0 +1,88 @@
+"""What answering some texts stores: predictions, the review tasks of unsure ones, and what the
+caller is told. Decided once here for the HTTP API and the CLI alike: a prediction whose
+confidence is below the classifier's threshold becomes an ``implicit`` review task stored with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from textloop.predict.deployment import Deployment
+from textloop.predict.outcome import Scored, needs_review
+from textloop.store.tables import new_id, utcnow
+
+
+@dataclass(frozen=True)
+class PredictionResult:
+    label: str
+    confidence: float
+    scores: dict[str, float]
+    model_version: int
+    prediction_id: str
+    review: bool
+
+
+@dataclass(frozen=True)
+class Records:
+    predictions: list[dict[str, Any]]
+    tasks: list[dict[str, Any]]
+    results: list[PredictionResult]
+
+
+def records(deployment: Deployment, texts: Sequence[str], scored: Sequence[Scored]) -> Records:
+    now = utcnow()
+    out = Records([], [], [])
+    for text, item in zip(texts, scored, strict=True):
+        prediction_id = new_id()
+        review = needs_review(item.confidence, deployment.threshold)
+        out.predictions.append(
+            {
+                "id": prediction_id,
+                "classifier_id": deployment.classifier_id,
+                "model_version_id": deployment.version_id,
+                "text": text,
+                "label": item.label,
+                "confidence": item.confidence,
+                "scores": item.scores,
+                "created_at": now,
+            }
+        )
+        if review:
+            out.tasks.append(
+                implicit_task(deployment.classifier_id, text, item, prediction_id, now)
+            )
+        out.results.append(
+            PredictionResult(
+                label=item.label,
+                confidence=item.confidence,
+                scores=item.scores,
+                model_version=deployment.version,
+                prediction_id=prediction_id,
+                review=review,
+            )
+        )
+    return out
+
+
+def implicit_task(
+    classifier_id: int,
+    text: str,
+    scored: Scored,
+    prediction_id: str | None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The review task of an answer the model was unsure of (a request's, or a batch row's)."""
+    return {
+        "id": new_id(),
+        "classifier_id": classifier_id,
+        "source": "implicit",
+        "status": "open",
+        "text": text,
+        "suggested_label": scored.label,
+        "confidence": scored.confidence,
+        "prediction_id": prediction_id,
+        "created_at": now or utcnow(),
+    }
