@@ -34,7 +34,11 @@ SETTINGS = (
     "header_timeout",
     "max_connections",
     "forwarded_allow_ips",
+    "engine",
+    "ray_address",
+    "batch_input_roots",
 )
+ENGINES = ("local", "ray")
 # How sentence encoders run: ONNX Runtime on an export made at training time (INT8 on the CPU by
 # default, FP16 on CUDA), or PyTorch as the original model does.
 ENCODER_RUNTIMES = ("onnx-int8", "onnx-fp32", "onnx-fp16", "torch")
@@ -74,6 +78,12 @@ class Settings:
     max_header_bytes: int = 32 * 1024
     header_timeout: float = 20.0
     max_connections: int = 1000
+    # Batch classification (textloop.batch): the engine it runs on by default, the Ray cluster
+    # to join (None starts a local Ray per job), and the folders a batch job submitted over HTTP
+    # may read its input from (none by default: such a job must upload its file).
+    engine: str = "local"
+    ray_address: str | None = None
+    batch_input_roots: tuple[Path, ...] = ()
 
     @classmethod
     def load(
@@ -130,6 +140,10 @@ class Settings:
         proxies = (
             env.get("TEXTLOOP_FORWARDED_ALLOW_IPS") or file_values.get("forwarded_allow_ips") or ""
         )
+        engine = env.get("TEXTLOOP_ENGINE") or file_values.get("engine") or "local"
+        if engine not in ENGINES:
+            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        roots = env.get("TEXTLOOP_BATCH_INPUT_ROOTS") or file_values.get("batch_input_roots") or ""
         return cls(
             data_dir=resolved_dir,
             database_url=str(url),
@@ -143,6 +157,13 @@ class Settings:
             header_timeout=_number(float, "header_timeout", head),
             webhook_allowed_hosts=tuple(h.strip() for h in hosts.split(",") if h.strip()),
             forwarded_allow_ips=tuple(a.strip() for a in proxies.split(",") if a.strip()),
+            engine=engine,
+            ray_address=env.get("TEXTLOOP_RAY_ADDRESS") or file_values.get("ray_address") or None,
+            batch_input_roots=tuple(
+                Path(root.strip()).expanduser().resolve()
+                for root in roots.split(",")
+                if root.strip()
+            ),
             **limits,
         )
 
@@ -166,6 +187,9 @@ class Settings:
             "TEXTLOOP_HEADER_TIMEOUT": str(self.header_timeout),
             "TEXTLOOP_MAX_CONNECTIONS": str(self.max_connections),
             "TEXTLOOP_FORWARDED_ALLOW_IPS": ",".join(self.forwarded_allow_ips),
+            "TEXTLOOP_ENGINE": self.engine,
+            "TEXTLOOP_RAY_ADDRESS": self.ray_address or "",
+            "TEXTLOOP_BATCH_INPUT_ROOTS": ",".join(map(str, self.batch_input_roots)),
         }
 
     def ensure_dirs(self) -> None:

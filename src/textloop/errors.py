@@ -75,6 +75,13 @@ class RequestInProgress(TextloopError):
     status_code = 409
 
 
+class Conflict(TextloopError):
+    """The thing exists but is not in a state that allows this (a finished job cancelled)."""
+
+    code = "conflict"
+    status_code = 409
+
+
 class MalformedBody(TextloopError):
     code = "malformed_json"
     status_code = 400

@@ -12,6 +12,7 @@ import typer
 
 from textloop import __version__
 from textloop.cli.audit import audit_command, register_audit_command
+from textloop.cli.batch import register_batch_commands
 from textloop.cli.bench import register_bench_command
 from textloop.cli.context import JsonFlag, settings
 from textloop.cli.evaluation import print_evaluation
@@ -689,6 +690,7 @@ register_review_commands(app)
 register_audit_command(app)
 register_monitor_commands(app)
 register_bench_command(app)
+register_batch_commands(app)
 
 
 def main() -> None:

@@ -83,7 +83,7 @@ def transcoded(data: bytes, encoding: str, source: str) -> bytes:
     return text.encode("utf-8")
 
 
-def check_file(path: Path, file_format: str, source: str) -> None:
+def check_file(path: Path, file_format: str, source: str, hint: str = FILE_HINT) -> None:
     """Refuse a text file that is not UTF-8, naming the line; other formats pass unread."""
     if file_format not in TEXT_FORMATS:
         return
@@ -94,7 +94,7 @@ def check_file(path: Path, file_format: str, source: str) -> None:
                 check.feed(block)
         check.feed(b"", final=True)
     except InvalidUtf8 as problem:
-        raise file_error(source, problem, FILE_HINT) from None
+        raise file_error(source, problem, hint) from None
 
 
 def check_bytes(data: bytes, file_format: str, source: str) -> None:

@@ -37,11 +37,12 @@ ANNOUNCE_SECONDS = ANNOUNCE.total_seconds()
 
 
 def default_handlers() -> dict[str, Handler]:
+    from textloop.batch.jobs import BATCH, run_batch_job
     from textloop.continuous.retrain import retrain
     from textloop.continuous.triggers import RETRAIN
     from textloop.monitoring.drift import DRIFT, check_drift
 
-    return {RETRAIN: retrain, DRIFT: check_drift}
+    return {RETRAIN: retrain, DRIFT: check_drift, BATCH: run_batch_job}
 
 
 class Worker:

@@ -22,6 +22,7 @@ from textloop.serving.portal import admin, models, pages
 from textloop.serving.response_headers import ResponseHeaders
 from textloop.serving.routes import (
     audit,
+    batch,
     classifiers,
     classify,
     feedback,
@@ -40,6 +41,7 @@ from textloop.serving.schemas import ERROR_RESPONSES
 # Every API route documents the error shape of its failures (OpenAPI), as it answers them.
 API_ROUTES = (
     health,
+    batch,
     classify,
     feedback,
     review,

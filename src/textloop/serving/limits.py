@@ -43,7 +43,8 @@ from textloop.serving.deps import presented_key
 from textloop.serving.errors import is_api_path, refusal_response
 from textloop.serving.portal.session import MAX_FORM_BYTES
 
-UPLOADS = re.compile(r"/v1/classifiers/[^/]+/datasets")  # a file, streamed to disk, not JSON
+# a file, streamed to disk, not JSON (a batch job's body may be either: the route checks it)
+UPLOADS = re.compile(r"/v1/classifiers/[^/]+/(datasets|batch-jobs)")
 WRITES = frozenset({"POST", "PUT", "PATCH"})
 JSON = "application/json"
 

@@ -544,3 +544,36 @@ class ShadowPrediction(Base):
     confidence: Mapped[float] = mapped_column(Float)
     agreed: Mapped[bool] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BatchJob(Base):
+    """A batch classification run by a worker: its input, pinned model version, progress and
+    output. The queue ``Job`` that runs it is retried like any job; the chunks already written
+    survive a dead worker, so its successor carries on from them."""
+
+    __tablename__ = "batch_jobs"
+    __table_args__ = (Index("ix_batch_jobs_classifier", "classifier_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    classifier_id: Mapped[int] = mapped_column(ForeignKey("classifiers.id", ondelete="CASCADE"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), default=None)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    api_key_id: Mapped[int | None] = mapped_column(Integer, default=None)  # who submitted it
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    input_path: Mapped[str] = mapped_column(Text)
+    input_hash: Mapped[str] = mapped_column(String(64))
+    output_path: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(16))
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    rows_failed: Mapped[int] = mapped_column(Integer, default=0)  # rows without a prediction
+    chunks_total: Mapped[int] = mapped_column(Integer, default=0)
+    chunks_done: Mapped[int] = mapped_column(Integer, default=0)
+    review_tasks: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)  # spent scoring, over all attempts

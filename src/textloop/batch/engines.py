@@ -1,0 +1,192 @@
+"""Where chunks are scored: here, in this process (``local``), or in Ray actors (``ray``).
+
+Both engines score each chunk the same way (``scoring``), so their outputs agree row for row. The
+local engine reads the next chunk on a thread of its own while the model scores this one, and
+hands each scored chunk to a sink in order. The Ray engine sends chunk descriptors, not rows, to
+a pool of actors; each actor loads the model once, reads its chunks from the input itself and
+writes each as a Parquet part, and the driver only counts what comes back. Ray is imported only
+when it is asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from textloop.batch.output import Parts
+from textloop.batch.scoring import ChunkResult, ChunkScorer, Unsure
+from textloop.batch.sources import Chunk, Source, read_chunk
+from textloop.config import ENGINES, Settings
+from textloop.errors import TextloopError
+from textloop.predict.deployment import Deployment
+
+log = logging.getLogger("textloop.batch")
+OBJECT_STORE_BYTES = 256 * 1024 * 1024
+__all__ = ["ENGINES", "Done", "RayOptions", "Work", "run_local", "run_ray", "start_ray"]
+
+
+@dataclass(frozen=True)
+class Work:
+    """Everything a chunk needs, small and picklable: it travels to Ray actors."""
+
+    source: Source
+    deployment: Deployment
+    settings: Settings
+    text_column: str = "text"
+    top_k: int = 3
+    review_below: float | None = None
+    review_limit: int = 0
+    threads: int | None = None  # the encoder's threads; None: every core
+
+
+@dataclass(frozen=True)
+class Done:
+    """What the driver learns of a finished chunk."""
+
+    index: int
+    rows: int
+    errors: int
+    unsure: list[Unsure]
+
+
+def scorer(work: Work) -> ChunkScorer:
+    from textloop.models.base import ModelResources
+    from textloop.predict.model_cache import ModelCache
+
+    resources = ModelResources.for_settings(
+        work.settings, export_missing=False, threads=work.threads
+    )
+    models = ModelCache.shared(work.settings.artifact_root, resources)
+    model = models.get(work.deployment.version_id, work.deployment.artifact_uri)
+    return ChunkScorer(
+        work.deployment, model, work.text_column, work.top_k, work.review_below, work.review_limit
+    )
+
+
+def run_local(
+    work: Work,
+    chunks: Sequence[Chunk],
+    sink: Callable[[int, pa.Table], None],
+    done: Callable[[Done], None],
+    model_scorer: ChunkScorer | None = None,
+) -> None:
+    """Score ``chunks`` in order in this process; the next one is read while this one scores."""
+    chunk_scorer = model_scorer or scorer(work)
+    with ThreadPoolExecutor(1, thread_name_prefix="batch-read") as reader:
+        pending = reader.submit(read_chunk, work.source, chunks[0]) if chunks else None
+        for position, chunk in enumerate(chunks):
+            assert pending is not None
+            table, errors = pending.result()
+            if position + 1 < len(chunks):
+                pending = reader.submit(read_chunk, work.source, chunks[position + 1])
+            result = chunk_scorer.score(chunk.index, table, errors)
+            sink(chunk.index, result.table)
+            done(_done(result))
+
+
+def _done(result: ChunkResult) -> Done:
+    return Done(result.index, result.rows, result.errors, result.unsure)
+
+
+class _ChunkActor:
+    """A Ray actor: loads the model once, then reads, scores and writes whole chunks."""
+
+    def __init__(self, work: Work, folder: str) -> None:
+        logging.basicConfig(level=logging.WARNING)
+        self.work = work
+        self.scorer = scorer(work)
+        self.parts = Parts(Path(folder))
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        out: dict[str, list[Any]] = {"index": [], "rows": [], "errors": [], "unsure": []}
+        for described in batch.to_pylist():
+            chunk = Chunk(**described)
+            table, errors = read_chunk(self.work.source, chunk)
+            result = self.scorer.score(chunk.index, table, errors)
+            self.parts.write(chunk.index, result.table)
+            out["index"].append(chunk.index)
+            out["rows"].append(result.rows)
+            out["errors"].append(result.errors)
+            out["unsure"].append(json.dumps([asdict(u) for u in result.unsure]))
+        return pa.table(out)
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    address: str | None = None  # None: start a local Ray for this job, and stop it after
+    actors: int | None = None  # None: one per CPU of the cluster, less one left for Ray itself
+
+
+def run_ray(
+    work: Work,
+    chunks: Sequence[Chunk],
+    parts: Parts,
+    done: Callable[[Done], None],
+    options: RayOptions = RayOptions(),
+) -> None:
+    """Score ``chunks`` in a pool of Ray actors, each writing its chunks into ``parts``."""
+    try:
+        import ray
+        from ray.data import DataContext
+    except ImportError as exc:  # pragma: no cover - ray is a pinned dependency
+        raise TextloopError(f"the ray engine needs Ray installed ({exc})") from None
+    if not chunks:
+        return
+    started = not ray.is_initialized()
+    if started:
+        start_ray(options.address)
+    try:
+        context = DataContext.get_current()
+        context.enable_progress_bars = False
+        context.execution_options.preserve_order = False
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        actors = options.actors or max(1, cpus - 1)  # leave a CPU for Ray's own tasks
+        threads = work.threads or max(1, cpus // actors)
+        items = [asdict(chunk) for chunk in chunks]
+        dataset = ray.data.from_items(items, override_num_blocks=len(items))
+        scored = dataset.map_batches(
+            _ChunkActor,
+            batch_size=1,
+            batch_format="pyarrow",
+            compute=ray.data.ActorPoolStrategy(size=min(actors, len(chunks))),
+            num_cpus=1,
+            fn_constructor_args=(replace(work, threads=threads), str(parts.folder)),
+        )
+        for row in scored.iter_rows():
+            unsure = [Unsure(**u) for u in json.loads(row["unsure"])]
+            done(Done(int(row["index"]), int(row["rows"]), int(row["errors"]), unsure))
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
+    """Join the cluster at ``address``, or start a local Ray (``num_cpus``: all by default)."""
+    import ray
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # never reach out of the machine
+    os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # and keep GPUs visible
+    try:
+        if address:
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+        else:
+            ray.init(
+                num_cpus=num_cpus,
+                # only chunk descriptors and counts pass through it: rows never do
+                object_store_memory=OBJECT_STORE_BYTES,
+                include_dashboard=False,
+                logging_level=logging.WARNING,
+                log_to_driver=False,
+            )
+    except Exception as exc:  # Ray raises several kinds; say which cluster could not be joined
+        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        raise TextloopError(f"could not start {where}: {exc}") from None
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # its per-run chatter

@@ -1,0 +1,349 @@
+"""Batch classification as a durable job: submitted now, run by a worker, resumable, cancellable.
+
+A submission is checked like a foreground batch (bad input writes nothing), pins the model version
+behind the alias, and queues one job on the ordinary queue. The worker writes each finished chunk
+as a Parquet part under the job's folder and records its progress; a worker killed part-way
+leaves its finished parts, and the one that takes the job over (``jobs.queue``: a lost lease)
+scores only the chunks without one, so every input row reaches the output exactly once. The
+review tasks and lineage are written in the same transaction that marks the job done.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from textloop.batch.engines import Done, RayOptions, run_local, run_ray
+from textloop.batch.output import Parts, assemble, is_folder
+from textloop.batch.run import (
+    BatchRequest,
+    BatchSummary,
+    Prepared,
+    finish,
+    input_hash,
+    prepare,
+    work_of,
+)
+from textloop.batch.scoring import CONFIDENCE, PREDICTED, Unsure, least_sure
+from textloop.config import Settings
+from textloop.errors import Conflict, DataError, NotFound
+from textloop.jobs.queue import DEAD, enqueue
+from textloop.models.base import ModelResources
+from textloop.predict.deployment import pinned_deployment
+from textloop.store.database import Store
+from textloop.store.queries import get_classifier
+from textloop.store.tables import BatchJob, Classifier, Job, utcnow
+
+BATCH = "batch-classify"  # the queue job's kind
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+)
+FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+
+
+class Cancelled(Exception):
+    """Raised between chunks when someone asked the job to stop."""
+
+
+def job_folder(settings: Settings, batch_id: str) -> Path:
+    return settings.data_dir / "batch" / batch_id
+
+
+def submit(
+    store: Store,
+    settings: Settings,
+    request: BatchRequest,
+    api_key_id: int | None = None,
+    batch_id: str | None = None,
+) -> dict[str, Any]:
+    """Check the request, pin its model version and queue it; the job as ``describe`` says."""
+    prepared = prepare(store, request)
+    options = {
+        "text_column": request.text_column,
+        "id_column": request.id_column,
+        "alias": request.alias,
+        "top_k": request.top_k,
+        "review_below": request.review_below,
+        "review_limit": request.review_limit,
+        "engine": request.engine,
+        "ray_address": request.ray.address,
+        "chunk_rows": request.chunk_rows,
+    }
+    with store.session() as session:
+        classifier = get_classifier(session, request.classifier)
+        batch = BatchJob(
+            classifier_id=classifier.id,
+            model_version_id=prepared.deployment.version_id,
+            api_key_id=api_key_id,
+            input_path=str(request.input),
+            input_hash=input_hash(request.input),
+            output_path=str(request.output),
+            format=prepared.format,
+            options=options,
+            rows_total=prepared.plan.rows,
+            chunks_total=len(prepared.plan.chunks),
+        )
+        if batch_id is not None:
+            batch.id = batch_id
+        session.add(batch)
+        session.flush()
+        job = enqueue(
+            session, BATCH, classifier.id, {"batch_job": batch.id}, reason="batch", coalesce=False
+        )
+        batch.job_id = job.id
+        return describe(session, batch)
+
+
+def describe(session: Session, batch: BatchJob) -> dict[str, Any]:
+    """The job as its API answer shows it; a job whose queue entry died has failed."""
+    status, error = batch.status, batch.error
+    job = session.get(Job, batch.job_id) if batch.job_id else None
+    if status in (QUEUED, RUNNING) and job is not None and job.status == DEAD:
+        status, error = FAILED, job.error
+    classifier = session.get(Classifier, batch.classifier_id)
+    seconds = batch.seconds or 0.0
+    return {
+        "id": batch.id,
+        "classifier": classifier.name if classifier else None,
+        "status": status,
+        "model_version_id": batch.model_version_id,
+        "rows_total": batch.rows_total,
+        "rows_done": batch.rows_done,
+        "rows_failed": batch.rows_failed,
+        "chunks_total": batch.chunks_total,
+        "chunks_done": batch.chunks_done,
+        "rows_per_second": round(batch.rows_done / seconds, 1) if seconds > 0 else None,
+        "review_tasks": batch.review_tasks,
+        "format": batch.format,
+        "error": error.splitlines()[0] if error else None,
+        "cancel_requested": batch.cancel_requested,
+        "created_at": batch.created_at.isoformat(),
+        "started_at": batch.started_at.isoformat() if batch.started_at else None,
+        "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
+    }
+
+
+def find(session: Session, batch_id: str) -> BatchJob:
+    batch = session.get(BatchJob, batch_id)
+    if batch is None:
+        raise NotFound(f"batch job {batch_id!r} does not exist")
+    return batch
+
+
+def cancel(session: Session, batch: BatchJob) -> None:
+    """Ask the job to stop: a queued one stops now, a running one after its current chunk."""
+    if batch.status in FINISHED:
+        raise Conflict(f"batch job {batch.id} has already {batch.status}")
+    batch.cancel_requested = True
+    if batch.status == QUEUED:
+        batch.status, batch.finished_at = CANCELLED, utcnow()
+
+
+def output_file(session: Session, batch: BatchJob) -> Path:
+    if batch.status != SUCCEEDED:
+        raise Conflict(f"batch job {batch.id} has no output yet: it is {batch.status}")
+    path = Path(batch.output_path)
+    if not path.is_file():
+        raise Conflict(f"batch job {batch.id} wrote a folder of Parquet parts at {path}")
+    return path
+
+
+def run_batch_job(
+    store: Store, settings: Settings, name: str, payload: dict[str, Any], resources: ModelResources
+) -> dict[str, Any]:
+    """The worker's handler: score what is left, then assemble, review and record."""
+    batch_id = str(payload["batch_job"])
+    with store.session() as session:
+        batch = find(session, batch_id)
+        if batch.status in FINISHED:
+            return {"batch_job": batch_id, "status": batch.status}
+        if batch.cancel_requested:
+            _end(batch, CANCELLED)
+            return {"batch_job": batch_id, "status": CANCELLED}
+        batch.status = RUNNING
+        batch.started_at = batch.started_at or utcnow()
+        request = _request(batch, name)
+        deployment = pinned_deployment(session, name, batch.model_version_id)
+        expected_hash, spent = batch.input_hash, batch.seconds or 0.0
+    try:
+        if input_hash(request.input) != expected_hash:
+            raise DataError(f"{request.input} changed after the job was submitted")
+        prepared = replace(prepare_again(store, request, deployment))
+    except DataError as exc:  # the input is the problem: trying again would not help
+        with store.session() as session:
+            batch = find(session, batch_id)
+            batch.error = str(exc)
+            _end(batch, FAILED)
+        return {"batch_job": batch_id, "status": FAILED, "error": str(exc)}
+    folder = (
+        request.output if is_folder(request.output) else job_folder(settings, batch_id) / "parts"
+    )
+    parts = Parts(folder)
+    parts.discard_unfinished()
+    chunks = [c for c in prepared.plan.chunks if c.index not in parts.done()]
+    began = time.monotonic()
+    counted = _Counter(store, batch_id, spent, began, _totals(parts, prepared))
+    work = work_of(prepared, settings)
+    try:
+        if request.engine == "ray":
+            run_ray(work, chunks, parts, counted, request.ray)
+        else:
+            run_local(work, chunks, parts.write, counted)
+    except Cancelled:
+        with store.session() as session:
+            _end(find(session, batch_id), CANCELLED)
+        return {"batch_job": batch_id, "status": CANCELLED}
+    indexes = range(len(prepared.plan.chunks))
+    if not is_folder(request.output):
+        assemble(parts, indexes, request.output, prepared.format)
+    summary = _summary(prepared, request, expected_hash, parts, indexes)
+    summary.seconds = spent + time.monotonic() - began
+    unsure = _unsure(parts, indexes, request) if request.review_below is not None else []
+
+    def mark_done(session: Session) -> None:
+        batch = find(session, batch_id)
+        batch.rows_done, batch.rows_failed = summary.rows, summary.errors
+        batch.chunks_done, batch.seconds = summary.chunks, summary.seconds
+        batch.review_tasks = min(len(unsure), request.review_limit)
+        _end(batch, SUCCEEDED)
+
+    finish(
+        store,
+        prepared,
+        summary,
+        unsure,
+        utcnow(),
+        f"textloop://{name}/batch-jobs/{batch_id}",
+        mark_done,
+    )
+    if not is_folder(request.output):
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"batch_job": batch_id, "status": SUCCEEDED, "rows": summary.rows}
+
+
+def prepare_again(store: Store, request: BatchRequest, deployment: Any) -> Prepared:
+    """The submission's checks once more, with the pinned version (the output may exist now
+    only as this job's own unfinished work, which is not a reason to refuse)."""
+    return prepare(store, request, deployment, check_output_free=False)
+
+
+def _request(batch: BatchJob, name: str) -> BatchRequest:
+    options = batch.options
+    return BatchRequest(
+        classifier=name,
+        input=Path(batch.input_path),
+        output=Path(batch.output_path),
+        format=batch.format,
+        text_column=options.get("text_column", "text"),
+        id_column=options.get("id_column"),
+        alias=options.get("alias", "production"),
+        top_k=int(options.get("top_k", 3)),
+        review_below=options.get("review_below"),
+        review_limit=int(options.get("review_limit", 0)),
+        engine=options.get("engine", "local"),
+        ray=RayOptions(address=options.get("ray_address")),
+        chunk_rows=int(options["chunk_rows"]),
+    )
+
+
+def _end(batch: BatchJob, status: str) -> None:
+    batch.status, batch.finished_at = status, utcnow()
+
+
+def _totals(parts: Parts, prepared: Prepared) -> tuple[int, int, int]:
+    """Rows, rows without a prediction and chunks already written by earlier attempts."""
+    rows = errors = 0
+    done = parts.done()
+    for index in done:
+        table = pq.read_table(parts.path(index), columns=["error"])
+        rows += table.num_rows
+        errors += table.num_rows - table.column("error").null_count
+    return rows, errors, len(done)
+
+
+class _Counter:
+    """Records each finished chunk's progress, and stops the job when it was cancelled."""
+
+    def __init__(
+        self, store: Store, batch_id: str, spent: float, began: float, totals: tuple[int, int, int]
+    ) -> None:
+        self.store, self.batch_id, self.spent, self.began = store, batch_id, spent, began
+        self.rows, self.errors, self.chunks = totals
+
+    def __call__(self, done: Done) -> None:
+        self.rows += done.rows
+        self.errors += done.errors
+        self.chunks += 1
+        with self.store.session() as session:
+            batch = find(session, self.batch_id)
+            batch.rows_done, batch.rows_failed, batch.chunks_done = (
+                self.rows,
+                self.errors,
+                self.chunks,
+            )
+            batch.seconds = self.spent + time.monotonic() - self.began
+            stop = batch.cancel_requested
+        if stop:
+            raise Cancelled
+
+
+def _summary(
+    prepared: Prepared, request: BatchRequest, hashed: str, parts: Parts, indexes: range
+) -> BatchSummary:
+    rows, errors, _ = _totals(parts, prepared)
+    return BatchSummary(
+        classifier=request.classifier,
+        model_version=prepared.deployment.version,
+        engine=request.engine,
+        input=str(request.input),
+        input_hash=hashed,
+        output=str(request.output),
+        format=prepared.format,
+        rows=rows,
+        errors=errors,
+        chunks=len(indexes),
+    )
+
+
+def _unsure(parts: Parts, indexes: range, request: BatchRequest) -> list[Unsure]:
+    """The least confident rows below the threshold, read back from the written parts."""
+    assert request.review_below is not None
+    found: list[Unsure] = []
+    for index in indexes:
+        table = pq.read_table(
+            parts.path(index), columns=[request.text_column, PREDICTED, CONFIDENCE]
+        )
+        below = pc.fill_null(pc.less(table.column(CONFIDENCE), request.review_below), False)
+        for row in pc.indices_nonzero(below).to_pylist():
+            found.append(
+                Unsure(
+                    float(table.column(CONFIDENCE)[row].as_py()),
+                    index,
+                    row,
+                    str(table.column(request.text_column)[row].as_py()),
+                    str(table.column(PREDICTED)[row].as_py()),
+                )
+            )
+        found = least_sure(found, request.review_limit)
+    return found
+
+
+def list_jobs(
+    session: Session, classifier_id: int | None = None, limit: int = 50
+) -> list[BatchJob]:
+    query = select(BatchJob).order_by(BatchJob.created_at.desc()).limit(limit)
+    if classifier_id is not None:
+        query = query.where(BatchJob.classifier_id == classifier_id)
+    return list(session.scalars(query))

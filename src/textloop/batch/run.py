@@ -1,0 +1,307 @@
+"""A batch classification from request to recorded result, in this process.
+
+Everything that can refuse the request is checked before any work (engine, options, output,
+input and its columns, the model behind the alias), so bad input writes nothing. The model
+version is pinned when the batch starts: a deploy meanwhile changes nothing in its output. At the
+end the least confident rows below ``review_below`` become review tasks and the lineage records
+the input (with its content hash), the model version and the output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from textloop.batch.engines import ENGINES, Done, RayOptions, Work, run_local, run_ray
+from textloop.batch.output import (
+    FileWriter,
+    Parts,
+    assemble,
+    check_output,
+    is_folder,
+    output_format,
+)
+from textloop.batch.scoring import TOP_K, Unsure, check_columns, least_sure
+from textloop.batch.sources import CHUNK_ROWS, Plan, plan
+from textloop.config import Settings
+from textloop.errors import InvalidRequest
+from textloop.metadata.recorder import (
+    content_uri,
+    find_artifact,
+    model_uri,
+    record_artifact,
+    record_execution,
+)
+from textloop.predict.deployment import Deployment, find_deployment
+from textloop.predict.outcome import Scored
+from textloop.predict.records import implicit_task
+from textloop.registry.models import PRODUCTION
+from textloop.store.database import Store
+from textloop.store.tables import ReviewTask, utcnow
+
+MAX_REVIEW_LIMIT = 10_000
+Progress = Callable[[int], None]  # rows finished so far
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    classifier: str
+    input: Path
+    output: Path
+    format: str | None = None
+    text_column: str = "text"
+    id_column: str | None = None
+    alias: str = PRODUCTION
+    top_k: int = TOP_K
+    review_below: float | None = None
+    review_limit: int = 0
+    engine: str = "local"
+    ray: RayOptions = field(default_factory=RayOptions)
+    chunk_rows: int = CHUNK_ROWS
+
+
+@dataclass(frozen=True)
+class Prepared:
+    request: BatchRequest
+    plan: Plan
+    deployment: Deployment
+    format: str
+
+
+@dataclass
+class BatchSummary:
+    classifier: str
+    model_version: int
+    engine: str
+    input: str
+    input_hash: str
+    output: str
+    format: str
+    rows: int = 0
+    errors: int = 0
+    chunks: int = 0
+    review_tasks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "rows_per_second": round(self.rows_per_second, 1)}
+
+
+def check_request(request: BatchRequest) -> str:
+    """The output format, or the first thing wrong with the request's options."""
+    if request.engine not in ENGINES:
+        raise InvalidRequest(
+            f"unknown engine {request.engine!r}; use one of {', '.join(ENGINES)}", field="engine"
+        )
+    if not 1 <= request.top_k <= 20:
+        raise InvalidRequest(f"top_k must be between 1 and 20, not {request.top_k}", field="top_k")
+    if request.review_below is not None and not 0 < request.review_below <= 1:
+        raise InvalidRequest("review_below must be above 0 and at most 1", field="review_below")
+    if not 0 <= request.review_limit <= MAX_REVIEW_LIMIT:
+        raise InvalidRequest(
+            f"review_limit must be between 0 and {MAX_REVIEW_LIMIT}", field="review_limit"
+        )
+    if request.review_limit and request.review_below is None:
+        raise InvalidRequest(
+            "review_limit needs review_below (the confidence below which rows are reviewed)",
+            field="review_below",
+        )
+    return output_format(request.output, request.format)
+
+
+def prepare(
+    store: Store,
+    request: BatchRequest,
+    deployment: Deployment | None = None,
+    check_output_free: bool = True,
+) -> Prepared:
+    """Check everything and pin the model version, before any work; raises on bad input."""
+    file_format = check_request(request)
+    if check_output_free:
+        check_output(request.output)
+    batch_plan = plan(request.input, request.chunk_rows)
+    check_columns(batch_plan.source.columns, request.text_column, request.id_column, request.top_k)
+    if deployment is None:
+        with store.session() as session:
+            deployment = find_deployment(session, request.classifier, request.alias)
+    return Prepared(request, batch_plan, deployment, file_format)
+
+
+def work_of(prepared: Prepared, settings: Settings) -> Work:
+    request = prepared.request
+    return Work(
+        prepared.plan.source,
+        prepared.deployment,
+        settings,
+        request.text_column,
+        request.top_k,
+        request.review_below,
+        request.review_limit,
+    )
+
+
+def classify_file(
+    store: Store, settings: Settings, prepared: Prepared, progress: Progress | None = None
+) -> BatchSummary:
+    """Classify the prepared input into its output now, in the foreground."""
+    request = prepared.request
+    started, began = utcnow(), time.monotonic()
+    summary = new_summary(prepared)
+    unsure: list[Unsure] = []
+    tally = _tally(summary, unsure, progress)
+    work, chunks = work_of(prepared, settings), list(prepared.plan.chunks)
+    folder = is_folder(request.output)
+    if request.engine == "local" and not folder:
+        writer = FileWriter(request.output, prepared.format)
+        try:
+            run_local(work, chunks, lambda _, table: writer.write(table), tally)
+        except BaseException:
+            writer.abort()
+            raise
+        writer.close()
+    else:
+        parts = Parts(request.output if folder else _parts_beside(request.output))
+        try:
+            if request.engine == "local":
+                run_local(work, chunks, parts.write, tally)
+            else:
+                run_ray(work, chunks, parts, tally, request.ray)
+            if not folder:
+                assemble(parts, range(len(chunks)), request.output, prepared.format)
+        finally:
+            if not folder:
+                shutil.rmtree(parts.folder, ignore_errors=True)
+    summary.seconds = time.monotonic() - began
+    summary.review_tasks = finish(store, prepared, summary, unsure, started)
+    return summary
+
+
+def new_summary(prepared: Prepared) -> BatchSummary:
+    request = prepared.request
+    return BatchSummary(
+        classifier=request.classifier,
+        model_version=prepared.deployment.version,
+        engine=request.engine,
+        input=str(request.input),
+        input_hash=input_hash(request.input),
+        output=str(request.output),
+        format=prepared.format,
+        chunks=len(prepared.plan.chunks),
+    )
+
+
+def _tally(
+    summary: BatchSummary, unsure: list[Unsure], progress: Progress | None
+) -> Callable[[Done], None]:
+    def count(done: Done) -> None:
+        summary.rows += done.rows
+        summary.errors += done.errors
+        unsure.extend(done.unsure)
+        if progress is not None:
+            progress(summary.rows)
+
+    return count
+
+
+def _parts_beside(output: Path) -> Path:
+    return output.with_name(f".{output.name}.parts")
+
+
+def finish(
+    store: Store,
+    prepared: Prepared,
+    summary: BatchSummary,
+    unsure: list[Unsure],
+    started: Any,
+    job_uri: str | None = None,
+    also: Callable[[Session], None] | None = None,
+) -> int:
+    """Open review tasks for the least sure rows and record the lineage, in one transaction
+    (with ``also``, what the caller records of the same outcome)."""
+    request, deployment = prepared.request, prepared.deployment
+    picked = least_sure(unsure, request.review_limit) if request.review_below is not None else []
+    tasks = [
+        implicit_task(deployment.classifier_id, u.text, Scored(u.label, u.confidence, {}), None)
+        for u in picked
+    ]
+    with store.session() as session:
+        if tasks:
+            session.execute(insert(ReviewTask), tasks)
+        name = request.classifier
+        source = record_artifact(
+            session,
+            deployment.classifier_id,
+            "batch-input",
+            content_uri(name, "batch-input", summary.input_hash),
+            summary.input_hash,
+            {"path": summary.input, "rows": summary.rows},
+        )
+        out_hash = output_hash(request.output)
+        output = record_artifact(
+            session,
+            deployment.classifier_id,
+            "batch-output",
+            job_uri or content_uri(name, "batch-output", out_hash),
+            out_hash,
+            {
+                "path": summary.output,
+                "format": summary.format,
+                "rows": summary.rows,
+                "errors": summary.errors,
+            },
+        )
+        model = find_artifact(session, model_uri(name, deployment.version))
+        record_execution(
+            session,
+            deployment.classifier_id,
+            "batch-classify",
+            {
+                "engine": request.engine,
+                "model_version": deployment.version,
+                "text_column": request.text_column,
+                "top_k": request.top_k,
+                "review_below": request.review_below,
+                "review_limit": request.review_limit,
+            },
+            started,
+            inputs=[a for a in (source, model) if a is not None],
+            outputs=[output],
+        )
+        if also is not None:
+            also(session)
+    return len(tasks)
+
+
+def _files(path: Path) -> list[Path]:
+    return (
+        sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        if path.is_dir()
+        else [path]
+    )
+
+
+def input_hash(path: Path) -> str:
+    """The SHA-256 of the input's bytes (of each part's name and bytes, for a folder)."""
+    digest = hashlib.sha256()
+    for part in _files(path):
+        if path.is_dir():
+            digest.update(part.relative_to(path).as_posix().encode() + b"\0")
+        with part.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+output_hash = input_hash

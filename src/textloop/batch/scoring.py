@@ -1,0 +1,166 @@
+"""One chunk of input rows in, the same rows with their predictions out.
+
+Every input column is kept as it was; the model's answer follows in ``predicted_label``,
+``confidence``, ``model_version`` and the ``top_k`` best ``topN_label``/``topN_score`` pairs
+(names no input is likely to use, so that an input's own ``label`` stays beside them), and
+``error`` says why a row got no prediction (it could not be read, its text is empty or over the
+limit). A row's answer depends only on its chunk, never on which process scored it: the model is
+called once per chunk, on the chunk's readable rows in order.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from textloop.data.row_limits import too_long
+from textloop.data.values import NotText, column_strings
+from textloop.errors import DataError
+from textloop.predict.deployment import Deployment
+from textloop.predict.predictor import DIRECT, Predictor
+
+PREDICTED, CONFIDENCE, MODEL_VERSION, ERROR = (
+    "predicted_label",
+    "confidence",
+    "model_version",
+    "error",
+)
+TOP_K = 3
+
+
+def added_columns(top_k: int) -> list[str]:
+    """The columns the output adds to the input's, in order."""
+    ranked = [name for n in range(1, top_k + 1) for name in (f"top{n}_label", f"top{n}_score")]
+    return [PREDICTED, CONFIDENCE, MODEL_VERSION, *ranked, ERROR]
+
+
+def check_columns(
+    columns: Sequence[str], text_column: str, id_column: str | None, top_k: int
+) -> None:
+    """Refuse, before any work, an input the output could not be made from."""
+    found = ", ".join(columns) or "none"
+    for option, name in (("--text-column", text_column), ("--id-column", id_column)):
+        if name is not None and name not in columns:
+            raise DataError(
+                f"column {name!r} not found (columns found: {found}); choose it with {option}",
+                field=option.lstrip("-").replace("-", "_"),
+            )
+    clash = [name for name in added_columns(top_k) if name in columns]
+    if clash:
+        raise DataError(
+            f"the input already has a column named {clash[0]!r}, which the output adds; rename it"
+        )
+
+
+@dataclass(frozen=True)
+class Unsure:
+    """A row the model was unsure of: a candidate for review."""
+
+    confidence: float
+    chunk: int
+    row: int
+    text: str
+    label: str
+
+
+@dataclass
+class ChunkResult:
+    index: int
+    table: pa.Table
+    rows: int
+    errors: int
+    unsure: list[Unsure]
+
+
+@dataclass
+class ChunkScorer:
+    deployment: Deployment
+    model: Any
+    text_column: str = "text"
+    top_k: int = TOP_K
+    review_below: float | None = None
+    review_limit: int = 0
+    predictor: Predictor = DIRECT
+
+    def score(self, index: int, table: pa.Table, read_errors: list[str | None]) -> ChunkResult:
+        texts = _texts(table.column(self.text_column), self.text_column)
+        errors = [
+            read or _text_problem(text) for read, text in zip(read_errors, texts, strict=True)
+        ]
+        good = [row for row, error in enumerate(errors) if error is None]
+        classes = list(self.model.classes_)
+        k = min(self.top_k, len(classes))
+        probabilities = (
+            self.predictor.predict(self.model, [texts[row] or "" for row in good])
+            if good
+            else np.zeros((0, len(classes)))
+        )
+        ranked = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+        n = table.num_rows
+        label: list[str | None] = [None] * n
+        confidence: list[float | None] = [None] * n
+        top_labels: list[list[str | None]] = [[None] * n for _ in range(self.top_k)]
+        top_values: list[list[float | None]] = [[None] * n for _ in range(self.top_k)]
+        for position, row in enumerate(good):
+            order = ranked[position]
+            label[row] = classes[int(order[0])]
+            confidence[row] = float(probabilities[position, order[0]])
+            for place in range(k):
+                top_labels[place][row] = classes[int(order[place])]
+                top_values[place][row] = float(probabilities[position, order[place]])
+        columns: dict[str, pa.Array] = {
+            PREDICTED: pa.array(label, pa.string()),
+            CONFIDENCE: pa.array(confidence, pa.float64()),
+            MODEL_VERSION: pa.array([self.deployment.version] * n, pa.int64()),
+        }
+        for place in range(self.top_k):
+            columns[f"top{place + 1}_label"] = pa.array(top_labels[place], pa.string())
+            columns[f"top{place + 1}_score"] = pa.array(top_values[place], pa.float64())
+        columns[ERROR] = pa.array(errors, pa.string())
+        out = table
+        for name, values in columns.items():
+            out = out.append_column(name, values)
+        return ChunkResult(
+            index, out, n, n - len(good), self._unsure(index, texts, label, confidence)
+        )
+
+    def _unsure(
+        self,
+        index: int,
+        texts: list[str | None],
+        label: list[str | None],
+        confidence: list[float | None],
+    ) -> list[Unsure]:
+        if self.review_below is None or self.review_limit <= 0:
+            return []
+        found = [
+            Unsure(value, index, row, texts[row] or "", label[row] or "")
+            for row, value in enumerate(confidence)
+            if value is not None and value < self.review_below
+        ]
+        return least_sure(found, self.review_limit)
+
+
+def least_sure(found: Sequence[Unsure], limit: int) -> list[Unsure]:
+    """The ``limit`` least confident rows of all chunks (ties: the earlier row)."""
+    return heapq.nsmallest(limit, found, key=lambda u: (u.confidence, u.chunk, u.row))
+
+
+def _texts(column: pa.ChunkedArray | pa.Array, name: str) -> list[str | None]:
+    if isinstance(column, pa.Array):
+        column = pa.chunked_array([column])
+    try:
+        return list(column_strings(column).to_pylist())
+    except NotText as exc:
+        raise DataError(f"column {name!r} {exc}") from None
+
+
+def _text_problem(text: str | None) -> str | None:
+    if text is None or not text.strip():
+        return "empty text"
+    return too_long(text, None)

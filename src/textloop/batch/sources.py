@@ -1,0 +1,304 @@
+"""An input file (or folder of Parquet parts) planned as numbered chunks and read one at a time.
+
+A chunk is a fixed run of rows of one part: planning reads Parquet metadata, or scans a text file
+once for the byte offset where each chunk begins, so that any process can read any chunk by
+itself (a Ray actor, a worker resuming a job) and every reader sees the same rows in it. Values
+arrive as the text they were written as (CSV/TSV/JSONL as strings, JSON numbers as their token);
+Parquet columns keep their types. A row that cannot be read as a record (a CSV row with the wrong
+number of fields, a JSONL line that is not an object) is not fatal: it is read as an empty row
+with its reason, and ends in the output's ``error`` column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from textloop.data.delimited import sniff_delimiter
+from textloop.data.encoding import check_file
+from textloop.data.values import NotText, value_text
+from textloop.errors import DataError
+
+CHUNK_ROWS = 2048
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+PARQUET_BATCH = 1024  # rows decoded at a time while seeking inside a row group
+
+
+@dataclass(frozen=True)
+class Chunk:
+    index: int
+    part: str  # the file it is in
+    start: int  # its first row within that file
+    rows: int
+    offset: int = 0  # byte range in a text file
+    end: int = 0
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a chunk reader needs to know of the input, small enough to send to another process."""
+
+    path: str
+    format: str
+    columns: tuple[str, ...]
+    delimiter: str = ","
+    schema: bytes | None = field(default=None, repr=False)  # a Parquet input's Arrow schema
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        if self.schema is not None:
+            return pa.ipc.read_schema(pa.py_buffer(self.schema))
+        return pa.schema([(name, pa.string()) for name in self.columns])
+
+
+@dataclass(frozen=True)
+class Plan:
+    source: Source
+    chunks: tuple[Chunk, ...]
+
+    @property
+    def rows(self) -> int:
+        return sum(chunk.rows for chunk in self.chunks)
+
+
+def input_format(path: Path) -> str:
+    if path.is_dir():
+        return "parquet"
+    found = FORMATS.get(path.suffix.lower())
+    if found is None:
+        known = ", ".join(sorted(FORMATS))
+        suffix = path.suffix or "no extension"
+        raise DataError(f"{path}: cannot tell the format from {suffix!r}; use one of {known}")
+    return found
+
+
+def plan(path: Path, chunk_rows: int = CHUNK_ROWS) -> Plan:
+    """Every chunk of the input at ``path``, in order; ``DataError`` when it cannot be read."""
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    file_format = input_format(path)
+    if file_format == "parquet":
+        return _plan_parquet(path, chunk_rows)
+    check_file(path, file_format, str(path), "save the file as UTF-8")
+    if file_format == "jsonl":
+        return _plan_jsonl(path, chunk_rows)
+    return _plan_delimited(path, file_format, chunk_rows)
+
+
+def read_chunk(source: Source, chunk: Chunk) -> tuple[pa.Table, list[str | None]]:
+    """The chunk's rows, and for each the reason it could not be read (None when it could)."""
+    if source.format == "parquet":
+        return _read_parquet(source, chunk), [None] * chunk.rows
+    with open(chunk.part, "rb") as handle:
+        handle.seek(chunk.offset)
+        data = handle.read(chunk.end - chunk.offset)
+    if source.format == "jsonl":
+        return _read_jsonl(source, data, chunk)
+    return _read_delimited(source, data, chunk)
+
+
+# Parquet: chunks from the metadata; a folder is its *.parquet parts in name order.
+
+
+def _parts(path: Path) -> list[Path]:
+    if not path.is_dir():
+        return [path]
+    parts = sorted(p for p in path.iterdir() if p.suffix.lower() in (".parquet", ".pq"))
+    if not parts:
+        raise DataError(f"{path}: the folder holds no .parquet files")
+    return parts
+
+
+def _plan_parquet(path: Path, chunk_rows: int) -> Plan:
+    chunks: list[Chunk] = []
+    schema: pa.Schema | None = None
+    for part in _parts(path):
+        try:
+            parquet = pq.ParquetFile(part)
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f"{part}: not a readable Parquet file ({exc})") from None
+        if schema is None:
+            schema = parquet.schema_arrow
+        elif not parquet.schema_arrow.equals(schema):
+            raise DataError(f"{part}: its columns differ from those of {_parts(path)[0].name}")
+        total = parquet.metadata.num_rows
+        for start in range(0, total, chunk_rows):
+            chunks.append(Chunk(len(chunks), str(part), start, min(chunk_rows, total - start)))
+    assert schema is not None
+    schema = schema.remove_metadata()
+    source = Source(
+        str(path), "parquet", tuple(schema.names), schema=schema.serialize().to_pybytes()
+    )
+    return Plan(source, tuple(chunks))
+
+
+def _read_parquet(source: Source, chunk: Chunk) -> pa.Table:
+    parquet = pq.ParquetFile(chunk.part)
+    first, skip = 0, chunk.start  # the row group holding the chunk's first row
+    for group in range(parquet.metadata.num_row_groups):
+        size = parquet.metadata.row_group(group).num_rows
+        if skip < size:
+            first = group
+            break
+        skip -= size
+    batches, wanted = [], chunk.rows
+    groups = list(range(first, parquet.metadata.num_row_groups))
+    for batch in parquet.iter_batches(batch_size=PARQUET_BATCH, row_groups=groups):
+        if skip >= batch.num_rows:
+            skip -= batch.num_rows
+            continue
+        batch = batch.slice(skip, wanted)
+        skip = 0
+        batches.append(batch)
+        wanted -= batch.num_rows
+        if wanted == 0:
+            break
+    return pa.Table.from_batches(batches, schema=source.arrow_schema).combine_chunks()
+
+
+# Text files: one scan records where each chunk begins.
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Each line with the byte offset it starts at."""
+    offset = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            yield offset, line
+            offset += len(line)
+
+
+def _plan_delimited(path: Path, file_format: str, chunk_rows: int) -> Plan:
+    delimiter = "\t" if file_format == "tsv" else sniff_delimiter(path)
+    lines = _lines(path)
+    position = {"next": 0}
+
+    def decoded() -> Iterator[str]:
+        for offset, line in lines:
+            position["next"] = offset + len(line)
+            yield line.decode("utf-8-sig" if offset == 0 else "utf-8")
+
+    reader = csv.reader(decoded(), delimiter=delimiter, strict=False)
+    header = next(reader, None)
+    if not header:
+        raise DataError(f"{path}: the file is empty; the first line must name the columns")
+    chunks: list[Chunk] = []
+    begun, rows = position["next"], 0
+    for row in reader:
+        if not row:  # a blank line holds no row (as for ingest)
+            continue
+        rows += 1
+        if rows == chunk_rows:
+            chunks.append(Chunk(len(chunks), str(path), 0, rows, begun, position["next"]))
+            begun, rows = position["next"], 0
+    if rows:
+        chunks.append(Chunk(len(chunks), str(path), 0, rows, begun, position["next"]))
+    chunks = [_numbered(chunk, chunk_rows) for chunk in chunks]
+    source = Source(str(path), file_format, tuple(_unique(header)), delimiter)
+    return Plan(source, tuple(chunks))
+
+
+def _numbered(chunk: Chunk, chunk_rows: int) -> Chunk:
+    return Chunk(
+        chunk.index, chunk.part, chunk.index * chunk_rows, chunk.rows, chunk.offset, chunk.end
+    )
+
+
+def _unique(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    names = []
+    for name in header:
+        name = name.strip() or "column"
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        names.append(name if count == 0 else f"{name}_{count + 1}")
+    return names
+
+
+def _read_delimited(source: Source, data: bytes, chunk: Chunk) -> tuple[pa.Table, list[str | None]]:
+    width = len(source.columns)
+    columns: list[list[str | None]] = [[] for _ in range(width)]
+    errors: list[str | None] = []
+    text = data.decode("utf-8-sig" if chunk.offset == 0 else "utf-8")
+    for row in csv.reader(io.StringIO(text, newline=""), delimiter=source.delimiter, strict=False):
+        if not row:
+            continue
+        fields: list[str | None] = list(row)
+        if len(row) == width:
+            errors.append(None)
+        else:
+            errors.append(f"the row has {len(row)} fields, the header {width}")
+            fields = [None] * width
+        for values, value in zip(columns, fields, strict=True):
+            values.append(value)
+    table = pa.table(
+        {
+            name: pa.array(values, pa.string())
+            for name, values in zip(source.columns, columns, strict=True)
+        }
+    )
+    return table, errors
+
+
+def _plan_jsonl(path: Path, chunk_rows: int) -> Plan:
+    keys: dict[str, None] = {}
+    chunks: list[Chunk] = []
+    begun, rows, end = 0, 0, 0
+    for offset, line in _lines(path):
+        end = offset + len(line)
+        if not line.strip():
+            if rows == 0:
+                begun = end
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if isinstance(record, dict):
+            keys.update(dict.fromkeys(record))
+        rows += 1
+        if rows == chunk_rows:
+            chunks.append(Chunk(len(chunks), str(path), len(chunks) * chunk_rows, rows, begun, end))
+            begun, rows = end, 0
+    if rows:
+        chunks.append(Chunk(len(chunks), str(path), len(chunks) * chunk_rows, rows, begun, end))
+    if not keys:
+        raise DataError(f"{path}: no line holds a JSON object; expected one object per line")
+    return Plan(Source(str(path), "jsonl", tuple(keys)), tuple(chunks))
+
+
+def _read_jsonl(source: Source, data: bytes, chunk: Chunk) -> tuple[pa.Table, list[str | None]]:
+    columns: dict[str, list[str | None]] = {name: [] for name in source.columns}
+    errors: list[str | None] = []
+    for line in data.decode("utf-8-sig" if chunk.offset == 0 else "utf-8").split("\n"):
+        if not line.strip():
+            continue
+        error = None
+        try:
+            record = json.loads(line, parse_int=str, parse_float=str, parse_constant=str)
+        except ValueError as exc:
+            record, error = {}, f"not valid JSON: {exc}"
+        if not isinstance(record, dict):
+            record, error = {}, "not a JSON object"
+        for name, values in columns.items():
+            try:
+                values.append(value_text(record[name]) if name in record else None)
+            except NotText:
+                values.append(json.dumps(record[name], ensure_ascii=False))
+        errors.append(error)
+    table = pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
+    return table, errors

@@ -1,0 +1,179 @@
+"""Batch classification over HTTP: submit a job (the body is its input: an uploaded file, or JSON
+naming a file inside ``batch_input_roots``), follow it, download its output, cancel it.
+
+The options are query parameters in both forms, so one rule holds: the body is the input. An
+upload streams to disk as a dataset upload does; a named path is resolved (links followed) and
+must lie inside a configured root, so a key cannot make the server read an arbitrary file. A
+job that is refused leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
+
+from textloop.batch import jobs
+from textloop.batch.engines import RayOptions
+from textloop.batch.run import BatchRequest
+from textloop.config import ENGINES
+from textloop.errors import InvalidRequest, UnsupportedMediaType
+from textloop.serving.deps import ClassifyKey, RuntimeDep, SessionDep
+from textloop.serving.routes.classifiers import CONTENT_TYPES
+from textloop.serving.uploads import spooled
+from textloop.store.tables import Classifier, new_id
+
+router = APIRouter(tags=["batch classification"])
+INPUT_SUFFIX = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}
+OUTPUT_FORMATS = ("parquet", "csv", "jsonl")
+JSON = "application/json"
+
+
+@router.post("/v1/classifiers/{name}/batch-jobs", status_code=202)
+async def submit_batch_job(
+    name: str,
+    request: Request,
+    runtime: RuntimeDep,
+    key: ClassifyKey,
+    text_column: Annotated[str, Query(max_length=200)] = "text",
+    id_column: Annotated[str | None, Query(max_length=200)] = None,
+    output_format: Annotated[
+        str | None,
+        Query(alias="format", description="parquet, csv or jsonl (default: the input's)"),
+    ] = None,
+    alias: Annotated[str, Query(max_length=50)] = "production",
+    top_k: Annotated[int, Query(ge=1, le=20)] = 3,
+    review_below: Annotated[float | None, Query(gt=0, le=1)] = None,
+    review_limit: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    engine: Annotated[str | None, Query(description="local or ray (default: the setting)")] = None,
+) -> dict[str, Any]:
+    """Queue a batch classification of the body (a CSV, TSV, JSONL or Parquet file, by
+    Content-Type) or of ``{"input_path": ...}`` (application/json) inside ``batch_input_roots``.
+    """
+    settings = runtime.settings
+    if output_format is not None and output_format not in OUTPUT_FORMATS:
+        raise InvalidRequest(
+            f"unknown format {output_format!r}; use one of {', '.join(OUTPUT_FORMATS)}",
+            field="format",
+        )
+    if engine is not None and engine not in ENGINES:
+        raise InvalidRequest(
+            f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}", field="engine"
+        )
+    batch_id = new_id()
+    folder = jobs.job_folder(settings, batch_id)
+
+    def request_for(input_path: Path, input_format: str) -> BatchRequest:
+        chosen = output_format or ("csv" if input_format == "tsv" else input_format)
+        return BatchRequest(
+            classifier=name,
+            input=input_path,
+            output=folder / f"output.{chosen}",
+            format=chosen,
+            text_column=text_column,
+            id_column=id_column,
+            alias=alias,
+            top_k=top_k,
+            review_below=review_below,
+            review_limit=review_limit,
+            engine=engine or settings.engine,
+            ray=RayOptions(address=settings.ray_address),
+        )
+
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if media_type == JSON:
+            input_path = allowed_input(await request.body(), settings.batch_input_roots)
+            folder.mkdir(parents=True)
+            batch_request = request_for(input_path, _format_of(input_path))
+        else:
+            input_format = CONTENT_TYPES.get(media_type)
+            if input_format not in INPUT_SUFFIX:
+                known = ", ".join(t for t, f in CONTENT_TYPES.items() if f in INPUT_SUFFIX)
+                raise UnsupportedMediaType(
+                    f"unsupported Content-Type {media_type or '(none)'!r}; upload one of {known}, "
+                    f"or send {JSON} naming an input_path",
+                    field="content-type",
+                )
+            assert input_format is not None
+            folder.mkdir(parents=True)
+            stored = folder / f"input{INPUT_SUFFIX[input_format]}"
+            async with spooled(
+                request, settings.data_dir / "tmp", "upload", utf8=input_format != "parquet"
+            ) as path:
+                shutil.move(path, stored)
+            batch_request = request_for(stored, input_format)
+        return await run_in_threadpool(
+            jobs.submit, runtime.store, settings, batch_request, key.key_id, batch_id
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # a refused job leaves nothing behind
+        raise
+
+
+def allowed_input(body: bytes, roots: tuple[Path, ...]) -> Path:
+    """The ``input_path`` the body names, if it lies inside one of ``roots``."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        raise InvalidRequest("the body is not valid JSON", field="body") from None
+    named = value.get("input_path") if isinstance(value, dict) else None
+    if not isinstance(named, str) or not named.strip():
+        raise InvalidRequest("give input_path, the file to classify", field="input_path")
+    if not roots:
+        raise InvalidRequest(
+            "this server reads no input paths (batch_input_roots is not set); upload the file",
+            field="input_path",
+        )
+    path = Path(named).expanduser().resolve()
+    if not any(path.is_relative_to(root) for root in roots):
+        raise InvalidRequest(
+            f"input_path {named!r} is outside the folders this server reads batch input from "
+            "(batch_input_roots)",
+            field="input_path",
+        )
+    return path
+
+
+def _format_of(path: Path) -> str:
+    from textloop.batch.sources import input_format
+
+    return input_format(path)
+
+
+def _owned(session: SessionDep, key: ClassifyKey, batch_id: str) -> Any:
+    missing = f"batch job {batch_id!r} does not exist"
+    batch = jobs.find(session, batch_id)
+    classifier = session.get(Classifier, batch.classifier_id)
+    key.require_owned("classify", classifier.name if classifier else None, missing)
+    return batch
+
+
+@router.get("/v1/batch-jobs/{batch_id}")
+def show_batch_job(batch_id: str, session: SessionDep, key: ClassifyKey) -> dict[str, Any]:
+    """Status, rows done and failed, rows per second, and the error of a failed job."""
+    return jobs.describe(session, _owned(session, key, batch_id))
+
+
+@router.get("/v1/batch-jobs/{batch_id}/output")
+def batch_job_output(batch_id: str, session: SessionDep, key: ClassifyKey) -> FileResponse:
+    """The finished job's output file."""
+    path = jobs.output_file(session, _owned(session, key, batch_id))
+    media = {".csv": "text/csv", ".jsonl": "application/x-ndjson"}.get(
+        path.suffix, "application/vnd.apache.parquet"
+    )
+    return FileResponse(path, media_type=media, filename=f"{batch_id}{path.suffix}")
+
+
+@router.post("/v1/batch-jobs/{batch_id}/cancel", status_code=202)
+def cancel_batch_job(batch_id: str, session: SessionDep, key: ClassifyKey) -> dict[str, Any]:
+    """Stop the job: a queued one at once, a running one after the chunk it is scoring."""
+    batch = _owned(session, key, batch_id)
+    jobs.cancel(session, batch)
+    session.commit()
+    return jobs.describe(session, batch)
