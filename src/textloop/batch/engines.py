@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from textloop.batch.output import Parts
 from textloop.batch.scoring import ChunkResult, ChunkScorer, Unsure
-from textloop.batch.sources import Chunk, Source, read_chunk
+from textloop.batch.sources import Chunk, Source, read_chunk, read_chunks
 from textloop.config import ENGINES, Settings
 from textloop.errors import TextloopError
 from textloop.predict.deployment import Deployment
@@ -80,13 +80,12 @@ def run_local(
 ) -> None:
     """Score ``chunks`` in order in this process; the next one is read while this one scores."""
     chunk_scorer = model_scorer or scorer(work)
+    chunks_read = read_chunks(work.source, chunks)
     with ThreadPoolExecutor(1, thread_name_prefix="batch-read") as reader:
-        pending = reader.submit(read_chunk, work.source, chunks[0]) if chunks else None
-        for position, chunk in enumerate(chunks):
-            assert pending is not None
-            table, errors = pending.result()
-            if position + 1 < len(chunks):
-                pending = reader.submit(read_chunk, work.source, chunks[position + 1])
+        pending = reader.submit(next, chunks_read, None)
+        while (item := pending.result()) is not None:
+            pending = reader.submit(next, chunks_read, None)  # read the next while this scores
+            chunk, table, errors = item
             result = chunk_scorer.score(chunk.index, table, errors)
             sink(chunk.index, result.table)
             done(_done(result))
@@ -179,6 +178,7 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
         else:
             ray.init(
+                address="local",  # a new Ray, never one RAY_ADDRESS or `ray start` left behind
                 num_cpus=num_cpus,
                 # only chunk descriptors and counts pass through it: rows never do
                 object_store_memory=OBJECT_STORE_BYTES,

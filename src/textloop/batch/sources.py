@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,6 +99,23 @@ def plan(path: Path, chunk_rows: int = CHUNK_ROWS) -> Plan:
     return _plan_delimited(path, file_format, chunk_rows)
 
 
+def read_chunks(
+    source: Source, chunks: Sequence[Chunk]
+) -> Iterator[tuple[Chunk, pa.Table, list[str | None]]]:
+    """``chunks`` (in plan order) read one after another: a Parquet part is decoded once from
+    the first chunk wanted to the last, instead of from its row group's start for each chunk."""
+    if source.format != "parquet":
+        for chunk in chunks:
+            yield (chunk, *read_chunk(source, chunk))
+        return
+    by_part: dict[str, list[Chunk]] = {}
+    for chunk in chunks:
+        by_part.setdefault(chunk.part, []).append(chunk)
+    for part, wanted in by_part.items():
+        for chunk, table in _parquet_chunks(source, part, wanted):
+            yield chunk, table, [None] * chunk.rows
+
+
 def read_chunk(source: Source, chunk: Chunk) -> tuple[pa.Table, list[str | None]]:
     """The chunk's rows, and for each the reason it could not be read (None when it could)."""
     if source.format == "parquet":
@@ -147,27 +164,43 @@ def _plan_parquet(path: Path, chunk_rows: int) -> Plan:
 
 
 def _read_parquet(source: Source, chunk: Chunk) -> pa.Table:
-    parquet = pq.ParquetFile(chunk.part)
-    first, skip = 0, chunk.start  # the row group holding the chunk's first row
+    ((_, table),) = _parquet_chunks(source, chunk.part, [chunk])
+    return table
+
+
+def _parquet_chunks(
+    source: Source, part: str, chunks: Sequence[Chunk]
+) -> Iterator[tuple[Chunk, pa.Table]]:
+    """The chunks of one part, ascending, decoded in one pass from the row group holding the
+    first; row groups before it are not read at all."""
+    parquet = pq.ParquetFile(part)
+    first, passed = 0, 0  # the row group holding the first chunk's first row, rows before it
     for group in range(parquet.metadata.num_row_groups):
         size = parquet.metadata.row_group(group).num_rows
-        if skip < size:
+        if chunks[0].start < passed + size:
             first = group
             break
-        skip -= size
-    batches, wanted = [], chunk.rows
+        passed += size
     groups = list(range(first, parquet.metadata.num_row_groups))
-    for batch in parquet.iter_batches(batch_size=PARQUET_BATCH, row_groups=groups):
-        if skip >= batch.num_rows:
-            skip -= batch.num_rows
-            continue
-        batch = batch.slice(skip, wanted)
-        skip = 0
-        batches.append(batch)
-        wanted -= batch.num_rows
-        if wanted == 0:
-            break
-    return pa.Table.from_batches(batches, schema=source.arrow_schema).combine_chunks()
+    batches = parquet.iter_batches(batch_size=PARQUET_BATCH, row_groups=groups)
+    pending: pa.RecordBatch | None = None
+    position = passed  # the file row at which ``pending`` starts
+    for chunk in chunks:
+        taken: list[pa.RecordBatch] = []
+        wanted = chunk.rows
+        while wanted:
+            if pending is None or pending.num_rows == 0:
+                pending = next(batches)
+            if position < chunk.start:  # rows before the chunk (a chunk not asked for)
+                skip = min(chunk.start - position, pending.num_rows)
+                pending, position = pending.slice(skip), position + skip
+                continue
+            piece = pending.slice(0, wanted)
+            taken.append(piece)
+            pending = pending.slice(piece.num_rows)
+            position += piece.num_rows
+            wanted -= piece.num_rows
+        yield chunk, pa.Table.from_batches(taken, schema=source.arrow_schema).combine_chunks()
 
 
 # Text files: one scan records where each chunk begins.
