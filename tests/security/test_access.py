@@ -32,6 +32,7 @@ ACCESS: dict[tuple[str, str], str | None] = {
     ("POST", "/v1/classifiers/{name}/classify"): "classify",
     ("POST", "/v1/classify"): "classify",
     ("POST", "/v1/classifiers/{name}/feedback"): "feedback",
+    ("POST", "/v1/classifiers/{name}/corrections"): "feedback",
     ("POST", "/v1/classifiers/{name}/batch-jobs"): "classify",
     ("GET", "/v1/batch-jobs/{batch_id}"): "classify",
     ("GET", "/v1/batch-jobs/{batch_id}/output"): "classify",

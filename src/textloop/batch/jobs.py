@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +179,7 @@ def run_batch_job(
     try:
         if input_hash(request.input) != expected_hash:
             raise DataError(f"{request.input} changed after the job was submitted")
-        prepared = replace(prepare_again(store, request, deployment))
+        prepared = prepare_again(store, request, deployment)
     except DataError as exc:  # the input is the problem: trying again would not help
         with store.session() as session:
             batch = find(session, batch_id)

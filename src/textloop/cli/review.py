@@ -22,6 +22,37 @@ BINARY_FORMATS = ("parquet",)
 def register_review_commands(app: typer.Typer) -> None:
     app.command("review-tasks")(review_tasks)
     app.command("review-export")(review_export)
+    app.command("corrections")(corrections)
+
+
+def corrections(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV, TSV, JSONL or Parquet: label and text or prediction_id.")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Record a file of corrections as explicit feedback (each row opens a review task); the
+    same file sent again records nothing."""
+    from textloop.models.base import ModelResources
+    from textloop.predict.model_cache import ModelCache
+    from textloop.review.corrections import record_corrections
+    from textloop.store import open_store
+
+    config = settings(ctx)
+    models = ModelCache(config.artifact_root, ModelResources.for_settings(config))
+    answer = record_corrections(open_store(config), models, name, file.expanduser().absolute())
+    if as_json:
+        emit_json(answer)
+        return
+    if not answer["created"]:
+        out.print(f"{file.name} was recorded before; nothing new", highlight=False)
+        return
+    out.print(
+        f"{answer['rows']:,} corrections recorded; {answer['review_tasks']:,} review tasks",
+        highlight=False,
+    )
 
 
 def review_tasks(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest, NotFound
 from textloop.predict.model_cache import ModelCache
@@ -76,37 +77,62 @@ def record_feedback(
         scores = top_scores(scored.scores, TOP_SCORES)  # the model's alternatives, not one
     assert text is not None
     with store.session() as session:
-        feedback = Feedback(
-            classifier_id=classifier_id,
-            prediction_id=prediction_id,
-            text=text,
-            label=label,
-            api_key_id=api_key_id,
+        return write_feedback(
+            session,
+            classifier_id,
+            prediction_id,
+            text,
+            label,
+            api_key_id,
+            suggested,
+            confidence,
+            scores,
         )
-        session.add(feedback)
-        session.flush()
-        if prediction_id is not None:  # more feedback on a prediction already under review
-            open_task = session.scalar(
-                select(ReviewTask).where(
-                    ReviewTask.prediction_id == prediction_id,
-                    ReviewTask.source == "explicit",
-                    ReviewTask.status == "open",
-                )
+
+
+def write_feedback(
+    session: Session,
+    classifier_id: int,
+    prediction_id: str | None,
+    text: str,
+    label: str | None,
+    api_key_id: int | None,
+    suggested: str | None,
+    confidence: float | None,
+    scores: dict[str, float] | None,
+) -> FeedbackReceipt:
+    """The feedback row and its review task (or the open task already on that prediction)."""
+    feedback = Feedback(
+        classifier_id=classifier_id,
+        prediction_id=prediction_id,
+        text=text,
+        label=label,
+        api_key_id=api_key_id,
+    )
+    session.add(feedback)
+    session.flush()
+    if prediction_id is not None:  # more feedback on a prediction already under review
+        open_task = session.scalar(
+            select(ReviewTask).where(
+                ReviewTask.prediction_id == prediction_id,
+                ReviewTask.source == "explicit",
+                ReviewTask.status == "open",
             )
-            if open_task is not None:
-                return FeedbackReceipt(feedback_id=feedback.id, review_task_id=open_task.id)
-        task = ReviewTask(
-            classifier_id=classifier_id,
-            source="explicit",
-            status="open",
-            text=text,
-            suggested_label=suggested,
-            confidence=confidence,
-            scores=scores,
-            reported_label=label,
-            prediction_id=prediction_id,
-            feedback_id=feedback.id,
         )
-        session.add(task)
-        session.flush()
-        return FeedbackReceipt(feedback_id=feedback.id, review_task_id=task.id)
+        if open_task is not None:
+            return FeedbackReceipt(feedback_id=feedback.id, review_task_id=open_task.id)
+    task = ReviewTask(
+        classifier_id=classifier_id,
+        source="explicit",
+        status="open",
+        text=text,
+        suggested_label=suggested,
+        confidence=confidence,
+        scores=scores,
+        reported_label=label,
+        prediction_id=prediction_id,
+        feedback_id=feedback.id,
+    )
+    session.add(task)
+    session.flush()
+    return FeedbackReceipt(feedback_id=feedback.id, review_task_id=task.id)

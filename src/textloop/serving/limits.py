@@ -44,7 +44,7 @@ from textloop.serving.errors import is_api_path, refusal_response
 from textloop.serving.portal.session import MAX_FORM_BYTES
 
 # a file, streamed to disk, not JSON (a batch job's body may be either: the route checks it)
-UPLOADS = re.compile(r"/v1/classifiers/[^/]+/(datasets|batch-jobs)")
+UPLOADS = re.compile(r"/v1/classifiers/[^/]+/(datasets|batch-jobs|corrections)")
 WRITES = frozenset({"POST", "PUT", "PATCH"})
 JSON = "application/json"
 

@@ -1,10 +1,17 @@
 """``POST /v1/classifiers/{name}/feedback``: a user reports a wrong prediction; a task opens."""
 
-from fastapi import APIRouter
+from typing import Any
 
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from textloop.errors import UnsupportedMediaType
+from textloop.review.corrections import record_corrections
 from textloop.review.feedback import record_feedback
 from textloop.serving.deps import FeedbackKey, RuntimeDep
+from textloop.serving.routes.classifiers import CONTENT_TYPES
 from textloop.serving.schemas import FeedbackCreate, FeedbackPublic
+from textloop.serving.uploads import spooled
 
 router = APIRouter(tags=["feedback"])
 
@@ -25,3 +32,40 @@ def create_feedback(
         predictor=runtime.online.batcher,  # shares the model thread with classify requests
     )
     return FeedbackPublic(feedback_id=receipt.feedback_id, review_task_id=receipt.review_task_id)
+
+
+SUFFIXES = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}
+
+
+@router.post("/v1/classifiers/{name}/corrections", status_code=201)
+async def upload_corrections(
+    name: str, request: Request, runtime: RuntimeDep, key: FeedbackKey
+) -> dict[str, Any]:
+    """A file of corrections (``label`` with ``text`` or ``prediction_id``) as explicit
+    feedback; the same file again records nothing and answers ``"created": false``."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    file_format = CONTENT_TYPES.get(media_type)
+    if file_format not in SUFFIXES:
+        known = ", ".join(t for t, f in CONTENT_TYPES.items() if f in SUFFIXES)
+        raise UnsupportedMediaType(
+            f"unsupported Content-Type {media_type or '(none)'!r}; use one of {known}",
+            field="content-type",
+        )
+    assert file_format is not None
+    folder = runtime.settings.data_dir / "tmp"
+    async with spooled(request, folder, "upload", utf8=file_format != "parquet") as path:
+        named = path.with_name(f"{path.name}{SUFFIXES[file_format]}")
+        path.rename(named)
+        try:
+            return await run_in_threadpool(
+                record_corrections,
+                runtime.store,
+                runtime.models,
+                name,
+                named,
+                key.key_id,
+                runtime.online.batcher,
+                "upload",
+            )
+        finally:
+            named.unlink(missing_ok=True)
