@@ -66,6 +66,10 @@ def scorer(work: Work) -> ChunkScorer:
     resources = ModelResources.for_settings(
         work.settings, export_missing=False, threads=work.threads
     )
+    # No embedding cache: a batch's texts are mostly new, and each scorer's cache would hold up
+    # to ``embedding_cache`` vectors (77 MB at the default) for nothing; repeats within a chunk
+    # are still encoded once.
+    resources.cache_size = 0
     models = ModelCache(work.settings.artifact_root, resources, capacity=1)  # one batch, one model
     model = models.get(work.deployment.version_id, work.deployment.artifact_uri)
     return ChunkScorer(

@@ -58,15 +58,7 @@ def find_deployment(session: Session, name: str, alias: str = PRODUCTION) -> Dep
             .where(ModelAlias.classifier_id == classifier.id, ModelAlias.alias == SHADOW)
         ).first()
         shadow = (row[0], row[1]) if row is not None else None
-    return Deployment(
-        classifier_id=classifier.id,
-        name=name,
-        threshold=classifier.threshold,
-        version_id=version.id,
-        version=version.version,
-        artifact_uri=version.artifact_uri,
-        shadow=shadow,
-    )
+    return _deployment(classifier, version, shadow)
 
 
 def pinned_deployment(session: Session, name: str, model_version_id: int) -> Deployment:
@@ -75,11 +67,18 @@ def pinned_deployment(session: Session, name: str, model_version_id: int) -> Dep
     version = session.get(ModelVersion, model_version_id)
     if version is None or version.classifier_id != classifier.id:
         raise NotFound(f"model version id {model_version_id} of {name!r} does not exist")
+    return _deployment(classifier, version, None)
+
+
+def _deployment(
+    classifier: Classifier, version: ModelVersion, shadow: tuple[int, str] | None
+) -> Deployment:
     return Deployment(
         classifier_id=classifier.id,
-        name=name,
+        name=classifier.name,
         threshold=classifier.threshold,
         version_id=version.id,
         version=version.version,
         artifact_uri=version.artifact_uri,
+        shadow=shadow,
     )
