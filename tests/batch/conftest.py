@@ -1,6 +1,7 @@
-"""One classifier, trained once per module on the small corpus with the ``embedding`` family
-(the family batch work is measured on), in a SQLite data directory of its own: batch
-classification is about files and models, not about storage."""
+"""One classifier, trained once per test process on the small corpus with the ``embedding``
+family (the family batch work is measured on), in a SQLite data directory of its own: batch
+classification is about files and models, not about storage. Tests that share it count what
+they add, never what exists."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class Trained:
         self.store: Store = open_store(self.settings)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
     root = tmp_path_factory.mktemp("batch")
     done = Trained(root)

@@ -3,6 +3,7 @@ a worker killed part-way leaves a job its successor finishes with every row exac
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -76,6 +77,14 @@ def test_an_uploaded_file_is_classified_by_a_worker_and_downloaded(
         assert client.post(f"/v1/batch-jobs/{job['id']}/cancel", headers=other).status_code == 404
         again = client.post(f"/v1/batch-jobs/{job['id']}/cancel", headers=headers)
         assert again.status_code == 409 and "already succeeded" in again.json()["error"]["message"]
+    traced = run_cli(trained.env, "lineage", "--batch-job", job["id"], "--json")
+    assert traced.returncode == 0, traced.stderr
+    graph = json.loads(traced.stdout)
+    assert graph["batch_job"]["input_hash"] and graph["model"]["version"] == 1
+    assert graph["datasets"] and graph["datasets"][0]["uri"] == "textloop://topics/datasets/1"
+    (step,) = graph["upstream"]
+    assert step["component"] == "batch-classify"
+    assert {item["type"] for item in step["inputs"]} == {"batch-input", "model"}
 
 
 def test_a_job_pins_the_model_version_it_was_submitted_with(

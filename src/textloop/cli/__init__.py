@@ -488,20 +488,29 @@ def lineage(
     classifier: Annotated[
         str | None, typer.Option("--classifier", "-c", help="Classifier of --dataset.")
     ] = None,
+    batch_job: Annotated[
+        str | None, typer.Option(help="Trace a batch job's output to its input, model and data.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Trace lineage: --prediction ID upstream, or --dataset N --classifier NAME downstream."""
-    from textloop.metadata.lineage import dataset_lineage, prediction_lineage
+    """Trace lineage: --prediction ID or --batch-job ID upstream, or --dataset N --classifier
+    NAME downstream."""
+    from textloop.metadata.lineage import batch_lineage, dataset_lineage, prediction_lineage
     from textloop.store import open_store
 
-    if (prediction is None) == (dataset is None):
-        fail("give exactly one of --prediction ID or --dataset N (with --classifier NAME)")
+    if [prediction, dataset, batch_job].count(None) != 2:
+        fail(
+            "give exactly one of --prediction ID, --batch-job ID or --dataset N "
+            "(with --classifier NAME)"
+        )
     if dataset is not None and classifier is None:
         fail("--dataset needs --classifier NAME")
     store = open_store(settings(ctx))
     with store.session() as session:
         if prediction is not None:
             graph = prediction_lineage(session, prediction)
+        elif batch_job is not None:
+            graph = batch_lineage(session, batch_job)
         else:
             assert classifier is not None and dataset is not None
             graph = dataset_lineage(session, classifier, dataset)

@@ -11,6 +11,17 @@ from textloop.cli.output import artifact_details
 
 
 def render_lineage(graph: dict[str, Any]) -> Tree:
+    if "batch_job" in graph:
+        job, model = graph["batch_job"], graph["model"]
+        tree = Tree(escape(f"batch job {job['id']} ({job['classifier']}): {job['status']}"))
+        tree.add(escape(f"input {job['input']} (sha256 {job['input_hash'][:16]})"))
+        run = graph["run"]
+        made = f", registered by run {run['run']} ({run['pipeline']})" if run else ""
+        node = tree.add(escape(f"scored by model {model['uri']} ({model['family']}){made}"))
+        for dataset in graph["datasets"]:
+            node.add(escape(f"trained on dataset {dataset['uri']}"))
+        _steps(tree.add("steps upstream, oldest first"), graph["upstream"], "inputs", "produced_by")
+        return tree
     if "prediction" in graph:
         p, model = graph["prediction"], graph["model"]
         tree = Tree(

@@ -59,6 +59,41 @@ def prediction_lineage(session: Session, prediction_id: str) -> dict[str, Any]:
     }
 
 
+def batch_lineage(session: Session, batch_id: str) -> dict[str, Any]:
+    """A batch job's output back to its input (with its content hash) and the model that
+    scored it, and that model back to its run and training data."""
+    from textloop.store.tables import BatchJob
+
+    batch = session.get(BatchJob, batch_id)
+    if batch is None:
+        raise NotFound(f"batch job {batch_id!r} does not exist")
+    classifier = session.get(Classifier, batch.classifier_id)
+    model = session.get(ModelVersion, batch.model_version_id)
+    assert classifier is not None and model is not None
+    output = find_artifact(session, f"textloop://{classifier.name}/batch-jobs/{batch_id}")
+    artifact = find_artifact(session, model_uri(classifier.name, model.version))
+    producers = _executions(session, artifact.id, "output") if artifact else []
+    context = session.get(Context, producers[0].context_id) if producers else None
+    return {
+        "batch_job": {
+            "id": batch.id,
+            "classifier": classifier.name,
+            "status": batch.status,
+            "input": batch.input_path,
+            "input_hash": batch.input_hash,
+            "output": describe_artifact(output) if output else None,
+        },
+        "model": {
+            "version": model.version,
+            "family": model.family,
+            "uri": model_uri(classifier.name, model.version),
+        },
+        "run": describe_context(context) if context else None,
+        "datasets": _datasets_of_run(session, context) if context else [],
+        "upstream": _upstream(session, output) if output else [],
+    }
+
+
 def dataset_lineage(session: Session, classifier_name: str, version: int) -> dict[str, Any]:
     classifier = get_classifier(session, classifier_name)
     artifact = find_artifact(session, dataset_uri(classifier.name, version))
