@@ -134,6 +134,8 @@ def test_bad_submissions_are_refused_and_leave_nothing(
         ("", "application/json", f'{{"input_path": "{allowed}/escape.csv"}}'.encode(), 422,
          "outside the folders"),
         ("", "application/json", b'{"path": "x"}', 422, "give input_path"),
+        ("", "application/json", b'{"input_path": "' + b"x" * 70_000 + b'"}', 413,
+         "at most 65,536 bytes"),
     ]  # fmt: skip
     with trained.store.session() as session:
         jobs_before = session.scalar(select(func.count()).select_from(BatchJob))

@@ -22,7 +22,7 @@ from textloop.batch import jobs
 from textloop.batch.engines import RayOptions
 from textloop.batch.run import BatchRequest
 from textloop.config import ENGINES
-from textloop.errors import InvalidRequest, UnsupportedMediaType
+from textloop.errors import InvalidRequest, TooLarge, UnsupportedMediaType
 from textloop.serving.deps import ClassifyKey, RuntimeDep, SessionDep
 from textloop.serving.routes.classifiers import CONTENT_TYPES
 from textloop.serving.uploads import spooled
@@ -32,6 +32,7 @@ router = APIRouter(tags=["batch classification"])
 INPUT_SUFFIX = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}
 OUTPUT_FORMATS = ("parquet", "csv", "jsonl")
 JSON = "application/json"
+MAX_JSON_BYTES = 64 * 1024
 
 
 @router.post("/v1/classifiers/{name}/batch-jobs", status_code=202)
@@ -88,7 +89,7 @@ async def submit_batch_job(
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
         if media_type == JSON:
-            input_path = allowed_input(await request.body(), settings.batch_input_roots)
+            input_path = allowed_input(await small_body(request), settings.batch_input_roots)
             folder.mkdir(parents=True)
             batch_request = request_for(input_path, _format_of(input_path))
         else:
@@ -114,6 +115,18 @@ async def submit_batch_job(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # a refused job leaves nothing behind
         raise
+
+
+async def small_body(request: Request) -> bytes:
+    """A JSON body naming a path is small: this route's upload budget is not its limit."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_JSON_BYTES:
+            raise TooLarge(
+                f"a JSON body naming the input is at most {MAX_JSON_BYTES:,} bytes", field="body"
+            )
+    return bytes(data)
 
 
 def allowed_input(body: bytes, roots: tuple[Path, ...]) -> Path:
