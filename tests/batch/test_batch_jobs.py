@@ -121,6 +121,9 @@ def test_bad_submissions_are_refused_and_leave_nothing(
     allowed.mkdir()
     write_input(allowed / "in.csv", rows=10, bad=False)
     (allowed / "escape.csv").symlink_to(tmp_path / "in.csv")
+    parts = allowed / "parts"
+    parts.mkdir()
+    (parts / "a.parquet").symlink_to(tmp_path / "secret.parquet")  # a part that points out
     settings = Settings(**{**trained.settings.__dict__, "batch_input_roots": (allowed,)})
     key = {"x-api-key": keys["classify"]}
     csv_body = (tmp_path / "in.csv").read_bytes()
@@ -134,6 +137,9 @@ def test_bad_submissions_are_refused_and_leave_nothing(
         ("", "application/json", f'{{"input_path": "{allowed}/escape.csv"}}'.encode(), 422,
          "outside the folders"),
         ("", "application/json", b'{"path": "x"}', 422, "give input_path"),
+        ("", "application/json", b'{"input_path": "/tmp/a\\u0000b"}', 422, "cannot be read"),
+        ("", "application/json", f'{{"input_path": "{parts}"}}'.encode(), 422,
+         "outside the folders"),
         ("", "application/json", b'{"input_path": "' + b"x" * 70_000 + b'"}', 413,
          "at most 65,536 bytes"),
     ]  # fmt: skip

@@ -56,6 +56,8 @@ def test_corrections_by_text_and_by_prediction_are_recorded_once(
         "explicit", "finance", "finance",
     )  # fmt: skip
     assert by_text.scores and by_prediction.prediction_id == predicted.prediction_id
+    missing = run_cli(trained.env, "corrections", "topics", str(tmp_path / "missing.csv"))
+    assert missing.returncode == 1 and missing.stderr.strip().endswith("missing.csv: no such file")
     again = run_cli(trained.env, "corrections", "topics", str(path), "--json")
     assert json.loads(again.stdout)["created"] is False
     assert counts(trained) == (before[0] + 2, before[1] + 2)

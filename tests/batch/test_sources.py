@@ -68,6 +68,7 @@ def test_jsonl_keeps_number_tokens_and_names_bad_lines(tmp_path: Path) -> None:
         ("notes.txt", b"x", "cannot tell the format from '.txt'"),
         ("none.jsonl", b"[1]\n", "no line holds a JSON object"),
         ("bad.parquet", b"PAR1", "not a readable Parquet file"),
+        ("cr.csv", b"text,n\nhel\rlo,x\n", "new-line character seen in unquoted field"),
     ],
 )
 def test_inputs_that_cannot_be_planned_are_refused(
@@ -76,3 +77,11 @@ def test_inputs_that_cannot_be_planned_are_refused(
     (tmp_path / name).write_bytes(content)
     with pytest.raises(DataError, match=message):
         plan(tmp_path / name)
+
+
+def test_a_jsonl_line_of_unicode_spaces_is_blank_to_the_plan_and_the_reader(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text('\ufeff{"text": "a"}\n\u00a0\n\x1c\n{"text": "b"}\n', encoding="utf-8")
+    planned = plan(path, 10)
+    assert planned.rows == 2
+    assert [t.num_rows for _, t, _ in read_chunks(planned.source, planned.chunks)] == [2]

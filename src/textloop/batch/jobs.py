@@ -80,6 +80,7 @@ def submit(
         "ray_address": request.ray.address,
         "chunk_rows": request.chunk_rows,
     }
+    hashed = input_hash(request.input)  # before the transaction: a large file takes a while
     with store.session() as session:
         classifier = get_classifier(session, request.classifier)
         batch = BatchJob(
@@ -87,7 +88,7 @@ def submit(
             model_version_id=prepared.deployment.version_id,
             api_key_id=api_key_id,
             input_path=str(request.input),
-            input_hash=input_hash(request.input),
+            input_hash=hashed,
             output_path=str(request.output),
             format=prepared.format,
             options=options,
@@ -203,7 +204,15 @@ def run_batch_job(
     except Cancelled:
         with store.session() as session:
             _end(find(session, batch_id), CANCELLED)
+        _discard(request, folder)
         return {"batch_job": batch_id, "status": CANCELLED}
+    except DataError as exc:  # a row the checks could not foresee: retrying would not help
+        with store.session() as session:
+            batch = find(session, batch_id)
+            batch.error = str(exc)
+            _end(batch, FAILED)
+        _discard(request, folder)
+        return {"batch_job": batch_id, "status": FAILED, "error": str(exc)}
     indexes = range(len(prepared.plan.chunks))
     if not is_folder(request.output):
         assemble(parts, indexes, request.output, prepared.format)
@@ -227,9 +236,14 @@ def run_batch_job(
         f"textloop://{name}/batch-jobs/{batch_id}",
         mark_done,
     )
+    _discard(request, folder)
+    return {"batch_job": batch_id, "status": SUCCEEDED, "rows": summary.rows}
+
+
+def _discard(request: BatchRequest, folder: Path) -> None:
+    """The job's own parts, once nothing will resume from them (a folder output keeps its)."""
     if not is_folder(request.output):
         shutil.rmtree(folder, ignore_errors=True)
-    return {"batch_job": batch_id, "status": SUCCEEDED, "rows": summary.rows}
 
 
 def prepare_again(store: Store, request: BatchRequest, deployment: Any) -> Prepared:

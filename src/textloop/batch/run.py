@@ -160,7 +160,7 @@ def classify_file(
     started, began = utcnow(), time.monotonic()
     summary = new_summary(prepared)
     unsure: list[Unsure] = []
-    tally = _tally(summary, unsure, progress)
+    tally = _tally(summary, unsure, progress, request.review_limit)
     work, chunks = work_of(prepared, settings), list(prepared.plan.chunks)
     folder = is_folder(request.output)
     if request.engine == "local" and not folder:
@@ -203,12 +203,14 @@ def new_summary(prepared: Prepared) -> BatchSummary:
 
 
 def _tally(
-    summary: BatchSummary, unsure: list[Unsure], progress: Progress | None
+    summary: BatchSummary, unsure: list[Unsure], progress: Progress | None, limit: int
 ) -> Callable[[Done], None]:
     def count(done: Done) -> None:
         summary.rows += done.rows
         summary.errors += done.errors
         unsure.extend(done.unsure)
+        if len(unsure) > limit:  # keep only the candidates that can still win
+            unsure[:] = least_sure(unsure, limit)
         if progress is not None:
             progress(summary.rows)
 
@@ -236,6 +238,7 @@ def finish(
         implicit_task(deployment.classifier_id, u.text, Scored(u.label, u.confidence, {}), None)
         for u in picked
     ]
+    out_hash = output_hash(request.output)  # before the transaction: it reads the whole output
     with store.session() as session:
         if tasks:
             session.execute(insert(ReviewTask), tasks)
@@ -248,7 +251,6 @@ def finish(
             summary.input_hash,
             {"path": summary.input, "rows": summary.rows},
         )
-        out_hash = output_hash(request.output)
         output = record_artifact(
             session,
             deployment.classifier_id,

@@ -14,9 +14,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -27,6 +29,7 @@ from textloop.data.values import NotText, value_text
 from textloop.errors import DataError
 
 CHUNK_ROWS = 2048
+csv.field_size_limit(sys.maxsize)  # a long text is an error row (too long), not a parse failure
 FORMATS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -226,6 +229,20 @@ def _plan_delimited(path: Path, file_format: str, chunk_rows: int) -> Plan:
             yield line.decode("utf-8-sig" if offset == 0 else "utf-8")
 
     reader = csv.reader(decoded(), delimiter=delimiter, strict=False)
+    try:
+        return _scan_delimited(path, file_format, delimiter, reader, position, chunk_rows)
+    except csv.Error as exc:
+        raise DataError(f"{path}: line {reader.line_num}: {exc}") from None
+
+
+def _scan_delimited(
+    path: Path,
+    file_format: str,
+    delimiter: str,
+    reader: Any,
+    position: dict[str, int],
+    chunk_rows: int,
+) -> Plan:
     header = next(reader, None)
     if not header:
         raise DataError(f"{path}: the file is empty; the first line must name the columns")
@@ -267,7 +284,18 @@ def _read_delimited(source: Source, data: bytes, chunk: Chunk) -> tuple[pa.Table
     columns: list[list[str | None]] = [[] for _ in range(width)]
     errors: list[str | None] = []
     text = data.decode("utf-8-sig" if chunk.offset == 0 else "utf-8")
-    for row in csv.reader(io.StringIO(text, newline=""), delimiter=source.delimiter, strict=False):
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=source.delimiter, strict=False)
+    try:
+        return _parse_rows(source, rows, columns, errors)
+    except csv.Error as exc:  # planning parsed the same bytes, so this is not expected
+        raise DataError(f"{chunk.part}: rows from {chunk.start + 1}: {exc}") from None
+
+
+def _parse_rows(
+    source: Source, rows: Any, columns: list[list[str | None]], errors: list[str | None]
+) -> tuple[pa.Table, list[str | None]]:
+    width = len(source.columns)
+    for row in rows:
         if not row:
             continue
         fields: list[str | None] = list(row)
@@ -293,7 +321,8 @@ def _plan_jsonl(path: Path, chunk_rows: int) -> Plan:
     begun, rows, end = 0, 0, 0
     for offset, line in _lines(path):
         end = offset + len(line)
-        if not line.strip():
+        encoding = "utf-8-sig" if offset == 0 else "utf-8"
+        if not line.decode(encoding, "replace").strip():  # blank as the reader judges it
             if rows == 0:
                 begun = end
             continue

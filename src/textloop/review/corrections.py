@@ -19,6 +19,7 @@ from sqlalchemy import select
 from textloop.batch.run import input_hash
 from textloop.batch.sources import plan, read_chunks
 from textloop.data.row_limits import too_long
+from textloop.data.values import NotText, value_text
 from textloop.errors import DataError, InvalidRequest
 from textloop.metadata.recorder import content_uri, find_artifact, record_artifact
 from textloop.predict.deployment import Deployment, find_deployment
@@ -35,6 +36,7 @@ from textloop.store.tables import Prediction
 
 ARTIFACT = "corrections"
 MAX_ROWS = 100_000
+SCORED_AT_ONCE = 64  # texts per model call, so classify requests are not held up behind them
 
 
 @dataclass(frozen=True)
@@ -62,13 +64,24 @@ def read_corrections(path: Path, source: str | None = None) -> list[Correction]:
     for _, table, errors in read_chunks(planned.source, planned.chunks):
         for values, error in zip(table.to_pylist(), errors, strict=True):
             number = len(rows) + 1
-            label, text = (values.get("label") or "").strip(), values.get("text") or None
-            prediction_id = (values.get("prediction_id") or "").strip() or None
+            label = _text(values.get("label")).strip()
+            text = _text(values.get("text")) or None
+            prediction_id = _text(values.get("prediction_id")).strip() or None
             problem = error or _problem(label, text, prediction_id)
             if problem is not None:
                 raise DataError(f"{shown}: row {number}: {problem}")
             rows.append(Correction(number, label, text, prediction_id))
     return rows
+
+
+def _text(value: object) -> str:
+    """A cell as text: a typed Parquet value (an int label, say) as it would be written."""
+    if value is None:
+        return ""
+    try:
+        return value_text(value) or ""
+    except NotText:
+        return ""
 
 
 def _problem(label: str, text: str | None, prediction_id: str | None) -> str | None:
@@ -93,6 +106,8 @@ def record_corrections(
     """Record every correction of the file at ``path`` once; the answer says what it made.
     ``source`` names the file in errors (an upload's temporary name means nothing)."""
     shown = source or path.name
+    if not path.is_file():
+        raise DataError(f"{shown}: no such file")
     hashed = input_hash(path)
     uri = content_uri(name, ARTIFACT, hashed)
     with store.session() as session:
@@ -123,11 +138,16 @@ def record_corrections(
     scored: dict[int, Scored] = {}
     if deployment is not None and bare:
         model = models.get(deployment.version_id, deployment.artifact_uri)
-        probabilities = predictor.predict(model, [row.text or "" for row in bare])
-        for row, item in zip(bare, to_scored(probabilities, model.classes_), strict=True):
-            scored[row.row] = item
+        for start in range(0, len(bare), SCORED_AT_ONCE):  # the server's batcher is shared
+            part = bare[start : start + SCORED_AT_ONCE]
+            probabilities = predictor.predict(model, [row.text or "" for row in part])
+            for row, item in zip(part, to_scored(probabilities, model.classes_), strict=True):
+                scored[row.row] = item
     tasks: set[str] = set()
     with store.session() as session:
+        earlier = find_artifact(session, uri)  # the same file, sent again meanwhile
+        if earlier is not None:
+            return {**earlier.properties, "created": False}
         for row in rows:
             suggested: str | None = None
             confidence: float | None = None

@@ -23,6 +23,7 @@ from textloop.batch.engines import RayOptions
 from textloop.batch.run import BatchRequest
 from textloop.config import ENGINES
 from textloop.errors import InvalidRequest, TooLarge, UnsupportedMediaType
+from textloop.security.accounts import require_assignment
 from textloop.serving.deps import ClassifyKey, RuntimeDep, SessionDep
 from textloop.serving.routes.classifiers import CONTENT_TYPES
 from textloop.serving.uploads import spooled
@@ -143,8 +144,15 @@ def allowed_input(body: bytes, roots: tuple[Path, ...]) -> Path:
             "this server reads no input paths (batch_input_roots is not set); upload the file",
             field="input_path",
         )
-    path = Path(named).expanduser().resolve()
-    if not any(path.is_relative_to(root) for root in roots):
+    try:
+        path = Path(named).expanduser().resolve()
+        # a folder's parts are read too: each must lie inside as well (a link may point out)
+        paths = [path, *(part.resolve() for part in path.iterdir())] if path.is_dir() else [path]
+    except (ValueError, OSError) as exc:
+        raise InvalidRequest(
+            f"input_path {named!r} cannot be read: {exc}", field="input_path"
+        ) from None
+    if not all(any(p.is_relative_to(root) for root in roots) for p in paths):
         raise InvalidRequest(
             f"input_path {named!r} is outside the folders this server reads batch input from "
             "(batch_input_roots)",
@@ -163,7 +171,10 @@ def _owned(session: SessionDep, key: ClassifyKey, batch_id: str) -> Any:
     missing = f"batch job {batch_id!r} does not exist"
     batch = jobs.find(session, batch_id)
     classifier = session.get(Classifier, batch.classifier_id)
-    key.require_owned("classify", classifier.name if classifier else None, missing)
+    name = classifier.name if classifier else None
+    key.require_owned("classify", name, missing)
+    if key.user_id is not None and name is not None:  # a person's key: assigned today
+        require_assignment(session, key.user_id, name)
     return batch
 
 
