@@ -93,7 +93,7 @@ def run_local(
     two cores). The chunks are read on this thread meanwhile; at most one more than there are
     scorers is held at once, so memory stays bounded.
     """
-    count = scorers or max(1, min(os.cpu_count() or 1, len(chunks)))
+    count = scorers or max(1, min(usable_cores(), len(chunks)))
     free: queue.Queue[ChunkScorer] = queue.Queue()
     one_thread = replace(work, threads=work.threads or 1)
     for _ in range(count):
@@ -119,6 +119,14 @@ def run_local(
                 finish(pending.popleft().result())
         while pending:
             finish(pending.popleft().result())
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's share, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _done(result: ChunkResult) -> Done:
