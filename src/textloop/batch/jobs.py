@@ -35,6 +35,7 @@ from textloop.batch.scoring import CONFIDENCE, PREDICTED, Unsure, least_sure
 from textloop.config import Settings
 from textloop.errors import Conflict, DataError, NotFound
 from textloop.jobs.queue import DEAD, enqueue
+from textloop.metadata.recorder import batch_job_uri
 from textloop.models.base import ModelResources
 from textloop.predict.deployment import pinned_deployment
 from textloop.store.database import Store
@@ -194,7 +195,7 @@ def run_batch_job(
     parts.discard_unfinished()
     chunks = [c for c in prepared.plan.chunks if c.index not in parts.done()]
     began = time.monotonic()
-    counted = _Counter(store, batch_id, spent, began, _totals(parts, prepared))
+    counted = _Counter(store, batch_id, spent, began, _totals(parts))
     work = work_of(prepared, settings)
     try:
         if request.engine == "ray":
@@ -216,7 +217,7 @@ def run_batch_job(
     indexes = range(len(prepared.plan.chunks))
     if not is_folder(request.output):
         assemble(parts, indexes, request.output, prepared.format)
-    summary = _summary(prepared, request, expected_hash, parts, indexes)
+    summary = _summary(prepared, request, expected_hash, counted, indexes)
     summary.seconds = spent + time.monotonic() - began
     unsure = _unsure(parts, indexes, request) if request.review_below is not None else []
 
@@ -233,7 +234,7 @@ def run_batch_job(
         summary,
         unsure,
         utcnow(),
-        f"textloop://{name}/batch-jobs/{batch_id}",
+        batch_job_uri(name, batch_id),
         mark_done,
     )
     _discard(request, folder)
@@ -275,7 +276,7 @@ def _end(batch: BatchJob, status: str) -> None:
     batch.status, batch.finished_at = status, utcnow()
 
 
-def _totals(parts: Parts, prepared: Prepared) -> tuple[int, int, int]:
+def _totals(parts: Parts) -> tuple[int, int, int]:
     """Rows, rows without a prediction and chunks already written by earlier attempts."""
     rows = errors = 0
     done = parts.done()
@@ -313,9 +314,9 @@ class _Counter:
 
 
 def _summary(
-    prepared: Prepared, request: BatchRequest, hashed: str, parts: Parts, indexes: range
+    prepared: Prepared, request: BatchRequest, hashed: str, counted: _Counter, indexes: range
 ) -> BatchSummary:
-    rows, errors, _ = _totals(parts, prepared)
+    """What the job did, over every attempt (the counter began from the parts already there)."""
     return BatchSummary(
         classifier=request.classifier,
         model_version=prepared.deployment.version,
@@ -324,8 +325,8 @@ def _summary(
         input_hash=hashed,
         output=str(request.output),
         format=prepared.format,
-        rows=rows,
-        errors=errors,
+        rows=counted.rows,
+        errors=counted.errors,
         chunks=len(indexes),
     )
 

@@ -12,29 +12,21 @@ from textloop.cli.output import artifact_details
 
 def render_lineage(graph: dict[str, Any]) -> Tree:
     if "batch_job" in graph:
-        job, model = graph["batch_job"], graph["model"]
+        job = graph["batch_job"]
         tree = Tree(escape(f"batch job {job['id']} ({job['classifier']}): {job['status']}"))
         tree.add(escape(f"input {job['input']} (sha256 {job['input_hash'][:16]})"))
-        run = graph["run"]
-        made = f", registered by run {run['run']} ({run['pipeline']})" if run else ""
-        node = tree.add(escape(f"scored by model {model['uri']} ({model['family']}){made}"))
-        for dataset in graph["datasets"]:
-            node.add(escape(f"trained on dataset {dataset['uri']}"))
+        _model(tree, graph, "scored by model")
         _steps(tree.add("steps upstream, oldest first"), graph["upstream"], "inputs", "produced_by")
         return tree
     if "prediction" in graph:
-        p, model = graph["prediction"], graph["model"]
+        p = graph["prediction"]
         tree = Tree(
             escape(
                 f"prediction {p['id']} ({p['classifier']}): {p['label']} "
                 f"at {p['confidence']:.3f}, {p['created_at']}"
             )
         )
-        run = graph["run"]
-        made = f", registered by run {run['run']} ({run['pipeline']})" if run else ""
-        node = tree.add(escape(f"model {model['uri']} ({model['family']}){made}"))
-        for dataset in graph["datasets"]:
-            node.add(escape(f"trained on dataset {dataset['uri']}"))
+        node = _model(tree, graph, "model")
         _steps(node.add("steps upstream, oldest first"), graph["upstream"], "inputs", "produced_by")
         return tree
     tree = Tree(escape(f"dataset {graph['dataset']['uri']}"))
@@ -46,6 +38,16 @@ def render_lineage(graph: dict[str, Any]) -> Tree:
         tree.add(escape(f"consumed by runs {runs}"))
     _steps(tree.add("steps downstream"), graph["downstream"], "outputs", "consumed_by")
     return tree
+
+
+def _model(tree: Tree, graph: dict[str, Any], title: str) -> Tree:
+    """The model behind a prediction or batch, the run that registered it and its data."""
+    model, run = graph["model"], graph["run"]
+    made = f", registered by run {run['run']} ({run['pipeline']})" if run else ""
+    node = tree.add(escape(f"{title} {model['uri']} ({model['family']}){made}"))
+    for dataset in graph["datasets"]:
+        node.add(escape(f"trained on dataset {dataset['uri']}"))
+    return node
 
 
 def _steps(parent: Tree, steps: list[dict[str, Any]], items: str, onwards: str) -> None:

@@ -17,10 +17,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textloop.errors import NotFound
-from textloop.metadata.recorder import dataset_uri, find_artifact, model_uri, run_artifacts
+from textloop.metadata.recorder import (
+    batch_job_uri,
+    dataset_uri,
+    find_artifact,
+    model_uri,
+    run_artifacts,
+)
 from textloop.store.queries import get_classifier
 from textloop.store.tables import (
     Artifact,
+    BatchJob,
     Classifier,
     Context,
     Event,
@@ -35,11 +42,8 @@ def prediction_lineage(session: Session, prediction_id: str) -> dict[str, Any]:
     if prediction is None:
         raise NotFound(f"prediction {prediction_id!r} does not exist")
     classifier = session.get(Classifier, prediction.classifier_id)
-    model = session.get(ModelVersion, prediction.model_version_id)
-    assert classifier is not None and model is not None
-    artifact = find_artifact(session, model_uri(classifier.name, model.version))
-    producers = _executions(session, artifact.id, "output") if artifact else []
-    context = session.get(Context, producers[0].context_id) if producers else None
+    assert classifier is not None
+    history, artifact = _model_history(session, classifier, prediction.model_version_id)
     return {
         "prediction": {
             "id": prediction.id,
@@ -48,6 +52,22 @@ def prediction_lineage(session: Session, prediction_id: str) -> dict[str, Any]:
             "confidence": prediction.confidence,
             "created_at": prediction.created_at.isoformat(),
         },
+        **history,
+        "upstream": _upstream(session, artifact) if artifact else [],
+    }
+
+
+def _model_history(
+    session: Session, classifier: Classifier, model_version_id: int
+) -> tuple[dict[str, Any], Artifact | None]:
+    """A model version, the run that registered it and the data it was trained on (for a
+    lineage that ends in that model), and its artifact."""
+    model = session.get(ModelVersion, model_version_id)
+    assert model is not None
+    artifact = find_artifact(session, model_uri(classifier.name, model.version))
+    producers = _executions(session, artifact.id, "output") if artifact else []
+    context = session.get(Context, producers[0].context_id) if producers else None
+    history = {
         "model": {
             "version": model.version,
             "family": model.family,
@@ -55,25 +75,20 @@ def prediction_lineage(session: Session, prediction_id: str) -> dict[str, Any]:
         },
         "run": describe_context(context) if context else None,
         "datasets": _datasets_of_run(session, context) if context else [],
-        "upstream": _upstream(session, artifact) if artifact else [],
     }
+    return history, artifact
 
 
 def batch_lineage(session: Session, batch_id: str) -> dict[str, Any]:
     """A batch job's output back to its input (with its content hash) and the model that
     scored it, and that model back to its run and training data."""
-    from textloop.store.tables import BatchJob
-
     batch = session.get(BatchJob, batch_id)
     if batch is None:
         raise NotFound(f"batch job {batch_id!r} does not exist")
     classifier = session.get(Classifier, batch.classifier_id)
-    model = session.get(ModelVersion, batch.model_version_id)
-    assert classifier is not None and model is not None
-    output = find_artifact(session, f"textloop://{classifier.name}/batch-jobs/{batch_id}")
-    artifact = find_artifact(session, model_uri(classifier.name, model.version))
-    producers = _executions(session, artifact.id, "output") if artifact else []
-    context = session.get(Context, producers[0].context_id) if producers else None
+    assert classifier is not None
+    history, _ = _model_history(session, classifier, batch.model_version_id)
+    output = find_artifact(session, batch_job_uri(classifier.name, batch_id))
     return {
         "batch_job": {
             "id": batch.id,
@@ -83,13 +98,7 @@ def batch_lineage(session: Session, batch_id: str) -> dict[str, Any]:
             "input_hash": batch.input_hash,
             "output": describe_artifact(output) if output else None,
         },
-        "model": {
-            "version": model.version,
-            "family": model.family,
-            "uri": model_uri(classifier.name, model.version),
-        },
-        "run": describe_context(context) if context else None,
-        "datasets": _datasets_of_run(session, context) if context else [],
+        **history,
         "upstream": _upstream(session, output) if output else [],
     }
 

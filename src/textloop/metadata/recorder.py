@@ -30,6 +30,10 @@ def model_uri(classifier: str, version: int) -> str:
     return f"textloop://{classifier}/models/{version}"
 
 
+def batch_job_uri(classifier: str, batch_id: str) -> str:
+    return f"textloop://{classifier}/batch-jobs/{batch_id}"
+
+
 def content_uri(classifier: str, type_: str, content_hash: str) -> str:
     return f"textloop://{classifier}/{type_}/{content_hash[:16]}"
 
