@@ -21,6 +21,7 @@ lint: venv
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src/textloop
+	$(BIN)/lint-imports
 
 # Browser tests drive Debian's Chromium; install it when it is missing.
 browser:

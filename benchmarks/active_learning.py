@@ -41,7 +41,8 @@ from textloop.data.splits import normalize_text
 from textloop.models.base import ModelResources, families, fit_model
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.predict.model_cache import ModelCache
-from textloop.registry.models import PRODUCTION, register_model, set_alias
+from textloop.registry.aliases import PRODUCTION, set_alias
+from textloop.registry.models import register_model
 from textloop.review.assignments import claim_next, decide
 from textloop.review.export import decisions_table
 from textloop.review.pool import add_to_pool, sample_pool, unlabelled_texts

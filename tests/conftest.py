@@ -1,15 +1,20 @@
-"""Fixtures: a fresh database per test on SQLite and on PostgreSQL, and a small labelled corpus.
+"""Fixtures: a fresh database per test, and a small labelled corpus.
 
-PostgreSQL is expected at 127.0.0.1:5432 (user postgres, trust auth, database ``test``); every
-test gets its own database created from it. When it is unreachable the PostgreSQL cases skip,
-except under ``CI=true`` where they fail.
+A test gets SQLite, the embedded default. A test of behaviour that storage decides (locks,
+concurrent claims, types and text a database keeps, what survives a killed process) is marked
+``storage`` and runs on SQLite and on PostgreSQL. PostgreSQL is expected at 127.0.0.1:5432 (user
+postgres, trust auth, database ``test``); every such test gets its own database created from it.
+When it is unreachable the PostgreSQL cases skip, except under ``CI=true`` where they fail.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import psycopg
@@ -65,7 +70,19 @@ def fresh_database_url(backend: str, tmp_path: Path, postgres_available: bool) -
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that needs a database runs on SQLite; one marked ``storage`` on both; one
+    that names its databases (``parametrize("database_url", ...)``) on those."""
+    named = any(
+        mark.args and mark.args[0] == "database_url"
+        for mark in metafunc.definition.iter_markers("parametrize")
+    )
+    if "database_url" in metafunc.fixturenames and not named:
+        storage = metafunc.definition.get_closest_marker("storage") is not None
+        metafunc.parametrize("database_url", BACKENDS if storage else ["sqlite"], indirect=True)
+
+
+@pytest.fixture
 def database_url(
     request: pytest.FixtureRequest, tmp_path: Path, postgres_available: bool
 ) -> Iterator[str]:
@@ -99,3 +116,54 @@ def classifier_id(store: Store, settings: Settings, corpus_csv: Path) -> int:
     ingest_batch(store, settings, "topics", read_labelled_file(corpus_csv), "corpus")
     with store.session() as session:
         return get_classifier(session, "topics").id
+
+
+Build = Callable[[Store, Settings, Path], object]
+
+
+class Templates:
+    """Stores that many tests start from (a trained, deployed classifier), built once per test
+    process and copied into each test's own fresh SQLite store and data folder.
+
+    A copy holds the same rows and files the build would have written, in milliseconds instead
+    of a training run; each test still writes only to its own copy. On PostgreSQL, where the
+    storage is what the test is about, the build runs in the test's own database as before.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def apply(self, store: Store, settings: Settings, corpus_csv: Path, build: Build) -> None:
+        if store.engine.dialect.name != "sqlite":
+            build(store, settings, corpus_csv)
+            return
+        template = self.root / f"{build.__module__}.{build.__qualname__}"
+        if not template.exists():
+            self._make(template, build)
+        shutil.copytree(template / "data", settings.data_dir, dirs_exist_ok=True)
+        store.engine.dispose()
+        with (
+            closing(sqlite3.connect(template / "db")) as source,
+            closing(sqlite3.connect(str(store.engine.url.database))) as copy,
+        ):
+            source.backup(copy)
+
+    @staticmethod
+    def _make(template: Path, build: Build) -> None:
+        building = template.with_name(template.name + ".building")
+        shutil.rmtree(building, ignore_errors=True)
+        building.mkdir(parents=True)
+        settings = Settings.load(
+            data_dir=building / "data", database_url=f"sqlite:///{building / 'db'}"
+        )
+        store = open_store(settings)
+        try:
+            build(store, settings, write_corpus(building / "corpus.csv"))
+        finally:
+            store.dispose()
+        building.rename(template)
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
+    return Templates(tmp_path_factory.mktemp("templates"))

@@ -88,3 +88,9 @@ def running_server(
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def server_pids(log: Path) -> list[int]:
+    """Every server process that logged its start (uvicorn: "Started server process [PID]")."""
+    lines = [line for line in log.read_text().splitlines() if "Started server process" in line]
+    return [int(line.rsplit("[", 1)[1].rstrip("]")) for line in lines]

@@ -1,10 +1,12 @@
 """Settings come from flags, then TEXTLOOP_* variables, then <data_dir>/textloop.toml."""
 
+import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from textloop.config import Settings
+from textloop.config import SETTINGS, Settings
 from textloop.errors import ConfigError
 
 
@@ -78,3 +80,50 @@ def test_settings_pass_to_another_process_through_its_environment(
     for name, value in original.environment().items():
         monkeypatch.setenv(name, value)
     assert Settings.load() == original
+
+
+def test_every_settings_attribute_is_named_in_the_table_in_its_order() -> None:
+    assert [f.name for f in fields(Settings)] == [s.name for s in SETTINGS] + ["split_fractions"]
+    assert Settings.load.__defaults__ == (None, None, None)  # data_dir, database_url, artifact_root
+
+
+def test_a_flag_wins_over_the_environment_and_an_unset_flag_changes_nothing(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("TEXTLOOP_TUNE_TRIALS", "4")
+    monkeypatch.setenv("TEXTLOOP_ENGINE", "ray")
+    loaded = Settings.load(data_dir=tmp_path)
+    assert loaded.with_flags(tune_trials=None, engine="") == loaded
+    flagged = loaded.with_flags(tune_trials=0, batch_wait_ms=0.0)
+    assert (flagged.tune_trials, flagged.batch_wait_ms, flagged.engine) == (0, 0.0, "ray")
+    with pytest.raises(ValueError, match="tune_trails"):
+        loaded.with_flags(tune_trails=1)
+
+
+def test_lists_read_from_the_environment_or_toml_and_pass_back_through_the_environment(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("TEXTLOOP_WEBHOOK_ALLOWED_HOSTS", " hooks.internal, ,10.0.0.7")
+    toml = 'forwarded_allow_ips = ["10.0.0.1"]\nray_address = ""\n'
+    (tmp_path / "textloop.toml").write_text(toml)
+    settings = Settings.load(data_dir=tmp_path)
+    assert settings.webhook_allowed_hosts == ("hooks.internal", "10.0.0.7")
+    assert settings.forwarded_allow_ips == ("10.0.0.1",)
+    assert settings.ray_address is None  # empty counts as unset
+    assert settings.environment()["TEXTLOOP_WEBHOOK_ALLOWED_HOSTS"] == "hooks.internal,10.0.0.7"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("TEXTLOOP_TUNE_TRIALS", "1.5", "tune_trials must be a int, not '1.5'"),
+        ("TEXTLOOP_HEADER_TIMEOUT", "-1", "header_timeout must not be negative, got '-1'"),
+        ("TEXTLOOP_ENGINE", "spark", "engine must be one of local, ray, not 'spark'"),
+    ],
+)
+def test_a_bad_value_is_an_error_naming_the_setting(
+    tmp_path: Path, monkeypatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Settings.load(data_dir=tmp_path)

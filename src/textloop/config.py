@@ -1,89 +1,270 @@
 """Where textloop keeps its state, resolved once from flags, environment and a TOML file.
 
+Every setting is named once, in ``SETTINGS``: its TOML key (also the ``Settings`` attribute), its
+``TEXTLOOP_*`` variable, its type, its default, its help and the CLI flag that exposes it, if any.
+That table drives the TOML file, the environment, ``Settings.environment`` for child processes,
+the CLI flags (``cli.context.setting_option``) and the reference in docs/configuration.md
+(``reference``; ``python -m textloop.config docs/configuration.md`` rewrites it there).
+
 Precedence, highest first: explicit arguments (CLI flags), ``TEXTLOOP_*`` environment
-variables, ``<data_dir>/textloop.toml``, built-in defaults. Everything else reads a ``Settings``
-instead of the environment so that tests can run many isolated instances in one process.
+variables, ``<data_dir>/textloop.toml``, built-in defaults. An empty value counts as unset.
+Everything else reads a ``Settings`` instead of the environment so that tests can run many
+isolated instances in one process.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from textloop.errors import ConfigError
 
-DEFAULT_DATA_DIR = Path("textloop-data")
-DEFAULT_THRESHOLD = 0.5
-SETTINGS = (
-    "database_url",
-    "artifact_root",
-    "tune_trials",
-    "tune_seconds",
-    "encoder_dir",
-    "encoder_runtime",
-    "batch_wait_ms",
-    "embedding_cache",
-    "max_body_bytes",
-    "max_upload_bytes",
-    "max_upload_rows",
-    "webhook_allowed_hosts",
-    "max_header_bytes",
-    "header_timeout",
-    "max_connections",
-    "forwarded_allow_ips",
-    "engine",
-    "ray_address",
-    "batch_input_roots",
-)
 ENGINES = ("local", "ray")
 # How sentence encoders run: ONNX Runtime on an export made at training time (INT8 on the CPU by
 # default, FP16 on CUDA), or PyTorch as the original model does.
 ENCODER_RUNTIMES = ("onnx-int8", "onnx-fp32", "onnx-fp16", "torch")
 
 
+def absolute_path(value: str) -> Path:
+    """A path made absolute against the working directory when the settings load."""
+    return Path(value).expanduser().absolute()
+
+
+def real_path(value: str) -> Path:
+    """A path with its links resolved, so that a path checked to lie inside it cannot leave."""
+    return Path(value).expanduser().resolve()
+
+
+TYPE_NAMES: dict[Callable[[str], Any], str] = {
+    int: "integer",
+    float: "number",
+    str: "string",
+    Path: "path",
+    absolute_path: "path",
+    real_path: "path",
+}
+
+
+@dataclass(frozen=True)
+class Flag:
+    """The command-line option that sets a setting for one command (``command`` None: the root
+    ``textloop`` itself); its help is the flag's own, shorter than the setting's."""
+
+    command: str | None
+    option: str
+    help: str
+    show_envvar: bool = False  # the flag also reads the variable itself (and says so in --help)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting. ``default`` is written as in TOML or the environment; ``{name}`` in it
+    stands for a setting earlier in the table; None leaves the setting unset."""
+
+    name: str
+    type: Callable[[str], Any]  # of one value: int, float, str, Path or a *_path function
+    default: str | None
+    help: str
+    choices: tuple[str, ...] = ()
+    many: bool = False  # comma-separated in the environment, a list in TOML; a tuple here
+    toml: bool = True  # False: the environment or a flag only (the data dir holds the file)
+    flag: Flag | None = None
+
+    @property
+    def env(self) -> str:
+        return f"TEXTLOOP_{self.name.upper()}"
+
+    def parse(self, raw: str | None) -> Any:
+        """The typed value of ``raw`` (None: the setting is unset), or a ConfigError naming it."""
+        if self.many:
+            items = (item.strip() for item in (raw or "").split(","))
+            return tuple(self._one(item) for item in items if item)
+        return None if raw is None else self._one(raw)
+
+    def _one(self, raw: str) -> Any:
+        if self.choices and raw not in self.choices:
+            choices = ", ".join(self.choices)
+            raise ConfigError(f"{self.name} must be one of {choices}, not {raw!r}")
+        if self.type not in (int, float):
+            return self.type(raw)
+        try:
+            number = self.type(raw)
+        except ValueError:
+            kind = getattr(self.type, "__name__", "number")
+            raise ConfigError(f"{self.name} must be a {kind}, not {raw!r}") from None
+        if number < 0:
+            raise ConfigError(f"{self.name} must not be negative, got {raw!r}")
+        return number
+
+    def format(self, value: Any) -> str:
+        """``value`` as the environment carries it; ``parse`` reads it back unchanged."""
+        if value is None:
+            return ""
+        return ",".join(map(str, value)) if self.many else str(value)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "data_dir", absolute_path, "./textloop-data",
+        "The folder textloop keeps its state in: the SQLite database, artifacts, journals, "
+        "the demo's key and `textloop.toml` (which therefore cannot set it).",
+        toml=False,
+        flag=Flag(
+            None, "--data-dir",
+            "Where textloop keeps its database and artifacts (default: ./textloop-data).",
+            show_envvar=True,
+        ),
+    ),
+    Setting(
+        "database_url", str, "sqlite:///{data_dir}/textloop.db",
+        "The database as a SQLAlchemy URL: SQLite, or PostgreSQL such as "
+        "`postgresql://user@host:5432/textloop`.",
+    ),
+    Setting(
+        "artifact_root", Path, "{data_dir}/artifacts",
+        "Where model artifacts are stored (`classifiers/<name>/models/<version>/`), recorded "
+        "relative to it so that the folder can move.",
+    ),
+    Setting(
+        "tune_trials", int, "0",
+        "Extra hyper-parameter trials per training run; 0 keeps each family's defaults.",
+        flag=Flag(
+            "train", "--tune-trials",
+            "Hyper-parameter trials beyond each family's defaults (default: 0).",
+        ),
+    ),
+    Setting(
+        "tune_seconds", float, "300",
+        "Seconds after which a training run starts no more tuning trials.",
+        flag=Flag(
+            "train", "--tune-seconds", "Stop starting tuning trials after this many seconds."
+        ),
+    ),
+    Setting(
+        "encoder_dir", Path, "{artifact_root}/encoders",
+        "Where the ONNX exports of sentence encoders live.",
+    ),
+    Setting(
+        "encoder_runtime", str, "onnx-int8",
+        "How sentence encoders run: ONNX Runtime on the export made at training time (INT8 or "
+        "FP32 on the CPU, FP16 on CUDA), or PyTorch as the original model does. Changing it "
+        "changes the embeddings a little: retrain.",
+        choices=ENCODER_RUNTIMES,
+    ),
+    Setting(
+        "batch_wait_ms", float, "2",
+        "How long the server may gather concurrent requests into one model call; 0 turns "
+        "batching off.",
+        flag=Flag(
+            "serve", "--batch-wait-ms",
+            "How long concurrent requests may be gathered into one model call.",
+        ),
+    ),
+    Setting(
+        "embedding_cache", int, "50000",
+        "Embeddings kept per encoder, by text; 0 keeps none.",
+    ),
+    Setting(
+        "max_body_bytes", int, "16777216",
+        "The largest request body of an API route other than the uploads (16 MiB: the largest "
+        "valid classify request, 256 texts of 10,000 characters, even with every character "
+        "escaped); 413 beyond.",
+    ),
+    Setting(
+        "max_upload_bytes", int, "104857600",
+        "The largest upload, a dataset file or pool texts (100 MiB), streamed to disk; 413 beyond.",
+    ),
+    Setting(
+        "max_upload_rows", int, "1000000",
+        "The most rows of a dataset file, or texts of a pool request.",
+    ),
+    Setting(
+        "webhook_allowed_hosts", str, None,
+        "Hosts webhooks may reach though they are not public addresses (loopback, private, ...), "
+        "each as written in webhook URLs. None by default, so that an admin key cannot point "
+        "the server at its own network.",
+        many=True,
+    ),
+    Setting(
+        "max_header_bytes", int, "32768",
+        "The largest request head (request line and headers) `textloop serve` reads (32 KiB); "
+        "431 beyond.",
+    ),
+    Setting(
+        "header_timeout", float, "20",
+        "Seconds a connection of `textloop serve` has to send a whole request head.",
+    ),
+    Setting(
+        "max_connections", int, "1000",
+        "Open connections per server process; 503 beyond. Keep it under the open-file limit "
+        "(`ulimit -n`) with room for the database and model files.",
+    ),
+    Setting(
+        "forwarded_allow_ips", str, None,
+        "Proxies whose `X-Forwarded-For`/`X-Forwarded-Proto` the server believes. None by "
+        "default, so that a client cannot choose the address the audit log and sign-in "
+        "throttling see.",
+        many=True,
+    ),
+    Setting(
+        "engine", str, "local",
+        "Where batch classification runs by default: `local` (this process) or `ray`.",
+        choices=ENGINES,
+        flag=Flag(
+            "batch-classify", "--engine", "local (this process) or ray (default: the setting)."
+        ),
+    ),
+    Setting(
+        "ray_address", str, None,
+        "The Ray cluster batch work joins (`ray://host:10001` or `host:6379`); unset, a local "
+        "Ray is started per batch and stopped after.",
+        flag=Flag(
+            "batch-classify", "--ray-address", "Ray cluster to join (default: start a local Ray)."
+        ),
+    ),
+    Setting(
+        "batch_input_roots", real_path, None,
+        "Folders a batch job submitted over HTTP may name its input in; none by default: such "
+        "a job uploads its file.",
+        many=True,
+    ),
+)  # fmt: skip
+BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Resolved configuration of one textloop instance."""
+    """Resolved configuration of one textloop instance: one attribute per entry of ``SETTINGS``
+    (their help is there), in its order, and the split fractions, which are not configurable."""
 
     data_dir: Path
     database_url: str
     artifact_root: Path
+    tune_trials: int
+    tune_seconds: float
+    encoder_dir: Path | None
+    encoder_runtime: str
+    batch_wait_ms: float
+    embedding_cache: int
+    max_body_bytes: int
+    max_upload_bytes: int
+    max_upload_rows: int
+    webhook_allowed_hosts: tuple[str, ...]
+    max_header_bytes: int
+    header_timeout: float
+    max_connections: int
+    forwarded_allow_ips: tuple[str, ...]
+    engine: str
+    ray_address: str | None
+    batch_input_roots: tuple[Path, ...]
     split_fractions: dict[str, float] = field(
         default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1}
     )
-    tune_trials: int = 0  # extra hyper-parameter trials per training run; 0 keeps the defaults
-    tune_seconds: float = 300.0
-    encoder_dir: Path | None = None  # ONNX exports of encoders; None: <artifact_root>/encoders
-    encoder_runtime: str = "onnx-int8"
-    batch_wait_ms: float = 2.0  # how long the server may gather concurrent requests; 0: no batching
-    embedding_cache: int = 50_000  # embeddings kept per encoder, by text; 0 keeps none
-    # Request bodies (serving.limits): a JSON request, an upload (dataset file or pool texts).
-    # 16 MiB holds the largest valid classify request, 256 texts of 10,000 characters, even in
-    # 3-byte UTF-8 (7.7 MB) or with every character escaped as \uXXXX (15.4 MB).
-    max_body_bytes: int = 16 * 1024 * 1024
-    max_upload_bytes: int = 100 * 1024 * 1024
-    max_upload_rows: int = 1_000_000
-    # Hosts webhooks may reach though they are not public addresses (loopback, private, ...):
-    # by default none, so that an admin key cannot point the server at its own network.
-    webhook_allowed_hosts: tuple[str, ...] = ()
-    # Proxies whose X-Forwarded-For / X-Forwarded-Proto the server believes: by default none, so
-    # that a client cannot choose the address the audit log and sign-in throttling see.
-    forwarded_allow_ips: tuple[str, ...] = ()
-    # Connections of `textloop serve` (serving.connections): the largest request head (431
-    # beyond), the seconds a connection has to send one whole, the open connections per process
-    # (503 beyond; keep it under the open-file limit, `ulimit -n`, with room for the database).
-    max_header_bytes: int = 32 * 1024
-    header_timeout: float = 20.0
-    max_connections: int = 1000
-    # Batch classification (textloop.batch): the engine it runs on by default, the Ray cluster
-    # to join (None starts a local Ray per job), and the folders a batch job submitted over HTTP
-    # may read its input from (none by default: such a job must upload its file).
-    engine: str = "local"
-    ray_address: str | None = None
-    batch_input_roots: tuple[Path, ...] = ()
 
     @classmethod
     def load(
@@ -92,109 +273,51 @@ class Settings:
         database_url: str | None = None,
         artifact_root: Path | str | None = None,
     ) -> Settings:
-        env = os.environ
-        resolved_dir = Path(data_dir or env.get("TEXTLOOP_DATA_DIR") or DEFAULT_DATA_DIR)
-        resolved_dir = resolved_dir.expanduser().absolute()
-        file_values = _read_toml(resolved_dir / "textloop.toml")
-        url = (
-            database_url
-            or env.get("TEXTLOOP_DATABASE_URL")
-            or file_values.get("database_url")
-            or f"sqlite:///{resolved_dir / 'textloop.db'}"
-        )
-        artifacts = Path(
-            artifact_root
-            or env.get("TEXTLOOP_ARTIFACT_ROOT")
-            or file_values.get("artifact_root")
-            or resolved_dir / "artifacts"
-        )
-        trials = env.get("TEXTLOOP_TUNE_TRIALS") or file_values.get("tune_trials") or "0"
-        seconds = env.get("TEXTLOOP_TUNE_SECONDS") or file_values.get("tune_seconds") or "300"
-        exports = env.get("TEXTLOOP_ENCODER_DIR") or file_values.get("encoder_dir")
-        runtime = (
-            env.get("TEXTLOOP_ENCODER_RUNTIME") or file_values.get("encoder_runtime") or "onnx-int8"
-        )
-        if runtime not in ENCODER_RUNTIMES:
-            raise ConfigError(
-                f"encoder_runtime must be one of {', '.join(ENCODER_RUNTIMES)}, not {runtime!r}"
-            )
-        wait = env.get("TEXTLOOP_BATCH_WAIT_MS") or file_values.get("batch_wait_ms") or "2"
-        cache = env.get("TEXTLOOP_EMBEDDING_CACHE") or file_values.get("embedding_cache") or "50000"
-        limits = {  # only those set; the others keep the defaults above
-            name: _number(int, name, value)
-            for name in (
-                "max_body_bytes",
-                "max_upload_bytes",
-                "max_upload_rows",
-                "max_header_bytes",
-                "max_connections",
-            )
-            if (value := env.get(f"TEXTLOOP_{name.upper()}") or file_values.get(name))
-        }
-        head = env.get("TEXTLOOP_HEADER_TIMEOUT") or file_values.get("header_timeout") or "20"
-        hosts = (
-            env.get("TEXTLOOP_WEBHOOK_ALLOWED_HOSTS")
-            or file_values.get("webhook_allowed_hosts")
-            or ""
-        )
-        proxies = (
-            env.get("TEXTLOOP_FORWARDED_ALLOW_IPS") or file_values.get("forwarded_allow_ips") or ""
-        )
-        engine = env.get("TEXTLOOP_ENGINE") or file_values.get("engine") or "local"
-        if engine not in ENGINES:
-            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
-        roots = env.get("TEXTLOOP_BATCH_INPUT_ROOTS") or file_values.get("batch_input_roots") or ""
-        return cls(
-            data_dir=resolved_dir,
-            database_url=str(url),
-            artifact_root=artifacts,
-            tune_trials=_number(int, "tune_trials", trials),
-            tune_seconds=_number(float, "tune_seconds", seconds),
-            encoder_dir=Path(exports) if exports else artifacts / "encoders",
-            encoder_runtime=runtime,
-            batch_wait_ms=_number(float, "batch_wait_ms", wait),
-            embedding_cache=_number(int, "embedding_cache", cache),
-            header_timeout=_number(float, "header_timeout", head),
-            webhook_allowed_hosts=tuple(h.strip() for h in hosts.split(",") if h.strip()),
-            forwarded_allow_ips=tuple(a.strip() for a in proxies.split(",") if a.strip()),
-            engine=engine,
-            ray_address=env.get("TEXTLOOP_RAY_ADDRESS") or file_values.get("ray_address") or None,
-            batch_input_roots=tuple(
-                Path(root.strip()).expanduser().resolve()
-                for root in roots.split(",")
-                if root.strip()
-            ),
-            **limits,
-        )
+        given = {"data_dir": data_dir, "database_url": database_url, "artifact_root": artifact_root}
+        return cls(**resolve(given, os.environ))
+
+    def with_flags(self, **flags: Any) -> Settings:
+        """These settings with the values a command's flags gave (None or "": not given).
+
+        A flag's value is the command's to check, as it checks its other options: a batch
+        request refuses an unknown engine the same way whether it came from a flag or the API.
+        """
+        unknown = set(flags) - set(BY_NAME)
+        if unknown:
+            raise ValueError(f"not settings: {', '.join(sorted(unknown))}")
+        return replace(self, **{k: v for k, v in flags.items() if v is not None and v != ""})
 
     def environment(self) -> dict[str, str]:
         """These settings as ``TEXTLOOP_*`` variables, for processes started with them."""
-        return {
-            "TEXTLOOP_DATA_DIR": str(self.data_dir),
-            "TEXTLOOP_DATABASE_URL": self.database_url,
-            "TEXTLOOP_ARTIFACT_ROOT": str(self.artifact_root),
-            "TEXTLOOP_TUNE_TRIALS": str(self.tune_trials),
-            "TEXTLOOP_TUNE_SECONDS": str(self.tune_seconds),
-            "TEXTLOOP_ENCODER_DIR": str(self.encoder_dir or self.artifact_root / "encoders"),
-            "TEXTLOOP_ENCODER_RUNTIME": self.encoder_runtime,
-            "TEXTLOOP_BATCH_WAIT_MS": str(self.batch_wait_ms),
-            "TEXTLOOP_EMBEDDING_CACHE": str(self.embedding_cache),
-            "TEXTLOOP_MAX_BODY_BYTES": str(self.max_body_bytes),
-            "TEXTLOOP_MAX_UPLOAD_BYTES": str(self.max_upload_bytes),
-            "TEXTLOOP_MAX_UPLOAD_ROWS": str(self.max_upload_rows),
-            "TEXTLOOP_WEBHOOK_ALLOWED_HOSTS": ",".join(self.webhook_allowed_hosts),
-            "TEXTLOOP_MAX_HEADER_BYTES": str(self.max_header_bytes),
-            "TEXTLOOP_HEADER_TIMEOUT": str(self.header_timeout),
-            "TEXTLOOP_MAX_CONNECTIONS": str(self.max_connections),
-            "TEXTLOOP_FORWARDED_ALLOW_IPS": ",".join(self.forwarded_allow_ips),
-            "TEXTLOOP_ENGINE": self.engine,
-            "TEXTLOOP_RAY_ADDRESS": self.ray_address or "",
-            "TEXTLOOP_BATCH_INPUT_ROOTS": ",".join(map(str, self.batch_input_roots)),
-        }
+        return {s.env: s.format(getattr(self, s.name)) for s in SETTINGS}
 
     def ensure_dirs(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.artifact_root.mkdir(parents=True, exist_ok=True)
+
+
+def resolve(given: Mapping[str, object], env: Mapping[str, str]) -> dict[str, Any]:
+    """Every setting's value by precedence: ``given``, ``env``, the data dir's TOML file, the
+    default. The file is read once the data dir is known, the first setting of the table."""
+    values: dict[str, Any] = {}
+    from_file: dict[str, str] = {}
+    for setting in SETTINGS:
+        raw = (
+            str(given.get(setting.name) or "")
+            or env.get(setting.env)
+            or (from_file.get(setting.name) if setting.toml else None)
+            or _default(setting, values)
+        )
+        values[setting.name] = setting.parse(raw)
+        if setting.name == "data_dir":
+            from_file = _read_toml(values["data_dir"] / "textloop.toml")
+    return values
+
+
+def _default(setting: Setting, earlier: dict[str, Any]) -> str | None:
+    if setting.default is None:
+        return None
+    return setting.default.format(**{name: str(value) for name, value in earlier.items()})
 
 
 def _read_toml(path: Path) -> dict[str, str]:
@@ -204,7 +327,7 @@ def _read_toml(path: Path) -> dict[str, str]:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-    unknown = set(values) - set(SETTINGS)
+    unknown = set(values) - {setting.name for setting in SETTINGS if setting.toml}
     if unknown:
         raise ConfigError(f"{path}: unknown settings {', '.join(sorted(unknown))}")
     # a list (``webhook_allowed_hosts = ["hooks.internal"]``) reads as its comma-separated items
@@ -214,11 +337,64 @@ def _read_toml(path: Path) -> dict[str, str]:
     }
 
 
-def _number(kind: type[Any], name: str, value: str) -> Any:
-    try:
-        number = kind(value)
-    except ValueError:
-        raise ConfigError(f"{name} must be a {kind.__name__}, not {value!r}") from None
-    if number < 0:
-        raise ConfigError(f"{name} must not be negative, got {value!r}")
-    return number
+REFERENCE_START = (
+    "<!-- settings reference: `python -m textloop.config docs/configuration.md` writes it -->"
+)
+REFERENCE_END = "<!-- end of the settings reference -->"
+
+
+def reference() -> str:
+    """The settings reference of docs/configuration.md, between its two marker lines."""
+    rows = [
+        REFERENCE_START,
+        "| setting | TOML key | environment | flag | type | default | what it sets |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in SETTINGS:
+        flag = f"`{' '.join(filter(None, (s.flag.command, s.flag.option)))}`" if s.flag else ""
+        cells = (
+            s.name.replace("_", " "),
+            f"`{s.name}`" if s.toml else "—",
+            f"`{s.env}`",
+            flag,
+            _type_name(s),
+            _default_shown(s),
+            s.help.replace("|", "\\|"),
+        )
+        rows.append(f"| {' | '.join(cells)} |")
+    return "\n".join([*rows, REFERENCE_END])
+
+
+def _type_name(setting: Setting) -> str:
+    name = TYPE_NAMES[setting.type]
+    if setting.choices:
+        name = "one of " + ", ".join(f"`{choice}`" for choice in setting.choices)
+    elif setting.type in (int, float):
+        name += " ≥ 0"
+    if setting.many:
+        return f"list of {name}s (comma-separated in the environment)"
+    return name
+
+
+def _default_shown(setting: Setting) -> str:
+    """``{data_dir}/artifacts`` as ``<data dir>/artifacts``."""
+    if setting.default is None:
+        return "none"
+    shown = re.sub(r"{(\w+)}", lambda m: f"<{m.group(1).replace('_', ' ')}>", setting.default)
+    return f"`{shown}`"
+
+
+def write_reference(path: Path) -> None:
+    """Replace the settings reference in the Markdown file at ``path`` with ``reference()``."""
+    text = path.read_text(encoding="utf-8")
+    start, end = text.index(REFERENCE_START), text.index(REFERENCE_END) + len(REFERENCE_END)
+    path.write_text(text[:start] + reference() + text[end:], encoding="utf-8")
+
+
+if __name__ == "__main__":  # python -m textloop.config [docs/configuration.md]
+    import sys
+
+    if len(sys.argv) > 1:
+        write_reference(Path(sys.argv[1]))
+    else:
+        print(reference())

@@ -3,11 +3,15 @@
     TextloopError                 base: catch this to handle every expected failure
     ├── ConfigError               settings or the TOML file are unusable
     ├── DataError                 an input file or table cannot be ingested (names the problem)
-    │   └── DataTooLarge          a file that decodes past a row or size limit     (HTTP 413)
+    │   ├── DataTooLarge          a file that decodes past a row or size limit     (HTTP 413)
+    │   ├── NotText               a value with no faithful text (``data.values``)
+    │   └── InvalidUtf8           bytes that are not UTF-8, with their line (``data.encoding``)
     ├── NotFound                  a classifier, dataset, model version or prediction is missing
     ├── InvalidRequest            a well-formed request that makes no sense (unknown label, ...)
-    │   └── IdempotencyKeyReused  an Idempotency-Key sent again with another request (HTTP 422)
+    │   ├── IdempotencyKeyReused  an Idempotency-Key sent again with another request (HTTP 422)
+    │   └── RefusedDestination    a webhook URL textloop may not send to (``notifications``)
     ├── RequestInProgress         the first request with that Idempotency-Key still runs (HTTP 409)
+    ├── Conflict                  a thing in a state that does not allow this      (HTTP 409)
     ├── MalformedBody             a JSON body that is not UTF-8                    (HTTP 400)
     ├── TooLarge                  a body or upload over a configured limit         (HTTP 413)
     ├── UnsupportedMediaType      a body in a Content-Type the route does not take (HTTP 415)
@@ -15,9 +19,21 @@
     │   └── Forbidden             a valid key without the scope or classifier  (HTTP 403)
     ├── TrainingError             training could not produce a model
     ├── NotBlessed                deploying a version that failed (or skipped) blessing (HTTP 409)
-    └── TooManyRequests           a key's usage plan refuses the request       (HTTP 429)
-        ├── RateLimited           its token bucket is empty: retry in seconds
-        └── QuotaExceeded         its monthly quota is spent: retry next month
+    ├── TooManyRequests           a key's usage plan refuses the request       (HTTP 429)
+    │   ├── RateLimited           its token bucket is empty: retry in seconds
+    │   └── QuotaExceeded         its monthly quota is spent: retry next month
+    └── ServerFailed              ``textloop bench`` could not start its server (``bench``)
+
+The classes named with a module are defined there, beside what raises them. ``NotText`` and
+``InvalidUtf8`` are ``ValueError``s too (they were before they joined this tree); their callers
+turn them into a ``DataError`` naming the file, or a ``MalformedBody``.
+
+Not in this tree, on purpose: ``ValueError``, ``RuntimeError`` and ``NotImplementedError`` for
+misuse of an API by code (a model used before ``fit``, a pipeline whose steps are out of order:
+programming errors), exceptions a library's protocol asks for (a pydantic validator's
+``ValueError``, a JSON ``default``'s ``TypeError``), ``bench.wire.ProtocolError`` (a transport
+failure, counted with ``OSError``), and control flow its own layer catches (a batch job's
+``Cancelled``, the portal's ``SignInRequired``, which becomes a redirect to the login page).
 
 The HTTP layer maps each class to one status code and one JSON error shape (plus the error's
 ``headers``, such as ``Retry-After``); the CLI prints the message on one line and exits non-zero.

@@ -1,7 +1,9 @@
-"""One registry mechanism for every pluggable kind (model families, query strategies).
+"""One registry mechanism for every pluggable kind: model families, query strategies, job
+handlers (``textloop.worker``), batch engines and event types.
 
-Built-ins register exactly as a user's own classes do: ``@registry.register("name")`` on the
-class. A lookup of an unknown name is a ``NotFound`` that lists the known ones.
+Built-ins register exactly as a user's own do: ``@registry.register("name")`` on the class (or
+function, for a job handler). A lookup of an unknown name is a ``NotFound`` that lists the known
+ones.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any, TypeVar
 
 from textloop.errors import NotFound
 
-C = TypeVar("C", bound=type)
+C = TypeVar("C")
 
 
 class Registry:

@@ -17,7 +17,7 @@ from textloop.config import Settings
 from textloop.data.readers import read_labelled_file
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
-from textloop.registry.models import PRODUCTION, set_alias
+from textloop.registry.aliases import PRODUCTION, set_alias
 from textloop.store import Store, open_store
 
 

@@ -20,11 +20,11 @@ from tests.batch.conftest import Trained, write_input
 from tests.processes import TEXTLOOP, run_cli
 from textloop.config import Settings
 from textloop.jobs import queue
-from textloop.jobs.worker import Worker
-from textloop.registry.models import PRODUCTION, set_alias
+from textloop.registry.aliases import PRODUCTION, set_alias
 from textloop.security.api_keys import create_api_key
 from textloop.serving.app import create_app
 from textloop.store.tables import BatchJob, Job, utcnow
+from textloop.worker import Worker
 
 pytestmark = pytest.mark.slow  # trains an embedding model
 

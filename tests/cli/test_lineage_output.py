@@ -14,7 +14,7 @@ from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
 from textloop.predict.classify import classify
 from textloop.predict.model_cache import ModelCache
-from textloop.registry.models import PRODUCTION, set_alias
+from textloop.registry.aliases import PRODUCTION, set_alias
 from textloop.store import Store
 
 

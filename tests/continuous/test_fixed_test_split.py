@@ -7,7 +7,6 @@ from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
-import pytest
 from sqlalchemy import select
 
 from tests.corpus import TOPICS, corpus_rows
@@ -25,7 +24,6 @@ from textloop.store import Store
 from textloop.store.queries import get_classifier
 from textloop.store.tables import DatasetVersion, Example, ModelVersion, ReviewTask
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 WRONG = {"sport": "finance", "finance": "weather", "weather": "sport"}
 
 

@@ -6,6 +6,7 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import Templates
 from tests.corpus import TOPICS
 from textloop.config import Settings
 from textloop.continuous.merge import merge_reviewed_labels
@@ -13,25 +14,30 @@ from textloop.continuous.triggers import configure, request_retrain
 from textloop.data.datasets import load_splits
 from textloop.data.readers import read_labelled_file
 from textloop.errors import InvalidRequest, NotFound
-from textloop.jobs.queue import QUEUED, SUCCEEDED
-from textloop.jobs.worker import Worker
 from textloop.notifications.events import list_events
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
-from textloop.registry.models import PRODUCTION, SHADOW
-from textloop.registry.rollback import previous_version, rollback
+from textloop.registry.aliases import PRODUCTION, SHADOW
+from textloop.release.rollback import previous_version, rollback
 from textloop.review.assignments import claim_next, decide
 from textloop.security.accounts import create_user
 from textloop.store import Store
 from textloop.store.queries import aliased_model, get_classifier, latest_dataset_version
-from textloop.store.tables import Job, ReviewTask
+from textloop.store.tables import Job, JobStatus, ReviewTask
+from textloop.worker import Worker
+
+QUEUED, SUCCEEDED = JobStatus.QUEUED, JobStatus.SUCCEEDED
+
+
+def deploy_ngram(store: Store, settings: Settings, corpus_csv: Path) -> None:
+    ingest_batch(store, settings, "topics", read_labelled_file(corpus_csv), "corpus")
+    train_classifier(store, settings, "topics", "ngram", deploy=True)
 
 
 @pytest.fixture
-def deployed(store: Store, settings: Settings, corpus_csv: Path) -> int:
+def deployed(store: Store, settings: Settings, corpus_csv: Path, templates: Templates) -> int:
     """``topics`` with ngram v1 in production, retraining after 3 labels; returns a reviewer."""
-    ingest_batch(store, settings, "topics", read_labelled_file(corpus_csv), "corpus")
-    train_classifier(store, settings, "topics", "ngram", deploy=True)
+    templates.apply(store, settings, corpus_csv, deploy_ngram)
     with store.session() as session:
         configure(session, "topics", retrain_after=3)
         return create_user(session, "ann@example.com", "a long password", "reviewer").id

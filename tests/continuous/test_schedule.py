@@ -5,11 +5,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from textloop.continuous.schedule import fire_due_schedules, parse_schedule
-from textloop.continuous.triggers import configure
+from textloop.continuous.schedule import parse_schedule
+from textloop.continuous.triggers import configure, fire_due_schedules
 from textloop.errors import InvalidRequest
 from textloop.store import Store
 from textloop.store.tables import Job
+
+pytestmark = pytest.mark.storage
 
 SATURDAY = datetime(2026, 11, 28, 0, 45, tzinfo=UTC)
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from sqlalchemy import func, select
 
 from textloop.config import Settings
@@ -10,6 +11,8 @@ from textloop.data.datasets import ingest_table, load_splits, with_fixed_test_sp
 from textloop.data.readers import read_labelled_file
 from textloop.store import Store
 from textloop.store.tables import Example
+
+pytestmark = pytest.mark.storage
 
 
 def ingest(store: Store, settings: Settings, table: pa.Table, name: str = "topics"):

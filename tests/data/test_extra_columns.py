@@ -20,6 +20,8 @@ from textloop.pipeline.ingestion import ingest_batch
 from textloop.store import Store
 from textloop.store.tables import Artifact, DatasetVersion, Example
 
+pytestmark = pytest.mark.storage
+
 CHANNELS = ["web", "email", "phone"]
 
 

@@ -26,6 +26,8 @@ from textloop.store import Store
 from textloop.store.queries import get_classifier
 from textloop.store.tables import Example, ModelVersion
 
+pytestmark = pytest.mark.storage
+
 LABELS = ["007", "7", "010", "1e3", "1.0", "1"]
 WORDS = {
     "007": ["spy", "agent", "mission", "secret"],

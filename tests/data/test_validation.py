@@ -6,10 +6,10 @@ import random
 from pathlib import Path
 
 from tests.processes import environment, run_cli
+from textloop.cli.demo import bundled_file
 from textloop.data.schema import Schema
 from textloop.data.statistics import TextStatistics
 from textloop.data.validation import ValidationConfig, has_errors, validate_rows
-from textloop.demo import bundled_file
 
 REFERENCE = [(f"text number {i} about {label}", label) for i in range(50) for label in "abc"]
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from textloop.cli.loop import who_runs_it
 from textloop.config import Settings
 from textloop.jobs.presence import STALE, announce, leave, live_workers
-from textloop.jobs.worker import Worker
 from textloop.store import Store
 from textloop.store.tables import WorkerPresence, utcnow
+from textloop.worker import Worker
+
+pytestmark = pytest.mark.storage
 
 
 def test_an_idle_running_worker_is_seen_and_gone_once_it_stops(

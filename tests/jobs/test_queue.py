@@ -3,24 +3,24 @@
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from textloop.config import Settings
 from textloop.jobs import queue
-from textloop.jobs.queue import (
-    DEAD,
-    QUEUED,
-    RUNNING,
-    SUCCEEDED,
-    claim,
-    enqueue,
-    fail,
-    heartbeat,
-    succeed,
-)
-from textloop.jobs.worker import Worker
+from textloop.jobs.queue import claim, enqueue, fail, heartbeat, succeed
 from textloop.store import Store
-from textloop.store.tables import Job, utcnow
+from textloop.store.tables import Job, JobStatus, utcnow
+from textloop.worker import Worker
+
+pytestmark = pytest.mark.storage
+
+DEAD, QUEUED, RUNNING, SUCCEEDED = (
+    JobStatus.DEAD,
+    JobStatus.QUEUED,
+    JobStatus.RUNNING,
+    JobStatus.SUCCEEDED,
+)
 
 
 def test_a_waiting_job_absorbs_the_same_request_and_a_running_one_gets_one_follow_up(

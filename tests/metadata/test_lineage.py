@@ -16,9 +16,11 @@ from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
 from textloop.predict.classify import classify
 from textloop.predict.model_cache import ModelCache
-from textloop.registry.models import PRODUCTION, set_alias
+from textloop.registry.aliases import PRODUCTION, set_alias
 from textloop.store import Store
 from textloop.store.tables import Context, Execution
+
+pytestmark = pytest.mark.storage
 
 
 def grow_and_retrain(store: Store, settings: Settings, table: pa.Table) -> None:

@@ -1,11 +1,12 @@
 """The bundled encoder loads offline, and repeated texts are served from the cache."""
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from textloop.models.encoders import EncoderPool, resolve_encoder_path
+from textloop.models.encoders import CachedEncoder, EncoderPool, resolve_encoder_path
 
 
 def test_the_default_encoder_resolves_to_the_installed_package() -> None:
@@ -48,3 +49,32 @@ def test_a_head_saved_as_arrays_predicts_what_scikit_learn_predicts(
     head = LinearHead.load(tmp_path / "head.npz")
     assert list(head.classes_) == list(fitted.classes_)
     assert np.allclose(head.predict_proba(features), fitted.predict_proba(features), atol=1e-9)
+
+
+class CountingEncoder(CachedEncoder):
+    """A deterministic encoder for the cache's tests: a text's vector is its length."""
+
+    def __init__(self, cache_size: int) -> None:
+        super().__init__(cache_size)
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return np.array([[float(len(text))] for text in texts])
+
+
+def test_only_texts_the_cache_does_not_hold_are_encoded() -> None:
+    encoder = CountingEncoder(cache_size=2)
+    first = encoder.encode(["a", "bb", "a"])
+    assert first.tolist() == [[1.0], [2.0], [1.0]] and first.dtype == np.float32
+    assert encoder.encode(["bb", "ccc"]).tolist() == [[2.0], [3.0]]  # "a" leaves the cache
+    encoder.encode(["a", "ccc"])
+    assert encoder.calls == [["a", "bb"], ["ccc"], ["a"]]
+    assert encoder.embedded == 4 and encoder.cache_size == 2
+
+
+def test_a_cache_of_size_zero_encodes_every_time() -> None:
+    encoder = CountingEncoder(cache_size=0)
+    encoder.encode(["a"])
+    encoder.encode(["a"])
+    assert encoder.embedded == 2

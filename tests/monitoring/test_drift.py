@@ -12,8 +12,7 @@ from tests.corpus import corpus_rows, write_corpus
 from textloop.config import Settings
 from textloop.data.readers import read_labelled_file
 from textloop.errors import InvalidRequest
-from textloop.jobs.queue import SUCCEEDED, enqueue
-from textloop.jobs.worker import Worker
+from textloop.jobs.queue import enqueue
 from textloop.models.base import ModelResources
 from textloop.monitoring.drift import (
     DRIFT,
@@ -32,7 +31,10 @@ from textloop.predict.classify import classify
 from textloop.predict.model_cache import ModelCache
 from textloop.store import Store
 from textloop.store.queries import get_classifier
-from textloop.store.tables import Job, utcnow
+from textloop.store.tables import Job, JobStatus, utcnow
+from textloop.worker import Worker
+
+SUCCEEDED = JobStatus.SUCCEEDED
 
 pytestmark = pytest.mark.slow  # embeds the windows with the sentence encoder
 

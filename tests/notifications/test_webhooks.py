@@ -13,9 +13,13 @@ from textloop.errors import InvalidRequest
 from textloop.notifications import webhooks
 from textloop.notifications.destinations import Destinations
 from textloop.notifications.events import emit
-from textloop.notifications.webhooks import DEAD, DELIVERED, Deliverer, add_webhook
+from textloop.notifications.webhooks import Deliverer, add_webhook
 from textloop.store import Store
-from textloop.store.tables import WebhookDelivery
+from textloop.store.tables import DeliveryStatus, WebhookDelivery
+
+pytestmark = pytest.mark.storage
+
+DEAD, DELIVERED = DeliveryStatus.DEAD, DeliveryStatus.DELIVERED
 
 SECRET = "a-secret-of-some-length"
 # The receivers listen on loopback, which webhooks may reach only when the setting names it.

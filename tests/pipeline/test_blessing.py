@@ -6,13 +6,13 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from textloop.cli.demo import bundled_file
 from textloop.config import Settings
 from textloop.data.datasets import ingest_table, with_fixed_test_split
-from textloop.demo import bundled_file
 from textloop.errors import NotBlessed
 from textloop.pipeline.blessing import BlessingThresholds, bless
 from textloop.pipeline.training import train_classifier
-from textloop.registry.models import PRODUCTION, set_alias
+from textloop.registry.aliases import PRODUCTION, set_alias
 from textloop.store import Store
 
 

@@ -9,7 +9,7 @@ from textloop.config import Settings
 from textloop.data.datasets import ingest_table
 from textloop.data.readers import read_labelled_file
 from textloop.pipeline.training import train_classifier
-from textloop.registry.models import PRODUCTION, set_alias
+from textloop.registry.aliases import PRODUCTION, set_alias
 from textloop.store import Store
 from textloop.store.tables import Execution, ModelVersion
 

@@ -7,7 +7,7 @@ from textloop.data.datasets import ingest_table
 from textloop.errors import DataError, NotFound, TrainingError
 from textloop.models.base import load_model
 from textloop.pipeline.training import train_classifier
-from textloop.registry.models import PRODUCTION, set_alias
+from textloop.registry.aliases import PRODUCTION, set_alias
 from textloop.store import Store
 from textloop.store.queries import aliased_model, get_classifier, get_model_version
 

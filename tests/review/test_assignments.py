@@ -16,6 +16,8 @@ from textloop.store import Store
 from textloop.store.queries import get_classifier
 from textloop.store.tables import ReviewDecision, ReviewLease, ReviewTask
 
+pytestmark = pytest.mark.storage
+
 
 @pytest.fixture
 def queue(store: Store, settings: Settings, corpus_csv: Path) -> Store:

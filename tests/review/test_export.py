@@ -19,6 +19,8 @@ from textloop.store import Store
 from textloop.store.queries import get_classifier
 from textloop.store.tables import ReviewTask
 
+pytestmark = pytest.mark.storage
+
 
 @pytest.fixture
 def decided(store: Store, settings: Settings, corpus_csv: Path) -> Store:

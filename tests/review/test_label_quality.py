@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sqlalchemy import select
 
 from tests.corpus import corpus_rows
@@ -10,14 +11,15 @@ from textloop.config import Settings
 from textloop.data.readers import read_labelled_file
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.review.label_quality import (
-    SECOND_REVIEW,
     check_reviewed_labels,
     likely_label_errors,
     out_of_fold_probabilities,
 )
 from textloop.store import Store
 from textloop.store.queries import get_classifier
-from textloop.store.tables import ReviewTask
+from textloop.store.tables import ReviewTask, TaskSource
+
+SECOND_REVIEW = TaskSource.SECOND_REVIEW
 
 
 def test_the_confident_joint_flags_a_label_that_another_class_clearly_owns() -> None:
@@ -39,6 +41,7 @@ def test_out_of_fold_scores_come_from_models_that_never_saw_the_text() -> None:
     assert 0 in flagged  # a model trained on the other folds does not believe the flip
 
 
+@pytest.mark.storage
 def test_a_suspect_reviewed_label_goes_to_a_second_review(
     store: Store, settings: Settings, corpus_csv: Path
 ) -> None:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sqlalchemy import delete, select, update
 
+from tests.conftest import Templates
 from tests.corpus import TOPICS
 from textloop.config import Settings
 from textloop.data.readers import read_labelled_file
@@ -26,12 +27,18 @@ WORDS = [word for words in TOPICS.values() for word in words]
 POOL = [" ".join(RNG.choice(WORDS, size=3, replace=False)) + f" #{i}" for i in range(60)]
 
 
-@pytest.fixture
-def deployed(store: Store, settings: Settings, corpus_csv: Path) -> ModelCache:
+def deploy_with_pool(store: Store, settings: Settings, corpus_csv: Path) -> None:
     ingest_batch(store, settings, "topics", read_labelled_file(corpus_csv), "corpus")
     train_classifier(store, settings, "topics", "ngram", deploy=True)
     with store.session() as session:
         add_to_pool(session, "topics", POOL)
+
+
+@pytest.fixture
+def deployed(
+    store: Store, settings: Settings, corpus_csv: Path, templates: Templates
+) -> ModelCache:
+    templates.apply(store, settings, corpus_csv, deploy_with_pool)
     return ModelCache(settings.artifact_root, ModelResources())
 
 

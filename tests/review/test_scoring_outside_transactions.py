@@ -27,7 +27,6 @@ from textloop.review.pool import add_to_pool, sample_pool
 from textloop.store import Store
 from textloop.store.tables import Feedback, Prediction, ReviewTask
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 POOL_SIZE = 20_000
 
 

@@ -16,6 +16,8 @@ from textloop.store import Store
 from textloop.store.queries import get_classifier
 from textloop.store.tables import ReviewDecision, ReviewTask, utcnow
 
+pytestmark = pytest.mark.storage
+
 
 @pytest.fixture
 def reviewed(store: Store, settings: Settings, corpus_csv: Path) -> Store:

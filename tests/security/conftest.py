@@ -5,7 +5,12 @@ from typing import Any
 
 import pytest
 
-from tests.serving.conftest import client, deployed, keys, people  # noqa: F401 (fixtures)
+from tests.serving.conftest import (  # noqa: F401 (fixtures)
+    client,
+    deployed,
+    keys,
+    people,
+)
 from textloop.security.api_keys import create_api_key
 from textloop.store import Store
 

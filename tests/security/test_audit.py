@@ -14,8 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.conftest import Templates
 from tests.processes import environment, run_cli
-from tests.serving.conftest import deploy_corpus
+from tests.serving.conftest import deploy_topics
 from tests.serving.portal import PASSWORD, sign_in, token_in
 from textloop.config import Settings
 from textloop.security.accounts import create_user
@@ -76,9 +77,11 @@ def service(store: Store, settings: Settings) -> Iterator[Service]:
 
 
 @pytest.fixture
-def deployed(store: Store, settings: Settings, corpus_csv: Path) -> Iterator[Service]:
+def deployed(
+    store: Store, settings: Settings, corpus_csv: Path, templates: Templates
+) -> Iterator[Service]:
     """``topics`` trained and in production, with three tasks waiting for review."""
-    deploy_corpus(store, settings, corpus_csv, "topics")
+    templates.apply(store, settings, corpus_csv, deploy_topics)
     with store.session() as session:
         topics = get_classifier(session, "topics")
         for number in range(3):
@@ -222,6 +225,7 @@ def test_a_key_created_in_the_portal_is_recorded_without_the_key(service: Servic
     assert key not in json.dumps(entry.details)
 
 
+@pytest.mark.storage
 def test_an_action_that_cannot_be_recorded_is_not_acknowledged(
     service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -246,6 +250,7 @@ def test_a_reviewer_refused_an_admin_form_is_recorded_with_403(service: Service)
     )
 
 
+@pytest.mark.storage
 def test_a_refusal_repeated_is_counted_on_one_entry_not_written_again(
     service: Service,
 ) -> None:
@@ -285,6 +290,7 @@ def test_the_audit_api_is_for_unrestricted_admin_keys(service: Service) -> None:
     assert service.client.get("/v1/audit", headers=service.header("admin")).status_code == 200
 
 
+@pytest.mark.storage
 def test_the_audit_api_filters_and_pages_newest_first(service: Service) -> None:
     key_id = service.keys["admin"].id
     ids = seed(service.store, key_id)

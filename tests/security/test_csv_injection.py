@@ -28,7 +28,6 @@ from textloop.store.queries import get_classifier
 from textloop.store.tables import ReviewTask
 
 # what these check does not depend on the database: SQLite alone keeps CI short
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 # What an attacker sends to be classified, and what a spreadsheet would make of it.
 FORMULAS = [

@@ -14,6 +14,8 @@ from textloop.serving.key_cache import KeyCache
 from textloop.store import Store
 from textloop.store.tables import ApiKey, as_utc
 
+pytestmark = pytest.mark.storage
+
 
 def test_an_expiry_must_lie_ahead(store: Store) -> None:
     with store.session() as session, pytest.raises(InvalidRequest, match="future") as refused:

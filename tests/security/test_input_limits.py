@@ -21,8 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, update
 from sqlalchemy import select as select_rows
 
-from tests.processes import environment, run_cli, running_server
-from tests.test_serve_process import server_pids
+from tests.processes import environment, run_cli, running_server, server_pids
 from textloop.config import Settings
 from textloop.security.api_keys import create_api_key
 from textloop.serving.app import create_app

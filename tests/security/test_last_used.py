@@ -5,12 +5,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, select
 
 from tests.security.conftest import CLASSIFY, TEXT, Issuer
 from textloop.store import Store
 from textloop.store.tables import ApiKey, KeyUsage
+
+pytestmark = pytest.mark.storage
 
 
 @contextmanager

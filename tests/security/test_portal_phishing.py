@@ -14,7 +14,6 @@ from textloop.serving.app import create_app
 from textloop.store import Store
 
 # what these check does not depend on the database: SQLite alone keeps CI short
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 PHISH = "Your account is locked. Call +1 555 0100 or visit evil.example to unlock it"
 

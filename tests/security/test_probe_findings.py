@@ -3,7 +3,6 @@ or a leak."""
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -15,7 +14,6 @@ from textloop.store.queries import get_or_create_classifier
 from textloop.store.tables import Classifier, Job, ReviewTask
 
 # what these check does not depend on the database: SQLite alone keeps CI short
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def test_a_classifier_name_with_a_trailing_newline_is_refused(store: Store) -> None:

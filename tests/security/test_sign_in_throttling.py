@@ -23,6 +23,8 @@ from textloop.serving.app import create_app
 from textloop.store import Store
 from textloop.store.tables import SignInFailure, User
 
+pytestmark = pytest.mark.storage
+
 WRONG = "not the password at all"
 
 

@@ -26,6 +26,8 @@ from textloop.store import Store
 from textloop.store.queries import get_classifier
 from textloop.store.tables import Classifier, ModelVersion, Prediction, new_id
 
+pytestmark = pytest.mark.storage
+
 CLASSIFY = "/v1/classifiers/topics/classify"
 
 

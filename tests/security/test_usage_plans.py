@@ -17,6 +17,8 @@ from textloop.security.usage import Plan, admit, make_plan, next_period_start
 from textloop.store import Store
 from textloop.store.tables import KeyUsage, Prediction
 
+pytestmark = pytest.mark.storage
+
 
 def usage_row(store: Store, key_id: int) -> KeyUsage:
     with store.session() as session:

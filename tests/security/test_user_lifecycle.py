@@ -24,7 +24,6 @@ from textloop.store import Store
 from textloop.store.tables import AuditEntry, ReviewTask, User
 
 # what these check does not depend on the database: SQLite alone keeps CI short
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture

@@ -39,13 +39,15 @@ from textloop.notifications.destinations import (
     without_credentials,
 )
 from textloop.notifications.events import emit
-from textloop.notifications.webhooks import DELIVERED, PENDING, Deliverer, add_webhook
+from textloop.notifications.webhooks import Deliverer, add_webhook
 from textloop.security.accounts import create_user
 from textloop.security.api_keys import create_api_key
 from textloop.serving.app import create_app
 from textloop.store import Store
 from textloop.store.queries import get_or_create_classifier
-from textloop.store.tables import AuditEntry, Webhook, WebhookDelivery
+from textloop.store.tables import AuditEntry, DeliveryStatus, Webhook, WebhookDelivery
+
+DELIVERED, PENDING = DeliveryStatus.DELIVERED, DeliveryStatus.PENDING
 
 
 @pytest.fixture

@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import Templates
 from tests.serving.portal import PASSWORD
 from textloop.config import Settings
 from textloop.data.readers import read_labelled_file
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
-from textloop.registry.models import PRODUCTION, set_alias
+from textloop.registry.aliases import PRODUCTION, set_alias
 from textloop.security.accounts import create_user
 from textloop.security.api_keys import create_api_key
 from textloop.serving.app import create_app
@@ -43,9 +44,14 @@ def deploy_corpus(store: Store, settings: Settings, corpus_csv: Path, name: str)
     return store
 
 
+def deploy_topics(store: Store, settings: Settings, corpus_csv: Path) -> None:
+    deploy_corpus(store, settings, corpus_csv, "topics")
+
+
 @pytest.fixture
-def deployed(store: Store, settings: Settings, corpus_csv: Path) -> Store:
-    return deploy_corpus(store, settings, corpus_csv, "topics")
+def deployed(store: Store, settings: Settings, corpus_csv: Path, templates: Templates) -> Store:
+    templates.apply(store, settings, corpus_csv, deploy_topics)
+    return store
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@ sniffed or given delimiter, bad rows refused by line or skipped on request."""
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 
 from tests.serving.conftest import Keys
 
 # what these check does not depend on the database: SQLite alone keeps CI short
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 UPLOAD = "/v1/classifiers/legacy/datasets"
 ROWS = "text;label\ncaf\u00e9 au lait;drink\nth\u00e9 vert;drink\none;too;many\nbread;food\n"

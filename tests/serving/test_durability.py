@@ -12,6 +12,8 @@ from textloop.config import Settings
 from textloop.store import Store, open_store
 from textloop.store.tables import Feedback, ReviewDecision, ReviewTask
 
+pytestmark = pytest.mark.storage
+
 
 @pytest.fixture
 def elsewhere(settings: Settings) -> Iterator[Store]:

@@ -22,7 +22,7 @@ from textloop.predict.batched import Batcher
 from textloop.predict.deployment import find_deployment
 from textloop.predict.outcome import to_scored
 from textloop.predict.records import records
-from textloop.registry.models import PRODUCTION, set_alias
+from textloop.registry.aliases import PRODUCTION, set_alias
 from textloop.security.api_keys import create_api_key
 from textloop.serving.journal import Journal, recover
 from textloop.serving.prediction_log import Entry, PredictionLog

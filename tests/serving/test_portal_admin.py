@@ -9,7 +9,7 @@ from textloop.config import Settings
 from textloop.notifications.destinations import Destinations
 from textloop.notifications.webhooks import add_webhook
 from textloop.pipeline.training import train_classifier
-from textloop.registry.models import PRODUCTION
+from textloop.registry.aliases import PRODUCTION
 from textloop.review.assignments import claim_next, decide
 from textloop.store import Store
 from textloop.store.queries import aliased_model, get_classifier

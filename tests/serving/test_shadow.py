@@ -7,7 +7,7 @@ from tests.serving.conftest import settle
 from tests.serving.portal import PASSWORD, sign_in
 from textloop.config import Settings
 from textloop.pipeline.training import train_classifier
-from textloop.registry.deployment import deploy_model
+from textloop.release.deploy import deploy_model
 from textloop.review.assignments import claim_next, decide
 from textloop.security.accounts import create_user
 from textloop.store import Store

@@ -1,11 +1,14 @@
 """Opening a store migrates it to the latest schema, on SQLite and PostgreSQL alike."""
 
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from textloop.config import Settings
 from textloop.store import Store, open_store
 from textloop.store.database import MIGRATIONS_DIR
+
+pytestmark = pytest.mark.storage
 
 EXPECTED_TABLES = {
     "classifiers",

@@ -5,7 +5,8 @@ local engine reads the next chunk on a thread of its own while the model scores 
 hands each scored chunk to a sink in order. The Ray engine sends chunk descriptors, not rows, to
 a pool of actors; each actor loads the model once, reads its chunks from the input itself and
 writes each as a Parquet part, and the driver only counts what comes back. Ray is imported only
-when it is asked for.
+when it is asked for. An engine is an ``Engine``, found by name in ``engines``; a new one (a
+cluster scheduler of one's own) registers there as these two do.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -28,11 +29,22 @@ from textloop.batch.scoring import ChunkResult, ChunkScorer, Unsure
 from textloop.batch.sources import Chunk, Source, read_chunk, read_chunks
 from textloop.config import ENGINES, Settings
 from textloop.errors import TextloopError
+from textloop.plugins import Registry
 from textloop.predict.deployment import Deployment
 
 log = logging.getLogger("textloop.batch")
 OBJECT_STORE_BYTES = 256 * 1024 * 1024
-__all__ = ["ENGINES", "Done", "RayOptions", "Work", "run_local", "run_ray", "start_ray"]
+__all__ = [
+    "ENGINES",
+    "Done",
+    "Engine",
+    "RayOptions",
+    "Work",
+    "engines",
+    "run_local",
+    "run_ray",
+    "start_ray",
+]
 
 
 @dataclass(frozen=True)
@@ -228,3 +240,46 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise TextloopError(f"could not start {where}: {exc}") from None
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # its per-run chatter
+
+
+class Engine(Protocol):
+    """Scores every chunk, writes each scored chunk into ``parts`` under its index, and reports
+    each to ``done`` as it finishes (in any order); ``options`` say where to run."""
+
+    def __call__(
+        self,
+        work: Work,
+        chunks: Sequence[Chunk],
+        parts: Parts,
+        done: Callable[[Done], None],
+        options: RayOptions,
+    ) -> None: ...
+
+
+def _builtins() -> None:
+    return None  # the built-ins below register when this module is imported
+
+
+engines = Registry("batch engine", "engines", "engine", _builtins)
+
+
+@engines.register("local")
+def local_engine(
+    work: Work,
+    chunks: Sequence[Chunk],
+    parts: Parts,
+    done: Callable[[Done], None],
+    options: RayOptions,
+) -> None:
+    run_local(work, chunks, parts.write, done)
+
+
+@engines.register("ray")
+def ray_engine(
+    work: Work,
+    chunks: Sequence[Chunk],
+    parts: Parts,
+    done: Callable[[Done], None],
+    options: RayOptions,
+) -> None:
+    run_ray(work, chunks, parts, done, options)

@@ -34,23 +34,16 @@ from textloop.batch.run import (
 from textloop.batch.scoring import CONFIDENCE, PREDICTED, Unsure, least_sure
 from textloop.config import Settings
 from textloop.errors import Conflict, DataError, NotFound
-from textloop.jobs.queue import DEAD, enqueue
+from textloop.jobs.queue import enqueue
 from textloop.metadata.recorder import batch_job_uri
 from textloop.models.base import ModelResources
 from textloop.predict.deployment import pinned_deployment
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier
-from textloop.store.tables import BatchJob, Classifier, Job, utcnow
+from textloop.store.tables import BatchJob, BatchStatus, Classifier, Job, JobStatus, utcnow
 
 BATCH = "batch-classify"  # the queue job's kind
-QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
-    "queued",
-    "running",
-    "succeeded",
-    "failed",
-    "cancelled",
-)
-FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+FINISHED = (BatchStatus.SUCCEEDED, BatchStatus.FAILED, BatchStatus.CANCELLED)
 
 
 class Cancelled(Exception):
@@ -111,8 +104,12 @@ def describe(session: Session, batch: BatchJob) -> dict[str, Any]:
     """The job as its API answer shows it; a job whose queue entry died has failed."""
     status, error = batch.status, batch.error
     job = session.get(Job, batch.job_id) if batch.job_id else None
-    if status in (QUEUED, RUNNING) and job is not None and job.status == DEAD:
-        status, error = FAILED, job.error
+    if (
+        status in (BatchStatus.QUEUED, BatchStatus.RUNNING)
+        and job is not None
+        and job.status == JobStatus.DEAD
+    ):
+        status, error = BatchStatus.FAILED, job.error
     classifier = session.get(Classifier, batch.classifier_id)
     seconds = batch.seconds or 0.0
     return {
@@ -148,12 +145,12 @@ def cancel(session: Session, batch: BatchJob) -> None:
     if batch.status in FINISHED:
         raise Conflict(f"batch job {batch.id} has already {batch.status}")
     batch.cancel_requested = True
-    if batch.status == QUEUED:
-        batch.status, batch.finished_at = CANCELLED, utcnow()
+    if batch.status == BatchStatus.QUEUED:
+        batch.status, batch.finished_at = BatchStatus.CANCELLED, utcnow()
 
 
 def output_file(session: Session, batch: BatchJob) -> Path:
-    if batch.status != SUCCEEDED:
+    if batch.status != BatchStatus.SUCCEEDED:
         raise Conflict(f"batch job {batch.id} has no output yet: it is {batch.status}")
     path = Path(batch.output_path)
     if not path.is_file():
@@ -171,9 +168,9 @@ def run_batch_job(
         if batch.status in FINISHED:
             return {"batch_job": batch_id, "status": batch.status}
         if batch.cancel_requested:
-            _end(batch, CANCELLED)
-            return {"batch_job": batch_id, "status": CANCELLED}
-        batch.status = RUNNING
+            _end(batch, BatchStatus.CANCELLED)
+            return {"batch_job": batch_id, "status": BatchStatus.CANCELLED}
+        batch.status = BatchStatus.RUNNING
         batch.started_at = batch.started_at or utcnow()
         request = _request(batch, name)
         deployment = pinned_deployment(session, name, batch.model_version_id)
@@ -186,8 +183,8 @@ def run_batch_job(
         with store.session() as session:
             batch = find(session, batch_id)
             batch.error = str(exc)
-            _end(batch, FAILED)
-        return {"batch_job": batch_id, "status": FAILED, "error": str(exc)}
+            _end(batch, BatchStatus.FAILED)
+        return {"batch_job": batch_id, "status": BatchStatus.FAILED, "error": str(exc)}
     folder = (
         request.output if is_folder(request.output) else job_folder(settings, batch_id) / "parts"
     )
@@ -204,16 +201,16 @@ def run_batch_job(
             run_local(work, chunks, parts.write, counted)
     except Cancelled:
         with store.session() as session:
-            _end(find(session, batch_id), CANCELLED)
+            _end(find(session, batch_id), BatchStatus.CANCELLED)
         _discard(request, folder)
-        return {"batch_job": batch_id, "status": CANCELLED}
+        return {"batch_job": batch_id, "status": BatchStatus.CANCELLED}
     except DataError as exc:  # a row the checks could not foresee: retrying would not help
         with store.session() as session:
             batch = find(session, batch_id)
             batch.error = str(exc)
-            _end(batch, FAILED)
+            _end(batch, BatchStatus.FAILED)
         _discard(request, folder)
-        return {"batch_job": batch_id, "status": FAILED, "error": str(exc)}
+        return {"batch_job": batch_id, "status": BatchStatus.FAILED, "error": str(exc)}
     indexes = range(len(prepared.plan.chunks))
     if not is_folder(request.output):
         assemble(parts, indexes, request.output, prepared.format)
@@ -226,7 +223,7 @@ def run_batch_job(
         batch.rows_done, batch.rows_failed = summary.rows, summary.errors
         batch.chunks_done, batch.seconds = summary.chunks, summary.seconds
         batch.review_tasks = min(len(unsure), request.review_limit)
-        _end(batch, SUCCEEDED)
+        _end(batch, BatchStatus.SUCCEEDED)
 
     finish(
         store,
@@ -238,7 +235,7 @@ def run_batch_job(
         mark_done,
     )
     _discard(request, folder)
-    return {"batch_job": batch_id, "status": SUCCEEDED, "rows": summary.rows}
+    return {"batch_job": batch_id, "status": BatchStatus.SUCCEEDED, "rows": summary.rows}
 
 
 def _discard(request: BatchRequest, folder: Path) -> None:
@@ -272,7 +269,7 @@ def _request(batch: BatchJob, name: str) -> BatchRequest:
     )
 
 
-def _end(batch: BatchJob, status: str) -> None:
+def _end(batch: BatchJob, status: BatchStatus) -> None:
     batch.status, batch.finished_at = status, utcnow()
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from textloop.batch.engines import ENGINES, Done, RayOptions, Work, run_local, run_ray
+from textloop.batch.engines import Done, RayOptions, Work, engines, run_local
 from textloop.batch.output import (
     FileWriter,
     Parts,
@@ -43,7 +43,7 @@ from textloop.metadata.recorder import (
 from textloop.predict.deployment import Deployment, find_deployment
 from textloop.predict.outcome import Scored
 from textloop.predict.records import implicit_task
-from textloop.registry.models import PRODUCTION
+from textloop.registry.aliases import PRODUCTION
 from textloop.store.database import Store
 from textloop.store.tables import ReviewTask, utcnow
 
@@ -101,9 +101,10 @@ class BatchSummary:
 
 def check_request(request: BatchRequest) -> str:
     """The output format, or the first thing wrong with the request's options."""
-    if request.engine not in ENGINES:
+    if request.engine not in engines.names():
+        known = ", ".join(engines.names())
         raise InvalidRequest(
-            f"unknown engine {request.engine!r}; use one of {', '.join(ENGINES)}", field="engine"
+            f"unknown engine {request.engine!r}; use one of {known}", field="engine"
         )
     if not 1 <= request.top_k <= 20:
         raise InvalidRequest(f"top_k must be between 1 and 20, not {request.top_k}", field="top_k")
@@ -174,10 +175,7 @@ def classify_file(
     else:
         parts = Parts(request.output if folder else _parts_beside(request.output))
         try:
-            if request.engine == "local":
-                run_local(work, chunks, parts.write, tally)
-            else:
-                run_ray(work, chunks, parts, tally, request.ray)
+            engines.get(request.engine)(work, chunks, parts, tally, request.ray)
             if not folder:
                 assemble(parts, range(len(chunks)), request.output, prepared.format)
         finally:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from textloop.cli.context import JsonFlag, settings
+from textloop.cli.context import JsonFlag, invocation
 from textloop.cli.output import emit_json, fail, out
 
 if TYPE_CHECKING:
@@ -20,10 +20,10 @@ if TYPE_CHECKING:
     from textloop.store import Store
 
 
-def register_audit_command(app: typer.Typer) -> None:
-    app.command()(audit)
+app = typer.Typer()
 
 
+@app.command()
 def audit(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="How many of the newest entries (at most 500).")] = 50,
@@ -35,11 +35,10 @@ def audit(
 ) -> None:
     """Who did what, when and from where: admin actions and review decisions, newest first."""
     from textloop.security.audit import MAX_PAGE, AuditFilter, entry_dict, list_entries
-    from textloop.store import open_store
 
     if not 1 <= limit <= MAX_PAGE:
         fail(f"--limit must be between 1 and {MAX_PAGE}, got {limit}")
-    with open_store(settings(ctx)).session() as session:
+    with invocation(ctx).store.session() as session:
         where = AuditFilter(action=action, target=target)
         entries = [entry_dict(entry) for entry in list_entries(session, where, limit=limit)]
     if as_json:

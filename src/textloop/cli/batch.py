@@ -17,17 +17,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from textloop.cli.context import JsonFlag, settings
+from textloop.cli.context import JsonFlag, invocation, setting_option
 from textloop.cli.output import emit_json, err, out
 
+app = typer.Typer()
 batch_jobs_app = typer.Typer(help="Batch classification jobs run by workers.", no_args_is_help=True)
+app.add_typer(batch_jobs_app, name="batch-jobs")
 
 
-def register_batch_commands(app: typer.Typer) -> None:
-    app.command("batch-classify")(batch_classify)
-    app.add_typer(batch_jobs_app, name="batch-jobs")
-
-
+@app.command("batch-classify")
 def batch_classify(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
@@ -40,9 +38,7 @@ def batch_classify(
             "--output", "-o", help="File (.parquet, .csv, .jsonl) or folder (Parquet parts)."
         ),
     ],
-    engine: Annotated[
-        str | None, typer.Option(help="local (this process) or ray (default: the setting).")
-    ] = None,
+    engine: Annotated[str | None, setting_option("engine")] = None,
     text_column: Annotated[str, typer.Option(help="Column holding the texts.")] = "text",
     id_column: Annotated[
         str | None, typer.Option(help="Column identifying each row (checked, kept).")
@@ -59,9 +55,7 @@ def batch_classify(
     review_limit: Annotated[
         int, typer.Option(help="How many of the least confident candidates become review tasks.")
     ] = 0,
-    ray_address: Annotated[
-        str | None, typer.Option(help="Ray cluster to join (default: start a local Ray).")
-    ] = None,
+    ray_address: Annotated[str | None, setting_option("ray_address")] = None,
     chunk_rows: Annotated[
         int,
         typer.Option(
@@ -80,9 +74,9 @@ def batch_classify(
     """
     from textloop.batch.engines import RayOptions
     from textloop.batch.run import BatchRequest, classify_file, prepare
-    from textloop.store import open_store
 
-    config = settings(ctx)
+    run = invocation(ctx, engine=engine, ray_address=ray_address)
+    config = run.settings
     request = BatchRequest(
         classifier=name,
         input=input.expanduser().absolute(),
@@ -94,11 +88,11 @@ def batch_classify(
         top_k=top_k,
         review_below=review_below,
         review_limit=review_limit,
-        engine=engine or config.engine,
-        ray=RayOptions(address=ray_address or config.ray_address),
+        engine=config.engine,
+        ray=RayOptions(address=config.ray_address),
         chunk_rows=chunk_rows,
     )
-    store = open_store(config)
+    store = run.store
     if background:
         from textloop.batch.jobs import submit
 
@@ -154,10 +148,9 @@ def list_batch_jobs(
 ) -> None:
     """The newest batch jobs, with their progress."""
     from textloop.batch.jobs import describe, list_jobs
-    from textloop.store import open_store
     from textloop.store.queries import get_classifier
 
-    store = open_store(settings(ctx))
+    store = invocation(ctx).store
     with store.session() as session:
         classifier_id = get_classifier(session, name).id if name else None
         shown = [describe(session, job) for job in list_jobs(session, classifier_id)]
@@ -172,9 +165,8 @@ def list_batch_jobs(
 def show_batch_job(ctx: typer.Context, job_id: str, as_json: JsonFlag = False) -> None:
     """One batch job: status, rows done, rows per second, errors."""
     from textloop.batch.jobs import describe, find
-    from textloop.store import open_store
 
-    store = open_store(settings(ctx))
+    store = invocation(ctx).store
     with store.session() as session:
         job = describe(session, find(session, job_id))
     if as_json:
@@ -189,9 +181,8 @@ def show_batch_job(ctx: typer.Context, job_id: str, as_json: JsonFlag = False) -
 def cancel_batch_job(ctx: typer.Context, job_id: str, as_json: JsonFlag = False) -> None:
     """Stop a batch job (a running one stops after the chunk it is scoring)."""
     from textloop.batch.jobs import cancel, describe, find
-    from textloop.store import open_store
 
-    store = open_store(settings(ctx))
+    store = invocation(ctx).store
     with store.session() as session:
         job = find(session, job_id)
         cancel(session, job)

@@ -15,7 +15,7 @@ from rich import box
 from rich.table import Table
 
 from textloop.bench.report import DEFAULT_PRICE_PER_HOUR, DEFAULT_PRICE_SOURCE
-from textloop.cli.context import JsonFlag, settings
+from textloop.cli.context import JsonFlag, invocation
 from textloop.cli.output import emit_json, err, fail, out
 
 if TYPE_CHECKING:
@@ -36,10 +36,10 @@ COLUMNS = (
 )
 
 
-def register_bench_command(app: typer.Typer) -> None:
-    app.command()(bench)
+app = typer.Typer()
 
 
+@app.command()
 def bench(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
@@ -92,7 +92,7 @@ def bench(
     )
     check_plan(plan)
     try:
-        result = run_bench(settings(ctx), plan, err.status if not as_json else _quiet)
+        result = run_bench(invocation(ctx).settings, plan, err.status if not as_json else _quiet)
     except ServerFailed as exc:
         for line in exc.log_tail:
             err.print(f"  | {line}", highlight=False, markup=False, soft_wrap=True)

@@ -1,4 +1,5 @@
-"""``textloop keys``: create API keys (with an expiry and a usage plan), list and revoke them."""
+"""Access to the API: ``textloop init`` makes the data directory and the first admin key,
+``textloop keys`` creates API keys (with an expiry and a usage plan), lists and revokes them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from textloop.cli.audit import audit_command
-from textloop.cli.context import JsonFlag, settings
+from textloop.cli.context import JsonFlag, invocation
 from textloop.cli.output import emit_json, out
 from textloop.errors import InvalidRequest
 
@@ -19,7 +20,26 @@ if TYPE_CHECKING:
     from textloop.security.usage import Plan
     from textloop.store.tables import ApiKey
 
+app = typer.Typer()
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@app.command()
+def init(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Create the data directory and database, and print a new admin API key (shown once)."""
+    from textloop.security.api_keys import create_api_key
+
+    run = invocation(ctx)
+    with run.store.session() as session:
+        key = create_api_key(session, ["admin"], name="admin (init)")
+        audit_command(ctx, session, f"key {key.id}", prefix=key.prefix, scopes=key.scopes)
+    if as_json:
+        emit_json({"api_key": key.key, "data_dir": str(run.settings.data_dir)})
+        return
+    out.print(f"Initialised [bold]{run.settings.data_dir}[/]")
+    out.print("Admin API key (shown once, keep it safe):")
+    out.print(key.key, highlight=False, soft_wrap=True)
 
 
 @keys_app.command("create")
@@ -57,10 +77,9 @@ def keys_create(
 ) -> None:
     """Create an API key; it is printed once and stored only as a hash."""
     from textloop.security.api_keys import create_api_key
-    from textloop.store import open_store
 
     expires_at = _expiry(expires_in, expires)
-    store = open_store(settings(ctx))
+    store = invocation(ctx).store
     with store.session() as session:
         key = create_api_key(
             session,
@@ -130,10 +149,9 @@ def keys_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     from sqlalchemy import select
 
     from textloop.security.usage import Plan
-    from textloop.store import open_store
     from textloop.store.tables import ApiKey
 
-    with open_store(settings(ctx)).session() as session:
+    with invocation(ctx).store.session() as session:
         records = session.scalars(select(ApiKey).order_by(ApiKey.id.desc())).all()
     if as_json:
         emit_json([_listed(record, Plan.of(record)) for record in records])
@@ -184,9 +202,8 @@ def keys_revoke(
 ) -> None:
     """Revoke a key: every server refuses it within a second. Revoking again changes nothing."""
     from textloop.security.api_keys import revoke_api_key
-    from textloop.store import open_store
 
-    with open_store(settings(ctx)).session() as session:
+    with invocation(ctx).store.session() as session:
         record = revoke_api_key(session, key_id)
         revoked_at, prefix = record.revoked_at, record.prefix
         audit_command(ctx, session, f"key {key_id}", prefix=prefix)

@@ -1,13 +1,60 @@
-"""Draws a lineage graph (see ``metadata.lineage``) as a Rich tree for people."""
+"""``textloop lineage``: a prediction or batch job traced upstream to its model, run and data,
+or a dataset version downstream, drawn as a Rich tree (see ``metadata.lineage``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.markup import escape
 from rich.tree import Tree
 
-from textloop.cli.output import artifact_details
+from textloop.cli.context import JsonFlag, invocation
+from textloop.cli.output import artifact_details, emit_json, fail, out
+
+app = typer.Typer()
+
+
+@app.command()
+def lineage(
+    ctx: typer.Context,
+    prediction: Annotated[
+        str | None, typer.Option(help="Trace a prediction back to its model, run and data.")
+    ] = None,
+    dataset: Annotated[
+        int | None, typer.Option(help="List everything downstream of this dataset version.")
+    ] = None,
+    classifier: Annotated[
+        str | None, typer.Option("--classifier", "-c", help="Classifier of --dataset.")
+    ] = None,
+    batch_job: Annotated[
+        str | None, typer.Option(help="Trace a batch job's output to its input, model and data.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Trace lineage: --prediction ID or --batch-job ID upstream, or --dataset N --classifier
+    NAME downstream."""
+    from textloop.metadata.lineage import batch_lineage, dataset_lineage, prediction_lineage
+
+    if [prediction, dataset, batch_job].count(None) != 2:
+        fail(
+            "give exactly one of --prediction ID, --batch-job ID or --dataset N "
+            "(with --classifier NAME)"
+        )
+    if dataset is not None and classifier is None:
+        fail("--dataset needs --classifier NAME")
+    with invocation(ctx).store.session() as session:
+        if prediction is not None:
+            graph = prediction_lineage(session, prediction)
+        elif batch_job is not None:
+            graph = batch_lineage(session, batch_job)
+        else:
+            assert classifier is not None and dataset is not None
+            graph = dataset_lineage(session, classifier, dataset)
+    if as_json:
+        emit_json(graph)
+        return
+    out.print(render_lineage(graph))
 
 
 def render_lineage(graph: dict[str, Any]) -> Tree:

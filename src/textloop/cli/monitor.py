@@ -9,16 +9,14 @@ import typer
 from rich.table import Table
 
 from textloop.cli.audit import audit_command
-from textloop.cli.context import JsonFlag, settings
+from textloop.cli.context import JsonFlag, invocation
 from textloop.cli.output import emit_json, out
 from textloop.errors import InvalidRequest
 
-
-def register_monitor_commands(app: typer.Typer) -> None:
-    app.command()(drift)
-    app.command()(shadow)
+app = typer.Typer()
 
 
+@app.command()
 def drift(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
@@ -37,17 +35,16 @@ def drift(
 ) -> None:
     """Drift reports of a classifier's production traffic against its held-out rows."""
     from textloop.monitoring.drift import check_drift, configure_drift, drift_summary
-    from textloop.store import open_store
 
     changed = dict(_threshold(item) for item in threshold or [])
-    store = open_store(settings(ctx))
+    run = invocation(ctx)
+    store = run.store
     with store.session() as session:
         configure_drift(session, name, window, changed)
         if window is not None or changed or check:
             audit_command(ctx, session, name, window=window, thresholds=changed, check=check)
-        session.commit()
     if check:
-        result = check_drift(store, settings(ctx), name, {"force": True})
+        result = check_drift(store, run.settings, name, {"force": True})
         if "skipped" in result:
             raise InvalidRequest(f"{name}: no drift check: {result['skipped']}", field="check")
     with store.session() as session:
@@ -97,6 +94,7 @@ def _threshold(item: str) -> tuple[str, float]:
         ) from None
 
 
+@app.command()
 def shadow(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
@@ -107,17 +105,18 @@ def shadow(
     as_json: JsonFlag = False,
 ) -> None:
     """Show how the shadow model agrees with production, or choose or stop the shadow."""
-    from textloop.monitoring.shadow import clear_shadow, set_shadow, shadow_report
-    from textloop.store import open_store
+    from textloop.monitoring.shadow import shadow_report
+    from textloop.registry.aliases import clear_shadow, set_shadow
 
-    with open_store(settings(ctx)).session() as session:
+    store = invocation(ctx).store
+    with store.session() as session:
         if off:
             clear_shadow(session, name)
         elif version is not None:
             set_shadow(session, name, version)
         if off or version is not None:
             audit_command(ctx, session, name, version=None if off else version)
-        session.commit()
+    with store.session() as session:
         report = shadow_report(session, name)
     if as_json:
         emit_json(report)

@@ -1,5 +1,6 @@
-"""The review queue from the CLI: ``textloop review-tasks`` lists it, ``review-export`` writes
-every decision for analysis.
+"""The review queue from the CLI: ``textloop corrections`` fills it from a file, ``review-check``
+from labels that look wrong, ``review-tasks`` lists it, ``review-export`` writes every decision
+for analysis.
 
 Binary formats never go to a terminal: Parquet needs ``--output``.
 """
@@ -12,19 +13,40 @@ from typing import Annotated
 
 import typer
 
-from textloop.cli.context import JsonFlag, settings
+from textloop.cli.audit import audit_command
+from textloop.cli.context import JsonFlag, invocation
 from textloop.cli.output import emit_json, err, out
 from textloop.errors import InvalidRequest
 
 BINARY_FORMATS = ("parquet",)
 
-
-def register_review_commands(app: typer.Typer) -> None:
-    app.command("review-tasks")(review_tasks)
-    app.command("review-export")(review_export)
-    app.command("corrections")(corrections)
+app = typer.Typer()
 
 
+@app.command("review-check")
+def review_check(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    family: Annotated[str, typer.Option(help="Model family that scores the labels.")] = "ngram",
+    as_json: JsonFlag = False,
+) -> None:
+    """Send agreed review labels that look wrong to a second review (confident learning)."""
+    from textloop.review.label_quality import check_reviewed_labels
+
+    store = invocation(ctx).store
+    result = check_reviewed_labels(store, name, family)
+    audit_command(ctx, store, name, checked=result.checked, flagged=len(result.flagged))
+    if as_json:
+        emit_json({"checked": result.checked, "flagged": result.flagged})
+        return
+    out.print(
+        f"Checked {result.checked:,} reviewed labels of {name}; "
+        f"{len(result.flagged):,} sent to a second review",
+        highlight=False,
+    )
+
+
+@app.command("corrections")
 def corrections(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
@@ -35,14 +57,10 @@ def corrections(
 ) -> None:
     """Record a file of corrections as explicit feedback (each row opens a review task); the
     same file sent again records nothing."""
-    from textloop.models.base import ModelResources
-    from textloop.predict.model_cache import ModelCache
     from textloop.review.corrections import record_corrections
-    from textloop.store import open_store
 
-    config = settings(ctx)
-    models = ModelCache(config.artifact_root, ModelResources.for_settings(config))
-    answer = record_corrections(open_store(config), models, name, file.expanduser().absolute())
+    run = invocation(ctx)
+    answer = record_corrections(run.store, run.models, name, file.expanduser().absolute())
     if as_json:
         emit_json(answer)
         return
@@ -55,6 +73,7 @@ def corrections(
     )
 
 
+@app.command("review-tasks")
 def review_tasks(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
@@ -64,9 +83,8 @@ def review_tasks(
 ) -> None:
     """The review tasks of a classifier: id, source, status, suggested label and text."""
     from textloop.review.tasks import list_tasks
-    from textloop.store import open_store
 
-    with open_store(settings(ctx)).session() as session:
+    with invocation(ctx).store.session() as session:
         tasks = [
             {
                 "id": task.id,
@@ -100,6 +118,7 @@ def review_tasks(
         )
 
 
+@app.command("review-export")
 def review_export(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
@@ -111,14 +130,13 @@ def review_export(
 ) -> None:
     """Every review decision of a classifier: task, text, source, decision, reviewer, time."""
     from textloop.review.export import decisions_table, export_bytes
-    from textloop.store import open_store
 
     if output is None and file_format in BINARY_FORMATS:
         raise InvalidRequest(
             f"--format {file_format} is binary: write it to a file with --output FILE",
             field="output",
         )
-    with open_store(settings(ctx)).session() as session:
+    with invocation(ctx).store.session() as session:
         data = export_bytes(decisions_table(session, name), file_format)
     if output is None:
         sys.stdout.buffer.write(data)

@@ -1,15 +1,64 @@
-"""Draws one recorded run (see ``metadata.runs.show_run``) as a Rich tree of its steps."""
+"""``textloop runs``: the recorded runs of a classifier (ingest, train, deploy), newest first,
+and one run drawn as a Rich tree of its steps (see ``metadata.runs.show_run``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.markup import escape
 from rich.tree import Tree
 
-from textloop.cli.output import artifact_details
+from textloop.cli.context import JsonFlag, invocation
+from textloop.cli.output import artifact_details, emit_json, out
 
 STATUS_STYLE = {"succeeded": "green", "cached": "cyan", "failed": "red", "running": "yellow"}
+
+app = typer.Typer()
+runs_app = typer.Typer(help="Recorded runs (ingest, train, deploy).", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.command("list")
+def runs_list(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    limit: Annotated[int, typer.Option(help="How many of the newest runs.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """The newest runs of a classifier, newest first."""
+    from textloop.metadata.runs import list_runs
+
+    with invocation(ctx).store.session() as session:
+        runs = list_runs(session, name, limit)
+    if as_json:
+        emit_json(runs)
+        return
+    for run in runs:
+        took = f"{run['seconds']:.1f}s" if run["seconds"] is not None else "-"
+        cached = f"  {run['cached_steps']} cached" if run["cached_steps"] else ""
+        out.print(
+            f"{run['run']:>6}  {run['pipeline']:<8} {run['status']:<10} {run['started_at']}  "
+            f"{took}{cached}",
+            highlight=False,
+        )
+
+
+@runs_app.command("show")
+def runs_show(
+    ctx: typer.Context,
+    run_id: Annotated[int, typer.Argument(help="Run number, from `textloop runs list`.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """One run as its DAG: each step's status, time, upstream steps and outputs."""
+    from textloop.metadata.runs import show_run
+
+    with invocation(ctx).store.session() as session:
+        run = show_run(session, run_id)
+    if as_json:
+        emit_json(run)
+        return
+    out.print(render_run(run))
 
 
 def render_run(run: dict[str, Any]) -> Tree:

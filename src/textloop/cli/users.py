@@ -14,10 +14,12 @@ import typer
 from rich.table import Table
 
 from textloop.cli.audit import audit_command
-from textloop.cli.context import JsonFlag, settings
+from textloop.cli.context import JsonFlag, invocation
 from textloop.cli.output import emit_json, out
 
+app = typer.Typer()
 users_app = typer.Typer(help="People who sign in to the review portal.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 
 @users_app.command("create")
@@ -36,14 +38,13 @@ def users_create(
 ) -> None:
     """Create a portal account; the password is prompted for (twice) unless --password-stdin."""
     from textloop.security.accounts import create_user
-    from textloop.store import open_store
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     limited = [c.strip() for c in classifiers.split(",") if c.strip()] if classifiers else None
-    store = open_store(settings(ctx))
+    store = invocation(ctx).store
     with store.session() as session:
         user = create_user(session, email, password, role, limited)
         assigned = list(user.classifiers) if user.classifiers is not None else None
@@ -60,9 +61,8 @@ def users_create(
 def users_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Every portal account: email, role, the classifiers a reviewer may review, and status."""
     from textloop.security.accounts import list_users
-    from textloop.store import open_store
 
-    with open_store(settings(ctx)).session() as session:
+    with invocation(ctx).store.session() as session:
         users: list[dict[str, Any]] = [
             {
                 "id": user.id,
@@ -99,9 +99,8 @@ EmailArgument = Annotated[str, typer.Argument(help="The account's email address.
 def users_disable(ctx: typer.Context, email: EmailArgument, as_json: JsonFlag = False) -> None:
     """Stop a person signing in to the portal; their open sessions end now."""
     from textloop.security.accounts import disable_user, find_user
-    from textloop.store import open_store
 
-    with open_store(settings(ctx)).session() as session:
+    with invocation(ctx).store.session() as session:
         user = find_user(session, email)
         ended = disable_user(session, user)
         audit_command(ctx, session, user.email, role=user.role, sessions_ended=ended)
@@ -116,9 +115,8 @@ def users_disable(ctx: typer.Context, email: EmailArgument, as_json: JsonFlag = 
 def users_enable(ctx: typer.Context, email: EmailArgument, as_json: JsonFlag = False) -> None:
     """Let a disabled person sign in again (with the password they had)."""
     from textloop.security.accounts import enable_user, find_user
-    from textloop.store import open_store
 
-    with open_store(settings(ctx)).session() as session:
+    with invocation(ctx).store.session() as session:
         user = find_user(session, email)
         enable_user(session, user)
         audit_command(ctx, session, user.email, role=user.role)
@@ -133,9 +131,8 @@ def users_enable(ctx: typer.Context, email: EmailArgument, as_json: JsonFlag = F
 def users_remove(ctx: typer.Context, email: EmailArgument, as_json: JsonFlag = False) -> None:
     """Delete an account that has made no review decisions (disable one that has)."""
     from textloop.security.accounts import find_user, remove_user
-    from textloop.store import open_store
 
-    with open_store(settings(ctx)).session() as session:
+    with invocation(ctx).store.session() as session:
         user = find_user(session, email)
         done = {"id": user.id, "email": user.email, "removed": True}
         role = user.role

@@ -16,12 +16,12 @@ from textloop.config import Settings
 from textloop.continuous.merge import merge_reviewed_labels, unmerged_reviewed_labels
 from textloop.continuous.triggers import LABELS
 from textloop.models.base import ModelResources
-from textloop.monitoring.shadow import set_shadow
 from textloop.notifications.events import emit
 from textloop.pipeline.training import AUTO, train_classifier
+from textloop.registry.aliases import set_shadow
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier, latest_dataset_version
-from textloop.store.tables import ModelVersion
+from textloop.store.tables import DeployMode, ModelVersion
 
 
 def retrain(
@@ -60,7 +60,7 @@ def retrain(
             family,
             dataset_version=dataset_version,
             resources=resources,
-            deploy=mode == "auto",
+            deploy=mode == DeployMode.AUTO,
             from_step="train" if payload.get("backfill") else None,
         )
     except Exception as exc:
@@ -74,7 +74,7 @@ def retrain(
         emit(store, classifier_id, "model.rejected", **common, reasons=verdict.get("reasons", []))
     deployment = report.deployment or {}
     deployed = bool(deployment.get("deployed"))
-    awaiting_approval = bool(verdict.get("blessed")) and not deployed and mode == "manual"
+    awaiting_approval = bool(verdict.get("blessed")) and not deployed and mode == DeployMode.MANUAL
     if awaiting_approval and verdict.get("production_version") != report.version:
         with store.session() as session:  # the candidate waits for an admin: shadow it meanwhile
             set_shadow(session, name, report.version)

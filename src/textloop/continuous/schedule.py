@@ -1,4 +1,4 @@
-"""Cron schedules for retraining, evaluated in UTC by the workers.
+"""Cron schedules for retraining, evaluated in UTC (fired by ``triggers.fire_due_schedules``).
 
 Five fields: minute, hour, day of month, month, day of week (0-6 from Sunday; 7 is Sunday too).
 Each is ``*``, ``*/step``, ``n``, ``a-b``, ``a-b/step`` or a comma list of those. As in cron, when
@@ -10,11 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from textloop.errors import InvalidRequest
-from textloop.store.tables import Classifier, Job, as_utc, utcnow
+from textloop.store.tables import utcnow
 
 FIELDS = (
     ("minute", 0, 59),
@@ -110,31 +107,3 @@ def _field(part: str, name: str, low: int, high: int) -> frozenset[int]:
             raise InvalidRequest(f"{item!r}: {name} must lie within {low}-{high}", field="schedule")
         chosen.update(range(start, end + 1, step))
     return frozenset(chosen)
-
-
-def fire_due_schedules(session: Session, now: datetime | None = None) -> list[Job]:
-    """Queue a retrain for every classifier whose schedule fired since it was last checked.
-
-    A schedule first seen now starts counting from now; a worker that was down for days fires
-    once, not once per missed occasion. Rows are locked so concurrent workers check in turn.
-    """
-    from textloop.continuous.triggers import request_retrain
-
-    now = now or utcnow()
-    queued = []
-    classifiers = session.scalars(
-        select(Classifier)
-        .where(Classifier.retrain_schedule.is_not(None))
-        .with_for_update(skip_locked=True)
-    )
-    for classifier in classifiers:
-        checked = classifier.schedule_checked_at
-        classifier.schedule_checked_at = now
-        if checked is None:
-            continue
-        checked = as_utc(checked)
-        schedule = parse_schedule(classifier.retrain_schedule or "")
-        if schedule.next_after(checked) <= now:
-            reason = f"schedule {schedule.text}"
-            queued.append(request_retrain(session, classifier.name, reason, trigger="schedule"))
-    return queued

@@ -1,5 +1,5 @@
 """What queues a retrain: a person (CLI, HTTP), enough new reviewed labels, a backfill, or a
-schedule (``continuous.schedule``, checked by the workers).
+schedule (``continuous.schedule``, fired by the workers through ``fire_due_schedules``).
 
 Every trigger goes through ``request_retrain``: a retrain still waiting for the same classifier
 absorbs the same request and any automatic one, so a trigger that fires while a run is in
@@ -8,21 +8,24 @@ progress queues one follow-up; an explicit request with other parameters queues 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from textloop.continuous.schedule import parse_schedule
 from textloop.errors import InvalidRequest
-from textloop.jobs.queue import QUEUED, enqueue
+from textloop.jobs.queue import enqueue
 from textloop.review.tasks import unmerged_reviewed
+from textloop.signals import REVIEW_DECIDED
 from textloop.store.queries import get_classifier
-from textloop.store.tables import Classifier, Job
+from textloop.store.tables import Classifier, DeployMode, Job, JobStatus, as_utc, utcnow
 
 RETRAIN = "retrain"
 LABELS = "labels"  # the trigger of a job queued because enough labels were reviewed
 AUTOMATIC = (LABELS, "schedule")
-DEPLOY_MODES = ("auto", "manual")
+DEPLOY_MODES = tuple(DeployMode)
 
 
 def request_retrain(
@@ -41,7 +44,9 @@ def request_retrain(
         payload.update(dataset_version=dataset_version, backfill=True)
     waiting = session.scalars(
         select(Job)
-        .where(Job.kind == RETRAIN, Job.classifier_id == classifier.id, Job.status == QUEUED)
+        .where(
+            Job.kind == RETRAIN, Job.classifier_id == classifier.id, Job.status == JobStatus.QUEUED
+        )
         .order_by(Job.id)
     ).all()
     # A waiting retrain absorbs the same request, and an automatic trigger unless it waits to
@@ -55,8 +60,10 @@ def request_retrain(
     return enqueue(session, RETRAIN, classifier.id, payload, reason=reason, coalesce=False)
 
 
+@REVIEW_DECIDED.connect
 def after_review(session: Session, classifier: Classifier) -> Job | None:
-    """Called when a task is settled: queue a retrain once enough labels wait to be merged."""
+    """When a task is settled (review announces it): queue a retrain once enough labels wait
+    to be merged."""
     if classifier.retrain_after <= 0:
         return None
     waiting = session.scalar(
@@ -78,8 +85,6 @@ def configure(
     model: str | None = None,
 ) -> Classifier:
     """Change what is given; ``schedule=""`` removes the schedule, ``model="auto"`` the family."""
-    from textloop.continuous.schedule import parse_schedule
-
     classifier = get_classifier(session, name)
     if schedule is not None:
         classifier.retrain_schedule = parse_schedule(schedule).text if schedule.strip() else None
@@ -103,3 +108,29 @@ def configure(
             )
         classifier.deploy_mode = deploy_mode
     return classifier
+
+
+def fire_due_schedules(session: Session, now: datetime | None = None) -> list[Job]:
+    """Queue a retrain for every classifier whose schedule fired since it was last checked.
+
+    A schedule first seen now starts counting from now; a worker that was down for days fires
+    once, not once per missed occasion. Rows are locked so concurrent workers check in turn.
+    """
+    now = now or utcnow()
+    queued = []
+    classifiers = session.scalars(
+        select(Classifier)
+        .where(Classifier.retrain_schedule.is_not(None))
+        .with_for_update(skip_locked=True)
+    )
+    for classifier in classifiers:
+        checked = classifier.schedule_checked_at
+        classifier.schedule_checked_at = now
+        if checked is None:
+            continue
+        checked = as_utc(checked)
+        schedule = parse_schedule(classifier.retrain_schedule or "")
+        if schedule.next_after(checked) <= now:
+            reason = f"schedule {schedule.text}"
+            queued.append(request_retrain(session, classifier.name, reason, trigger="schedule"))
+    return queued

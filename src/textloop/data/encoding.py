@@ -21,7 +21,11 @@ TEXT_FORMATS = frozenset({"csv", "tsv", "jsonl"})
 BLOCK_BYTES = 1024 * 1024
 
 
-class InvalidUtf8(ValueError):
+class InvalidUtf8(DataError, ValueError):
+    """Where the first byte that is not UTF-8 is; callers turn it into their own error (a file's
+    ``DataError`` naming the file, a body's ``MalformedBody``). Still a ``ValueError``, as it was
+    before it joined the hierarchy."""
+
     def __init__(self, line: int, column: int, byte: int) -> None:
         super().__init__(f"line {line}: invalid UTF-8 (byte 0x{byte:02x} at column {column})")
         self.line = line

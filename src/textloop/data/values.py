@@ -17,9 +17,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from textloop.errors import DataError
 
-class NotText(ValueError):
-    """A column (or value) that has no faithful text; the message says what it is."""
+
+class NotText(DataError, ValueError):
+    """A column (or value) that has no faithful text; the message says what it is. Still a
+    ``ValueError``, as it was before it joined the hierarchy."""
 
 
 def column_strings(column: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -13,8 +13,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from textloop.jobs.queue import RUNNING
-from textloop.store.tables import Job, WorkerPresence, utcnow
+from textloop.store.tables import Job, JobStatus, WorkerPresence, utcnow
 
 ANNOUNCE = timedelta(seconds=10)
 STALE = timedelta(seconds=60)
@@ -41,7 +40,7 @@ def live_workers(session: Session) -> list[str]:
     idle = session.scalars(select(WorkerPresence.name).where(WorkerPresence.seen_at >= since))
     busy = session.scalars(
         select(Job.worker).where(
-            Job.status == RUNNING, Job.heartbeat_at >= since, Job.worker.is_not(None)
+            Job.status == JobStatus.RUNNING, Job.heartbeat_at >= since, Job.worker.is_not(None)
         )
     )
     return sorted({*idle, *(name for name in busy if name)})

@@ -16,9 +16,9 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from textloop.store.tables import Job, utcnow
+from textloop.errors import NotFound
+from textloop.store.tables import Job, JobStatus, utcnow
 
-QUEUED, RUNNING, SUCCEEDED, DEAD = "queued", "running", "succeeded", "dead"
 LEASE = timedelta(seconds=60)
 BACKOFF = timedelta(seconds=10)  # after the first failure; doubles with each attempt
 MAX_ATTEMPTS = 3
@@ -45,7 +45,7 @@ def enqueue(
     if coalesce:
         waiting = session.scalar(
             select(Job).where(
-                Job.kind == kind, Job.classifier_id == classifier_id, Job.status == QUEUED
+                Job.kind == kind, Job.classifier_id == classifier_id, Job.status == JobStatus.QUEUED
             )
         )
         if waiting is not None:
@@ -71,12 +71,12 @@ def claim(session: Session, worker: str, kinds: tuple[str, ...] | None = None) -
     busy = exists().where(  # a stale running job blocks too: it is reclaimed first
         other.kind == Job.kind,
         other.classifier_id == Job.classifier_id,
-        other.status == RUNNING,
+        other.status == JobStatus.RUNNING,
         other.id != Job.id,
     )
     due = or_(
-        and_(Job.status == QUEUED, Job.run_after <= now, ~busy),
-        and_(Job.status == RUNNING, Job.heartbeat_at < stale),
+        and_(Job.status == JobStatus.QUEUED, Job.run_after <= now, ~busy),
+        and_(Job.status == JobStatus.RUNNING, Job.heartbeat_at < stale),
     )
     query = select(Job).where(due)
     if kinds:
@@ -86,15 +86,15 @@ def claim(session: Session, worker: str, kinds: tuple[str, ...] | None = None) -
     )
     if job is None:
         return None
-    if job.status == RUNNING:  # its worker died: that attempt is lost
+    if job.status == JobStatus.RUNNING:  # its worker died: that attempt is lost
         job.error = f"{LOST}worker {job.worker} stopped sending heartbeats"
         if job.attempts >= job.max_attempts:
-            job.status, job.finished_at = DEAD, now
+            job.status, job.finished_at = JobStatus.DEAD, now
             session.flush()
             return claim(session, worker, kinds)
     try:
         with session.begin_nested():
-            job.status = RUNNING
+            job.status = JobStatus.RUNNING
             job.attempts += 1
             job.worker = worker
             job.started_at = job.heartbeat_at = now
@@ -107,7 +107,7 @@ def claim(session: Session, worker: str, kinds: tuple[str, ...] | None = None) -
 def heartbeat(session: Session, job_id: int, worker: str) -> bool:
     """Extend the lease; False when the job is no longer this worker's (it was reclaimed)."""
     job = session.get(Job, job_id)
-    if job is None or job.status != RUNNING or job.worker != worker:
+    if job is None or job.status != JobStatus.RUNNING or job.worker != worker:
         return False
     job.heartbeat_at = utcnow()
     return True
@@ -117,7 +117,12 @@ def succeed(session: Session, job_id: int, worker: str, result: dict[str, Any]) 
     """Record success; None (and nothing written) when the job was taken over meanwhile."""
     job = _held(session, job_id, worker)
     if job is not None:
-        job.status, job.result, job.error, job.finished_at = SUCCEEDED, result, None, utcnow()
+        job.status, job.result, job.error, job.finished_at = (
+            JobStatus.SUCCEEDED,
+            result,
+            None,
+            utcnow(),
+        )
     return job
 
 
@@ -130,9 +135,9 @@ def fail(session: Session, job_id: int, worker: str, error: str) -> Job | None:
     job.error = error[:2000]
     now = utcnow()
     if job.attempts >= job.max_attempts:
-        job.status, job.finished_at = DEAD, now
+        job.status, job.finished_at = JobStatus.DEAD, now
     else:
-        job.status = QUEUED
+        job.status = JobStatus.QUEUED
         job.run_after = now + BACKOFF * 2 ** (job.attempts - 1)
     return job
 
@@ -142,5 +147,5 @@ def _held(session: Session, job_id: int, worker: str) -> Job | None:
     went on must not overwrite the outcome of the worker that took the job over."""
     job = session.get(Job, job_id, with_for_update=True)
     if job is None:
-        raise LookupError(f"job {job_id} does not exist")
-    return job if job.status == RUNNING and job.worker == worker else None
+        raise NotFound(f"job {job_id} does not exist")
+    return job if job.status == JobStatus.RUNNING and job.worker == worker else None

@@ -32,6 +32,7 @@ from textloop.store.tables import (
     Context,
     Event,
     Execution,
+    ExecutionStatus,
     ModelVersion,
     Prediction,
 )
@@ -230,7 +231,9 @@ def _linked(
     does not pull in every other. Upstream, an artifact made outside the run (a dataset, by its
     ingest) is traced to its first producer. Cached steps made nothing new and are skipped.
     """
-    linked = [e for e in _executions(session, artifact.id, kind) if e.status != "cached"]
+    linked = [
+        e for e in _executions(session, artifact.id, kind) if e.status != ExecutionStatus.CACHED
+    ]
     if follow is not None:
         linked = [e for e in linked if follow(artifact, e)]
     if context is None:

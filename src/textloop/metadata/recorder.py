@@ -19,7 +19,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from textloop import __version__
-from textloop.store.tables import Artifact, Context, Event, Execution, utcnow
+from textloop.store.tables import (
+    Artifact,
+    Context,
+    Event,
+    Execution,
+    ExecutionStatus,
+    RunStatus,
+    utcnow,
+)
 
 
 def dataset_uri(classifier: str, version: int) -> str:
@@ -48,7 +56,9 @@ def open_context(
     return context
 
 
-def close_context(session: Session, context_id: int, status: str, error: str | None = None) -> None:
+def close_context(
+    session: Session, context_id: int, status: RunStatus, error: str | None = None
+) -> None:
     context = session.get(Context, context_id)
     if context is not None:
         context.status, context.error, context.ended_at = status, error, utcnow()
@@ -101,7 +111,7 @@ def record_execution(
     started_at: datetime,
     inputs: Sequence[Artifact] = (),
     outputs: Sequence[Artifact] = (),
-    status: str = "succeeded",
+    status: ExecutionStatus = ExecutionStatus.SUCCEEDED,
     error: str | None = None,
     cache_key: str | None = None,
     context_id: int | None = None,
@@ -157,7 +167,7 @@ def cached_execution(
         .where(
             Execution.classifier_id == classifier_id,
             Execution.cache_key == key,
-            Execution.status == "succeeded",
+            Execution.status == ExecutionStatus.SUCCEEDED,
         )
         .order_by(Execution.id.desc())
         .limit(1)

@@ -15,7 +15,7 @@ from textloop.errors import NotFound
 from textloop.metadata.lineage import describe_artifact, describe_context
 from textloop.metadata.recorder import run_artifacts
 from textloop.store.queries import get_classifier
-from textloop.store.tables import Classifier, Context, Execution
+from textloop.store.tables import Classifier, Context, Execution, ExecutionStatus
 
 
 def list_runs(session: Session, classifier_name: str, limit: int = 20) -> list[dict[str, Any]]:
@@ -31,7 +31,10 @@ def list_runs(session: Session, classifier_name: str, limit: int = 20) -> list[d
     counts = dict(
         session.execute(
             select(Execution.context_id, func.count())
-            .where(Execution.context_id.in_([c.id for c in contexts]), Execution.status == "cached")
+            .where(
+                Execution.context_id.in_([c.id for c in contexts]),
+                Execution.status == ExecutionStatus.CACHED,
+            )
             .group_by(Execution.context_id)
         ).all()
     )

@@ -14,7 +14,6 @@ import hashlib
 import logging
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from textloop.errors import ConfigError
+from textloop.lru import LRU
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 _BUNDLED_NAMES = {DEFAULT_ENCODER, f"sentence-transformers/{DEFAULT_ENCODER}"}
@@ -52,16 +52,19 @@ def text_key(text: str) -> bytes:
 
 
 class CachedEncoder:
-    """Embeddings by text through a bounded LRU cache; subclasses say how to ``embed`` a chunk
-    of texts the cache does not hold."""
+    """Embeddings by text through a bounded ``LRU`` (``cache_size`` texts; 0 keeps none);
+    subclasses say how to ``embed`` a chunk of texts the cache does not hold."""
 
     chunk_size = 1024
 
     def __init__(self, cache_size: int = 50_000) -> None:
-        self.cache_size = cache_size
         self.embedded = 0  # texts actually encoded, not found in the cache
-        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._cache: LRU[bytes, np.ndarray] = LRU(cache_size)
         self._lock = threading.Lock()
+
+    @property
+    def cache_size(self) -> int:
+        return self._cache.capacity
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         raise NotImplementedError
@@ -70,24 +73,18 @@ class CachedEncoder:
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
         keys = [text_key(text) for text in texts]
-        found: dict[bytes, np.ndarray] = {}
-        with self._lock:
-            for key in keys:
-                if key in self._cache:
-                    found[key] = self._cache[key]
-                    self._cache.move_to_end(key)
+        found = self._cache.get_many(keys)
         missing = list(
             {key: text for key, text in zip(keys, texts, strict=True) if key not in found}.items()
         )
         for start in range(0, len(missing), self.chunk_size):
             chunk = missing[start : start + self.chunk_size]
             vectors = self.embed([text for _, text in chunk]).astype(np.float32)
+            fresh = [(key, vector) for (key, _), vector in zip(chunk, vectors, strict=True)]
+            self._cache.put_many(fresh)
+            found.update(fresh)
             with self._lock:
                 self.embedded += len(chunk)
-                for (key, _), vector in zip(chunk, vectors, strict=True):
-                    found[key] = self._cache[key] = vector
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
             if progress:
                 progress(len(chunk))
         rows = [found[key] for key in keys]

@@ -10,8 +10,6 @@ report, so windows do not overlap and a quiet classifier costs nothing.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from textloop.config import Settings
 from textloop.errors import InvalidRequest
-from textloop.jobs.queue import DEAD, SUCCEEDED, enqueue
+from textloop.jobs.queue import enqueue
+from textloop.lru import LRU
 from textloop.models.base import ModelResources
 from textloop.models.encoders import DEFAULT_ENCODER
 from textloop.monitoring import measures as m
@@ -30,7 +29,7 @@ from textloop.notifications.events import emit
 from textloop.predict.model_cache import ModelCache
 from textloop.predict.outcome import to_scored
 from textloop.predict.predictor import DIRECT
-from textloop.registry.models import PRODUCTION
+from textloop.registry.aliases import PRODUCTION
 from textloop.store.database import Store
 from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import (
@@ -38,6 +37,7 @@ from textloop.store.tables import (
     DriftReport,
     Example,
     Job,
+    JobStatus,
     ModelAlias,
     ModelVersion,
     Prediction,
@@ -53,8 +53,7 @@ WINDOW_LIMITS = (50, 100_000)
 # of five measures read as drift on traffic like the held-out rows.
 MIN_WINDOW = WINDOW_LIMITS[0]
 RECHECK_AFTER = timedelta(minutes=10)  # after a check that made no report (skipped or failed)
-_REFERENCES: OrderedDict[int, Reference] = OrderedDict()
-_REFERENCES_LOCK = threading.Lock()
+_REFERENCES: LRU[int, Reference] = LRU(4)
 
 
 @dataclass(frozen=True)
@@ -184,7 +183,7 @@ def check_drift(
             drifted=bool(breached),
         )
         session.add(report)
-        session.commit()
+        session.flush()
         report_id = report.id
     if breached and not was_drifting:
         emit(
@@ -241,7 +240,8 @@ def _recently_came_to_nothing(session: Session, classifier_id: int) -> bool:
         .order_by(Job.id.desc())
         .limit(1)
     )
-    if last is None or last.status not in (SUCCEEDED, DEAD) or last.finished_at is None:
+    ended = (JobStatus.SUCCEEDED, JobStatus.DEAD)
+    if last is None or last.status not in ended or last.finished_at is None:
         return False
     made_report = bool((last.result or {}).get("report"))
     return not made_report and as_utc(last.finished_at) > utcnow() - RECHECK_AFTER
@@ -269,10 +269,9 @@ def _reference(
     """The model's reference, built outside any transaction (it scores and embeds up to
     ``REFERENCE_SIZE`` texts: on SQLite an open transaction would hold every writer back);
     None when the model has too few held-out rows to compare with."""
-    with _REFERENCES_LOCK:
-        if model_id in _REFERENCES:
-            _REFERENCES.move_to_end(model_id)
-            return _REFERENCES[model_id]
+    cached = _REFERENCES.get(model_id)
+    if cached is not None:
+        return cached
     with store.session() as session:
         model = session.get(ModelVersion, model_id)
         assert model is not None
@@ -304,10 +303,7 @@ def _reference(
         oov=m.oov_rate(held_out, known),
         encoder=encoder,
     )
-    with _REFERENCES_LOCK:
-        _REFERENCES[model_id] = reference
-        while len(_REFERENCES) > 4:
-            _REFERENCES.popitem(last=False)
+    _REFERENCES.put(model_id, reference)
     return reference
 
 

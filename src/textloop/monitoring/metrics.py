@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from textloop import __version__
 from textloop.monitoring.drift import thresholds
-from textloop.registry.models import PRODUCTION
+from textloop.registry.aliases import PRODUCTION
 from textloop.store.tables import (
     Classifier,
     DriftReport,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from textloop.store.tables import ModelVersion, Prediction, ReviewTask
+from textloop.store.tables import ModelVersion, Prediction, ReviewStatus, ReviewTask, TaskSource
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def version_quality(session: Session, classifier_id: int) -> list[VersionQuality
             .group_by(Prediction.model_version_id)
         ).all()
     )
-    done = ReviewTask.status == "done"
+    done = ReviewTask.status == ReviewStatus.DONE
     reviews = {
         model_id: (sent, reviewed, agreed)
         for model_id, sent, reviewed, agreed in session.execute(
@@ -51,7 +51,9 @@ def version_quality(session: Session, classifier_id: int) -> list[VersionQuality
                 ),
             )
             .join(Prediction, Prediction.id == ReviewTask.prediction_id)
-            .where(ReviewTask.classifier_id == classifier_id, ReviewTask.source == "implicit")
+            .where(
+                ReviewTask.classifier_id == classifier_id, ReviewTask.source == TaskSource.IMPLICIT
+            )
             .group_by(Prediction.model_version_id)
         )
     }

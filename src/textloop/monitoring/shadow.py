@@ -11,36 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from textloop.errors import InvalidRequest
-from textloop.registry.models import PRODUCTION, SHADOW, set_alias
+from textloop.registry.aliases import PRODUCTION, SHADOW
 from textloop.store.queries import aliased_model, get_classifier
-from textloop.store.tables import ModelAlias, Prediction, ReviewTask, ShadowPrediction
-
-
-def set_shadow(session: Session, name: str, version: int | None) -> int | None:
-    """Make ``version`` the shadow (the newest when None) and return it; it may not be the
-    production version, which needs no shadowing."""
-    classifier = get_classifier(session, name)
-    production = aliased_model(session, classifier, PRODUCTION)
-    moved = set_alias(session, name, SHADOW, version, record=False)
-    if production is not None and production.version == moved.version:
-        raise InvalidRequest(f"version {moved.version} of {name!r} is production already")
-    return moved.version
-
-
-def clear_shadow(session: Session, name: str, version: int | None = None) -> None:
-    """Stop shadowing (only if the shadow is ``version``, when given)."""
-    classifier = get_classifier(session, name)
-    shadow = aliased_model(session, classifier, SHADOW)
-    if shadow is not None and (version is None or shadow.version == version):
-        session.execute(
-            delete(ModelAlias).where(
-                ModelAlias.classifier_id == classifier.id, ModelAlias.alias == SHADOW
-            )
-        )
+from textloop.store.tables import Prediction, ReviewStatus, ReviewTask, ShadowPrediction, TaskSource
 
 
 def shadow_report(session: Session, name: str) -> dict[str, Any]:
@@ -76,8 +52,8 @@ def shadow_report(session: Session, name: str) -> dict[str, Any]:
         .join(ReviewTask, ReviewTask.prediction_id == Prediction.id)
         .where(
             ShadowPrediction.model_version_id == shadow.id,
-            ReviewTask.source == "implicit",  # one per prediction
-            ReviewTask.status == "done",
+            ReviewTask.source == TaskSource.IMPLICIT,  # one per prediction
+            ReviewTask.status == ReviewStatus.DONE,
         )
     ).one()
     report.update(

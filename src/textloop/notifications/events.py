@@ -13,26 +13,50 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest
+from textloop.plugins import Registry
 from textloop.store.database import Store
 from textloop.store.tables import SystemEvent
 
-EVENT_TYPES = (
-    "run.started",
-    "run.succeeded",
-    "run.failed",
-    "model.blessed",
-    "model.rejected",
-    "model.deployed",
-    "model.rolled_back",
-    "drift.detected",
-)
+
+class EventType:
+    """One kind of event, registered by name like every other plug-in, so an extension can
+    announce events of its own and webhooks can subscribe to them."""
+
+    def __init__(self, meaning: str) -> None:
+        self.meaning = meaning
+
+
+event_types = Registry("event type", "event types", "event_type", lambda: None)
+for _name, _meaning in (
+    ("run.started", "a training run began"),
+    ("run.succeeded", "a training run finished"),
+    ("run.failed", "a training run failed"),
+    ("model.blessed", "a trained version beat production on the gates"),
+    ("model.rejected", "a trained version did not pass the gates"),
+    ("model.deployed", "a version became production"),
+    ("model.rolled_back", "production went back to an earlier version"),
+    ("drift.detected", "production traffic drifted from the training data"),
+):
+    event_types.register(_name)(EventType(_meaning))
+
+
+def check_event_types(types: list[str] | None, field: str) -> None:
+    """Refuse a name no event type is registered under, listing the ones that are."""
+    known = event_types.names()
+    unknown = sorted(set(types or []) - set(known))
+    if unknown:
+        raise InvalidRequest(
+            f"unknown event type {unknown[0]!r}; the types are: {', '.join(known)}", field=field
+        )
+
+
 MAX_PAGE = 500
 EMIT_LOCK = 0x7465_7874  # an advisory lock key of our own
 
 
 def emit(store: Store, classifier_id: int | None, event_type: str, **data: Any) -> int:
     """Record an event at once (its own transaction) and return its id."""
-    if event_type not in EVENT_TYPES:
+    if event_type not in event_types.names():
         raise ValueError(f"unknown event type {event_type!r}")
     from textloop.notifications.webhooks import fan_out
 
@@ -58,12 +82,7 @@ def list_events(
     """Events with an id above ``after``, oldest first; pass the last id back to page on."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}, not {limit}", field="limit")
-    unknown = sorted(set(types or []) - set(EVENT_TYPES))
-    if unknown:
-        raise InvalidRequest(
-            f"unknown event type {unknown[0]!r}; the types are: {', '.join(EVENT_TYPES)}",
-            field="type",
-        )
+    check_event_types(types, "type")
     query = select(SystemEvent).where(SystemEvent.id > after)
     if classifier_id is not None:
         query = query.where(SystemEvent.classifier_id == classifier_id)

@@ -27,15 +27,21 @@ from sqlalchemy.orm import Session, aliased
 
 from textloop.errors import InvalidRequest, NotFound
 from textloop.notifications.destinations import Destinations
-from textloop.notifications.events import EVENT_TYPES
+from textloop.notifications.events import check_event_types
 from textloop.notifications.sending import post
 from textloop.retry_log import RetryLog
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier
-from textloop.store.tables import Classifier, SystemEvent, Webhook, WebhookDelivery, utcnow
+from textloop.store.tables import (
+    Classifier,
+    DeliveryStatus,
+    SystemEvent,
+    Webhook,
+    WebhookDelivery,
+    utcnow,
+)
 
 log = logging.getLogger("textloop.webhooks")
-PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=2)
 IN_FLIGHT = timedelta(seconds=30)  # a claimed delivery is not claimed again for this long
@@ -56,12 +62,7 @@ def add_webhook(
     (destinations or Destinations()).check(url)
     if len(secret) < 16:
         raise InvalidRequest("the secret must be at least 16 characters", field="secret")
-    unknown = sorted(set(event_types or []) - set(EVENT_TYPES))
-    if unknown:
-        raise InvalidRequest(
-            f"unknown event type {unknown[0]!r}; the types are: {', '.join(EVENT_TYPES)}",
-            field="events",
-        )
+    check_event_types(event_types, "events")
     classifier_id = get_classifier(session, classifier).id if classifier else None
     hook = Webhook(
         classifier_id=classifier_id, url=url, secret=secret, event_types=list(event_types or [])
@@ -204,7 +205,7 @@ class Deliverer:
         earlier = aliased(WebhookDelivery)
         blocked = exists().where(  # an older delivery to the same webhook still pending
             earlier.webhook_id == WebhookDelivery.webhook_id,
-            earlier.status == PENDING,
+            earlier.status == DeliveryStatus.PENDING,
             earlier.event_id < WebhookDelivery.event_id,
         )
         active = select(Webhook.id).where(Webhook.active.is_(True))
@@ -213,7 +214,7 @@ class Deliverer:
                 select(WebhookDelivery)
                 .where(
                     and_(
-                        WebhookDelivery.status == PENDING,
+                        WebhookDelivery.status == DeliveryStatus.PENDING,
                         WebhookDelivery.next_attempt_at <= now,
                         WebhookDelivery.webhook_id.in_(active),
                         ~blocked,
@@ -239,8 +240,8 @@ class Deliverer:
                 return
             delivery.response_status, delivery.error = status, error
             if error is None:
-                delivery.status, delivery.delivered_at = DELIVERED, utcnow()
+                delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, utcnow()
             elif delivery.attempts >= MAX_ATTEMPTS:
-                delivery.status = DEAD
+                delivery.status = DeliveryStatus.DEAD
             else:
                 delivery.next_attempt_at = utcnow() + FIRST_RETRY * 2 ** (delivery.attempts - 1)

@@ -19,7 +19,7 @@ from textloop.pipeline.components.ingest import BatchImporter, IngestStep
 from textloop.pipeline.runner import Step, run_pipeline
 from textloop.store.database import Store
 from textloop.store.queries import get_or_create_classifier
-from textloop.store.tables import Classifier, DatasetVersion
+from textloop.store.tables import Classifier, DatasetVersion, ExecutionStatus
 
 
 def ingest_batch(
@@ -57,7 +57,7 @@ def ingest_batch(
             rows=dataset.row_count,
             dropped=output.get("dropped", 0),
             duplicates=output.get("duplicates", 0),
-            created=step.status == "succeeded" and output.get("created", True),
+            created=step.status == ExecutionStatus.SUCCEEDED and output.get("created", True),
             split_counts=dict(dataset.split_counts),
             labels=list(classifier.labels),
             anomalies=list(dataset.anomalies or []),

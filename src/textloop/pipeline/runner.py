@@ -30,7 +30,7 @@ from textloop.metadata.recorder import (
 )
 from textloop.pipeline.component import Component, Output, Workspace, json_hash
 from textloop.store.queries import get_classifier
-from textloop.store.tables import Artifact, utcnow
+from textloop.store.tables import Artifact, ExecutionStatus, RunStatus, utcnow
 
 # The caller's mistake, not the pipeline's: such a run is forgotten rather than recorded as failed.
 BAD_INPUT = (DataError, InvalidRequest, NotFound)
@@ -45,7 +45,7 @@ class Step:
 
 @dataclass
 class StepResult:
-    status: str  # succeeded or cached
+    status: ExecutionStatus  # succeeded or cached
     output: Output | None = None
     seconds: float = 0.0
     execution_id: int | None = None
@@ -66,7 +66,7 @@ class PipelineResult:
     @property
     def cached(self) -> bool:
         """Whether every step that can be cached was (importers and deploy always run)."""
-        return all(s.status == "cached" for s in self.steps.values() if s.cacheable)
+        return all(s.status == ExecutionStatus.CACHED for s in self.steps.values() if s.cacheable)
 
 
 def downstream_of(steps: Sequence[Step], start: str) -> set[str]:
@@ -114,10 +114,12 @@ def run_pipeline(
                 if isinstance(exc, BAD_INPUT):
                     discard_context(session, run_id)
                 else:
-                    close_context(session, run_id, "failed", f"{step.name}: {_message(exc)}")
+                    close_context(
+                        session, run_id, RunStatus.FAILED, f"{step.name}: {_message(exc)}"
+                    )
             raise
     with workspace.store.session() as session:
-        close_context(session, run_id, "succeeded")
+        close_context(session, run_id, RunStatus.SUCCEEDED)
     return result
 
 
@@ -153,7 +155,7 @@ def _run_step(
                 parameters,
                 started_at,
                 _recorded(session, classifier_id, workspace.classifier, inputs.values()),
-                status="failed",
+                status=ExecutionStatus.FAILED,
                 error=_message(exc),
                 context_id=run_id,
             )
@@ -176,7 +178,9 @@ def _run_step(
         )
         output = Output(output.type, output.content_hash, output.properties, artifact.uri)
         seconds = time.perf_counter() - started
-        return StepResult("succeeded", output, seconds, execution.id, component.cacheable)
+        return StepResult(
+            ExecutionStatus.SUCCEEDED, output, seconds, execution.id, component.cacheable
+        )
 
 
 def _reuse(
@@ -206,10 +210,10 @@ def _reuse(
             started_at,
             _recorded(session, classifier_id, workspace.classifier, inputs.values()),
             [artifact],
-            status="cached",
+            status=ExecutionStatus.CACHED,
             context_id=run_id,
         )
-        return StepResult("cached", output, 0.0, execution.id)
+        return StepResult(ExecutionStatus.CACHED, output, 0.0, execution.id)
 
 
 def _recorded(

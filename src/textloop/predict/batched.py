@@ -66,7 +66,7 @@ class Batcher:
         return future.result()
 
     def _submit(self, job: _Job) -> None:
-        self._start()
+        self.start()
         self._queue.put(job)
 
     def close(self) -> None:
@@ -74,7 +74,8 @@ class Batcher:
             self._queue.put(None)
             self._thread.join(timeout=10)
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start the model thread (once): by the server as it opens, else by the first call."""
         if self._thread is None:
             with self._lock:
                 if self._thread is None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textloop.errors import NotFound
-from textloop.registry.models import PRODUCTION, SHADOW
+from textloop.registry.aliases import PRODUCTION, SHADOW
 from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import Classifier, ModelAlias, ModelVersion
 

@@ -1,18 +1,19 @@
 """Loaded models keyed by model-version id, so a deploy is picked up by the next request.
 
 Each caller resolves an alias to a version id (``deployment``) and asks this cache for it; a new
-id loads the new model while callers already holding the old one finish on it. Only the few most
-recently used versions stay in memory. ``shared`` gives the long-lived processes (a worker's
-drift checks and batch jobs) one cache per artifact root instead of a load per job.
+id loads the new model while callers already holding the old one finish on it. Only the
+``capacity`` most recently used versions stay in memory (an ``LRU``), and a version is loaded
+once even when many requests ask for it at once. ``shared`` gives the long-lived processes (a
+worker's drift checks and batch jobs) one cache per artifact root instead of a load per job.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textloop.lru import LRU
 from textloop.models.base import ModelResources, load_model
 
 
@@ -23,10 +24,13 @@ class ModelCache:
     def __init__(self, artifact_root: Path, resources: ModelResources, capacity: int = 8) -> None:
         self.artifact_root = artifact_root
         self.resources = resources
-        self.capacity = capacity
-        self._models: OrderedDict[int, Any] = OrderedDict()
-        self._lock = threading.Lock()
+        self._models: LRU[int, Any] = LRU(capacity)
+        self._lock = threading.Lock()  # guards ``_loading``
         self._loading: dict[int, threading.Lock] = {}
+
+    @property
+    def capacity(self) -> int:
+        return self._models.capacity
 
     @classmethod
     def shared(cls, artifact_root: Path, resources: ModelResources) -> ModelCache:
@@ -39,26 +43,20 @@ class ModelCache:
 
     def peek(self, model_version_id: int) -> Any:
         """The model if it is loaded; never loads (so it may be called on the event loop)."""
-        with self._lock:
-            model = self._models.get(model_version_id)
-            if model is not None:
-                self._models.move_to_end(model_version_id)
-            return model
+        return self._models.get(model_version_id)
 
     def get(self, model_version_id: int, artifact_uri: str) -> Any:
+        model = self._models.get(model_version_id)
+        if model is not None:
+            return model
         with self._lock:
-            if model_version_id in self._models:
-                self._models.move_to_end(model_version_id)
-                return self._models[model_version_id]
             loading = self._loading.setdefault(model_version_id, threading.Lock())
         with loading:  # one load per version even when many requests arrive at once
-            with self._lock:
-                if model_version_id in self._models:
-                    return self._models[model_version_id]
+            model = self._models.get(model_version_id)
+            if model is not None:  # loaded by the request this one waited for
+                return model
             model = load_model(self.artifact_root / artifact_uri, self.resources)
+            self._models.put(model_version_id, model)
             with self._lock:
-                self._models[model_version_id] = model
                 self._loading.pop(model_version_id, None)
-                while len(self._models) > self.capacity:
-                    self._models.popitem(last=False)
             return model

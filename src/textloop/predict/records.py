@@ -12,7 +12,7 @@ from typing import Any
 
 from textloop.predict.deployment import Deployment
 from textloop.predict.outcome import Scored, needs_review
-from textloop.store.tables import new_id, utcnow
+from textloop.store.tables import ReviewStatus, TaskSource, new_id, utcnow
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ def implicit_task(
     return {
         "id": new_id(),
         "classifier_id": classifier_id,
-        "source": "implicit",
-        "status": "open",
+        "source": TaskSource.IMPLICIT,
+        "status": ReviewStatus.OPEN,
         "text": text,
         "suggested_label": scored.label,
         "confidence": scored.confidence,

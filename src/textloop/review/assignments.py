@@ -5,7 +5,8 @@ A task needs ``overlap`` decisions from different reviewers (the classifier's se
 that holds one of the task's ``overlap`` slots for ``LEASE`` (so with overlap 1 two reviewers are
 never handed the same task); the slot is the primary key of the lease row, so two concurrent
 claims of one slot cannot both succeed. When enough decisions are in, the task is ``done`` if
-they agree and goes to the admins' ``conflict`` queue if they do not.
+they agree and goes to the admins' ``conflict`` queue if they do not, where an admin settles it.
+Settling a task announces ``review.decided`` (``signals``), which the retrain triggers hear.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from textloop.continuous.triggers import after_review
 from textloop.errors import InvalidRequest, NotFound
 from textloop.review.labels import require_known_label
+from textloop.signals import REVIEW_DECIDED
 from textloop.store.queries import get_classifier
 from textloop.store.tables import (
     Classifier,
     ReviewDecision,
     ReviewLease,
+    ReviewStatus,
     ReviewTask,
     utcnow,
 )
@@ -43,7 +45,7 @@ def claim_next(session: Session, classifier_name: str, user_id: int) -> ReviewTa
         .join(ReviewLease, ReviewLease.task_id == ReviewTask.id)
         .where(
             ReviewTask.classifier_id == classifier.id,
-            ReviewTask.status == "open",
+            ReviewTask.status == ReviewStatus.OPEN,
             ReviewLease.user_id == user_id,
             ReviewLease.expires_at > now,
         )
@@ -87,7 +89,7 @@ def decide(session: Session, task_id: str, user_id: int, label: str) -> ReviewTa
     assert classifier is not None
     if label != SKIPPED:
         require_known_label(classifier, label)
-    if task.status != "open":
+    if task.status != ReviewStatus.OPEN:
         raise InvalidRequest(f"review task {task_id} is {task.status} already", field="task")
     lease = session.scalar(
         select(ReviewLease).where(
@@ -110,11 +112,25 @@ def decide(session: Session, task_id: str, user_id: int, label: str) -> ReviewTa
         )
     ]
     if len(labels) >= classifier.review_overlap:
-        task.status = "done" if len(set(labels)) == 1 else "conflict"
-        task.final_label = labels[0] if task.status == "done" else None
-        if task.status == "done":
+        task.status = ReviewStatus.DONE if len(set(labels)) == 1 else ReviewStatus.CONFLICT
+        task.final_label = labels[0] if task.status == ReviewStatus.DONE else None
+        if task.status == ReviewStatus.DONE:
             session.flush()
-            after_review(session, classifier)
+            REVIEW_DECIDED.send(session, classifier)
+    return task
+
+
+def resolve_conflict(session: Session, task_id: str, label: str) -> ReviewTask:
+    """An admin settles a task whose reviewers disagreed with one of the classifier's labels."""
+    task = session.get(ReviewTask, task_id)
+    if task is None or task.status != ReviewStatus.CONFLICT:
+        raise NotFound(f"no conflict {task_id!r} to resolve")
+    classifier = session.get(Classifier, task.classifier_id)
+    if classifier is None or label not in classifier.labels:
+        raise InvalidRequest(f"{label!r} is not a label of this classifier", field="label")
+    task.status, task.final_label = ReviewStatus.DONE, label
+    session.flush()
+    REVIEW_DECIDED.send(session, classifier)
     return task
 
 
@@ -136,7 +152,7 @@ def _next_open(session: Session, classifier: Classifier, user_id: int) -> Review
         select(ReviewTask)
         .where(
             ReviewTask.classifier_id == classifier.id,
-            ReviewTask.status == "open",
+            ReviewTask.status == ReviewStatus.OPEN,
             ReviewTask.id.not_in(mine),
             decided + leased < classifier.review_overlap,
         )

@@ -26,7 +26,7 @@ from textloop.predict.deployment import Deployment, find_deployment
 from textloop.predict.model_cache import ModelCache
 from textloop.predict.outcome import Scored, to_scored, top_scores
 from textloop.predict.predictor import DIRECT, Predictor
-from textloop.registry.models import PRODUCTION
+from textloop.registry.aliases import PRODUCTION
 from textloop.review.feedback import write_feedback
 from textloop.review.labels import require_known_label
 from textloop.review.pool import TOP_SCORES

@@ -18,12 +18,19 @@ from textloop.errors import InvalidRequest, NotFound
 from textloop.predict.model_cache import ModelCache
 from textloop.predict.outcome import to_scored, top_scores
 from textloop.predict.predictor import DIRECT, Predictor
-from textloop.registry.models import PRODUCTION
+from textloop.registry.aliases import PRODUCTION
 from textloop.review.labels import require_known_label
 from textloop.review.pool import TOP_SCORES
 from textloop.store.database import Store
 from textloop.store.queries import aliased_model, get_classifier
-from textloop.store.tables import Feedback, ModelVersion, Prediction, ReviewTask
+from textloop.store.tables import (
+    Feedback,
+    ModelVersion,
+    Prediction,
+    ReviewStatus,
+    ReviewTask,
+    TaskSource,
+)
 
 
 @dataclass(frozen=True)
@@ -115,16 +122,16 @@ def write_feedback(
         open_task = session.scalar(
             select(ReviewTask).where(
                 ReviewTask.prediction_id == prediction_id,
-                ReviewTask.source == "explicit",
-                ReviewTask.status == "open",
+                ReviewTask.source == TaskSource.EXPLICIT,
+                ReviewTask.status == ReviewStatus.OPEN,
             )
         )
         if open_task is not None:
             return FeedbackReceipt(feedback_id=feedback.id, review_task_id=open_task.id)
     task = ReviewTask(
         classifier_id=classifier_id,
-        source="explicit",
-        status="open",
+        source=TaskSource.EXPLICIT,
+        status=ReviewStatus.OPEN,
         text=text,
         suggested_label=suggested,
         confidence=confidence,

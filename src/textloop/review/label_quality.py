@@ -22,10 +22,9 @@ from textloop.models.base import ModelResources, families
 from textloop.review.tasks import unmerged_reviewed
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier, latest_dataset_version
-from textloop.store.tables import ReviewTask
+from textloop.store.tables import ReviewStatus, ReviewTask, TaskSource
 
 FOLDS = 5
-SECOND_REVIEW = "second_review"
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,9 @@ def check_reviewed_labels(
         reviewed = [
             (task.id, task.text, task.final_label or "")
             for task in session.scalars(  # (merged ones were checked before their merge)
-                unmerged_reviewed(classifier.id).where(ReviewTask.source != SECOND_REVIEW)
+                unmerged_reviewed(classifier.id).where(
+                    ReviewTask.source != TaskSource.SECOND_REVIEW
+                )
             )
         ]
         if not reviewed:
@@ -126,13 +127,13 @@ def check_reviewed_labels(
     with store.session() as session:
         for suspect in suspects:
             task = session.get(ReviewTask, reviewed[suspect.index][0], with_for_update=True)
-            if task is None or task.status != "done" or task.merged_into is not None:
+            if task is None or task.status != ReviewStatus.DONE or task.merged_into is not None:
                 continue  # settled otherwise meanwhile
-            task.status = "flagged"
+            task.status = ReviewStatus.FLAGGED
             session.add(
                 ReviewTask(
                     classifier_id=classifier_id,
-                    source=SECOND_REVIEW,
+                    source=TaskSource.SECOND_REVIEW,
                     text=task.text,
                     suggested_label=suspect.likely,
                     confidence=None,

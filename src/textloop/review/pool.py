@@ -25,11 +25,11 @@ from textloop.errors import InvalidRequest
 from textloop.predict.deployment import production_model
 from textloop.predict.model_cache import ModelCache
 from textloop.predict.predictor import DIRECT, Predictor
-from textloop.registry.models import PRODUCTION
+from textloop.registry.aliases import PRODUCTION
 from textloop.review.strategies import strategies
 from textloop.store.database import Store
 from textloop.store.queries import aliased_model, get_classifier
-from textloop.store.tables import DatasetVersion, Example, PoolText, ReviewTask, utcnow
+from textloop.store.tables import DatasetVersion, Example, PoolText, ReviewTask, TaskSource, utcnow
 
 CHUNK = 1000
 MAX_SAMPLE = 10_000
@@ -255,7 +255,7 @@ def _as_tasks(
             best = classes[int(order[0])]
         task = ReviewTask(
             classifier_id=classifier_id,
-            source="pool",
+            source=TaskSource.POOL,
             text=text,
             suggested_label=best,
             confidence=top[best] if top and best else None,

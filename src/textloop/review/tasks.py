@@ -7,15 +7,15 @@ from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest
 from textloop.store.queries import get_classifier
-from textloop.store.tables import ReviewTask
+from textloop.store.tables import ReviewStatus, ReviewTask
 
-STATUSES = ("open", "done", "conflict")
+STATUSES = (ReviewStatus.OPEN, ReviewStatus.DONE, ReviewStatus.CONFLICT)
 
 
 def list_tasks(
     session: Session,
     classifier_name: str,
-    status: str | None = "open",
+    status: str | None = ReviewStatus.OPEN,
     limit: int = 100,
     offset: int = 0,
 ) -> list[ReviewTask]:
@@ -36,7 +36,7 @@ def unmerged_reviewed(classifier_id: int) -> Select[ReviewTask]:
     takes, what the retrain trigger counts, and what the label check looks at."""
     return select(ReviewTask).where(
         ReviewTask.classifier_id == classifier_id,
-        ReviewTask.status == "done",
+        ReviewTask.status == ReviewStatus.DONE,
         ReviewTask.final_label.is_not(None),
         ReviewTask.merged_into.is_(None),
     )

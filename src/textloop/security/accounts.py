@@ -35,11 +35,12 @@ from textloop.store.tables import (
     PortalSession,
     ReviewDecision,
     ReviewLease,
+    Role,
     User,
     utcnow,
 )
 
-ROLES = ("admin", "reviewer")
+ROLES = tuple(Role)
 SESSION_LIFETIME = timedelta(hours=12)
 
 
@@ -55,7 +56,7 @@ class Account:
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
     def may_review(self, classifier: str) -> bool:
         return self.is_admin or self.classifiers is None or classifier in self.classifiers
@@ -74,7 +75,11 @@ def require_assignment(session: Session, user_id: int, classifier: str) -> None:
     user = session.get(User, user_id)
     if user is None or user.disabled:
         raise Forbidden("this portal account is disabled")
-    if user.role != "admin" and user.classifiers is not None and classifier not in user.classifiers:
+    if (
+        user.role != Role.ADMIN
+        and user.classifiers is not None
+        and classifier not in user.classifiers
+    ):
         raise Forbidden(f"{user.email} is not assigned to classifier {classifier!r}")
 
 
@@ -213,11 +218,11 @@ def remove_user(session: Session, user: User) -> None:
 def _keep_an_admin(session: Session, user: User) -> None:
     """Refuse to disable or remove the last active admin. Every admin row is locked, in id
     order, so two admins disabling each other at once cannot both succeed (PostgreSQL)."""
-    if user.role != "admin":
+    if user.role != Role.ADMIN:
         return
     admins = session.scalars(
         select(User)
-        .where(User.role == "admin")
+        .where(User.role == Role.ADMIN)
         .order_by(User.id)
         .with_for_update()
         .execution_options(populate_existing=True)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from textloop.errors import AuthError, Forbidden, InvalidRequest, NotFound
 from textloop.security.usage import Plan, make_plan
-from textloop.store.tables import ApiKey, User, as_utc, utcnow
+from textloop.store.tables import ApiKey, Role, User, as_utc, utcnow
 
 SCOPES = ("classify", "feedback", "review", "metrics", "admin")
 KEY_PREFIX = "tl_"
@@ -160,7 +160,7 @@ def _key_owner(
         raise InvalidRequest(
             "a portal account's own key cannot have the metrics scope", field="scopes"
         )
-    if "admin" in scopes and user.role != "admin":
+    if "admin" in scopes and user.role != Role.ADMIN:
         raise InvalidRequest(
             f"{user.email} is a reviewer; their key cannot be admin", field="scopes"
         )

@@ -26,6 +26,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from textloop.errors import TooManyRequests
+from textloop.store.database import commit_early
 from textloop.store.tables import SignInFailure, as_utc, utcnow
 
 ACCOUNT_LIMIT = 5
@@ -53,13 +54,13 @@ def begin_attempt(session: Session, email: str, address: str | None) -> Attempt:
     session.execute(delete(SignInFailure).where(SignInFailure.at <= now - WINDOW))
     rows = [SignInFailure(subject=subject, at=now) for subject in limits]
     session.add_all(rows)
-    session.commit()
+    commit_early(session)  # counted by every attempt that checks from now on, in any process
     own = tuple(row.id for row in rows)
     waits = [_wait(session, subject, limit, own, now) for subject, limit in limits.items()]
     wait = max(waits)
     if wait > timedelta(0):
         session.execute(delete(SignInFailure).where(SignInFailure.id.in_(own)))
-        session.commit()
+        commit_early(session)  # kept although the refusal below rolls the caller's scope back
         seconds = max(1, math.ceil(wait.total_seconds()))
         minutes = math.ceil(seconds / 60)
         raise TooManyRequests(

@@ -3,33 +3,42 @@
 Nothing is fetched from elsewhere (the stock Swagger UI loads its script from a CDN, which a
 machine without network shows as a blank page), no script runs, and the page is as current as the
 routes because it is made from them. Like ``/openapi.json`` it is public: it describes the routes
-and the error shape, never data, and every route it lists still needs its key.
+and the error shape, never data, and every route it lists still needs its key. It is a page for
+people, so the portal serves it (``router``), from the API application's document.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from textloop.serving.policy import portal
 from textloop.serving.portal.pages import templates
 
-router = APIRouter(include_in_schema=False)
 METHODS = ("get", "post", "put", "patch", "delete")
 SCHEMA_PREFIX = "#/components/schemas/"
 
 
-@router.get("/docs", response_class=HTMLResponse)
-def api_reference(request: Request) -> HTMLResponse:
-    document = request.app.openapi()
-    context = {
-        "account": None,
-        "info": document.get("info", {}),
-        "operations": operations(document),
-        "schemas": schemas(document),
-    }
-    return templates.TemplateResponse(request, "api_reference.html", context)
+def router(document: Callable[[], dict[str, Any]]) -> APIRouter:
+    """``/docs`` drawn from ``document`` (the API application's ``openapi``)."""
+    routes = APIRouter(include_in_schema=False)
+
+    @routes.get("/docs", response_class=HTMLResponse)
+    @portal()
+    def api_reference(request: Request) -> HTMLResponse:
+        described = document()
+        context = {
+            "account": None,
+            "info": described.get("info", {}),
+            "operations": operations(described),
+            "schemas": schemas(described),
+        }
+        return templates.TemplateResponse(request, "api_reference.html", context)
+
+    return routes
 
 
 def operations(document: dict[str, Any]) -> list[dict[str, Any]]:

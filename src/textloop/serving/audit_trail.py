@@ -1,18 +1,18 @@
 """One audit-log entry for each admin action and review decision over HTTP, written before the
 answer leaves, so that whatever a client was told was done is on record.
 
-Recorded: every request that may change something (not GET, HEAD or OPTIONS) to a route that
-needs the ``admin`` scope, to a review decision, or to a portal admin page or review decision,
-made by someone known: the API key that ``deps.Scoped`` checked (``request.state.principal``,
-even when it lacked the scope) or the account signed in to the portal
-(``request.state.account``). The status says whether it was done. A request with no valid
-identity is not recorded, so that nobody can fill the log. Classify and feedback requests skip
+Recorded: every request that may change something (not GET, HEAD or OPTIONS) to a route whose
+policy declares it audited (``policy.Audit``: an admin action, which every write to an ``admin``
+scope route is, or a review decision; the portal's admin pages and decisions alike), made by
+someone known: the API key that the route's key dependency checked (``deps.api_key``, even when
+the key lacked the scope) or the account signed in to the portal, both from the request context.
+The status says whether it was done. A request with no valid identity is not recorded, so that
+nobody can fill the log. Requests to any other route (classify and feedback among them) skip
 this middleware at once. Handlers add what the request alone does not say with ``note``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,23 +23,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from textloop.security.accounts import Account
 from textloop.security.api_keys import Principal
 from textloop.security.audit import account_actor, key_actor, record
+from textloop.serving.context import context_in, context_of
+from textloop.serving.policy import Audit
 from textloop.store.database import Store
 
 READS = {"GET", "HEAD", "OPTIONS"}
-# The hot path, neither admin actions nor decisions (not a portal form of a classifier so named).
-NEVER = re.compile(r"/v1/(classify|classifiers/[^/]+/(classify|feedback))")
-ADMIN_SCOPE = "admin"
-PORTAL_ADMIN = "/admin/"
-DECISIONS = {"/v1/review/tasks/{task_id}/decision", "/tasks/{task_id}"}  # API and portal
 TARGETS = ("name", "task_id", "key_id", "job_id")  # the path parameter that names the target
 
 
 def note(request: Request, target: str | None = None, **details: Any) -> None:
     """What a handler adds to its request's entry: a target the path does not name (a new key)
     and details (the version deployed, the label decided). Never a secret."""
+    context = context_of(request)
     if target is not None:
-        request.state.audit_target = target
-    request.state.audit_details = {**getattr(request.state, "audit_details", {}), **details}
+        context.audit_target = target
+    context.audit_details.update(details)
 
 
 @dataclass(frozen=True)
@@ -65,41 +63,38 @@ class Pending:
 
 def pending_entry(scope: Scope, status: int) -> Pending | None:
     """The entry this request leaves, or None if it is not one that is audited."""
-    state = scope.get("state") or {}
-    route = scope.get("route")
-    template = getattr(route, "path", None) or scope["path"]
-    who: Principal | Account | None = state.get("principal")
-    if who is not None:
-        audited = state.get("required_scope") == ADMIN_SCOPE or template in DECISIONS
-    else:
-        who = state.get("account")
-        audited = who is not None and (template.startswith(PORTAL_ADMIN) or template in DECISIONS)
-    if who is None or not audited:
+    context = context_in(scope)
+    who: Principal | Account | None = context.principal or context.account
+    if who is None or context.policy.audit is Audit.NEVER:
         return None
     params = scope.get("path_params") or {}
-    target = state.get("audit_target") or next(
+    target = context.audit_target or next(
         (str(params[name]) for name in TARGETS if name in params), None
     )
     client = scope.get("client")
     return Pending(
         who=who,
-        action=f"{scope['method']} {template}",
+        action=f"{scope['method']} {context.template}",
         target=target,
         status=status,
         source=client[0] if client else None,
-        details=dict(state.get("audit_details") or {}),
+        details=dict(context.audit_details),
     )
 
 
 class AuditTrail:
-    """Plain ASGI, like ``ResponseHeaders``: no task per request, and nothing at all for
-    reads, classify and feedback."""
+    """Plain ASGI, like ``ResponseHeaders``: no task per request, and nothing at all for reads
+    and for routes that are never audited."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in READS or NEVER.fullmatch(scope["path"]):
+        if (
+            scope["type"] != "http"
+            or scope["method"] in READS
+            or context_in(scope).policy.audit is Audit.NEVER
+        ):
             await self.app(scope, receive, send)
             return
         recorded = False

@@ -1,55 +1,51 @@
-"""Which model answers for a classifier, remembered for a second instead of asked per request.
+"""Which model answers for a classifier, remembered (``refreshing.RefreshingCache``) instead of
+asked per request.
 
-A request needs the classifier's production model (and its shadow, if any); looking them up
-costs a database round trip that a busy server would pay thousands of times a second for the
-same answer. The runtime's ``Refresher`` re-reads every remembered deployment twice a second, so
-a change made elsewhere (a worker, another server) is seen within a second, and one made
-through this server by its next request (``consistency``).
+A request needs the classifier's production model (and its shadow, if any); the runtime's
+``Refresher`` re-reads every remembered deployment twice a second, in one transaction, so a
+change made elsewhere (a worker, another server) is seen within a second, and one made through
+this server by its next request (``consistency``). A classifier whose production model is gone
+is forgotten: its next request looks it up, and gets the error.
 """
 
 from __future__ import annotations
 
-import threading
-import time
+from collections.abc import Sequence
+from contextlib import suppress
 
 from textloop.errors import TextloopError
 from textloop.predict.deployment import Deployment, find_deployment
+from textloop.serving.refreshing import MAX_AGE, RefreshingCache
 from textloop.store.database import Store
-
-MAX_AGE = 1.0  # seconds an entry is trusted since it was last read
 
 
 class DeploymentCache:
     def __init__(self, store: Store, max_age: float = MAX_AGE) -> None:
         self.store = store
-        self.max_age = max_age
-        self._entries: dict[str, tuple[float, Deployment]] = {}
-        self._lock = threading.Lock()
+        self._deployments = RefreshingCache[str, Deployment](max_age)
 
     def cached(self, name: str) -> Deployment | None:
-        entry = self._entries.get(name)
-        if entry is None or time.monotonic() - entry[0] >= self.max_age:
-            return None
-        return entry[1]
+        return self._deployments.cached(name)
 
     def resolve(self, name: str) -> Deployment:
         """Look the deployment up (``NotFound`` without a production model) and remember it."""
         with self.store.session() as session:
             deployment = find_deployment(session, name)
-        with self._lock:
-            self._entries[name] = (time.monotonic(), deployment)
+        self._deployments.remember(name, deployment)
         return deployment
 
     def refresh(self) -> None:
-        """Re-read every remembered deployment; one whose classifier or production model is
-        gone is forgotten (its next request looks it up, and gets the error)."""
-        for name in list(self._entries):
-            try:
-                self.resolve(name)
-            except TextloopError:
-                with self._lock:
-                    self._entries.pop(name, None)
+        names = self._deployments.remembered()
+        if names:
+            self._deployments.refresh(self._reread, names)
 
     def forget(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._deployments.forget()
+
+    def _reread(self, names: Sequence[str]) -> dict[str, Deployment]:
+        found = {}
+        with self.store.session() as session:
+            for name in names:
+                with suppress(TextloopError):  # gone: forgotten
+                    found[name] = find_deployment(session, name)
+        return found

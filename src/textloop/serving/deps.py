@@ -1,14 +1,16 @@
 """Shared request dependencies: the runtime, a database session and the calling API key.
 
-Access checks live here, once: a route declares the scope it needs with ``Scoped("classify")``
-and gets a ``Principal`` already checked against the scope and the ``{name}`` classifier, and,
-for a key with a usage plan, admitted by the plan (or refused with 429). ``ManagedWebhook`` does
-the same for the webhook in a ``{webhook_id}`` path.
+Access checks live here, once: a route declares the scope it needs in its policy
+(``@api("classify")``, ``policy``) and takes an ``ApiKey``, a ``Principal`` already checked
+against that scope and the ``{name}`` classifier, and, for a key with a usage plan, admitted by
+the plan (or refused with 429). The key itself was looked up before the route ran
+(``authentication``); this only reads the outcome from the request context. ``ManagedWebhook``
+does the same for the webhook in a ``{webhook_id}`` path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -21,6 +23,7 @@ from textloop.security.accounts import require_assignment
 from textloop.security.api_keys import Principal
 from textloop.security.usage import admit
 from textloop.serving.audit_trail import note
+from textloop.serving.context import context_of
 from textloop.serving.runtime import Runtime
 from textloop.serving.schemas import RowId
 from textloop.store.tables import Webhook
@@ -35,10 +38,12 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    """A session per request; handlers that write call ``commit()`` before they return.
+    """A session per request, the one transaction of a handler's writes: committed when the
+    handler returns, rolled back when it raises (``Store.session``); handlers do not commit.
 
-    It ends with the handler, before the response starts (``scope="function"``): the audit
-    trail writes its entry then, and on SQLite an open transaction would hold the write lock.
+    It ends with the handler, before the response starts (``scope="function"``): whatever the
+    answer says was done is committed, the audit trail writes its entry then, and on SQLite an
+    open transaction would hold the write lock.
     """
     with runtime.store.session() as session:
         yield session
@@ -47,45 +52,40 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def presented_key(
+def key_headers(
     x_api_key: Annotated[str | None, Header(description="API key")] = None,
     authorization: Annotated[str | None, Header()] = None,
-) -> str | None:
-    if x_api_key:
-        return x_api_key
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return None
+) -> None:
+    """The headers a key is presented in, as the API's OpenAPI document lists them for every
+    route that needs one; ``authentication.presented_key`` reads them before the route runs."""
 
 
-def Scoped(scope: str | None, metered: bool = True) -> Callable[..., Awaitable[Principal]]:
-    """Keys come from ``KeyCache`` (the database at most once a second per key); a reviewer's
-    assignment is checked as it stands today, on every request. ``scope=None`` asks only for a
-    valid key. A request that passes is counted against the key's plan, if it has one, in one
-    database transaction (``security.usage.admit``); the admission stays in ``request.state``
-    for the ``X-RateLimit-*`` headers. Keys without a plan skip this: no database round trip."""
+async def api_key(request: Request, _headers: Annotated[None, Depends(key_headers)]) -> Principal:
+    """The caller's key, checked against the scope the route's policy declares (None: any
+    valid key) and the ``{name}`` classifier; a reviewer's assignment is checked as it stands
+    today, on every request. A request that passes is counted against the key's plan, if it has
+    one, in one database transaction (``security.usage.admit``) unless the policy says it is not
+    metered; keys without a plan skip this: no database round trip."""
+    context = context_of(request)
+    needed = context.policy.key
+    if needed is None:
+        raise TypeError(f"{context.template} takes an API key but its policy declares none")
+    found = context.authenticated
+    if not isinstance(found, Principal):
+        raise found or TypeError("the key was not looked up (serving.authentication)")
+    context.principal = found  # for the audit log, whatever the outcome
+    runtime = get_runtime(request)
+    classifier = request.path_params.get("name")
+    if needed.scope is not None:
+        found.require(needed.scope, classifier)
+    if found.user_id is not None and classifier is not None:
+        await run_in_threadpool(require_assignments, runtime, found.user_id, [classifier])
+    if needed.metered and found.plan is not None:
+        context.usage = await run_in_threadpool(admit, runtime.store, found.key_id, found.plan)
+    return found
 
-    async def check(
-        request: Request, key: Annotated[str | None, Depends(presented_key)]
-    ) -> Principal:
-        runtime = get_runtime(request)
-        principal = runtime.keys.cached(key)
-        if principal is None:
-            principal = await run_in_threadpool(runtime.keys.authenticate, key)
-        request.state.principal = principal  # for the audit log, whatever the outcome
-        request.state.required_scope = scope
-        classifier = request.path_params.get("name")
-        if scope is not None:
-            principal.require(scope, classifier)
-        if principal.user_id is not None and classifier is not None:
-            await run_in_threadpool(require_assignments, runtime, principal.user_id, [classifier])
-        if metered and principal.plan is not None:
-            request.state.usage = await run_in_threadpool(
-                admit, runtime.store, principal.key_id, principal.plan
-            )
-        return principal
 
-    return check
+ApiKey = Annotated[Principal, Depends(api_key)]
 
 
 def require_assignments(runtime: Runtime, user_id: int, classifiers: list[str]) -> None:
@@ -94,17 +94,8 @@ def require_assignments(runtime: Runtime, user_id: int, classifiers: list[str]) 
             require_assignment(session, user_id, classifier)
 
 
-ClassifyKey = Annotated[Principal, Depends(Scoped("classify"))]
-FeedbackKey = Annotated[Principal, Depends(Scoped("feedback"))]
-ReviewKey = Annotated[Principal, Depends(Scoped("review"))]
-MetricsKey = Annotated[Principal, Depends(Scoped("metrics"))]
-AdminKey = Annotated[Principal, Depends(Scoped("admin"))]
-# Any valid key, not counted against its plan: a key over its quota can still see its usage.
-AnyKey = Annotated[Principal, Depends(Scoped(None, metered=False))]
-
-
 def managed_webhook(
-    webhook_id: RowId, request: Request, session: SessionDep, principal: AdminKey
+    webhook_id: RowId, request: Request, session: SessionDep, principal: ApiKey
 ) -> Webhook:
     """The webhook in the path, if this admin key may manage it: a key limited to some
     classifiers manages only their webhooks, not one that gets every classifier's events."""

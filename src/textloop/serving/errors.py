@@ -2,15 +2,20 @@
 
 ``TextloopError`` subclasses carry their own status; request validation becomes 422 naming the
 field (400 for a body that is not JSON at all); anything unexpected is a 500 whose body says
-nothing about the internals, while the traceback goes to the server log. The same handlers
-answer the portal's pages (every path outside ``/v1``, ``/healthz`` and ``/openapi.json``) with an
-HTML page (the API reference at ``/docs`` is one of them), and a page that needs a signed-in person
-with a redirect to the login page.
+nothing about the internals, while the traceback goes to the server log. The same failures on
+the portal (its pages, the API reference at ``/docs``) are answered with an HTML page, and a page
+that needs a signed-in person with a redirect to the login page.
+
+Which of the two is chosen by surface (``policy.Surface``), never by path: each application
+installs the handlers of its own surface (``install_error_handlers``), and middleware that
+refuses a request before it reaches a route renders the refusal for the surface of the matched
+route's policy (``refusal_response``), the same surface.
 """
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 from html import escape
 from typing import Any
 
@@ -20,6 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from textloop.errors import TextloopError
+from textloop.serving.policy import Surface
 from textloop.serving.portal.session import SignInRequired
 
 log = logging.getLogger("textloop.serving")
@@ -32,20 +38,11 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return {"error": error}
 
 
-API_PREFIXES = ("/v1/", "/healthz", "/readyz", "/metrics", "/openapi.json")
-
-
-def is_api_path(path: str) -> bool:
-    return path.startswith(API_PREFIXES)
-
-
-def _respond(request: Request, status: int, body: dict[str, Any], headers: Any = None) -> Response:
-    return error_response(request.url.path, status, body, headers)
-
-
-def error_response(path: str, status: int, body: dict[str, Any], headers: Any = None) -> Response:
+def error_response(
+    surface: Surface, status: int, body: dict[str, Any], headers: Any = None
+) -> Response:
     """JSON for the API, an HTML page for the portal; also sent by middleware (``limits``)."""
-    if is_api_path(path):
+    if surface is Surface.API:
         return JSONResponse(body, status_code=status, headers=headers)
     message = escape(body["error"]["message"])
     page = (
@@ -61,29 +58,30 @@ async def _sign_in_first(request: Request, exc: Exception) -> Response:
     return RedirectResponse("/login", status_code=303)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(SignInRequired, _sign_in_first)
-    app.add_exception_handler(TextloopError, _textloop_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+def install_error_handlers(app: FastAPI, surface: Surface) -> None:
+    if surface is Surface.PORTAL:
+        app.add_exception_handler(SignInRequired, _sign_in_first)
+    app.add_exception_handler(TextloopError, partial(_textloop_error, surface))
+    app.add_exception_handler(RequestValidationError, partial(_validation_error, surface))
+    app.add_exception_handler(StarletteHTTPException, partial(_http_error, surface))
+    app.add_exception_handler(Exception, partial(_unexpected_error, surface))
 
 
-def refusal_response(path: str, exc: TextloopError) -> Response:
+def refusal_response(surface: Surface, exc: TextloopError) -> Response:
     """The answer to an expected failure, by a route or by middleware (``limits``)."""
     headers = dict(exc.headers)
     if exc.status_code == 401:
         headers["WWW-Authenticate"] = "Bearer"
     body = error_body(exc.code, exc.message, exc.field)
-    return error_response(path, exc.status_code, body, headers)
+    return error_response(surface, exc.status_code, body, headers)
 
 
-async def _textloop_error(request: Request, exc: Exception) -> Response:
+async def _textloop_error(surface: Surface, request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TextloopError)
-    return refusal_response(request.url.path, exc)
+    return refusal_response(surface, exc)
 
 
-async def _validation_error(request: Request, exc: Exception) -> Response:
+async def _validation_error(surface: Surface, request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     first: dict[str, Any] = (
@@ -92,8 +90,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     if first.get("type") == "json_invalid":
         reason = str(first.get("ctx", {}).get("error") or first["msg"])
         where = await _json_position(request, first.get("loc", ()))
-        return _respond(
-            request,
+        return error_response(
+            surface,
             400,
             error_body("malformed_json", f"request body is not valid JSON: {reason}{where}"),
         )
@@ -101,7 +99,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     field = ".".join(location) or None
     message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
     text = f"{field}: {message}" if field else message
-    return _respond(request, 422, error_body("validation_error", text, field))
+    return error_response(surface, 422, error_body("validation_error", text, field))
 
 
 async def _json_position(request: Request, location: Any) -> str:
@@ -120,19 +118,19 @@ async def _json_position(request: Request, location: Any) -> str:
 UNPARSED_BODY = "There was an error parsing the body"  # FastAPI's words for it
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
+async def _http_error(surface: Surface, request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and exc.detail == UNPARSED_BODY:
         # JSON the decoder gave up on (nested too deep, a number too long): still bad JSON
         message = "request body is not valid JSON: nested too deeply or a number too long"
-        return _respond(request, 400, error_body("malformed_json", message))
+        return error_response(surface, 400, error_body("malformed_json", message))
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return _respond(request, exc.status_code, error_body(code, str(exc.detail)), exc.headers)
+    return error_response(surface, exc.status_code, error_body(code, str(exc.detail)), exc.headers)
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> Response:
+async def _unexpected_error(surface: Surface, request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     # The server closes the connection after an unexpected error; say so, so that a client
     # does not send its next request on it.
     body = error_body("internal_error", "internal server error")
-    return _respond(request, 500, body, {"Connection": "close"})
+    return error_response(surface, 500, body, {"Connection": "close"})

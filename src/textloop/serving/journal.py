@@ -108,7 +108,6 @@ def _store_missing(store: Store, entries: list[dict[str, Any]]) -> int:
             if missing:
                 session.execute(insert(table), missing)
                 inserted += len(missing)
-        session.commit()
     return inserted
 
 

@@ -5,12 +5,13 @@
 
 A body over its route's budget is refused with 413 as soon as that is known: at once when the
 Content-Length says so, otherwise (a chunked body) when the bytes counted cross it, and nothing
-more is read. The budgets: ``max_upload_bytes`` for a dataset file (streamed to disk),
+more is read. The budget is the one the matched route's policy declares (``policy.Body``):
+``max_upload_bytes`` for a file streamed to disk (a dataset, corrections, a batch job's input),
 ``max_body_bytes`` for every other API route (parsed in memory, pool texts included),
-``MAX_FORM_BYTES`` for the portal's forms. An API body is read only from a caller with a valid
-key (401 first). A write (POST, PUT, PATCH) with a body to a JSON route must be
-``application/json`` (415) and UTF-8 (400); the dataset upload checks its own list of
-Content-Types and its file's encoding.
+``MAX_FORM_BYTES`` for the portal's forms; a path no route answers has its application's. A
+write (POST, PUT, PATCH) with a body to a JSON route must be ``application/json`` (415) and
+UTF-8 (400); an upload route checks its own list of Content-Types and its file's encoding. The
+API key is checked next, by ``authentication``, still before any of the body is read.
 
 Every refusal has the one error shape of ``errors`` (an HTML page on the portal) and is sent
 either before the route runs or, when the route is reading the body already, instead of the
@@ -20,11 +21,9 @@ Plain ASGI, like ``ResponseHeaders``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,19 +31,17 @@ from textloop.config import Settings
 from textloop.data.encoding import InvalidUtf8, Utf8Check
 from textloop.data.storable import unstorable
 from textloop.errors import (
-    AuthError,
     InvalidRequest,
     MalformedBody,
     TextloopError,
     TooLarge,
     UnsupportedMediaType,
 )
-from textloop.serving.deps import presented_key
-from textloop.serving.errors import is_api_path, refusal_response
+from textloop.serving.context import context_in
+from textloop.serving.errors import refusal_response
+from textloop.serving.policy import Body
 from textloop.serving.portal.session import MAX_FORM_BYTES
 
-# a file, streamed to disk, not JSON (a batch job's body may be either: the route checks it)
-UPLOADS = re.compile(r"/v1/classifiers/[^/]+/(datasets|batch-jobs|corrections)")
 WRITES = frozenset({"POST", "PUT", "PATCH"})
 JSON = "application/json"
 
@@ -54,7 +51,6 @@ class Budget:
     max_bytes: int
     name: str  # what sets the limit, for the message
     json: bool  # a JSON write: Content-Type and UTF-8 checked
-    api: bool = True  # read only from a caller with a valid key
 
 
 class InputLimits:
@@ -62,23 +58,20 @@ class InputLimits:
         self.app = app
         self.settings = settings
 
-    def budget(self, method: str, path: str) -> Budget:
-        if not is_api_path(path):
-            return Budget(MAX_FORM_BYTES, "the portal's forms", json=False, api=False)
-        json = method in WRITES and not UPLOADS.fullmatch(path)
-        if UPLOADS.fullmatch(path):
-            return Budget(self.settings.max_upload_bytes, "max_upload_bytes", json)
-        return Budget(self.settings.max_body_bytes, "max_body_bytes", json)
+    def budget(self, method: str, body: Body) -> Budget:
+        if body is Body.FORM:
+            return Budget(MAX_FORM_BYTES, "the portal's forms", json=False)
+        if body is Body.UPLOAD:
+            return Budget(self.settings.max_upload_bytes, "max_upload_bytes", json=False)
+        return Budget(self.settings.max_body_bytes, "max_body_bytes", json=method in WRITES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        budget = self.budget(scope["method"], scope["path"])
+        budget = self.budget(scope["method"], context_in(scope).policy.body)
         headers = Headers(scope=scope)
         refusal = unstorable_url(scope) or refusal_by_headers(headers, budget)
-        if refusal is None and budget.api and has_body(headers):
-            refusal = await unknown_caller(scope, headers)
         if refusal is not None:
             await answer(refusal, scope, receive, send)
             return
@@ -116,23 +109,6 @@ class InputLimits:
 def has_body(headers: Headers) -> bool:
     length = content_length(headers)
     return bool(length) if length is not None else "transfer-encoding" in headers
-
-
-async def unknown_caller(scope: Scope, headers: Headers) -> TextloopError | None:
-    """The API reads a body only from a caller with a valid key: FastAPI parses a body before
-    a route's dependencies check the key, and a parsed JSON body takes many times its size in
-    memory. The scope is still checked by the route (``deps.Scoped``)."""
-    runtime = getattr(scope["app"].state, "runtime", None)
-    if runtime is None:
-        return None
-    key = presented_key(headers.get("x-api-key"), headers.get("authorization"))
-    if runtime.keys.cached(key) is not None:
-        return None
-    try:
-        await run_in_threadpool(runtime.keys.authenticate, key)
-    except AuthError as refusal:
-        return refusal
-    return None
 
 
 def refusal_by_headers(headers: Headers, budget: Budget) -> TextloopError | None:
@@ -183,7 +159,7 @@ def content_length(headers: Headers) -> int | None:
 
 
 async def answer(refusal: TextloopError, scope: Scope, receive: Receive, send: Send) -> None:
-    await refusal_response(scope["path"], refusal)(scope, receive, send)
+    await refusal_response(context_in(scope).policy.surface, refusal)(scope, receive, send)
 
 
 def unstorable_url(scope: Scope) -> TextloopError | None:

@@ -7,7 +7,8 @@ dropped, and every queued entry is also in a ``Journal`` file until stored, so a
 successor stores them. A request that may read them waits for ``flush`` first (``consistency``);
 closing the server stores everything queued first. A write that fails for a while (the database
 busy or away) is retried until it succeeds; an entry the database refuses outright (``rejected``)
-is kept aside in a file and counted, and never holds up the rows queued behind it.
+is kept aside in a file and counted, and never holds up the rows queued behind it. The writer
+is a ``services.Service``: started by the runtime, or by the first entry queued.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy import insert
 from textloop.retry_log import RetryLog
 from textloop.serving.journal import Journal
 from textloop.serving.rejected import RejectedRows, reason, refused
+from textloop.serving.services import ServiceThread
 from textloop.store.database import Store
 from textloop.store.tables import Prediction, ReviewTask
 
@@ -58,7 +60,9 @@ class PredictionLog:
         self._pending: set[str] = set()
         self._written = threading.Condition()
         self._hurry = threading.Event()  # someone waits: store without waiting for company
-        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+        self._thread = ServiceThread("prediction-log", self._run)
+
+    def start(self) -> None:
         self._thread.start()
 
     def offer(self, entry: Entry) -> bool:
@@ -70,6 +74,7 @@ class PredictionLog:
         self._enqueue(entry, block=True)
 
     def _enqueue(self, entry: Entry, block: bool) -> bool:
+        self.start()
         ids = [row["id"] for row in entry.predictions]
         with self._written:
             self._pending.update(ids)
@@ -95,11 +100,14 @@ class PredictionLog:
             self._written.wait_for(lambda: not self._pending, timeout)
 
     def close(self) -> None:
-        self._hurry.set()
-        self._queue.put(None)
-        self._thread.join(timeout=60)
+        """Store everything queued, then stop."""
+        self._thread.stop(self._finish, timeout=60)
         if self.journal is not None and not self._pending:
             self.journal.close()
+
+    def _finish(self) -> None:
+        self._hurry.set()
+        self._queue.put(None)
 
     def _run(self) -> None:
         stopping, last = False, 0.0
@@ -173,7 +181,6 @@ class PredictionLog:
             session.execute(insert(Prediction), predictions)
             if tasks:
                 session.execute(insert(ReviewTask), tasks)
-            session.commit()
         self.stored += len(predictions)
 
     def _settle(self, entry: Entry) -> None:

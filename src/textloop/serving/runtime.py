@@ -1,4 +1,10 @@
-"""Everything a running server holds for its lifetime: settings, the store and loaded models."""
+"""Everything a running server holds for its lifetime: settings, the store and loaded models.
+
+Its background threads are ``services.Service``s: started in order when the runtime opens
+(``services``), closed in the reverse order, then the store: the refresher first, then the
+batcher (no model call is left to answer), the prediction log (it stores what is queued, and
+hands the shadow its work) and shadow scoring last.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +17,15 @@ from textloop.config import Settings
 from textloop.models.base import ModelResources
 from textloop.predict.batched import Batcher
 from textloop.predict.model_cache import ModelCache
-from textloop.registry.models import PRODUCTION
+from textloop.registry.aliases import PRODUCTION
 from textloop.serving.deployments import DeploymentCache
 from textloop.serving.journal import Journal, recover
 from textloop.serving.key_cache import KeyCache
 from textloop.serving.online import OnlineClassifier
 from textloop.serving.prediction_log import PredictionLog
-from textloop.serving.refresher import Refresher
+from textloop.serving.refreshing import Refresher
 from textloop.serving.rejected import RejectedRows
+from textloop.serving.services import Service
 from textloop.serving.shadow_scoring import ShadowScorer
 from textloop.store.database import Store, open_store
 from textloop.store.tables import Classifier, ModelAlias
@@ -56,7 +63,16 @@ class Runtime:
         batcher = Batcher(settings.batch_wait_ms / 1000)
         online = OnlineClassifier(deployments, models, batcher, predictions, shadow)
         refresher = Refresher([keys.refresh, deployments.refresh])
-        return cls(settings, store, resources, models, shadow, keys, predictions, online, refresher)
+        runtime = cls(
+            settings, store, resources, models, shadow, keys, predictions, online, refresher
+        )
+        for service in runtime.services():
+            service.start()
+        return runtime
+
+    def services(self) -> tuple[Service, ...]:
+        """In the order they start; each hands work only to those before it."""
+        return (self.shadow, self.predictions, self.online.batcher, self.refresher)
 
     def load_production_models(self) -> None:
         """Load every production model (up to the cache's capacity) and make one prediction
@@ -95,8 +111,6 @@ class Runtime:
         return rejected.count if rejected is not None else 0
 
     def close(self) -> None:
-        self.refresher.close()
-        self.online.batcher.close()
-        self.predictions.close()  # stores what is queued, then hands shadow work over
-        self.shadow.close()
+        for service in reversed(self.services()):
+            service.close()
         self.store.dispose()

@@ -111,7 +111,7 @@ def run_server(
     app = create_app(settings, runtime)
     stop = threading.Event()
     if with_worker:
-        from textloop.jobs.worker import Worker
+        from textloop.worker import Worker
 
         worker = Worker(runtime.store, settings, runtime.resources)
         threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True).start()

@@ -4,14 +4,13 @@ Each answered batch is handed here once its predictions are stored (``Prediction
 of its own scores it with the shadow model and stores one ``ShadowPrediction`` per request, so
 shadowing adds no latency to the caller. The queue is bounded: when the shadow falls behind,
 batches are dropped and counted rather than slowing production down (agreement is a sample, not
-a ledger).
+a ledger). The scorer is a ``services.Service``: started by the runtime, or by the first batch.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from sqlalchemy import insert
 from textloop.predict.model_cache import ModelCache
 from textloop.predict.outcome import to_scored
 from textloop.predict.predictor import DIRECT
+from textloop.serving.services import ServiceThread
 from textloop.store.database import Store
 from textloop.store.tables import ShadowPrediction, utcnow
 
@@ -42,8 +42,10 @@ class ShadowScorer:
         self.models = models
         self.dropped = 0
         self._queue: queue.Queue[_Batch | None] = queue.Queue(maxsize=capacity)
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._thread = ServiceThread("shadow", self._run)
+
+    def start(self) -> None:
+        self._thread.start()
 
     def submit(
         self,
@@ -54,7 +56,7 @@ class ShadowScorer:
     ) -> None:
         """Queue an answered (committed) batch for scoring; drops it when the queue is full."""
         batch = _Batch(shadow[0], shadow[1], list(prediction_ids), list(texts), list(labels))
-        self._start()
+        self.start()
         try:
             self._queue.put_nowait(batch)
         except queue.Full:
@@ -65,15 +67,7 @@ class ShadowScorer:
         self._queue.join()
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=30)
-
-    def _start(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="shadow", daemon=True)
-                self._thread.start()
+        self._thread.stop(lambda: self._queue.put(None), timeout=30)
 
     def _run(self) -> None:
         while (batch := self._queue.get()) is not None:
@@ -104,4 +98,3 @@ class ShadowScorer:
         ]
         with self.store.session() as session:
             session.execute(insert(ShadowPrediction), rows)
-            session.commit()

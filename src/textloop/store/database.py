@@ -2,6 +2,10 @@
 
 SQLite gets WAL journaling, ``synchronous=FULL`` (an acknowledged write survives a power cut) and
 a busy timeout so a server and a CLI command can share one file; PostgreSQL needs nothing special.
+
+A unit of work is one ``Store.session()`` scope: it commits when the block ends and rolls back if
+it raises, so code inside never commits by hand. The rare step that must be committed before its
+scope ends calls ``commit_early`` and says why.
 """
 
 from __future__ import annotations
@@ -44,6 +48,17 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def commit_early(session: Session) -> None:
+    """Commit the work so far in the middle of a session scope; the scope goes on in a new
+    transaction and still commits (or rolls back) the rest on exit.
+
+    For a write other processes must see before this scope ends (sign-in attempts are counted
+    only once committed), or one that must outlive an error the scope is about to raise and roll
+    back (a refused attempt removes its own rows). Anything else waits for the scope.
+    """
+    session.commit()
 
 
 def open_store(settings: Settings, *, migrate: bool = True) -> Store:

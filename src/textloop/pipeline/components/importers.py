@@ -13,7 +13,8 @@ from typing import ClassVar
 
 from textloop.metadata.recorder import dataset_uri, find_artifact, model_uri
 from textloop.pipeline.component import Component, Output, Workspace
-from textloop.registry.models import PRODUCTION, directory_hash
+from textloop.registry.aliases import PRODUCTION
+from textloop.registry.models import directory_hash
 from textloop.review.pool import pool_digest
 from textloop.store.queries import aliased_model, get_classifier, get_dataset_version
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from textloop.pipeline.component import Component, Output, Workspace, json_hash
-from textloop.pipeline.infra_validation import MAX_P95_MS, infra_validate
+from textloop.release.infra_validation import MAX_P95_MS, infra_validate
 
 
 @dataclass

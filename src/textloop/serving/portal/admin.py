@@ -14,8 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from textloop.continuous.triggers import after_review
 from textloop.errors import InvalidRequest, NotFound
+from textloop.review import assignments
 from textloop.review.assignments import SKIPPED
 from textloop.review.stats import reviewer_stats
 from textloop.security.accounts import (
@@ -31,6 +31,7 @@ from textloop.security.audit import entry_dict, list_entries
 from textloop.security.usage import usage_reports
 from textloop.serving.audit_trail import note
 from textloop.serving.deps import SessionDep
+from textloop.serving.policy import Audit, portal
 from textloop.serving.portal.pages import templates
 from textloop.serving.portal.session import Form, PortalAccount, check_csrf
 from textloop.serving.routes.audit import AuditQuery, Cursor
@@ -43,6 +44,7 @@ AUDIT_ROWS = 100
 
 
 @router.get("/keys", response_class=HTMLResponse)
+@portal(audit=Audit.ADMIN_ACTION)
 def keys_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
     account.require_admin()
     return _keys_page(request, session, account, new_key=None)
@@ -69,6 +71,7 @@ def _keys_page(
 
 
 @router.post("/keys", response_class=HTMLResponse)
+@portal(audit=Audit.ADMIN_ACTION)
 def create_key(
     request: Request, session: SessionDep, account: PortalAccount, form: Form
 ) -> Response:
@@ -78,25 +81,25 @@ def create_key(
     issued = create_api_key(
         session, scopes, _names(form.get("classifiers", "")), form.get("name", ""), **_limits(form)
     )
-    session.commit()
     note(request, f"key {issued.id}", prefix=issued.prefix, scopes=issued.scopes)
     # Shown on this response only: the key is stored as a hash and never displayed again.
     return _keys_page(request, session, account, new_key=issued.key)
 
 
 @router.post("/keys/{key_id}/revoke")
+@portal(audit=Audit.ADMIN_ACTION)
 def revoke_key(
     request: Request, key_id: int, session: SessionDep, account: PortalAccount, form: Form
 ) -> Response:
     account.require_admin()
     check_csrf(account.csrf_token, form)
     revoke_api_key(session, key_id)
-    session.commit()
     note(request, f"key {key_id}")
     return RedirectResponse("/admin/keys", status_code=303)
 
 
 @router.get("/users", response_class=HTMLResponse)
+@portal(audit=Audit.ADMIN_ACTION)
 def users_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
     account.require_admin()
     users = list_users(session)
@@ -106,6 +109,7 @@ def users_page(request: Request, session: SessionDep, account: PortalAccount) ->
 
 
 @router.post("/users")
+@portal(audit=Audit.ADMIN_ACTION)
 def create_user_from_form(
     request: Request, session: SessionDep, account: PortalAccount, form: Form
 ) -> Response:
@@ -118,40 +122,39 @@ def create_user_from_form(
         form.get("role", "reviewer"),
         _names(form.get("classifiers", "")),
     )
-    session.commit()
     note(request, user.email, role=user.role, classifiers=user.classifiers)
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.post("/users/{user_id}/disable")
+@portal(audit=Audit.ADMIN_ACTION)
 def disable_user_from_form(
     user_id: int, request: Request, session: SessionDep, account: PortalAccount, form: Form
 ) -> Response:
     """The person cannot sign in any more; their sessions end now."""
     user = _user_to_change(user_id, request, session, account, form)
     disable_user(session, user)
-    session.commit()
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.post("/users/{user_id}/enable")
+@portal(audit=Audit.ADMIN_ACTION)
 def enable_user_from_form(
     user_id: int, request: Request, session: SessionDep, account: PortalAccount, form: Form
 ) -> Response:
     user = _user_to_change(user_id, request, session, account, form)
     enable_user(session, user)
-    session.commit()
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.post("/users/{user_id}/remove")
+@portal(audit=Audit.ADMIN_ACTION)
 def remove_user_from_form(
     user_id: int, request: Request, session: SessionDep, account: PortalAccount, form: Form
 ) -> Response:
     """Refused (422, nothing changed) while the person has review decisions."""
     user = _user_to_change(user_id, request, session, account, form)
     remove_user(session, user)
-    session.commit()
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -170,6 +173,7 @@ def _user_to_change(
 
 
 @router.get("/classifiers", response_class=HTMLResponse)
+@portal(audit=Audit.ADMIN_ACTION)
 def classifiers_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
     account.require_admin()
     classifiers = session.scalars(select(Classifier).order_by(Classifier.name)).all()
@@ -179,6 +183,7 @@ def classifiers_page(request: Request, session: SessionDep, account: PortalAccou
 
 
 @router.post("/classifiers/{name}")
+@portal(audit=Audit.ADMIN_ACTION)
 def update_classifier(
     name: str, request: Request, session: SessionDep, account: PortalAccount, form: Form
 ) -> Response:
@@ -193,12 +198,12 @@ def update_classifier(
     if not 0.0 <= threshold <= 1.0 or not 1 <= overlap <= 10:
         raise InvalidRequest("threshold must be between 0 and 1, overlap between 1 and 10")
     classifier.threshold, classifier.review_overlap = threshold, overlap
-    session.commit()
     note(request, threshold=threshold, review_overlap=overlap)
     return RedirectResponse("/admin/classifiers", status_code=303)
 
 
 @router.get("/conflicts", response_class=HTMLResponse)
+@portal(audit=Audit.ADMIN_ACTION)
 def conflicts_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
     account.require_admin()
     tasks = session.scalars(
@@ -221,27 +226,21 @@ def conflicts_page(request: Request, session: SessionDep, account: PortalAccount
 
 
 @router.post("/conflicts/{task_id}")
+@portal(audit=Audit.ADMIN_ACTION)
 def resolve_conflict(
     task_id: str, request: Request, session: SessionDep, account: PortalAccount, form: Form
 ) -> Response:
     account.require_admin()
     check_csrf(account.csrf_token, form)
-    task = session.get(ReviewTask, task_id)
-    if task is None or task.status != "conflict":
-        raise NotFound(f"no conflict {task_id!r} to resolve")
-    classifier = session.get(Classifier, task.classifier_id)
     label = form.get("label", "")
-    if classifier is None or label not in classifier.labels:
-        raise InvalidRequest(f"{label!r} is not a label of this classifier", field="label")
-    note(request, classifier=classifier.name, label=label)
-    task.status, task.final_label = "done", label
-    session.flush()
-    after_review(session, classifier)
-    session.commit()
+    task = assignments.resolve_conflict(session, task_id, label)
+    classifier = session.get(Classifier, task.classifier_id)
+    note(request, classifier=classifier.name if classifier else None, label=label)
     return RedirectResponse("/admin/conflicts", status_code=303)
 
 
 @router.get("/stats", response_class=HTMLResponse)
+@portal(audit=Audit.ADMIN_ACTION)
 def stats_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
     account.require_admin()
     return templates.TemplateResponse(
@@ -250,6 +249,7 @@ def stats_page(request: Request, session: SessionDep, account: PortalAccount) ->
 
 
 @router.get("/history", response_class=HTMLResponse)
+@portal(audit=Audit.ADMIN_ACTION)
 def history_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
     account.require_admin()
     rows = session.execute(
@@ -289,6 +289,7 @@ def _limits(form: dict[str, str]) -> dict[str, Any]:
 
 
 @router.get("/audit", response_class=HTMLResponse)
+@portal(audit=Audit.ADMIN_ACTION)
 def audit_page(
     request: Request,
     session: SessionDep,

@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from textloop.errors import NotFound
-from textloop.jobs.queue import QUEUED
 from textloop.monitoring.drift import drift_summary
 from textloop.monitoring.quality import version_quality
 from textloop.monitoring.shadow import shadow_report
@@ -18,16 +17,24 @@ from textloop.notifications.destinations import without_credentials
 from textloop.notifications.events import list_events
 from textloop.notifications.webhooks import delete_webhook, delivery_log, get_webhook, set_active
 from textloop.pipeline.evaluation_tables import evaluation_tables
-from textloop.registry.deployment import deploy_model
-from textloop.registry.models import PRODUCTION
-from textloop.registry.rollback import rollback
+from textloop.registry.aliases import PRODUCTION
+from textloop.release.deploy import deploy_model
+from textloop.release.rollback import rollback
 from textloop.serving.audit_trail import note
 from textloop.serving.deps import RuntimeDep, SessionDep
+from textloop.serving.policy import Audit, portal
 from textloop.serving.portal.charts import line_chart
 from textloop.serving.portal.pages import templates
 from textloop.serving.portal.session import Form, PortalAccount, check_csrf
 from textloop.store.queries import aliased_model
-from textloop.store.tables import Classifier, Job, ModelVersion, SystemEvent, Webhook
+from textloop.store.tables import (
+    Classifier,
+    Job,
+    JobStatus,
+    ModelVersion,
+    SystemEvent,
+    Webhook,
+)
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 SHOWN = 50
@@ -35,6 +42,7 @@ WEBHOOK_ACTIONS = ("disable", "enable", "delete")
 
 
 @router.get("/models", response_class=HTMLResponse)
+@portal(audit=Audit.ADMIN_ACTION)
 def models_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
     account.require_admin()
     classifiers = []
@@ -76,6 +84,7 @@ def models_page(request: Request, session: SessionDep, account: PortalAccount) -
 
 
 @router.post("/models/{name}/{version}/deploy")
+@portal(audit=Audit.ADMIN_ACTION)
 def deploy_version(
     name: str,
     version: int,
@@ -94,6 +103,7 @@ def deploy_version(
 
 
 @router.post("/models/{name}/rollback")
+@portal(audit=Audit.ADMIN_ACTION)
 def roll_back(
     name: str, request: Request, runtime: RuntimeDep, account: PortalAccount, form: Form
 ) -> Response:
@@ -105,6 +115,7 @@ def roll_back(
 
 
 @router.get("/events", response_class=HTMLResponse)
+@portal(audit=Audit.ADMIN_ACTION)
 def events_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
     account.require_admin()
     newest = session.scalar(select(SystemEvent.id).order_by(SystemEvent.id.desc()).limit(1))
@@ -120,7 +131,7 @@ def events_page(request: Request, session: SessionDep, account: PortalAccount) -
             "events": list(reversed(events)),
             "jobs": jobs,
             "names": names,
-            "queued": QUEUED,
+            "queued": JobStatus.QUEUED,
             "webhooks": [(hook, without_credentials(hook.url)) for hook in hooks],
             "deliveries": delivery_log(session, SHOWN),
         },
@@ -128,6 +139,7 @@ def events_page(request: Request, session: SessionDep, account: PortalAccount) -
 
 
 @router.post("/webhooks/{webhook_id}/{action}")
+@portal(audit=Audit.ADMIN_ACTION)
 def change_webhook(
     webhook_id: int,
     action: str,
@@ -147,5 +159,4 @@ def change_webhook(
         delete_webhook(session, hook)
     else:
         set_active(session, hook, action == "enable")
-    session.commit()
     return RedirectResponse("/admin/events", status_code=303)

@@ -24,6 +24,7 @@ from textloop.review.pool import TOP_SCORES
 from textloop.security.accounts import sign_in, sign_out
 from textloop.serving.audit_trail import note
 from textloop.serving.deps import SessionDep
+from textloop.serving.policy import Audit, portal
 from textloop.serving.portal.session import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -49,12 +50,14 @@ LOGIN_ERRORS = {
 
 
 @router.get("/login", response_class=HTMLResponse)
+@portal()
 def login_page(request: Request, error: str | None = None) -> Response:
     """The login form; ``?error=CODE`` shows one of ``LOGIN_ERRORS``, any other value nothing."""
     return _login_form(request, LOGIN_ERRORS.get(error or ""))
 
 
 @router.post("/login")
+@portal()
 def login(request: Request, session: SessionDep, form: Form) -> Response:
     check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE), form)
     address = request.client.host if request.client else None  # never X-Forwarded-For
@@ -66,7 +69,6 @@ def login(request: Request, session: SessionDep, form: Form) -> Response:
     except AuthError:
         session.rollback()
         return _login_form(request, LOGIN_ERRORS["credentials"])
-    session.commit()
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE, token, httponly=True, samesite="strict", secure=_https(request)
@@ -92,16 +94,17 @@ def _login_form(
 
 
 @router.post("/logout")
+@portal()
 def logout(request: Request, session: SessionDep, account: PortalAccount, form: Form) -> Response:
     check_csrf(account.csrf_token, form)
     sign_out(session, request.cookies.get(SESSION_COOKIE))
-    session.commit()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
 
 
 @router.get("/", response_class=HTMLResponse)
+@portal()
 def queues(request: Request, session: SessionDep, account: PortalAccount) -> Response:
     classifiers = [
         c
@@ -144,10 +147,10 @@ def queues(request: Request, session: SessionDep, account: PortalAccount) -> Res
 
 
 @router.get("/queues/{name}/next")
+@portal()
 def next_task(name: str, request: Request, session: SessionDep, account: PortalAccount) -> Response:
     account.require_classifier(name)
     task = claim_next(session, name, account.user_id)
-    session.commit()
     if task is None:
         return templates.TemplateResponse(
             request, "empty.html", {"account": account, "classifier": name}
@@ -156,6 +159,7 @@ def next_task(name: str, request: Request, session: SessionDep, account: PortalA
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
+@portal()
 def task_page(
     task_id: str, request: Request, session: SessionDep, account: PortalAccount
 ) -> Response:
@@ -180,6 +184,7 @@ def task_page(
 
 
 @router.post("/tasks/{task_id}")
+@portal(audit=Audit.DECISION)
 def decide_task(
     task_id: str, request: Request, session: SessionDep, account: PortalAccount, form: Form
 ) -> Response:
@@ -196,7 +201,6 @@ def decide_task(
         raise InvalidRequest("choose a label, or skip the task", field="label")
     note(request, classifier=classifier.name, label=label)
     decide(session, task_id, account.user_id, label)
-    session.commit()
     return RedirectResponse(f"/queues/{classifier.name}/next", status_code=303)
 
 

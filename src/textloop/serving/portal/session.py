@@ -18,6 +18,7 @@ from fastapi import Depends, Request
 from textloop.data.storable import unstorable
 from textloop.errors import Forbidden, InvalidRequest
 from textloop.security.accounts import Account, account_for
+from textloop.serving.context import context_of
 from textloop.serving.deps import SessionDep
 
 SESSION_COOKIE = "textloop_session"
@@ -31,9 +32,8 @@ class SignInRequired(Exception):
 
 def optional_account(request: Request, session: SessionDep) -> Account | None:
     account = account_for(session, request.cookies.get(SESSION_COOKIE))
-    session.rollback()  # end the read, like the API key check does
-    if account is not None:
-        request.state.account = account  # for the audit log and the no-store header
+    session.rollback()  # end the read: the page's own writes start a transaction of their own
+    context_of(request).account = account  # for the audit log
     return account
 
 

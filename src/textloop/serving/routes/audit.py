@@ -12,7 +12,8 @@ from pydantic import BeforeValidator, Field
 from textloop.continuous.backfill import parse_moment
 from textloop.errors import Forbidden
 from textloop.security.audit import MAX_PAGE, AuditFilter, list_entries
-from textloop.serving.deps import AdminKey, SessionDep
+from textloop.serving.deps import ApiKey, SessionDep
+from textloop.serving.policy import api
 from textloop.serving.schemas import MAX_ROW_ID, AuditEntryPublic, AuditPage
 
 router = APIRouter(tags=["audit"])
@@ -56,9 +57,10 @@ Cursor = Annotated[Number, Blank, Query()]
 
 
 @router.get("/v1/audit", response_model=AuditPage)
+@api("admin")
 def audit_log(
     session: SessionDep,
-    principal: AdminKey,
+    principal: ApiKey,
     where: AuditQuery,
     before_id: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,

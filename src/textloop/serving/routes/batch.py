@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from textloop.batch import jobs
@@ -24,7 +25,9 @@ from textloop.batch.run import BatchRequest
 from textloop.config import ENGINES
 from textloop.errors import InvalidRequest, TooLarge, UnsupportedMediaType
 from textloop.security.accounts import require_assignment
-from textloop.serving.deps import ClassifyKey, RuntimeDep, SessionDep
+from textloop.security.api_keys import Principal
+from textloop.serving.deps import ApiKey, RuntimeDep, SessionDep
+from textloop.serving.policy import Body, api
 from textloop.serving.routes.classifiers import CONTENT_TYPES
 from textloop.serving.uploads import spooled
 from textloop.store.tables import Classifier, new_id
@@ -37,11 +40,12 @@ MAX_JSON_BYTES = 64 * 1024
 
 
 @router.post("/v1/classifiers/{name}/batch-jobs", status_code=202)
+@api("classify", body=Body.UPLOAD)
 async def submit_batch_job(
     name: str,
     request: Request,
     runtime: RuntimeDep,
-    key: ClassifyKey,
+    key: ApiKey,
     text_column: Annotated[str, Query(max_length=200)] = "text",
     id_column: Annotated[str | None, Query(max_length=200)] = None,
     output_format: Annotated[
@@ -167,7 +171,7 @@ def _format_of(path: Path) -> str:
     return input_format(path)
 
 
-def _owned(session: SessionDep, key: ClassifyKey, batch_id: str) -> Any:
+def _owned(session: Session, key: Principal, batch_id: str) -> Any:
     missing = f"batch job {batch_id!r} does not exist"
     batch = jobs.find(session, batch_id)
     classifier = session.get(Classifier, batch.classifier_id)
@@ -179,13 +183,15 @@ def _owned(session: SessionDep, key: ClassifyKey, batch_id: str) -> Any:
 
 
 @router.get("/v1/batch-jobs/{batch_id}")
-def show_batch_job(batch_id: str, session: SessionDep, key: ClassifyKey) -> dict[str, Any]:
+@api("classify")
+def show_batch_job(batch_id: str, session: SessionDep, key: ApiKey) -> dict[str, Any]:
     """Status, rows done and failed, rows per second, and the error of a failed job."""
     return jobs.describe(session, _owned(session, key, batch_id))
 
 
 @router.get("/v1/batch-jobs/{batch_id}/output")
-def batch_job_output(batch_id: str, session: SessionDep, key: ClassifyKey) -> FileResponse:
+@api("classify")
+def batch_job_output(batch_id: str, session: SessionDep, key: ApiKey) -> FileResponse:
     """The finished job's output file."""
     path = jobs.output_file(session, _owned(session, key, batch_id))
     media = {".csv": "text/csv", ".jsonl": "application/x-ndjson"}.get(
@@ -195,9 +201,9 @@ def batch_job_output(batch_id: str, session: SessionDep, key: ClassifyKey) -> Fi
 
 
 @router.post("/v1/batch-jobs/{batch_id}/cancel", status_code=202)
-def cancel_batch_job(batch_id: str, session: SessionDep, key: ClassifyKey) -> dict[str, Any]:
+@api("classify")
+def cancel_batch_job(batch_id: str, session: SessionDep, key: ApiKey) -> dict[str, Any]:
     """Stop the job: a queued one at once, a running one after the chunk it is scoring."""
     batch = _owned(session, key, batch_id)
     jobs.cancel(session, batch)
-    session.commit()
     return jobs.describe(session, batch)

@@ -15,11 +15,12 @@ from textloop.errors import TooLarge, UnsupportedMediaType
 from textloop.metadata.model_runs import producing_runs
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
-from textloop.registry.deployment import deploy_model
-from textloop.registry.models import PRODUCTION
+from textloop.registry.aliases import PRODUCTION
+from textloop.release.deploy import deploy_model
 from textloop.serving import idempotency
 from textloop.serving.audit_trail import note
-from textloop.serving.deps import AdminKey, RuntimeDep, SessionDep
+from textloop.serving.deps import ApiKey, RuntimeDep, SessionDep
+from textloop.serving.policy import Body, api
 from textloop.serving.schemas import (
     ClassifierPublic,
     DatasetPublic,
@@ -67,7 +68,8 @@ def _public(session: SessionDep, classifier: Classifier) -> ClassifierPublic:
 
 
 @router.get("/v1/classifiers", response_model=list[ClassifierPublic])
-def list_classifiers(session: SessionDep, key: AdminKey) -> list[ClassifierPublic]:
+@api("admin")
+def list_classifiers(session: SessionDep, key: ApiKey) -> list[ClassifierPublic]:
     """The classifiers this key may use (all of them for a key not limited to some)."""
     query = select(Classifier).order_by(Classifier.name)
     if key.classifiers is not None:
@@ -77,7 +79,8 @@ def list_classifiers(session: SessionDep, key: AdminKey) -> list[ClassifierPubli
 
 
 @router.get("/v1/classifiers/{name}", response_model=ClassifierPublic)
-def get_classifier_route(name: str, session: SessionDep, _key: AdminKey) -> ClassifierPublic:
+@api("admin")
+def get_classifier_route(name: str, session: SessionDep, _key: ApiKey) -> ClassifierPublic:
     return _public(session, get_classifier(session, name))
 
 
@@ -87,11 +90,12 @@ def get_classifier_route(name: str, session: SessionDep, _key: AdminKey) -> Clas
     response_model=DatasetPublic,
     responses={413: {"description": "Over max_upload_bytes or max_upload_rows"}},
 )
+@api("admin", body=Body.UPLOAD)
 async def upload_dataset(
     name: str,
     request: Request,
     runtime: RuntimeDep,
-    key: AdminKey,
+    key: ApiKey,
     text_column: Annotated[str, Query(max_length=200)] = "text",
     label_column: Annotated[str, Query(max_length=200)] = "label",
     split_column: Annotated[str | None, Query(max_length=200)] = None,
@@ -189,7 +193,8 @@ async def upload_dataset(
 
 
 @router.get("/v1/classifiers/{name}/models", response_model=list[ModelPublic])
-def list_models(name: str, session: SessionDep, _key: AdminKey) -> list[ModelPublic]:
+@api("admin")
+def list_models(name: str, session: SessionDep, _key: ApiKey) -> list[ModelPublic]:
     classifier = get_classifier(session, name)
     rows = session.execute(
         select(ModelVersion, DatasetVersion.version)
@@ -213,7 +218,8 @@ def list_models(name: str, session: SessionDep, _key: AdminKey) -> list[ModelPub
 
 
 @router.post("/v1/classifiers/{name}/models", status_code=201, response_model=ModelPublic)
-def train_model(name: str, body: TrainCreate, runtime: RuntimeDep, _key: AdminKey) -> ModelPublic:
+@api("admin")
+def train_model(name: str, body: TrainCreate, runtime: RuntimeDep, _key: ApiKey) -> ModelPublic:
     """Train a new model version now and answer when it is registered (not yet deployed)."""
     report = train_classifier(
         runtime.store,
@@ -251,8 +257,9 @@ def train_model(name: str, body: TrainCreate, runtime: RuntimeDep, _key: AdminKe
 
 
 @router.post("/v1/classifiers/{name}/deployments", status_code=201, response_model=DeploymentPublic)
+@api("admin")
 def deploy(
-    name: str, body: DeploymentCreate, request: Request, runtime: RuntimeDep, _key: AdminKey
+    name: str, body: DeploymentCreate, request: Request, runtime: RuntimeDep, _key: ApiKey
 ) -> DeploymentPublic:
     """Infra-validate the version (once) and point the ``production`` alias at it."""
     note(request, requested_version=body.version, force=body.force)

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from textloop.serving.answers import public_prediction
-from textloop.serving.deps import ClassifyKey, RuntimeDep, require_assignments
+from textloop.serving.deps import ApiKey, RuntimeDep, require_assignments
+from textloop.serving.policy import api
 from textloop.serving.schemas import (
     BatchPredictionPublic,
     ClassifyCreate,
@@ -30,8 +31,9 @@ router = APIRouter(tags=["classify"])
     response_model=PredictionPublic | BatchPredictionPublic,
     summary="Classify one text or a batch of texts",
 )
+@api("classify", hot_path=True)
 async def classify_texts(
-    name: str, body: ClassifyCreate, runtime: RuntimeDep, _key: ClassifyKey
+    name: str, body: ClassifyCreate, runtime: RuntimeDep, _key: ApiKey
 ) -> Response:
     results = await runtime.online.classify(name, _texts(body))
     public = [public_prediction(result, body.top_k) for result in results]
@@ -45,8 +47,9 @@ async def classify_texts(
     response_model=MultiPredictionPublic,
     summary="Classify one text or a batch with several classifiers, encoding each text once",
 )
+@api("classify", hot_path=True)
 async def classify_with_several(
-    body: MultiClassifyCreate, runtime: RuntimeDep, key: ClassifyKey
+    body: MultiClassifyCreate, runtime: RuntimeDep, key: ApiKey
 ) -> Response:
     for name in body.classifiers:
         key.require("classify", name)

@@ -8,7 +8,8 @@ from starlette.concurrency import run_in_threadpool
 from textloop.errors import UnsupportedMediaType
 from textloop.review.corrections import record_corrections
 from textloop.review.feedback import record_feedback
-from textloop.serving.deps import FeedbackKey, RuntimeDep
+from textloop.serving.deps import ApiKey, RuntimeDep
+from textloop.serving.policy import Body, api
 from textloop.serving.routes.classifiers import CONTENT_TYPES
 from textloop.serving.schemas import FeedbackCreate, FeedbackPublic
 from textloop.serving.uploads import spooled
@@ -17,8 +18,9 @@ router = APIRouter(tags=["feedback"])
 
 
 @router.post("/v1/classifiers/{name}/feedback", status_code=201, response_model=FeedbackPublic)
+@api("feedback", changes_caches=False)
 def create_feedback(
-    name: str, body: FeedbackCreate, runtime: RuntimeDep, key: FeedbackKey
+    name: str, body: FeedbackCreate, runtime: RuntimeDep, key: ApiKey
 ) -> FeedbackPublic:
     """Committed before the answer; a bare text is scored outside any transaction."""
     receipt = record_feedback(
@@ -38,8 +40,9 @@ SUFFIXES = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parque
 
 
 @router.post("/v1/classifiers/{name}/corrections", status_code=201)
+@api("feedback", body=Body.UPLOAD)
 async def upload_corrections(
-    name: str, request: Request, runtime: RuntimeDep, key: FeedbackKey
+    name: str, request: Request, runtime: RuntimeDep, key: ApiKey
 ) -> dict[str, Any]:
     """A file of corrections (``label`` with ``text`` or ``prediction_id``) as explicit
     feedback; the same file again records nothing and answers ``"created": false``."""

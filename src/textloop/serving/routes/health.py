@@ -2,9 +2,12 @@
 
 from fastapi import APIRouter
 
+from textloop.serving.policy import api
+
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
+@api()
 def healthz() -> dict[str, str]:
     return {"status": "ok"}

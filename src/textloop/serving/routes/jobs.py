@@ -18,9 +18,10 @@ from textloop.notifications.webhooks import (
     set_active,
     webhook_classifier,
 )
-from textloop.registry.rollback import rollback
+from textloop.release.rollback import rollback
 from textloop.serving.audit_trail import note
-from textloop.serving.deps import AdminKey, ManagedWebhook, RuntimeDep, SessionDep
+from textloop.serving.deps import ApiKey, ManagedWebhook, RuntimeDep, SessionDep
+from textloop.serving.policy import api
 from textloop.serving.schemas import (
     MAX_ROW_ID,
     BackfillCreate,
@@ -40,20 +41,21 @@ router = APIRouter(tags=["continuous training"])
 
 
 @router.post("/v1/classifiers/{name}/retrain", status_code=202, response_model=JobPublic)
+@api("admin")
 def retrain(
-    name: str, session: SessionDep, _key: AdminKey, body: RetrainCreate | None = None
+    name: str, session: SessionDep, _key: ApiKey, body: RetrainCreate | None = None
 ) -> JobPublic:
     """Queue a retrain (merged with one still waiting); a worker runs it."""
     body = body or RetrainCreate()
     job = request_retrain(
         session, name, "by hand (HTTP)", body.model, body.dataset_version, trigger="manual"
     )
-    session.commit()
     return JobPublic.model_validate(job)
 
 
 @router.post("/v1/classifiers/{name}/rollback", status_code=201, response_model=DeploymentPublic)
-def roll_back(name: str, request: Request, runtime: RuntimeDep, _key: AdminKey) -> DeploymentPublic:
+@api("admin")
+def roll_back(name: str, request: Request, runtime: RuntimeDep, _key: ApiKey) -> DeploymentPublic:
     """Point production back at the version it served before the current one."""
     moved = rollback(runtime.store, name)
     note(request, version=moved.version, previous_version=moved.previous_version)
@@ -61,19 +63,20 @@ def roll_back(name: str, request: Request, runtime: RuntimeDep, _key: AdminKey) 
 
 
 @router.post("/v1/classifiers/{name}/backfill", status_code=202)
+@api("admin")
 def backfill(
-    name: str, body: BackfillCreate, session: SessionDep, _key: AdminKey
+    name: str, body: BackfillCreate, session: SessionDep, _key: ApiKey
 ) -> dict[str, list[JobPublic]]:
     """Queue a backfill retrain for each dataset version created in the date range."""
     since = parse_moment(body.since, "since") if body.since else None
     until = parse_moment(body.until, "until", end_of_day=True) if body.until else None
     jobs = request_backfill(session, name, since, until, body.model, "backfill (HTTP)")
-    session.commit()
     return {"jobs": [JobPublic.model_validate(job) for job in jobs]}
 
 
 @router.get("/v1/jobs/{job_id}", response_model=JobPublic)
-def show_job(job_id: RowId, session: SessionDep, principal: AdminKey) -> JobPublic:
+@api("admin")
+def show_job(job_id: RowId, session: SessionDep, principal: ApiKey) -> JobPublic:
     job = session.get(Job, job_id)
     if job is None:
         raise NotFound(f"job {job_id} does not exist")
@@ -84,12 +87,13 @@ def show_job(job_id: RowId, session: SessionDep, principal: AdminKey) -> JobPubl
 
 
 @router.post("/v1/webhooks", status_code=201, response_model=WebhookPublic)
+@api("admin")
 def create_webhook(
     body: WebhookCreate,
     request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
-    principal: AdminKey,
+    principal: ApiKey,
 ) -> WebhookPublic:
     """Send events to a URL, signed with the secret (HMAC-SHA256, ``X-Textloop-Signature``).
     The URL must reach public addresses only, or a host named in ``webhook_allowed_hosts``."""
@@ -99,36 +103,38 @@ def create_webhook(
     principal.require("admin", body.classifier)
     destinations = Destinations(runtime.settings.webhook_allowed_hosts)
     hook = add_webhook(session, body.url, body.secret, body.classifier, body.events, destinations)
-    session.commit()
     note(request, target=f"webhook {hook.id}")
     return _public(session, hook)
 
 
 @router.post("/v1/webhooks/{webhook_id}/disable", response_model=WebhookPublic)
+@api("admin")
 def disable_webhook(hook: ManagedWebhook, request: Request, session: SessionDep) -> WebhookPublic:
     """Send nothing more until enabled again; deliveries already queued wait, in order."""
     return _switched(request, session, hook, active=False)
 
 
 @router.post("/v1/webhooks/{webhook_id}/enable", response_model=WebhookPublic)
+@api("admin")
 def enable_webhook(hook: ManagedWebhook, request: Request, session: SessionDep) -> WebhookPublic:
     """Send again, the deliveries queued while disabled first."""
     return _switched(request, session, hook, active=True)
 
 
 @router.delete("/v1/webhooks/{webhook_id}", status_code=204)
+@api("admin")
 def remove_webhook(hook: ManagedWebhook, request: Request, session: SessionDep) -> Response:
     """Delete the webhook and its deliveries, sent or not."""
     note(request, url=without_credentials(hook.url))
     delete_webhook(session, hook)
-    session.commit()
     return Response(status_code=204)
 
 
 @router.get("/v1/webhooks/deliveries")
+@api("admin")
 def webhook_deliveries(
     session: SessionDep,
-    principal: AdminKey,
+    principal: ApiKey,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> dict[str, list[dict[str, Any]]]:
     """The delivery log, newest first: status, attempts, the receiver's answer."""
@@ -138,9 +144,10 @@ def webhook_deliveries(
 
 
 @router.get("/v1/events", response_model=EventPage)
+@api("admin")
 def events(
     session: SessionDep,
-    principal: AdminKey,
+    principal: ApiKey,
     after: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     classifier: Annotated[str | None, Query(max_length=100)] = None,
@@ -161,7 +168,6 @@ def events(
 def _switched(request: Request, session: Session, hook: Webhook, active: bool) -> WebhookPublic:
     note(request, url=without_credentials(hook.url), active=active)
     set_active(session, hook, active)
-    session.commit()
     return _public(session, hook)
 
 

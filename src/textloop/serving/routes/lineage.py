@@ -5,14 +5,16 @@ from typing import Any
 from fastapi import APIRouter
 
 from textloop.metadata.lineage import dataset_lineage, prediction_lineage
-from textloop.serving.deps import AdminKey, SessionDep
+from textloop.serving.deps import ApiKey, SessionDep
+from textloop.serving.policy import api
 from textloop.serving.schemas import RowId
 
 router = APIRouter(tags=["lineage"])
 
 
 @router.get("/v1/lineage/predictions/{prediction_id}")
-def lineage_of_prediction(prediction_id: str, session: SessionDep, key: AdminKey) -> dict[str, Any]:
+@api("admin")
+def lineage_of_prediction(prediction_id: str, session: SessionDep, key: ApiKey) -> dict[str, Any]:
     """Upstream: model version, training run, dataset versions and the runs that made them."""
     lineage = prediction_lineage(session, prediction_id)
     owner = lineage["prediction"]["classifier"]
@@ -21,8 +23,9 @@ def lineage_of_prediction(prediction_id: str, session: SessionDep, key: AdminKey
 
 
 @router.get("/v1/lineage/classifiers/{name}/datasets/{version}")
+@api("admin")
 def lineage_of_dataset(
-    name: str, version: RowId, session: SessionDep, _key: AdminKey
+    name: str, version: RowId, session: SessionDep, _key: ApiKey
 ) -> dict[str, Any]:
     """Downstream: every run that consumed the dataset version and everything it produced."""
     return dataset_lineage(session, name, version)

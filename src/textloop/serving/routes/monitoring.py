@@ -7,18 +7,21 @@ from fastapi.responses import PlainTextResponse
 
 from textloop.monitoring.drift import drift_summary
 from textloop.monitoring.metrics import render_metrics
-from textloop.monitoring.shadow import clear_shadow, set_shadow, shadow_report
-from textloop.serving.deps import AdminKey, MetricsKey, RuntimeDep, SessionDep
+from textloop.monitoring.shadow import shadow_report
+from textloop.registry.aliases import clear_shadow, set_shadow
+from textloop.serving.deps import ApiKey, RuntimeDep, SessionDep
+from textloop.serving.policy import api
 from textloop.serving.schemas import ShadowChoice
 
 router = APIRouter(tags=["monitoring"])
 
 
 @router.get("/v1/classifiers/{name}/drift")
+@api("admin")
 def drift(
     name: str,
     session: SessionDep,
-    _key: AdminKey,
+    _key: ApiKey,
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
 ) -> dict[str, Any]:
     """The window, the thresholds and the newest drift reports, newest first."""
@@ -26,26 +29,28 @@ def drift(
 
 
 @router.get("/v1/classifiers/{name}/shadow")
-def shadow(name: str, session: SessionDep, _key: AdminKey) -> dict[str, Any]:
+@api("admin")
+def shadow(name: str, session: SessionDep, _key: ApiKey) -> dict[str, Any]:
     """The shadow version and its agreement with production on live requests."""
     return shadow_report(session, name)
 
 
 @router.put("/v1/classifiers/{name}/shadow")
+@api("admin")
 def choose_shadow(
-    name: str, body: ShadowChoice, session: SessionDep, _key: AdminKey
+    name: str, body: ShadowChoice, session: SessionDep, _key: ApiKey
 ) -> dict[str, Any]:
     """``{"version": N}`` shadows production with version N; ``{"version": null}`` stops."""
     if body.version is None:
         clear_shadow(session, name)
     else:
         set_shadow(session, name, body.version)
-    session.commit()
     return shadow_report(session, name)
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def metrics(session: SessionDep, runtime: RuntimeDep, key: MetricsKey) -> PlainTextResponse:
+@api("metrics")
+def metrics(session: SessionDep, runtime: RuntimeDep, key: ApiKey) -> PlainTextResponse:
     """Prometheus text format; scrape it with a key of the ``metrics`` scope. A key limited to
     some classifiers sees only theirs."""
     return PlainTextResponse(

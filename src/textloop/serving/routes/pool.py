@@ -4,7 +4,8 @@ from fastapi import APIRouter
 
 from textloop.errors import TooLarge
 from textloop.review.pool import add_to_pool, sample_pool
-from textloop.serving.deps import AdminKey, RuntimeDep, SessionDep
+from textloop.serving.deps import ApiKey, RuntimeDep, SessionDep
+from textloop.serving.policy import api
 from textloop.serving.schemas import (
     PoolAdd,
     PoolPublic,
@@ -17,8 +18,9 @@ router = APIRouter(tags=["pool"])
 
 
 @router.post("/v1/classifiers/{name}/pool", status_code=201, response_model=PoolPublic)
+@api("admin", changes_caches=False)
 def add_pool_texts(
-    name: str, body: PoolAdd, session: SessionDep, runtime: RuntimeDep, _key: AdminKey
+    name: str, body: PoolAdd, session: SessionDep, runtime: RuntimeDep, _key: ApiKey
 ) -> PoolPublic:
     """Add unlabelled texts; a text already in the pool is counted, not stored again."""
     limit = runtime.settings.max_upload_rows
@@ -27,7 +29,6 @@ def add_pool_texts(
             f"{len(body.texts):,} texts; the limit is {limit:,} (max_upload_rows)", field="texts"
         )
     added = add_to_pool(session, name, body.texts)
-    session.commit()
     return PoolPublic(
         added=added.added,
         duplicates=added.duplicates,
@@ -39,8 +40,9 @@ def add_pool_texts(
 
 
 @router.post("/v1/classifiers/{name}/pool/samples", status_code=201, response_model=ReviewTaskList)
+@api("admin", changes_caches=False)
 def sample_pool_texts(
-    name: str, body: PoolSample, runtime: RuntimeDep, _key: AdminKey
+    name: str, body: PoolSample, runtime: RuntimeDep, _key: ApiKey
 ) -> ReviewTaskList:
     """Turn the most useful pool texts into review tasks, chosen by the named strategy.
 

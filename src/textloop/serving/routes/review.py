@@ -16,7 +16,8 @@ from textloop.review.export import decisions_table, export_bytes
 from textloop.review.tasks import list_tasks
 from textloop.security.accounts import require_assignment
 from textloop.serving.audit_trail import note
-from textloop.serving.deps import AdminKey, ReviewKey, SessionDep
+from textloop.serving.deps import ApiKey, SessionDep
+from textloop.serving.policy import Audit, api
 from textloop.serving.schemas import MAX_ROW_ID, ReviewDecisionIn, ReviewTaskList, ReviewTaskPublic
 from textloop.store.tables import Classifier, ReviewTask
 
@@ -24,10 +25,11 @@ router = APIRouter(tags=["review"])
 
 
 @router.get("/v1/classifiers/{name}/review/tasks", response_model=ReviewTaskList)
+@api("review", changes_caches=False)
 def get_review_tasks(
     name: str,
     session: SessionDep,
-    _key: ReviewKey,
+    _key: ApiKey,
     status: Annotated[str | None, Query(description="open or done; omit for all")] = "open",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
@@ -41,22 +43,21 @@ def get_review_tasks(
     response_model=ReviewTaskPublic,
     responses={204: {"description": "No task is waiting for this reviewer"}},
 )
-def claim_review_task(
-    name: str, session: SessionDep, key: ReviewKey
-) -> Response | ReviewTaskPublic:
+@api("review", changes_caches=False)
+def claim_review_task(name: str, session: SessionDep, key: ApiKey) -> Response | ReviewTaskPublic:
     """Lease the reviewer's next task (the one they already hold, if any) for ten minutes."""
     reviewer = key.require_reviewer()
     require_assignment(session, reviewer, name)
     task = claim_next(session, name, reviewer)
-    session.commit()
     if task is None:
         return Response(status_code=204)
     return ReviewTaskPublic.model_validate(task)
 
 
 @router.post("/v1/review/tasks/{task_id}/decision", response_model=ReviewTaskPublic)
+@api("review", audit=Audit.DECISION, changes_caches=False)
 def decide_review_task(
-    task_id: str, body: ReviewDecisionIn, request: Request, session: SessionDep, key: ReviewKey
+    task_id: str, body: ReviewDecisionIn, request: Request, session: SessionDep, key: ApiKey
 ) -> ReviewTaskPublic:
     """Record the reviewer's label for a task they hold; a skip passes it to someone else.
     ``{"label": "skip"}`` is a skip unless the classifier has a label of that name (the word
@@ -75,15 +76,15 @@ def decide_review_task(
     require_assignment(session, reviewer, classifier.name)
     skipped = body.skip or (body.label == SKIP_WORD and SKIP_WORD not in classifier.labels)
     decided = decide(session, task_id, reviewer, SKIPPED if skipped else body.label or "")
-    session.commit()
     return ReviewTaskPublic.model_validate(decided)
 
 
 @router.get("/v1/classifiers/{name}/review/export")
+@api("admin", changes_caches=False)
 def export_decisions(
     name: str,
     session: SessionDep,
-    _key: AdminKey,
+    _key: ApiKey,
     file_format: Annotated[str, Query(alias="format", max_length=10)] = "csv",
 ) -> Response:
     """Every review decision, one row each, as CSV, JSONL or Parquet."""

@@ -12,16 +12,18 @@ from fastapi import APIRouter, Query
 from textloop.errors import Forbidden
 from textloop.security.api_keys import Principal
 from textloop.security.usage import period_of, usage_report, usage_reports
-from textloop.serving.deps import AdminKey, AnyKey, SessionDep
+from textloop.serving.deps import ApiKey, SessionDep
+from textloop.serving.policy import Key, api
 from textloop.serving.schemas import KeyUsageList, KeyUsagePublic
 
 router = APIRouter(tags=["usage"])
 
 
 @router.get("/v1/usage", response_model=KeyUsagePublic)
+@api(Key(None, metered=False))  # a key over its quota can still see its usage
 def usage_of_key(
     session: SessionDep,
-    key: AnyKey,
+    key: ApiKey,
     key_id: Annotated[int | None, Query(ge=1, description="Another key's id (admin only).")] = None,
 ) -> KeyUsagePublic:
     """The calling key's plan and this month's requests, refusals and what is left."""
@@ -33,7 +35,8 @@ def usage_of_key(
 
 
 @router.get("/v1/usage/keys", response_model=KeyUsageList)
-def usage_of_every_key(session: SessionDep, key: AdminKey) -> KeyUsageList:
+@api("admin")
+def usage_of_every_key(session: SessionDep, key: ApiKey) -> KeyUsageList:
     """Every key not revoked (or used this month), with its plan and this month's counts."""
     _every_classifier(key)
     now = time.time()

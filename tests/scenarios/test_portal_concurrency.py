@@ -16,6 +16,8 @@ from textloop.store import open_store
 from textloop.store.queries import get_classifier
 from textloop.store.tables import ReviewTask
 
+pytestmark = pytest.mark.storage
+
 PASSWORD = "correct horse battery"
 REVIEWERS = ("ann@example.com", "bob@example.com")
 TASKS = 24

@@ -1,6 +1,6 @@
 """Runs inside a fresh process: load a saved model, classify sample texts one at a time, report.
 
-Invoked by ``infra_validation`` as ``python -m textloop.pipeline.infra_probe MODEL_DIR`` with the
+Invoked by ``infra_validation`` as ``python -m textloop.release.infra_probe MODEL_DIR`` with the
 sample texts as a JSON list on stdin; prints one JSON document. Nothing here touches the database.
 """
 

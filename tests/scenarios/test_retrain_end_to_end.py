@@ -5,10 +5,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.corpus import write_corpus
 from tests.processes import environment, run_cli, running_server
 from tests.webhook_receiver import Receiver
+
+pytestmark = pytest.mark.storage
 
 SECRET = "the-receivers-shared-secret"
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest, NotFound
 from textloop.notifications.events import emit
-from textloop.registry.models import PRODUCTION, Deployment, set_alias
+from textloop.registry.aliases import PRODUCTION, Deployment, set_alias
 from textloop.store.database import Store
 from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import Artifact

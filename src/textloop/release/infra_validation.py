@@ -33,7 +33,7 @@ def infra_validate(
 ) -> InfraResult:
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "textloop.pipeline.infra_probe", str(model_dir)],
+            [sys.executable, "-m", "textloop.release.infra_probe", str(model_dir)],
             input=json.dumps(sample),
             capture_output=True,
             text=True,

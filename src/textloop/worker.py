@@ -1,9 +1,10 @@
 """The worker: claims due jobs one at a time and runs them, sending heartbeats meanwhile, and
 sends webhook deliveries beside them.
 
-A job's handler is looked up by its kind. Success and failure are recorded in fresh
-transactions; a failure schedules a retry with backoff or dead-letters the job (see ``queue``).
-A worker that is killed mid-job simply stops sending heartbeats, and another claims the job.
+A job's handler is looked up by its kind in ``job_handlers``. Success and failure are recorded
+in fresh transactions; a failure schedules a retry with backoff or dead-letters the job (see
+``jobs.queue``). A worker that is killed mid-job simply stops sending heartbeats, and another
+claims the job. It is an entry point, above every package whose jobs it runs.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from collections.abc import Callable
 from typing import Any
 
 from textloop.config import Settings
-from textloop.continuous.schedule import fire_due_schedules
-from textloop.continuous.triggers import RETRAIN
+from textloop.continuous.triggers import RETRAIN, fire_due_schedules
 from textloop.jobs.presence import ANNOUNCE, announce, leave
 from textloop.jobs.queue import claim, fail, heartbeat, lost_attempt, succeed
 from textloop.models.base import ModelResources
 from textloop.monitoring.drift import enqueue_due_drift_checks
 from textloop.notifications.events import emit
+from textloop.plugins import Registry
 from textloop.retry_log import RetryLog
 from textloop.store.database import Store
 from textloop.store.tables import Classifier
@@ -36,13 +37,21 @@ HEARTBEAT_SECONDS = 10.0
 ANNOUNCE_SECONDS = ANNOUNCE.total_seconds()
 
 
-def default_handlers() -> dict[str, Handler]:
+def _builtins() -> None:
     from textloop.batch.jobs import BATCH, run_batch_job
     from textloop.continuous.retrain import retrain
-    from textloop.continuous.triggers import RETRAIN
     from textloop.monitoring.drift import DRIFT, check_drift
 
-    return {RETRAIN: retrain, DRIFT: check_drift, BATCH: run_batch_job}
+    for kind, handler in ((RETRAIN, retrain), (DRIFT, check_drift), (BATCH, run_batch_job)):
+        job_handlers.register(kind)(handler)
+
+
+# What runs a job of each kind; a handler is ``Handler``, registered like a model family.
+job_handlers = Registry("job kind", "job kinds", "job_kind", _builtins)
+
+
+def default_handlers() -> dict[str, Handler]:
+    return {kind: job_handlers.get(kind) for kind in job_handlers.names()}
 
 
 class Worker:

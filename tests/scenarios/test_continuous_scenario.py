@@ -29,7 +29,7 @@ from tests.webhook_receiver import Receiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
-BANKING77 = Path(__file__).parents[1] / "src" / "textloop" / "demo_data"
+BANKING77 = Path(__file__).parents[2] / "src" / "textloop" / "demo_data"
 SECRET = "the-scenario-webhook-secret"
 RATE = 20.0  # classify requests per second
 AFTER_SWAP = 200

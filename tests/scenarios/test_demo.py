@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
+from textloop.cli.demo import KEY_FILE, _demo_key
 from textloop.config import Settings
-from textloop.demo import KEY_FILE, _demo_key
 from textloop.security.api_keys import revoke_api_key
 from textloop.store import open_store
 from textloop.store.tables import ApiKey

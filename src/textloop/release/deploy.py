@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from textloop.errors import NotBlessed
 from textloop.metadata.recorder import find_artifact, model_uri
-from textloop.monitoring.shadow import clear_shadow
 from textloop.notifications.events import emit
-from textloop.pipeline.infra_validation import infra_validate
-from textloop.registry.models import PRODUCTION, Deployment, directory_hash, set_alias
+from textloop.registry.aliases import PRODUCTION, Deployment, clear_shadow, set_alias
+from textloop.registry.models import directory_hash
+from textloop.release.infra_validation import infra_validate
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier, get_model_version, resolve_model_version
 from textloop.store.tables import Example

@@ -14,14 +14,14 @@ from tests.corpus import write_corpus
 from tests.processes import TEXTLOOP, environment, run_cli
 from textloop.config import Settings
 from textloop.jobs import queue
-from textloop.jobs.worker import Worker
 from textloop.notifications.events import list_events
-from textloop.registry.models import PRODUCTION
+from textloop.registry.aliases import PRODUCTION
 from textloop.store import Store, open_store
 from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import Job, utcnow
+from textloop.worker import Worker
 
-pytestmark = pytest.mark.slow  # the retrain loads the sentence encoder
+pytestmark = [pytest.mark.slow, pytest.mark.storage]  # the retrain loads the sentence encoder
 
 
 def production(store: Store) -> int:

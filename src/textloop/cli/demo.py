@@ -1,30 +1,26 @@
 """``textloop demo``: the whole loop on the bundled Banking77 data, ready to curl in minutes.
 
 The only code that knows the bundled data set. Re-running it reuses the dataset version and the
-deployed model instead of training again.
+deployed model instead of training again. What it needs beyond the CLI is imported when it runs,
+so that ``textloop --help`` stays quick.
 """
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
-from sqlalchemy.orm import Session
+import typer
 
+from textloop.cli.context import invocation
 from textloop.cli.output import RichProgress, out
-from textloop.config import Settings
-from textloop.data.datasets import with_fixed_test_split
-from textloop.data.readers import read_labelled_file
-from textloop.errors import TextloopError
-from textloop.pipeline.ingestion import ingest_batch
-from textloop.pipeline.training import train_classifier
-from textloop.registry.deployment import deploy_model
-from textloop.registry.models import PRODUCTION
-from textloop.security.api_keys import authenticate, create_api_key
-from textloop.serving.runtime import Runtime
-from textloop.serving.server import run_server
-from textloop.store.queries import aliased_model, get_classifier
-from textloop.store.tables import ModelVersion
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from textloop.serving.runtime import Runtime
+    from textloop.store.tables import ModelVersion
 
 CLASSIFIER = "banking77"
 KEY_FILE = "demo-api-key"
@@ -35,9 +31,33 @@ def bundled_file(name: str) -> Path:
     return Path(str(resources.files("textloop") / "demo_data" / name))
 
 
-def run_demo(settings: Settings, host: str, port: int, serve_after: bool = True) -> None:
-    runtime = Runtime.open(settings, trains=True)
-    store = runtime.store
+app = typer.Typer()
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the API when ready.")
+    ] = True,
+) -> None:
+    """Ingest the bundled Banking77 data, train, deploy, print a curl command and serve."""
+    run_demo(invocation(ctx).runtime(trains=True), host, port, serve_after)
+
+
+def run_demo(runtime: Runtime, host: str, port: int, serve_after: bool = True) -> None:
+    from textloop.data.datasets import with_fixed_test_split
+    from textloop.data.readers import read_labelled_file
+    from textloop.pipeline.ingestion import ingest_batch
+    from textloop.pipeline.training import train_classifier
+    from textloop.registry.aliases import PRODUCTION
+    from textloop.release.deploy import deploy_model
+    from textloop.serving.server import run_server
+    from textloop.store.queries import aliased_model, get_classifier
+
+    settings, store = runtime.settings, runtime.store
     out.print(f"textloop demo in [bold]{settings.data_dir}[/] (Banking77, CC BY 4.0, PolyAI)")
     train = read_labelled_file(bundled_file("train.csv"), label_column="category")
     test = read_labelled_file(bundled_file("test.csv"), label_column="category")
@@ -88,6 +108,9 @@ def _demo_key(session: Session, path: Path) -> tuple[str, bool]:
     The key is kept in the data directory (owner-only), beside the database that could grant
     another; it is minted again only when it was revoked, expired or lost.
     """
+    from textloop.errors import TextloopError
+    from textloop.security.api_keys import authenticate, create_api_key
+
     if path.is_file():
         kept = path.read_text().strip()
         try:
@@ -112,6 +135,3 @@ def _print_model(model: ModelVersion) -> None:
     )
     for family, scores in model.metrics.get("validation", {}).items():
         out.print(f"  candidate {family}: validation accuracy {scores['accuracy']:.4f}")
-
-
-__all__ = ["run_demo"]

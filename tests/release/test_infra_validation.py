@@ -11,7 +11,7 @@ from textloop.config import Settings
 from textloop.models import families
 from textloop.models.base import MANIFEST, save_model
 from textloop.models.checks import TRAIN
-from textloop.pipeline.infra_validation import infra_validate
+from textloop.release.infra_validation import infra_validate
 from textloop.store import open_store
 from textloop.store.queries import get_classifier, get_model_version
 

@@ -15,10 +15,12 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.corpus import write_corpus
-from tests.processes import environment, run_cli, running_server
+from tests.processes import environment, run_cli, running_server, server_pids
 from textloop.config import Settings
 from textloop.store import open_store
 from textloop.store.tables import ApiKey, Prediction
+
+pytestmark = pytest.mark.storage
 
 
 def deployed_classifier(env: dict[str, str], tmp_path: Path, model: str) -> str:
@@ -35,12 +37,6 @@ def deployed_classifier(env: dict[str, str], tmp_path: Path, model: str) -> str:
         assert done.returncode == 0, done.stderr
     keys = run_cli(env, "keys", "create", "--scopes", "classify", "--json")
     return str(json.loads(keys.stdout)["api_key"])
-
-
-def server_pids(log: Path) -> list[int]:
-    """Every server process that logged its start (uvicorn: "Started server process [PID]")."""
-    lines = [line for line in log.read_text().splitlines() if "Started server process" in line]
-    return [int(line.rsplit("[", 1)[1].rstrip("]")) for line in lines]
 
 
 @pytest.mark.slow

@@ -1,0 +1,183 @@
+"""Labelled data from the command line: ``textloop ingest`` stores a file as a dataset version,
+``stats`` shows what ingest recorded about one, ``validate`` checks a file without storing it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from textloop.cli.audit import audit_command
+from textloop.cli.context import JsonFlag, invocation
+from textloop.cli.output import emit_json, err, fail, out
+from textloop.cli.reading import Delimiter, Encoding, Notes, SkipBadRows, read_options
+
+app = typer.Typer()
+
+LabelledFile = Annotated[
+    Path, typer.Argument(help="CSV, TSV, JSONL, Parquet or .xlsx file of labelled text.")
+]
+TextColumn = Annotated[str, typer.Option(help="Column holding the text.")]
+LabelColumn = Annotated[str, typer.Option(help="Column holding the label.")]
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    file: LabelledFile,
+    classifier: Annotated[str, typer.Option("--classifier", "-c", help="Classifier name.")],
+    text_column: TextColumn = "text",
+    label_column: LabelColumn = "label",
+    split_column: Annotated[
+        str | None, typer.Option(help="Optional column of train/validation/test assignments.")
+    ] = None,
+    test_file: Annotated[
+        Path | None,
+        typer.Option(help="A separate file whose rows form the test split (same columns)."),
+    ] = None,
+    delimiter: Delimiter = None,
+    encoding: Encoding = None,
+    skip_bad_rows: SkipBadRows = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Store FILE as a new dataset version of a classifier (created if new)."""
+    from textloop.data.datasets import with_fixed_test_split
+    from textloop.data.readers import read_labelled_file
+    from textloop.pipeline.ingestion import ingest_batch
+
+    run = invocation(ctx)
+    config = run.settings
+    options, notes = read_options(delimiter, encoding, skip_bad_rows), Notes()
+    table = read_labelled_file(file, text_column, label_column, split_column, options, notes)
+    source = str(file)
+    if test_file is not None:
+        test_table = read_labelled_file(test_file, text_column, label_column, None, options, notes)
+        table = with_fixed_test_split(table, test_table, config.split_fractions)
+        source = f"{file} + test:{test_file}"
+    notes.show()
+    result = ingest_batch(run.store, config, classifier, table, source)
+    audit_command(
+        ctx, run.store, classifier, dataset_version=result.version, rows=result.rows, source=source
+    )
+    if as_json:
+        emit_json(result.__dict__)
+        return
+    verb = "Created" if result.created else "Already had"
+    splits = ", ".join(f"{name} {count:,}" for name, count in sorted(result.split_counts.items()))
+    out.print(
+        f"{verb} dataset version {result.version} of [bold]{classifier}[/]: "
+        f"{result.rows:,} rows ({splits}), {len(result.labels)} labels"
+    )
+    if result.dropped:
+        err.print(f"dropped {result.dropped:,} rows with an empty text or label")
+    if result.duplicates:
+        err.print(
+            f"skipped {result.duplicates:,} duplicate rows (text, label and every column the "
+            "same as an earlier row): each is stored once"
+        )
+
+
+@app.command()
+def stats(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    dataset_version: Annotated[
+        int | None, typer.Option(help="Dataset version (default: the newest).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the statistics and anomalies of a dataset version."""
+    from textloop.data.statistics import TextStatistics
+    from textloop.store.queries import get_classifier, resolve_dataset_version
+
+    with invocation(ctx).store.session() as session:
+        dataset = resolve_dataset_version(session, get_classifier(session, name), dataset_version)
+        recorded = dataset.statistics
+        if recorded is None:
+            fail(f"dataset version {dataset.version} of {name!r} has no recorded statistics")
+        summary = TextStatistics.from_dict(recorded).summary()
+        anomalies = list(dataset.anomalies or [])
+        version = dataset.version
+    if as_json:
+        emit_json({"dataset_version": version, "statistics": summary, "anomalies": anomalies})
+        return
+    print_statistics(name, version, summary)
+    print_anomalies(anomalies)
+
+
+def print_statistics(name: str, version: int, summary: dict[str, Any]) -> None:
+    length = summary["length"]
+    out.print(f"[bold]{name}[/] dataset version {version}")
+    out.print(
+        f"  rows {summary['rows']:,}  empty {summary['empty_texts']:,}  repeated texts "
+        f"{summary['repeated_texts']:,} (of them {summary['duplicate_rows']:,} repeat text and "
+        f"label: ingest stores those once)  texts with conflicting labels "
+        f"{summary['conflicting_texts']:,}"
+    )
+    out.print(
+        f"  length min {length['min']}  mean {length['mean']:.1f}  p50 {length['p50']}  "
+        f"p90 {length['p90']}  p99 {length['p99']}  max {length['max']}"
+    )
+    out.print(
+        f"  labels {summary['label_count']}  imbalance {summary['imbalance_ratio']:.2f}  "
+        f"vocabulary ~{summary['vocabulary_size']:,}  non-ASCII {summary['non_ascii_share']:.1%}"
+    )
+
+
+def print_anomalies(anomalies: list[dict[str, Any]]) -> None:
+    if not anomalies:
+        out.print("  no anomalies")
+    for anomaly in anomalies:
+        colour = "red" if anomaly["severity"] == "error" else "yellow"
+        out.print(
+            f"  [{colour}]{anomaly['severity']}[/] {anomaly['kind']} ({anomaly['count']:,}): "
+            f"{anomaly['message']}",
+            highlight=False,
+        )
+        for example in anomaly["examples"]:
+            out.print(f"      {example}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def validate(
+    ctx: typer.Context,
+    name: Annotated[
+        str, typer.Argument(help="Classifier whose schema the file is checked against.")
+    ],
+    file: LabelledFile,
+    text_column: TextColumn = "text",
+    label_column: LabelColumn = "label",
+    delimiter: Delimiter = None,
+    encoding: Encoding = None,
+    skip_bad_rows: SkipBadRows = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check FILE against the classifier's schema without storing it; exit 1 on any error."""
+    from textloop.data.readers import read_labelled_file
+    from textloop.data.schema import Schema
+    from textloop.data.statistics import TextStatistics
+    from textloop.data.validation import has_errors, validate_rows
+    from textloop.store.queries import get_classifier
+
+    options, notes = read_options(delimiter, encoding, skip_bad_rows), Notes()
+    table = read_labelled_file(file, text_column, label_column, None, options, notes)
+    notes.show()
+    rows = list(
+        zip(table.column("text").to_pylist(), table.column("label").to_pylist(), strict=True)
+    )
+    with invocation(ctx).store.session() as session:
+        stored = get_classifier(session, name).data_schema
+    schema = Schema.from_dict(stored) if stored else Schema.infer(TextStatistics.of(rows))
+    found = validate_rows(rows, schema)
+    anomalies = [anomaly.to_dict() for anomaly in found]
+    failed = has_errors(found)
+    if as_json:
+        emit_json({"file": str(file), "rows": len(rows), "anomalies": anomalies, "ok": not failed})
+    else:
+        out.print(f"{file}: {len(rows):,} rows checked against the schema of [bold]{name}[/]")
+        print_anomalies(anomalies)
+    if failed:
+        errors = sum(1 for anomaly in found if anomaly.severity == "error")
+        err.print(f"validation failed: {errors} error-level anomalies in {file}")
+        raise typer.Exit(1)

@@ -1,0 +1,137 @@
+"""``textloop train``: the training pipeline from the command line, with progress bars on stderr
+and the report (steps, tuning, candidates, test metrics, blessing) on stdout."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from textloop.cli.audit import audit_command
+from textloop.cli.context import JsonFlag, invocation, setting_option
+from textloop.cli.evaluation import print_evaluation
+from textloop.cli.output import RichProgress, emit_json, out
+
+app = typer.Typer()
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            "-m",
+            help="ngram, embedding, ensemble, majority, or auto (the best on validation).",
+        ),
+    ] = "auto",
+    dataset_version: Annotated[
+        int | None, typer.Option(help="Dataset version to train on (default: the newest).")
+    ] = None,
+    ignore_anomalies: Annotated[
+        bool, typer.Option(help="Train even if the data has error-level anomalies.")
+    ] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Run every step even if an identical one ran.")
+    ] = False,
+    backfill: Annotated[
+        bool,
+        typer.Option(
+            help="Rerun over the existing dataset version from --from-step (default: train)."
+        ),
+    ] = False,
+    from_step: Annotated[
+        str | None,
+        typer.Option(help="Run this step and everything after it again; earlier ones may cache."),
+    ] = None,
+    tune_trials: Annotated[int | None, setting_option("tune_trials")] = None,
+    tune_seconds: Annotated[float | None, setting_option("tune_seconds")] = None,
+    slice_column: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Also report test metrics per value of this extra column (repeatable); stored "
+            "as the classifier's setting, which later trains and retrains use by default."
+        ),
+    ] = None,
+    all_classes: Annotated[
+        bool, typer.Option("--all-classes", help="Print every class, not the worst 10.")
+    ] = False,
+    deploy: Annotated[
+        bool,
+        typer.Option(help="Make the new version production if blessed and infra-validated."),
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run the training pipeline: validate, tune, train, evaluate, bless, infra-validate, push."""
+    from textloop.pipeline.training import train_classifier
+
+    run = invocation(ctx, tune_trials=tune_trials, tune_seconds=tune_seconds)
+    config, store = run.settings, run.store
+    if backfill and from_step is None:
+        from_step = "train"
+    with RichProgress(enabled=not as_json) as progress:
+        report = train_classifier(
+            store,
+            config,
+            name,
+            model,
+            dataset_version,
+            progress=progress,
+            ignore_anomalies=ignore_anomalies,
+            use_cache=not no_cache,
+            from_step=from_step,
+            tune_trials=config.tune_trials,
+            tune_seconds=config.tune_seconds,
+            slice_columns=tuple(slice_column) if slice_column else None,
+            deploy=deploy,
+        )
+    audit_command(ctx, store, name, version=report.version, family=report.family, deploy=deploy)
+    if as_json:
+        emit_json(report.__dict__)
+        return
+    print_training_report(report, all_classes=all_classes)
+
+
+def print_training_report(report: Any, all_classes: bool = False) -> None:
+    steps = "  ".join(f"{step} {status}" for step, status in report.steps.items())
+    out.print(f"run {report.run}: {steps}", highlight=False)
+    for trial in report.tuning.get("trials", []):
+        out.print(
+            f"  tune {trial['family']:>10}: accuracy {trial['accuracy']:.4f}  "
+            f"macro-F1 {trial['macro_f1']:.4f}  {trial['params']}",
+            highlight=False,
+            markup=False,
+        )
+    for family, scores in report.candidates.items():
+        out.print(
+            f"  validation {family:>10}: accuracy {scores['accuracy']:.4f}  "
+            f"macro-F1 {scores['macro_f1']:.4f}"
+        )
+    test = report.test_metrics
+    if report.cached:
+        out.print(
+            f"cached: every step of [bold]{report.classifier}[/] had run with these parameters "
+            f"on this data; model version {report.version} stands (use --no-cache to rerun)"
+        )
+    out.print(
+        f"Trained [bold]{report.classifier}[/] model version {report.version} "
+        f"({report.family}, dataset version {report.dataset_version}) in {report.seconds:.1f}s"
+    )
+    if test.get("rows"):
+        low, high = test["confidence_intervals"]["accuracy"]
+        out.print(
+            f"  test ({test['rows']:,} rows): accuracy {test['accuracy']:.4f} "
+            f"(95% CI {low:.4f}-{high:.4f})  macro-F1 {test['macro_f1']:.4f}"
+        )
+        print_evaluation(test, all_classes=all_classes)
+    verdict = report.blessing
+    status = "[green]blessed[/]" if verdict.get("blessed") else "[red]NOT blessed[/]"
+    out.print(f"  {status}: {'; '.join(verdict.get('reasons', []))}")
+    if "ece_before" in report.calibration:
+        out.print(
+            f"  calibration error (ECE) {report.calibration['ece_before']:.4f} -> "
+            f"{report.calibration['ece_after']:.4f} (temperature "
+            f"{report.calibration['temperature']:.2f})"
+        )

@@ -1,0 +1,96 @@
+"""Human review: tasks, the leases reviewers hold on them, their decisions, and the pool of
+unlabelled texts tasks are sampled from.
+
+A task is ``open`` until ``review_overlap`` reviewers decided; then ``done`` (they agreed) or
+``conflict`` (an admin settles it). Label-quality checks may mark a done one ``flagged``: its
+label does not train, and a ``second_review`` task asks for the text again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from textloop.store.tables.base import Base, new_id, utcnow
+
+
+class ReviewStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    CONFLICT = "conflict"
+    FLAGGED = "flagged"  # a done label that label-quality checks doubt
+
+
+class TaskSource(StrEnum):
+    """Why a review task was opened."""
+
+    IMPLICIT = "implicit"  # the model was unsure of an answer (a request's or a batch row's)
+    EXPLICIT = "explicit"  # a user said the model was wrong (feedback)
+    POOL = "pool"  # sampled from the unlabelled pool by active learning
+    SECOND_REVIEW = "second_review"  # a flagged label, asked again
+
+
+class ReviewTask(Base):
+    __tablename__ = "review_tasks"
+    __table_args__ = (Index("ix_review_tasks_queue", "classifier_id", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    classifier_id: Mapped[int] = mapped_column(ForeignKey("classifiers.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(32))  # a TaskSource
+    status: Mapped[str] = mapped_column(String(16), default=ReviewStatus.OPEN)
+    text: Mapped[str] = mapped_column(Text)
+    suggested_label: Mapped[str | None] = mapped_column(String(200))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    reported_label: Mapped[str | None] = mapped_column(String(200))
+    prediction_id: Mapped[str | None] = mapped_column(ForeignKey("predictions.id"))
+    feedback_id: Mapped[str | None] = mapped_column(ForeignKey("feedback.id"))
+    final_label: Mapped[str | None] = mapped_column(String(200))  # what reviewers agreed on
+    scores: Mapped[dict[str, float] | None] = mapped_column(JSON, default=None)  # model's top 5
+    # The dataset version the agreed label was merged into for training; None until then.
+    merged_into: Mapped[int | None] = mapped_column(
+        ForeignKey("dataset_versions.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PoolText(Base):
+    """An unlabelled text waiting to be chosen for review; each text once per classifier."""
+
+    __tablename__ = "pool_texts"
+    __table_args__ = (UniqueConstraint("classifier_id", "text_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    classifier_id: Mapped[int] = mapped_column(ForeignKey("classifiers.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    sampled_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewLease(Base):
+    """One of a task's ``review_overlap`` slots, held by a reviewer until it expires."""
+
+    __tablename__ = "review_leases"
+
+    task_id: Mapped[str] = mapped_column(
+        ForeignKey("review_tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class ReviewDecision(Base):
+    """A reviewer's label for a task, or an empty label for a skip; one per reviewer and task."""
+
+    __tablename__ = "review_decisions"
+    __table_args__ = (UniqueConstraint("task_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("review_tasks.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
