@@ -37,24 +37,52 @@ failure, counted with ``OSError``), and control flow its own layer catches (a ba
 
 The HTTP layer maps each class to one status code and one JSON error shape (plus the error's
 ``headers``, such as ``Retry-After``); the CLI prints the message on one line and exits non-zero.
+An error whose fix is an action the caller takes carries a ``Remedy``, phrased once for each
+surface, so that an HTTP client is never told to run a command nor a person at a shell to send
+a JSON field.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """What fixes an error, in the words of the command line and of the HTTP API."""
+
+    cli: str
+    api: str
+
 
 class TextloopError(Exception):
-    """Base of every expected failure; ``code`` is the machine-readable error name."""
+    """Base of every expected failure; ``code`` is the machine-readable error name.
+
+    ``message`` states what is wrong; ``remedy``, when there is one, what to do about it.
+    """
 
     code = "error"
     status_code = 400
 
     def __init__(
-        self, message: str, *, field: str | None = None, headers: dict[str, str] | None = None
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        remedy: Remedy | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message if remedy is None else f"{message}; {remedy.cli}")
         self.message = message
         self.field = field
         self.headers = headers or {}
+        self.remedy = remedy
+
+    def for_cli(self) -> str:
+        return self.message if self.remedy is None else f"{self.message}; {self.remedy.cli}"
+
+    def for_api(self) -> str:
+        return self.message if self.remedy is None else f"{self.message}; {self.remedy.api}"
 
 
 class ConfigError(TextloopError):

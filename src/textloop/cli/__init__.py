@@ -76,7 +76,7 @@ def main() -> None:
     try:
         app()
     except TextloopError as exc:
-        fail(exc.message)
+        fail(exc.for_cli())
     except KeyboardInterrupt:
         err.print("interrupted")
         raise SystemExit(130) from None

@@ -96,7 +96,7 @@ def bench(
     except ServerFailed as exc:
         for line in exc.log_tail:
             err.print(f"  | {line}", highlight=False, markup=False, soft_wrap=True)
-        fail(exc.message)
+        fail(exc.for_cli())
     if as_json:
         emit_json(result)
         return

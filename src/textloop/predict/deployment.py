@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from textloop.errors import NotFound
+from textloop.errors import NotFound, Remedy
 from textloop.registry.aliases import PRODUCTION, SHADOW
 from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import Classifier, ModelAlias, ModelVersion
@@ -36,8 +36,11 @@ def aliased_version(session: Session, classifier: Classifier, alias: str) -> Mod
     if model is None:
         if alias == PRODUCTION:
             raise NotFound(
-                f"classifier {classifier.name!r} has no deployed model; "
-                f"run `textloop deploy {classifier.name}`"
+                f"classifier {classifier.name!r} has no deployed model",
+                remedy=Remedy(
+                    cli=f"run `textloop deploy {classifier.name}`",
+                    api=f"deploy a version: POST /v1/classifiers/{classifier.name}/deployments",
+                ),
             )
         raise NotFound(f"classifier {classifier.name!r} has no model under alias {alias!r}")
     return model

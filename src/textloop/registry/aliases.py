@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from textloop.errors import InvalidRequest, NotBlessed
+from textloop.errors import InvalidRequest, NotBlessed, Remedy
 from textloop.metadata.recorder import (
     close_context,
     model_uri,
@@ -30,6 +30,11 @@ from textloop.store.tables import ModelAlias, ModelVersion, RunStatus, utcnow
 PRODUCTION = "production"
 SHADOW = "shadow"  # scored beside production, never answers (monitoring.shadow)
 ALIASES = (PRODUCTION, SHADOW)
+
+# How a version refused by the gates is deployed anyway.
+OVERRIDE = Remedy(
+    cli="deploy it with --force to override", api='deploy it with "force": true to override'
+)
 
 
 @dataclass(frozen=True)
@@ -81,14 +86,13 @@ def _require_blessing(name: str, target: ModelVersion) -> None:
     verdict = target.blessing
     if verdict is None:
         raise NotBlessed(
-            f"{name} model version {target.version} has no blessing verdict; "
-            "deploy it with --force if you are sure"
+            f"{name} model version {target.version} has no blessing verdict", remedy=OVERRIDE
         )
     if not verdict["blessed"]:
         raise NotBlessed(
             f"{name} model version {target.version} was not blessed against production "
-            f"version {verdict['production_version']}: {'; '.join(verdict['reasons'])}. "
-            "Deploy it with --force to override"
+            f"version {verdict['production_version']}: {'; '.join(verdict['reasons'])}",
+            remedy=OVERRIDE,
         )
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from textloop.errors import NotBlessed
+from textloop.errors import NotBlessed, Remedy
 from textloop.metadata.recorder import find_artifact, model_uri
 from textloop.notifications.events import emit
-from textloop.registry.aliases import PRODUCTION, Deployment, clear_shadow, set_alias
+from textloop.registry.aliases import OVERRIDE, PRODUCTION, Deployment, clear_shadow, set_alias
 from textloop.registry.models import directory_hash
 from textloop.release.infra_validation import infra_validate
 from textloop.store.database import Store
@@ -22,6 +22,11 @@ from textloop.store.queries import get_classifier, get_model_version, resolve_mo
 from textloop.store.tables import Example
 
 SAMPLE_SIZE = 50
+
+OVERRIDE_CHANGED = Remedy(
+    cli="train again, or deploy it with --force to override",
+    api='train again, or deploy it with "force": true to override',
+)
 
 
 def deploy_model(
@@ -43,8 +48,8 @@ def deploy_model(
     if _changed_since_registered(store, name, number, path) and not force:
         raise NotBlessed(
             f"{name} model version {number}: its files changed since it was registered, so its "
-            "metrics, blessing and infra-validation no longer describe them. Train again, or "
-            "deploy it with --force to override"
+            "metrics, blessing and infra-validation no longer describe them",
+            remedy=OVERRIDE_CHANGED,
         )
     if recorded is None:
         result = infra_validate(path, labels, sample or ["hello"])
@@ -55,7 +60,8 @@ def deploy_model(
     if not recorded["passed"] and not force:
         raise NotBlessed(
             f"{name} model version {number} failed infra-validation: "
-            f"{'; '.join(recorded['reasons'])}. Deploy it with --force to override"
+            f"{'; '.join(recorded['reasons'])}",
+            remedy=OVERRIDE,
         )
     with store.session() as session:
         moved = set_alias(session, name, PRODUCTION, number, force)

@@ -72,7 +72,9 @@ def refusal_response(surface: Surface, exc: TextloopError) -> Response:
     headers = dict(exc.headers)
     if exc.status_code == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    body = error_body(exc.code, exc.message, exc.field)
+    # A person in the portal is told the fact; a program, also the request that fixes it.
+    message = exc.for_api() if surface is Surface.API else exc.message
+    body = error_body(exc.code, message, exc.field)
     return error_response(surface, exc.status_code, body, headers)
 
 

@@ -7,7 +7,7 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from textloop.errors import InvalidRequest, NotFound
+from textloop.errors import InvalidRequest, NotFound, Remedy
 from textloop.store.tables import Classifier, DatasetVersion, ModelAlias, ModelVersion
 
 CLASSIFIER_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,99}")  # fullmatch: no trailing newline
@@ -44,8 +44,11 @@ def latest_dataset_version(session: Session, classifier: Classifier) -> DatasetV
     )
     if dataset is None:
         raise NotFound(
-            f"classifier {classifier.name!r} has no data yet; "
-            f"run `textloop ingest FILE --classifier {classifier.name}` first"
+            f"classifier {classifier.name!r} has no data yet",
+            remedy=Remedy(
+                cli=f"run `textloop ingest FILE --classifier {classifier.name}` first",
+                api=f"upload a file first: POST /v1/classifiers/{classifier.name}/datasets",
+            ),
         )
     return dataset
 
@@ -110,7 +113,10 @@ def resolve_model_version(
     )
     if newest is None:
         raise NotFound(
-            f"classifier {classifier.name!r} has no trained model; "
-            f"run `textloop train {classifier.name}`"
+            f"classifier {classifier.name!r} has no trained model",
+            remedy=Remedy(
+                cli=f"run `textloop train {classifier.name}`",
+                api=f"train one: POST /v1/classifiers/{classifier.name}/models",
+            ),
         )
     return newest

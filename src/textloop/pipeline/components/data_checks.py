@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from textloop.data.schema import Schema
 from textloop.data.statistics import TextStatistics
-from textloop.errors import TrainingError
+from textloop.errors import Remedy, TrainingError
 from textloop.pipeline.component import Component, Output, Workspace, json_hash
 from textloop.store.tables import Classifier, DatasetVersion, Example
 
@@ -78,9 +78,12 @@ class ValidateStep(Component):
             found = "; ".join(f"{a['kind']} ({a['count']})" for a in errors)
             name = workspace.classifier
             raise TrainingError(
-                f"dataset version {number} of {name!r} has blocking anomalies: {found}. "
-                f"See `textloop stats {name} --dataset-version {number}`; fix the data "
-                "or train with --ignore-anomalies"
+                f"dataset version {number} of {name!r} has blocking anomalies: {found}",
+                remedy=Remedy(
+                    cli=f"see `textloop stats {name} --dataset-version {number}`; fix the data "
+                    "or train with --ignore-anomalies",
+                    api='fix the data, or train with "ignore_anomalies": true',
+                ),
             )
         counts = {a["kind"]: a["count"] for a in anomalies}
         return Output(

@@ -36,7 +36,16 @@ from textloop.serving.portal.pages import templates
 from textloop.serving.portal.session import Form, PortalAccount, check_csrf
 from textloop.serving.routes.audit import AuditQuery, Cursor
 from textloop.store.queries import get_classifier
-from textloop.store.tables import ApiKey, Classifier, ReviewDecision, ReviewTask, User, as_utc
+from textloop.store.tables import (
+    ApiKey,
+    Classifier,
+    ReviewDecision,
+    ReviewStatus,
+    ReviewTask,
+    Role,
+    User,
+    as_utc,
+)
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 HISTORY_ROWS = 200
@@ -119,7 +128,7 @@ def create_user_from_form(
         session,
         form.get("email", ""),
         form.get("password", ""),
-        form.get("role", "reviewer"),
+        form.get("role", Role.REVIEWER),
         _names(form.get("classifiers", "")),
     )
     note(request, user.email, role=user.role, classifiers=user.classifiers)
@@ -207,7 +216,9 @@ def update_classifier(
 def conflicts_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
     account.require_admin()
     tasks = session.scalars(
-        select(ReviewTask).where(ReviewTask.status == "conflict").order_by(ReviewTask.created_at)
+        select(ReviewTask)
+        .where(ReviewTask.status == ReviewStatus.CONFLICT)
+        .order_by(ReviewTask.created_at)
     ).all()
     votes = {
         task.id: session.execute(

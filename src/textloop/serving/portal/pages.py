@@ -33,7 +33,14 @@ from textloop.serving.portal.session import (
     check_csrf,
     new_login_token,
 )
-from textloop.store.tables import Classifier, Prediction, ReviewLease, ReviewTask, utcnow
+from textloop.store.tables import (
+    Classifier,
+    Prediction,
+    ReviewLease,
+    ReviewStatus,
+    ReviewTask,
+    utcnow,
+)
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
@@ -123,7 +130,10 @@ def queues(request: Request, session: SessionDep, account: PortalAccount) -> Res
         sources = dict(
             session.execute(
                 select(ReviewTask.source, func.count())
-                .where(ReviewTask.classifier_id == classifier.id, ReviewTask.status == "open")
+                .where(
+                    ReviewTask.classifier_id == classifier.id,
+                    ReviewTask.status == ReviewStatus.OPEN,
+                )
                 .group_by(ReviewTask.source)
             ).all()
         )
@@ -135,10 +145,10 @@ def queues(request: Request, session: SessionDep, account: PortalAccount) -> Res
         rows.append(
             {
                 "name": classifier.name,
-                "open": counts.get("open", 0),
+                "open": counts.get(ReviewStatus.OPEN, 0),
                 "in_progress": in_progress or 0,
-                "done": counts.get("done", 0),
-                "conflict": counts.get("conflict", 0),
+                "done": counts.get(ReviewStatus.DONE, 0),
+                "conflict": counts.get(ReviewStatus.CONFLICT, 0),
                 "sources": sources,
                 "overlap": classifier.review_overlap,
             }

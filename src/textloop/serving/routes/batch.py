@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from textloop.batch import jobs
-from textloop.batch.engines import RayOptions
+from textloop.batch.engines import RayOptions, engines
 from textloop.batch.run import BatchRequest
-from textloop.config import ENGINES
 from textloop.errors import InvalidRequest, TooLarge, UnsupportedMediaType
 from textloop.security.accounts import require_assignment
 from textloop.security.api_keys import Principal
@@ -67,9 +66,9 @@ async def submit_batch_job(
             f"unknown format {output_format!r}; use one of {', '.join(OUTPUT_FORMATS)}",
             field="format",
         )
-    if engine is not None and engine not in ENGINES:
+    if engine is not None and engine not in engines.names():
         raise InvalidRequest(
-            f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}", field="engine"
+            f"unknown engine {engine!r}; use one of {', '.join(engines.names())}", field="engine"
         )
     batch_id = new_id()
     folder = jobs.job_folder(settings, batch_id)
