@@ -47,6 +47,7 @@ ACCESS: dict[tuple[str, str], str | None] = {
     ("GET", "/v1/classifiers/{name}/models"): "admin",
     ("POST", "/v1/classifiers/{name}/models"): "admin",
     ("POST", "/v1/classifiers/{name}/deployments"): "admin",
+    ("POST", "/v1/classifiers/{name}/promotions"): "admin",
     ("GET", "/v1/lineage/predictions/{prediction_id}"): "admin",
     ("GET", "/v1/lineage/classifiers/{name}/datasets/{version}"): "admin",
     ("GET", "/v1/classifiers/{name}/runs"): "admin",

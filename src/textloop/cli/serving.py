@@ -19,6 +19,9 @@ def classify(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
     text: Annotated[str, typer.Argument(help="Text to classify.")],
+    alias: Annotated[
+        str, typer.Option(help="The alias that answers: production, or staging to try a release.")
+    ] = "production",
     as_json: JsonFlag = False,
 ) -> None:
     """Classify one text with the production model (recorded like an API prediction)."""
@@ -28,7 +31,7 @@ def classify(
     if not text.strip() or len(text) > MAX_TEXT_CHARS:
         fail(f"TEXT must be between 1 and {MAX_TEXT_CHARS} non-blank characters")
     run = invocation(ctx)
-    (result,) = run_classify(run.store, run.models, name, [text])
+    (result,) = run_classify(run.store, run.models, name, [text], alias=alias)
     if as_json:
         emit_json(result.__dict__)
         return

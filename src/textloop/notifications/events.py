@@ -34,6 +34,7 @@ for _name, _meaning in (
     ("model.blessed", "a trained version beat production on the gates"),
     ("model.rejected", "a trained version did not pass the gates"),
     ("model.deployed", "a version became production"),
+    ("model.staged", "a version became staging, to be tried before it is promoted"),
     ("model.rolled_back", "production went back to an earlier version"),
     ("drift.detected", "production traffic drifted from the training data"),
 ):

@@ -1,5 +1,5 @@
-"""Classify texts with a classifier's production model and store every prediction (the CLI's
-``classify``; the server stores through its ``PredictionLog`` instead)."""
+"""Classify texts with the model behind a classifier's production (or staging) alias and store
+every prediction (the CLI's ``classify``; the server stores through its ``PredictionLog``)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from textloop.predict.model_cache import ModelCache
 from textloop.predict.outcome import to_scored
 from textloop.predict.predictor import DIRECT, Predictor
 from textloop.predict.records import PredictionResult, records
+from textloop.registry.aliases import PRODUCTION, require_served
 from textloop.store.database import Store
 from textloop.store.tables import Prediction, ReviewTask
 
@@ -22,10 +23,11 @@ def classify(
     name: str,
     texts: Sequence[str],
     predictor: Predictor = DIRECT,
+    alias: str = PRODUCTION,
 ) -> list[PredictionResult]:
     """The model runs between two short transactions, never inside one."""
     with store.session() as session:
-        deployment = find_deployment(session, name)
+        deployment = find_deployment(session, name, require_served(alias))
     model = models.get(deployment.version_id, deployment.artifact_uri)
     scored = to_scored(predictor.predict(model, texts), model.classes_)
     done = records(deployment, texts, scored)

@@ -28,6 +28,7 @@ class Deployment:
     version: int
     artifact_uri: str
     shadow: tuple[int, str] | None = None  # (model version id, artifact) of the shadow model
+    alias: str | None = PRODUCTION  # the alias that chose the version (None: pinned by id)
 
 
 def aliased_version(session: Session, classifier: Classifier, alias: str) -> ModelVersion:
@@ -61,7 +62,7 @@ def find_deployment(session: Session, name: str, alias: str = PRODUCTION) -> Dep
             .where(ModelAlias.classifier_id == classifier.id, ModelAlias.alias == SHADOW)
         ).first()
         shadow = (row[0], row[1]) if row is not None else None
-    return _deployment(classifier, version, shadow)
+    return _deployment(classifier, version, shadow, alias)
 
 
 def pinned_deployment(session: Session, name: str, model_version_id: int) -> Deployment:
@@ -70,11 +71,14 @@ def pinned_deployment(session: Session, name: str, model_version_id: int) -> Dep
     version = session.get(ModelVersion, model_version_id)
     if version is None or version.classifier_id != classifier.id:
         raise NotFound(f"model version id {model_version_id} of {name!r} does not exist")
-    return _deployment(classifier, version, None)
+    return _deployment(classifier, version, None, None)
 
 
 def _deployment(
-    classifier: Classifier, version: ModelVersion, shadow: tuple[int, str] | None
+    classifier: Classifier,
+    version: ModelVersion,
+    shadow: tuple[int, str] | None,
+    alias: str | None,
 ) -> Deployment:
     return Deployment(
         classifier_id=classifier.id,
@@ -84,4 +88,5 @@ def _deployment(
         version=version.version,
         artifact_uri=version.artifact_uri,
         shadow=shadow,
+        alias=alias,
     )

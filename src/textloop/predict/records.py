@@ -1,6 +1,8 @@
 """What answering some texts stores: predictions, the review tasks of unsure ones, and what the
 caller is told. Decided once here for the HTTP API and the CLI alike: a prediction whose
-confidence is below the classifier's threshold becomes an ``implicit`` review task stored with it.
+confidence is below the classifier's threshold becomes an ``implicit`` review task stored with it,
+unless a release on ``staging`` answered it (it is being tried, and its doubts are not the
+production model's). Every prediction records the alias and the version that answered.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from textloop.predict.deployment import Deployment
 from textloop.predict.outcome import Scored, needs_review
+from textloop.registry.aliases import STAGING
 from textloop.store.tables import ReviewStatus, TaskSource, new_id, utcnow
 
 
@@ -37,12 +40,13 @@ def records(deployment: Deployment, texts: Sequence[str], scored: Sequence[Score
     out = Records([], [], [])
     for text, item in zip(texts, scored, strict=True):
         prediction_id = new_id()
-        review = needs_review(item.confidence, deployment.threshold)
+        review = deployment.alias != STAGING and needs_review(item.confidence, deployment.threshold)
         out.predictions.append(
             {
                 "id": prediction_id,
                 "classifier_id": deployment.classifier_id,
                 "model_version_id": deployment.version_id,
+                "alias": deployment.alias,
                 "text": text,
                 "label": item.label,
                 "confidence": item.confidence,

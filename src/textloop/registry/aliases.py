@@ -1,11 +1,12 @@
 """The movable aliases over a classifier's model versions, owned here and only here.
 
-``production`` answers requests; ``shadow`` is scored beside it and never answers
-(``monitoring.shadow`` measures it). Every alias is moved through ``set_alias``, which records the
-move as a one-step ``deploy`` run, so that the deployment history (``release.rollback``) and the
-lineage see every change; ``production`` takes only a blessed version unless forced. Deciding
-whether a version may be deployed (validation, events) is a service above this one
-(``release.deploy``).
+``production`` answers requests; ``staging`` answers only the requests that name it, so that a
+release can be tried before it is promoted (``release.promote``); ``shadow`` is scored beside
+production and never answers (``monitoring.shadow`` measures it). Every alias is moved through
+``set_alias``, which records the move as a one-step ``deploy`` run, so that the deployment
+history (``release.rollback``) and the lineage see every change; ``production`` takes only a
+blessed version unless forced. Deciding whether a version may be deployed (validation, events)
+is a service above this one (``release.deploy``, ``release.promote``).
 """
 
 from __future__ import annotations
@@ -28,13 +29,25 @@ from textloop.store.queries import aliased_model, get_classifier, resolve_model_
 from textloop.store.tables import ModelAlias, ModelVersion, RunStatus, utcnow
 
 PRODUCTION = "production"
+STAGING = "staging"  # answers the requests that name it (?alias=staging)
 SHADOW = "shadow"  # scored beside production, never answers (monitoring.shadow)
-ALIASES = (PRODUCTION, SHADOW)
+ALIASES = (PRODUCTION, STAGING, SHADOW)
+SERVED = (PRODUCTION, STAGING)  # the aliases a request may ask to be answered by
 
 # How a version refused by the gates is deployed anyway.
 OVERRIDE = Remedy(
     cli="deploy it with --force to override", api='deploy it with "force": true to override'
 )
+
+
+def require_served(alias: str) -> str:
+    """``alias`` if a request may be answered by it; the shadow never answers."""
+    if alias not in SERVED:
+        raise InvalidRequest(
+            f"alias {alias!r} does not answer requests; use one of {', '.join(SERVED)}",
+            field="alias",
+        )
+    return alias
 
 
 @dataclass(frozen=True)
@@ -58,10 +71,14 @@ def set_alias(
     ``production`` only takes a blessed version unless ``force`` is given. The move is recorded
     as a one-step ``deploy`` run unless the caller is a pipeline step that records itself.
     """
+    if alias not in ALIASES:
+        raise InvalidRequest(
+            f"unknown alias {alias!r}; the aliases are {', '.join(ALIASES)}", field="alias"
+        )
     classifier = get_classifier(session, name)
     target = resolve_model_version(session, classifier, version)
     if alias == PRODUCTION and not force:
-        _require_blessing(name, target)
+        require_blessing(name, target)
     previous = aliased_model(session, classifier, alias)
     row = session.get(ModelAlias, (classifier.id, alias))
     if row is None:
@@ -82,7 +99,8 @@ def set_alias(
     )
 
 
-def _require_blessing(name: str, target: ModelVersion) -> None:
+def require_blessing(name: str, target: ModelVersion) -> None:
+    """Refuse a version for production that was not blessed, saying why."""
     verdict = target.blessing
     if verdict is None:
         raise NotBlessed(

@@ -1,8 +1,10 @@
-"""Deploying: check the version is what was validated, then move the production alias.
+"""Deploying: check the version is what was validated, then move the production (or staging) alias.
 
 Training records an infra-validation with every version it registers; deploy probes only a
 version that has none. A version whose files no longer match the content hash recorded when it
-was registered is refused, as is one that is not blessed or failed infra-validation, unless forced.
+was registered is refused, as is one that failed infra-validation and, for production, one that
+is not blessed, unless forced. Staging takes an unblessed version: it is there to be tried, and
+reaches production only through the same gates (``release.promote``).
 """
 
 from __future__ import annotations
@@ -11,10 +13,18 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from textloop.errors import NotBlessed, Remedy
+from textloop.errors import InvalidRequest, NotBlessed, Remedy
 from textloop.metadata.recorder import find_artifact, model_uri
 from textloop.notifications.events import emit
-from textloop.registry.aliases import OVERRIDE, PRODUCTION, Deployment, clear_shadow, set_alias
+from textloop.registry.aliases import (
+    OVERRIDE,
+    PRODUCTION,
+    STAGING,
+    Deployment,
+    clear_shadow,
+    require_blessing,
+    set_alias,
+)
 from textloop.registry.models import directory_hash
 from textloop.release.infra_validation import infra_validate
 from textloop.store.database import Store
@@ -30,11 +40,21 @@ OVERRIDE_CHANGED = Remedy(
 
 
 def deploy_model(
-    store: Store, artifact_root: Path, name: str, version: int | None = None, force: bool = False
+    store: Store,
+    artifact_root: Path,
+    name: str,
+    version: int | None = None,
+    force: bool = False,
+    alias: str = PRODUCTION,
 ) -> Deployment:
+    """Point ``alias`` at ``version`` (default: the newest) once it passes the gates."""
+    if alias not in (PRODUCTION, STAGING):
+        raise InvalidRequest(f"deploy moves production or staging, not {alias!r}", field="alias")
     with store.session() as session:
         classifier = get_classifier(session, name)
         target = resolve_model_version(session, classifier, version)
+        if alias == PRODUCTION and not force:
+            require_blessing(name, target)  # before the infra probe, which takes seconds
         number, recorded, labels = target.version, target.infra_validation, list(target.labels)
         path = artifact_root / target.artifact_uri
         sample = list(
@@ -64,14 +84,15 @@ def deploy_model(
             remedy=OVERRIDE,
         )
     with store.session() as session:
-        moved = set_alias(session, name, PRODUCTION, number, force)
+        moved = set_alias(session, name, alias, number, force)
         classifier_id = get_classifier(session, name).id
-        clear_shadow(session, name, number)  # promoted: nothing left to shadow
+        if alias == PRODUCTION:
+            clear_shadow(session, name, number)  # promoted: nothing left to shadow
     if moved.previous_version != moved.version:
         emit(
             store,
             classifier_id,
-            "model.deployed",
+            "model.deployed" if alias == PRODUCTION else "model.staged",
             classifier=name,
             version=moved.version,
             previous_version=moved.previous_version,

@@ -19,6 +19,7 @@ from textloop.predict.deployment import Deployment
 from textloop.predict.model_cache import ModelCache
 from textloop.predict.outcome import to_scored
 from textloop.predict.records import PredictionResult, records
+from textloop.registry.aliases import PRODUCTION
 from textloop.serving.deployments import DeploymentCache
 from textloop.serving.prediction_log import Entry, PredictionLog
 from textloop.serving.shadow_scoring import ShadowScorer
@@ -39,21 +40,23 @@ class OnlineClassifier:
         self.predictions = predictions
         self.shadow = shadow
 
-    async def classify(self, name: str, texts: Sequence[str]) -> list[PredictionResult]:
-        return await self._answer(await self._deployment(name), texts)
+    async def classify(
+        self, name: str, texts: Sequence[str], alias: str = PRODUCTION
+    ) -> list[PredictionResult]:
+        return await self._answer(await self._deployment(name, alias), texts)
 
     async def classify_many(
-        self, names: Sequence[str], texts: Sequence[str]
+        self, names: Sequence[str], texts: Sequence[str], alias: str = PRODUCTION
     ) -> dict[str, list[PredictionResult]]:
         """Every classifier is found before any answers, so a wrong name stores nothing."""
-        deployments = [await self._deployment(name) for name in names]
+        deployments = [await self._deployment(name, alias) for name in names]
         answers = await asyncio.gather(*(self._answer(d, texts) for d in deployments))
         return dict(zip(names, answers, strict=True))
 
-    async def _deployment(self, name: str) -> Deployment:
-        deployment = self.deployments.cached(name)
+    async def _deployment(self, name: str, alias: str) -> Deployment:
+        deployment = self.deployments.cached(name, alias)
         if deployment is None:
-            deployment = await run_in_threadpool(self.deployments.resolve, name)
+            deployment = await run_in_threadpool(self.deployments.resolve, name, alias)
         return deployment
 
     async def _answer(self, deployment: Deployment, texts: Sequence[str]) -> list[PredictionResult]:

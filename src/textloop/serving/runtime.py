@@ -23,11 +23,12 @@ from textloop.serving.journal import Journal, recover
 from textloop.serving.key_cache import KeyCache
 from textloop.serving.online import OnlineClassifier
 from textloop.serving.prediction_log import PredictionLog
+from textloop.serving.readiness import Readiness
 from textloop.serving.refreshing import Refresher
 from textloop.serving.rejected import RejectedRows
 from textloop.serving.services import Service
 from textloop.serving.shadow_scoring import ShadowScorer
-from textloop.store.database import Store, open_store
+from textloop.store.database import Store, head_revision, open_store
 from textloop.store.tables import Classifier, ModelAlias
 
 
@@ -41,6 +42,7 @@ class Runtime:
     keys: KeyCache
     predictions: PredictionLog
     online: OnlineClassifier
+    readiness: Readiness
     refresher: Refresher
 
     @classmethod
@@ -62,9 +64,21 @@ class Runtime:
         keys, deployments = KeyCache(store), DeploymentCache(store)
         batcher = Batcher(settings.batch_wait_ms / 1000)
         online = OnlineClassifier(deployments, models, batcher, predictions, shadow)
-        refresher = Refresher([keys.refresh, deployments.refresh])
+        readiness = Readiness(store, head_revision())
+        # readiness first: a key or deployment refresh that hangs on the database makes the
+        # server not ready, never late to say so
+        refresher = Refresher([readiness.check, keys.refresh, deployments.refresh])
         runtime = cls(
-            settings, store, resources, models, shadow, keys, predictions, online, refresher
+            settings,
+            store,
+            resources,
+            models,
+            shadow,
+            keys,
+            predictions,
+            online,
+            readiness,
+            refresher,
         )
         for service in runtime.services():
             service.start()
@@ -89,6 +103,8 @@ class Runtime:
             deployment = self.online.deployments.resolve(name)
             model = self.models.get(deployment.version_id, deployment.artifact_uri)
             model.predict_proba(["warm up"])
+        self.readiness.models_loaded()
+        self.readiness.check()  # ready from the first request, not from the first refresh
 
     def metrics(self) -> list[tuple[str, dict[str, str], float]]:
         """This process's serving figures for ``/metrics``."""

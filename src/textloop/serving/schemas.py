@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -236,6 +236,16 @@ class ModelPublic(BaseModel):
 
 class DeploymentCreate(Strict):
     version: Annotated[int, Field(ge=1, le=MAX_ROW_ID)] | None = None
+    force: bool = False
+    alias: Literal["production", "staging"] = "production"
+
+
+class PromotionCreate(Strict):
+    """``{"from": "staging", "to": "production"}``: the version ``from`` holds, deployed to
+    ``to`` through the same gates as a deploy."""
+
+    source: Literal["production", "staging"] = Field("staging", alias="from")
+    target: Literal["production", "staging"] = Field("production", alias="to")
     force: bool = False
 
 

@@ -17,8 +17,9 @@ from textloop.notifications.destinations import without_credentials
 from textloop.notifications.events import list_events
 from textloop.notifications.webhooks import delete_webhook, delivery_log, get_webhook, set_active
 from textloop.pipeline.evaluation_tables import evaluation_tables
-from textloop.registry.aliases import PRODUCTION
+from textloop.registry.aliases import PRODUCTION, STAGING
 from textloop.release.deploy import deploy_model
+from textloop.release.promote import promote
 from textloop.release.rollback import rollback
 from textloop.serving.audit_trail import note
 from textloop.serving.deps import RuntimeDep, SessionDep
@@ -48,6 +49,7 @@ def models_page(request: Request, session: SessionDep, account: PortalAccount) -
     classifiers = []
     for classifier in session.scalars(select(Classifier).order_by(Classifier.name)):
         production = aliased_model(session, classifier, PRODUCTION)
+        staging = aliased_model(session, classifier, STAGING)
         versions = session.scalars(
             select(ModelVersion)
             .where(ModelVersion.classifier_id == classifier.id)
@@ -69,6 +71,7 @@ def models_page(request: Request, session: SessionDep, account: PortalAccount) -
             {
                 "classifier": classifier,
                 "production": production.version if production else None,
+                "staging": staging.version if staging else None,
                 "versions": versions,
                 "evaluations": {v.version: evaluation_tables(v.metrics) for v in versions},
                 "quality": {q.version: q for q in quality},
@@ -98,6 +101,19 @@ def deploy_version(
     account.require_admin()
     check_csrf(account.csrf_token, form)
     moved = deploy_model(runtime.store, runtime.settings.artifact_root, name, version)
+    note(request, version=moved.version, previous_version=moved.previous_version)
+    return RedirectResponse("/admin/models", status_code=303)
+
+
+@router.post("/models/{name}/promote")
+@portal(audit=Audit.ADMIN_ACTION)
+def promote_staging(
+    name: str, request: Request, runtime: RuntimeDep, account: PortalAccount, form: Form
+) -> Response:
+    """Promote what staging holds to production, through the gates of a deploy."""
+    account.require_admin()
+    check_csrf(account.csrf_token, form)
+    moved = promote(runtime.store, runtime.settings.artifact_root, name, STAGING, PRODUCTION)
     note(request, version=moved.version, previous_version=moved.previous_version)
     return RedirectResponse("/admin/models", status_code=303)
 

@@ -17,6 +17,7 @@ from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
 from textloop.registry.aliases import PRODUCTION
 from textloop.release.deploy import deploy_model
+from textloop.release.promote import promote
 from textloop.serving import idempotency
 from textloop.serving.audit_trail import note
 from textloop.serving.deps import ApiKey, RuntimeDep, SessionDep
@@ -27,6 +28,7 @@ from textloop.serving.schemas import (
     DeploymentCreate,
     DeploymentPublic,
     ModelPublic,
+    PromotionCreate,
     TrainCreate,
 )
 from textloop.serving.uploads import spooled
@@ -261,10 +263,36 @@ def train_model(name: str, body: TrainCreate, runtime: RuntimeDep, _key: ApiKey)
 def deploy(
     name: str, body: DeploymentCreate, request: Request, runtime: RuntimeDep, _key: ApiKey
 ) -> DeploymentPublic:
-    """Infra-validate the version (once) and point the ``production`` alias at it."""
-    note(request, requested_version=body.version, force=body.force)
+    """Infra-validate the version (once) and point the ``production`` alias at it (blessed
+    versions only, unless forced), or ``staging`` to try it first."""
+    note(request, requested_version=body.version, force=body.force, alias=body.alias)
     deployment = deploy_model(
-        runtime.store, runtime.settings.artifact_root, name, body.version, force=body.force
+        runtime.store,
+        runtime.settings.artifact_root,
+        name,
+        body.version,
+        force=body.force,
+        alias=body.alias,
     )
     note(request, version=deployment.version, previous_version=deployment.previous_version)
     return DeploymentPublic(**deployment.__dict__)
+
+
+@router.post("/v1/classifiers/{name}/promotions", status_code=201, response_model=DeploymentPublic)
+@api("admin")
+def promote_alias(
+    name: str, body: PromotionCreate, request: Request, runtime: RuntimeDep, _key: ApiKey
+) -> DeploymentPublic:
+    """Deploy the version one stage holds to the next (``{"from": "staging", "to":
+    "production"}``), through the same gates as a deploy."""
+    note(request, source=body.source, target=body.target, force=body.force)
+    moved = promote(
+        runtime.store,
+        runtime.settings.artifact_root,
+        name,
+        body.source,
+        body.target,
+        force=body.force,
+    )
+    note(request, version=moved.version, previous_version=moved.previous_version)
+    return DeploymentPublic(**moved.__dict__)

@@ -1,17 +1,20 @@
 """``POST /v1/classifiers/{name}/classify`` and ``POST /v1/classify`` (several classifiers).
 
 Both answer on the event loop through ``OnlineClassifier``: no thread hop and no database round
-trip per request; predictions are stored right after the answer (``PredictionLog``). The answer
-is written as JSON directly: it is built from trusted values, and FastAPI's validation of the
-declared response model would cost every request more than the rest of its HTTP handling.
+trip per request; predictions are stored right after the answer (``PredictionLog``). A request
+may name the alias that answers it (``?alias=staging``, to try a release before it is promoted);
+the prediction records it. The answer is written as JSON directly: it is built from trusted
+values, and FastAPI's validation of the declared response model would cost every request more
+than the rest of its HTTP handling.
 """
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
+from textloop.registry.aliases import PRODUCTION, require_served
 from textloop.serving.answers import public_prediction
 from textloop.serving.deps import ApiKey, RuntimeDep, require_assignments
 from textloop.serving.policy import api
@@ -24,6 +27,12 @@ from textloop.serving.schemas import (
 )
 
 router = APIRouter(tags=["classify"])
+Alias = Annotated[
+    str,
+    Query(
+        max_length=50, description="The alias that answers: production, or staging to try a release"
+    ),
+]
 
 
 @router.post(
@@ -33,9 +42,9 @@ router = APIRouter(tags=["classify"])
 )
 @api("classify", hot_path=True)
 async def classify_texts(
-    name: str, body: ClassifyCreate, runtime: RuntimeDep, _key: ApiKey
+    name: str, body: ClassifyCreate, runtime: RuntimeDep, _key: ApiKey, alias: Alias = PRODUCTION
 ) -> Response:
-    results = await runtime.online.classify(name, _texts(body))
+    results = await runtime.online.classify(name, _texts(body), require_served(alias))
     public = [public_prediction(result, body.top_k) for result in results]
     if body.text is not None:
         return _json(public[0])
@@ -49,13 +58,15 @@ async def classify_texts(
 )
 @api("classify", hot_path=True)
 async def classify_with_several(
-    body: MultiClassifyCreate, runtime: RuntimeDep, key: ApiKey
+    body: MultiClassifyCreate, runtime: RuntimeDep, key: ApiKey, alias: Alias = PRODUCTION
 ) -> Response:
     for name in body.classifiers:
         key.require("classify", name)
     if key.user_id is not None:  # a person's own key: their assignments as they stand today
         await run_in_threadpool(require_assignments, runtime, key.user_id, body.classifiers)
-    answers = await runtime.online.classify_many(body.classifiers, _texts(body))
+    answers = await runtime.online.classify_many(
+        body.classifiers, _texts(body), require_served(alias)
+    )
     predictions: dict[str, Any] = {}
     for name, results in answers.items():
         public = [public_prediction(result, body.top_k) for result in results]

@@ -19,6 +19,8 @@ class Prediction(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     classifier_id: Mapped[int] = mapped_column(ForeignKey("classifiers.id", ondelete="CASCADE"))
     model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    # the alias that chose the version (production, staging); None: a version pinned by id
+    alias: Mapped[str | None] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     label: Mapped[str] = mapped_column(String(200))
     confidence: Mapped[float] = mapped_column(Float)
