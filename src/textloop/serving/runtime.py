@@ -19,6 +19,7 @@ from textloop.predict.batched import Batcher
 from textloop.predict.model_cache import ModelCache
 from textloop.registry.aliases import PRODUCTION
 from textloop.serving.deployments import DeploymentCache
+from textloop.serving.housekeeping import Housekeeping
 from textloop.serving.journal import Journal, recover
 from textloop.serving.key_cache import KeyCache
 from textloop.serving.online import OnlineClassifier
@@ -28,6 +29,7 @@ from textloop.serving.refreshing import Refresher
 from textloop.serving.rejected import RejectedRows
 from textloop.serving.services import Service
 from textloop.serving.shadow_scoring import ShadowScorer
+from textloop.serving.uploads import upload_folder
 from textloop.store.database import Store, head_revision, open_store
 from textloop.store.tables import Classifier, ModelAlias
 
@@ -67,7 +69,10 @@ class Runtime:
         readiness = Readiness(store, head_revision())
         # readiness first: a key or deployment refresh that hangs on the database makes the
         # server not ready, never late to say so
-        refresher = Refresher([readiness.check, keys.refresh, deployments.refresh])
+        housekeeping = Housekeeping(store, upload_folder(settings.data_dir))
+        refresher = Refresher(
+            [readiness.check, keys.refresh, deployments.refresh, housekeeping.sweep]
+        )
         runtime = cls(
             settings,
             store,

@@ -20,6 +20,13 @@ from starlette.requests import Request
 
 from textloop.data.encoding import BLOCK_BYTES, InvalidUtf8, Utf8Check, file_error
 
+PREFIX = "upload-"  # every upload file's name starts so (``housekeeping`` finds the stale ones)
+
+
+def upload_folder(data_dir: Path) -> Path:
+    """Where every route spools its uploads."""
+    return data_dir / "tmp"
+
 
 @asynccontextmanager
 async def spooled(
@@ -32,7 +39,7 @@ async def spooled(
 ) -> AsyncIterator[Path]:
     """The body as a file in ``directory``; ``utf8`` checks it, ``digest`` is fed every byte."""
     directory.mkdir(parents=True, exist_ok=True)
-    descriptor, name = tempfile.mkstemp(dir=directory, prefix="upload-")
+    descriptor, name = tempfile.mkstemp(dir=directory, prefix=PREFIX)
     path = Path(name)
     try:
         with open(descriptor, "wb") as handle:

@@ -28,7 +28,7 @@ from textloop.security.api_keys import Principal
 from textloop.serving.deps import ApiKey, RuntimeDep, SessionDep
 from textloop.serving.policy import Body, api
 from textloop.serving.routes.classifiers import CONTENT_TYPES
-from textloop.serving.uploads import spooled
+from textloop.serving.uploads import spooled, upload_folder
 from textloop.store.tables import Classifier, new_id
 
 router = APIRouter(tags=["batch classification"])
@@ -109,7 +109,7 @@ async def submit_batch_job(
             folder.mkdir(parents=True)
             stored = folder / f"input{INPUT_SUFFIX[input_format]}"
             async with spooled(
-                request, settings.data_dir / "tmp", "upload", utf8=input_format != "parquet"
+                request, upload_folder(settings.data_dir), "upload", utf8=input_format != "parquet"
             ) as path:
                 shutil.move(path, stored)
             batch_request = request_for(stored, input_format)

@@ -31,7 +31,7 @@ from textloop.serving.schemas import (
     PromotionCreate,
     TrainCreate,
 )
-from textloop.serving.uploads import spooled
+from textloop.serving.uploads import spooled, upload_folder
 from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import Classifier, DatasetVersion, ModelVersion
 
@@ -142,19 +142,21 @@ async def upload_dataset(
     digest = idempotency.request_digest(request) if claimed else None
     async with spooled(
         request,
-        settings.data_dir / "tmp",
+        upload_folder(settings.data_dir),
         "upload",
         utf8=file_format in TEXT_FORMATS and encoding is None,
         digest=digest.update if digest else None,
     ) as path:
+        held: idempotency.Claim | None = None
         if claimed and digest:
             earlier = await run_in_threadpool(
                 idempotency.claim, runtime.store, key.key_id, claimed, digest.hexdigest()
             )
-            if earlier is not None:
+            if isinstance(earlier, idempotency.Answer):
                 return JSONResponse(
                     earlier.body, earlier.status, headers={idempotency.REPLAYED: "true"}
                 )
+            held = earlier
         try:
             table = await run_in_threadpool(
                 parse_labelled,
@@ -176,8 +178,8 @@ async def upload_dataset(
                 ingest_batch, runtime.store, settings, name, table, f"upload:{media_type}"
             )
         except BaseException:
-            if claimed:
-                await run_in_threadpool(idempotency.release, runtime.store, key.key_id, claimed)
+            if held is not None:
+                await run_in_threadpool(idempotency.release, runtime.store, held)
             raise
     answer = DatasetPublic(
         classifier=name,
@@ -188,9 +190,9 @@ async def upload_dataset(
         created=result.created,
         split_counts=result.split_counts,
     )
-    if claimed:
+    if held is not None:
         stored = idempotency.Answer(201, answer.model_dump(mode="json"))
-        await run_in_threadpool(idempotency.finish, runtime.store, key.key_id, claimed, stored)
+        await run_in_threadpool(idempotency.finish, runtime.store, held, stored)
     return answer
 
 

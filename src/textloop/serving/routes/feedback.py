@@ -12,7 +12,7 @@ from textloop.serving.deps import ApiKey, RuntimeDep
 from textloop.serving.policy import Body, api
 from textloop.serving.routes.classifiers import CONTENT_TYPES
 from textloop.serving.schemas import FeedbackCreate, FeedbackPublic
-from textloop.serving.uploads import spooled
+from textloop.serving.uploads import spooled, upload_folder
 
 router = APIRouter(tags=["feedback"])
 
@@ -55,7 +55,7 @@ async def upload_corrections(
             field="content-type",
         )
     assert file_format is not None
-    folder = runtime.settings.data_dir / "tmp"
+    folder = upload_folder(runtime.settings.data_dir)
     async with spooled(request, folder, "upload", utf8=file_format != "parquet") as path:
         named = path.with_name(f"{path.name}{SUFFIXES[file_format]}")
         path.rename(named)
