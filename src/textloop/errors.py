@@ -12,6 +12,7 @@
     │   └── RefusedDestination    a webhook URL textloop may not send to (``notifications``)
     ├── RequestInProgress         the first request with that Idempotency-Key still runs (HTTP 409)
     ├── Conflict                  a thing in a state that does not allow this      (HTTP 409)
+    │   └── LeaseLost             a worker's job was taken over while it ran (``jobs.lease``)
     ├── MalformedBody             a JSON body that is not UTF-8                    (HTTP 400)
     ├── TooLarge                  a body or upload over a configured limit         (HTTP 413)
     ├── UnsupportedMediaType      a body in a Content-Type the route does not take (HTTP 415)

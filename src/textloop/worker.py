@@ -21,6 +21,7 @@ from typing import Any
 
 from textloop.config import Settings
 from textloop.continuous.triggers import RETRAIN, fire_due_schedules
+from textloop.jobs.lease import holding
 from textloop.jobs.presence import ANNOUNCE, announce, leave
 from textloop.jobs.queue import claim, fail, heartbeat, lost_attempt, succeed
 from textloop.models.base import ModelResources
@@ -88,7 +89,10 @@ class Worker:
         beating = threading.Thread(target=self._beat, args=(job_id, stop), daemon=True)
         beating.start()
         try:
-            result = self.handlers[kind](self.store, self.settings, name, payload, self.resources)
+            with holding(job_id, self.name):
+                result = self.handlers[kind](
+                    self.store, self.settings, name, payload, self.resources
+                )
         except Exception as exc:  # any failure of a job is the job's, not the worker's
             log.warning("job %s failed: %s", job_id, exc)
             with self.store.session() as session:

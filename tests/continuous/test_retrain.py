@@ -4,13 +4,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.conftest import Templates
 from tests.corpus import TOPICS
 from textloop.config import Settings
 from textloop.continuous.merge import merge_reviewed_labels
-from textloop.continuous.triggers import configure, request_retrain
+from textloop.continuous.retrain import retrain
+from textloop.continuous.triggers import RETRAIN, configure, request_retrain
 from textloop.data.datasets import load_splits
 from textloop.data.readers import read_labelled_file
 from textloop.errors import InvalidRequest, NotFound
@@ -26,7 +27,7 @@ from textloop.store.queries import aliased_model, get_classifier, latest_dataset
 from textloop.store.tables import Job, JobStatus, ReviewTask
 from textloop.worker import Worker
 
-QUEUED, SUCCEEDED = JobStatus.QUEUED, JobStatus.SUCCEEDED
+QUEUED, RUNNING, SUCCEEDED = JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED
 
 
 def deploy_ngram(store: Store, settings: Settings, corpus_csv: Path) -> None:
@@ -227,3 +228,33 @@ def test_retraining_unchanged_data_moves_nothing_and_leaves_rollback_alone(
     assert again.deployment is not None and not again.deployment["deployed"]
     assert "version 2 is production already" in again.deployment["reasons"]
     assert rollback(store, "topics").version == 1  # not "back" to version 2
+
+
+@pytest.mark.storage
+def test_a_worker_whose_job_was_taken_over_meanwhile_does_not_deploy_its_candidate(
+    store: Store, settings: Settings, deployed: int
+) -> None:
+    with store.session() as session:
+        configure(session, "topics", model="ngram")
+    words = TOPICS["finance"]
+    review(
+        store, deployed, [(f"{words[i]} {words[i + 2]} this quarter", "finance") for i in range(3)]
+    )
+
+    def lease_lost_while_training(store, settings, name, payload, resources):
+        """The retrain, during which this worker's heartbeats stop reaching the database and
+        another worker claims the job, as ``queue.claim`` does once the lease runs out."""
+        with store.session() as session:
+            session.execute(update(Job).values(worker="another-worker", attempts=Job.attempts + 1))
+        return retrain(store, settings, name, payload, resources)
+
+    worker = Worker(store, settings, handlers={RETRAIN: lease_lost_while_training})
+    assert worker.run_once()
+
+    with store.session() as session:
+        job = session.scalars(select(Job)).one()
+        topics = get_classifier(session, "topics")
+        production = aliased_model(session, topics, PRODUCTION)
+        deployed_events = list_events(session, types=["model.deployed"])
+    assert production.version == 1 and deployed_events == []
+    assert (job.status, job.worker) == (RUNNING, "another-worker")  # the outcome is not A's

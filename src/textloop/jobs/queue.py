@@ -115,7 +115,7 @@ def heartbeat(session: Session, job_id: int, worker: str) -> bool:
 
 def succeed(session: Session, job_id: int, worker: str, result: dict[str, Any]) -> Job | None:
     """Record success; None (and nothing written) when the job was taken over meanwhile."""
-    job = _held(session, job_id, worker)
+    job = held(session, job_id, worker)
     if job is not None:
         job.status, job.result, job.error, job.finished_at = (
             JobStatus.SUCCEEDED,
@@ -129,7 +129,7 @@ def succeed(session: Session, job_id: int, worker: str, result: dict[str, Any]) 
 def fail(session: Session, job_id: int, worker: str, error: str) -> Job | None:
     """Record a failed attempt: queue a retry after a backoff, or dead-letter the job; None
     (and nothing written) when the job was taken over meanwhile."""
-    job = _held(session, job_id, worker)
+    job = held(session, job_id, worker)
     if job is None:
         return None
     job.error = error[:2000]
@@ -142,7 +142,7 @@ def fail(session: Session, job_id: int, worker: str, error: str) -> Job | None:
     return job
 
 
-def _held(session: Session, job_id: int, worker: str) -> Job | None:
+def held(session: Session, job_id: int, worker: str) -> Job | None:
     """The job, locked, if ``worker`` still holds it: a worker whose lease ran out while it
     went on must not overwrite the outcome of the worker that took the job over."""
     job = session.get(Job, job_id, with_for_update=True)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from textloop.jobs.lease import fence
 from textloop.pipeline.component import Component, Output, Workspace
 from textloop.registry.aliases import PRODUCTION, set_alias
 from textloop.store.queries import aliased_model, get_classifier
@@ -39,6 +40,7 @@ class DeployStep(Component):
             properties.update(deployed=False, reasons=reasons)
         else:
             with workspace.store.session() as session:
+                fence(session)  # run by a worker: only while the job is still its own
                 moved = set_alias(session, workspace.classifier, self.alias, version, record=False)
             properties.update(deployed=True, previous_version=moved.previous_version)
         name = uuid.uuid4().hex
