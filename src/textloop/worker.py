@@ -1,5 +1,6 @@
-"""The worker: claims due jobs one at a time and runs them, sending heartbeats meanwhile, and
-sends webhook deliveries beside them.
+"""The worker: claims due jobs and runs them, sending heartbeats meanwhile, and sends webhook
+deliveries beside them. Each job kind has a lane of its own (a thread running that kind's jobs
+one at a time), so a drift check or a batch job never waits behind a long retrain.
 
 A job's handler is looked up by its kind in ``job_handlers``. Success and failure are recorded
 in fresh transactions; a failure schedules a retry with backoff or dead-letters the job (see
@@ -70,10 +71,11 @@ class Worker:
         self.handlers = handlers if handlers is not None else default_handlers()
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
-    def run_once(self) -> bool:
-        """Run one due job if there is one; True when a job was run (whatever its outcome)."""
+    def run_once(self, kinds: tuple[str, ...] | None = None) -> bool:
+        """Run one due job (of ``kinds``, default any this worker handles) if there is one;
+        True when a job was run (whatever its outcome)."""
         with self.store.session() as session:
-            job = claim(session, self.name, tuple(self.handlers))
+            job = claim(session, self.name, kinds or tuple(self.handlers))
             if job is None:
                 return False
             job_id, kind, payload = job.id, job.kind, dict(job.payload)
@@ -113,15 +115,24 @@ class Worker:
         return True
 
     def run(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
-        """Run jobs until ``stop`` is set, polling for new ones when idle; a thread beside it
-        sends webhook deliveries, so a long retrain does not hold its events back."""
+        """Run jobs until ``stop`` is set, a lane per job kind, polling for new ones when idle;
+        a thread beside them sends webhook deliveries, so a long retrain does not hold its
+        events back, and this thread announces the worker and queues what schedules make due."""
         from textloop.notifications.destinations import Destinations
         from textloop.notifications.webhooks import Deliverer
 
         deliverer = Deliverer(self.store, Destinations(self.settings.webhook_allowed_hosts))
         threading.Thread(target=deliverer.run, args=(stop,), name="webhooks", daemon=True).start()
+        lanes = [
+            threading.Thread(
+                target=self._lane, args=(kind, stop, poll_seconds), name=f"jobs-{kind}", daemon=True
+            )
+            for kind in self.handlers
+        ]
+        for lane in lanes:
+            lane.start()
         announced: float | None = None
-        retries = RetryLog(log, f"worker {self.name} claiming a job")
+        retries = RetryLog(log, f"worker {self.name} queueing due work")
         while not stop.is_set():
             try:
                 with self.store.session() as session:
@@ -130,7 +141,25 @@ class Worker:
                         announced = time.monotonic()
                     fire_due_schedules(session)
                     enqueue_due_drift_checks(session)
-                ran = self.run_once()
+            except Exception as exc:  # the database went away for a moment: wait, then go on
+                retries.failed(exc)
+            else:
+                retries.succeeded()
+            stop.wait(poll_seconds)
+        for lane in lanes:
+            lane.join()
+        try:
+            with self.store.session() as session:
+                leave(session, self.name)
+        except Exception:
+            log.exception("worker %s could not record that it stopped", self.name)
+
+    def _lane(self, kind: str, stop: threading.Event, poll_seconds: float) -> None:
+        """The jobs of one kind, one at a time, until ``stop`` is set."""
+        retries = RetryLog(log, f"worker {self.name} claiming a {kind} job")
+        while not stop.is_set():
+            try:
+                ran = self.run_once((kind,))
             except Exception as exc:  # the database went away for a moment: wait, then go on
                 retries.failed(exc)
             else:
@@ -138,11 +167,6 @@ class Worker:
                 if ran:
                     continue
             stop.wait(poll_seconds)
-        try:
-            with self.store.session() as session:
-                leave(session, self.name)
-        except Exception:
-            log.exception("worker %s could not record that it stopped", self.name)
 
     def _beat(self, job_id: int, stop: threading.Event) -> None:
         retries = RetryLog(log, f"heartbeat for job {job_id}")
