@@ -29,6 +29,7 @@ ANY_KEY = "any valid key"
 # (method, path) → the scope a key needs; ``admin`` holds every scope.
 ACCESS: dict[tuple[str, str], str | None] = {
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
     ("POST", "/v1/classifiers/{name}/classify"): "classify",
     ("POST", "/v1/classify"): "classify",
     ("POST", "/v1/classifiers/{name}/feedback"): "feedback",
