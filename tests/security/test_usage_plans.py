@@ -8,12 +8,19 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.security.conftest import CLASSIFY, TEXT, Issuer
 from tests.serving.conftest import settle
 from textloop.errors import InvalidRequest, QuotaExceeded, RateLimited
-from textloop.security.usage import Plan, admit, make_plan, next_period_start
+from textloop.security.usage import (
+    Plan,
+    Refusals,
+    admit,
+    make_plan,
+    next_period_start,
+    period_of,
+)
 from textloop.store import Store
 from textloop.store.tables import KeyUsage, Prediction
 
@@ -41,9 +48,9 @@ def test_a_quota_of_n_admits_exactly_n_requests_then_answers_429(
     assert refused.json()["error"]["code"] == "quota_exceeded"
     assert "monthly quota of 3 requests is used up until" in refused.json()["error"]["message"]
     assert 1 <= int(refused.headers["retry-after"]) <= math.ceil(resets - time.time()) + 1
+    settle(client)  # refusals are counted in memory and stored within a refresh
     row = usage_row(deployed, key_id)
     assert (row.requests, row.refused) == (3, 2)
-    settle(client)
     with deployed.session() as session:  # refused requests are not answered, so not stored
         assert session.scalar(select(func.count()).select_from(Prediction)) == 3
 
@@ -62,6 +69,7 @@ def test_a_rate_admits_a_burst_then_answers_429_until_a_token_refills(
     refused = answers[2]
     assert 1 <= int(refused.headers["retry-after"]) <= 100
     assert "x-ratelimit-limit" not in refused.headers  # no monthly quota to report
+    settle(client)
     row = usage_row(deployed, key_id)
     assert (row.requests, row.refused) == (2, 1)
 
@@ -147,3 +155,28 @@ def test_a_plan_must_be_positive(
     with pytest.raises(InvalidRequest) as refused:
         make_plan(quota, rate, burst)
     assert refused.value.field == field
+
+
+def test_a_refused_request_writes_nothing_and_is_stored_with_the_next_flush(
+    store: Store, issue: Issuer
+) -> None:
+    key_id, _ = issue(monthly_quota=1)
+    plan, refusals = Plan(monthly_quota=1), Refusals()
+    admit(store, key_id, plan, refusals=refusals)
+    commits: list[object] = []
+    committed = commits.append
+    event.listen(store.engine, "commit", committed)
+    try:
+        for _ in range(3):
+            with pytest.raises(QuotaExceeded):
+                admit(store, key_id, plan, refusals=refusals)
+    finally:
+        event.remove(store.engine, "commit", committed)
+    assert commits == []  # no durable commit per 429
+    assert refusals.pending(key_id, period_of(time.time())) == 3
+
+    refusals.flush(store)
+
+    row = usage_row(store, key_id)
+    assert (row.requests, row.refused) == (1, 3)
+    assert refusals.pending(key_id, period_of(time.time())) == 0

@@ -97,10 +97,11 @@ def people(deployed: Store) -> Store:
 
 def settle(client: TestClient) -> None:
     """Bring the server's memory level with the database, as it does by itself within a second:
-    answered predictions stored, the shadow scored, and changes made behind its back (straight
-    in the database, as a worker would) seen."""
+    answered predictions and refused requests stored, the shadow scored, and changes made
+    behind its back (straight in the database, as a worker would) seen."""
     runtime = client.app.state.runtime
     runtime.predictions.flush()
+    runtime.refusals.flush(runtime.store)
     runtime.shadow.drain()
     runtime.keys.forget()
     runtime.online.deployments.forget()

@@ -5,12 +5,19 @@ Each request of a key with a plan is admitted or refused in one short transactio
 key's ``KeyUsage`` row for the current UTC month, so two processes can never both spend the last
 request of a quota. Keys without a plan never come here: their requests touch no database. The
 bucket lives in the month's row too, so it starts full again with each month.
+
+A refused request writes nothing: its transaction is rolled back (refilling the bucket is a
+function of the time, so it need not be stored), and the server counts refusals in memory
+(``Refusals``) and adds them to the month's rows on its refresher's thread, so that a flood of
+429s never queues behind one another on a durable commit.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -109,25 +116,72 @@ def quota_headers(plan: Plan, requests: int, resets_at: int) -> dict[str, str]:
     }
 
 
-def admit(store: Store, key_id: int, plan: Plan, now: float | None = None) -> Admission:
+class Refusals:
+    """Refused requests counted in this process, per key and month, until ``flush`` adds them
+    to their rows (the server's refresher does, twice a second, and once more as it stops)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[int, str]] = Counter()
+
+    def count(self, key_id: int, period: str) -> None:
+        with self._lock:
+            self._counts[key_id, period] += 1
+
+    def pending(self, key_id: int, period: str) -> int:
+        """Refusals counted here and not yet added to the row."""
+        with self._lock:
+            return self._counts[key_id, period]
+
+    def flush(self, store: Store) -> None:
+        with self._lock:
+            counts, self._counts = self._counts, Counter()
+        if not counts:
+            return
+        try:
+            with store.session() as session:
+                for (key_id, period), refused in sorted(counts.items()):
+                    usage = _locked_usage(session, key_id, period, Plan(), time.time())
+                    usage.refused += refused
+        except BaseException:
+            with self._lock:  # kept for the next flush
+                self._counts.update(counts)
+            raise
+
+
+def admit(
+    store: Store,
+    key_id: int,
+    plan: Plan,
+    now: float | None = None,
+    refusals: Refusals | None = None,
+) -> Admission:
     """Count one request of the key against its plan, or refuse it (``QuotaExceeded``,
-    ``RateLimited``, both with ``Retry-After``). The refusal is counted too, and committed."""
+    ``RateLimited``, both with ``Retry-After``). A refusal is counted in ``refusals`` (written
+    later), or, without one, written at once."""
     now = time.time() if now is None else now
     resets = next_period_start(now).timestamp()
+    period = period_of(now)
     with store.session() as session:
-        usage = _locked_usage(session, key_id, period_of(now), plan, now)
+        usage = _locked_usage(session, key_id, period, plan, now)
         refusal = _refusal(usage, plan, now, resets)
         if refusal is None:
             usage.requests += 1
             if plan.rate_per_second is not None:
                 usage.tokens -= 1
+            usage.updated_at = utcnow()
+            requests = usage.requests
         else:
-            usage.refused += 1
-        usage.updated_at = utcnow()
-        requests = usage.requests
-    if refusal is not None:
-        raise refusal
-    return Admission(plan, requests, int(resets))
+            session.rollback()  # nothing to keep: no durable commit per refusal
+    if refusal is None:
+        return Admission(plan, requests, int(resets))
+    if refusals is not None:
+        refusals.count(key_id, period)
+    else:
+        one = Refusals()
+        one.count(key_id, period)
+        one.flush(store)
+    raise refusal
 
 
 def _refusal(
@@ -206,14 +260,19 @@ class UsageReport:
     resets_at: datetime
 
 
-def usage_report(session: Session, key_id: int, now: float | None = None) -> UsageReport:
+def usage_report(
+    session: Session, key_id: int, now: float | None = None, pending: Refusals | None = None
+) -> UsageReport:
+    """``pending``: this process's refusals not yet stored, counted in."""
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"API key {key_id} does not exist", field="key_id")
-    return _reports(session, [key], now)[0]
+    return _reports(session, [key], now, pending)[0]
 
 
-def usage_reports(session: Session, now: float | None = None) -> list[UsageReport]:
+def usage_reports(
+    session: Session, now: float | None = None, pending: Refusals | None = None
+) -> list[UsageReport]:
     """Every key that is not revoked or was used this month, oldest key first."""
     now = time.time() if now is None else now
     used = select(KeyUsage.api_key_id).where(KeyUsage.period == period_of(now))
@@ -222,10 +281,12 @@ def usage_reports(session: Session, now: float | None = None) -> list[UsageRepor
         .where(or_(ApiKey.revoked_at.is_(None), ApiKey.id.in_(used)))
         .order_by(ApiKey.id)
     ).all()
-    return _reports(session, list(keys), now)
+    return _reports(session, list(keys), now, pending)
 
 
-def _reports(session: Session, keys: list[ApiKey], now: float | None) -> list[UsageReport]:
+def _reports(
+    session: Session, keys: list[ApiKey], now: float | None, pending: Refusals | None
+) -> list[UsageReport]:
     now = time.time() if now is None else now
     period, resets = period_of(now), next_period_start(now)
     rows = session.scalars(
@@ -238,6 +299,7 @@ def _reports(session: Session, keys: list[ApiKey], now: float | None) -> list[Us
     for key in keys:
         plan, row = Plan.of(key), usage.get(key.id)
         requests, refused = (row.requests, row.refused) if row is not None else (0, 0)
+        refused += pending.pending(key.id, period) if pending is not None else 0
         quota = plan.monthly_quota if plan is not None else None
         remaining = max(0, quota - requests) if quota is not None else None
         reports.append(

@@ -81,7 +81,9 @@ async def api_key(request: Request, _headers: Annotated[None, Depends(key_header
     if found.user_id is not None and classifier is not None:
         await run_in_threadpool(require_assignments, runtime, found.user_id, [classifier])
     if needed.metered and found.plan is not None:
-        context.usage = await run_in_threadpool(admit, runtime.store, found.key_id, found.plan)
+        context.usage = await run_in_threadpool(
+            admit, runtime.store, found.key_id, found.plan, refusals=runtime.refusals
+        )
     return found
 
 

@@ -8,8 +8,10 @@ hands the shadow its work) and shadow scoring last.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import select
 
@@ -18,6 +20,7 @@ from textloop.models.base import ModelResources
 from textloop.predict.batched import Batcher
 from textloop.predict.model_cache import ModelCache
 from textloop.registry.aliases import PRODUCTION
+from textloop.security.usage import Refusals
 from textloop.serving.deployments import DeploymentCache
 from textloop.serving.housekeeping import Housekeeping
 from textloop.serving.journal import Journal, recover
@@ -33,6 +36,8 @@ from textloop.serving.uploads import upload_folder
 from textloop.store.database import Store, head_revision, open_store
 from textloop.store.tables import Classifier, ModelAlias
 
+log = logging.getLogger("textloop.server")
+
 
 @dataclass
 class Runtime:
@@ -45,6 +50,7 @@ class Runtime:
     predictions: PredictionLog
     online: OnlineClassifier
     readiness: Readiness
+    refusals: Refusals
     refresher: Refresher
 
     @classmethod
@@ -70,8 +76,15 @@ class Runtime:
         # readiness first: a key or deployment refresh that hangs on the database makes the
         # server not ready, never late to say so
         housekeeping = Housekeeping(store, upload_folder(settings.data_dir))
+        refusals = Refusals()
         refresher = Refresher(
-            [readiness.check, keys.refresh, deployments.refresh, housekeeping.sweep]
+            [
+                readiness.check,
+                keys.refresh,
+                deployments.refresh,
+                partial(refusals.flush, store),
+                housekeeping.sweep,
+            ]
         )
         runtime = cls(
             settings,
@@ -83,6 +96,7 @@ class Runtime:
             predictions,
             online,
             readiness,
+            refusals,
             refresher,
         )
         for service in runtime.services():
@@ -134,4 +148,8 @@ class Runtime:
     def close(self) -> None:
         for service in reversed(self.services()):
             service.close()
+        try:
+            self.refusals.flush(self.store)  # the refresher has stopped: the last few
+        except Exception:
+            log.exception("could not store the count of the last refused requests")
         self.store.dispose()

@@ -30,7 +30,7 @@ from textloop.security.api_keys import SCOPES, create_api_key, revoke_api_key
 from textloop.security.audit import entry_dict, list_entries
 from textloop.security.usage import usage_reports
 from textloop.serving.audit_trail import note
-from textloop.serving.deps import SessionDep
+from textloop.serving.deps import SessionDep, get_runtime
 from textloop.serving.policy import Audit, portal
 from textloop.serving.portal.pages import templates
 from textloop.serving.portal.session import Form, PortalAccount, check_csrf
@@ -65,7 +65,8 @@ def _keys_page(
     """The keys page; ``new_key`` only from ``create_key``, never from the address (where
     anyone could put a "key" of their choosing on our page in a link)."""
     keys = session.scalars(select(ApiKey).order_by(ApiKey.id.desc())).all()
-    usage = {report.key_id: report for report in usage_reports(session)}
+    pending = get_runtime(request).refusals
+    usage = {report.key_id: report for report in usage_reports(session, pending=pending)}
     return templates.TemplateResponse(
         request,
         "admin_keys.html",

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from textloop.errors import Forbidden
 from textloop.security.api_keys import Principal
 from textloop.security.usage import period_of, usage_report, usage_reports
-from textloop.serving.deps import ApiKey, SessionDep
+from textloop.serving.deps import ApiKey, RuntimeDep, SessionDep
 from textloop.serving.policy import Key, api
 from textloop.serving.schemas import KeyUsageList, KeyUsagePublic
 
@@ -23,6 +23,7 @@ router = APIRouter(tags=["usage"])
 @api(Key(None, metered=False))  # a key over its quota can still see its usage
 def usage_of_key(
     session: SessionDep,
+    runtime: RuntimeDep,
     key: ApiKey,
     key_id: Annotated[int | None, Query(ge=1, description="Another key's id (admin only).")] = None,
 ) -> KeyUsagePublic:
@@ -30,19 +31,22 @@ def usage_of_key(
     if key_id is not None and key_id != key.key_id:
         key.require("admin")
         _every_classifier(key)
-    report = usage_report(session, key_id or key.key_id)
+    report = usage_report(session, key_id or key.key_id, pending=runtime.refusals)
     return KeyUsagePublic.model_validate(report)
 
 
 @router.get("/v1/usage/keys", response_model=KeyUsageList)
 @api("admin")
-def usage_of_every_key(session: SessionDep, key: ApiKey) -> KeyUsageList:
+def usage_of_every_key(session: SessionDep, runtime: RuntimeDep, key: ApiKey) -> KeyUsageList:
     """Every key not revoked (or used this month), with its plan and this month's counts."""
     _every_classifier(key)
     now = time.time()
     return KeyUsageList(
         period=period_of(now),
-        keys=[KeyUsagePublic.model_validate(report) for report in usage_reports(session, now)],
+        keys=[
+            KeyUsagePublic.model_validate(report)
+            for report in usage_reports(session, now, pending=runtime.refusals)
+        ],
     )
 
 
