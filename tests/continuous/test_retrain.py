@@ -1,14 +1,16 @@
 """Reviewed labels flow back into the data, and a retrain job ships a better model or none."""
 
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import Templates
-from tests.corpus import TOPICS
+from tests.corpus import TOPICS, corpus_rows
 from textloop.config import Settings
+from textloop.continuous import merge as merge_module
 from textloop.continuous.merge import merge_reviewed_labels
 from textloop.continuous.retrain import retrain
 from textloop.continuous.triggers import RETRAIN, configure, request_retrain
@@ -258,3 +260,31 @@ def test_a_worker_whose_job_was_taken_over_meanwhile_does_not_deploy_its_candida
         deployed_events = list_events(session, types=["model.deployed"])
     assert production.version == 1 and deployed_events == []
     assert (job.status, job.worker) == (RUNNING, "another-worker")  # the outcome is not A's
+
+
+@pytest.mark.storage
+def test_an_upload_that_lands_while_labels_are_merged_is_not_left_out(
+    store: Store, settings: Settings, deployed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    words = TOPICS["finance"]
+    review(
+        store, deployed, [(f"{words[i]} {words[i + 2]} this quarter", "finance") for i in range(3)]
+    )
+    rows = [*corpus_rows(), ("an uploaded line about hail and thunder", "weather")]
+    upload = pa.table({"text": [t for t, _ in rows], "label": [label for _, label in rows]})
+    ingest = merge_module.ingest_batch
+    uploaded: list[int] = []
+
+    def upload_lands_first(*args: Any, **kwargs: Any) -> Any:
+        """An upload committed between the merge's read of the newest version and its write."""
+        if not uploaded:
+            uploaded.append(ingest(store, settings, "topics", upload, "upload").version)
+        return ingest(*args, **kwargs)
+
+    monkeypatch.setattr(merge_module, "ingest_batch", upload_lands_first)
+    merged = merge_reviewed_labels(store, settings, "topics")
+
+    assert merged.dataset_version == uploaded[0] + 1
+    newest = examples(store)
+    assert newest["an uploaded line about hail and thunder"][0] == "weather"
+    assert merged.reviewed == 3 and newest[f"{words[0]} {words[2]} this quarter"][0] == "finance"

@@ -21,8 +21,10 @@ import pyarrow as pa
 from sqlalchemy import select, update
 
 from textloop.config import Settings
+from textloop.data.datasets import StaleBase
 from textloop.data.readers import EXTRA_PREFIX
 from textloop.data.splits import assign_split, normalize_text, text_hash
+from textloop.errors import Conflict
 from textloop.models.base import ModelResources
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.review.label_quality import check_reviewed_labels
@@ -32,6 +34,7 @@ from textloop.store.queries import get_classifier, latest_dataset_version
 from textloop.store.tables import Example, ReviewTask
 
 TEST = "test"
+MERGE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -52,62 +55,90 @@ def unmerged_reviewed_labels(session: Any, classifier_id: int) -> list[ReviewTas
 def merge_reviewed_labels(
     store: Store, settings: Settings, name: str, resources: ModelResources | None = None
 ) -> Merge:
+    """Lay the reviewed labels over the newest version and store the result as the next one.
+    Should a version arrive meanwhile (an upload), the merge is made again over it, so that
+    its rows are never left out."""
     flagged = len(check_reviewed_labels(store, name, resources=resources).flagged)
-    with store.session() as session:
-        classifier = get_classifier(session, name)
-        tasks = unmerged_reviewed_labels(session, classifier.id)
-        if not tasks:
-            return Merge(0, flagged, 0, 0, None)
-        dataset = latest_dataset_version(session, classifier)
-        rows: list[dict[str, Any]] = []
-        by_hash: dict[str, list[int]] = {}
-        for example in session.scalars(
-            select(Example).where(Example.dataset_version_id == dataset.id).order_by(Example.id)
-        ):
-            by_hash.setdefault(example.text_hash, []).append(len(rows))
-            rows.append(
-                {
-                    "text": example.text,
-                    "label": example.label,
-                    "split": example.split,
-                    "extras": example.extras or {},
-                }
+    for _ in range(MERGE_ATTEMPTS):
+        with store.session() as session:
+            classifier = get_classifier(session, name)
+            tasks = unmerged_reviewed_labels(session, classifier.id)
+            if not tasks:
+                return Merge(0, flagged, 0, 0, None)
+            dataset = latest_dataset_version(session, classifier)
+            base = dataset.version
+            overlay = _overlay(session, dataset.id, tasks, settings)
+            task_ids = [task.id for task in tasks]
+        try:
+            result = ingest_batch(
+                store, settings, name, _table(overlay.rows), "reviewed labels", built_on=base
             )
-        development = {
-            split: weight
-            for split, weight in dict(settings.split_fractions).items()
-            if split != TEST
-        }
-        relabelled = added = test_kept = 0
-        for task in tasks:
-            text = normalize_text(task.text)
-            hashed = text_hash(text)
-            indices = by_hash.get(hashed)
-            if indices is None:
-                split = assign_split(hashed, development)
-                by_hash[hashed] = [len(rows)]
-                rows.append({"text": text, "label": task.final_label, "split": split})
-                added += 1
-                continue
-            if any(rows[i]["split"] == TEST for i in indices):
-                test_kept += 1  # the yardstick does not move
-            changed = [
-                i
-                for i in indices
-                if rows[i]["split"] != TEST and rows[i]["label"] != task.final_label
-            ]
-            for i in changed:
-                rows[i]["label"] = task.final_label
-            relabelled += len(changed)
-        task_ids = [task.id for task in tasks]
-    result = ingest_batch(store, settings, name, _table(rows), "reviewed labels")
-    with store.session() as session:
-        session.execute(
-            update(ReviewTask)
-            .where(ReviewTask.id.in_(task_ids))
-            .values(merged_into=result.dataset_version_id)
+        except StaleBase:
+            continue
+        with store.session() as session:
+            session.execute(
+                update(ReviewTask)
+                .where(ReviewTask.id.in_(task_ids))
+                .values(merged_into=result.dataset_version_id)
+            )
+        return Merge(
+            len(task_ids),
+            flagged,
+            overlay.relabelled,
+            overlay.added,
+            result.version,
+            overlay.test_kept,
         )
-    return Merge(len(task_ids), flagged, relabelled, added, result.version, test_kept)
+    raise Conflict(f"{name}: new data kept arriving while reviewed labels were merged; retry")
+
+
+@dataclass
+class Overlay:
+    rows: list[dict[str, Any]]
+    relabelled: int
+    added: int
+    test_kept: int
+
+
+def _overlay(session: Any, dataset_id: int, tasks: list[ReviewTask], settings: Settings) -> Overlay:
+    """The rows of the dataset version with the tasks' final labels laid over them."""
+    rows: list[dict[str, Any]] = []
+    by_hash: dict[str, list[int]] = {}
+    for example in session.scalars(
+        select(Example).where(Example.dataset_version_id == dataset_id).order_by(Example.id)
+    ):
+        by_hash.setdefault(example.text_hash, []).append(len(rows))
+        rows.append(
+            {
+                "text": example.text,
+                "label": example.label,
+                "split": example.split,
+                "extras": example.extras or {},
+            }
+        )
+    development = {
+        split: weight for split, weight in dict(settings.split_fractions).items() if split != TEST
+    }
+    relabelled = added = test_kept = 0
+    for task in tasks:
+        text = normalize_text(task.text)
+        hashed = text_hash(text)
+        indices = by_hash.get(hashed)
+        if indices is None:
+            split = assign_split(hashed, development)
+            by_hash[hashed] = [len(rows)]
+            rows.append({"text": text, "label": task.final_label, "split": split})
+            added += 1
+            continue
+        if any(rows[i]["split"] == TEST for i in indices):
+            test_kept += 1  # the yardstick does not move
+        changed = [
+            i for i in indices if rows[i]["split"] != TEST and rows[i]["label"] != task.final_label
+        ]
+        for i in changed:
+            rows[i]["label"] = task.final_label
+        relabelled += len(changed)
+    return Overlay(rows, relabelled, added, test_kept)
 
 
 def _table(rows: list[dict[str, Any]]) -> pa.Table:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from textloop.data.readers import EXTRA_PREFIX, extra_columns
@@ -33,9 +33,9 @@ from textloop.data.schema import Schema
 from textloop.data.splits import assign_split, normalize_text, text_hash
 from textloop.data.statistics import TextStatistics
 from textloop.data.validation import validate_rows
-from textloop.errors import DataError
+from textloop.errors import Conflict, DataError
 from textloop.store.queries import get_or_create_classifier, next_version
-from textloop.store.tables import DatasetVersion, Example
+from textloop.store.tables import Classifier, DatasetVersion, Example
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,25 @@ class IngestResult:
     duplicates: int = 0  # rows of the batch that repeated an earlier row and were not stored
 
 
+class StaleBase(Conflict):
+    """A dataset built on a version that is no longer the newest (``ingest_table``)."""
+
+    code = "stale_base"
+
+
 def ingest_table(
     session: Session,
     classifier_name: str,
     table: pa.Table,
     source: str,
     fractions: dict[str, float],
+    built_on: int | None = None,
 ) -> IngestResult:
+    """Store ``table`` as the classifier's next dataset version (or find the version with the
+    same content). ``built_on``: the version the table was derived from (a merge of reviewed
+    labels); ``StaleBase`` when a newer one arrived meanwhile, whose rows the table lacks.
+    Ingests of one classifier take turns (its row is locked), so the check and the new
+    version's number hold until the transaction commits."""
     rows, dropped, duplicates = _clean_rows(table, fractions, source)
     extras = extra_columns(table)
     if not rows:
@@ -70,6 +82,18 @@ def ingest_table(
     )
     digest = _content_hash(rows)
     classifier = get_or_create_classifier(session, classifier_name)
+    session.execute(select(Classifier.id).where(Classifier.id == classifier.id).with_for_update())
+    if built_on is not None:
+        newest = session.scalar(
+            select(func.max(DatasetVersion.version)).where(
+                DatasetVersion.classifier_id == classifier.id
+            )
+        )
+        if newest != built_on:
+            raise StaleBase(
+                f"dataset version {newest} of {classifier_name!r} arrived after version "
+                f"{built_on}, which this data was built on"
+            )
     existing = session.scalar(
         select(DatasetVersion).where(
             DatasetVersion.classifier_id == classifier.id, DatasetVersion.content_hash == digest

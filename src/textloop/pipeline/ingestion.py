@@ -23,14 +23,20 @@ from textloop.store.tables import Classifier, DatasetVersion, ExecutionStatus
 
 
 def ingest_batch(
-    store: Store, settings: Settings, name: str, table: pa.Table, source: str
+    store: Store,
+    settings: Settings,
+    name: str,
+    table: pa.Table,
+    source: str,
+    built_on: int | None = None,
 ) -> IngestResult:
+    """``built_on``: the dataset version ``table`` was derived from (``ingest_table``)."""
     with store.session() as session:
         new = session.scalar(select(Classifier.id).where(Classifier.name == name)) is None
         get_or_create_classifier(session, name)
     steps = [
         Step("batch", BatchImporter(table, source)),
-        Step("ingest", IngestStep(dict(settings.split_fractions)), ("batch",)),
+        Step("ingest", IngestStep(dict(settings.split_fractions), built_on), ("batch",)),
     ]
     try:
         result = run_pipeline(Workspace(store, settings, name), "ingest", steps, {"source": source})

@@ -45,6 +45,8 @@ class BatchImporter(Component):
 @dataclass
 class IngestStep(Component):
     fractions: dict[str, float]
+    # the version the batch was derived from, if any: a precondition, not a parameter
+    built_on: int | None = field(default=None, metadata=NOT_A_PARAMETER)
     name: ClassVar[str] = "ingest"
 
     def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
@@ -52,7 +54,12 @@ class IngestStep(Component):
         table = workspace.batches[batch.content_hash]
         with workspace.store.session() as session:
             result = ingest_table(
-                session, workspace.classifier, table, batch.properties["source"], self.fractions
+                session,
+                workspace.classifier,
+                table,
+                batch.properties["source"],
+                self.fractions,
+                self.built_on,
             )
         properties: dict[str, Any] = {
             "dataset_version_id": result.dataset_version_id,
