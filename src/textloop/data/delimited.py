@@ -93,7 +93,7 @@ def read_delimited(
     try:
         table = pacsv.read_csv(
             io.BytesIO(data) if isinstance(data, bytes) else str(data),
-            read_options=pacsv.ReadOptions(column_names=names),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter, newlines_in_values=True, invalid_row_handler=count_bad
             ),
