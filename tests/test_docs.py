@@ -68,7 +68,7 @@ def test_the_settings_reference_lists_exactly_the_settings_of_the_table() -> Non
     named = {setting.env for setting in SETTINGS}
     assert sorted(named - documented) == [], "settings missing from docs/configuration.md"
     assert sorted(documented - named) == [], "docs/configuration.md lists unknown settings"
-    mentioned = set(re.findall(r"TEXTLOOP_[A-Z_]+", (DOCS / "configuration.md").read_text()))
+    mentioned = set(re.findall(r"TEXTLOOP_[A-Z0-9_]+", (DOCS / "configuration.md").read_text()))
     assert sorted(mentioned - named) == [], "docs/configuration.md names unknown variables"
 
 

@@ -40,6 +40,13 @@ def real_path(value: str) -> Path:
     return Path(value).expanduser().resolve()
 
 
+def location(value: str) -> Path | str:
+    """A URL such as ``s3://bucket/prefix`` as written, or a path made absolute."""
+    if "://" in value and not value.startswith("file://"):
+        return value.rstrip("/")
+    return absolute_path(value.removeprefix("file://"))
+
+
 TYPE_NAMES: dict[Callable[[str], Any], str] = {
     int: "integer",
     float: "number",
@@ -47,6 +54,7 @@ TYPE_NAMES: dict[Callable[[str], Any], str] = {
     Path: "path",
     absolute_path: "path",
     real_path: "path",
+    location: "path or URL",
 }
 
 
@@ -126,9 +134,20 @@ SETTINGS: tuple[Setting, ...] = (
         "`postgresql://user@host:5432/textloop`.",
     ),
     Setting(
-        "artifact_root", Path, "{data_dir}/artifacts",
+        "artifact_root", location, "{data_dir}/artifacts",
         "Where model artifacts are stored (`classifiers/<name>/models/<version>/`), recorded "
-        "relative to it so that the folder can move.",
+        "relative to it so that the folder can move: a local folder, or an fsspec URL such as "
+        "`s3://bucket/prefix` that several hosts share (each keeps a cache of what it reads).",
+    ),
+    Setting(
+        "s3_endpoint_url", str, None,
+        "The S3 endpoint of an `s3://` artifact root other than AWS's (MinIO, Ceph, ...). "
+        "Credentials come from the usual `AWS_*` variables or files, never from textloop.",
+    ),
+    Setting(
+        "artifact_cache_mb", int, "2048",
+        "Megabytes of a remote artifact root's files each host keeps in "
+        "`{data_dir}/cache/artifacts`, least recently used first out.",
     ),
     Setting(
         "tune_trials", int, "0",
@@ -146,7 +165,7 @@ SETTINGS: tuple[Setting, ...] = (
         ),
     ),
     Setting(
-        "encoder_dir", Path, "{artifact_root}/encoders",
+        "encoder_dir", location, "{artifact_root}/encoders",
         "Where the ONNX exports of sentence encoders live.",
     ),
     Setting(
@@ -244,10 +263,12 @@ class Settings:
 
     data_dir: Path
     database_url: str
-    artifact_root: Path
+    artifact_root: Path | str
+    s3_endpoint_url: str | None
+    artifact_cache_mb: int
     tune_trials: int
     tune_seconds: float
-    encoder_dir: Path | None
+    encoder_dir: Path | str | None
     encoder_runtime: str
     batch_wait_ms: float
     embedding_cache: int
@@ -293,7 +314,8 @@ class Settings:
 
     def ensure_dirs(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.artifact_root.mkdir(parents=True, exist_ok=True)
+        if isinstance(self.artifact_root, Path):
+            self.artifact_root.mkdir(parents=True, exist_ok=True)
 
 
 def resolve(given: Mapping[str, object], env: Mapping[str, str]) -> dict[str, Any]:

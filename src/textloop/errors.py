@@ -7,6 +7,7 @@
     │   ├── NotText               a value with no faithful text (``data.values``)
     │   └── InvalidUtf8           bytes that are not UTF-8, with their line (``data.encoding``)
     ├── NotFound                  a classifier, dataset, model version or prediction is missing
+    │   └── ArtifactMissing       an artifact's folder is not in the store (``artifacts``)
     ├── InvalidRequest            a well-formed request that makes no sense (unknown label, ...)
     │   ├── IdempotencyKeyReused  an Idempotency-Key sent again with another request (HTTP 422)
     │   └── RefusedDestination    a webhook URL textloop may not send to (``notifications``)
@@ -20,6 +21,7 @@
     │   └── Forbidden             a valid key without the scope or classifier  (HTTP 403)
     ├── TrainingError             training could not produce a model
     ├── NotBlessed                deploying a version that failed (or skipped) blessing (HTTP 409)
+    ├── ArtifactStoreUnreachable  the artifact store did not answer (``artifacts``)  (HTTP 503)
     ├── TooManyRequests           a key's usage plan refuses the request       (HTTP 429)
     │   ├── RateLimited           its token bucket is empty: retry in seconds
     │   └── QuotaExceeded         its monthly quota is spent: retry next month

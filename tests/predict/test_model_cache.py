@@ -15,9 +15,12 @@ from textloop.predict.model_cache import ModelCache
 
 
 @pytest.fixture
-def loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Every load, by path; a load takes a moment, so requests for one version overlap."""
+def loads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Path]:
+    """Every load, by path; a load takes a moment, so requests for one version overlap. The
+    versions' folders exist (empty: the loads are pretended)."""
     seen: list[Path] = []
+    for version in range(1, 10):
+        (tmp_path / "models" / str(version)).mkdir(parents=True)
 
     def load(path: Path, resources: ModelResources) -> Any:
         seen.append(path)

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from textloop.artifacts import artifacts_for
 from textloop.batch.output import Parts
 from textloop.batch.scoring import ChunkResult, ChunkScorer, Unsure
 from textloop.batch.sources import Chunk, Source, read_chunk, read_chunks
@@ -82,7 +83,7 @@ def scorer(work: Work) -> ChunkScorer:
     # to ``embedding_cache`` vectors (77 MB at the default) for nothing; repeats within a chunk
     # are still encoded once.
     resources.cache_size = 0
-    models = ModelCache(work.settings.artifact_root, resources, capacity=1)  # one batch, one model
+    models = ModelCache(artifacts_for(work.settings), resources, capacity=1)  # one batch, one model
     model = models.get(work.deployment.version_id, work.deployment.artifact_uri)
     return ChunkScorer(
         work.deployment, model, work.text_column, work.top_k, work.review_below, work.review_limit

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from textloop.artifacts import artifacts_for
 from textloop.config import BY_NAME, Settings
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class Invocation:
         from textloop.models.base import ModelResources
         from textloop.predict.model_cache import ModelCache
 
-        return ModelCache(self.settings.artifact_root, ModelResources.for_settings(self.settings))
+        return ModelCache(artifacts_for(self.settings), ModelResources.for_settings(self.settings))
 
     def runtime(self, trains: bool = False) -> Runtime:
         """What a server holds (store, caches, batcher, prediction log), for a command that

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from textloop.artifacts import artifacts_for
 from textloop.cli.audit import audit_command
 from textloop.cli.context import JsonFlag, invocation
 from textloop.cli.output import emit_json, out
@@ -38,7 +39,7 @@ def deploy(
 
     run = invocation(ctx)
     deployment = deploy_model(
-        run.store, run.settings.artifact_root, name, version, force=force, alias=alias
+        run.store, artifacts_for(run.settings), name, version, force=force, alias=alias
     )
     audit_command(
         ctx,
@@ -69,7 +70,7 @@ def promote(
     from textloop.release.promote import promote as promote_alias
 
     run = invocation(ctx)
-    moved = promote_alias(run.store, run.settings.artifact_root, name, source, target, force)
+    moved = promote_alias(run.store, artifacts_for(run.settings), name, source, target, force)
     audit_command(
         ctx,
         run.store,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 import numpy as np
 
 from textloop import __version__
+from textloop.artifacts import ArtifactRoot, artifact_store
 from textloop.errors import NotFound
 from textloop.plugins import Registry
 
@@ -53,7 +54,7 @@ class ModelResources:
     """
 
     encoders: Any = field(default=None)
-    exports: Path | None = None
+    exports: ArtifactRoot | None = None  # where encoder exports are published
     runtime: str = "torch"
     export_missing: bool = False
     cache_size: int = 50_000  # embeddings kept per encoder
@@ -63,9 +64,9 @@ class ModelResources:
     def for_settings(
         cls, settings: Settings, export_missing: bool = True, threads: int | None = None
     ) -> ModelResources:
-        exports = settings.encoder_dir or settings.artifact_root / "encoders"
+        where = settings.encoder_dir or f"{settings.artifact_root}/encoders"
         return cls(
-            exports=exports,
+            exports=artifact_store(where, settings),
             runtime=settings.encoder_runtime,
             export_missing=export_missing,
             cache_size=settings.embedding_cache,

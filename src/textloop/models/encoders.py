@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from textloop.artifacts import ArtifactRoot, ArtifactStore, artifact_store
 from textloop.errors import ConfigError
 from textloop.lru import LRU
 
@@ -149,14 +150,14 @@ class EncoderPool:
 
     def __init__(
         self,
-        exports: Path | None = None,
+        exports: ArtifactRoot | None = None,
         runtime: str = "torch",
         export_missing: bool = False,
         cache_size: int = 50_000,
         threads: int | None = None,
     ) -> None:
         self.threads = threads
-        self.exports = exports
+        self.exports: ArtifactStore | None = None if exports is None else artifact_store(exports)
         self.runtime = runtime
         self.export_missing = export_missing
         self.cache_size = cache_size
@@ -184,21 +185,42 @@ class EncoderPool:
     def _open(self, name: str) -> CachedEncoder:
         if self.exports is None or self.runtime == "torch":
             return SentenceEncoder(name, self.cache_size)
-        from textloop.models.onnx_encoder import OnnxEncoder, has_export
+        from textloop.models.onnx_encoder import OnnxEncoder
 
-        directory = self.exports / export_slug(name)
         precision = self.runtime.removeprefix("onnx-")
-        if not has_export(directory, precision):
-            if not self.export_missing:
-                log.warning("no ONNX export of %r in %s: it runs on PyTorch", name, directory)
-                return SentenceEncoder(name, self.cache_size)
-            from textloop.models.onnx_export import export_encoder, exporting
-
-            try:
-                with exporting(directory):  # another process may be exporting it right now
-                    if not has_export(directory, precision):
-                        export_encoder(name, directory)
-            except ConfigError as exc:
-                log.warning("%s", exc)
-                return SentenceEncoder(name, self.cache_size)
+        directory = self._export(self.exports, name, precision)
+        if directory is None:
+            return SentenceEncoder(name, self.cache_size)
         return OnnxEncoder(directory, precision, cache_size=self.cache_size, threads=self.threads)
+
+    def _export(self, exports: ArtifactStore, name: str, precision: str) -> Path | None:
+        """A local folder with the export of ``name``, published first where this pool may
+        export and none is there; None: run on PyTorch."""
+        slug = export_slug(name)
+        directory = _find_export(exports, slug, precision)
+        if directory is not None:
+            return directory
+        if not self.export_missing:
+            log.warning("no ONNX export of %r in %s: it runs on PyTorch", name, exports)
+            return None
+        from textloop.models.onnx_export import export_encoder, exporting
+
+        try:
+            with exporting(exports.lock_path(slug)):  # another process may be exporting it now
+                directory = _find_export(exports, slug, precision)
+                if directory is None:
+                    exports.publish(slug, lambda staging: export_encoder(name, staging))
+                    directory = exports.local(slug)
+        except ConfigError as exc:
+            log.warning("%s", exc)
+            return None
+        return directory
+
+
+def _find_export(exports: ArtifactStore, slug: str, precision: str) -> Path | None:
+    from textloop.models.onnx_encoder import has_export
+
+    if not exports.exists(slug):
+        return None
+    directory = exports.local(slug)
+    return directory if has_export(directory, precision) else None

@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.errors import InvalidRequest
 from textloop.jobs.queue import enqueue
@@ -290,7 +291,7 @@ def _reference(
     if len(held_out) < MIN_REFERENCE:
         return None
     trained_on = [t for t, split in rows if split != "test"]
-    classifier = ModelCache.shared(settings.artifact_root, resources).get(model_id, artifact)
+    classifier = ModelCache.shared(artifacts_for(settings), resources).get(model_id, artifact)
     scored = to_scored(DIRECT.predict(classifier, held_out), classifier.classes_)
     known = m.vocabulary(trained_on)
     encoder = str(params.get("encoder") or DEFAULT_ENCODER)

@@ -44,6 +44,10 @@ HELP = {
     ),
     "textloop_texts_encoded_total": ("counter", "texts encoded (not found in the cache)"),
     "textloop_shadow_dropped_total": ("counter", "requests the shadow model fell behind on"),
+    "textloop_deployment_not_loaded": (
+        "gauge",
+        "an alias moved to a version this process cannot load; it serves the version before",
+    ),
 }
 Sample = tuple[str, dict[str, str], float]
 
@@ -63,7 +67,10 @@ def render_metrics(
         if allowed is None or name in allowed
     }
     ids = list(names)
-    samples: list[Sample] = [("textloop_info", {"version": __version__}, 1), *process]
+    visible = [
+        s for s in process if allowed is None or s[1].get("classifier", "") in allowed | {""}
+    ]
+    samples: list[Sample] = [("textloop_info", {"version": __version__}, 1), *visible]
     for classifier_id, count in session.execute(
         select(Prediction.classifier_id, func.count())
         .where(Prediction.classifier_id.in_(ids))

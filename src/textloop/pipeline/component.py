@@ -14,9 +14,9 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any, ClassVar
 
+from textloop.artifacts import ArtifactStore, artifacts_for
 from textloop.config import Settings
 from textloop.data.datasets import load_splits
 from textloop.models.base import ModelResources, load_model
@@ -50,7 +50,11 @@ class Workspace:
     batches: dict[str, Any] = field(default_factory=dict)  # received tables by content hash
     _splits: dict[int, Splits] = field(default_factory=dict)
     _pools: dict[int, list[str]] = field(default_factory=dict)
-    _models: dict[Path, Any] = field(default_factory=dict)
+    _models: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        return artifacts_for(self.settings)
 
     def splits(self, dataset_version_id: int) -> Splits:
         if dataset_version_id not in self._splits:
@@ -73,14 +77,13 @@ class Workspace:
         return [text for text in self._pools[classifier_id] if text not in labelled]
 
     def model(self, relative: str) -> Any:
-        """The model saved under ``artifact_root / relative``, loaded once per run."""
-        path = self.settings.artifact_root / relative
-        if path not in self._models:
-            self._models[path] = load_model(path, self.resources)
-        return self._models[path]
+        """The model saved as ``relative`` in the artifact store, loaded once per run."""
+        if relative not in self._models:
+            self._models[relative] = load_model(self.artifacts.local(relative), self.resources)
+        return self._models[relative]
 
     def keep_model(self, relative: str, model: Any) -> None:
-        self._models[self.settings.artifact_root / relative] = model
+        self._models[relative] = model
 
 
 class Component:

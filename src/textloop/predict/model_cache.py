@@ -10,19 +10,21 @@ worker's drift checks and batch jobs) one cache per artifact root instead of a l
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any, ClassVar
 
+from textloop.artifacts import ArtifactRoot, ArtifactStore, artifact_store
 from textloop.lru import LRU
 from textloop.models.base import ModelResources, load_model
 
 
 class ModelCache:
-    _shared: ClassVar[dict[tuple[Path, int], ModelCache]] = {}
+    _shared: ClassVar[dict[tuple[str, int], ModelCache]] = {}
     _shared_lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, artifact_root: Path, resources: ModelResources, capacity: int = 8) -> None:
-        self.artifact_root = artifact_root
+    def __init__(
+        self, artifact_root: ArtifactRoot, resources: ModelResources, capacity: int = 8
+    ) -> None:
+        self.artifacts: ArtifactStore = artifact_store(artifact_root)
         self.resources = resources
         self._models: LRU[int, Any] = LRU(capacity)
         self._lock = threading.Lock()  # guards ``_loading``
@@ -33,12 +35,13 @@ class ModelCache:
         return self._models.capacity
 
     @classmethod
-    def shared(cls, artifact_root: Path, resources: ModelResources) -> ModelCache:
+    def shared(cls, artifact_root: ArtifactRoot, resources: ModelResources) -> ModelCache:
         """The process's cache for these resources (created on first use)."""
-        key = (Path(artifact_root), id(resources))
+        artifacts = artifact_store(artifact_root)
+        key = (artifacts.url, id(resources))
         with cls._shared_lock:
             if key not in cls._shared:
-                cls._shared[key] = cls(Path(artifact_root), resources)
+                cls._shared[key] = cls(artifacts, resources)
             return cls._shared[key]
 
     def peek(self, model_version_id: int) -> Any:
@@ -55,7 +58,7 @@ class ModelCache:
             model = self._models.get(model_version_id)
             if model is not None:  # loaded by the request this one waited for
                 return model
-            model = load_model(self.artifact_root / artifact_uri, self.resources)
+            model = load_model(self.artifacts.local(artifact_uri), self.resources)
             self._models.put(model_version_id, model)
             with self._lock:
                 self._loading.pop(model_version_id, None)

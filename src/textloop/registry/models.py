@@ -6,13 +6,11 @@ that path relative to the root so a data directory can be moved or mounted elsew
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from textloop.artifacts import ArtifactRoot, artifact_store
 from textloop.models.base import save_model
 from textloop.store.queries import (
     next_version,
@@ -22,18 +20,9 @@ from textloop.store.tables import Classifier, DatasetVersion, ModelVersion
 CALIBRATED = "calibrated"  # the wrapper family; the name stored and shown is the inner one
 
 
-def directory_hash(directory: Path) -> str:
-    """SHA-256 over every file's relative path and bytes: the content address of a model."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(directory)).encode() + b"\0")
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def register_model(
     session: Session,
-    artifact_root: Path,
+    artifact_root: ArtifactRoot,
     classifier: Classifier,
     dataset: DatasetVersion,
     model: Any,
@@ -42,13 +31,8 @@ def register_model(
     """Save ``model`` under the next version number and record it; the files land atomically."""
     version = next_version(session, ModelVersion.version, ModelVersion.classifier_id, classifier.id)
     relative = f"classifiers/{classifier.name}/models/{version}"
-    final = artifact_root / relative
-    staging = final.with_name(f".{version}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    save_model(model, staging)
-    if final.exists():
-        shutil.rmtree(final)  # left behind by a run whose database write failed
-    staging.rename(final)
+    # a folder already there was left by a run whose database write failed: replaced
+    artifact_store(artifact_root).publish(relative, lambda staging: save_model(model, staging))
     record = ModelVersion(
         classifier_id=classifier.id,
         version=version,

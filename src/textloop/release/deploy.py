@@ -9,10 +9,9 @@ reaches production only through the same gates (``release.promote``).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import select
 
+from textloop.artifacts import ArtifactMissing, ArtifactRoot, ArtifactStore, artifact_store
 from textloop.errors import InvalidRequest, NotBlessed, Remedy
 from textloop.metadata.recorder import find_artifact, model_uri
 from textloop.notifications.events import emit
@@ -25,7 +24,6 @@ from textloop.registry.aliases import (
     require_blessing,
     set_alias,
 )
-from textloop.registry.models import directory_hash
 from textloop.release.infra_validation import infra_validate
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier, get_model_version, resolve_model_version
@@ -41,7 +39,7 @@ OVERRIDE_CHANGED = Remedy(
 
 def deploy_model(
     store: Store,
-    artifact_root: Path,
+    artifact_root: ArtifactRoot,
     name: str,
     version: int | None = None,
     force: bool = False,
@@ -56,7 +54,7 @@ def deploy_model(
         if alias == PRODUCTION and not force:
             require_blessing(name, target)  # before the infra probe, which takes seconds
         number, recorded, labels = target.version, target.infra_validation, list(target.labels)
-        path = artifact_root / target.artifact_uri
+        uri = target.artifact_uri
         sample = list(
             session.scalars(
                 select(Example.text)
@@ -65,14 +63,15 @@ def deploy_model(
                 .limit(SAMPLE_SIZE)
             )
         )
-    if _changed_since_registered(store, name, number, path) and not force:
+    artifacts = artifact_store(artifact_root)
+    if _changed_since_registered(store, artifacts, name, number, uri) and not force:
         raise NotBlessed(
             f"{name} model version {number}: its files changed since it was registered, so its "
             "metrics, blessing and infra-validation no longer describe them",
             remedy=OVERRIDE_CHANGED,
         )
     if recorded is None:
-        result = infra_validate(path, labels, sample or ["hello"])
+        result = infra_validate(artifacts.local(uri), labels, sample or ["hello"])
         with store.session() as session:
             row = get_model_version(session, get_classifier(session, name), number)
             row.infra_validation = result.to_dict()
@@ -100,9 +99,16 @@ def deploy_model(
     return moved
 
 
-def _changed_since_registered(store: Store, name: str, version: int, path: Path) -> bool:
+def _changed_since_registered(
+    store: Store, artifacts: ArtifactStore, name: str, version: int, uri: str
+) -> bool:
     """Whether the files differ from those push registered (and infra-validated)."""
     with store.session() as session:
         artifact = find_artifact(session, model_uri(name, version))
         registered = artifact.content_hash if artifact is not None else None
-    return registered is not None and (not path.is_dir() or directory_hash(path) != registered)
+    if registered is None:
+        return False
+    try:
+        return artifacts.content_hash(uri) != registered
+    except ArtifactMissing:
+        return True

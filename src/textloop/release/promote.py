@@ -9,8 +9,7 @@ the version came from staging.
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from textloop.artifacts import ArtifactRoot
 from textloop.errors import InvalidRequest, NotFound, Remedy
 from textloop.registry.aliases import PRODUCTION, SERVED, Deployment
 from textloop.release.deploy import deploy_model
@@ -20,7 +19,7 @@ from textloop.store.queries import aliased_model, get_classifier
 
 def promote(
     store: Store,
-    artifact_root: Path,
+    artifact_root: ArtifactRoot,
     name: str,
     source: str,
     target: str = PRODUCTION,

@@ -50,6 +50,11 @@ class RefreshingCache(Generic[K, V]):
             return None
         return entry[1]
 
+    def last(self, key: K) -> V | None:
+        """The value last read, however long ago."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry[1]
+
     def remember(self, key: K, value: V) -> None:
         """A value just read from the database (by a request)."""
         with self._lock:

@@ -15,6 +15,7 @@ from functools import partial
 
 from sqlalchemy import select
 
+from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.models.base import ModelResources
 from textloop.predict.batched import Batcher
@@ -63,13 +64,17 @@ class Runtime:
         resources = ModelResources.for_settings(
             settings, export_missing=trains, threads=None if trains else 1
         )
-        models = ModelCache(settings.artifact_root, resources)
+        models = ModelCache(artifacts_for(settings), resources)
         shadow = ShadowScorer(store, models)
         journals = settings.data_dir / "journal"
         rejected = RejectedRows(settings.data_dir / "rejected")
         recover(journals, store, rejected)  # what servers killed before they stored it
         predictions = PredictionLog(store, Journal(journals), rejected=rejected)
-        keys, deployments = KeyCache(store), DeploymentCache(store)
+        keys = KeyCache(store)
+        deployments = DeploymentCache(  # a moved alias answers once its model has loaded
+            store,
+            load=lambda deployment: models.get(deployment.version_id, deployment.artifact_uri),
+        )
         batcher = Batcher(settings.batch_wait_ms / 1000)
         online = OnlineClassifier(deployments, models, batcher, predictions, shadow)
         readiness = Readiness(store, head_revision())
@@ -136,6 +141,9 @@ class Runtime:
             ("textloop_predictions_rejected_total", process, float(self._rejected())),
             ("textloop_shadow_dropped_total", process, float(self.shadow.dropped)),
         ]
+        for (name, alias), (version, _) in self.online.deployments.behind().items():
+            labels = {**process, "classifier": name, "alias": alias, "version": str(version)}
+            samples.append(("textloop_deployment_not_loaded", labels, 1.0))
         for name, encoder in (pool.loaded() if pool is not None else {}).items():
             labels = {**process, "encoder": name}
             samples.append(("textloop_texts_encoded_total", labels, float(encoder.embedded)))

@@ -14,7 +14,6 @@ from typing import ClassVar
 from textloop.metadata.recorder import dataset_uri, find_artifact, model_uri
 from textloop.pipeline.component import Component, Output, Workspace
 from textloop.registry.aliases import PRODUCTION
-from textloop.registry.models import directory_hash
 from textloop.review.pool import pool_digest
 from textloop.store.queries import aliased_model, get_classifier, get_dataset_version
 
@@ -70,8 +69,7 @@ class ProductionImporter(Component):
             content_hash = recorded.content_hash if recorded is not None else None
             return Output(
                 "model",
-                content_hash
-                or directory_hash(workspace.settings.artifact_root / model.artifact_uri),
+                content_hash or workspace.artifacts.content_hash(model.artifact_uri),
                 {"version": model.version, "path": model.artifact_uri},
                 uri,
             )

@@ -21,7 +21,7 @@ class InfraValidateStep(Component):
         splits = workspace.splits(inputs["split"].properties["dataset_version_id"])
         sample = [text for texts, _ in splits.values() for text in texts][: self.sample_size]
         result = infra_validate(
-            workspace.settings.artifact_root / candidate["path"],
+            workspace.artifacts.local(candidate["path"]),
             candidate["classes"],
             sample or ["hello"],
             self.max_p95_ms,

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from textloop.metadata.recorder import model_uri
 from textloop.pipeline.component import Component, Output, Workspace
-from textloop.registry.models import directory_hash, register_model
+from textloop.registry.models import register_model
 from textloop.store.queries import get_classifier
 from textloop.store.tables import DatasetVersion, ModelVersion
 
@@ -40,14 +40,14 @@ class PushStep(Component):
             )
             assert dataset is not None
             record = register_model(
-                session, workspace.settings.artifact_root, classifier, dataset, model, metrics
+                session, workspace.artifacts, classifier, dataset, model, metrics
             )
             record.blessing = verdict
             record.infra_validation = infra
             version, record_id, path = record.version, record.id, record.artifact_uri
         return Output(
             "model",
-            directory_hash(workspace.settings.artifact_root / path),
+            workspace.artifacts.content_hash(path),
             {
                 "model_version_id": record_id,
                 "version": version,
@@ -61,7 +61,4 @@ class PushStep(Component):
     def available(self, workspace: Workspace, output: Output) -> bool:
         with workspace.store.session() as session:
             record = session.get(ModelVersion, output.properties.get("model_version_id"))
-            return (
-                record is not None
-                and (workspace.settings.artifact_root / record.artifact_uri).is_dir()
-            )
+            return record is not None and workspace.artifacts.exists(record.artifact_uri)

@@ -8,8 +8,6 @@ The model is saved under ``candidates/<content hash>`` until ``push`` registers 
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -21,7 +19,6 @@ from textloop.pipeline.component import Component, Output, Workspace, warm_up
 from textloop.pipeline.components.tune import family_versions, fitted_key, pool_hash
 from textloop.pipeline.evaluation import headline
 from textloop.pipeline.selection import weighted_ensemble
-from textloop.registry.models import directory_hash
 
 ENSEMBLE = "ensemble"
 
@@ -102,18 +99,11 @@ class TrainStep(Component):
         return {**super().parameters(), "family_versions": family_versions(self.candidates)}
 
     def available(self, workspace: Workspace, output: Output) -> bool:
-        return (workspace.settings.artifact_root / output.properties["path"]).is_dir()
+        return workspace.artifacts.exists(output.properties["path"])
 
 
 def _save_candidate(workspace: Workspace, model: Any) -> tuple[str, str]:
     """Save under a content address; an identical earlier candidate is kept, not duplicated."""
-    folder = workspace.settings.artifact_root / "classifiers" / workspace.classifier / "candidates"
-    staging = folder / f".{uuid.uuid4().hex}.partial"
-    save_model(model, staging)
-    content_hash = directory_hash(staging)
-    final = folder / content_hash[:16]
-    try:
-        staging.rename(final)
-    except OSError:  # the same model is there already (another run saved it first)
-        shutil.rmtree(staging)
-    return str(final.relative_to(workspace.settings.artifact_root)), content_hash
+    return workspace.artifacts.publish_by_content(
+        f"classifiers/{workspace.classifier}/candidates", lambda staging: save_model(model, staging)
+    )

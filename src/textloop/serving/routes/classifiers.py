@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
+from textloop.artifacts import artifacts_for
 from textloop.data.encoding import TEXT_FORMATS
 from textloop.data.readers import ReadOptions, parse_labelled
 from textloop.errors import TooLarge, UnsupportedMediaType
@@ -270,7 +271,7 @@ def deploy(
     note(request, requested_version=body.version, force=body.force, alias=body.alias)
     deployment = deploy_model(
         runtime.store,
-        runtime.settings.artifact_root,
+        artifacts_for(runtime.settings),
         name,
         body.version,
         force=body.force,
@@ -290,7 +291,7 @@ def promote_alias(
     note(request, source=body.source, target=body.target, force=body.force)
     moved = promote(
         runtime.store,
-        runtime.settings.artifact_root,
+        artifacts_for(runtime.settings),
         name,
         body.source,
         body.target,
