@@ -21,6 +21,7 @@ import psycopg
 import pytest
 
 from tests.corpus import write_corpus
+from tests.s3_server import CREDENTIALS, S3Server, s3_server
 from textloop.config import Settings
 from textloop.store import Store, open_store
 
@@ -167,3 +168,17 @@ class Templates:
 @pytest.fixture(scope="session")
 def templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
     return Templates(tmp_path_factory.mktemp("templates"))
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real S3-compatible server on a loopback port, for the whole session."""
+    with s3_server(tmp_path_factory.mktemp("s3") / "server.log") as server:
+        yield server
+
+
+@pytest.fixture
+def s3_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's credentials in this process's environment (botocore asks for some)."""
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
