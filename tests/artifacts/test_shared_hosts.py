@@ -84,6 +84,36 @@ def test_an_unreachable_store_fails_training_with_one_line_and_records_no_model(
     assert model_versions(database_url, tmp_path / "a") == before
 
 
+def test_a_batch_uploaded_to_one_host_is_run_by_a_worker_on_another_and_downloaded_anywhere(
+    s3: S3Server, shared: Path, trained: tuple[str, str]
+) -> None:
+    database_url, root = trained
+    a, b = (host(shared, name, database_url, root, s3) for name in ("a", "b"))
+    key = json.loads(run_cli(b, "keys", "create", "--scopes", "classify", "--json").stdout)
+    headers = {"x-api-key": key["api_key"], "content-type": "text/csv"}
+    texts = [f"heavy rain and snow in report {n}" for n in range(25)]
+    body = "text\n" + "\n".join(texts) + "\n"
+    with running_server(b, shared / "b-batch.log") as base:
+        submitted = httpx.post(
+            f"{base}/v1/classifiers/topics/batch-jobs", content=body, headers=headers, timeout=30
+        )
+        assert submitted.status_code == 202, submitted.text
+        job = submitted.json()["id"]
+        # these hosts share one disk here; what b keeps of the job is out of a's reach anyway
+        hidden = shared / "b-batch-hidden"
+        (shared / "b" / "batch" / job).rename(hidden)
+        ran = run_cli(a, "worker", "--once")  # host a: only the store and the database in common
+        assert ran.returncode == 0, ran.stderr
+        shown = httpx.get(f"{base}/v1/batch-jobs/{job}", headers=headers, timeout=30).json()
+        assert shown["status"] == "succeeded", shown
+        output = httpx.get(f"{base}/v1/batch-jobs/{job}/output", headers=headers, timeout=30)
+    assert output.status_code == 200, output.text
+    rows = output.text.strip().splitlines()
+    assert len(rows) == 1 + len(texts) and all("weather" in row for row in rows[1:])
+    assert not (shared / "a" / "batch" / job).exists()  # the worker's scratch is gone
+    assert not (shared / "b" / "batch" / job).exists()  # b handed out the store's copy
+
+
 def test_a_replica_that_cannot_load_a_new_model_keeps_serving_the_one_it_has(
     s3: S3Server, shared: Path, trained: tuple[str, str]
 ) -> None:
@@ -114,6 +144,7 @@ def test_a_replica_that_cannot_load_a_new_model_keeps_serving_the_one_it_has(
             assert answer.status_code == 200, answer.text
             assert answer.json()["model_version"] == 1
     assert "which this server cannot load" in (shared / "b.log").read_text()
+    assert run_cli(a, "rollback", "topics").returncode == 0  # back to version 1 for the rest
 
 
 def not_loaded(base: str, key: str) -> list[str]:

@@ -6,12 +6,18 @@ as a Parquet part under the job's folder and records its progress; a worker kill
 leaves its finished parts, and the one that takes the job over (``jobs.queue``: a lost lease)
 scores only the chunks without one, so every input row reaches the output exactly once. The
 review tasks and lineage are written in the same transaction that marks the job done.
+
+A job whose input was uploaded, under a remote artifact store, is *shared*: the server that took
+the upload publishes it to the store before the job is queued, a worker on any host scores a
+copy of it into its own job folder, and publishes the output, which any server then hands out.
+Its parts stay on the worker's host, so a takeover on another host scores every chunk again.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +26,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from textloop.artifacts import artifacts_for
 from textloop.batch.engines import Done, RayOptions, run_local, run_ray
 from textloop.batch.output import Parts, assemble, is_folder
 from textloop.batch.run import (
@@ -54,16 +61,41 @@ def job_folder(settings: Settings, batch_id: str) -> Path:
     return settings.data_dir / "batch" / batch_id
 
 
+def shares_uploads(settings: Settings) -> bool:
+    """Whether an uploaded input must travel through the artifact store (another host's worker
+    may run the job)."""
+    return artifacts_for(settings).remote
+
+
+def share(settings: Settings, batch_id: str, role: str, path: Path) -> None:
+    """Publish a shared job's input or output (``role``) to the artifact store."""
+    artifacts_for(settings).publish(
+        _shared_name(batch_id, role), lambda into: shutil.copy(path, into / path.name)
+    )
+
+
+def shared_copy(settings: Settings, batch_id: str, role: str, name: str) -> Path:
+    """This host's copy of a shared job's input or output."""
+    return artifacts_for(settings).local(_shared_name(batch_id, role)) / name
+
+
+def _shared_name(batch_id: str, role: str) -> str:
+    return f"batch/{batch_id}/{role}"
+
+
 def submit(
     store: Store,
     settings: Settings,
     request: BatchRequest,
     api_key_id: int | None = None,
     batch_id: str | None = None,
+    shared: bool = False,
 ) -> dict[str, Any]:
-    """Check the request, pin its model version and queue it; the job as ``describe`` says."""
+    """Check the request, pin its model version and queue it; the job as ``describe`` says.
+    ``shared``: its input is in the artifact store already (``share``)."""
     prepared = prepare(store, request)
     options = {
+        "shared": shared,
         "text_column": request.text_column,
         "id_column": request.id_column,
         "alias": request.alias,
@@ -149,10 +181,12 @@ def cancel(session: Session, batch: BatchJob) -> None:
         batch.status, batch.finished_at = BatchStatus.CANCELLED, utcnow()
 
 
-def output_file(session: Session, batch: BatchJob) -> Path:
+def output_file(settings: Settings, session: Session, batch: BatchJob) -> Path:
     if batch.status != BatchStatus.SUCCEEDED:
         raise Conflict(f"batch job {batch.id} has no output yet: it is {batch.status}")
     path = Path(batch.output_path)
+    if batch.options.get("shared"):
+        return shared_copy(settings, batch.id, "output", path.name)
     if not path.is_file():
         raise Conflict(f"batch job {batch.id} wrote a folder of Parquet parts at {path}")
     return path
@@ -175,6 +209,15 @@ def run_batch_job(
         request = _request(batch, name)
         deployment = pinned_deployment(session, name, batch.model_version_id)
         expected_hash, spent = batch.input_hash, batch.seconds or 0.0
+        shared = bool(batch.options.get("shared"))
+    recorded = request  # what lineage names: the input and output as submitted
+    if shared:  # scored from this host's copy, into this host's job folder
+        request = replace(
+            request,
+            input=shared_copy(settings, batch_id, "input", request.input.name),
+            output=job_folder(settings, batch_id) / request.output.name,
+        )
+        job_folder(settings, batch_id).mkdir(parents=True, exist_ok=True)
     try:
         if input_hash(request.input) != expected_hash:
             raise DataError(f"{request.input} changed after the job was submitted")
@@ -214,7 +257,9 @@ def run_batch_job(
     indexes = range(len(prepared.plan.chunks))
     if not is_folder(request.output):
         assemble(parts, indexes, request.output, prepared.format)
-    summary = _summary(prepared, request, expected_hash, counted, indexes)
+    if shared:
+        share(settings, batch_id, "output", request.output)
+    summary = _summary(prepared, recorded, expected_hash, counted, indexes)
     summary.seconds = spent + time.monotonic() - began
     unsure = _unsure(parts, indexes, request) if request.review_below is not None else []
 
@@ -235,6 +280,8 @@ def run_batch_job(
         mark_done,
     )
     _discard(request, folder)
+    if shared:  # the store holds the output; this host's copies were scratch
+        shutil.rmtree(job_folder(settings, batch_id), ignore_errors=True)
     return {"batch_job": batch_id, "status": BatchStatus.SUCCEEDED, "rows": summary.rows}
 
 

@@ -113,6 +113,11 @@ async def submit_batch_job(
             ) as path:
                 shutil.move(path, stored)
             batch_request = request_for(stored, input_format)
+            if jobs.shares_uploads(settings):  # a worker on another host reads it from there
+                await run_in_threadpool(jobs.share, settings, batch_id, "input", stored)
+                return await run_in_threadpool(
+                    jobs.submit, runtime.store, settings, batch_request, key.key_id, batch_id, True
+                )
         return await run_in_threadpool(
             jobs.submit, runtime.store, settings, batch_request, key.key_id, batch_id
         )
@@ -190,9 +195,12 @@ def show_batch_job(batch_id: str, session: SessionDep, key: ApiKey) -> dict[str,
 
 @router.get("/v1/batch-jobs/{batch_id}/output")
 @api("classify")
-def batch_job_output(batch_id: str, session: SessionDep, key: ApiKey) -> FileResponse:
+def batch_job_output(
+    batch_id: str, session: SessionDep, runtime: RuntimeDep, key: ApiKey
+) -> FileResponse:
     """The finished job's output file."""
-    path = jobs.output_file(session, _owned(session, key, batch_id))
+    batch = _owned(session, key, batch_id)
+    path = jobs.output_file(runtime.settings, session, batch)
     media = {".csv": "text/csv", ".jsonl": "application/x-ndjson"}.get(
         path.suffix, "application/vnd.apache.parquet"
     )
