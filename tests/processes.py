@@ -10,7 +10,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -69,18 +69,9 @@ def running_server(
         )
         base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"server exited early:\n{log.read_text()}")
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1, verify=verify).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start:\n{log.read_text()}")
-                time.sleep(0.2)
+            wait_until_answering(
+                process, log, lambda: httpx.get(f"{base}/healthz", timeout=1, verify=verify)
+            )
             yield base
         finally:
             process.terminate()
@@ -88,6 +79,25 @@ def running_server(
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def wait_until_answering(
+    process: subprocess.Popen[bytes], log: Path, probe: Callable[[], httpx.Response]
+) -> None:
+    """Until ``probe`` gets a 2xx answer; the log in the error if the process dies or a minute
+    passes first."""
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited early:\n{log.read_text()}")
+        try:
+            if probe().is_success:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{process.args[0]} did not start:\n{log.read_text()}")
+        time.sleep(0.2)
 
 
 def server_pids(log: Path) -> list[int]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.processes import free_port
+from tests.processes import free_port, wait_until_answering
 
 # The server takes any credentials; botocore still wants some, and a region.
 CREDENTIALS = {
@@ -53,17 +52,7 @@ def s3_server(log: Path) -> Iterator[S3Server]:
             env={**os.environ, **CREDENTIALS},
         )
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"S3 server exited early:\n{log.read_text()}")
-                try:
-                    httpx.get(endpoint, timeout=1)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"S3 server did not start:\n{log.read_text()}") from None
-                    time.sleep(0.2)
+            wait_until_answering(process, log, lambda: httpx.get(endpoint, timeout=1))
             yield S3Server(endpoint)
         finally:
             process.terminate()
