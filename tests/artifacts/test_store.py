@@ -4,6 +4,7 @@ answer is one clear error."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,7 @@ def test_a_part_changed_after_publishing_fails_the_hash_check_and_is_not_cached(
     store = store_on(s3, bucket, tmp_path)
     digest = store.publish("models/1", write_model)
     fs = s3fs.S3FileSystem(endpoint_url=s3.endpoint)
-    fs.pipe_file(f"{bucket}/prefix/models/1/weights.bin", b"tampered")
+    fs.pipe_file(f"{bucket}/prefix/models/1/{digest}/weights.bin", b"tampered")
     with pytest.raises(ArtifactStoreUnreachable, match="does not match its manifest"):
         store.local("models/1")
     assert not (tmp_path / "cache" / digest).exists()
@@ -129,3 +130,24 @@ def test_a_local_root_publishes_by_renaming_and_reads_in_place(tmp_path: Path) -
     (folder / "weights.bin").write_bytes(b"changed")  # a local reader sees the files as they are
     assert store.content_hash("models/1") != digest
     assert [p.name for p in (tmp_path / "artifacts" / "models").iterdir()] == ["1"]
+
+
+def test_writers_racing_on_one_name_leave_a_whole_artifact(s3: S3Server, tmp_path: Path) -> None:
+    bucket = s3.bucket()
+    first, second = store_on(s3, bucket, tmp_path / "a"), store_on(s3, bucket, tmp_path / "b")
+    first.publish("encoders/e", lambda f: write_model(f, b"first" * 100))
+    second.publish("encoders/e", lambda f: write_model(f, b"second" * 100))
+    copy = store_on(s3, bucket, tmp_path / "c").local("encoders/e")
+    assert (copy / "weights.bin").read_bytes() == b"second" * 100  # the last manifest's parts
+
+
+def test_a_manifest_naming_a_part_outside_its_folder_is_refused(
+    s3: S3Server, tmp_path: Path
+) -> None:
+    bucket = s3.bucket()
+    fs = s3fs.S3FileSystem(endpoint_url=s3.endpoint)
+    hostile = {"hash": "0" * 64, "files": {"../../../outside": 1}}
+    fs.pipe_file(f"{bucket}/prefix/models/9/{MANIFEST}", json.dumps(hostile).encode())
+    with pytest.raises(ArtifactStoreUnreachable, match="not an artifact manifest"):
+        store_on(s3, bucket, tmp_path).local("models/9")
+    assert not (tmp_path / "outside").exists()

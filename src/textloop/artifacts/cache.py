@@ -35,8 +35,7 @@ class ContentCache:
         """The folder of ``digest``, made by ``fill`` (which writes the files into the folder it
         is given) when this host has no copy yet."""
         final = self.folder / digest
-        if final.is_dir():
-            _touch(final)
+        if _touch(final):
             return final
         self.folder.mkdir(parents=True, exist_ok=True)
         partial = self.folder / f".{digest[:16]}.{uuid.uuid4().hex}.partial"
@@ -45,9 +44,12 @@ class ContentCache:
             fill(partial)
             if content_hash(partial) != digest:
                 raise HashMismatch(digest)
-            # an OSError: another thread or process put the same copy there first
-            with contextlib.suppress(OSError):
+            try:
                 partial.rename(final)
+            except OSError:
+                if not final.is_dir():
+                    raise
+                # another thread or process put the same copy there first
         finally:
             shutil.rmtree(partial, ignore_errors=True)
         _touch(final)
@@ -55,16 +57,23 @@ class ContentCache:
         return final
 
     def size(self) -> int:
-        return sum(_bytes(entry) for entry in self._entries())
+        return sum(_bytes(entry) for _, entry in self._entries())
 
-    def _entries(self) -> list[Path]:
+    def _entries(self) -> list[tuple[float, Path]]:
+        """Each copy with the time it was last used (copies removed meanwhile left out)."""
         if not self.folder.is_dir():
             return []
-        return [p for p in self.folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        entries = []
+        for path in self.folder.iterdir():
+            if path.name.startswith("."):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                entries.append((path.stat().st_mtime, path))
+        return entries
 
     def _evict(self, keep: Path) -> None:
         with self._lock:
-            entries = sorted(self._entries(), key=lambda p: p.stat().st_mtime)
+            entries = [path for _, path in sorted(self._entries())]
             sizes = {entry: _bytes(entry) for entry in entries}
             total = sum(sizes.values())
             for entry in entries:
@@ -72,14 +81,27 @@ class ContentCache:
                     break
                 if entry == keep:
                     continue
-                shutil.rmtree(entry, ignore_errors=True)
+                # out of sight at once (a rename), then removed: never seen half-deleted
+                doomed = entry.with_name(f".{entry.name}.{uuid.uuid4().hex}.evicted")
+                with contextlib.suppress(FileNotFoundError):
+                    entry.rename(doomed)
+                    shutil.rmtree(doomed, ignore_errors=True)
                 total -= sizes[entry]
 
 
-def _touch(folder: Path) -> None:
+def _touch(folder: Path) -> bool:
+    """Mark the copy used now; False when there is none."""
     now = time.time()
-    os.utime(folder, (now, now))
+    try:
+        os.utime(folder, (now, now))
+    except FileNotFoundError:
+        return False
+    return folder.is_dir()
 
 
 def _bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    total = 0
+    for path in folder.rglob("*"):
+        with contextlib.suppress(FileNotFoundError):
+            total += path.stat().st_size if path.is_file() else 0
+    return total

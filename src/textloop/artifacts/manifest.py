@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 MANIFEST = ".artifact.json"
+BLOCK = 1 << 20
 
 
 def content_hash(directory: Path) -> str:
@@ -20,7 +21,9 @@ def content_hash(directory: Path) -> str:
     digest = hashlib.sha256()
     for path in _parts(directory):
         digest.update(str(path.relative_to(directory)).encode() + b"\0")
-        digest.update(path.read_bytes())
+        with path.open("rb") as handle:
+            while block := handle.read(BLOCK):
+                digest.update(block)
     return digest.hexdigest()
 
 
@@ -40,11 +43,21 @@ def write_manifest(directory: Path) -> dict[str, Any]:
 def parse_manifest(raw: bytes, where: str) -> dict[str, Any]:
     try:
         manifest = json.loads(raw)
-        if isinstance(manifest.get("hash"), str) and isinstance(manifest.get("files"), dict):
+        if (
+            isinstance(manifest.get("hash"), str)
+            and isinstance(manifest.get("files"), dict)
+            and all(_inside(name) for name in manifest["files"])
+        ):
             return dict(manifest)
     except (ValueError, AttributeError):
         pass
     raise ValueError(f"{where} is not an artifact manifest")
+
+
+def _inside(name: str) -> bool:
+    """A part's name stays inside its folder (a manifest is read from a shared store)."""
+    path = PurePosixPath(name)
+    return bool(name) and not path.is_absolute() and ".." not in path.parts
 
 
 def _parts(directory: Path) -> list[Path]:

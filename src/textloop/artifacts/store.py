@@ -2,10 +2,12 @@
 
 Writers build a folder locally and ``publish`` it under a relative name; readers ask for
 ``local(name)``, a folder on this host's disk to load from. Under a local root both are the
-folder itself (published by a rename, as atomic as before); under a remote one, publishing
-uploads the parts and then the manifest, and reading fetches a copy into the content cache,
-checked against the manifest's hash. Credentials come from the environment or fsspec's own
-configuration, never from the database, and never appear in a message.
+folder itself (published by a rename, as atomic as before). Under a remote one, publishing
+uploads the parts under a folder named by their content hash and then the manifest that names
+it, so writers racing on one name never mix their parts and a reader always finds a whole set;
+reading fetches a copy into the content cache, checked against the manifest's hash. Credentials
+come from the environment or fsspec's own configuration, never from the database, and never
+appear in a message.
 """
 
 from __future__ import annotations
@@ -158,14 +160,20 @@ class ArtifactStore:
                 if not replace:
                     return digest
                 shutil.rmtree(final)  # left behind by a run whose database write failed
-            staging.rename(final)
+            try:
+                staging.rename(final)
+            except OSError:
+                if replace or not final.is_dir():
+                    raise
+                # the same content-addressed artifact, published meanwhile by another run
             return digest
         with self._reaching():
             if not replace and self.fs.exists(self._remote(relative, MANIFEST)):
                 return digest
             parts = sorted(p for p in staging.rglob("*") if p.is_file() and p.name != MANIFEST)
             for part in parts:
-                self.fs.put_file(str(part), self._remote(relative, str(part.relative_to(staging))))
+                name = f"{digest}/{part.relative_to(staging)}"
+                self.fs.put_file(str(part), self._remote(relative, name))
             self.fs.pipe_file(self._remote(relative, MANIFEST), (staging / MANIFEST).read_bytes())
         return digest
 
@@ -193,7 +201,12 @@ class ArtifactStore:
             for name in manifest["files"]:
                 target = into / name
                 target.parent.mkdir(parents=True, exist_ok=True)
-                self.fs.get_file(self._remote(relative, name), str(target))
+                try:
+                    self.fs.get_file(
+                        self._remote(relative, f"{manifest['hash']}/{name}"), str(target)
+                    )
+                except FileNotFoundError:  # removed since the manifest was read: read it again
+                    raise HashMismatch(manifest["hash"]) from None
         (into / MANIFEST).write_text(json.dumps(manifest, sort_keys=True), encoding="utf-8")
 
     @contextmanager

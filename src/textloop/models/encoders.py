@@ -20,7 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from textloop.artifacts import ArtifactRoot, ArtifactStore, artifact_store
+from textloop.artifacts import (
+    ArtifactMissing,
+    ArtifactRoot,
+    ArtifactStore,
+    ArtifactStoreUnreachable,
+    artifact_store,
+)
 from textloop.errors import ConfigError
 from textloop.lru import LRU
 
@@ -211,16 +217,22 @@ class EncoderPool:
                 if directory is None:
                     exports.publish(slug, lambda staging: export_encoder(name, staging))
                     directory = exports.local(slug)
-        except ConfigError as exc:
+        except (ConfigError, ArtifactStoreUnreachable) as exc:
             log.warning("%s", exc)
             return None
         return directory
 
 
 def _find_export(exports: ArtifactStore, slug: str, precision: str) -> Path | None:
+    """The export's local folder, if there is one with ``precision``; None too where the
+    store cannot be reached (the encoder then runs on PyTorch, as without an export)."""
     from textloop.models.onnx_encoder import has_export
 
-    if not exports.exists(slug):
+    try:
+        directory = exports.local(slug)
+    except ArtifactMissing:
         return None
-    directory = exports.local(slug)
+    except ArtifactStoreUnreachable as exc:
+        log.warning("%s", exc)
+        return None
     return directory if has_export(directory, precision) else None

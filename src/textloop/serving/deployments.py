@@ -57,6 +57,7 @@ class DeploymentCache:
         remember it."""
         with self.store.session() as session:
             deployment = find_deployment(session, name, alias)
+        deployment = self._loaded((name, alias), deployment)  # as a refresh would install it
         self._deployments.remember((name, alias), deployment)
         return deployment
 
@@ -82,6 +83,8 @@ class DeploymentCache:
         """``deployment`` once its model is loaded; the one served before while it cannot be."""
         before = self._deployments.last(served)
         if self.load is None or before is None or before.version_id == deployment.version_id:
+            with self._lock:
+                self._behind.pop(served, None)  # the alias is back where this server is
             return deployment
         try:
             self.load(deployment)
