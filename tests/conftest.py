@@ -1,9 +1,12 @@
 """Fixtures: a fresh database per test, and a small labelled corpus.
 
-A test gets SQLite, the embedded default. A test of behaviour that storage decides (locks,
-concurrent claims, types and text a database keeps, what survives a killed process) is marked
-``storage`` and runs on SQLite and on PostgreSQL. PostgreSQL is expected at 127.0.0.1:5432 (user
-postgres, trust auth, database ``test``); every such test gets its own database created from it.
+A test gets SQLite, the embedded default, and keeps its artifacts in a local folder; with
+``--artifact-root s3`` every test keeps them under a prefix of its own on a real S3-compatible
+server instead (``artifact_root``), its subprocesses too. A test of behaviour that storage
+decides (locks, concurrent claims, types and text a database keeps, what survives a killed
+process) is marked ``storage`` and runs on SQLite and on PostgreSQL. PostgreSQL is expected at
+127.0.0.1:5432 (user postgres, trust auth, database ``test``); every such test gets its own
+database created from it.
 When it is unreachable the PostgreSQL cases skip, except under ``CI=true`` where they fail.
 """
 
@@ -22,6 +25,7 @@ import pytest
 
 from tests.corpus import write_corpus
 from tests.s3_server import CREDENTIALS, S3Server, s3_server
+from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.store import Store, open_store
 
@@ -131,8 +135,9 @@ class Templates:
     storage is what the test is about, the build runs in the test's own database as before.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, bucket: str | None = None) -> None:
         self.root = root
+        self.bucket = bucket  # artifacts on S3: each template's under a prefix of its own
 
     def apply(self, store: Store, settings: Settings, corpus_csv: Path, build: Build) -> None:
         if store.engine.dialect.name != "sqlite":
@@ -140,8 +145,12 @@ class Templates:
             return
         template = self.root / f"{build.__module__}.{build.__qualname__}"
         if not template.exists():
-            self._make(template, build)
+            self._make(template, build, self._artifacts(template))
         shutil.copytree(template / "data", settings.data_dir, dirs_exist_ok=True)
+        if self.bucket is not None:
+            files = artifacts_for(settings).fs
+            source = str(self._artifacts(template)).removeprefix("s3://")
+            files.copy(source, str(settings.artifact_root).removeprefix("s3://"), recursive=True)
         store.engine.dispose()
         with (
             closing(sqlite3.connect(template / "db")) as source,
@@ -149,13 +158,18 @@ class Templates:
         ):
             source.backup(copy)
 
+    def _artifacts(self, template: Path) -> str | None:
+        return None if self.bucket is None else f"{self.bucket}/templates/{template.name}"
+
     @staticmethod
-    def _make(template: Path, build: Build) -> None:
+    def _make(template: Path, build: Build, artifact_root: str | None) -> None:
         building = template.with_name(template.name + ".building")
         shutil.rmtree(building, ignore_errors=True)
         building.mkdir(parents=True)
         settings = Settings.load(
-            data_dir=building / "data", database_url=f"sqlite:///{building / 'db'}"
+            data_dir=building / "data",
+            database_url=f"sqlite:///{building / 'db'}",
+            artifact_root=artifact_root,
         )
         store = open_store(settings)
         try:
@@ -166,8 +180,46 @@ class Templates:
 
 
 @pytest.fixture(scope="session")
-def templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
-    return Templates(tmp_path_factory.mktemp("templates"))
+def templates(tmp_path_factory: pytest.TempPathFactory, artifact_bucket: str | None) -> Templates:
+    return Templates(tmp_path_factory.mktemp("templates"), artifact_bucket)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--artifact-root",
+        choices=("local", "s3"),
+        default="local",
+        help="where tests keep artifacts: a local folder (default), or a prefix of their own "
+        "on an S3-compatible server the session starts",
+    )
+
+
+@pytest.fixture(scope="session")
+def artifact_bucket(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """``s3://bucket`` under ``--artifact-root s3``, with the server's address and credentials
+    in the environment for the whole session; None otherwise."""
+    if request.config.getoption("--artifact-root") != "s3":
+        yield None
+        return
+    server: S3Server = request.getfixturevalue("s3")
+    saved = dict(os.environ)
+    os.environ.update(server.environment())
+    try:
+        yield f"s3://{server.bucket()}"
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def artifact_root(artifact_bucket: str | None, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """Under ``--artifact-root s3``, this test's own prefix, in ``TEXTLOOP_ARTIFACT_ROOT``
+    (so settings and the processes the test starts use it)."""
+    if artifact_bucket is None:
+        return None
+    root = f"{artifact_bucket}/{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("TEXTLOOP_ARTIFACT_ROOT", root)
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,8 @@ TEXTLOOP = shutil.which("textloop", path=str(Path(sys.executable).parent)) or "t
 
 
 def environment(data_dir: Path, database_url: str) -> dict[str, str]:
-    shared = ("TEXTLOOP_ENCODER_DIR",)  # one encoder export for every test (conftest)
+    # one encoder export for every test, and the test's artifact store where it is not local
+    shared = ("TEXTLOOP_ENCODER_DIR", "TEXTLOOP_ARTIFACT_ROOT", "TEXTLOOP_S3_ENDPOINT_URL")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTLOOP_") or k in shared}
     env.update(TEXTLOOP_DATA_DIR=str(data_dir), TEXTLOOP_DATABASE_URL=database_url)
     return env

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from tests.batch.conftest import Trained
 from tests.processes import run_cli
+from textloop.artifacts import artifacts_for
 from textloop.predict.classify import classify
 from textloop.predict.model_cache import ModelCache
 from textloop.security.api_keys import create_api_key
@@ -32,7 +33,7 @@ def counts(trained: Trained) -> tuple[int, int]:
 def test_corrections_by_text_and_by_prediction_are_recorded_once(
     trained: Trained, tmp_path: Path
 ) -> None:
-    models = ModelCache.shared(trained.settings.artifact_root, _resources(trained))
+    models = ModelCache.shared(artifacts_for(trained.settings), _resources(trained))
     (predicted,) = classify(trained.store, models, "topics", ["the storm and the rain today"])
     path = tmp_path / "fixes.csv"
     path.write_text(

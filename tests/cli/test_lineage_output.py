@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textloop.artifacts import artifacts_for
 from textloop.cli.lineage import render_lineage
 from textloop.cli.output import out
 from textloop.config import Settings
@@ -26,7 +27,7 @@ def test_a_predictions_lineage_names_each_artifact_once_and_no_models_none(
     with store.session() as session:
         set_alias(session, "topics", PRODUCTION, 1)
         session.commit()
-    cache = ModelCache(settings.artifact_root, ModelResources.for_settings(settings))
+    cache = ModelCache(artifacts_for(settings), ModelResources.for_settings(settings))
     (result,) = classify(store, cache, "topics", ["goal!"])
     with store.session() as session:
         graph = prediction_lineage(session, result.prediction_id)

@@ -10,6 +10,7 @@ import pyarrow as pa
 from sqlalchemy import select
 
 from tests.corpus import TOPICS, corpus_rows
+from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.continuous.retrain import retrain
 from textloop.continuous.triggers import configure
@@ -74,7 +75,7 @@ def test_test_rows_stay_identical_across_a_retrain_on_reviewed_labels(
         for text, _ in [*test_texts, (train_text, train_label)]:  # tasks on labelled texts
             session.add(ReviewTask(classifier_id=classifier.id, source="pool", text=text))
         add_to_pool(session, "topics", new_texts)
-    cache = ModelCache(settings.artifact_root, ModelResources())
+    cache = ModelCache(artifacts_for(settings), ModelResources())
     assert len(sample_pool(store, cache, "topics", 5, "random")) == 5
     answers = {text: WRONG[label] for text, label in test_texts}  # reviewers disagree with test
     answers[train_text] = WRONG[train_label]

@@ -6,6 +6,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.data.datasets import ingest_table
 from textloop.data.readers import read_labelled_file
@@ -46,7 +47,7 @@ def test_a_prediction_after_two_retrains_names_its_model_run_and_data(
     store: Store, settings: Settings, corpus_csv: Path
 ) -> None:
     grow_and_retrain(store, settings, read_labelled_file(corpus_csv))
-    cache = ModelCache(settings.artifact_root, ModelResources())
+    cache = ModelCache(artifacts_for(settings), ModelResources())
     (prediction,) = classify(store, cache, "topics", ["rain and wind"])
     with store.session() as session:
         graph = prediction_lineage(session, prediction.prediction_id)

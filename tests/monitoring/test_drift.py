@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.corpus import corpus_rows, write_corpus
+from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.data.readers import read_labelled_file
 from textloop.errors import InvalidRequest
@@ -60,7 +61,7 @@ def monitored(store: Store, settings: Settings, tmp_path: Path) -> ModelCache:
     with store.session() as session:
         # small samples: the KS statistics of 60 texts are noisier than the defaults allow for
         configure_drift(session, "topics", WINDOW, {"length_ks": 0.5, "confidence_ks": 0.5})
-    return ModelCache(settings.artifact_root, ModelResources())
+    return ModelCache(artifacts_for(settings), ModelResources())
 
 
 def send(store: Store, cache: ModelCache, texts: list[str]) -> None:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.data.datasets import ingest_table
 from textloop.errors import DataError, NotFound, TrainingError
@@ -21,7 +22,7 @@ def test_training_registers_version_one_with_test_metrics(
     with ingested.session() as session:
         record = get_model_version(session, get_classifier(session, "topics"), 1)
         assert record.metrics["test"]["rows"] == report.test_metrics["rows"]
-        model = load_model(settings.artifact_root / record.artifact_uri)
+        model = load_model(artifacts_for(settings).local(record.artifact_uri))
     assert model.classes_ == ["finance", "sport", "weather"]
 
 

@@ -1,5 +1,6 @@
 """Tuning searches each family's hyper-parameters within a budget and records every trial."""
 
+from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.models.base import ModelResources, load_model
 from textloop.pipeline.components.tune import configurations
@@ -38,7 +39,7 @@ def test_every_trial_is_recorded_and_the_best_one_is_trained(
     assert report.candidates["ngram"]["accuracy"] == best["accuracy"]
     with ingested.session() as session:
         record = get_model_version(session, get_classifier(session, "topics"), report.version)
-        path = settings.artifact_root / record.artifact_uri
+        path = artifacts_for(settings).local(record.artifact_uri)
     assert load_model(path).model.get_params() == best["params"]  # inside the calibration
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.errors import InvalidRequest, NotBlessed
 from textloop.models.base import families
@@ -34,7 +35,7 @@ def versions(store: Store, settings: Settings, classifier_id: int) -> Store:
         dataset = latest_dataset_version(session, classifier)
         for blessing in ({"blessed": True, "reasons": []}, None):
             model = families.get("ngram")().fit(TEXTS, LABELS)
-            row = register_model(session, settings.artifact_root, classifier, dataset, model, {})
+            row = register_model(session, artifacts_for(settings), classifier, dataset, model, {})
             row.blessing = blessing
     return store
 

@@ -65,7 +65,11 @@ def test_training_records_infra_validation_and_deploy_refuses_a_failure(tmp_path
     assert run_cli(env, "deploy", "t", "--force").returncode == 0
 
 
-def test_deploy_refuses_a_version_whose_files_changed_since_registration(tmp_path: Path) -> None:
+def test_deploy_refuses_a_version_whose_files_changed_since_registration(
+    tmp_path: Path, artifact_root: str | None
+) -> None:
+    if artifact_root is not None:  # in a remote store a changed part fails its manifest's hash
+        pytest.skip("changes the files of a local artifact root")
     env = environment(tmp_path / "data", f"sqlite:///{tmp_path / 'db.sqlite'}")
     assert run_cli(env, "ingest", str(write_corpus(tmp_path / "c.csv")), "-c", "t").returncode == 0
     assert run_cli(env, "train", "t", "--model", "ngram").returncode == 0

@@ -8,6 +8,7 @@ from sqlalchemy import delete, select, update
 
 from tests.conftest import Templates
 from tests.corpus import TOPICS
+from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.data.readers import read_labelled_file
 from textloop.errors import InvalidRequest, NotFound
@@ -39,7 +40,7 @@ def deployed(
     store: Store, settings: Settings, corpus_csv: Path, templates: Templates
 ) -> ModelCache:
     templates.apply(store, settings, corpus_csv, deploy_with_pool)
-    return ModelCache(settings.artifact_root, ModelResources())
+    return ModelCache(artifacts_for(settings), ModelResources())
 
 
 def test_each_text_enters_the_pool_once(store: Store, deployed: ModelCache) -> None:
@@ -106,7 +107,7 @@ def test_a_classifier_without_a_model_draws_its_first_labels_at_random(
     store: Store, settings: Settings, corpus_csv: Path
 ) -> None:
     ingest_batch(store, settings, "topics", read_labelled_file(corpus_csv), "corpus")
-    cache = ModelCache(settings.artifact_root, ModelResources())
+    cache = ModelCache(artifacts_for(settings), ModelResources())
     with store.session() as session:
         add_to_pool(session, "topics", POOL)
     with pytest.raises(NotFound, match="'topics' has no deployed model"):

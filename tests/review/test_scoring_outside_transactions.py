@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.data.readers import read_labelled_file
 from textloop.models.base import ModelResources
@@ -52,7 +53,7 @@ class LockProbe:
 
 class ProbingCache(ModelCache):
     def __init__(self, settings: Settings) -> None:
-        super().__init__(settings.artifact_root, ModelResources())
+        super().__init__(artifacts_for(settings), ModelResources())
         self.database = Path(settings.database_url.removeprefix("sqlite:///"))
         self.lock_free: list[bool] = []
 

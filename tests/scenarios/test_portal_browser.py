@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from tests.corpus import write_corpus
 from tests.processes import environment, run_cli, running_server
+from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.store import open_store
 from textloop.store.queries import get_classifier
@@ -185,7 +186,7 @@ def test_explicit_feedback_is_never_confirmed_by_enter_and_the_url_follows_the_t
         assert disputed is not None
         reported = next(label for label in ("sport", "finance") if label != disputed.label)
         disputed_id, model_label = disputed.id, disputed.label
-    cache = ModelCache(settings.artifact_root, ModelResources())
+    cache = ModelCache(artifacts_for(settings), ModelResources())
     explicit = record_feedback(store, cache, "topics", prediction_id=disputed_id, label=reported)
     text_only = record_feedback(store, cache, "topics", text="a storm over the bank")
 

@@ -88,6 +88,8 @@ def test_several_processes_serve_one_port_and_all_refuse_a_revoked_key(
         assert refused_in_a_row == 20  # and no process answers it again
 
 
+# On PostgreSQL the same guarantee is part of the several-hosts scenario (test_several_hosts).
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_predictions_answered_by_a_killed_server_are_stored_by_the_next(
     tmp_path: Path, database_url: str
 ) -> None:

@@ -5,6 +5,10 @@ A deploy and a rollback made through replica A are served by replica B within a 
 retrain the worker finishes is served by both; no request fails; killing A with SIGKILL loses no
 prediction it acknowledged (its journal is stored when it starts again) while B keeps
 answering; the key's usage counts every admitted request of both.
+
+``make test`` runs it shortened; ``TEXTLOOP_SCENARIO_FULL=1`` runs the full version (four
+clients per replica, and a minute of steady load between the changes) whose figures are in
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ pytestmark = [pytest.mark.usefixtures("s3_credentials"), pytest.mark.slow]
 
 CLASSIFY = "/v1/classifiers/topics/classify"
 SWAP_SECONDS = 1.0  # a change made through A is served by B within this
+FULL = os.environ.get("TEXTLOOP_SCENARIO_FULL") == "1"
+CLIENTS = 4 if FULL else 2  # per replica
+STEADY = 60.0 if FULL else 0.0  # seconds of load, beyond the swap, after each change
 
 
 @dataclass
@@ -51,7 +58,7 @@ class Load:
 
     base: str
     key: str
-    threads: int = 2
+    threads: int = CLIENTS
     answers: list[Answer] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -156,7 +163,7 @@ def test_replicas_and_a_worker_on_separate_hosts_share_one_database_and_one_stor
                                headers=headers, timeout=60)  # fmt: skip
             assert moved.status_code == 201, moved.text
             deployed_at = time.monotonic()
-            time.sleep(SWAP_SECONDS + 0.5)
+            time.sleep(SWAP_SECONDS + 0.5 + STEADY)
             lags = {"deploy via A, on B": load_b.swapped(deployed_at, 2)}
 
             # a rollback through A
@@ -165,7 +172,7 @@ def test_replicas_and_a_worker_on_separate_hosts_share_one_database_and_one_stor
             )
             assert back.status_code == 201, back.text
             rolled_at = time.monotonic()
-            time.sleep(SWAP_SECONDS + 0.5)
+            time.sleep(SWAP_SECONDS + 0.5 + STEADY)
             lags["rollback via A, on B"] = load_b.swapped(rolled_at, 1)
 
             # a retrain on new data, run by the worker on its own host
@@ -182,7 +189,7 @@ def test_replicas_and_a_worker_on_separate_hosts_share_one_database_and_one_stor
 
             until(retrained, 300, "the worker finished the retrain")
             finished_at = time.monotonic()
-            time.sleep(SWAP_SECONDS + 0.5)
+            time.sleep(SWAP_SECONDS + 0.5 + STEADY)
             lags["retrain by the worker, on A"] = load_a.swapped(finished_at, 3)
             lags["retrain by the worker, on B"] = load_b.swapped(finished_at, 3)
             print("seconds until served:", {k: round(v, 3) for k, v in lags.items()})
