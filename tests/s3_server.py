@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.processes import free_port, wait_until_answering
+from tests.processes import free_port, stop, wait_until_answering
 
 # The server takes any credentials; botocore still wants some, and a region.
 CREDENTIALS = {
@@ -55,8 +55,4 @@ def s3_server(log: Path) -> Iterator[S3Server]:
             wait_until_answering(process, log, lambda: httpx.get(endpoint, timeout=1))
             yield S3Server(endpoint)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
