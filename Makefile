@@ -29,9 +29,14 @@ browser:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium chromium-driver; }
 
-# Tests run on every core, then the few that time a whole loop end to end run alone.
+# Tests run on every core; then the tests of what registers, serves and batch-classifies models
+# run again with every artifact on a real S3-compatible server (on SQLite: the artifact store,
+# not the database, is what differs); then the few that time a whole loop end to end run alone.
+S3_AGAIN := tests/registry tests/serving tests/batch
+
 test: venv lint browser
 	$(BIN)/pytest -n auto --dist loadfile -m "not serial"
+	$(BIN)/pytest -n auto --dist loadfile -m "not serial" --artifact-root s3 -k "not postgresql" $(S3_AGAIN)
 	$(BIN)/pytest -m serial
 
 clean:

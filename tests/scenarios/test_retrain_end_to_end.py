@@ -1,17 +1,17 @@
-"""Retraining against a real ``textloop serve --with-worker`` process, triggered over HTTP."""
+"""Retraining against a real ``textloop serve --with-worker`` process, triggered over HTTP.
+
+On SQLite: the several-hosts scenario runs a retrain queued over HTTP by a worker on PostgreSQL.
+"""
 
 import json
 import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.corpus import write_corpus
 from tests.processes import environment, run_cli, running_server
 from tests.webhook_receiver import Receiver
-
-pytestmark = pytest.mark.storage
 
 SECRET = "the-receivers-shared-secret"
 

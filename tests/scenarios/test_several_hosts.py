@@ -13,7 +13,6 @@ docs/benchmarks.md.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -29,9 +28,14 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.corpus import write_corpus
-from tests.processes import TEXTLOOP, environment, run_cli, running_server, server_pids
+from tests.processes import TEXTLOOP, environment, running_server, server_pids
 from tests.s3_server import S3Server
 from textloop.config import Settings
+from textloop.data.readers import read_labelled_file
+from textloop.pipeline.ingestion import ingest_batch
+from textloop.pipeline.training import train_classifier
+from textloop.registry.aliases import PRODUCTION, set_alias
+from textloop.security.api_keys import create_api_key
 from textloop.store import Store
 from textloop.store.tables import KeyUsage, Prediction
 
@@ -40,7 +44,7 @@ pytestmark = [pytest.mark.usefixtures("s3_credentials"), pytest.mark.slow]
 CLASSIFY = "/v1/classifiers/topics/classify"
 SWAP_SECONDS = 1.0  # a change made through A is served by B within this
 FULL = os.environ.get("TEXTLOOP_SCENARIO_FULL") == "1"
-CLIENTS = 4 if FULL else 2  # per replica
+CLIENTS = 4 if FULL else 1  # per replica
 STEADY = 60.0 if FULL else 0.0  # seconds of load, beyond the swap, after each change
 
 
@@ -112,6 +116,11 @@ def worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
             process.wait(timeout=60)
 
 
+def ingest(settings: Settings, store: Store, name: str, per_label: int = 40) -> None:
+    rows = read_labelled_file(write_corpus(settings.data_dir.parent / name, per_label=per_label))
+    ingest_batch(store, settings, "topics", rows, name)
+
+
 def until(condition: object, seconds: float, what: str) -> float:
     """Wait for ``condition()`` to hold; the seconds it took."""
     began = time.monotonic()
@@ -132,28 +141,27 @@ def test_replicas_and_a_worker_on_separate_hosts_share_one_database_and_one_stor
         env.update(s3.environment(), TEXTLOOP_ARTIFACT_ROOT=root)
         return env
 
-    admin_host, a, b, w = host("admin"), host("a"), host("b"), host("worker")
-
-    def cli(env: dict[str, str], *args: str) -> str:
-        done = run_cli(env, *args)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    cli(admin_host, "ingest", str(write_corpus(tmp_path / "c.csv")), "-c", "topics")
-    cli(admin_host, "train", "topics", "--model", "ngram", "--deploy")  # version 1
-    cli(admin_host, "train", "topics", "--model", "majority")  # version 2, not deployed
-    admin = json.loads(cli(admin_host, "keys", "create", "--scopes", "admin", "--json"))
-    user = json.loads(
-        cli(admin_host, "keys", "create", "--scopes", "classify", "--quota", "1000000", "--json")
+    a, b, w = host("a"), host("b"), host("worker")
+    # what an admin host sets up beforehand, in this process: the same database and store
+    here = Settings.load(tmp_path / "admin", settings.database_url, root).with_flags(
+        s3_endpoint_url=s3.endpoint
     )
-    headers = {"x-api-key": admin["api_key"]}
+    ingest(here, store, "c.csv")
+    train_classifier(store, here, "topics", "ngram")  # version 1, deployed
+    train_classifier(store, here, "topics", "majority")  # version 2, not deployed
+    with store.session() as session:
+        set_alias(session, "topics", PRODUCTION, 1)
+        admin = create_api_key(session, ["admin"])
+        user = create_api_key(session, ["classify"], monthly_quota=1_000_000)
+        admin_key, user_key, user_id = admin.key, user.key, user.id
+    headers = {"x-api-key": admin_key}
 
     with (
         running_server(a, tmp_path / "a.log") as base_a,
         running_server(b, tmp_path / "b.log") as base_b,
         worker(w, tmp_path / "worker.log"),
     ):
-        load_a, load_b = Load(base_a, user["api_key"]), Load(base_b, user["api_key"])
+        load_a, load_b = Load(base_a, user_key), Load(base_b, user_key)
         try:
             until(lambda: len(load_b.answers) > 20, 30, "B answers")
 
@@ -176,8 +184,7 @@ def test_replicas_and_a_worker_on_separate_hosts_share_one_database_and_one_stor
             lags["rollback via A, on B"] = load_b.swapped(rolled_at, 1)
 
             # a retrain on new data, run by the worker on its own host
-            cli(admin_host, "ingest", str(write_corpus(tmp_path / "more.csv", per_label=60)),
-                "-c", "topics")  # fmt: skip
+            ingest(here, store, "more.csv", per_label=60)
             queued = httpx.post(f"{base_a}/v1/classifiers/topics/retrain",
                                 json={"model": "ngram"}, headers=headers, timeout=60)  # fmt: skip
             assert queued.status_code == 202, queued.text
@@ -215,7 +222,7 @@ def test_replicas_and_a_worker_on_separate_hosts_share_one_database_and_one_stor
     with store.session() as session:
         stored = set(session.scalars(select(Prediction.id)).all())
         admitted = session.scalar(
-            select(func.sum(KeyUsage.requests)).where(KeyUsage.api_key_id == user["id"])
+            select(func.sum(KeyUsage.requests)).where(KeyUsage.api_key_id == user_id)
         )
     assert acknowledged <= {str(p) for p in stored}
     assert admitted is not None
