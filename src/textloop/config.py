@@ -165,6 +165,15 @@ SETTINGS: tuple[Setting, ...] = (
         ),
     ),
     Setting(
+        "finetune_seconds", float, "180",
+        "The longest the ``finetuned`` family may spend adapting its encoder in one training "
+        "run; its schedule is planned from the data, and this only stops a slow machine.",
+        flag=Flag(
+            "train", "--finetune-seconds",
+            "The longest the finetuned family may spend adapting its encoder.",
+        ),
+    ),
+    Setting(
         "encoder_dir", location, "{artifact_root}/encoders",
         "Where the ONNX exports of sentence encoders live.",
     ),
@@ -269,6 +278,7 @@ class Settings:
     tune_trials: int
     tune_seconds: float
     encoder_dir: Path | str | None
+    finetune_seconds: float
     encoder_runtime: str
     batch_wait_ms: float
     embedding_cache: int

@@ -48,6 +48,7 @@ def train(
     ] = None,
     tune_trials: Annotated[int | None, setting_option("tune_trials")] = None,
     tune_seconds: Annotated[float | None, setting_option("tune_seconds")] = None,
+    finetune_seconds: Annotated[float | None, setting_option("finetune_seconds")] = None,
     slice_column: Annotated[
         list[str] | None,
         typer.Option(
@@ -67,7 +68,9 @@ def train(
     """Run the training pipeline: validate, tune, train, evaluate, bless, infra-validate, push."""
     from textloop.pipeline.training import train_classifier
 
-    run = invocation(ctx, tune_trials=tune_trials, tune_seconds=tune_seconds)
+    run = invocation(
+        ctx, tune_trials=tune_trials, tune_seconds=tune_seconds, finetune_seconds=finetune_seconds
+    )
     config, store = run.settings, run.store
     if backfill and from_step is None:
         from_step = "train"

@@ -59,6 +59,7 @@ class ModelResources:
     export_missing: bool = False
     cache_size: int = 50_000  # embeddings kept per encoder
     threads: int | None = None  # per encoder call; None: every core (batch work, training)
+    finetune_seconds: float = 180.0  # the ``finetuned`` family's budget, unless it is given one
 
     @classmethod
     def for_settings(
@@ -71,6 +72,7 @@ class ModelResources:
             export_missing=export_missing,
             cache_size=settings.embedding_cache,
             threads=threads,
+            finetune_seconds=settings.finetune_seconds,
         )
 
     def encoder_pool(self) -> Any:
@@ -102,6 +104,7 @@ def _import_builtins() -> None:
     import textloop.models.calibrated
     import textloop.models.embedding
     import textloop.models.ensemble
+    import textloop.models.finetuned
     import textloop.models.ngram  # noqa: F401
 
 

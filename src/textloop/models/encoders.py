@@ -184,6 +184,23 @@ class EncoderPool:
             self._by_name[name] = self._encoders[key]
             return self._encoders[key]
 
+    def adopt(self, directory: Path) -> CachedEncoder:
+        """The encoder a model carries in ``directory`` (its own ONNX export), shared by the
+        identity the export records: loads of one model version share one session and one
+        cache, and no other encoder's cache. It runs at the pool's precision where the export
+        has that file and on INT8 otherwise; a carried encoder never runs on PyTorch."""
+        from textloop.models.onnx_encoder import ExportManifest, OnnxEncoder
+
+        manifest = ExportManifest.load(directory)
+        wanted = self.runtime.removeprefix("onnx-")
+        precision = wanted if wanted in manifest.files else "int8"
+        with self._lock:
+            if manifest.encoder not in self._encoders:
+                self._encoders[manifest.encoder] = OnnxEncoder(
+                    directory, precision, cache_size=self.cache_size, threads=self.threads
+                )
+            return self._encoders[manifest.encoder]
+
     def loaded(self) -> dict[str, CachedEncoder]:
         with self._lock:
             return dict(self._encoders)

@@ -63,8 +63,14 @@ def exporting(directory: Path) -> Iterator[None]:
         yield
 
 
-def export_encoder(name: str, directory: Path) -> ExportManifest:
-    """Write ``directory`` with the FP32 and INT8 graphs, the tokenizer, probes and manifest.
+def export_encoder(
+    name: str,
+    directory: Path,
+    identity: str | None = None,
+    keep: tuple[str, ...] = tuple(FILES),
+) -> ExportManifest:
+    """Write ``directory`` with the graphs of the ``keep`` precisions (all by default), the
+    tokenizer, probes and manifest, recording the encoder as ``identity`` (default: ``name``).
 
     The files are written to a temporary folder beside it and renamed into place, so a reader
     never sees half an export.
@@ -118,7 +124,7 @@ def export_encoder(name: str, directory: Path) -> ExportManifest:
         np.savez(staging / PROBES, texts=np.array(PROBE_TEXTS), embeddings=reference)
         manifest = ExportManifest(
             format=FORMAT,
-            encoder=name,
+            encoder=identity or name,
             dimension=int(reference.shape[1]),
             max_length=int(model.max_seq_length),
             files=dict(FILES),
@@ -134,7 +140,16 @@ def export_encoder(name: str, directory: Path) -> ExportManifest:
                 f"the ONNX export of {name!r} does not reproduce the original (lowest cosine "
                 f"similarity on the probe texts: {agreement}); it is served with PyTorch"
             )
-        manifest = ExportManifest(**{**asdict(manifest), "min_cosine": agreement})
+        for precision in set(FILES) - set(keep):
+            (staging / FILES[precision]).unlink()
+        kept = {precision: FILES[precision] for precision in FILES if precision in keep}
+        manifest = ExportManifest(
+            **{
+                **asdict(manifest),
+                "files": kept,
+                "min_cosine": {precision: agreement[precision] for precision in kept},
+            }
+        )
         manifest.save(staging)
         if directory.exists():
             shutil.rmtree(directory)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,19 @@ from textloop.models.calibrated import fit_temperature, rescale
 from textloop.models.ensemble import EnsembleClassifier, align, pool
 from textloop.pipeline.evaluation import headline
 
-WEIGHT_GRID = [round(0.1 * step, 1) for step in range(1, 10)]
+STEPS = 10  # weights are multiples of 1/STEPS, each member at least one
+
+
+def weight_grid(members: int) -> list[list[float]]:
+    """Every way to share STEPS tenths among ``members``, each getting at least one (nine for
+    two members, 36 for three)."""
+    if members == 1:
+        return [[1.0]]
+    shares = itertools.combinations(range(1, STEPS), members - 1)
+    return [
+        [round((b - a) / STEPS, 1) for a, b in zip((0, *cuts), (*cuts, STEPS), strict=True)]
+        for cuts in shares
+    ]
 
 
 def weighted_ensemble(
@@ -18,7 +31,7 @@ def weighted_ensemble(
 ) -> tuple[EnsembleClassifier, dict[str, float]]:
     """The ensemble of already fitted ``models`` whose weights fit validation best.
 
-    Two members get a grid of weights; more get equal weights. Weights are judged by log-loss on
+    Every weighting in tenths is tried (``weight_grid``). Weights are judged by log-loss on
     validation after temperature scaling, which is how the ensemble will be calibrated: smoother
     than accuracy on a thousand rows, and it rewards confidence that can be trusted. Member
     predictions are computed once and recombined, so the search costs no extra inference.
@@ -28,8 +41,7 @@ def weighted_ensemble(
     aligned = [align(m.predict_proba(texts), m.classes_, classes) for m in models]
     known = [i for i, label in enumerate(labels) if label in classes]
     truth = np.array([classes.index(labels[i]) for i in known], dtype=int)
-    equal_weights = [1.0 / len(models)] * len(models)
-    grid = [[w, 1 - w] for w in WEIGHT_GRID] if len(models) == 2 else [equal_weights]
+    grid = weight_grid(len(models))
     best: tuple[float, list[float], np.ndarray] | None = None
     for weights in grid:
         pooled = pool(aligned, weights, equal.pooling)

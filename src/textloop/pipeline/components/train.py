@@ -92,6 +92,7 @@ class TrainStep(Component):
                 "validation": scores,
                 "selected_from": list(fitted),
                 "calibration": calibration,
+                **_fit_reports(fitted, scores),
             },
         )
 
@@ -100,6 +101,22 @@ class TrainStep(Component):
 
     def available(self, workspace: Workspace, output: Output) -> bool:
         return workspace.artifacts.exists(output.properties["path"])
+
+
+def _fit_reports(fitted: dict[str, Any], scores: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """What a family says its fit did (``fit_report_``: fine-tuning's time and steps, say), with
+    its gain on validation over the family it ``improves_on``, where both were candidates."""
+    reports: dict[str, Any] = {}
+    for family, model in fitted.items():
+        report = getattr(model, "fit_report_", None)
+        if report is None:
+            continue
+        reports[family] = dict(report)
+        baseline = getattr(model, "improves_on", None)
+        if family in scores and baseline in scores:
+            gain = scores[family]["accuracy"] - scores[baseline]["accuracy"]
+            reports[family][f"validation_gain_over_{baseline}"] = round(gain, 4)
+    return {"fit_reports": reports} if reports else {}
 
 
 def _save_candidate(workspace: Workspace, model: Any) -> tuple[str, str]:

@@ -1,0 +1,194 @@
+"""Adapting a sentence encoder to a classifier's labels, within a time budget.
+
+A frozen encoder places texts by what they are about in general; a few labels per class are
+enough to move it towards what tells *these* classes apart. The objective is a cosine softmax:
+each class gets a prototype, initialised to the mean embedding of its labelled texts, and the
+encoder and prototypes learn together to put every text nearest its own class's prototype, by a
+margin the scale sets. It needs no pairs (so it costs one pass per text per epoch, not one per
+pair) and works from two labels per class upwards.
+
+The schedule depends only on the data (``plan``), so a run is deterministic for a seed; the
+budget is a ceiling, for a machine slower than planned, and a run it stops says so. Needs torch:
+it runs where models are trained, never where they are served.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# Texts seen per run on the CPU (epochs = this / labelled texts, within EPOCHS); a GPU sees more.
+PASSES_CPU = 6_000
+PASSES_GPU = 40_000
+EPOCHS = (1, 8)
+PER_CLASS = 16  # texts per class whose frozen embeddings start its prototype
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to fine-tune: what the data and the device decide, fixed before the first step."""
+
+    epochs: int
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    prototype_learning_rate: float = 1e-2
+    scale: float = 20.0  # the cosine softmax's inverse temperature
+    max_length: int = 64  # tokens; longer texts are truncated while training only
+
+    def steps(self, texts: int) -> int:
+        return self.epochs * math.ceil(texts / self.batch_size)
+
+
+def plan(texts: int, device: str) -> Plan:
+    passes = PASSES_GPU if device == "cuda" else PASSES_CPU
+    low, high = EPOCHS
+    return Plan(epochs=max(low, min(high, round(passes / max(texts, 1)))))
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a fine-tuning run did, recorded with the model."""
+
+    device: str
+    epochs: int
+    steps: int
+    planned_steps: int
+    seconds: float
+    stopped_by_budget: bool
+    first_loss: float
+    last_loss: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "epochs": self.epochs,
+            "steps": self.steps,
+            "planned_steps": self.planned_steps,
+            "seconds": round(self.seconds, 3),
+            "stopped_by_budget": self.stopped_by_budget,
+            "first_loss": round(self.first_loss, 4),
+            "last_loss": round(self.last_loss, 4),
+        }
+
+
+def _class_means(
+    model: Any,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    classes: list[str],
+    seed: int,
+    where: str,
+) -> Any:
+    """Each class's mean frozen embedding over at most ``PER_CLASS`` of its texts: where the
+    prototypes start (a few texts place a class's centre well; all of them cost a pass)."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    rows: dict[str, list[int]] = {label: [] for label in classes}
+    for row, label in enumerate(labels):
+        rows[label].append(row)
+    chosen = {
+        label: sorted(rng.choice(found, min(PER_CLASS, len(found)), replace=False).tolist())
+        for label, found in rows.items()
+    }
+    sample = [texts[row] for label in classes for row in chosen[label]]
+    with torch.no_grad():
+        embedded = torch.tensor(model.encode(sample, batch_size=64, normalize_embeddings=True))
+    means, start = [], 0
+    for label in classes:
+        means.append(embedded[start : start + len(chosen[label])].mean(0))
+        start += len(chosen[label])
+    return torch.stack(means).to(where)
+
+
+def device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def finetune(
+    base: str,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    out: Path,
+    seconds: float,
+    seed: int = 0,
+    schedule: Plan | None = None,
+) -> Report:
+    """Fine-tune the sentence encoder ``base`` on ``texts`` and ``labels``; save it to ``out``
+    (a sentence-transformers folder) and say what was done."""
+    import torch
+
+    from textloop.models.encoders import SentenceEncoder
+
+    began = time.monotonic()
+    where = device()
+    schedule = schedule or plan(len(texts), where)
+    classes = sorted(set(labels))
+    index = {label: number for number, label in enumerate(classes)}
+    targets = torch.tensor([index[label] for label in labels])
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+
+    model = SentenceEncoder(base)._load()
+    model.to(where)
+    model.max_seq_length = min(model.max_seq_length, schedule.max_length)
+    prototypes = torch.nn.Parameter(_class_means(model, texts, labels, classes, seed, where))
+    optimiser = torch.optim.AdamW(
+        [
+            {"params": model.parameters(), "lr": schedule.learning_rate},
+            {"params": [prototypes], "lr": schedule.prototype_learning_rate},
+        ],
+        weight_decay=0.01,
+    )
+    planned = schedule.steps(len(texts))
+    warmup = max(1, planned // 10)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: min((step + 1) / warmup, max(0.0, (planned - step) / planned))
+    )
+    model.train()
+    steps, losses, stopped = 0, [], False
+    for _ in range(schedule.epochs):
+        order = torch.randperm(len(texts), generator=generator)
+        for start in range(0, len(order), schedule.batch_size):
+            if time.monotonic() - began > seconds:
+                stopped = True
+                break
+            batch = order[start : start + schedule.batch_size]
+            features = model.preprocess([texts[int(row)] for row in batch])
+            features = {
+                name: value.to(where) if hasattr(value, "to") else value
+                for name, value in features.items()
+            }
+            embeddings = model(features)["sentence_embedding"]
+            directions = torch.nn.functional.normalize(prototypes, dim=1)
+            logits = schedule.scale * embeddings @ directions.T
+            loss = torch.nn.functional.cross_entropy(logits, targets[batch].to(where))
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            scheduler.step()
+            steps += 1
+            losses.append(float(loss.detach()))
+        if stopped:
+            break
+    model.eval()
+    model.to("cpu")
+    model.save(str(out))
+    return Report(
+        device=where,
+        epochs=schedule.epochs,
+        steps=steps,
+        planned_steps=planned,
+        seconds=time.monotonic() - began,
+        stopped_by_budget=stopped,
+        first_loss=float(np.mean(losses[:5])) if losses else math.nan,
+        last_loss=float(np.mean(losses[-5:])) if losses else math.nan,
+    )
