@@ -16,6 +16,7 @@ rounds), and saves a PNG of the curves.
 
 Usage: python benchmarks/active_learning.py [--seeds 0 1 2] [--max-labels 2400]
        [--strategies random margin diverse] [--plot docs/active_learning.png]
+       [--family finetuned] [--target 0.922]
 """
 
 from __future__ import annotations
@@ -85,14 +86,19 @@ def accuracy(model: Any, test: Sequence[tuple[str, str]]) -> float:
     return float(np.mean(predicted == np.asarray([label for _, label in test])))
 
 
-def full_data_accuracy(data: Data, resources: ModelResources) -> float:
-    model = families.create(FAMILY, resources)
+def full_data_accuracy(data: Data, resources: ModelResources, family: str) -> float:
+    model = families.create(family, resources)
     fit_model(model, [t for t, _ in data.pool], [label for _, label in data.pool])
     return accuracy(model, data.test)
 
 
 def simulate(
-    data: Data, strategy: str, seed: int, max_labels: int, resources: ModelResources
+    data: Data,
+    strategy: str,
+    seed: int,
+    max_labels: int,
+    resources: ModelResources,
+    family: str = FAMILY,
 ) -> list[tuple[int, float]]:
     """One learning curve: (reviewed labels, test accuracy) after each round."""
     with tempfile.TemporaryDirectory(prefix="textloop-al-") as directory:
@@ -126,7 +132,7 @@ def simulate(
                 )
             answer_every_task(store, oracle, truth)
             labelled = reviewed_labels(store)
-            model = retrain(store, settings, labelled, data, resources)
+            model = retrain(store, settings, labelled, data, resources, family)
             curve.append((len(labelled), accuracy(model, data.test)))
             print(
                 f"    {strategy:<8} seed {seed}  {curve[-1][0]:5,} labels  "
@@ -160,6 +166,7 @@ def retrain(
     labelled: list[tuple[str, str]],
     data: Data,
     resources: ModelResources,
+    family: str,
 ) -> Any:
     """Reviewed labels + the test rows become a dataset version; the model fitted on every
     reviewed label (and the pool) is registered under it and deployed."""
@@ -173,7 +180,7 @@ def retrain(
     with store.session() as session:
         classifier = get_classifier(session, NAME)
         unlabelled = unlabelled_texts(session, classifier.id)
-    model = families.create(FAMILY, resources)
+    model = families.create(family, resources)
     fit_model(model, [t for t, _ in labelled], [label for _, label in labelled], unlabelled)
     with store.session() as session:
         classifier = session.get(Classifier, get_classifier(session, NAME).id)
@@ -228,24 +235,34 @@ def main() -> None:
     parser.add_argument("--strategies", nargs="+", default=["random", "margin", DEFAULT_STRATEGY])
     parser.add_argument("--plot", type=Path, default=root / "docs" / "active_learning.png")
     parser.add_argument("--json", type=Path, help="also write the curves to this file")
+    parser.add_argument("--family", default=FAMILY, help="the learner (finetuned, say)")
+    parser.add_argument(
+        "--target", type=float, help=f"the accuracy to reach (default: {SHARE:.0%} of full data)"
+    )
     args = parser.parse_args()
     data = Data(
         read(args.data / "train.csv", args.label_column),
         read(args.data / "test.csv", args.label_column),
     )
-    resources = ModelResources()
+    resources = (
+        ModelResources(runtime="onnx-int8", export_missing=True)
+        if args.family == "finetuned"
+        else ModelResources()
+    )
     started = time.perf_counter()
     print(
-        f"Banking77: pool {len(data.pool):,} texts, test {len(data.test):,}; {FAMILY} model, "
+        f"Banking77: pool {len(data.pool):,} texts, test {len(data.test):,}; {args.family} model, "
         f"{os.cpu_count()} CPUs; first {FIRST} labels random, then rounds of {ROUND}"
     )
-    full = full_data_accuracy(data, resources)
-    target = SHARE * full
+    full = full_data_accuracy(data, resources, args.family)
+    target = args.target or SHARE * full
     print(f"full-data accuracy {full:.4f}; {SHARE:.0%} of it: {target:.4f}", flush=True)
     curves: dict[str, dict[int, list[tuple[int, float]]]] = {s: {} for s in args.strategies}
     for seed in args.seeds:
         for strategy in args.strategies:
-            curves[strategy][seed] = simulate(data, strategy, seed, args.max_labels, resources)
+            curves[strategy][seed] = simulate(
+                data, strategy, seed, args.max_labels, resources, args.family
+            )
     report(curves, args.seeds, target)
     plot(curves, target, args.plot)
     if args.json:

@@ -69,6 +69,7 @@ def measure(
     if finetuning:
         result["finetune_seconds"] = finetuning["seconds"]
         result["stopped_by_budget"] = finetuning["stopped_by_budget"]
+        result["device"] = finetuning["device"]
     return result
 
 

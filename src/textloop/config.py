@@ -277,8 +277,8 @@ class Settings:
     artifact_cache_mb: int
     tune_trials: int
     tune_seconds: float
-    encoder_dir: Path | str | None
     finetune_seconds: float
+    encoder_dir: Path | str | None
     encoder_runtime: str
     batch_wait_ms: float
     embedding_cache: int

@@ -22,6 +22,11 @@ def test_encoder_families_follow_the_contract(family: str) -> None:
     check_classifier(families.create(family))
 
 
+@pytest.mark.slow
+def test_the_fine_tuned_family_follows_the_contract() -> None:
+    check_classifier(families.create("finetuned", epochs=1))  # one pass: the contract, not skill
+
+
 def test_a_users_family_registers_like_the_built_ins() -> None:
     from textloop.models.baseline import MajorityClassifier
 
@@ -34,7 +39,7 @@ def test_a_users_family_registers_like_the_built_ins() -> None:
 
 
 def test_unknown_family_names_the_known_ones() -> None:
-    with pytest.raises(NotFound, match="embedding, ensemble, majority, ngram"):
+    with pytest.raises(NotFound, match="embedding, ensemble, finetuned, majority, ngram"):
         families.get("bert")
 
 

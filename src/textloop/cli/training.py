@@ -112,6 +112,17 @@ def print_training_report(report: Any, all_classes: bool = False) -> None:
             f"  validation {family:>10}: accuracy {scores['accuracy']:.4f}  "
             f"macro-F1 {scores['macro_f1']:.4f}"
         )
+    for family, why in report.skipped.items():
+        out.print(f"  left out {family:>10}: {why}", highlight=False)
+    for family, fit in report.fit_reports.items():
+        gain = fit.get("validation_gain")
+        budget = ", stopped by its time budget" if fit.get("stopped_by_budget") else ""
+        versus = f"; {gain['accuracy']:+.4f} on validation over {gain['over']}" if gain else ""
+        out.print(
+            f"  {family}: encoder fine-tuned in {fit['seconds']:.0f}s ({fit['steps']} steps on "
+            f"{fit['device']}{budget}){versus}",
+            highlight=False,
+        )
     test = report.test_metrics
     if report.cached:
         out.print(

@@ -15,6 +15,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -33,6 +34,7 @@ REPORT = "finetuning.json"  # what the fine-tuning run did
 class FinetunedClassifier(EmbeddingClassifier):
     # Each trial would fine-tune again: the head's C is not worth that; the defaults stand.
     search_space: ClassVar[dict[str, list[Any]]] = {}
+    min_train_texts = 200  # among several candidates (``auto``): below, it is left out
     improves_on = "embedding"  # the same head on the frozen encoder: what its gain is against
     version = "1"
 
@@ -74,8 +76,8 @@ class FinetunedClassifier(EmbeddingClassifier):
         from textloop.models.finetuning import device, finetune, plan
         from textloop.models.onnx_export import export_encoder
 
-        self._workdir = tempfile.TemporaryDirectory(prefix="textloop-finetuned-")
-        work = Path(self._workdir.name)
+        work = Path(tempfile.mkdtemp(prefix="textloop-finetuned-"))
+        weakref.finalize(self, shutil.rmtree, work, True)  # the export, until the model is saved
         schedule = plan(len(texts), device())
         if self.epochs is not None:
             schedule = replace(schedule, epochs=self.epochs)

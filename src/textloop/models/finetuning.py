@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-# Texts seen per run on the CPU (epochs = this / labelled texts, within EPOCHS); a GPU sees more.
+# Texts seen per run on the CPU (epochs = this / labelled texts, within EPOCHS, and a run over
+# more texts stops after this many); a GPU sees more.
 PASSES_CPU = 6_000
 PASSES_GPU = 40_000
 EPOCHS = (1, 8)
@@ -40,15 +41,33 @@ class Plan:
     prototype_learning_rate: float = 1e-2
     scale: float = 20.0  # the cosine softmax's inverse temperature
     max_length: int = 64  # tokens; longer texts are truncated while training only
+    max_passes: int | None = None  # texts seen in all, at most: a run over many stops early
 
     def steps(self, texts: int) -> int:
-        return self.epochs * math.ceil(texts / self.batch_size)
+        planned = self.epochs * math.ceil(texts / self.batch_size)
+        if self.max_passes is None:
+            return planned
+        return min(planned, math.ceil(self.max_passes / self.batch_size))
+
+    def batches(self, texts: int, generator: Any) -> Iterator[Any]:
+        """The rows of each step: every epoch a fresh shuffle, cut at ``steps``."""
+        import torch
+
+        steps = self.steps(texts)
+        for _ in range(self.epochs):
+            order = torch.randperm(texts, generator=generator)
+            for start in range(0, texts, self.batch_size):
+                if steps == 0:
+                    return
+                steps -= 1
+                yield order[start : start + self.batch_size]
 
 
 def plan(texts: int, device: str) -> Plan:
     passes = PASSES_GPU if device == "cuda" else PASSES_CPU
     low, high = EPOCHS
-    return Plan(epochs=max(low, min(high, round(passes / max(texts, 1)))))
+    epochs = max(low, min(high, round(passes / max(texts, 1))))
+    return Plan(epochs=epochs, max_passes=passes)
 
 
 @dataclass(frozen=True)
@@ -155,30 +174,25 @@ def finetune(
     )
     model.train()
     steps, losses, stopped = 0, [], False
-    for _ in range(schedule.epochs):
-        order = torch.randperm(len(texts), generator=generator)
-        for start in range(0, len(order), schedule.batch_size):
-            if time.monotonic() - began > seconds:
-                stopped = True
-                break
-            batch = order[start : start + schedule.batch_size]
-            features = model.preprocess([texts[int(row)] for row in batch])
-            features = {
-                name: value.to(where) if hasattr(value, "to") else value
-                for name, value in features.items()
-            }
-            embeddings = model(features)["sentence_embedding"]
-            directions = torch.nn.functional.normalize(prototypes, dim=1)
-            logits = schedule.scale * embeddings @ directions.T
-            loss = torch.nn.functional.cross_entropy(logits, targets[batch].to(where))
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            scheduler.step()
-            steps += 1
-            losses.append(float(loss.detach()))
-        if stopped:
+    for batch in schedule.batches(len(texts), generator):
+        if time.monotonic() - began > seconds:
+            stopped = True
             break
+        features = model.preprocess([texts[int(row)] for row in batch])
+        features = {
+            name: value.to(where) if hasattr(value, "to") else value
+            for name, value in features.items()
+        }
+        embeddings = model(features)["sentence_embedding"]
+        directions = torch.nn.functional.normalize(prototypes, dim=1)
+        logits = schedule.scale * embeddings @ directions.T
+        loss = torch.nn.functional.cross_entropy(logits, targets[batch].to(where))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        scheduler.step()
+        steps += 1
+        losses.append(float(loss.detach()))
     model.eval()
     model.to("cpu")
     model.save(str(out))

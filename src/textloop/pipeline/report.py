@@ -22,3 +22,5 @@ class TrainReport:
     steps: dict[str, str] = field(default_factory=dict)  # step name → status
     tuning: dict[str, Any] = field(default_factory=dict)
     deployment: dict[str, Any] | None = None  # the deploy step's outcome, when one was asked
+    fit_reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. fine-tuning's
+    skipped: dict[str, str] = field(default_factory=dict)  # candidate → why it was not fitted

@@ -46,7 +46,7 @@ from textloop.store.database import Store
 from textloop.store.queries import get_classifier, resolve_dataset_version
 
 AUTO = "auto"
-AUTO_CANDIDATES = ("ngram", "embedding")
+AUTO_CANDIDATES = ("ngram", "embedding", "finetuned")
 
 
 def training_steps(
@@ -174,4 +174,6 @@ def _report(name: str, dataset: int, result: PipelineResult, seconds: float) -> 
         steps={step: outcome.status for step, outcome in result.steps.items()},
         tuning=result.output("tune").properties,
         deployment=result.output("deploy").properties if "deploy" in result.steps else None,
+        fit_reports=candidate.get("fit_reports", {}),
+        skipped=candidate.get("skipped", {}),
     )

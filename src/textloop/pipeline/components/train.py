@@ -16,7 +16,12 @@ from textloop.errors import TrainingError
 from textloop.models.base import families, fit_model, save_model
 from textloop.models.calibrated import CalibratedClassifier
 from textloop.pipeline.component import Component, Output, Workspace, warm_up
-from textloop.pipeline.components.tune import family_versions, fitted_key, pool_hash
+from textloop.pipeline.components.tune import (
+    family_versions,
+    fitted_key,
+    pool_hash,
+    worth_fitting,
+)
 from textloop.pipeline.evaluation import headline
 from textloop.pipeline.selection import weighted_ensemble
 
@@ -48,7 +53,8 @@ class TrainStep(Component):
         chosen: dict[str, dict[str, Any]] = inputs["tune"].properties["best"]
         fitted: dict[str, Any] = {}
         scores: dict[str, dict[str, float]] = {}
-        for family in self.candidates:
+        fitting, skipped = worth_fitting(self.candidates, len(train_texts))
+        for family in fitting:
             params = chosen[family]
             key = fitted_key(family, params, split.content_hash, pool_hash(inputs))
             model = workspace.fitted.pop(key, None)
@@ -91,6 +97,7 @@ class TrainStep(Component):
                 "classes": list(model.classes_),
                 "validation": scores,
                 "selected_from": list(fitted),
+                **({"skipped": skipped} if skipped else {}),
                 "calibration": calibration,
                 **_fit_reports(fitted, scores),
             },
@@ -115,7 +122,7 @@ def _fit_reports(fitted: dict[str, Any], scores: dict[str, dict[str, float]]) ->
         baseline = getattr(model, "improves_on", None)
         if family in scores and baseline in scores:
             gain = scores[family]["accuracy"] - scores[baseline]["accuracy"]
-            reports[family][f"validation_gain_over_{baseline}"] = round(gain, 4)
+            reports[family]["validation_gain"] = {"over": baseline, "accuracy": round(gain, 4)}
     return {"fit_reports": reports} if reports else {}
 
 

@@ -26,6 +26,23 @@ def family_versions(names: Sequence[str]) -> dict[str, str | None]:
     return {name: getattr(families.get(name), "version", None) for name in names}
 
 
+def worth_fitting(candidates: Sequence[str], train_texts: int) -> tuple[list[str], dict[str, str]]:
+    """The candidates to fit on ``train_texts`` texts, and why any others are left out: among
+    several, a family that declares ``min_train_texts`` (fine-tuning an encoder, say, whose cost
+    only pays, and whose gain validation can only show, on enough texts) waits until there are
+    that many. A family named alone, or with only such others, is always fitted."""
+    if len(candidates) == 1:
+        return list(candidates), {}
+    kept, skipped = [], {}
+    for family in candidates:
+        needs = getattr(families.get(family), "min_train_texts", 0)
+        if train_texts < needs:
+            skipped[family] = f"needs {needs} texts to train on among several, has {train_texts}"
+        else:
+            kept.append(family)
+    return (kept, skipped) if kept else (list(candidates), {})
+
+
 def fitted_key(family: str, params: dict[str, Any], splits: str, pool: str | None) -> str:
     return json_hash([family, params, splits, pool])
 
@@ -75,15 +92,16 @@ class TuneStep(Component):
                 {"best": defaults, "trials": [], "skipped": "no validation rows to score on"},
             )
         unlabelled = workspace.unlabelled(pool, splits)
-        queues = {f: configurations(f, self.seed) for f in self.candidates}
+        fitting, _ = worth_fitting(self.candidates, len(train_texts))
+        queues = {f: configurations(f, self.seed) for f in fitting}
         rounds = max(len(queue) for queue in queues.values())
-        order = [f for i in range(rounds) for f in self.candidates if i < len(queues[f])]
+        order = [f for i in range(rounds) for f in fitting if i < len(queues[f])]
         trials: list[dict[str, Any]] = []
         best: dict[str, tuple[tuple[float, float], dict[str, Any]]] = {}
-        turns = {f: iter(queues[f]) for f in self.candidates}
+        turns = {f: iter(queues[f]) for f in fitting}
         deadline = time.monotonic() + self.seconds
         for family in order:  # each family's defaults first, then the extra trials
-            extra = len(trials) - len(self.candidates)
+            extra = len(trials) - len(fitting)
             if extra >= self.trials or (extra >= 0 and time.monotonic() > deadline):
                 break
             overrides = next(turns[family])
