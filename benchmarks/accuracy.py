@@ -4,8 +4,9 @@ For each data set in ``../shared/data`` (train on its train file, test on its te
 
 * baseline TF-IDF (word 1-2 grams) + linear SVM, re-measured here;
 * baseline frozen all-MiniLM-L6-v2 embeddings + scikit-learn's default logistic regression;
-* textloop ``ngram``, ``embedding`` and ``auto``, trained through the product's own pipeline
-  (ingest with the file's test split, train, evaluate). ``auto`` runs as a fresh
+* textloop ``ngram``, ``embedding`` and ``auto`` (whose candidates include ``finetuned``: its
+  validation score and fine-tuning report are printed), trained through the product's own
+  pipeline (ingest with the file's test split, train, evaluate). ``auto`` runs as a fresh
   ``textloop train`` process, so its time includes loading the encoder and encoding every text.
 
 Usage: python benchmarks/accuracy.py [--data ../shared/data] [--datasets banking77 ag_news]
@@ -93,6 +94,8 @@ def run_dataset(folder: Path, label_column: str) -> dict:
                 "ece_before": auto_report["calibration"].get("ece_before"),
                 "ece_after": auto_report["calibration"].get("ece_after"),
                 "validation": auto_report["candidates"],
+                "fit_reports": auto_report.get("fit_reports", {}),
+                "skipped": auto_report.get("skipped", {}),
             }
         }
         for family in ("embedding", "ngram"):
@@ -155,6 +158,11 @@ def main() -> None:
                 f"  x{ratio:.3f} of {pairs[family]}, ECE uncalibrated {row['ece_before']:.4f}"
                 f" -> calibrated {row['ece_after']:.4f}"
             )
+        auto = result["auto"]
+        for family, scores in auto["validation"].items():
+            print(f"  auto's candidate {family:<17}validation accuracy {scores['accuracy']:.4f}")
+        for family, fit in auto["fit_reports"].items():
+            print(f"  auto's {family} fit: {json.dumps(fit)}")
     if args.json:
         args.json.write_text(json.dumps(everything, indent=2))
 

@@ -41,6 +41,18 @@ def run_cli(
     )
 
 
+HEAVY = ("torch", "transformers", "sentence_transformers", "sklearn")
+
+
+def heavy_modules_after(code: str) -> list[str]:
+    """Which of the libraries serving must never load a fresh Python has loaded after running
+    ``code``."""
+    script = f"import sys\n{code}\nprint(' '.join(n for n in {HEAVY!r} if n in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -40,9 +40,14 @@ def real_path(value: str) -> Path:
     return Path(value).expanduser().resolve()
 
 
+def is_url(value: Path | str) -> bool:
+    """Whether a location is a URL for fsspec (``s3://...``); ``file://`` is a local path."""
+    return isinstance(value, str) and "://" in value and not value.startswith("file://")
+
+
 def location(value: str) -> Path | str:
     """A URL such as ``s3://bucket/prefix`` as written, or a path made absolute."""
-    if "://" in value and not value.startswith("file://"):
+    if is_url(value):
         return value.rstrip("/")
     return absolute_path(value.removeprefix("file://"))
 

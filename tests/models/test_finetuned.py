@@ -5,14 +5,13 @@ under its own identity, apart from the shared encoder."""
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.corpus import corpus_rows
+from tests.processes import heavy_modules_after
 from textloop.config import Settings
 from textloop.models.base import ModelResources, families, load_model, save_model
 from textloop.models.finetuned import FinetunedClassifier
@@ -91,17 +90,14 @@ def test_a_saved_model_carries_its_encoder_and_serves_without_torch(
     expected = model.predict_proba(UNSEEN)  # type: ignore[attr-defined]
     assert np.allclose(loaded.predict_proba(UNSEEN), expected, atol=1e-6)
 
-    script = (
-        "import sys; from pathlib import Path; "
-        "from textloop.models.base import ModelResources, load_model; "
-        f"m = load_model(Path({str(tmp_path / 'model')!r}), ModelResources(runtime='onnx-int8')); "
-        f"m.predict_proba({UNSEEN!r}); "
-        "print(sorted(n for n in ('torch', 'transformers', 'sentence_transformers', 'sklearn') "
-        "if n in sys.modules))"
+    code = (
+        "from pathlib import Path\n"
+        "from textloop.models.base import ModelResources, load_model\n"
+        "resources = ModelResources(runtime='onnx-int8')\n"
+        f"model = load_model(Path({str(tmp_path / 'model')!r}), resources)\n"
+        f"model.predict_proba({UNSEEN!r})"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert heavy_modules_after(code) == []
 
 
 def test_auto_leaves_fine_tuning_out_below_its_minimum_and_says_why(

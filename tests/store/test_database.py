@@ -1,5 +1,7 @@
 """Opening a store migrates it to the latest schema, on SQLite and PostgreSQL alike."""
 
+import threading
+
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
@@ -62,6 +64,30 @@ def test_opening_twice_is_harmless(settings: Settings) -> None:
     store = open_store(settings)
     assert set(inspect(store.engine).get_table_names()) >= EXPECTED_TABLES
     store.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_replicas_starting_at_once_on_a_new_database_migrate_it_once(settings: Settings) -> None:
+    opened: list[Store] = []
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            opened.append(open_store(settings))
+        except BaseException as exc:  # what the test is about: no replica fails to start
+            failures.append(exc)
+
+    replicas = [threading.Thread(target=start) for _ in range(4)]
+    for replica in replicas:
+        replica.start()
+    for replica in replicas:
+        replica.join(timeout=120)
+    assert failures == [] and len(opened) == 4
+    with opened[0].engine.connect() as conn:
+        versions = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    assert versions == [(ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head(),)]
+    for store in opened:
+        store.dispose()
 
 
 def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path) -> None:

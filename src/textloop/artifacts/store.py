@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from textloop.artifacts.cache import ContentCache, HashMismatch
 from textloop.artifacts.manifest import MANIFEST, content_hash, parse_manifest, write_manifest
+from textloop.config import is_url
 from textloop.errors import NotFound, TextloopError
 
 if TYPE_CHECKING:
@@ -43,10 +44,6 @@ class ArtifactStoreUnreachable(TextloopError):
 
 class ArtifactMissing(NotFound):
     code = "artifact_missing"
-
-
-def is_url(root: Path | str) -> bool:
-    return isinstance(root, str) and "://" in root and not root.startswith("file://")
 
 
 def redacted(url: str) -> str:

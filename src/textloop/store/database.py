@@ -26,6 +26,7 @@ from textloop.config import Settings
 from textloop.errors import ConfigError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 7_386_011  # the PostgreSQL advisory lock migrations hold ("textloop", in short)
 
 
 class Store:
@@ -117,6 +118,10 @@ def upgrade_to_head(engine: Engine) -> None:
             raw.execute("PRAGMA foreign_keys=OFF")
         try:
             with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # Replicas of a new release may start at once: one migrates, the others
+                    # wait here, then find the schema at head and change nothing.
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
                 if sqlite:
