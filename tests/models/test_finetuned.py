@@ -4,6 +4,7 @@ under its own identity, apart from the shared encoder."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from textloop.config import Settings
 from textloop.models.base import ModelResources, families, load_model, save_model
 from textloop.models.finetuned import FinetunedClassifier
 from textloop.models.finetuning import Plan, finetune
-from textloop.models.onnx_encoder import FILES
+from textloop.models.onnx_encoder import FILES, ExportManifest
 from textloop.pipeline.training import train_classifier
 from textloop.store import Store
 
@@ -86,9 +87,17 @@ def test_a_saved_model_carries_its_encoder_and_serves_without_torch(
     files = {path.name for path in (tmp_path / "model" / "encoder").iterdir()}
     assert {FILES["int8"], FILES["fp16"]} <= files and FILES["fp32"] not in files
 
-    loaded = load_model(tmp_path / "model", ModelResources(runtime="onnx-int8"))
+    # truncated to 64 tokens while fine-tuning only: served at the base encoder's length
+    assert ExportManifest.load(tmp_path / "model" / "encoder").max_length == 256
+
+    resources = ModelResources(runtime="onnx-int8")
+    loaded = load_model(tmp_path / "model", resources)
     expected = model.predict_proba(UNSEEN)  # type: ignore[attr-defined]
     assert np.allclose(loaded.predict_proba(UNSEEN), expected, atol=1e-6)
+    assert list(resources.encoder_pool().loaded()) == [loaded.tuned_.name]
+    del loaded
+    gc.collect()
+    assert resources.encoder_pool().loaded() == {}  # a retired model's encoder goes with it
 
     code = (
         "from pathlib import Path\n"

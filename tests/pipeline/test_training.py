@@ -6,7 +6,8 @@ from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.data.datasets import ingest_table
 from textloop.errors import DataError, NotFound, TrainingError
-from textloop.models.base import load_model
+from textloop.models.base import families, load_model
+from textloop.models.baseline import MajorityClassifier
 from textloop.pipeline.training import train_classifier
 from textloop.registry.aliases import PRODUCTION, set_alias
 from textloop.store import Store
@@ -42,6 +43,29 @@ def test_auto_keeps_the_candidate_that_is_better_on_validation(
     assert report.candidates["ngram"]["accuracy"] > report.candidates["majority"]["accuracy"]
     best = max(score["accuracy"] for score in report.candidates.values())
     assert report.candidates[report.family]["accuracy"] == best
+
+
+class Unfittable(MajorityClassifier):
+    """A user's family whose fit fails, as an encoder that cannot be exported would."""
+
+    def fit(self, texts, labels):  # type: ignore[no-untyped-def]
+        raise TrainingError("this family cannot be fitted here")
+
+
+def test_among_several_candidates_one_that_fails_is_left_out_with_its_error(
+    ingested: Store, settings: Settings
+) -> None:
+    families.register("unfittable")(Unfittable)
+    try:
+        report = train_classifier(
+            ingested, settings, "topics", "auto", auto_candidates=("ngram", "unfittable")
+        )
+        assert report.family == "ngram" and set(report.candidates) == {"ngram"}
+        assert report.skipped == {"unfittable": "failed: this family cannot be fitted here"}
+        with pytest.raises(TrainingError, match="cannot be fitted here"):
+            train_classifier(ingested, settings, "topics", "unfittable")
+    finally:
+        families.unregister("unfittable")
 
 
 def test_deploy_moves_the_production_alias(ingested: Store, settings: Settings) -> None:

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,9 @@ class EncoderPool:
         self.cache_size = cache_size
         self._encoders: dict[str, CachedEncoder] = {}
         self._by_name: dict[str, CachedEncoder] = {}
+        self._adopted: weakref.WeakValueDictionary[str, CachedEncoder] = (
+            weakref.WeakValueDictionary()
+        )
         self._lock = threading.Lock()
 
     def get(self, name: str = DEFAULT_ENCODER) -> CachedEncoder:
@@ -188,22 +192,28 @@ class EncoderPool:
         """The encoder a model carries in ``directory`` (its own ONNX export), shared by the
         identity the export records: loads of one model version share one session and one
         cache, and no other encoder's cache. It runs at the pool's precision where the export
-        has that file and on INT8 otherwise; a carried encoder never runs on PyTorch."""
+        has that file and on INT8 otherwise; a carried encoder never runs on PyTorch. The pool
+        holds it only while a model does: a retired version's session and cache go with it."""
         from textloop.models.onnx_encoder import ExportManifest, OnnxEncoder
 
         manifest = ExportManifest.load(directory)
+        with self._lock:
+            found = self._adopted.get(manifest.encoder)
+        if found is not None:
+            return found
         wanted = self.runtime.removeprefix("onnx-")
         precision = wanted if wanted in manifest.files else "int8"
-        with self._lock:
-            if manifest.encoder not in self._encoders:
-                self._encoders[manifest.encoder] = OnnxEncoder(
-                    directory, precision, cache_size=self.cache_size, threads=self.threads
-                )
-            return self._encoders[manifest.encoder]
+        if precision not in manifest.files:
+            raise ConfigError(f"the encoder export in {directory} has no {precision} file")
+        encoder = OnnxEncoder(
+            directory, precision, cache_size=self.cache_size, threads=self.threads
+        )
+        with self._lock:  # loaded outside the lock: another thread may have won meanwhile
+            return self._adopted.setdefault(manifest.encoder, encoder)
 
     def loaded(self) -> dict[str, CachedEncoder]:
         with self._lock:
-            return dict(self._encoders)
+            return {**self._encoders, **self._adopted}
 
     def _open(self, name: str) -> CachedEncoder:
         if self.exports is None or self.runtime == "torch":

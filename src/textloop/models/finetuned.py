@@ -66,7 +66,8 @@ class FinetunedClassifier(EmbeddingClassifier):
         }
 
     def warm_up(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> None:
-        """Nothing to encode ahead: the encoder that will encode them does not exist yet."""
+        """Before ``fit`` there is nothing to encode ahead (the encoder that will encode the
+        texts does not exist yet), so the progress bar a pipeline shows is left empty."""
         if hasattr(self, "tuned_") and progress is None:
             self._encode(texts)
 
@@ -80,7 +81,7 @@ class FinetunedClassifier(EmbeddingClassifier):
         weakref.finalize(self, shutil.rmtree, work, True)  # the export, until the model is saved
         schedule = plan(len(texts), device())
         if self.epochs is not None:
-            schedule = replace(schedule, epochs=self.epochs)
+            schedule = replace(schedule, epochs=self.epochs, max_passes=None)
         self.fit_report_ = finetune(
             self.encoder,
             list(texts),

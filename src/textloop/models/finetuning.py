@@ -7,8 +7,10 @@ encoder and prototypes learn together to put every text nearest its own class's 
 margin the scale sets. It needs no pairs (so it costs one pass per text per epoch, not one per
 pair) and works from two labels per class upwards.
 
-The schedule depends only on the data (``plan``), so a run is deterministic for a seed; the
-budget is a ceiling, for a machine slower than planned, and a run it stops says so. Needs torch:
+The schedule depends only on the data and the device (``plan``), so a run on the CPU is
+deterministic for a seed (it seeds torch's global generator, which dropout draws from: two runs
+at once in one process would share it); the budget is a ceiling, for a machine slower than
+planned, and a run it stops says so. Needs torch:
 it runs where models are trained, never where they are served.
 """
 
@@ -22,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from textloop.errors import ConfigError
 
 # Texts seen per run on the CPU (epochs = this / labelled texts, within EPOCHS, and a run over
 # more texts stops after this many); a GPU sees more.
@@ -80,8 +84,8 @@ class Report:
     planned_steps: int
     seconds: float
     stopped_by_budget: bool
-    first_loss: float
-    last_loss: float
+    first_loss: float | None  # None: the budget ran out before the first step
+    last_loss: float | None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -91,8 +95,8 @@ class Report:
             "planned_steps": self.planned_steps,
             "seconds": round(self.seconds, 3),
             "stopped_by_budget": self.stopped_by_budget,
-            "first_loss": round(self.first_loss, 4),
-            "last_loss": round(self.last_loss, 4),
+            "first_loss": None if self.first_loss is None else round(self.first_loss, 4),
+            "last_loss": None if self.last_loss is None else round(self.last_loss, 4),
         }
 
 
@@ -147,6 +151,8 @@ def finetune(
 
     from textloop.models.encoders import SentenceEncoder
 
+    if schedule is not None and schedule.epochs < 1:
+        raise ConfigError(f"fine-tuning needs at least one epoch, not {schedule.epochs}")
     began = time.monotonic()
     where = device()
     schedule = schedule or plan(len(texts), where)
@@ -158,7 +164,8 @@ def finetune(
 
     model = SentenceEncoder(base)._load()
     model.to(where)
-    model.max_seq_length = min(model.max_seq_length, schedule.max_length)
+    served_length = model.max_seq_length
+    model.max_seq_length = min(served_length, schedule.max_length)
     prototypes = torch.nn.Parameter(_class_means(model, texts, labels, classes, seed, where))
     optimiser = torch.optim.AdamW(
         [
@@ -183,7 +190,7 @@ def finetune(
             name: value.to(where) if hasattr(value, "to") else value
             for name, value in features.items()
         }
-        embeddings = model(features)["sentence_embedding"]
+        embeddings = torch.nn.functional.normalize(model(features)["sentence_embedding"], dim=1)
         directions = torch.nn.functional.normalize(prototypes, dim=1)
         logits = schedule.scale * embeddings @ directions.T
         loss = torch.nn.functional.cross_entropy(logits, targets[batch].to(where))
@@ -195,6 +202,7 @@ def finetune(
         losses.append(float(loss.detach()))
     model.eval()
     model.to("cpu")
+    model.max_seq_length = served_length  # truncated while training only; served as before
     model.save(str(out))
     return Report(
         device=where,
@@ -203,6 +211,6 @@ def finetune(
         planned_steps=planned,
         seconds=time.monotonic() - began,
         stopped_by_budget=stopped,
-        first_loss=float(np.mean(losses[:5])) if losses else math.nan,
-        last_loss=float(np.mean(losses[-5:])) if losses else math.nan,
+        first_loss=float(np.mean(losses[:5])) if losses else None,
+        last_loss=float(np.mean(losses[-5:])) if losses else None,
     )

@@ -19,6 +19,8 @@ def weight_grid(members: int) -> list[list[float]]:
     two members, 36 for three)."""
     if members == 1:
         return [[1.0]]
+    if members > STEPS:  # no share in tenths gives each one: equal weights
+        return [[1.0 / members] * members]
     shares = itertools.combinations(range(1, STEPS), members - 1)
     return [
         [round((b - a) / STEPS, 1) for a, b in zip((0, *cuts), (*cuts, STEPS), strict=True)]

@@ -8,11 +8,12 @@ The model is saved under ``candidates/<content hash>`` until ``push`` registers 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from textloop.errors import TrainingError
+from textloop.errors import TextloopError, TrainingError
 from textloop.models.base import families, fit_model, save_model
 from textloop.models.calibrated import CalibratedClassifier
 from textloop.pipeline.component import Component, Output, Workspace, warm_up
@@ -26,6 +27,7 @@ from textloop.pipeline.evaluation import headline
 from textloop.pipeline.selection import weighted_ensemble
 
 ENSEMBLE = "ensemble"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,15 +63,27 @@ class TrainStep(Component):
             if model is None:
                 model = families.create(family, workspace.resources, **params)
                 everything = train_texts + val_texts + test_texts + unlabelled
-                warm_up(model, everything, family, workspace.progress)
-                workspace.progress.task(f"fitting {family} on {len(train_texts):,} texts")
-                fit_model(model, train_texts, train_labels, unlabelled)
-                workspace.progress.done()
+                try:
+                    warm_up(model, everything, family, workspace.progress)
+                    workspace.progress.task(f"fitting {family} on {len(train_texts):,} texts")
+                    fit_model(model, train_texts, train_labels, unlabelled)
+                except (TextloopError, RuntimeError, MemoryError) as exc:
+                    # among several, one candidate that cannot be fitted (an encoder export
+                    # that does not agree, a GPU out of memory) leaves the others to win
+                    if len(fitting) == 1:
+                        raise
+                    log.warning("candidate %s left out: %s", family, exc)
+                    skipped[family] = f"failed: {exc}"
+                    continue
+                finally:
+                    workspace.progress.done()
             fitted[family] = model
             if val_texts:
                 scores[family] = headline(
                     val_labels, model.predict_proba(val_texts), model.classes_
                 )
+        if not fitted:
+            raise TrainingError(f"no candidate could be fitted: {skipped}")
         if len(fitted) > 1:
             ensemble, scores[ENSEMBLE] = weighted_ensemble(
                 list(fitted.values()), val_texts, val_labels
