@@ -66,10 +66,10 @@ class FinetunedClassifier(EmbeddingClassifier):
         }
 
     def warm_up(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> None:
-        """Before ``fit`` there is nothing to encode ahead (the encoder that will encode the
-        texts does not exist yet), so the progress bar a pipeline shows is left empty."""
-        if hasattr(self, "tuned_") and progress is None:
-            self._encode(texts)
+        """Once fitted, encode ``texts`` ahead as ``embedding`` does; before ``fit`` there is
+        nothing to encode them with yet (the adapted encoder does not exist)."""
+        if hasattr(self, "tuned_"):
+            self._encode(texts, progress)
 
     def fit(
         self, texts: Sequence[str], labels: Sequence[str], unlabelled: Sequence[str] = ()
