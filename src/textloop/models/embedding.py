@@ -55,10 +55,13 @@ class EmbeddingClassifier:
             "self_training": self.self_training,
         }
 
+    def _pool(self) -> Any:
+        """The shared encoder pool, from the resources given or default ones kept from now on."""
+        self.resources = self.resources or ModelResources()
+        return self.resources.encoder_pool()
+
     def _encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> Any:
-        resources = self.resources or ModelResources()
-        self.resources = resources
-        return resources.encoder_pool().get(self.encoder).encode(list(texts), progress=progress)
+        return self._pool().get(self.encoder).encode(list(texts), progress=progress)
 
     def warm_up(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> None:
         """Encode ``texts`` ahead of fit/predict so long work can report progress."""

@@ -99,10 +99,8 @@ class FinetunedClassifier(EmbeddingClassifier):
         return super().fit(texts, labels, unlabelled)
 
     def _adopt(self, directory: Path) -> CachedEncoder:
-        resources = self.resources or ModelResources()
-        self.resources = resources
         self.export_ = directory
-        return resources.encoder_pool().adopt(directory)
+        return self._pool().adopt(directory)
 
     def _encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> Any:
         return self.tuned_.encode(list(texts), progress=progress)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -88,16 +88,7 @@ class Report:
     last_loss: float | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "device": self.device,
-            "epochs": self.epochs,
-            "steps": self.steps,
-            "planned_steps": self.planned_steps,
-            "seconds": round(self.seconds, 3),
-            "stopped_by_budget": self.stopped_by_budget,
-            "first_loss": None if self.first_loss is None else round(self.first_loss, 4),
-            "last_loss": None if self.last_loss is None else round(self.last_loss, 4),
-        }
+        return asdict(self)
 
 
 def _class_means(
@@ -209,8 +200,8 @@ def finetune(
         epochs=schedule.epochs,
         steps=steps,
         planned_steps=planned,
-        seconds=time.monotonic() - began,
+        seconds=round(time.monotonic() - began, 3),
         stopped_by_budget=stopped,
-        first_loss=float(np.mean(losses[:5])) if losses else None,
-        last_loss=float(np.mean(losses[-5:])) if losses else None,
+        first_loss=round(float(np.mean(losses[:5])), 4) if losses else None,
+        last_loss=round(float(np.mean(losses[-5:])), 4) if losses else None,
     )
