@@ -179,6 +179,16 @@ SETTINGS: tuple[Setting, ...] = (
         ),
     ),
     Setting(
+        "cascade_max_drop", float, "0.001",
+        "Where the trained model needs an encoder, a cheap n-gram model answers the texts it is "
+        "sure of first; its threshold keeps validation accuracy within this share of the full "
+        "model's (0.001: a tenth of a point). 0 turns the cascade off.",
+        flag=Flag(
+            "train", "--cascade-max-drop",
+            "Accuracy the cheap first stage may cost on validation (0: no cascade).",
+        ),
+    ),
+    Setting(
         "encoder_dir", location, "{artifact_root}/encoders",
         "Where the ONNX exports of sentence encoders live.",
     ),
@@ -283,6 +293,7 @@ class Settings:
     tune_trials: int
     tune_seconds: float
     finetune_seconds: float
+    cascade_max_drop: float
     encoder_dir: Path | str | None
     encoder_runtime: str
     batch_wait_ms: float

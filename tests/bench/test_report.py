@@ -35,10 +35,17 @@ def test_a_million_requests_cost_the_instance_hours_they_take() -> None:
 def test_a_phase_report_is_flat_plain_data_for_json() -> None:
     load = summarize(concurrency=1, latencies=[0.002, 0.004], errors=0, elapsed=1.0)
 
-    measured = PhaseReport.of(load, Usage(cpu_percent=150.0, rss_mib=200.0), 0.72).to_dict()
-    unmeasured = PhaseReport.of(load, None, 0.72).to_dict()
+    usage = Usage(cpu_percent=150.0, rss_mib=200.0, cpu_seconds=0.003)
+    measured = PhaseReport.of(load, usage, 0.72, vcpus=2).to_dict()
+    unmeasured = PhaseReport.of(load, None, 0.72, vcpus=2).to_dict()
 
     assert measured["concurrency"] == 1 and measured["throughput"] == 2.0
-    assert measured["cost_per_million"] == pytest.approx(100.0)
+    # 3 ms of CPU over two requests, at $0.36 a vCPU-hour: 1.5 ms, $0.15 per million
+    assert measured["server_cpu_ms_per_request"] == pytest.approx(1.5)
+    assert measured["cost_per_million"] == pytest.approx(0.15)
+    assert measured["cost_basis"] == "server CPU time"
+    # without the server's CPU: the machine's hours at the throughput (2 a second)
+    assert unmeasured["cost_per_million"] == pytest.approx(100.0)
+    assert unmeasured["cost_basis"] == "throughput"
     assert (measured["server_cpu_percent"], measured["server_rss_mib"]) == (150.0, 200.0)
     assert (unmeasured["server_cpu_percent"], unmeasured["server_rss_mib"]) == (None, None)

@@ -5,6 +5,7 @@ report, never how fast anything was.
 """
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -56,12 +57,14 @@ def test_reports_each_concurrency_level_with_latency_cost_and_server_usage(
         assert phase["errors"] == 0
         assert phase["p50_ms"] <= phase["p95_ms"] <= phase["p99_ms"]
         assert phase["throughput"] == pytest.approx(phase["requests"] / phase["elapsed"])
-        assert phase["cost_per_million"] > 0
-        assert phase["cost_per_million"] == pytest.approx(
-            report["price_per_hour"] / (phase["throughput"] * 3600) * 1e6
-        )
+        assert phase["cost_per_million"] > 0 and phase["cost_basis"] == "server CPU time"
+        vcpu_second = report["price_per_hour"] / report["vcpus"] / 3600
+        cpu_seconds = phase["server_cpu_ms_per_request"] / 1000
+        assert phase["cost_per_million"] == pytest.approx(vcpu_second * cpu_seconds * 1e6)
         assert phase["server_cpu_percent"] > 0
         assert phase["server_rss_mib"] > 0
+    if len(os.sched_getaffinity(0)) > 1:  # the load generator and the server apart
+        assert report["cores"].startswith("client on cores")
 
 
 def test_stops_its_server_and_deletes_its_temporary_key(env: dict[str, str]) -> None:

@@ -39,7 +39,7 @@ def test_a_head_saved_as_arrays_predicts_what_scikit_learn_predicts(
 ) -> None:
     from sklearn.linear_model import LogisticRegression
 
-    from textloop.models.embedding import LinearHead
+    from textloop.models.linear_head import LinearHead
 
     rng = np.random.default_rng(0)
     features = rng.normal(size=(200, 16))

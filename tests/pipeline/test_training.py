@@ -1,5 +1,7 @@
 """Training registers a numbered, evaluated model version; auto keeps the better candidate."""
 
+import dataclasses
+
 import pytest
 
 from textloop.artifacts import artifacts_for
@@ -8,6 +10,8 @@ from textloop.data.datasets import ingest_table
 from textloop.errors import DataError, NotFound, TrainingError
 from textloop.models.base import families, load_model
 from textloop.models.baseline import MajorityClassifier
+from textloop.models.cascade import CascadeClassifier
+from textloop.models.ngram import NgramClassifier
 from textloop.pipeline.training import train_classifier
 from textloop.registry.aliases import PRODUCTION, set_alias
 from textloop.store import Store
@@ -136,3 +140,36 @@ def test_test_metrics_are_sliced_by_an_extra_column_the_user_names(
     assert sum(s["rows"] for s in by_channel.values()) == report.test_metrics["rows"]
     with pytest.raises(DataError, match="no column 'chanel'; its extra columns are: channel"):
         train_classifier(store, settings, "topics", "ngram", slice_columns=("chanel",))
+
+
+class Expensive(NgramClassifier):
+    """A user's family that stands for one with an encoder: never cheap enough to go first."""
+
+    first_stage = False
+
+
+def test_a_cheap_candidate_answers_first_where_it_is_sure_and_the_run_says_how_often(
+    ingested: Store, settings: Settings
+) -> None:
+    families.register("expensive")(Expensive)
+    try:
+        report = train_classifier(
+            ingested, settings, "topics", "auto", auto_candidates=("expensive", "ngram")
+        )
+        assert report.cascade["first"] == "ngram" and report.cascade["answered_early"] > 0
+        tested = report.calibration["cascade"]
+        assert 0 < tested["answered_early"] <= 1
+        assert tested["accuracy"] == report.test_metrics["accuracy"]  # what is served
+        with ingested.session() as session:
+            record = get_model_version(session, get_classifier(session, "topics"), 1)
+            model = load_model(artifacts_for(settings).local(record.artifact_uri))
+        assert isinstance(model, CascadeClassifier) and record.family in ("expensive", "ensemble")
+        assert model.threshold_ == report.cascade["threshold"]
+
+        off = dataclasses.replace(settings, cascade_max_drop=0.0)
+        plain = train_classifier(
+            ingested, off, "topics", "auto", auto_candidates=("expensive", "ngram")
+        )
+        assert plain.cascade == {} and "cascade" not in plain.calibration
+    finally:
+        families.unregister("expensive")

@@ -111,3 +111,25 @@ def test_top_k_keeps_the_highest_scores_rounded_while_the_stored_prediction_keep
         assert round(stored.confidence, 4) == body["confidence"]
     refused = client.post(URL, json={"text": "x", "top_k": 0}, headers=keys.header(keys.classify))
     assert refused.status_code == 422
+
+
+def test_the_common_request_and_the_documented_route_answer_alike(
+    client: TestClient, keys: Keys
+) -> None:
+    """A plain request takes the lean path; one naming its alias goes through the documented
+    route: both answer the same, and refuse the same keys the same way."""
+    body = {"text": "the striker scored a goal", "top_k": 2}
+    lean = client.post(URL, json=body, headers=keys.header(keys.classify)).json()
+    documented = client.post(
+        f"{URL}?alias=production", json=body, headers=keys.header(keys.classify)
+    ).json()
+    assert lean.keys() == documented.keys()
+    assert (lean["label"], lean["scores"]) == (documented["label"], documented["scores"])
+    assert lean["prediction_id"] != documented["prediction_id"]
+    for key in (keys.other_classifier, keys.feedback):
+        refusals = [
+            client.post(url, json=body, headers=keys.header(key))
+            for url in (URL, f"{URL}?alias=production")
+        ]
+        assert [r.status_code for r in refusals] == [403, 403]
+        assert refusals[0].json() == refusals[1].json()

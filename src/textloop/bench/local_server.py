@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from textloop.bench.cores import pin_child
 from textloop.config import Settings
 from textloop.errors import TextloopError
 
@@ -56,7 +57,10 @@ class LocalServer:
 
 
 @contextmanager
-def local_server(settings: Settings, workers: int | None = None) -> Iterator[LocalServer]:
+def local_server(
+    settings: Settings, workers: int | None = None, cores: frozenset[int] | None = None
+) -> Iterator[LocalServer]:
+    """``cores``: the only cores the server (every thread and process of it) may run on."""
     port = free_port()
     command = [sys.executable, "-m", "textloop", "serve", "--host", HOST, "--port", str(port)]
     if workers is not None and workers > 1:
@@ -73,6 +77,7 @@ def local_server(settings: Settings, workers: int | None = None) -> Iterator[Loc
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=pin_child(cores),
             )
             try:
                 _wait_until_ready(process, port, log)

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from textloop.bench.access import temporary_api_key
+from textloop.bench.cores import UNPINNED, CoreSplit, pinned
 from textloop.bench.loadgen import Target, probe, run_load
 from textloop.bench.local_server import LocalServer, local_server
-from textloop.bench.report import PhaseReport
+from textloop.bench.report import DEFAULT_VCPUS, PhaseReport
 from textloop.bench.server_stats import UsageSampler
 from textloop.bench.texts import file_texts, stored_texts
 from textloop.config import Settings
@@ -40,6 +41,8 @@ class BenchPlan:
     server_pid: int | None = None
     workers: int | None = None
     texts_file: Path | None = None
+    cores: CoreSplit = UNPINNED  # the load generator's and the server's
+    vcpus: int = DEFAULT_VCPUS  # the cores ``price_per_hour`` buys
 
 
 def run_bench(
@@ -60,7 +63,9 @@ def run_bench(
                 )
             key = stack.enter_context(temporary_api_key(store, plan.classifier))
             with status("starting textloop serve"):
-                server = stack.enter_context(local_server(settings, plan.workers))
+                server = stack.enter_context(
+                    local_server(settings, plan.workers, plan.cores.server)
+                )
             url, pid = server.url, server.pid
         else:
             if plan.texts_file is not None:
@@ -71,6 +76,7 @@ def run_bench(
             assert plan.api_key is not None
             url, key, pid = plan.url, plan.api_key, plan.server_pid
         target = Target.from_url(url, plan.classifier, key)
+        stack.enter_context(pinned(plan.cores.client))
         with status("sending a first request"):
             probe(target, texts[0])
         phases = []
@@ -87,6 +93,8 @@ def run_bench(
         "texts": len(texts),
         "duration_seconds": plan.duration,
         "price_per_hour": plan.price_per_hour,
+        "vcpus": plan.vcpus,
+        "cores": plan.cores.describe(),
         "server": {
             "started_by_bench": server is not None,
             "pid": pid,
@@ -102,7 +110,7 @@ def _phase(
 ) -> PhaseReport:
     if pid is None:
         load = run_load(target, texts, users, plan.duration)
-        return PhaseReport.of(load, None, plan.price_per_hour)
+        return PhaseReport.of(load, None, plan.price_per_hour, plan.vcpus)
     with UsageSampler(pid) as sampler:
         load = run_load(target, texts, users, plan.duration, on_measure=sampler.restart)
-    return PhaseReport.of(load, sampler.usage, plan.price_per_hour)
+    return PhaseReport.of(load, sampler.usage, plan.price_per_hour, plan.vcpus)

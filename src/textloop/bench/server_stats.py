@@ -25,6 +25,7 @@ SAMPLE_INTERVAL = 0.25
 class Usage:
     cpu_percent: float
     rss_mib: float
+    cpu_seconds: float = 0.0  # CPU time the tree spent over the measured span
 
 
 def process_tree(pid: int) -> list[int]:
@@ -140,7 +141,9 @@ class UsageSampler:
             peak = max(self._peak, rss)
             busy = cpu - self._cpu
         self.usage = Usage(
-            cpu_percent=100.0 * busy / wall if wall > 0 else 0.0, rss_mib=peak / 2**20
+            cpu_percent=100.0 * busy / wall if wall > 0 else 0.0,
+            rss_mib=peak / 2**20,
+            cpu_seconds=busy,
         )
 
     def _sample(self) -> None:

@@ -14,9 +14,11 @@ import typer
 from rich import box
 from rich.table import Table
 
-from textloop.bench.report import DEFAULT_PRICE_PER_HOUR, DEFAULT_PRICE_SOURCE
+from textloop.bench.cores import CoreSplit, default_split
+from textloop.bench.report import DEFAULT_PRICE_PER_HOUR, DEFAULT_PRICE_SOURCE, DEFAULT_VCPUS
 from textloop.cli.context import JsonFlag, invocation
 from textloop.cli.output import emit_json, err, fail, out
+from textloop.errors import TextloopError
 
 if TYPE_CHECKING:
     from textloop.bench.runner import BenchPlan
@@ -31,6 +33,7 @@ COLUMNS = (
     "p99 ms",
     "errors",
     "CPU %",
+    "CPU ms/req",
     "RSS MiB",
     "$/M req",
 )
@@ -73,12 +76,33 @@ def bench(
         Path | None,
         typer.Option(help="Texts to send, one a line (default: the classifier's held-out rows)."),
     ] = None,
+    client_cores: Annotated[
+        str | None,
+        typer.Option(help="Cores of the load generator, like 0 or 0-1 (default: the first)."),
+    ] = None,
+    server_cores: Annotated[
+        str | None,
+        typer.Option(help="Cores of the server bench starts (default: all but the client's)."),
+    ] = None,
+    vcpus: Annotated[
+        int, typer.Option(help="The vCPUs --price-per-hour buys (CPU time is priced per vCPU).")
+    ] = DEFAULT_VCPUS,
     as_json: JsonFlag = False,
 ) -> None:
     """Load the real HTTP server at each concurrency: latency, throughput, CPU, memory, cost."""
     from textloop.bench.local_server import ServerFailed
     from textloop.bench.runner import BenchPlan, run_bench
 
+    if url is not None and server_cores is not None:
+        fail("--server-cores sets up the server bench starts; with --url, pin yours with taskset")
+    if vcpus < 1:
+        fail(f"--vcpus must be at least 1, not {vcpus}")
+    try:
+        cores = default_split(client_cores, server_cores)
+    except TextloopError as exc:
+        fail(exc.for_cli())
+    if url is not None:  # someone else's server: only the load generator is ours to pin
+        cores = CoreSplit(cores.client, None)
     plan = BenchPlan(
         classifier=name,
         concurrency=parse_concurrency(concurrency),
@@ -89,6 +113,8 @@ def bench(
         server_pid=server_pid,
         workers=workers,
         texts_file=texts,
+        cores=cores,
+        vcpus=vcpus,
     )
     check_plan(plan)
     try:
@@ -164,15 +190,18 @@ def print_bench(result: dict[str, Any]) -> None:
             _number(row["p99_ms"], ".1f"),
             f"[red]{row['errors']:,}[/]" if row["errors"] else "0",
             _number(row["server_cpu_percent"], ".0f"),
+            _number(row["server_cpu_ms_per_request"], ".2f"),
             _number(row["server_rss_mib"], ",.0f"),
             _number(row["cost_per_million"], ",.3f"),
         )
     out.print(table)
     price = result["price_per_hour"]
     source = f", {DEFAULT_PRICE_SOURCE}" if price == DEFAULT_PRICE_PER_HOUR else ""
+    out.print(f"{result['cores']}.", highlight=False)
     out.print(
-        f"$/M req: dollars per million successful requests at ${price:g} an hour{source}. "
-        "CPU % is server CPU time over wall time (100 = one core busy).",
+        f"$/M req: dollars per million requests for the server's CPU time, at ${price:g} an "
+        f"hour for {result['vcpus']} vCPUs{source}. CPU % is server CPU time over wall time "
+        "(100 = one core busy); CPU ms/req is server CPU time per answered request.",
         highlight=False,
     )
 

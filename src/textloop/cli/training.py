@@ -49,6 +49,7 @@ def train(
     tune_trials: Annotated[int | None, setting_option("tune_trials")] = None,
     tune_seconds: Annotated[float | None, setting_option("tune_seconds")] = None,
     finetune_seconds: Annotated[float | None, setting_option("finetune_seconds")] = None,
+    cascade_max_drop: Annotated[float | None, setting_option("cascade_max_drop")] = None,
     slice_column: Annotated[
         list[str] | None,
         typer.Option(
@@ -69,7 +70,11 @@ def train(
     from textloop.pipeline.training import train_classifier
 
     run = invocation(
-        ctx, tune_trials=tune_trials, tune_seconds=tune_seconds, finetune_seconds=finetune_seconds
+        ctx,
+        tune_trials=tune_trials,
+        tune_seconds=tune_seconds,
+        finetune_seconds=finetune_seconds,
+        cascade_max_drop=cascade_max_drop,
     )
     config, store = run.settings, run.store
     if backfill and from_step is None:
@@ -149,3 +154,23 @@ def print_training_report(report: Any, all_classes: bool = False) -> None:
             f"{report.calibration['ece_after']:.4f} (temperature "
             f"{report.calibration['temperature']:.2f})"
         )
+    print_cascade(report)
+
+
+def print_cascade(report: Any) -> None:
+    chosen, tested = report.cascade, report.calibration.get("cascade")
+    if not chosen:
+        return
+    if not chosen.get("used", True):
+        out.print(f"  no cascade: {chosen['first']} is never sure enough to answer alone")
+        return
+    line = (
+        f"  cascade: {chosen['first']} answers first when its confidence is at least "
+        f"{chosen['threshold']:.3f}"
+    )
+    if tested:
+        line += (
+            f": {tested['answered_early']:.1%} of test texts, accuracy {tested['accuracy']:.4f} "
+            f"({tested['accuracy_without']:.4f} without)"
+        )
+    out.print(line, highlight=False)

@@ -102,6 +102,7 @@ def _import_builtins() -> None:
     # Imported for their registration side effect; cheap, since heavy libraries load lazily.
     import textloop.models.baseline
     import textloop.models.calibrated
+    import textloop.models.cascade
     import textloop.models.embedding
     import textloop.models.ensemble
     import textloop.models.finetuned

@@ -75,8 +75,13 @@ class CalibratedClassifier:
     @classmethod
     def load(cls, directory: Path, resources: ModelResources) -> Self:
         temperature = json.loads((directory / "calibration.json").read_text())["temperature"]
-        model = cls(load_model(directory / "inner", resources))
-        model.temperature_ = temperature
-        model._learned = {"temperature": temperature}
-        model.classes_ = list(model.model.classes_)
-        return model
+        return cls.fitted(load_model(directory / "inner", resources), temperature)
+
+    @classmethod
+    def fitted(cls, model: Any, temperature: float) -> Self:
+        """``model`` with a temperature already fitted."""
+        calibrated = cls(model)
+        calibrated.temperature_ = temperature
+        calibrated._learned = {"temperature": temperature}
+        calibrated.classes_ = list(model.classes_)
+        return calibrated

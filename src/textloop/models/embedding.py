@@ -21,6 +21,7 @@ import numpy as np
 
 from textloop.models.base import ModelResources, check_fitted, families
 from textloop.models.encoders import DEFAULT_ENCODER
+from textloop.models.linear_head import LinearHead
 
 
 @families.register("embedding")
@@ -116,34 +117,3 @@ class EmbeddingClassifier:
 
 
 HEAD = "head.npz"
-
-
-class LinearHead:
-    """A fitted logistic regression as its arrays: what serving needs of it, without importing
-    scikit-learn (which would add about a second to a server's start). Gives what
-    ``LogisticRegression.predict_proba`` gives: softmax over classes, or the logistic of the
-    one decision value of a binary model."""
-
-    def __init__(self, coef: np.ndarray, intercept: np.ndarray, classes: np.ndarray) -> None:
-        self.coef_, self.intercept_, self.classes_ = coef, intercept, classes
-
-    @classmethod
-    def of(cls, head: Any) -> LinearHead:
-        return cls(head.coef_, head.intercept_, np.asarray(head.classes_, dtype=str))
-
-    def save(self, path: Path) -> None:
-        np.savez(path, coef=self.coef_, intercept=self.intercept_, classes=self.classes_)
-
-    @classmethod
-    def load(cls, path: Path) -> LinearHead:
-        arrays = np.load(path, allow_pickle=False)
-        return cls(arrays["coef"], arrays["intercept"], arrays["classes"])
-
-    def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        scores = np.asarray(features, dtype=np.float64) @ self.coef_.T + self.intercept_
-        if scores.shape[1] == 1:
-            positive = 1.0 / (1.0 + np.exp(-scores[:, 0]))
-            return np.column_stack([1.0 - positive, positive])
-        scores -= scores.max(axis=1, keepdims=True)
-        exp = np.exp(scores)
-        return exp / exp.sum(axis=1, keepdims=True)

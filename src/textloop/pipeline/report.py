@@ -24,3 +24,4 @@ class TrainReport:
     deployment: dict[str, Any] | None = None  # the deploy step's outcome, when one was asked
     fit_reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. fine-tuning's
     skipped: dict[str, str] = field(default_factory=dict)  # candidate → why it was not fitted
+    cascade: dict[str, Any] = field(default_factory=dict)  # the cheap first stage, on validation

@@ -58,6 +58,7 @@ def training_steps(
     slice_columns: tuple[str, ...] = (),
     thresholds: BlessingThresholds | None = None,
     deploy: bool = False,
+    cascade_max_drop: float = 0.0,
 ) -> list[Step]:
     limits = thresholds or BlessingThresholds()
     learns = any(getattr(families.get(c), "learns_from_unlabelled", False) for c in candidates)
@@ -71,7 +72,7 @@ def training_steps(
         Step("validate", ValidateStep(ignore_anomalies), ("dataset", "statistics", "schema")),
         Step("split", SplitStep(), ("dataset", "validate")),
         Step("tune", TuneStep(candidates, tune_trials, tune_seconds), ("split", *pool)),
-        Step("train", TrainStep(candidates), ("split", "tune", *pool)),
+        Step("train", TrainStep(candidates, cascade_max_drop), ("split", "tune", *pool)),
         Step("evaluate", EvaluateStep(slice_columns), ("split", "train")),
         Step(
             "bless",
@@ -129,6 +130,7 @@ def train_classifier(
         tune_seconds,
         tuple(slice_columns),
         deploy=deploy,
+        cascade_max_drop=settings.cascade_max_drop,
     )
     if from_step is not None:
         downstream_of(steps, from_step)  # an unknown step is bad input
@@ -139,6 +141,7 @@ def train_classifier(
         "ignore_anomalies": ignore_anomalies,
         "tune_trials": tune_trials,
         "tune_seconds": tune_seconds,
+        "cascade_max_drop": settings.cascade_max_drop,
         "slice_columns": list(slice_columns),
         "deploy": deploy,
         "from_step": from_step,
@@ -176,4 +179,5 @@ def _report(name: str, dataset: int, result: PipelineResult, seconds: float) -> 
         deployment=result.output("deploy").properties if "deploy" in result.steps else None,
         fit_reports=candidate.get("fit_reports", {}),
         skipped=candidate.get("skipped", {}),
+        cascade=candidate.get("cascade", {}),
     )

@@ -18,6 +18,7 @@ from textloop.store.queries import (
 from textloop.store.tables import Classifier, DatasetVersion, ModelVersion
 
 CALIBRATED = "calibrated"  # the wrapper family; the name stored and shown is the inner one
+CASCADE = "cascade"
 
 
 def register_model(
@@ -49,7 +50,8 @@ def register_model(
 
 
 def trained_family(model: Any) -> str:
-    """The family that learned, as the CLI names it (``ngram``, ``ensemble``), not ``calibrated``:
-    calibration wraps every winner, so its name would say nothing about the model."""
-    inner = getattr(model, "model", None) if model.family == CALIBRATED else None
-    return str(inner.family) if inner is not None else str(model.family)
+    """The family that learned, as the CLI names it (``ngram``, ``ensemble``), not ``calibrated``
+    or ``cascade``: they wrap winners, so their names would say nothing about the model."""
+    wrapped = {CALIBRATED: "model", CASCADE: "full"}.get(model.family)
+    inner = getattr(model, wrapped, None) if wrapped else None
+    return trained_family(inner) if inner is not None else str(model.family)

@@ -113,6 +113,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     install_error_handlers(server, Surface.API)
     for module in API_ROUTES:
         server.include_router(module.router, responses=ERROR_RESPONSES)
+    server.router.routes.insert(0, classify.lean_route(server))  # matched before the documented
     add_middleware(server, settings, authenticates=True)
     server.portal = portal_app(server, settings)
     server.routes_by_surface = (  # refused here if a route declares no policy

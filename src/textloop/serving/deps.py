@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from textloop.errors import Forbidden
 from textloop.notifications.webhooks import get_webhook, webhook_classifier
@@ -30,11 +31,21 @@ from textloop.store.tables import Webhook
 
 
 def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+    return runtime_in(request.scope)
+
+
+def runtime_in(scope: Scope) -> Runtime:
+    runtime: Runtime = scope["app"].state.runtime
     return runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+async def runtime_dependency(request: Request) -> Runtime:
+    """``get_runtime`` as a dependency. Async, as every cheap dependency here: FastAPI runs a
+    plain function dependency on its thread pool, a thread hop per request for a lookup."""
+    return get_runtime(request)
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime_dependency)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
@@ -52,7 +63,7 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def key_headers(
+async def key_headers(
     x_api_key: Annotated[str | None, Header(description="API key")] = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> None:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from textloop.models.calibrated import CalibratedClassifier, rescale
+from textloop.models.cascade import CascadeClassifier
 from textloop.pipeline.component import Component, Output, Workspace, json_hash
 from textloop.pipeline.evaluation import evaluate, expected_calibration_error, predicted_labels
 from textloop.predict.predictor import DIRECT
@@ -31,9 +32,15 @@ class EvaluateStep(Component):
         metrics: dict[str, Any] = {"rows": 0}
         if texts:
             model = workspace.model(candidate.properties["path"])
-            calibrated = isinstance(model, CalibratedClassifier)
-            raw = DIRECT.predict(model.model if calibrated else model, texts)
-            probabilities = rescale(raw, model.temperature_) if calibrated else raw
+            cascade = model if isinstance(model, CascadeClassifier) else None
+            full = cascade.full if cascade is not None else model
+            calibrated = isinstance(full, CalibratedClassifier)
+            raw = DIRECT.predict(full.model if calibrated else full, texts)
+            probabilities = rescale(raw, full.temperature_) if calibrated else raw
+            if cascade is not None:
+                probabilities, calibration["cascade"] = self._cascade(
+                    cascade, texts, labels, probabilities
+                )
             metrics = evaluate(
                 labels,
                 probabilities,
@@ -48,6 +55,23 @@ class EvaluateStep(Component):
             )
         properties = {"test": metrics, "calibration": calibration}
         return Output("evaluation", json_hash(properties), properties)
+
+    @staticmethod
+    def _cascade(
+        cascade: CascadeClassifier, texts: list[str], labels: list[str], full: np.ndarray
+    ) -> tuple[np.ndarray, dict[str, float]]:
+        """What the cascade answers, from the full model's probabilities already computed, and
+        what it did on the test split: the share answered early, and the full model's accuracy
+        beside the cascade's."""
+        early = cascade.first_probabilities(texts)
+        served = cascade.combine(early, full)
+        truth = np.array(labels)
+        classes = np.array(cascade.classes_)
+        return served, {
+            "answered_early": round(float(cascade.sure(early).mean()), 4),
+            "accuracy": round(float((classes[served.argmax(1)] == truth).mean()), 4),
+            "accuracy_without": round(float((classes[full.argmax(1)] == truth).mean()), 4),
+        }
 
     def _columns(
         self, workspace: Workspace, dataset_version_id: int

@@ -3,7 +3,10 @@
 Candidates are fitted on the train split only. With more than one, their weighted ensemble
 joins them (weights chosen on validation) and the best on validation wins; ties go to the earlier,
 simpler candidate. The winner's confidence is calibrated on validation by temperature scaling.
-The model is saved under ``candidates/<content hash>`` until ``push`` registers it.
+Where the winner needs an encoder and a cheap candidate was fitted too (``first_stage``: the
+n-gram model, alone or inside the ensemble), the cheap one answers first in a ``cascade`` whose
+threshold keeps validation accuracy within ``cascade_max_drop`` of the winner's. The model is
+saved under ``candidates/<content hash>`` until ``push`` registers it.
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
+
 from textloop.errors import TextloopError, TrainingError
 from textloop.models.base import families, fit_model, save_model
 from textloop.models.calibrated import CalibratedClassifier
+from textloop.models.cascade import CascadeClassifier
 from textloop.pipeline.component import Component, Output, Workspace, warm_up
 from textloop.pipeline.components.tune import (
     family_versions,
@@ -33,6 +39,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class TrainStep(Component):
     candidates: tuple[str, ...]
+    cascade_max_drop: float = 0.0  # 0: no cascade
     name: ClassVar[str] = "train"
 
     def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
@@ -97,9 +104,14 @@ class TrainStep(Component):
         winner = max(fitted, key=rank)
         model = fitted[winner]
         calibration: dict[str, Any] = {}
+        cascade: dict[str, Any] = {}
         if val_texts:
             model = CalibratedClassifier(model).fit(val_texts, val_labels)
             calibration = {"method": "temperature", "temperature": model.temperature_}
+            if self.cascade_max_drop > 0:
+                model, cascade = cascaded(
+                    model, fitted, val_texts, val_labels, self.cascade_max_drop
+                )
         relative, content_hash = _save_candidate(workspace, model)
         workspace.keep_model(relative, model)
         return Output(
@@ -113,6 +125,7 @@ class TrainStep(Component):
                 "selected_from": list(fitted),
                 **({"skipped": skipped} if skipped else {}),
                 "calibration": calibration,
+                **({"cascade": cascade} if cascade else {}),
                 **_fit_reports(fitted, scores),
             },
         )
@@ -122,6 +135,40 @@ class TrainStep(Component):
 
     def available(self, workspace: Workspace, output: Output) -> bool:
         return workspace.artifacts.exists(output.properties["path"])
+
+
+def cascaded(
+    model: CalibratedClassifier,
+    fitted: dict[str, Any],
+    texts: list[str],
+    labels: list[str],
+    max_drop: float,
+) -> tuple[Any, dict[str, Any]]:
+    """``model`` behind a cheap first stage, with what the cascade does on validation; ``model``
+    itself where it is cheap already, no cheap model was fitted, or none would answer early."""
+    winner = model.model
+    if getattr(winner, "first_stage", False):
+        return model, {}
+    members = [*fitted.values(), *getattr(winner, "models_", [])]
+    cheap = [m for m in members if getattr(m, "first_stage", False)]
+    if not cheap:
+        return model, {}
+    first = CalibratedClassifier(cheap[0]).fit(texts, labels)
+    cascade = CascadeClassifier(first, model, max_drop).fit(texts, labels)
+    early, full = cascade.both(texts)
+    share = float(cascade.sure(early).mean())
+    index = {label: i for i, label in enumerate(cascade.classes_)}
+    truth = np.array([index.get(label, -1) for label in labels])
+    report = {
+        "first": cheap[0].family,
+        "threshold": round(cascade.threshold_, 4),
+        "answered_early": round(share, 4),
+        "validation_accuracy": {
+            "cascade": round(float((cascade.combine(early, full).argmax(1) == truth).mean()), 4),
+            "full": round(float((full.argmax(1) == truth).mean()), 4),
+        },
+    }
+    return (cascade, report) if share > 0 else (model, {**report, "used": False})
 
 
 def _fit_reports(fitted: dict[str, Any], scores: dict[str, dict[str, float]]) -> dict[str, Any]:

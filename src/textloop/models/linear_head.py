@@ -1,0 +1,54 @@
+"""A fitted logistic regression as its arrays: what serving needs of it, without scikit-learn.
+
+Importing scikit-learn (with SciPy) adds about a second to a server's start and about 160 MB to
+its memory; the arithmetic of ``LogisticRegression.predict_proba`` is a product and a softmax (or
+the logistic of the one decision value of a binary model). The ``embedding`` family's head and
+the ``ngram`` family's linear layer are served as one of these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class LinearHead:
+    def __init__(self, coef: np.ndarray, intercept: np.ndarray, classes: np.ndarray) -> None:
+        self.coef_, self.intercept_, self.classes_ = coef, intercept, classes
+
+    @classmethod
+    def of(cls, head: Any) -> LinearHead:
+        return cls(head.coef_, head.intercept_, np.asarray(head.classes_, dtype=str))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"coef": self.coef_, "intercept": self.intercept_, "classes": self.classes_}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> LinearHead:
+        return cls(arrays["coef"], arrays["intercept"], arrays["classes"])
+
+    def save(self, path: Path) -> None:
+        np.savez(path, coef=self.coef_, intercept=self.intercept_, classes=self.classes_)
+
+    @classmethod
+    def load(cls, path: Path) -> LinearHead:
+        return cls.from_arrays(np.load(path, allow_pickle=False))
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        return self.probabilities(
+            np.asarray(features, dtype=np.float64) @ self.coef_.T + self.intercept_
+        )
+
+    @staticmethod
+    def probabilities(scores: np.ndarray) -> np.ndarray:
+        """Decision values (one column for a binary model) as probabilities, in place."""
+        if scores.shape[1] == 1:
+            positive = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+            return np.column_stack([1.0 - positive, positive])
+        scores -= scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        return scores
