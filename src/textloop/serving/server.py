@@ -1,8 +1,7 @@
-"""Runs the API under uvicorn with uvloop and h11, in one process or several.
+"""Runs the API under uvicorn with uvloop and httptools, in one process or several.
 
 Every connection is bounded before the app sees a request (``connections``): the size of a
-request head, the time to send it, and the number of open connections; h11 rather than
-httptools, because only h11 bounds the head it buffers.
+request head, the time to send it, and the number of open connections.
 
 The in-process worker (``--with-worker``) shares the server's store and loaded encoders, so the
 embedded single-process setup retrains without a second process; it stops with the server.
