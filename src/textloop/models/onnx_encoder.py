@@ -99,7 +99,7 @@ class OnnxEncoder(CachedEncoder):
         self._tokenizer.enable_truncation(self.manifest.max_length)
         self._tokenizer.no_padding()
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.intra_op_num_threads = threads or min(4, len(os.sched_getaffinity(0)))
         options.inter_op_num_threads = 1
         options.enable_mem_pattern = False  # it plans for one input shape; every call differs
         # Idle ONNX Runtime threads spin by default, taking a core from the threads that read
