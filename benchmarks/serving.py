@@ -223,8 +223,8 @@ def report(figures: dict[str, Any]) -> None:
         (
             f"2. server CPU per request ({many['concurrency']} users) / baseline CPU per text",
             f"{many['server_cpu_ms_per_request']:.2f} / {base['cpu_ms_per_text']:.2f} ms "
-            f"= 1/{1 / cpu_ratio:.1f}",
-            "<= 1/5",
+            f"= {cpu_ratio:.3f} (1/{1 / cpu_ratio:.2f})",
+            "<= 0.200 (1/5)",
         ),
         (
             "   throughput per server core / baseline texts/s on one core",

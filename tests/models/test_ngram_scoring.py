@@ -73,3 +73,27 @@ def test_a_saved_model_predicts_the_same_without_importing_scikit_learn(tmp_path
         f"load_model(Path({str(tmp_path / 'model')!r})).predict_proba(['card not here'])"
     )
     assert "sklearn" not in heavy_modules_after(code)
+
+
+def test_a_loaded_model_saved_again_is_the_same_bytes(tmp_path) -> None:
+    """A registered candidate is saved again from what was loaded: its content hash, and so
+    every cached step after it, must not change."""
+    model = NgramClassifier().fit([t for t, _ in TRAIN], [label for _, label in TRAIN])
+    save_model(model, tmp_path / "first")
+    save_model(load_model(tmp_path / "first"), tmp_path / "again")
+    for name in ("scorer.npz", "pipeline.joblib", "ngram.json", "model.json"):
+        assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
+
+
+def test_long_terms_are_stored_at_their_own_length(tmp_path) -> None:
+    """A token with no spaces (a hash, a URL, text written without spaces) is one long term; the
+    others must not each take its width (a fixed-width array here would be about 1 MB)."""
+    long_word = "x" * 5_000
+    texts = [text for text, _ in TRAIN]
+    texts[0] = f"{texts[0]} {long_word}"
+    model = NgramClassifier().fit(texts, [label for _, label in TRAIN])
+    save_model(model, tmp_path / "model")
+    assert (tmp_path / "model" / "scorer.npz").stat().st_size < 200_000
+    loaded = load_model(tmp_path / "model")
+    probe = [f"the match {long_word}", "shares fell"]
+    np.testing.assert_allclose(loaded.predict_proba(probe), model.predict_proba(probe), atol=1e-12)

@@ -1,6 +1,8 @@
 """Training registers a numbered, evaluated model version; auto keeps the better candidate."""
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -49,6 +51,16 @@ def test_auto_keeps_the_candidate_that_is_better_on_validation(
     assert report.candidates[report.family]["accuracy"] == best
 
 
+@contextmanager
+def registered(name: str, family: type) -> Iterator[None]:
+    """A user's family, registered for one test only."""
+    families.register(name)(family)
+    try:
+        yield
+    finally:
+        families.unregister(name)
+
+
 class Unfittable(MajorityClassifier):
     """A user's family whose fit fails, as an encoder that cannot be exported would."""
 
@@ -59,8 +71,7 @@ class Unfittable(MajorityClassifier):
 def test_among_several_candidates_one_that_fails_is_left_out_with_its_error(
     ingested: Store, settings: Settings
 ) -> None:
-    families.register("unfittable")(Unfittable)
-    try:
+    with registered("unfittable", Unfittable):
         report = train_classifier(
             ingested, settings, "topics", "auto", auto_candidates=("ngram", "unfittable")
         )
@@ -68,8 +79,6 @@ def test_among_several_candidates_one_that_fails_is_left_out_with_its_error(
         assert report.skipped == {"unfittable": "failed: this family cannot be fitted here"}
         with pytest.raises(TrainingError, match="cannot be fitted here"):
             train_classifier(ingested, settings, "topics", "unfittable")
-    finally:
-        families.unregister("unfittable")
 
 
 def test_deploy_moves_the_production_alias(ingested: Store, settings: Settings) -> None:
@@ -151,8 +160,7 @@ class Expensive(NgramClassifier):
 def test_a_cheap_candidate_answers_first_where_it_is_sure_and_the_run_says_how_often(
     ingested: Store, settings: Settings
 ) -> None:
-    families.register("expensive")(Expensive)
-    try:
+    with registered("expensive", Expensive):
         report = train_classifier(
             ingested, settings, "topics", "auto", auto_candidates=("expensive", "ngram")
         )
@@ -171,5 +179,3 @@ def test_a_cheap_candidate_answers_first_where_it_is_sure_and_the_run_says_how_o
             ingested, off, "topics", "auto", auto_candidates=("expensive", "ngram")
         )
         assert plain.cascade == {} and "cascade" not in plain.calibration
-    finally:
-        families.unregister("expensive")

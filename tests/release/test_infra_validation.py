@@ -32,7 +32,7 @@ def test_a_sound_model_passes_with_its_latency_measured(saved: Path) -> None:
 
 
 def test_a_broken_artifact_fails(saved: Path) -> None:
-    (saved / "pipeline.joblib").write_bytes(b"not a model")
+    (saved / "scorer.npz").write_bytes(b"not a model")  # what serving reads
     result = infra_validate(saved, ["business", "sport", "tech"], TEXTS)
     assert not result.passed
     assert "failed to load or classify" in result.reasons[0]

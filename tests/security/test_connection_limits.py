@@ -122,6 +122,9 @@ def test_a_head_that_does_not_arrive_in_time_closes_its_connection(tmp_path: Pat
             slow.sendall(b"GET /healthz HTTP/1.1\r\n")
             assert closed_by_server(slow, trickle=b"x-slow: yes\r\n")  # a byte every 0.2 s
             assert closed_by_server(idle)
+        with closing(connect(base)) as stray:  # answered, kept alive, then only line breaks
+            stray.sendall(b"GET /healthz HTTP/1.1\r\nhost: test\r\n\r\n")
+            assert closed_by_server(stray, trickle=b"\r\n")
         with closing(connect(base)) as prompt:  # a whole head in time is answered as ever
             prompt.sendall(b"GET /healthz HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
             assert read_all(prompt).startswith(b"HTTP/1.1 200")

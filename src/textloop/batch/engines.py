@@ -30,6 +30,7 @@ from textloop.batch.scoring import ChunkResult, ChunkScorer, Unsure
 from textloop.batch.sources import Chunk, Source, read_chunk, read_chunks
 from textloop.config import ENGINES, Settings
 from textloop.errors import TextloopError
+from textloop.machine import usable_cores
 from textloop.plugins import Registry
 from textloop.predict.deployment import Deployment
 
@@ -132,14 +133,6 @@ def run_local(
                 finish(pending.popleft().result())
         while pending:
             finish(pending.popleft().result())
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (a container's share, not the host's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def _done(result: ChunkResult) -> Done:

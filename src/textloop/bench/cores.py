@@ -42,6 +42,8 @@ UNPINNED = CoreSplit(None, None)
 def parse_cores(text: str) -> frozenset[int]:
     """``"1"``, ``"0,2"`` or ``"2-5"`` (as ``taskset -c`` takes them) as a set of core numbers,
     each one this process may run on."""
+    if not hasattr(os, "sched_getaffinity"):
+        raise ConfigError("pinning to cores needs Linux; leave out --client-cores/--server-cores")
     cores: set[int] = set()
     try:
         for part in text.split(","):
@@ -60,6 +62,8 @@ def parse_cores(text: str) -> frozenset[int]:
 def default_split(client: str | None = None, server: str | None = None) -> CoreSplit:
     """The cores each side gets: as given, else the first allowed core for the client and the
     others for the server; unpinned on a machine with one core."""
+    if not hasattr(os, "sched_getaffinity") and not (client or server):
+        return UNPINNED  # not Linux: nothing to pin with
     allowed = sorted(os.sched_getaffinity(0))
     client_cores = parse_cores(client) if client else None
     server_cores = parse_cores(server) if server else None

@@ -42,7 +42,7 @@ class PhaseReport:
     load: LoadResult
     usage: Usage | None
     cost_per_million: float | None
-    cpu_ms_per_request: float | None  # the server's CPU time over the requests it answered
+    cpu_ms_per_request: float | None  # the server's CPU time over its successful answers
 
     @classmethod
     def of(

@@ -198,10 +198,17 @@ def print_bench(result: dict[str, Any]) -> None:
     price = result["price_per_hour"]
     source = f", {DEFAULT_PRICE_SOURCE}" if price == DEFAULT_PRICE_PER_HOUR else ""
     out.print(f"{result['cores']}.", highlight=False)
+    by_cpu = all(row["cost_basis"] == "server CPU time" for row in result["results"])
+    basis = (
+        f"for the server's CPU time, at ${price:g} an hour for {result['vcpus']} vCPUs{source}"
+        if by_cpu
+        else f"at ${price:g} an hour for the machine{source}, kept as busy as in that phase "
+        "(the server's CPU was not measured)"
+    )
     out.print(
-        f"$/M req: dollars per million requests for the server's CPU time, at ${price:g} an "
-        f"hour for {result['vcpus']} vCPUs{source}. CPU % is server CPU time over wall time "
-        "(100 = one core busy); CPU ms/req is server CPU time per answered request.",
+        f"$/M req: dollars per million successful requests {basis}. CPU % is server CPU time "
+        "over wall time (100 = one core busy); CPU ms/req is server CPU time per successful "
+        "request.",
         highlight=False,
     )
 

@@ -3,9 +3,12 @@
 Most of what a classifier is asked is easy, and a word n-gram model that needs no encoder gets
 the easy texts right in a fraction of the encoder's time. The cascade asks it first and answers
 with its (calibrated) probabilities where its confidence reaches ``threshold``; the other texts
-go to the full model. The threshold is chosen on held-out rows (``fit``) as the lowest at which
+go to the full model. The threshold is chosen on labelled rows (``fit``) as the lowest at which
 the cascade's accuracy stays within ``max_drop`` of the full model's, so serving gets cheaper
-without getting measurably worse. ``answered_early``/``answered`` count what it did since loading.
+without getting measurably worse. Those rows are the validation split, which also chose the
+winner and fitted both temperatures: the test split, never seen, says what the cascade costs.
+``answered_early``/``answered`` count what it did since loading (without a lock: calls from
+several threads may lose a count, never an answer).
 """
 
 from __future__ import annotations
@@ -36,8 +39,8 @@ class CascadeClassifier:
 
     def get_params(self) -> dict[str, Any]:
         return {
-            "first": getattr(self.first, "family", None),
-            "full": getattr(self.full, "family", None),
+            "first": _params(self.first),
+            "full": _params(self.full),
             "max_drop": self.max_drop,
             **({"threshold": self.threshold_} if hasattr(self, "threshold_") else {}),
         }
@@ -117,9 +120,9 @@ class CascadeClassifier:
         model._count = [0, 0]
         return model
 
-    def warm_up(self, texts: Sequence[str], progress: Any = None) -> None:
-        if hasattr(self.full, "warm_up"):
-            self.full.warm_up(texts, progress)
+
+def _params(model: Any) -> dict[str, Any] | None:
+    return {"family": model.family, **model.get_params()} if model is not None else None
 
 
 def shared_member(first: Any, full: Any) -> int | None:
@@ -167,7 +170,7 @@ def choose_threshold(
         return NEVER
     # conservative: stop before the first prefix over the budget, rather than trust a later
     # run of luck on a few rows to make up for it
-    bad = np.flatnonzero(change < allowed)
+    bad = np.flatnonzero((change < allowed) & distinct)
     if len(bad):
         ok = ok[ok < bad[0]]
         if not len(ok):

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from textloop.models.arrays import save_arrays
+
 
 class LinearHead:
     def __init__(self, coef: np.ndarray, intercept: np.ndarray, classes: np.ndarray) -> None:
@@ -31,7 +33,7 @@ class LinearHead:
         return cls(arrays["coef"], arrays["intercept"], arrays["classes"])
 
     def save(self, path: Path) -> None:
-        np.savez(path, coef=self.coef_, intercept=self.intercept_, classes=self.classes_)
+        save_arrays(path, self.arrays())
 
     @classmethod
     def load(cls, path: Path) -> LinearHead:

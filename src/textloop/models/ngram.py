@@ -9,6 +9,7 @@ It is fitted with scikit-learn and predicts with the same arithmetic on plain ar
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -41,6 +42,7 @@ class NgramClassifier:
         self.C = C
         self.max_iter = max_iter
         self._scorer: NgramScorer | None = None  # what predicts: built once fitted, or loaded
+        self._loaded_from: Path | None = None  # the folder it was loaded from, if it was
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -89,11 +91,14 @@ class NgramClassifier:
         return self._scorer.predict_proba(texts)
 
     def save(self, directory: Path) -> None:
-        """The scorer's arrays, and the scikit-learn pipeline too where this process has it
-        (fitted here, or loaded from a model saved before the arrays were)."""
+        """The scorer's arrays, and the scikit-learn pipeline beside them for whoever wants it."""
         check_fitted(self)
         if hasattr(self, "pipeline_"):
             joblib.dump(self.pipeline_, directory / PIPELINE)
+        elif self._loaded_from is not None and (self._loaded_from / PIPELINE).exists():
+            # saved again as it was loaded (a registered candidate): the same bytes, so the
+            # same content hash, without importing scikit-learn
+            shutil.copyfile(self._loaded_from / PIPELINE, directory / PIPELINE)
         if self._scorer is None:
             self._scorer = NgramScorer.of(self.pipeline_)
         self._scorer.save(directory / SCORER)
@@ -107,6 +112,7 @@ class NgramClassifier:
             params = json.loads((directory / PARAMS).read_text())
             model = cls(**params)
             model._scorer = NgramScorer.load(directory / SCORER)
+            model._loaded_from = directory
             model.classes_ = [str(label) for label in model._scorer.head.classes_]
             return model
         pipeline = joblib.load(directory / PIPELINE)

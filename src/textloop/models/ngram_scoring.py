@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from textloop.models.arrays import save_arrays
 from textloop.models.linear_head import LinearHead
 
 TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
@@ -108,12 +109,12 @@ class NgramScorer:
         arrays: dict[str, np.ndarray] = {}
         for number, block in enumerate(self.blocks):
             terms = sorted(block.vocabulary, key=block.vocabulary.__getitem__)
-            arrays[f"terms{number}"] = np.asarray(terms, dtype=str)
+            arrays[f"terms{number}"], arrays[f"ends{number}"] = _packed(terms)
             arrays[f"idf{number}"] = block.idf
             arrays[f"shape{number}"] = np.asarray([*block.ngram_range, block.offset])
         arrays["analyzers"] = np.asarray([block.analyzer for block in self.blocks], dtype=str)
         arrays.update(self.head.arrays())
-        np.savez(path, **arrays)  # type: ignore[arg-type]  # numpy types **kwds as bool
+        save_arrays(path, arrays)
 
     @classmethod
     def load(cls, path: Path) -> NgramScorer:
@@ -121,7 +122,7 @@ class NgramScorer:
         blocks = []
         for number, analyzer in enumerate(arrays["analyzers"]):
             low, high, offset = (int(v) for v in arrays[f"shape{number}"])
-            terms = arrays[f"terms{number}"].tolist()
+            terms = _unpacked(arrays[f"terms{number}"], arrays[f"ends{number}"])
             vocabulary = {term: column for column, term in enumerate(terms)}
             blocks.append(
                 Block(str(analyzer), (low, high), vocabulary, arrays[f"idf{number}"], offset)
@@ -150,3 +151,17 @@ class NgramScorer:
             weights /= math.sqrt(float(weights @ weights))
             total += weights @ self._coef[columns + block.offset]
         return total
+
+
+def _packed(terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Terms as their UTF-8 bytes end to end, and where each ends: a fixed-width string array
+    would take the longest term's width for every term."""
+    encoded = [term.encode("utf-8") for term in terms]
+    ends = np.cumsum([len(item) for item in encoded], dtype=np.int64)
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), ends
+
+
+def _unpacked(data: np.ndarray, ends: np.ndarray) -> list[str]:
+    blob = data.tobytes()
+    starts = [0, *ends[:-1].tolist()]
+    return [blob[a:b].decode("utf-8") for a, b in zip(starts, ends.tolist(), strict=True)]

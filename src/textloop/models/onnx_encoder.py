@@ -9,7 +9,6 @@ in a bounded LRU (``CachedEncoder``), as in ``SentenceEncoder``.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from textloop.errors import ConfigError
+from textloop.machine import usable_cores
 from textloop.models.encoders import CachedEncoder
 
 PRECISIONS = ("int8", "fp32", "fp16")
@@ -99,7 +99,7 @@ class OnnxEncoder(CachedEncoder):
         self._tokenizer.enable_truncation(self.manifest.max_length)
         self._tokenizer.no_padding()
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or min(4, len(os.sched_getaffinity(0)))
+        options.intra_op_num_threads = threads or min(4, usable_cores())
         options.inter_op_num_threads = 1
         options.enable_mem_pattern = False  # it plans for one input shape; every call differs
         # Idle ONNX Runtime threads spin by default, taking a core from the threads that read

@@ -7,12 +7,13 @@ head has arrived, so idle connections hold their file descriptors whatever the l
 therefore speaks HTTP/1.1 through ``GuardedHttpTools``, uvicorn's httptools protocol (its C
 parser costs a request about a third of what h11 does) with:
 
-- a request head over ``max_header_bytes`` answered 431 and the connection closed, having
-  buffered at most that much and one read more (the bytes of an unfinished head are counted as
-  they arrive);
+- a request head that is still unfinished after ``max_header_bytes`` more bytes than the read it
+  began in answered 431 and the connection closed, having buffered at most that much and two
+  reads more (a whole head that arrives in one read, up to uvloop's 256 KiB, is taken as is);
+  a pipelined head is refused after the answer to the request before it;
 - a head that must arrive whole within ``header_timeout`` seconds of its connection (or of its
-  first byte, on a kept-alive connection), however slowly it trickles, or the connection is
-  closed;
+  first byte, or of any byte that begins no request, on a kept-alive connection), however slowly
+  it trickles, or the connection is closed;
 - beyond ``max_connections`` open connections (in each server process), a new one answered 503
   at once and closed, so that descriptors stay free for the database and model files.
 
@@ -64,6 +65,8 @@ class GuardedHttpTools(HttpToolsProtocol):
         self.limits = limits
         self.head_timer: asyncio.TimerHandle | None = None
         self.head_bytes: int | None = None  # of a head begun and not finished; None between
+        self.head_began_here = False  # in the read being parsed
+        self.refuse_after_response = False
         self.refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -77,22 +80,36 @@ class GuardedHttpTools(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self.refused:
             return  # the request of a refused connection is read and dropped
+        self.head_began_here = False
         super().data_received(data)
-        if self.head_bytes is not None and not self.transport.is_closing():
-            self.head_bytes += len(data)
+        if self.transport.is_closing():
+            return
+        if self.head_bytes is not None:
+            # the read a head begins in may also hold the end of the request before it, so
+            # it is not counted: a head is refused once the reads after it pass the limit
+            if not self.head_began_here:
+                self.head_bytes += len(data)
             if self.head_bytes > self.limits.max_header_bytes:
-                message = f"the request head is over {self.limits.max_header_bytes:,} bytes"
-                self._answer_and_close(431, message)
+                self._refuse_head()
+        elif self._between_requests():
+            self._await_head()  # bytes that begin no request (a stray CRLF) are timed too
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.head_bytes = 0
+        self.head_began_here = True
         self._await_head()
 
     def on_headers_complete(self) -> None:
         self.head_bytes = None
         self._head_arrived()
         super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        if self.refuse_after_response:
+            self._answer_and_close(431, self._too_large())
+            return
+        super().on_response_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._head_arrived()
@@ -101,6 +118,22 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         self._answer_and_close(400, "the request is not valid HTTP/1.1")
+
+    def _between_requests(self) -> bool:
+        return self.cycle is None or self.cycle.response_complete
+
+    def _refuse_head(self) -> None:
+        """431 and close; after the answer to the request before it, if that is still being
+        given (a pipelined head), reading nothing more meanwhile."""
+        self.head_bytes = None
+        if self._between_requests():
+            self._answer_and_close(431, self._too_large())
+        else:
+            self.refuse_after_response = True
+            self.flow.pause_reading()
+
+    def _too_large(self) -> str:
+        return f"the request head is over {self.limits.max_header_bytes:,} bytes"
 
     def _answer_and_close(self, status: int, message: str) -> None:
         self.head_bytes = None

@@ -3,7 +3,7 @@
 Candidates are fitted on the train split only. With more than one, their weighted ensemble
 joins them (weights chosen on validation) and the best on validation wins; ties go to the earlier,
 simpler candidate. The winner's confidence is calibrated on validation by temperature scaling.
-Where the winner needs an encoder and a cheap candidate was fitted too (``first_stage``: the
+Where the winner is not itself cheap and a cheap candidate was fitted too (``first_stage``: the
 n-gram model, alone or inside the ensemble), the cheap one answers first in a ``cascade`` whose
 threshold keeps validation accuracy within ``cascade_max_drop`` of the winner's. The model is
 saved under ``candidates/<content hash>`` until ``push`` registers it.

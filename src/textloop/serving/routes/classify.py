@@ -121,8 +121,8 @@ class LeanClassify:
             await self.general(scope, _replay(body, disconnected, receive), send)
             return
         name = scope["path_params"]["name"]
+        context_in(scope).principal = principal  # the audit's actor, whatever the outcome
         principal.require("classify", name)
-        context_in(scope).principal = principal
         content = json.dumps(await answer(runtime_in(scope), name, request, PRODUCTION))
         encoded = content.encode()
         headers = [*JSON_HEADERS, (b"content-length", str(len(encoded)).encode())]
