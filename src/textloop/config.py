@@ -172,7 +172,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "finetune_seconds", float, "180",
         "The longest the ``finetuned`` family may spend adapting its encoder in one training "
-        "run; its schedule is planned from the data, and this only stops a slow machine.",
+        "run; its schedule is planned from the data, and this only stops a slow machine. 0 "
+        "turns fine-tuning off: ``auto`` leaves the family out.",
         flag=Flag(
             "train", "--finetune-seconds",
             "The longest the finetuned family may spend adapting its encoder.",

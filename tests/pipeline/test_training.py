@@ -179,3 +179,13 @@ def test_a_cheap_candidate_answers_first_where_it_is_sure_and_the_run_says_how_o
             ingested, off, "topics", "auto", auto_candidates=("expensive", "ngram")
         )
         assert plain.cascade == {} and "cascade" not in plain.calibration
+
+
+def test_a_fine_tuning_budget_of_zero_leaves_the_fine_tuned_family_out_of_auto(
+    ingested: Store, settings: Settings
+) -> None:
+    off = dataclasses.replace(settings, finetune_seconds=0.0)
+    report = train_classifier(
+        ingested, off, "topics", "auto", auto_candidates=("ngram", "finetuned")
+    )
+    assert set(report.candidates) == {"ngram"} and report.fit_reports == {}

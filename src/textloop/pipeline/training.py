@@ -46,7 +46,8 @@ from textloop.store.database import Store
 from textloop.store.queries import get_classifier, resolve_dataset_version
 
 AUTO = "auto"
-AUTO_CANDIDATES = ("ngram", "embedding", "finetuned")
+FINETUNED = "finetuned"
+AUTO_CANDIDATES = ("ngram", "embedding", FINETUNED)
 
 
 def training_steps(
@@ -115,7 +116,7 @@ def train_classifier(
     against the dataset, then stored as the setting, so that later trains and retrains keep them.
     """
     started = time.perf_counter()
-    candidates = tuple(auto_candidates) if family == AUTO else (family,)
+    candidates = auto_for(settings, auto_candidates) if family == AUTO else (family,)
     for candidate in candidates:
         families.get(candidate)
     with store.session() as session:
@@ -156,6 +157,13 @@ def train_classifier(
     )
     result = run_pipeline(workspace, "train", steps, parameters, use_cache, from_step)
     return _report(name, dataset_number, result, time.perf_counter() - started)
+
+
+def auto_for(settings: Settings, candidates: tuple[str, ...]) -> tuple[str, ...]:
+    """``auto``'s candidates under these settings: ``finetune_seconds`` 0 turns fine-tuning
+    off, so ``finetuned`` is left out (named alone, it still runs, for no steps)."""
+    off = settings.finetune_seconds <= 0
+    return tuple(c for c in candidates if not (off and c == FINETUNED))
 
 
 def _report(name: str, dataset: int, result: PipelineResult, seconds: float) -> TrainReport:
