@@ -74,6 +74,9 @@ def test_several_processes_serve_one_port_and_all_refuse_a_revoked_key(
         for _ in range(20):
             answer = http.post(url, json={"text": "rain and wind tomorrow"})
             assert answer.status_code == 200 and answer.json()["label"] == "weather"
+        started = time.monotonic() + 60  # on a busy machine the second may still be starting
+        while len(server_pids(log)) < 2 and time.monotonic() < started:
+            time.sleep(0.1)
         assert len(server_pids(log)) == 2
 
         store = open_store(Settings.load(data_dir=tmp_path / "data", database_url=database_url))
