@@ -15,7 +15,12 @@ import numpy as np
 from textloop.models.calibrated import CalibratedClassifier, rescale
 from textloop.models.cascade import CascadeClassifier
 from textloop.pipeline.component import Component, Output, Workspace, json_hash
-from textloop.pipeline.evaluation import evaluate, expected_calibration_error, predicted_labels
+from textloop.pipeline.evaluation import (
+    evaluate,
+    expected_calibration_error,
+    headline,
+    predicted_labels,
+)
 from textloop.predict.predictor import DIRECT
 
 
@@ -65,12 +70,10 @@ class EvaluateStep(Component):
         beside the cascade's."""
         early = cascade.first_probabilities(texts)
         served = cascade.combine(early, full)
-        truth = np.array(labels)
-        classes = np.array(cascade.classes_)
         return served, {
             "answered_early": round(float(cascade.sure(early).mean()), 4),
-            "accuracy": round(float((classes[served.argmax(1)] == truth).mean()), 4),
-            "accuracy_without": round(float((classes[full.argmax(1)] == truth).mean()), 4),
+            "accuracy": round(headline(labels, served, cascade.classes_)["accuracy"], 4),
+            "accuracy_without": round(headline(labels, full, cascade.classes_)["accuracy"], 4),
         }
 
     def _columns(

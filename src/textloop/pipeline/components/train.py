@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import numpy as np
-
 from textloop.errors import TextloopError, TrainingError
 from textloop.models.base import families, fit_model, save_model
 from textloop.models.calibrated import CalibratedClassifier
@@ -157,18 +155,20 @@ def cascaded(
     cascade = CascadeClassifier(first, model, max_drop).fit(texts, labels)
     early, full = cascade.both(texts)
     share = float(cascade.sure(early).mean())
-    index = {label: i for i, label in enumerate(cascade.classes_)}
-    truth = np.array([index.get(label, -1) for label in labels])
     report = {
         "first": cheap[0].family,
         "threshold": round(cascade.threshold_, 4),
         "answered_early": round(share, 4),
         "validation_accuracy": {
-            "cascade": round(float((cascade.combine(early, full).argmax(1) == truth).mean()), 4),
-            "full": round(float((full.argmax(1) == truth).mean()), 4),
+            "cascade": _accuracy(labels, cascade.combine(early, full), cascade.classes_),
+            "full": _accuracy(labels, full, cascade.classes_),
         },
     }
     return (cascade, report) if share > 0 else (model, {**report, "used": False})
+
+
+def _accuracy(labels: list[str], probabilities: Any, classes: list[str]) -> float:
+    return round(headline(labels, probabilities, classes)["accuracy"], 4)
 
 
 def _fit_reports(fitted: dict[str, Any], scores: dict[str, dict[str, float]]) -> dict[str, Any]:
