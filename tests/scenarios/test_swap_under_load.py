@@ -45,18 +45,27 @@ def test_rollback_and_deploy_under_load_fail_no_request(tmp_path: Path, database
         for client in clients:
             client.start()
 
-        def served(count: int) -> None:
-            target = len(answers) + count
-            while len(answers) < target:
+        def served(count: int, version: int) -> None:
+            """Waits for `count` more answers and for `version` among them.
+
+            The deployment cache may take a moment to see a change, so a fixed number of
+            answers is not enough on a busy machine; the deadline keeps a real failure finite.
+            """
+            start = len(answers)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                recent = answers[start:]
+                if len(recent) >= count and any(seen == version for _, seen in recent):
+                    return
                 time.sleep(0.05)
 
-        served(60)
+        served(60, version=2)
         assert run_cli(env, "rollback", "topics").returncode == 0
         after_rollback = len(answers)
-        served(60)
+        served(60, version=1)
         assert run_cli(env, "deploy", "topics", "--version", "2").returncode == 0
         after_deploy = len(answers)
-        served(60)
+        served(60, version=2)
         stop.set()
         for client in clients:
             client.join()
@@ -64,4 +73,5 @@ def test_rollback_and_deploy_under_load_fail_no_request(tmp_path: Path, database
     assert {status for status, _ in answers} == {200}, "a request failed during a swap"
     assert {version for _, version in answers[:after_rollback]} >= {2}
     assert 1 in {version for _, version in answers[after_rollback:after_deploy]}
-    assert answers[-1][1] == 2
+    assert 2 in {version for _, version in answers[after_deploy:]}
+    assert answers[-1][1] == 2, "production went back to version 1 after the deploy"
