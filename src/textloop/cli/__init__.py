@@ -19,6 +19,7 @@ from textloop.cli import (
     audit,
     batch,
     bench,
+    bundles,
     data,
     demo,
     keys,
@@ -65,7 +66,7 @@ def root(
 # In the order `textloop --help` lists their commands: access, data, training and its record,
 # releases, serving, review, the continuous loop, watching production, batch work, the audit log.
 AREAS = (
-    keys, users, data, training, runs, lineage, release, serving, bench, review, pool,
+    keys, users, data, training, runs, lineage, release, bundles, serving, bench, review, pool,
     loop, webhooks, monitor, batch, audit, demo,
 )  # fmt: skip
 for area in AREAS:

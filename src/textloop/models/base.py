@@ -45,6 +45,21 @@ class TextClassifier(Protocol):
     def load(cls, directory: Path, resources: ModelResources) -> Self: ...
 
 
+class PortableWriter(Protocol):
+    """Where a fitted model writes what a portable bundle needs of it (``textloop.bundles``).
+
+    A family that can leave textloop has ``portable(writer) -> dict``: the node of the bundle's
+    model tree that ``bundles/predict.py`` knows how to run, naming the files it wrote through
+    the writer. A family without it cannot be exported; nothing else is asked of it.
+    """
+
+    def arrays(self, stem: str, arrays: dict[str, np.ndarray]) -> str: ...
+
+    def encoder(self, directory: Path) -> str: ...
+
+    def node(self, model: Any) -> dict[str, Any]: ...
+
+
 @dataclass
 class ModelResources:
     """Heavy things models borrow instead of owning, so that one process loads each only once.

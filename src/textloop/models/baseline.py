@@ -14,7 +14,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from textloop.models.base import ModelResources, check_fitted, families
+from textloop.models.base import ModelResources, PortableWriter, check_fitted, families
 
 
 @families.register("majority")
@@ -32,6 +32,10 @@ class MajorityClassifier:
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         check_fitted(self)
         return np.tile(self.priors_, (len(texts), 1))
+
+    def portable(self, writer: PortableWriter) -> dict[str, Any]:
+        check_fitted(self)
+        return {"kind": "prior", "classes": list(self.classes_), "priors": self.priors_.tolist()}
 
     def save(self, directory: Path) -> None:
         check_fitted(self)

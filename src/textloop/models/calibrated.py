@@ -14,7 +14,14 @@ from typing import Any, Self
 
 import numpy as np
 
-from textloop.models.base import ModelResources, check_fitted, families, load_model, save_model
+from textloop.models.base import (
+    ModelResources,
+    PortableWriter,
+    check_fitted,
+    families,
+    load_model,
+    save_model,
+)
 
 EPSILON = 1e-12
 
@@ -66,6 +73,14 @@ class CalibratedClassifier:
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         check_fitted(self)
         return rescale(self.model.predict_proba(texts), self.temperature_)
+
+    def portable(self, writer: PortableWriter) -> dict[str, Any]:
+        check_fitted(self)
+        return {
+            "kind": "calibrated",
+            "temperature": self.temperature_,
+            "model": writer.node(self.model),
+        }
 
     def save(self, directory: Path) -> None:
         check_fitted(self)

@@ -20,7 +20,14 @@ from typing import Any, Self
 
 import numpy as np
 
-from textloop.models.base import ModelResources, check_fitted, families, load_model, save_model
+from textloop.models.base import (
+    ModelResources,
+    PortableWriter,
+    check_fitted,
+    families,
+    load_model,
+    save_model,
+)
 from textloop.models.calibrated import CalibratedClassifier
 from textloop.models.ensemble import align
 
@@ -89,6 +96,18 @@ class CascadeClassifier:
         return align(
             np.asarray(self.first.predict_proba(texts)), self.first.classes_, self.classes_
         )
+
+    def portable(self, writer: PortableWriter) -> dict[str, Any]:
+        """The first stage before the full model: a member they share is written where it is
+        met first and referred to after."""
+        check_fitted(self)
+        return {
+            "kind": "cascade",
+            "classes": list(self.classes_),
+            "threshold": self.threshold_,
+            "first": writer.node(self.first),
+            "full": writer.node(self.full),
+        }
 
     def save(self, directory: Path) -> None:
         """A first stage that is a member of the full model's ensemble (the usual case) is

@@ -19,7 +19,8 @@ from typing import Any, ClassVar, Self
 import joblib
 import numpy as np
 
-from textloop.models.base import ModelResources, check_fitted, families
+from textloop.errors import ConfigError
+from textloop.models.base import ModelResources, PortableWriter, check_fitted, families
 from textloop.models.encoders import DEFAULT_ENCODER
 from textloop.models.linear_head import LinearHead
 
@@ -61,8 +62,11 @@ class EmbeddingClassifier:
         self.resources = self.resources or ModelResources()
         return self.resources.encoder_pool()
 
+    def _encoder(self) -> Any:
+        return self._pool().get(self.encoder)
+
     def _encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> Any:
-        return self._pool().get(self.encoder).encode(list(texts), progress=progress)
+        return self._encoder().encode(list(texts), progress=progress)
 
     def warm_up(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> None:
         """Encode ``texts`` ahead of fit/predict so long work can report progress."""
@@ -103,6 +107,23 @@ class EmbeddingClassifier:
         joblib.dump(self.head_, directory / "head.joblib")
         LinearHead.of(self.head_).save(directory / HEAD)
         (directory / "embedding.json").write_text(json.dumps(self.get_params()))
+
+    def portable(self, writer: PortableWriter) -> dict[str, Any]:
+        """The encoder's ONNX export and the head's arrays; an encoder running on PyTorch (no
+        export of it) cannot go into a bundle."""
+        check_fitted(self)
+        encoder = self._encoder()
+        directory = getattr(encoder, "directory", None)
+        if directory is None:
+            raise ConfigError(
+                f"the encoder {self.encoder!r} runs on PyTorch here (it has no ONNX export), "
+                "so a model using it cannot be exported as a portable bundle"
+            )
+        return {
+            "kind": "embedding",
+            "encoder": writer.encoder(Path(directory)),
+            "head": writer.arrays("head", LinearHead.of(self.head_).arrays()),
+        }
 
     @classmethod
     def load(cls, directory: Path, resources: ModelResources) -> Self:

@@ -18,7 +18,14 @@ from typing import Any, Self
 
 import numpy as np
 
-from textloop.models.base import ModelResources, check_fitted, families, load_model, save_model
+from textloop.models.base import (
+    ModelResources,
+    PortableWriter,
+    check_fitted,
+    families,
+    load_model,
+    save_model,
+)
 
 
 @families.register("ensemble")
@@ -65,6 +72,16 @@ class EnsembleClassifier:
         check_fitted(self)
         aligned = [align(m.predict_proba(texts), m.classes_, self.classes_) for m in self.models_]
         return pool(aligned, self.weights_, self.pooling)
+
+    def portable(self, writer: PortableWriter) -> dict[str, Any]:
+        check_fitted(self)
+        return {
+            "kind": "ensemble",
+            "classes": list(self.classes_),
+            "weights": list(self.weights_),
+            "pooling": self.pooling,
+            "members": [writer.node(member) for member in self.models_],
+        }
 
     def save(self, directory: Path) -> None:
         check_fitted(self)

@@ -102,8 +102,8 @@ class FinetunedClassifier(EmbeddingClassifier):
         self.export_ = directory
         return self._pool().adopt(directory)
 
-    def _encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> Any:
-        return self.tuned_.encode(list(texts), progress=progress)
+    def _encoder(self) -> Any:
+        return self.tuned_
 
     def save(self, directory: Path) -> None:
         super().save(directory)

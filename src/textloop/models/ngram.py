@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Self
 import joblib
 import numpy as np
 
-from textloop.models.base import ModelResources, check_fitted, families
+from textloop.models.base import ModelResources, PortableWriter, check_fitted, families
 from textloop.models.ngram_scoring import NgramScorer
 
 
@@ -103,6 +103,12 @@ class NgramClassifier:
             self._scorer = NgramScorer.of(self.pipeline_)
         self._scorer.save(directory / SCORER)
         (directory / PARAMS).write_text(json.dumps(self.get_params()))
+
+    def portable(self, writer: PortableWriter) -> dict[str, Any]:
+        check_fitted(self)
+        if self._scorer is None:
+            self._scorer = NgramScorer.of(self.pipeline_)
+        return {"kind": "ngram", "arrays": writer.arrays("ngram", self._scorer.arrays())}
 
     @classmethod
     def load(cls, directory: Path, resources: ModelResources) -> Self:

@@ -106,6 +106,10 @@ class NgramScorer:
         return cls(blocks, LinearHead.of(pipeline.named_steps["linear"]))
 
     def save(self, path: Path) -> None:
+        save_arrays(path, self.arrays())
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every block's terms, IDF weights and shape, and the head: all that scores a text."""
         arrays: dict[str, np.ndarray] = {}
         for number, block in enumerate(self.blocks):
             terms = sorted(block.vocabulary, key=block.vocabulary.__getitem__)
@@ -114,7 +118,7 @@ class NgramScorer:
             arrays[f"shape{number}"] = np.asarray([*block.ngram_range, block.offset])
         arrays["analyzers"] = np.asarray([block.analyzer for block in self.blocks], dtype=str)
         arrays.update(self.head.arrays())
-        save_arrays(path, arrays)
+        return arrays
 
     @classmethod
     def load(cls, path: Path) -> NgramScorer:

@@ -1,0 +1,203 @@
+"""``textloop export``: a model version as a portable bundle, a folder or a ``.tar.gz``.
+
+The bundle holds the model tree (``bundle.json``) with its arrays and INT8 encoder, ``predict.py``
+(numpy, onnxruntime and tokenizers, nothing else), textloop's own saved model (for ``textloop
+import``), and a manifest with every file's hash and the ids that trace the version back to its
+data. Before it is kept, ``predict.py`` classifies check texts from the bundle and must give the
+model's probabilities within ``TOLERANCE``: a bundle that would answer differently is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from textloop import __version__
+from textloop.artifacts import artifacts_for
+from textloop.bundles import predict
+from textloop.bundles.writer import BundleWriter, file_hashes
+from textloop.config import Settings
+from textloop.errors import ConfigError, InvalidRequest
+from textloop.metadata.model_runs import producing_runs
+from textloop.models.base import ModelResources, load_model
+from textloop.registry.aliases import PRODUCTION
+from textloop.store.queries import aliased_model, get_classifier, resolve_model_version
+from textloop.store.tables import DatasetVersion, ModelVersion
+
+TOLERANCE = 1e-5  # largest difference in any probability between the bundle and the model
+NATIVE = "model"  # textloop's own saved model inside the bundle
+CHECK_TEXTS = (
+    "I still have not received my new card",
+    "how do I change my PIN?",
+    "The exchange rate you applied was wrong!",
+    "can I top up with a cheque",
+    "why was I charged twice for one purchase",
+    "the referee and the stadium",
+    "interest on my loan",
+    "rain and wind tomorrow",
+    "",
+    "ok",
+    "Ünïcödé, emoji 🚀 and punctuation?!",
+    "a much longer text that goes on about several things at once, the weather, a payment that "
+    "did not arrive, a card that was declined at a shop abroad, and a question about fees",
+)
+
+
+@dataclass(frozen=True)
+class ExportedBundle:
+    classifier: str
+    version: int
+    family: str
+    path: Path
+    files: int
+    bytes: int
+    max_difference: float  # between predict.py and the model on the check texts
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "path": str(self.path)}
+
+
+@dataclass(frozen=True)
+class Located:
+    """A model version found in the registry, with what its bundle records of it."""
+
+    classifier: str
+    version: int
+    family: str
+    artifact_uri: str
+    metrics: dict[str, Any]
+    lineage: dict[str, Any]
+
+
+def locate(session: Session, name: str, version: int | None) -> Located:
+    """Version ``version`` of ``name``; by default production, else the newest."""
+    classifier = get_classifier(session, name)
+    record = (
+        resolve_model_version(session, classifier, version)
+        if version is not None
+        else aliased_model(session, classifier, PRODUCTION)
+        or resolve_model_version(session, classifier, None)
+    )
+    return Located(
+        name,
+        record.version,
+        record.family,
+        record.artifact_uri,
+        dict(record.metrics),
+        _lineage(session, name, record),
+    )
+
+
+def export_bundle(settings: Settings, found: Located, out: Path) -> ExportedBundle:
+    """Write ``found`` to ``out``: a folder that must not hold anything yet, or a file ending
+    ``.tar.gz``. Run outside any database transaction: it loads the model and predicts."""
+    archive = out.name.endswith((".tar.gz", ".tgz"))
+    if out.exists() and (archive or not out.is_dir() or any(out.iterdir())):
+        raise InvalidRequest(
+            f"{out} exists already; give a new folder or .tar.gz file", field="out"
+        )
+    native = artifacts_for(settings).local(found.artifact_uri)
+    resources = dataclasses.replace(
+        ModelResources.for_settings(settings, export_missing=True), runtime="onnx-int8"
+    )
+    model = load_model(native, resources)
+    with tempfile.TemporaryDirectory(prefix=".bundle-", dir=_scratch(out)) as scratch:
+        staging = Path(scratch) / "bundle"
+        staging.mkdir()
+        tree = BundleWriter(staging).node(model)
+        shutil.copytree(native, staging / NATIVE)
+        shutil.copyfile(predict.__file__, staging / "predict.py")
+        hashes = file_hashes(staging)
+        manifest: dict[str, Any] = {
+            "format": predict.FORMAT,
+            "classifier": found.classifier,
+            "version": found.version,
+            "family": found.family,
+            "labels": list(model.classes_),
+            "model": tree,
+            "metrics": found.metrics,
+            "lineage": found.lineage,
+            "requires": _requirements(staging),
+            "textloop_version": __version__,
+            "created_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "files": hashes,
+        }
+        (staging / predict.MANIFEST).write_text(
+            json.dumps(manifest, indent=2, default=str), encoding="utf-8"
+        )
+        difference = _check(staging, model)
+        files = len(hashes) + 1
+        size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
+        if archive:
+            _archive(staging, out)
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            for item in staging.iterdir():
+                shutil.move(str(item), out / item.name)
+    return ExportedBundle(
+        found.classifier, found.version, found.family, out, files, size, difference
+    )
+
+
+def _check(directory: Path, model: Any) -> float:
+    """Classify the check texts with ``predict.py`` from the bundle and with the model."""
+    texts = [*CHECK_TEXTS, *model.classes_]
+    bundled = predict.load(directory).predict_proba(texts)
+    expected = np.asarray(model.predict_proba(texts), dtype=np.float64)
+    difference = float(np.abs(bundled - expected).max())
+    if bundled.shape != expected.shape or difference > TOLERANCE:
+        raise ConfigError(
+            f"the bundle's predict.py answers differently from the model (largest difference "
+            f"{difference:.2e}, allowed {TOLERANCE:.0e}); it was not written"
+        )
+    return difference
+
+
+def _lineage(session: Session, name: str, record: ModelVersion) -> dict[str, Any]:
+    dataset = session.get(DatasetVersion, record.dataset_version_id)
+    return {
+        "model_version_id": record.id,
+        "training_run_id": producing_runs(session, name, [record.version]).get(record.version),
+        "dataset_version": None
+        if dataset is None
+        else {
+            "id": dataset.id,
+            "version": dataset.version,
+            "content_hash": dataset.content_hash,
+            "source": dataset.source,
+        },
+    }
+
+
+def _requirements(staging: Path) -> list[str]:
+    """What ``predict.py`` needs to run this bundle: numpy always; the rest with an encoder."""
+    if (staging / "encoders").exists():
+        return ["numpy", "onnxruntime", "tokenizers"]
+    return ["numpy"]
+
+
+def _scratch(out: Path) -> Path:
+    """A scratch folder beside ``out``, so the finished folder is moved, not copied."""
+    parent = out.parent.resolve()
+    parent.mkdir(parents=True, exist_ok=True)
+    return parent
+
+
+def _archive(staging: Path, out: Path) -> None:
+    """A gzip'd tar with one top folder named after the archive, entries in sorted order."""
+    top = out.name.removesuffix(".tar.gz").removesuffix(".tgz")
+    partial = out.with_name(f".{out.name}.partial")
+    with tarfile.open(partial, "w:gz") as tar:
+        for path in sorted(staging.rglob("*")):
+            tar.add(path, arcname=f"{top}/{path.relative_to(staging).as_posix()}", recursive=False)
+    partial.replace(out)

@@ -1,0 +1,326 @@
+"""Classify texts with a textloop model bundle, with nothing but numpy, onnxruntime and tokenizers.
+
+This file (Python 3.10 or newer) is copied to the root of every bundle ``textloop export``
+writes, so a model can run where textloop is not installed (an edge device, another team's
+service). It reads the bundle's
+``bundle.json``: a tree of nodes that says how the model turns a text into probabilities, with
+the arrays each node needs beside it. Its arithmetic is textloop's own serving arithmetic, and
+``textloop export`` refuses to write a bundle whose answers here differ from the model's.
+
+    import predict
+    model = predict.load("path/to/bundle")
+    model.classify(["my card has not arrived"])
+    # [{"label": ..., "confidence": ..., "scores": {label: probability, ...}}]
+
+    python predict.py "my card has not arrived" "what is the exchange rate"
+    # one JSON object per text and line
+
+Node kinds: ``ngram`` (TF-IDF over word and character n-grams and a linear layer), ``embedding``
+(a sentence encoder in ONNX and a linear head), ``prior`` (fixed probabilities), ``calibrated``
+(a temperature over another node), ``ensemble`` (weighted pooling of members) and ``cascade``
+(a first node answers where it is sure enough, the full node the rest).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT = 1
+MANIFEST = "bundle.json"
+EPSILON = 1e-12  # the floor of a probability before its logarithm is taken (calibration)
+FLOOR = 1e-12  # the same for geometric pooling of an ensemble
+TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
+WHITESPACE = re.compile(r"\s\s+")
+BUCKET = 8  # texts per encoder call, sorted by length so that little is padding
+
+
+def load(directory: str | Path) -> Bundle:
+    """The bundle in ``directory``: read once, then ``classify`` as often as needed."""
+    return Bundle(Path(directory))
+
+
+class Bundle:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("format") != FORMAT:
+            raise ValueError(f"{directory} holds a bundle of format {manifest.get('format')!r}")
+        self.manifest = manifest
+        self._built: dict[str, Any] = {}  # nodes by id: a shared member is loaded once
+        self.root = self._build(manifest["model"])
+        self.classes: list[str] = list(self.root.classes)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text, columns in ``classes`` order."""
+        if not len(texts):
+            return np.zeros((0, len(self.classes)))
+        return np.asarray(self.root.predict_proba(list(texts)), dtype=np.float64)
+
+    def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        answers = []
+        for row in self.predict_proba(texts):
+            best = int(np.argmax(row))
+            answers.append(
+                {
+                    "label": self.classes[best],
+                    "confidence": float(row[best]),
+                    "scores": {label: float(p) for label, p in zip(self.classes, row, strict=True)},
+                }
+            )
+        return answers
+
+    def _build(self, node: dict[str, Any]) -> Any:
+        if "ref" in node:
+            return self._built[node["ref"]]
+        kind = node["kind"]
+        if kind not in KINDS:
+            raise ValueError(f"unknown node kind {kind!r} in {self.directory / MANIFEST}")
+        built = KINDS[kind](self, node)
+        if "id" in node:
+            self._built[node["id"]] = built
+        return built
+
+    def path(self, relative: str) -> Path:
+        return self.directory / relative
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Decision values (one column for a binary model) as probabilities, in place."""
+    if scores.shape[1] == 1:
+        positive = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+        return np.column_stack([1.0 - positive, positive])
+    scores -= scores.max(axis=1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=1, keepdims=True)
+    return scores
+
+
+class Linear:
+    """A logistic regression's arrays: ``coef`` (classes by features) and ``intercept``."""
+
+    def __init__(self, arrays: Any) -> None:
+        self.coef = np.asarray(arrays["coef"], dtype=np.float64)
+        self.intercept = np.asarray(arrays["intercept"], dtype=np.float64)
+        self.classes = [str(label) for label in arrays["classes"]]
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        return softmax(np.asarray(features, dtype=np.float64) @ self.coef.T + self.intercept)
+
+
+def word_ngrams(text: str, low: int, high: int) -> list[str]:
+    tokens = TOKEN.findall(text.lower())
+    grams = list(tokens) if low == 1 else []
+    for n in range(max(low, 2), min(high, len(tokens)) + 1):
+        grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    return grams
+
+
+def char_wb_ngrams(text: str, low: int, high: int) -> list[str]:
+    grams: list[str] = []
+    for word in WHITESPACE.sub(" ", text.lower()).split():
+        padded = f" {word} "
+        for n in range(low, high + 1):
+            last = max(len(padded) - n, 0)
+            grams.extend(padded[i : i + n] for i in range(last + 1))
+            if last == 0:
+                break
+    return grams
+
+
+class Ngram:
+    """Sublinear TF-IDF, L2-normalised per vectorizer, then the linear layer."""
+
+    def __init__(self, bundle: Bundle, node: dict[str, Any]) -> None:
+        arrays = np.load(bundle.path(node["arrays"]), allow_pickle=False)
+        self.linear = Linear(arrays)
+        self.classes = self.linear.classes
+        self.blocks: list[tuple[Callable[[str], list[str]], dict[str, int], np.ndarray, int]] = []
+        for number, analyzer in enumerate(arrays["analyzers"]):
+            low, high, offset = (int(v) for v in arrays[f"shape{number}"])
+            blob, ends = arrays[f"terms{number}"].tobytes(), arrays[f"ends{number}"].tolist()
+            starts = [0, *ends[:-1]]
+            vocabulary = {
+                blob[a:b].decode("utf-8"): i
+                for i, (a, b) in enumerate(zip(starts, ends, strict=True))
+            }
+            split = word_ngrams if str(analyzer) == "word" else char_wb_ngrams
+            self.blocks.append(
+                (_bound(split, low, high), vocabulary, arrays[f"idf{number}"], offset)
+            )
+        self._coef = self.linear.coef.T
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        scores = np.empty((len(texts), self._coef.shape[1]))
+        for row, text in enumerate(texts):
+            total = self.linear.intercept.copy()
+            for analyze, vocabulary, idf, offset in self.blocks:
+                counts: dict[int, int] = {}
+                for gram in analyze(text):
+                    column = vocabulary.get(gram)
+                    if column is not None:
+                        counts[column] = counts.get(column, 0) + 1
+                if not counts:
+                    continue
+                columns = np.fromiter(counts, dtype=np.intp, count=len(counts))
+                tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+                weights = (1.0 + np.log(tf)) * idf[columns]
+                weights /= math.sqrt(float(weights @ weights))
+                total += weights @ self._coef[columns + offset]
+            scores[row] = total
+        return softmax(scores)
+
+
+def _bound(split: Callable[[str, int, int], list[str]], low: int, high: int) -> Any:
+    return lambda text: split(text, low, high)
+
+
+class Encoder:
+    """A sentence encoder exported to ONNX (pooling and normalisation inside the graph)."""
+
+    def __init__(self, directory: Path) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        manifest = json.loads((directory / "encoder.json").read_text(encoding="utf-8"))
+        self.dimension = int(manifest["dimension"])
+        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self.tokenizer.enable_truncation(int(manifest["max_length"]))
+        self.tokenizer.no_padding()
+        options = onnxruntime.SessionOptions()
+        options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(
+            str(directory / manifest["files"]["int8"]), options, providers=["CPUExecutionProvider"]
+        )
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        encoded = [item.ids for item in self.tokenizer.encode_batch(texts)]
+        order = sorted(range(len(encoded)), key=lambda row: len(encoded[row]))
+        result = np.zeros((len(encoded), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), BUCKET):
+            rows = order[start : start + BUCKET]
+            width = max(len(encoded[row]) for row in rows)
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for place, row in enumerate(rows):
+                ids[place, : len(encoded[row])] = encoded[row]
+                mask[place, : len(encoded[row])] = 1
+            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            result[rows] = self.session.run(None, feeds)[0]
+        return result
+
+
+class Embedding:
+    def __init__(self, bundle: Bundle, node: dict[str, Any]) -> None:
+        key = f"encoder:{node['encoder']}"
+        if key not in bundle._built:  # members that share an encoder share its session
+            bundle._built[key] = Encoder(bundle.path(node["encoder"]))
+        self.encoder = bundle._built[key]
+        self.linear = Linear(np.load(bundle.path(node["head"]), allow_pickle=False))
+        self.classes = self.linear.classes
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        return self.linear.predict_proba(self.encoder.encode(texts))
+
+
+class Prior:
+    def __init__(self, bundle: Bundle, node: dict[str, Any]) -> None:
+        self.classes = list(node["classes"])
+        self.priors = np.asarray(node["priors"], dtype=np.float64)
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        return np.tile(self.priors, (len(texts), 1))
+
+
+class Calibrated:
+    def __init__(self, bundle: Bundle, node: dict[str, Any]) -> None:
+        self.model = bundle._build(node["model"])
+        self.temperature = float(node["temperature"])
+        self.classes = self.model.classes
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        logits = np.log(np.clip(self.model.predict_proba(texts), EPSILON, 1.0)) / self.temperature
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+
+def align(probabilities: np.ndarray, classes: Sequence[str], into: Sequence[str]) -> np.ndarray:
+    """Columns in ``into`` order; a class the member lacks gets probability zero."""
+    aligned = np.zeros((len(probabilities), len(into)))
+    aligned[:, [list(into).index(label) for label in classes]] = probabilities
+    return aligned
+
+
+class Ensemble:
+    def __init__(self, bundle: Bundle, node: dict[str, Any]) -> None:
+        self.members = [bundle._build(member) for member in node["members"]]
+        self.weights = [float(w) for w in node["weights"]]
+        self.pooling = node["pooling"]
+        self.classes = list(node["classes"])
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        aligned = [align(m.predict_proba(texts), m.classes, self.classes) for m in self.members]
+        if self.pooling == "arithmetic":
+            total = np.sum([w * p for w, p in zip(self.weights, aligned, strict=True)], axis=0)
+            return total / total.sum(axis=1, keepdims=True)
+        logs = np.sum(
+            [
+                w * np.log(np.clip(p, FLOOR, 1.0))
+                for w, p in zip(self.weights, aligned, strict=True)
+            ],
+            axis=0,
+        )
+        logs = logs - logs.max(axis=1, keepdims=True)
+        exp = np.exp(logs)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+
+class Cascade:
+    def __init__(self, bundle: Bundle, node: dict[str, Any]) -> None:
+        self.first = bundle._build(node["first"])
+        self.full = bundle._build(node["full"])
+        self.threshold = float(node["threshold"])
+        self.classes = list(node["classes"])
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        answers = align(self.first.predict_proba(texts), self.first.classes, self.classes)
+        rest = np.flatnonzero(answers.max(axis=1) < self.threshold)
+        if len(rest):
+            answers[rest] = align(
+                self.full.predict_proba([texts[int(i)] for i in rest]),
+                self.full.classes,
+                self.classes,
+            )
+        return answers
+
+
+KINDS: dict[str, Callable[[Bundle, dict[str, Any]], Any]] = {
+    "ngram": Ngram,
+    "embedding": Embedding,
+    "prior": Prior,
+    "calibrated": Calibrated,
+    "ensemble": Ensemble,
+    "cascade": Cascade,
+}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: python predict.py TEXT [TEXT...]  (one JSON object per text and line)")
+        return 0 if argv else 2
+    bundle = load(Path(__file__).resolve().parent)
+    for text, answer in zip(argv, bundle.classify(argv), strict=True):
+        print(json.dumps({"text": text, **answer}, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,98 @@
+"""Writes the files of a bundle's model tree, once each, and hashes what it wrote.
+
+Models describe themselves through ``portable(writer)`` (the ``PortableWriter`` protocol of
+``models.base``); this writer gives their arrays and encoders places in the bundle and turns a
+model met a second time (a cascade's first stage is a member of its ensemble) into a reference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textloop.errors import ConfigError
+from textloop.models.arrays import save_arrays
+
+ENCODER_FILES = ("tokenizer.json",)  # copied beside the INT8 graph and a manifest naming only it
+
+
+class BundleWriter:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._names: set[str] = set()
+        self._nodes: dict[int, str] = {}  # id(model) → the node id it was written under
+        self._encoders: dict[str, str] = {}  # encoder identity → its folder in the bundle
+
+    def node(self, model: Any) -> dict[str, Any]:
+        """``model``'s node; a model already written is referred to, not written again."""
+        if id(model) in self._nodes:
+            return {"ref": self._nodes[id(model)]}
+        describe = getattr(model, "portable", None)
+        if describe is None:
+            raise ConfigError(
+                f"the {getattr(model, 'family', type(model).__name__)!r} model family cannot be "
+                "exported as a portable bundle (it has no portable description)"
+            )
+        node_id = f"n{len(self._nodes)}"
+        self._nodes[id(model)] = node_id
+        return {"id": node_id, **describe(self)}
+
+    def arrays(self, stem: str, arrays: dict[str, np.ndarray]) -> str:
+        relative = self._fresh(f"arrays/{stem}", ".npz")
+        (self.directory / "arrays").mkdir(parents=True, exist_ok=True)
+        save_arrays(self.directory / relative, arrays)
+        return relative
+
+    def encoder(self, directory: Path) -> str:
+        """The INT8 graph of the ONNX export in ``directory``, its tokenizer and a manifest that
+        names only that graph; an encoder shared by several members is copied once."""
+        manifest = json.loads((directory / "encoder.json").read_text(encoding="utf-8"))
+        identity = str(manifest["encoder"])
+        if identity in self._encoders:
+            return self._encoders[identity]
+        if "int8" not in manifest["files"]:
+            raise ConfigError(f"the encoder export in {directory} has no INT8 graph to bundle")
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", identity).strip("-") or "encoder"
+        relative = self._fresh(f"encoders/{slug}", "")
+        target = self.directory / relative
+        target.mkdir(parents=True)
+        shutil.copyfile(directory / manifest["files"]["int8"], target / "encoder.int8.onnx")
+        for name in ENCODER_FILES:
+            shutil.copyfile(directory / name, target / name)
+        kept = {
+            **manifest,
+            "files": {"int8": "encoder.int8.onnx"},
+            "min_cosine": {"int8": manifest.get("min_cosine", {}).get("int8")},
+        }
+        (target / "encoder.json").write_text(json.dumps(kept, indent=2), encoding="utf-8")
+        self._encoders[identity] = relative
+        return relative
+
+    def _fresh(self, stem: str, suffix: str) -> str:
+        name, number = f"{stem}{suffix}", 1
+        while name in self._names:
+            number += 1
+            name = f"{stem}-{number}{suffix}"
+        self._names.add(name)
+        return name
+
+
+def file_hashes(directory: Path, leave_out: tuple[str, ...] = ()) -> dict[str, str]:
+    """SHA-256 of every file under ``directory`` by its relative path (POSIX separators)."""
+    hashes = {}
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        relative = path.relative_to(directory).as_posix()
+        if relative in leave_out:
+            continue
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        hashes[relative] = digest.hexdigest()
+    return hashes

@@ -1,0 +1,245 @@
+"""A model exported as a bundle answers, where only numpy, onnxruntime and tokenizers are
+installed, exactly as the server answers for that version; and it comes back by import."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import venv
+from contextlib import closing
+from dataclasses import dataclass
+from importlib.metadata import distribution
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.corpus import corpus_rows, write_corpus
+from tests.processes import environment, run_cli, running_server
+
+EDGE_PACKAGES = ("numpy", "onnxruntime", "tokenizers")
+TEXTS = [text for text, _ in corpus_rows(per_label=167, seed=99)][:500]
+
+
+@dataclass
+class Registry:
+    env: dict[str, str]
+    admin_key: str
+    versions: dict[str, int]  # family → version
+    root: Path
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
+    """One classifier with an ensemble (encoder and n-grams, calibrated) and an n-gram model."""
+    root = tmp_path_factory.mktemp("bundles")
+    env = environment(root / "data", f"sqlite:///{root / 'textloop.db'}")
+    admin = json.loads(run_cli(env, "init", "--json").stdout)["api_key"]
+    corpus = write_corpus(root / "corpus.csv", per_label=60)
+    assert run_cli(env, "ingest", str(corpus), "-c", "topics").returncode == 0
+    versions = {}
+    for family in ("ensemble", "ngram"):
+        # without a cascade, so that every text reaches the encoder
+        options = ["--cascade-max-drop", "0"] if family == "ensemble" else []
+        trained = run_cli(env, "train", "topics", "--model", family, *options, "--json")
+        assert trained.returncode == 0, trained.stderr
+        versions[family] = json.loads(trained.stdout)["version"]
+    return Registry(env, admin, versions, root)
+
+
+@pytest.fixture(scope="module")
+def edge_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtual environment holding only numpy, onnxruntime and tokenizers: their
+    installed files, as pinned here, copied file by file from their wheels' records."""
+    home = tmp_path_factory.mktemp("edge") / "venv"
+    venv.EnvBuilder(with_pip=False).create(home)
+    python = home / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    for name in EDGE_PACKAGES:
+        dist = distribution(name)
+        for file in dist.files or ():
+            source = Path(str(dist.locate_file(file)))
+            if ".." in file.parts or not source.is_file():
+                continue  # scripts installed outside site-packages are not needed
+            (site / file).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, site / file)
+    return python
+
+
+def served(registry: Registry, version: int, texts: list[str]) -> list[dict]:
+    assert (
+        run_cli(registry.env, "deploy", "topics", "--version", str(version), "--force").returncode
+        == 0
+    )
+    answers: list[dict] = []
+    log = registry.root / f"server-{version}.log"
+    with (
+        running_server(registry.env, log) as base,
+        httpx.Client(base_url=base, headers={"x-api-key": registry.admin_key}) as http,
+    ):
+        for start in range(0, len(texts), 250):
+            response = http.post(
+                "/v1/classifiers/topics/classify", json={"texts": texts[start : start + 250]}
+            )
+            assert response.status_code == 200, response.text
+            answers += response.json()["predictions"]
+    return answers
+
+
+def model_versions(registry: Registry) -> list[int]:
+    with closing(sqlite3.connect(registry.root / "textloop.db")) as db:
+        return [row[0] for row in db.execute("SELECT version FROM model_versions ORDER BY 1")]
+
+
+def run_bundle(python: Path, bundle: Path, texts: list[str]) -> list[dict]:
+    """``predict.load(bundle).classify(texts)`` in the edge environment, isolated from this
+    checkout (``-I``: no current directory, no user site, no PYTHON* variables)."""
+    script = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(bundle)!r})\n"
+        "import predict\n"
+        "texts = json.load(sys.stdin)\n"
+        f"print(json.dumps(predict.load({str(bundle)!r}).classify(texts)))\n"
+        "print(json.dumps(sorted(m for m in ('textloop', 'torch', 'sklearn', 'scipy') "
+        "if m in sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [python, "-I", "-c", script], input=json.dumps(texts), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    answers, loaded = done.stdout.strip().splitlines()
+    assert json.loads(loaded) == []
+    return json.loads(answers)
+
+
+def test_the_edge_environment_holds_only_the_three_libraries(edge_python: Path) -> None:
+    done = subprocess.run(
+        [
+            edge_python,
+            "-I",
+            "-c",
+            "import importlib.metadata as m; "
+            "print(sorted(d.metadata['Name'].lower() for d in m.distributions()))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout.replace("'", '"')) == sorted(EDGE_PACKAGES)
+    assert subprocess.run([edge_python, "-I", "-c", "import textloop"]).returncode != 0
+
+
+@pytest.mark.parametrize("family", ["ensemble", "ngram"])
+def test_a_bundle_answers_as_the_server_does_for_the_same_version(
+    registry: Registry, edge_python: Path, family: str
+) -> None:
+    version = registry.versions[family]
+    bundle = registry.root / f"bundle-{family}"
+    exported = run_cli(
+        registry.env, "export", "topics", "--version", str(version), "--out", str(bundle)
+    )
+    assert exported.returncode == 0, exported.stderr
+    manifest = json.loads((bundle / "bundle.json").read_text())
+    assert manifest["requires"] == (
+        ["numpy", "onnxruntime", "tokenizers"] if family == "ensemble" else ["numpy"]
+    )
+    from_server = served(registry, version, TEXTS)
+    from_bundle = run_bundle(edge_python, bundle, TEXTS)
+    assert len(from_bundle) == len(from_server) == 500
+    assert [a["label"] for a in from_bundle] == [a["label"] for a in from_server]
+    worst = max(
+        abs(a["confidence"] - b["confidence"])
+        for a, b in zip(from_bundle, from_server, strict=True)
+    )
+    assert worst <= 1e-5, f"confidences differ by up to {worst:.2e}"
+
+
+def test_predict_py_runs_as_a_script_one_json_object_per_line(
+    registry: Registry, edge_python: Path
+) -> None:
+    bundle = registry.root / "bundle-script"
+    assert run_cli(registry.env, "export", "topics", "--out", str(bundle)).returncode == 0
+    done = subprocess.run(
+        [
+            edge_python,
+            "-I",
+            str(bundle / "predict.py"),
+            "rain and wind tomorrow",
+            "interest on my loan",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["text"] for line in lines] == ["rain and wind tomorrow", "interest on my loan"]
+    assert [line["label"] for line in lines] == ["weather", "finance"]
+    assert all(set(line) == {"text", "label", "confidence", "scores"} for line in lines)
+
+
+def test_an_archived_bundle_comes_back_as_a_new_version_that_answers_the_same(
+    registry: Registry,
+) -> None:
+    archive = registry.root / "ngram.tar.gz"
+    version = registry.versions["ngram"]
+    exported = run_cli(
+        registry.env, "export", "topics", "--version", str(version), "--out", str(archive), "--json"
+    )
+    assert exported.returncode == 0, exported.stderr
+    imported = run_cli(registry.env, "import", str(archive), "--json")
+    assert imported.returncode == 0, imported.stderr
+    record = json.loads(imported.stdout)
+    assert record["imported_from"]["version"] == version
+    assert record["version"] > max(registry.versions.values())
+    texts = TEXTS[:50]
+    original = served(registry, version, texts)
+    again = served(registry, record["version"], texts)
+    assert [(a["label"], a["confidence"]) for a in original] == [
+        (a["label"], a["confidence"]) for a in again
+    ]
+
+
+def test_a_bundle_changed_after_export_is_refused_and_nothing_is_registered(
+    registry: Registry, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "bundle"
+    version = registry.versions["ngram"]
+    assert (
+        run_cli(
+            registry.env, "export", "topics", "--version", str(version), "--out", str(bundle)
+        ).returncode
+        == 0
+    )
+    with (bundle / "arrays" / "ngram.npz").open("ab") as handle:
+        handle.write(b"\0")
+    before = model_versions(registry)
+    refused = run_cli(registry.env, "import", str(bundle))
+    assert refused.returncode != 0
+    assert "arrays/ngram.npz" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    assert model_versions(registry) == before
+
+
+def test_export_refuses_a_destination_that_exists(registry: Registry, tmp_path: Path) -> None:
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "file").write_text("mine")
+    refused = run_cli(registry.env, "export", "topics", "--out", str(tmp_path / "taken"))
+    assert refused.returncode != 0 and "exists already" in refused.stderr
+    assert (tmp_path / "taken" / "file").read_text() == "mine"
+
+
+def test_an_archive_has_one_top_folder(registry: Registry, tmp_path: Path) -> None:
+    archive = tmp_path / "model.tar.gz"
+    assert run_cli(registry.env, "export", "topics", "--out", str(archive)).returncode == 0
+    with tarfile.open(archive) as tar:
+        tops = {name.split("/", 1)[0] for name in tar.getnames()}
+    assert tops == {"model"}
