@@ -3,13 +3,25 @@
 Reading the database rather than counting in memory makes every server process and worker
 report the same figures, however many there are; a scrape costs a few grouped counts. The
 serving figures (model calls, the queue of predictions to store, encodings, dropped shadow
-work) are the answering process's own, labelled with its pid.
+work) and the request latency histogram are the answering process's own, labelled with its pid:
+with ``serve --workers N`` a scrape shows the one process that answered it, and each process's
+series stay its own (never one series that jumps between processes and looks like a reset).
+
+``prometheus_client`` writes the exposition (its escaping, number format and family layout):
+the figures here are custom collector families (``CounterMetricFamily``, ``GaugeMetricFamily``),
+made per scrape for the reader's classifiers, the library's way to export figures kept
+elsewhere. Its multiprocess mode would merge the processes' histograms, at the cost of a
+shared directory that must be wiped at every start and of memory-mapped values for every
+metric; the database figures already agree across processes and the rest keep a pid.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
+from prometheus_client import generate_latest
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -53,9 +65,13 @@ Sample = tuple[str, dict[str, str], float]
 
 
 def render_metrics(
-    session: Session, process: Iterable[Sample] = (), classifiers: Iterable[str] | None = None
-) -> str:
-    """The database's figures, and ``process``: those of the process answering.
+    session: Session,
+    process: Iterable[Sample] = (),
+    classifiers: Iterable[str] | None = None,
+    collectors: Iterable[Collector] = (),
+) -> bytes:
+    """The database's figures, and ``process`` and ``collectors``: those of the process
+    answering (``collectors``: ``prometheus_client`` collectors, the latency histogram).
 
     ``classifiers``: the only classifiers the reader may see (a key limited to some); None for
     all. Figures of other classifiers, their names included, are left out.
@@ -67,10 +83,7 @@ def render_metrics(
         if allowed is None or name in allowed
     }
     ids = list(names)
-    visible = [
-        s for s in process if allowed is None or s[1].get("classifier", "") in allowed | {""}
-    ]
-    samples: list[Sample] = [("textloop_info", {"version": __version__}, 1), *visible]
+    samples: list[Sample] = [("textloop_info", {"version": __version__}, 1), *process]
     for classifier_id, count in session.execute(
         select(Prediction.classifier_id, func.count())
         .where(Prediction.classifier_id.in_(ids))
@@ -97,7 +110,9 @@ def render_metrics(
         labels = {"classifier": names[classifier_id]}
         samples.append(("textloop_production_version", labels, version))
     samples.extend(_drift(session, names))
-    return _exposition(samples)
+    families = [*_families(samples), *(f for c in collectors for f in c.collect())]
+    visible = [kept for f in families if (kept := _visible(f, allowed)).samples]
+    return generate_latest(_Scrape(visible))
 
 
 def _drift(session: Session, names: dict[int, str]) -> Iterable[Sample]:
@@ -117,18 +132,44 @@ def _drift(session: Session, names: dict[int, str]) -> Iterable[Sample]:
             yield "textloop_drift_threshold", {"classifier": name, "measure": measure}, limit
 
 
-def _exposition(samples: list[Sample]) -> str:
-    lines = []
+def _families(samples: list[Sample]) -> Iterator[Metric]:
+    """One family per name of ``HELP`` that has samples, in ``HELP``'s order; the samples of a
+    name all carry the same label names."""
     for metric, (kind, text) in HELP.items():
         rows = [(labels, value) for name, labels, value in samples if name == metric]
         if not rows:
             continue
-        lines += [f"# HELP {metric} {text}", f"# TYPE {metric} {kind}"]
+        label_names = list(rows[0][0])
+        family: CounterMetricFamily | GaugeMetricFamily = (
+            CounterMetricFamily(metric, text, labels=label_names)
+            if kind == "counter"
+            else GaugeMetricFamily(metric, text, labels=label_names)
+        )
         for labels, value in rows:
-            inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
-            lines.append(f"{metric}{{{inner}}} {float(value):g}")
-    return "\n".join(lines) + "\n"
+            family.add_metric([labels[k] for k in label_names], float(value))
+        yield family
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def _visible(family: Metric, allowed: set[str] | None) -> Metric:
+    """``family`` without the samples of classifiers the reader may not see, and without the
+    ``_created`` series of the library's own metrics: the text format has no place for them
+    beside their family, and would show each as a gauge of its own."""
+    seen = None if allowed is None else allowed | {""}  # "": a figure of no classifier
+    created = f"{family.name}_created"
+    kept = Metric(family.name, family.documentation, family.type, family.unit)
+    kept.samples = [
+        s
+        for s in family.samples
+        if s.name != created and (seen is None or s.labels.get("classifier", "") in seen)
+    ]
+    return kept
+
+
+class _Scrape:
+    """The families of one scrape, as the collector ``generate_latest`` reads."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self.families

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from sqlalchemy import select
@@ -31,6 +31,7 @@ from textloop.serving.prediction_log import PredictionLog
 from textloop.serving.readiness import Readiness
 from textloop.serving.refreshing import Refresher
 from textloop.serving.rejected import RejectedRows
+from textloop.serving.request_latency import RequestLatency
 from textloop.serving.services import Service
 from textloop.serving.shadow_scoring import ShadowScorer
 from textloop.serving.uploads import upload_folder
@@ -53,6 +54,7 @@ class Runtime:
     readiness: Readiness
     refusals: Refusals
     refresher: Refresher
+    latency: RequestLatency = field(default_factory=RequestLatency)  # observed by ``surfaces``
 
     @classmethod
     def open(cls, settings: Settings, trains: bool = False) -> Runtime:
@@ -131,7 +133,9 @@ class Runtime:
         self.readiness.check()  # ready from the first request, not from the first refresh
 
     def metrics(self) -> list[tuple[str, dict[str, str], float]]:
-        """This process's serving figures for ``/metrics``."""
+        """This process's serving figures for ``/metrics`` (with ``latency``, a collector):
+        plain counts their owners keep, read at the scrape, so that counting costs the hot
+        path an addition, not a metrics library's lock."""
         process = {"pid": str(os.getpid())}
         batcher, pool = self.online.batcher, self.resources.encoders
         samples = [

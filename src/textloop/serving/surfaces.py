@@ -13,12 +13,16 @@ is held to that application's fallback policy. A path that a route has but not f
 Matching is Starlette's own (``route.matches(scope)``), in the order the routers will match, so
 the route found here is the route that runs. The routers match again to dispatch: one more pass
 over the routes per request, in place of every middleware classifying the path its own way.
+
+Knowing the route of every request, whichever application and handler answer it, this is also
+where each request is timed, once, into the runtime's ``request_latency`` histogram.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from time import perf_counter
 
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
@@ -27,6 +31,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from textloop.serving.context import SCOPE_KEY, RequestContext
 from textloop.serving.policy import RoutePolicy, Surface, declared
+from textloop.serving.request_latency import UNMATCHED
+from textloop.serving.runtime import Runtime
 
 API_SPACE = "/v1/"  # every path under it is the API's, answered or not
 
@@ -87,24 +93,30 @@ class Surfaces:
         if scope["type"] != "http":
             await self.api(scope, receive, send)
             return
+        started = perf_counter()
+        runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
+        app, route = self._choose(scope)
+        try:
+            await app(scope, receive, send)
+        finally:  # a request that failed took its time too
+            if runtime is not None:  # None only before the lifespan has started
+                runtime.latency.observe(route, scope["method"], perf_counter() - started)
+
+    def _choose(self, scope: Scope) -> tuple[ASGIApp, str]:
+        """The application that answers, with the request's context put in ``scope``; and the
+        route label of its latency (``request_latency``): the template, never the raw path."""
         partial: tuple[Entry, ASGIApp] | None = None
         for table, app in self.tables:
             match, entry = table.match(scope)
             if match is Match.FULL and entry is not None:
-                await self._answer(entry.policy, entry.template, app, scope, receive, send)
-                return
+                scope[SCOPE_KEY] = RequestContext(entry.policy, entry.template)
+                return app, entry.template
             if match is Match.PARTIAL and entry is not None and partial is None:
                 partial = (entry, app)
         if partial is not None:
             entry, app = partial
-            await self._answer(entry.policy, entry.template, app, scope, receive, send)
-            return
+            scope[SCOPE_KEY] = RequestContext(entry.policy, entry.template)
+            return app, entry.template
         table, app = self.tables[0] if scope["path"].startswith(API_SPACE) else self.tables[1]
-        await self._answer(table.fallback, scope["path"], app, scope, receive, send)
-
-    @staticmethod
-    async def _answer(
-        policy: RoutePolicy, template: str, app: ASGIApp, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        scope[SCOPE_KEY] = RequestContext(policy, template)
-        await app(scope, receive, send)
+        scope[SCOPE_KEY] = RequestContext(table.fallback, scope["path"])
+        return app, UNMATCHED

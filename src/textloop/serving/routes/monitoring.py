@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from textloop.monitoring.drift import drift_summary
 from textloop.monitoring.metrics import render_metrics
@@ -54,6 +55,6 @@ def metrics(session: SessionDep, runtime: RuntimeDep, key: ApiKey) -> PlainTextR
     """Prometheus text format; scrape it with a key of the ``metrics`` scope. A key limited to
     some classifiers sees only theirs."""
     return PlainTextResponse(
-        render_metrics(session, runtime.metrics(), key.classifiers),
-        media_type="text/plain; version=0.0.4; charset=utf-8",
+        render_metrics(session, runtime.metrics(), key.classifiers, [runtime.latency]),
+        media_type=CONTENT_TYPE_PLAIN_0_0_4,  # the format ``generate_latest`` writes
     )
