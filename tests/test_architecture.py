@@ -99,3 +99,20 @@ def test_the_job_handler_and_engine_examples_register() -> None:
     finally:
         job_handlers.unregister("export-report")
         engines.unregister("single-thread")
+
+
+def test_the_file_format_example_reads_a_file_it_is_named_for(tmp_path: Path) -> None:
+    from textloop.data.readers import ReadOptions, file_readers, read_labelled_file
+
+    namespace: dict[str, object] = {}
+    path = tmp_path / "train.txt"
+    path.write_text("__label__sport the match went on\n__label__weather rain again\n")
+    try:
+        exec(examples()[4], namespace)
+        table = read_labelled_file(path, options=ReadOptions(file_format="fasttext"))
+        assert table.to_pylist() == [
+            {"text": "the match went on", "label": "sport"},
+            {"text": "rain again", "label": "weather"},
+        ]
+    finally:
+        file_readers.unregister("fasttext")

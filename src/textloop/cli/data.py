@@ -11,15 +11,35 @@ import typer
 from textloop.cli.audit import audit_command
 from textloop.cli.context import JsonFlag, invocation
 from textloop.cli.output import emit_json, err, fail, out
-from textloop.cli.reading import Delimiter, Encoding, Notes, SkipBadRows, read_options
+from textloop.cli.reading import (
+    Delimiter,
+    Encoding,
+    FileFormat,
+    Notes,
+    SkipBadRows,
+    read_options,
+)
 
 app = typer.Typer()
 
 LabelledFile = Annotated[
-    Path, typer.Argument(help="CSV, TSV, JSONL, Parquet or .xlsx file of labelled text.")
+    Path,
+    typer.Argument(
+        help="CSV, TSV, JSONL, Parquet or .xlsx file of labelled text, or a Label Studio or "
+        "Argilla export."
+    ),
 ]
-TextColumn = Annotated[str, typer.Option(help="Column holding the text.")]
-LabelColumn = Annotated[str, typer.Option(help="Column holding the label.")]
+TextColumn = Annotated[
+    str,
+    typer.Option(help="Column holding the text (a Label Studio data field, an Argilla field)."),
+]
+LabelColumn = Annotated[
+    str,
+    typer.Option(
+        help="Column holding the label (an export's Choices control or question; "
+        "'annotation' in Argilla 1.x)."
+    ),
+]
 
 
 @app.command()
@@ -36,6 +56,7 @@ def ingest(
         Path | None,
         typer.Option(help="A separate file whose rows form the test split (same columns)."),
     ] = None,
+    file_format: FileFormat = None,
     delimiter: Delimiter = None,
     encoding: Encoding = None,
     skip_bad_rows: SkipBadRows = False,
@@ -48,7 +69,7 @@ def ingest(
 
     run = invocation(ctx)
     config = run.settings
-    options, notes = read_options(delimiter, encoding, skip_bad_rows), Notes()
+    options, notes = read_options(delimiter, encoding, skip_bad_rows, file_format), Notes()
     table = read_labelled_file(file, text_column, label_column, split_column, options, notes)
     source = str(file)
     if test_file is not None:
@@ -148,6 +169,7 @@ def validate(
     file: LabelledFile,
     text_column: TextColumn = "text",
     label_column: LabelColumn = "label",
+    file_format: FileFormat = None,
     delimiter: Delimiter = None,
     encoding: Encoding = None,
     skip_bad_rows: SkipBadRows = False,
@@ -160,7 +182,7 @@ def validate(
     from textloop.data.validation import has_errors, validate_rows
     from textloop.store.queries import get_classifier
 
-    options, notes = read_options(delimiter, encoding, skip_bad_rows), Notes()
+    options, notes = read_options(delimiter, encoding, skip_bad_rows, file_format), Notes()
     table = read_labelled_file(file, text_column, label_column, None, options, notes)
     notes.show()
     rows = list(

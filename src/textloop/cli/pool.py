@@ -11,7 +11,14 @@ import typer
 from textloop.cli.audit import audit_command
 from textloop.cli.context import JsonFlag, invocation
 from textloop.cli.output import emit_json, err, out
-from textloop.cli.reading import Delimiter, Encoding, Notes, SkipBadRows, read_options
+from textloop.cli.reading import (
+    Delimiter,
+    Encoding,
+    FileFormat,
+    Notes,
+    SkipBadRows,
+    read_options,
+)
 
 app = typer.Typer()
 pool_app = typer.Typer(help="Unlabelled texts and choosing which to review.", no_args_is_help=True)
@@ -22,8 +29,15 @@ app.add_typer(pool_app, name="pool")
 def pool_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
-    file: Annotated[Path, typer.Argument(help="CSV, TSV, JSONL, Parquet or .xlsx file of texts.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV, TSV, JSONL, Parquet or .xlsx file of texts, or a Label Studio or Argilla "
+            "export."
+        ),
+    ],
     text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
+    file_format: FileFormat = None,
     delimiter: Delimiter = None,
     encoding: Encoding = None,
     skip_bad_rows: SkipBadRows = False,
@@ -35,7 +49,7 @@ def pool_add(
 
     notes = Notes()
     texts = read_text_file(
-        file, text_column, read_options(delimiter, encoding, skip_bad_rows), notes
+        file, text_column, read_options(delimiter, encoding, skip_bad_rows, file_format), notes
     )
     notes.show()
     with invocation(ctx).store.session() as session:

@@ -1,9 +1,9 @@
 """The options of every command that reads a data file, and how it says what it decided.
 
-``ingest``, ``validate`` and ``pool add`` take the same three: ``--delimiter``, ``--encoding``
-and ``--skip-bad-rows``. What the reader decided by itself (the delimiter it sniffed, the rows it
-skipped) is printed on stderr once the file has been read, so that stdout stays one JSON
-document under ``--json`` and a refused file prints only its error.
+``ingest``, ``validate`` and ``pool add`` take the same four: ``--format``, ``--delimiter``,
+``--encoding`` and ``--skip-bad-rows``. What the reader decided by itself (the delimiter it
+sniffed, the rows it skipped) is printed on stderr once the file has been read, so that stdout
+stays one JSON document under ``--json`` and a refused file prints only its error.
 """
 
 from __future__ import annotations
@@ -15,6 +15,15 @@ import typer
 from textloop.cli.output import err
 from textloop.data.readers import ReadOptions
 
+FileFormat = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        help="The file's format: csv, tsv, jsonl, json, parquet, xlsx, label-studio or argilla "
+        "(default: by extension; a .json/.jsonl file is JSON Lines unless its first record is a "
+        "Label Studio task or an Argilla record).",
+    ),
+]
 Delimiter = Annotated[
     str | None,
     typer.Option(
@@ -24,7 +33,7 @@ Delimiter = Annotated[
 ]
 Encoding = Annotated[
     str | None,
-    typer.Option(help="Encoding of a CSV/TSV/JSONL file, e.g. cp1252 (default: UTF-8)."),
+    typer.Option(help="Encoding of a CSV/TSV/JSON file, e.g. cp1252 (default: UTF-8)."),
 ]
 SkipBadRows = Annotated[
     bool,
@@ -37,10 +46,20 @@ SkipBadRows = Annotated[
 ]
 
 
-def read_options(delimiter: str | None, encoding: str | None, skip_bad_rows: bool) -> ReadOptions:
+def read_options(
+    delimiter: str | None,
+    encoding: str | None,
+    skip_bad_rows: bool,
+    file_format: str | None = None,
+) -> ReadOptions:
     if delimiter in ("\\t", "tab"):
         delimiter = "\t"
-    return ReadOptions(delimiter=delimiter, encoding=encoding, skip_bad_rows=skip_bad_rows)
+    return ReadOptions(
+        delimiter=delimiter,
+        encoding=encoding,
+        skip_bad_rows=skip_bad_rows,
+        file_format=file_format,
+    )
 
 
 class Notes:

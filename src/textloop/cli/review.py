@@ -1,6 +1,6 @@
 """The review queue from the CLI: ``textloop corrections`` fills it from a file, ``review-check``
 from labels that look wrong, ``review-tasks`` lists it, ``review-export`` writes every decision
-for analysis.
+for analysis, or every task for Label Studio.
 
 Binary formats never go to a terminal: Parquet needs ``--output``.
 """
@@ -122,22 +122,41 @@ def review_tasks(
 def review_export(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
-    file_format: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet.")] = "csv",
+    file_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="csv, jsonl or parquet (the decisions), or label-studio (the tasks, in Label "
+            "Studio's import format).",
+        ),
+    ] = "csv",
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="File to write (default: stdout; not for parquet)."),
     ] = None,
+    data_key: Annotated[
+        str, typer.Option(help="label-studio: the data field of the text ($text in the config).")
+    ] = "text",
+    from_name: Annotated[
+        str, typer.Option(help="label-studio: the name of the Choices control.")
+    ] = "label",
+    to_name: Annotated[
+        str, typer.Option(help="label-studio: the name of the Text object it labels.")
+    ] = "text",
 ) -> None:
-    """Every review decision of a classifier: task, text, source, decision, reviewer, time."""
-    from textloop.review.export import decisions_table, export_bytes
+    """Every review decision of a classifier (task, text, source, decision, reviewer, time), or
+    every review task as a Label Studio task."""
+    from textloop.review.export import export_review
+    from textloop.review.label_studio import LabelStudioNames
 
     if output is None and file_format in BINARY_FORMATS:
         raise InvalidRequest(
             f"--format {file_format} is binary: write it to a file with --output FILE",
             field="output",
         )
+    names = LabelStudioNames(data_key=data_key, from_name=from_name, to_name=to_name)
     with invocation(ctx).store.session() as session:
-        data = export_bytes(decisions_table(session, name), file_format)
+        data = export_review(session, name, file_format, names)
     if output is None:
         sys.stdout.buffer.write(data)
     else:

@@ -3,11 +3,12 @@
 ``Utf8Check`` is fed a file's bytes in order, in blocks of any size (a character may straddle two
 blocks), and raises ``InvalidUtf8`` at the first byte that is not UTF-8, with its line and
 column (in characters, both from 1). The file readers and the upload route use it on CSV, TSV
-and JSONL, so that the CLI and the API refuse the same file at the same place; the HTTP layer
-uses it on JSON bodies. A file in another encoding is read only when that encoding is named
-(``--encoding cp1252``): ``transcoded`` decodes it to UTF-8 in memory, and a byte the encoding
-does not define is refused with its line, as a bad UTF-8 byte is. Nothing guesses encodings: a
-guess that is wrong changes characters without a word.
+and JSON (Lines, or an annotation tool's export), so that the CLI and the API refuse the same
+file at the same place; the HTTP layer uses it on JSON bodies. A file in another encoding is
+read only when that encoding is named (``--encoding cp1252``): ``transcoded`` decodes it to
+UTF-8 in memory, and a byte the encoding does not define is refused with its line, as a bad
+UTF-8 byte is. Nothing guesses encodings: a guess that is wrong changes characters without a
+word.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from textloop.errors import DataError
 
-TEXT_FORMATS = frozenset({"csv", "tsv", "jsonl"})
+TEXT_FORMATS = frozenset({"csv", "tsv", "jsonl", "json", "label-studio", "argilla"})
 BLOCK_BYTES = 1024 * 1024
 
 

@@ -1,4 +1,5 @@
-"""Reads CSV, TSV, JSONL, Parquet and .xlsx files into a (text, label[, split], extras) table.
+"""Reads CSV, TSV, JSONL, Parquet, .xlsx, Label Studio and Argilla files into one kind of table:
+(text, label[, split], extras).
 
 Every value arrives as the text it was written as: no reader lets a type be guessed and cast
 back, because a guess turns ``007`` into ``7``, merges ``1.0`` with ``1`` and rounds an 18-digit
@@ -10,31 +11,43 @@ name>`` (see ``EXTRA_PREFIX``), so that evaluation can slice by it later. A text
 UTF-8 unless ``ReadOptions.encoding`` names another: one that is not is refused naming the line
 of the first bad byte (``encoding``), before it is parsed. What a reader decided on its own (the
 delimiter it sniffed, the bad rows it skipped) is passed to ``notify``, for the CLI to say.
+
+Each format has one reader, registered by name in ``file_readers`` (a user's own format
+registers the same way). A file's format is ``ReadOptions.file_format`` when given, else its
+extension's; a JSON file (``.json``, ``.jsonl``, ``.ndjson``: the format ``json``) is read as
+JSON Lines unless its first record is a Label Studio task or an Argilla record
+(``annotations.sniff_export``). An annotation tool's export can leave a cell with no single label
+(annotators who disagree); such a row is refused naming the record, or skipped, when that cell is
+the chosen label (``row_limits.without_bad_cells``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 
+from textloop.data.annotations import Flattened, sniff_export
+from textloop.data.argilla import read_argilla
 from textloop.data.delimited import describe, read_delimited, row_start_lines, sniff_delimiter
-from textloop.data.encoding import check_bytes, check_file, transcoded
+from textloop.data.encoding import TEXT_FORMATS, check_bytes, check_file, transcoded
 from textloop.data.jsonlines import read_jsonl, row_lines
+from textloop.data.label_studio import read_label_studio
 from textloop.data.parquet import read_parquet
-from textloop.data.row_limits import Where, lines, rows_numbered, within_limits
+from textloop.data.row_limits import Where, lines, rows_numbered, within_limits, without_bad_cells
 from textloop.data.spreadsheet import read_xlsx
 from textloop.data.values import NotText, column_strings
 from textloop.errors import DataError
+from textloop.plugins import Registry
 
-FORMATS = {
+FORMATS = {  # by extension; the format ``json`` is JSON Lines or an export, by content
     ".csv": "csv",
     ".tsv": "tsv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".json": "json",
     ".parquet": "parquet",
     ".pq": "parquet",
     ".xlsx": "xlsx",
@@ -51,6 +64,8 @@ MAX_DECODED_BYTES = 256 * 1024 * 1024
 class ReadOptions:
     """How to read a text file, when its defaults are not right.
 
+    ``file_format``: the name of a registered reader (``csv``, ``label-studio``, ...); None
+    chooses by the file's extension (and a JSON file's first record).
     ``delimiter``: None reads ``.tsv`` as tab-separated and sniffs a ``.csv`` file's delimiter.
     ``encoding``: None means UTF-8 (checked). ``skip_bad_rows``: skip a bad row (a CSV/TSV row
     whose number of fields is not the header's, a text or label over its limit, see
@@ -62,6 +77,7 @@ class ReadOptions:
     delimiter: str | None = None
     encoding: str | None = None
     skip_bad_rows: bool = False
+    file_format: str | None = None
     max_rows: int = MAX_ROWS
     max_decoded_bytes: int = MAX_DECODED_BYTES
 
@@ -113,9 +129,7 @@ def read_labelled_bytes(
     options: ReadOptions = DEFAULT,
 ) -> pa.Table:
     """The same as ``read_labelled_file`` for an upload held in memory."""
-    if file_format not in set(FORMATS.values()):
-        known = ", ".join(sorted(set(FORMATS.values())))
-        raise DataError(f"unknown format {file_format!r}; use one of {known}", field="format")
+    known_format(file_format)
     if options.encoding is None:
         check_bytes(data, file_format, source)
     read = _read(data, file_format, source, options, None)
@@ -147,7 +161,12 @@ def _labelled(
     table = select_columns(
         read.table, source, text_column, label_column, split_column, read.unreadable
     )
-    return within_limits(table, source, read.where, options.skip_bad_rows, notify)
+    where = read.where
+    bad = {row: why for name in columns if name for row, why in read.bad.get(name, {}).items()}
+    if bad:
+        table, kept = without_bad_cells(table, bad, source, where, options.skip_bad_rows, notify)
+        where = _kept(read.where, kept)
+    return within_limits(table, source, where, options.skip_bad_rows, notify)
 
 
 def select_columns(
@@ -210,20 +229,49 @@ def extra_columns(table: pa.Table) -> list[str]:
 
 @dataclass(frozen=True)
 class Parsed:
-    """A file read as string columns, the columns with no text (and why), and where rows are."""
+    """A file read as string columns, the columns with no text (and why), and where rows are.
+
+    ``bad``: per column, the rows whose cell has no single value (an export's annotators who
+    disagree), and why; refused or skipped only when the column is chosen.
+    """
 
     table: pa.Table
     unreadable: dict[str, str]
     where: Where
+    bad: dict[str, dict[int, str]] = field(default_factory=dict)
+
+
+# One file format: (the file or an upload's bytes, its name for messages, options, notify).
+Reader = Callable[[Path | bytes, str, ReadOptions, Notify | None], Parsed]
+file_readers = Registry("file format", "file formats", "file_format", lambda: None)
+
+
+def known_format(name: str) -> None:
+    """Refuse a format no reader is registered for, listing those that are."""
+    if name not in file_readers.names():
+        known = ", ".join(file_readers.names())
+        raise DataError(f"unknown format {name!r}; use one of {known}", field="format")
+
+
+def _kept(where: Where, kept: list[int]) -> Where:
+    """Places of the rows left after some were skipped, by their index before."""
+    return lambda indices: where([kept[i] for i in indices])
 
 
 def _read_path(path: Path, options: ReadOptions, notify: Notify | None) -> Parsed:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    if path.suffix.lower() not in FORMATS:
+    if options.file_format is not None:
+        known_format(options.file_format)
+        file_format = options.file_format
+    elif path.suffix.lower() in FORMATS:
+        file_format = FORMATS[path.suffix.lower()]
+    else:
         known = ", ".join(sorted(FORMATS))
-        raise DataError(f"{path}: unknown file type {path.suffix!r}; use one of {known}")
-    file_format = FORMATS[path.suffix.lower()]
+        raise DataError(
+            f"{path}: unknown file type {path.suffix!r}; use one of {known}, or name the "
+            "format with --format"
+        )
     if options.encoding is None:
         check_file(path, file_format, str(path))
     return _read(path, file_format, str(path), options, notify)
@@ -237,31 +285,96 @@ def _read(
     notify: Notify | None,
 ) -> Parsed:
     """The file as a table of string columns, and the columns that have no text (why)."""
-    if options.encoding is not None and file_format in ("csv", "tsv", "jsonl"):
+    if options.encoding is not None and file_format in TEXT_FORMATS:
         raw = data.read_bytes() if isinstance(data, Path) else data
         data = transcoded(raw, options.encoding, source)
-    text = data
-    if file_format in ("csv", "tsv"):
-        delimiter = options.delimiter or ("\t" if file_format == "tsv" else None)
-        if delimiter is None:
-            delimiter = sniff_delimiter(data)
-            if notify is not None:
-                notify(f"read {source} as {describe(delimiter)}")
-        elif len(delimiter) != 1:
-            raise DataError(f"--delimiter must be one character, got {delimiter!r}")
-        table = read_delimited(
-            data, source, delimiter, skip_bad_rows=options.skip_bad_rows, notify=notify
-        )
-        return Parsed(table, {}, lines(lambda: row_start_lines(text, delimiter)))
-    if file_format == "jsonl":
-        table, unreadable = read_jsonl(data, source)
-        return Parsed(table, unreadable, lines(lambda: row_lines(text)))
-    limits = (options.max_rows, options.max_decoded_bytes)
-    if file_format == "xlsx":
-        table, numbers = read_xlsx(data, source, *limits)
-        return Parsed(table, {}, lambda indices: [f"sheet row {numbers[i]}" for i in indices])
-    table, unreadable = read_parquet(data, source, *limits)
+    reader: Reader = file_readers.get(file_format)
+    return reader(data, source, options, notify)
+
+
+@file_readers.register("csv")
+def _read_csv(
+    data: Path | bytes, source: str, options: ReadOptions, notify: Notify | None
+) -> Parsed:
+    return _delimited(data, source, options, notify, options.delimiter)
+
+
+@file_readers.register("tsv")
+def _read_tsv(
+    data: Path | bytes, source: str, options: ReadOptions, notify: Notify | None
+) -> Parsed:
+    return _delimited(data, source, options, notify, options.delimiter or "\t")
+
+
+def _delimited(
+    data: Path | bytes,
+    source: str,
+    options: ReadOptions,
+    notify: Notify | None,
+    delimiter: str | None,
+) -> Parsed:
+    if delimiter is None:
+        delimiter = sniff_delimiter(data)
+        if notify is not None:
+            notify(f"read {source} as {describe(delimiter)}")
+    elif len(delimiter) != 1:
+        raise DataError(f"--delimiter must be one character, got {delimiter!r}")
+    table = read_delimited(
+        data, source, delimiter, skip_bad_rows=options.skip_bad_rows, notify=notify
+    )
+    return Parsed(table, {}, lines(lambda: row_start_lines(data, delimiter)))
+
+
+@file_readers.register("jsonl")
+def _read_jsonl(
+    data: Path | bytes, source: str, options: ReadOptions, notify: Notify | None
+) -> Parsed:
+    table, unreadable = read_jsonl(data, source)
+    return Parsed(table, unreadable, lines(lambda: row_lines(data)))
+
+
+@file_readers.register("json")
+def _read_json(
+    data: Path | bytes, source: str, options: ReadOptions, notify: Notify | None
+) -> Parsed:
+    """JSON Lines, or the export of an annotation tool when the first record is one."""
+    reader: Reader = file_readers.get(sniff_export(data, source))
+    return reader(data, source, options, notify)
+
+
+@file_readers.register("xlsx")
+def _read_xlsx(
+    data: Path | bytes, source: str, options: ReadOptions, notify: Notify | None
+) -> Parsed:
+    table, numbers = read_xlsx(data, source, options.max_rows, options.max_decoded_bytes)
+    return Parsed(table, {}, lambda indices: [f"sheet row {numbers[i]}" for i in indices])
+
+
+@file_readers.register("parquet")
+def _read_parquet(
+    data: Path | bytes, source: str, options: ReadOptions, notify: Notify | None
+) -> Parsed:
+    table, unreadable = read_parquet(data, source, options.max_rows, options.max_decoded_bytes)
     return Parsed(table, unreadable, rows_numbered())
+
+
+@file_readers.register("label-studio")
+def _read_label_studio(
+    data: Path | bytes, source: str, options: ReadOptions, notify: Notify | None
+) -> Parsed:
+    return _export(read_label_studio(data, source))
+
+
+@file_readers.register("argilla")
+def _read_argilla(
+    data: Path | bytes, source: str, options: ReadOptions, notify: Notify | None
+) -> Parsed:
+    return _export(read_argilla(data, source))
+
+
+def _export(flat: Flattened) -> Parsed:
+    places = flat.places
+    return Parsed(flat.table, flat.unreadable, lambda rows: [places[i] for i in rows], flat.bad)
 
 
 def _as_strings(

@@ -6,12 +6,14 @@ stored), a label over ``MAX_LABEL_LENGTH``, or any value holding a character no 
 fields: by default it refuses the file, naming where it is (``data.csv: line 7: text is 12,000
 characters...``); with ``skip_bad_rows`` such rows are left out, counted and their places named.
 Where a row is comes from the reader (``Where``): the line it starts on in a CSV, TSV or JSONL
-file, its row in a Parquet file or a sheet.
+file, its row in a Parquet file or a sheet, its task or record in an annotation tool's export.
+A row whose chosen label a reader could not settle (``without_bad_cells``: an export's
+annotators who disagree) is refused or skipped the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -77,6 +79,33 @@ def within_limits(
     drop = {index for index, _ in bad}
     keep = pa.array([i not in drop for i in range(table.num_rows)])
     return table.filter(keep)
+
+
+def without_bad_cells(
+    table: pa.Table,
+    bad: Mapping[int, str],
+    source: str,
+    where: Where,
+    skip: bool,
+    notify: Callable[[str], None] | None,
+) -> tuple[pa.Table, list[int]]:
+    """``table`` without the rows its reader found no single value for (``bad``: row → why,
+    the reason ending in its fix), and the indices of the rows kept; unless ``skip``, the first
+    such row refuses the file."""
+    rows = sorted(bad)
+    if not skip:
+        (place,) = where(rows[:1])
+        more = f" ({len(rows):,} such rows)" if len(rows) > 1 else ""
+        raise DataError(f"{source}: {place}: {bad[rows[0]]}{more}, or {SKIP_HINT}")
+    if notify is not None:
+        places = where(rows[:SHOWN])
+        extra = f" and {len(rows) - SHOWN:,} more" if len(rows) > SHOWN else ""
+        notify(
+            f"skipped {len(rows):,} rows of {source} without a single label "
+            f"({', '.join(places)}{extra})"
+        )
+    kept = [index for index in range(table.num_rows) if index not in bad]
+    return table.take(pa.array(kept, pa.int64())), kept
 
 
 def _column(name: str) -> str:

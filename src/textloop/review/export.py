@@ -1,6 +1,9 @@
 """Review decisions as a table: one row per decision, with who, what, when and where from.
 
-Exported as CSV, JSONL or Parquet (pyarrow writes all three), for training elsewhere or audit.
+Exported as CSV, JSONL or Parquet (pyarrow writes all three), for training elsewhere or audit;
+or, as ``label-studio``, the review tasks themselves in Label Studio's import format
+(``review.label_studio``), decisions as annotations, for a team that labels there. Each format is
+one entry of ``EXPORTS``: its media type, file extension and writer.
 Skips are decisions too and are included, with the decision ``skip`` and ``skipped`` ``true``
 (``skipped`` tells them from the label of a classifier that has a label named ``skip``).
 
@@ -14,6 +17,8 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -23,14 +28,21 @@ from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest
 from textloop.review.assignments import SKIP_WORD, SKIPPED
+from textloop.review.label_studio import (
+    DEFAULT_NAMES,
+    LabelStudioNames,
+    label_studio_bytes,
+    label_studio_tasks,
+)
 from textloop.store.queries import get_classifier
 from textloop.store.tables import ReviewDecision, ReviewTask, User
 
-FORMATS = {
+TABLE_FORMATS = {  # the decisions table, by pyarrow
     "csv": "text/csv",
     "jsonl": "application/x-ndjson",
     "parquet": "application/vnd.apache.parquet",
 }
+LABEL_STUDIO = "label-studio"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = (
     "task_id",
@@ -80,9 +92,10 @@ def decisions_table(session: Session, name: str) -> pa.Table:
 
 
 def export_bytes(table: pa.Table, file_format: str) -> bytes:
-    if file_format not in FORMATS:
+    if file_format not in TABLE_FORMATS:
         raise InvalidRequest(
-            f"format must be one of {', '.join(FORMATS)}, not {file_format!r}", field="format"
+            f"format must be one of {', '.join(TABLE_FORMATS)}, not {file_format!r}",
+            field="format",
         )
     buffer = io.BytesIO()
     if file_format == "csv":
@@ -106,3 +119,53 @@ def spreadsheet_safe(table: pa.Table) -> pa.Table:
 
 def _as_text(value: str | None) -> str | None:
     return "'" + value if value and value.startswith(FORMULA_STARTS) else value
+
+
+Writer = Callable[[Session, str, LabelStudioNames], bytes]
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """What a review export in one format is sent as, and what writes it."""
+
+    media_type: str
+    extension: str
+    write: Writer
+
+
+def _decisions(file_format: str) -> Writer:
+    def write(session: Session, name: str, _names: LabelStudioNames) -> bytes:
+        return export_bytes(decisions_table(session, name), file_format)
+
+    return write
+
+
+def _label_studio(session: Session, name: str, names: LabelStudioNames) -> bytes:
+    return label_studio_bytes(label_studio_tasks(session, name, names))
+
+
+EXPORTS = {
+    **{
+        name: ExportFormat(media_type, name, _decisions(name))
+        for name, media_type in TABLE_FORMATS.items()
+    },
+    LABEL_STUDIO: ExportFormat("application/json", "json", _label_studio),
+}
+FORMATS = {name: export.media_type for name, export in EXPORTS.items()}
+
+
+def export_format(file_format: str) -> ExportFormat:
+    """The export named ``file_format``; ``InvalidRequest`` listing them when there is none."""
+    try:
+        return EXPORTS[file_format]
+    except KeyError:
+        raise InvalidRequest(
+            f"format must be one of {', '.join(EXPORTS)}, not {file_format!r}", field="format"
+        ) from None
+
+
+def export_review(
+    session: Session, name: str, file_format: str, names: LabelStudioNames = DEFAULT_NAMES
+) -> bytes:
+    """The classifier's review export in ``file_format`` (``names``: for ``label-studio``)."""
+    return export_format(file_format).write(session, name, names)

@@ -1,5 +1,5 @@
 """The review queue over HTTP: list tasks, claim the next one and decide it as a reviewer, and
-export the decisions.
+export the decisions (or the tasks, for Label Studio).
 
 Claiming and deciding need a reviewer's own key (``textloop keys create --user EMAIL``): a
 decision belongs to a person, and overlap and agreement count people, not keys.
@@ -11,8 +11,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from textloop.errors import NotFound
 from textloop.review.assignments import SKIP_WORD, SKIPPED, claim_next, decide
-from textloop.review.export import FORMATS as EXPORT_FORMATS
-from textloop.review.export import decisions_table, export_bytes
+from textloop.review.export import export_format, export_review
+from textloop.review.label_studio import LabelStudioNames
 from textloop.review.tasks import list_tasks
 from textloop.security.accounts import require_assignment
 from textloop.serving.audit_trail import note
@@ -85,12 +85,23 @@ def export_decisions(
     name: str,
     session: SessionDep,
     _key: ApiKey,
-    file_format: Annotated[str, Query(alias="format", max_length=10)] = "csv",
+    file_format: Annotated[str, Query(alias="format", max_length=20)] = "csv",
+    data_key: Annotated[str, Query(max_length=200, description="label-studio: $text")] = "text",
+    from_name: Annotated[
+        str, Query(max_length=200, description="label-studio: the Choices control")
+    ] = "label",
+    to_name: Annotated[
+        str, Query(max_length=200, description="label-studio: the Text object")
+    ] = "text",
 ) -> Response:
-    """Every review decision, one row each, as CSV, JSONL or Parquet."""
-    data = export_bytes(decisions_table(session, name), file_format)
+    """Every review decision, one row each, as CSV, JSONL or Parquet; or every review task in
+    Label Studio's import format (``format=label-studio``)."""
+    export = export_format(file_format)
+    names = LabelStudioNames(data_key=data_key, from_name=from_name, to_name=to_name)
+    data = export_review(session, name, file_format, names)
+    filename = f"{name}-review.{export.extension}"
     return Response(
         data,
-        media_type=EXPORT_FORMATS[file_format],
-        headers={"Content-Disposition": f'attachment; filename="{name}-review.{file_format}"'},
+        media_type=export.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
