@@ -7,6 +7,7 @@ import json
 import shutil
 import sqlite3
 import subprocess
+import sys
 import tarfile
 import venv
 from contextlib import closing
@@ -243,3 +244,50 @@ def test_an_archive_has_one_top_folder(registry: Registry, tmp_path: Path) -> No
     with tarfile.open(archive) as tar:
         tops = {name.split("/", 1)[0] for name in tar.getnames()}
     assert tops == {"model"}
+
+
+def test_mlflow_loads_the_exported_model_and_predicts_the_servers_labels(
+    registry: Registry, tmp_path: Path
+) -> None:
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    version = registry.versions["ensemble"]
+    exported = subprocess.run(
+        [*textloop_command(), "export-mlflow", "topics", "--version", str(version),
+         "--tracking-uri", tracking, "--json"],
+        env=registry.env, cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    logged = json.loads(exported.stdout)
+    assert logged["registered_name"] == "textloop-topics" and logged["registered_version"] == 1
+    texts = TEXTS[:100]
+    script = (
+        "import json, sys, mlflow, pandas as pd\n"
+        f"mlflow.set_tracking_uri({tracking!r})\n"
+        "model = mlflow.pyfunc.load_model('models:/textloop-topics/1')\n"
+        "texts = json.load(sys.stdin)\n"
+        "print(json.dumps(model.predict(pd.DataFrame({'text': texts}))['label'].tolist()))\n"
+        "run = mlflow.get_run(json.loads(sys.argv[1]))\n"
+        "print(json.dumps([run.data.metrics.get('accuracy'), run.data.tags['textloop.family']]))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(logged["run_id"])],
+        input=json.dumps(texts), cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    labels, (accuracy, family) = (json.loads(line) for line in loaded.stdout.splitlines()[-2:])
+    assert labels == [answer["label"] for answer in served(registry, version, texts)]
+    assert family == "ensemble" and 0 < accuracy <= 1
+
+
+def test_an_unreachable_tracking_server_is_one_line_and_a_non_zero_exit(
+    registry: Registry, tmp_path: Path
+) -> None:
+    refused = run_cli(
+        registry.env, "export-mlflow", "topics", "--tracking-uri", f"file://{tmp_path}/mlruns"
+    )
+    assert refused.returncode != 0
+    assert "MLflow at file://" in refused.stderr and "refused the export" in refused.stderr
+
+
+def textloop_command() -> list[str]:
+    return [sys.executable, "-m", "textloop"]

@@ -75,6 +75,7 @@ class Located:
     version: int
     family: str
     artifact_uri: str
+    params: dict[str, Any]
     metrics: dict[str, Any]
     lineage: dict[str, Any]
 
@@ -93,6 +94,7 @@ def locate(session: Session, name: str, version: int | None) -> Located:
         record.version,
         record.family,
         record.artifact_uri,
+        dict(record.params),
         dict(record.metrics),
         _lineage(session, name, record),
     )

@@ -80,3 +80,40 @@ def import_command(
         f"{imported.source['classifier']} version {imported.source['version']}; deploy it with "
         f"`textloop deploy {imported.classifier} --version {imported.version}`"
     )
+
+
+@app.command("export-mlflow")
+def export_mlflow_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    tracking_uri: Annotated[
+        str, typer.Option(help="The MLflow tracking server (http://..., file:..., databricks).")
+    ],
+    version: Annotated[
+        int | None,
+        typer.Option(help="Model version (default: production, else the newest)."),
+    ] = None,
+    experiment: Annotated[str, typer.Option(help="The MLflow experiment of the run.")] = (
+        "textloop"
+    ),
+    registered_name: Annotated[
+        str | None,
+        typer.Option(help="The MLflow registered model (default: textloop-NAME)."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Log a model version's run to MLflow and register its bundle as a pyfunc model."""
+    from textloop.bundles.export import locate
+    from textloop.bundles.mlflow_export import export_to_mlflow
+
+    run = invocation(ctx)
+    with run.store.session() as session:
+        found = locate(session, name, version)
+    logged = export_to_mlflow(run.settings, found, tracking_uri, experiment, registered_name)
+    if as_json:
+        emit_json(logged.__dict__)
+        return
+    out.print(
+        f"logged {name} version {found.version} as MLflow run {logged.run_id}; registered "
+        f"{logged.registered_name} version {logged.registered_version} ({logged.model_uri})"
+    )

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from typing import Any, NoReturn
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from textloop.pipeline.progress import RichProgress as _RichProgress
 
 out = Console()
 err = Console(stderr=True)
@@ -26,38 +26,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise SystemExit(code)
 
 
-class RichProgress:
-    """The ``pipeline.progress.Progress`` protocol drawn as Rich bars on stderr."""
+class RichProgress(_RichProgress):
+    """Progress bars on stderr, so that stdout stays parseable."""
 
     def __init__(self, enabled: bool = True) -> None:
-        self._progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            disable=not enabled,
-        )
-        self._current: Any = None
-
-    def __enter__(self) -> RichProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def task(self, description: str, total: int | None = None) -> Callable[[int], None]:
-        self.done()
-        self._current = self._progress.add_task(description, total=total)
-        task_id = self._current
-        return lambda n: self._progress.advance(task_id, n)
-
-    def done(self) -> None:
-        if self._current is not None:
-            task = self._progress.tasks[self._current]
-            self._progress.update(self._current, completed=task.total or 1, total=task.total or 1)
-            self._current = None
+        super().__init__(enabled, console=err)
 
 
 def artifact_details(properties: dict[str, Any]) -> str:
