@@ -21,10 +21,9 @@ def open(
 ) -> "Workspace | Client":
     """A ``Workspace``: the CLI's operations in this process on the data directory ``where``
     (default: as the CLI finds it), created on first use; or, for an ``http(s)://`` URL, a
-    ``Client`` of that server, authenticated with ``api_key``. See docs/python.md."""
+    ``Client`` of that server, authenticated with ``api_key`` (or the ``Client``'s own
+    default). See docs/python.md."""
     if isinstance(where, str) and where.startswith(("http://", "https://")):
-        if api_key is None:
-            raise ValueError("a server URL needs api_key")
         from textloop.client import Client
 
         return Client(where, api_key)

@@ -3,6 +3,7 @@ installed, exactly as the server answers for that version; and it comes back by 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -227,6 +228,54 @@ def test_a_bundle_changed_after_export_is_refused_and_nothing_is_registered(
     refused = run_cli(registry.env, "import", str(bundle))
     assert refused.returncode != 0
     assert "arrays/ngram.npz" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    assert model_versions(registry) == before
+
+
+def test_a_folder_bundle_imported_after_use_records_where_it_came_from(
+    registry: Registry, edge_python: Path, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "used"
+    version = registry.versions["ngram"]
+    assert (
+        run_cli(
+            registry.env, "export", "topics", "--version", str(version), "--out", str(bundle)
+        ).returncode
+        == 0
+    )
+    run_bundle(edge_python, bundle, TEXTS[:3])  # importing predict.py leaves __pycache__ there
+    assert (bundle / "__pycache__").is_dir()
+    imported = run_cli(registry.env, "import", str(bundle), "--json")
+    assert imported.returncode == 0, imported.stderr
+    number = json.loads(imported.stdout)["version"]
+    with closing(sqlite3.connect(registry.root / "textloop.db")) as db:
+        (metrics,) = db.execute(
+            "SELECT metrics FROM model_versions WHERE version = ?", (number,)
+        ).fetchone()
+    recorded = json.loads(metrics)
+    assert "test" not in recorded  # measured on the sender's data, not this classifier's
+    assert recorded["imported_from"]["metrics"]["test"]["accuracy"] > 0
+    assert not list((bundle / "model").rglob("*.joblib"))  # exports carry no pickles
+
+
+def test_a_bundle_bringing_a_pickle_is_refused_even_with_matching_hashes(
+    registry: Registry, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "crafted"
+    version = registry.versions["ngram"]
+    assert (
+        run_cli(
+            registry.env, "export", "topics", "--version", str(version), "--out", str(bundle)
+        ).returncode
+        == 0
+    )
+    (bundle / "model" / "pipeline.joblib").write_bytes(b"not to be unpickled")
+    manifest = json.loads((bundle / "bundle.json").read_text())
+    manifest["files"]["model/pipeline.joblib"] = hashlib.sha256(b"not to be unpickled").hexdigest()
+    (bundle / "bundle.json").write_text(json.dumps(manifest))
+    before = model_versions(registry)
+    refused = run_cli(registry.env, "import", str(bundle))
+    assert refused.returncode != 0 and "model/pipeline.joblib" in refused.stderr
+    assert "pickled" in refused.stderr
     assert model_versions(registry) == before
 
 

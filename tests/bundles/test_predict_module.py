@@ -1,5 +1,5 @@
-"""``bundles/predict.py`` gives every built-in family's probabilities from the arrays the family
-writes through ``portable``: the bundle's arithmetic is the model's."""
+"""``models/portable.py`` (a bundle's ``predict.py``) gives every built-in family's probabilities
+from the arrays the family writes through ``portable``: the bundle's arithmetic is the model's."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from textloop.bundles import predict
 from textloop.bundles.writer import BundleWriter
 from textloop.errors import ConfigError
 from textloop.models import families
+from textloop.models import portable as predict
 from textloop.models.calibrated import CalibratedClassifier
 from textloop.models.cascade import CascadeClassifier
 from textloop.models.checks import TRAIN

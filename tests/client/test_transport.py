@@ -102,6 +102,44 @@ def test_an_upload_carries_an_idempotency_key_so_it_is_sent_again_whole(tmp_path
     assert second.read() == data.read_bytes()  # the file is read again from its start
 
 
+def test_a_resend_that_finds_the_first_send_still_running_waits_for_its_answer(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "labelled.csv"
+    data.write_bytes(b"text,label\nthe match was won,sport\n")
+    answer = {"classifier": "topics", "version": 1, "rows": 1, "dropped": 0, "duplicates": 0}
+    running = {"error": {"code": "idempotency_key_in_use", "message": "still running"}}
+    answers = iter(
+        [
+            httpx.Response(409, json=running, headers={"retry-after": "0"}),
+            httpx.Response(201, json=answer),
+        ]
+    )
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return next(answers)
+
+    with client(handler) as api:
+        assert api.datasets.upload("topics", data) == answer
+    assert (
+        len(seen) == 2 and seen[0].headers["idempotency-key"] == seen[1].headers["idempotency-key"]
+    )
+
+
+def test_a_conflict_of_another_kind_is_an_answer_not_retried() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(409, json={"error": {"code": "conflict", "message": "no"}})
+
+    with client(handler) as api, pytest.raises(ApiError):
+        api.classify("topics", "a text")
+    assert len(seen) == 1
+
+
 def test_a_503_is_retried_until_the_attempts_run_out_then_raised_with_its_error() -> None:
     seen: list[httpx.Request] = []
 

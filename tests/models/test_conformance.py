@@ -48,7 +48,8 @@ def test_an_ensemble_pools_its_members_probabilities_by_weight(tmp_path) -> None
 
     from textloop.models.base import load_model, save_model
     from textloop.models.checks import TRAIN
-    from textloop.models.ensemble import FLOOR, EnsembleClassifier
+    from textloop.models.ensemble import EnsembleClassifier
+    from textloop.models.portable import FLOOR
 
     texts, labels = [t for t, _ in TRAIN], [label for _, label in TRAIN]
     ngram = families.create("ngram").fit(texts, labels)

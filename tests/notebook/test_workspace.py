@@ -65,7 +65,11 @@ def test_lineage_needs_exactly_one_starting_point(workspace: Workspace) -> None:
 
 
 def test_a_server_url_opens_the_http_client() -> None:
-    client = textloop.open("http://127.0.0.1:9", api_key="tl_example")
-    assert isinstance(client, textloop.Client)
-    with pytest.raises(ValueError, match="needs api_key"):
-        textloop.open("http://127.0.0.1:9")
+    with textloop.open("http://127.0.0.1:9", api_key="tl_example") as client:
+        assert isinstance(client, textloop.Client)
+
+
+def test_a_classifier_with_no_model_compares_as_an_empty_table(workspace: Workspace) -> None:
+    workspace.ingest("topics", frame())
+    table = workspace.compare("topics")
+    assert table.empty and "accuracy_change" in table.columns

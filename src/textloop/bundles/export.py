@@ -24,11 +24,11 @@ from sqlalchemy.orm import Session
 
 from textloop import __version__
 from textloop.artifacts import artifacts_for
-from textloop.bundles import predict
 from textloop.bundles.writer import BundleWriter, file_hashes
 from textloop.config import Settings
 from textloop.errors import ConfigError, InvalidRequest
 from textloop.metadata.model_runs import producing_runs
+from textloop.models import portable as predict
 from textloop.models.base import ModelResources, load_model
 from textloop.registry.aliases import PRODUCTION
 from textloop.store.queries import aliased_model, get_classifier, resolve_model_version
@@ -36,6 +36,7 @@ from textloop.store.tables import DatasetVersion, ModelVersion
 
 TOLERANCE = 1e-5  # largest difference in any probability between the bundle and the model
 NATIVE = "model"  # textloop's own saved model inside the bundle
+PICKLES = ("*.joblib", "*.pkl", "*.pickle")  # left out of it: loading one can run any code
 CHECK_TEXTS = (
     "I still have not received my new card",
     "how do I change my PIN?",
@@ -117,7 +118,8 @@ def export_bundle(settings: Settings, found: Located, out: Path) -> ExportedBund
         staging = Path(scratch) / "bundle"
         staging.mkdir()
         tree = BundleWriter(staging).node(model)
-        shutil.copytree(native, staging / NATIVE)
+        # pickles stay behind: an import never unpickles what a bundle brings (``importing``)
+        shutil.copytree(native, staging / NATIVE, ignore=shutil.ignore_patterns(*PICKLES))
         shutil.copyfile(predict.__file__, staging / "predict.py")
         hashes = file_hashes(staging)
         manifest: dict[str, Any] = {
@@ -137,30 +139,35 @@ def export_bundle(settings: Settings, found: Located, out: Path) -> ExportedBund
         (staging / predict.MANIFEST).write_text(
             json.dumps(manifest, indent=2, default=str), encoding="utf-8"
         )
-        difference = _check(staging, model)
+        try:
+            difference = check_against_bundle(staging, model)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc}; the bundle was not written") from exc
         files = len(hashes) + 1
         size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
         if archive:
             _archive(staging, out)
-        else:
-            out.mkdir(parents=True, exist_ok=True)
-            for item in staging.iterdir():
-                shutil.move(str(item), out / item.name)
+        else:  # one rename: a reader never sees half a bundle
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if out.exists():
+                out.rmdir()  # empty, checked above
+            staging.rename(out)
     return ExportedBundle(
         found.classifier, found.version, found.family, out, files, size, difference
     )
 
 
-def _check(directory: Path, model: Any) -> float:
+def check_against_bundle(directory: Path, model: Any) -> float:
     """Classify the check texts with ``predict.py`` from the bundle and with the model."""
     texts = [*CHECK_TEXTS, *model.classes_]
     bundled = predict.load(directory).predict_proba(texts)
     expected = np.asarray(model.predict_proba(texts), dtype=np.float64)
-    difference = float(np.abs(bundled - expected).max())
-    if bundled.shape != expected.shape or difference > TOLERANCE:
+    same_shape = bundled.shape == expected.shape
+    difference = float(np.abs(bundled - expected).max()) if same_shape else float("inf")
+    if difference > TOLERANCE:
         raise ConfigError(
             f"the bundle's predict.py answers differently from the model (largest difference "
-            f"{difference:.2e}, allowed {TOLERANCE:.0e}); it was not written"
+            f"{difference:.2e}, allowed {TOLERANCE:.0e})"
         )
     return difference
 
@@ -199,7 +206,11 @@ def _archive(staging: Path, out: Path) -> None:
     """A gzip'd tar with one top folder named after the archive, entries in sorted order."""
     top = out.name.removesuffix(".tar.gz").removesuffix(".tgz")
     partial = out.with_name(f".{out.name}.partial")
-    with tarfile.open(partial, "w:gz") as tar:
-        for path in sorted(staging.rglob("*")):
-            tar.add(path, arcname=f"{top}/{path.relative_to(staging).as_posix()}", recursive=False)
-    partial.replace(out)
+    try:
+        with tarfile.open(partial, "w:gz") as tar:
+            for path in sorted(staging.rglob("*")):
+                name = f"{top}/{path.relative_to(staging).as_posix()}"
+                tar.add(path, arcname=name, recursive=False)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -84,11 +84,12 @@ class BundleWriter:
 
 
 def file_hashes(directory: Path, leave_out: tuple[str, ...] = ()) -> dict[str, str]:
-    """SHA-256 of every file under ``directory`` by its relative path (POSIX separators)."""
+    """SHA-256 of every file under ``directory`` by its relative path (POSIX separators), but
+    Python's bytecode caches: importing ``predict.py`` from the bundle writes one beside it."""
     hashes = {}
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         relative = path.relative_to(directory).as_posix()
-        if relative in leave_out:
+        if relative in leave_out or "__pycache__" in path.parts or path.suffix == ".pyc":
             continue
         digest = hashlib.sha256()
         with path.open("rb") as handle:

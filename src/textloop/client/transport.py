@@ -59,8 +59,11 @@ class RetryPolicy:
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
     def answer_delay(self, attempt: int, response: httpx.Response) -> float | None:
-        """The wait before resending after this answer, or None when it is final."""
-        if response.status_code not in self.statuses or attempt >= self.max_attempts:
+        """The wait before resending after this answer, or None when it is final. A 409 saying
+        that the first send of the same idempotent request is still running is waited out
+        too: the resend then gets the first send's answer."""
+        retried = response.status_code in self.statuses or still_running(response)
+        if not retried or attempt >= self.max_attempts:
             return None
         named = retry_after_seconds(response.headers.get("retry-after"))
         if named is None:
@@ -123,6 +126,16 @@ def _retry(
         retry.error or f"HTTP {status}",
     )
     return retry
+
+
+def still_running(response: httpx.Response) -> bool:
+    """A 409 ``idempotency_key_in_use`` to a request that carried an ``Idempotency-Key``."""
+    if response.status_code != 409 or "idempotency-key" not in response.request.headers:
+        return False
+    try:
+        return bool(response.json()["error"]["code"] == "idempotency_key_in_use")
+    except (httpx.ResponseNotRead, ValueError, KeyError, TypeError):
+        return False
 
 
 class Transport:

@@ -49,8 +49,9 @@ class PortableWriter(Protocol):
     """Where a fitted model writes what a portable bundle needs of it (``textloop.bundles``).
 
     A family that can leave textloop has ``portable(writer) -> dict``: the node of the bundle's
-    model tree that ``bundles/predict.py`` knows how to run, naming the files it wrote through
-    the writer. A family without it cannot be exported; nothing else is asked of it.
+    model tree that ``models/portable.py`` (a bundle's ``predict.py``) knows how to run, naming
+    the files it wrote through the writer. A family without it cannot be exported; nothing else
+    is asked of it.
     """
 
     def arrays(self, stem: str, arrays: dict[str, np.ndarray]) -> str: ...

@@ -22,15 +22,7 @@ from textloop.models.base import (
     load_model,
     save_model,
 )
-
-EPSILON = 1e-12
-
-
-def rescale(probabilities: np.ndarray, temperature: float) -> np.ndarray:
-    logits = np.log(np.clip(probabilities, EPSILON, 1.0)) / temperature
-    logits -= logits.max(axis=1, keepdims=True)
-    exp = np.exp(logits)
-    return np.asarray(exp / exp.sum(axis=1, keepdims=True))
+from textloop.models.portable import EPSILON, rescale
 
 
 def fit_temperature(probabilities: np.ndarray, label_indexes: np.ndarray) -> float:

@@ -26,6 +26,7 @@ from textloop.models.base import (
     load_model,
     save_model,
 )
+from textloop.models.portable import align, pool
 
 
 @families.register("ensemble")
@@ -117,24 +118,3 @@ class EnsembleClassifier:
 
 
 POOLINGS = ("geometric", "arithmetic")
-FLOOR = 1e-12  # a class a member never saw gets this probability from it, not zero
-
-
-def align(probabilities: np.ndarray, classes: Sequence[str], into: Sequence[str]) -> np.ndarray:
-    """Columns in ``into`` order; a class the member lacks gets probability zero."""
-    aligned = np.zeros((len(probabilities), len(into)))
-    aligned[:, [list(into).index(label) for label in classes]] = probabilities
-    return aligned
-
-
-def pool(aligned: Sequence[np.ndarray], weights: Sequence[float], pooling: str) -> np.ndarray:
-    """Combine members' aligned probabilities; ``weights`` sum to one."""
-    if pooling == "arithmetic":
-        total = np.sum([w * p for w, p in zip(weights, aligned, strict=True)], axis=0)
-        return np.asarray(total / total.sum(axis=1, keepdims=True))
-    logs = np.sum(
-        [w * np.log(np.clip(p, FLOOR, 1.0)) for w, p in zip(weights, aligned, strict=True)], axis=0
-    )
-    logs = logs - logs.max(axis=1, keepdims=True)
-    exp = np.exp(logs)
-    return np.asarray(exp / exp.sum(axis=1, keepdims=True))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from textloop.models.arrays import save_arrays
+from textloop.models.portable import softmax
 
 
 class LinearHead:
@@ -44,13 +45,5 @@ class LinearHead:
             np.asarray(features, dtype=np.float64) @ self.coef_.T + self.intercept_
         )
 
-    @staticmethod
-    def probabilities(scores: np.ndarray) -> np.ndarray:
-        """Decision values (one column for a binary model) as probabilities, in place."""
-        if scores.shape[1] == 1:
-            positive = 1.0 / (1.0 + np.exp(-scores[:, 0]))
-            return np.column_stack([1.0 - positive, positive])
-        scores -= scores.max(axis=1, keepdims=True)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=1, keepdims=True)
-        return scores
+    # decision values (one column for a binary model) as probabilities, in place
+    probabilities = staticmethod(softmax)

@@ -13,7 +13,6 @@ L2-normalised, the linear scores and their softmax.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,32 +22,9 @@ import numpy as np
 
 from textloop.models.arrays import save_arrays
 from textloop.models.linear_head import LinearHead
+from textloop.models.portable import char_wb_ngrams, word_ngrams
 
-TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
-WHITESPACE = re.compile(r"\s\s+")
 ANALYZERS = ("word", "char_wb")
-
-
-def word_ngrams(text: str, low: int, high: int) -> list[str]:
-    tokens = TOKEN.findall(text.lower())
-    grams = list(tokens) if low == 1 else []
-    for n in range(max(low, 2), min(high, len(tokens)) + 1):
-        grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-    return grams
-
-
-def char_wb_ngrams(text: str, low: int, high: int) -> list[str]:
-    """Character n-grams inside word boundaries, each word padded with a space; a word shorter
-    than an n yields itself once."""
-    grams: list[str] = []
-    for word in WHITESPACE.sub(" ", text.lower()).split():
-        padded = f" {word} "
-        for n in range(low, high + 1):
-            last = max(len(padded) - n, 0)
-            grams.extend(padded[i : i + n] for i in range(last + 1))
-            if last == 0:
-                break
-    return grams
 
 
 @dataclass(frozen=True)

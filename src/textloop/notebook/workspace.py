@@ -148,7 +148,8 @@ class Workspace:
                         "created_at": record.created_at,
                     }
                 )
-        return pd.DataFrame(rows)
+        columns = ["version", "family", "dataset_version", *METRIC_COLUMNS, "blessed"]
+        return pd.DataFrame(rows, columns=[*columns, "aliases", "created_at"])
 
     def compare(self, classifier: str, versions: Sequence[int] | None = None) -> pd.DataFrame:
         """Test metrics of ``versions`` (default: all) side by side, one row per version, with

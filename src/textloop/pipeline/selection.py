@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from textloop.models.calibrated import fit_temperature, rescale
-from textloop.models.ensemble import EnsembleClassifier, align, pool
+from textloop.models.calibrated import fit_temperature
+from textloop.models.ensemble import EnsembleClassifier
+from textloop.models.portable import align, pool, rescale
 from textloop.pipeline.evaluation import headline
 
 STEPS = 10  # weights are multiples of 1/STEPS, each member at least one

@@ -124,6 +124,7 @@ def claim(store: Store, api_key_id: int, key: str, request_hash: str) -> Claim |
         raise RequestInProgress(
             f"the request with {HEADER} {key!r} is still running; send it again later",
             field=HEADER.lower(),
+            headers={"Retry-After": "1"},
         )
     raise RequestInProgress(f"the request with {HEADER} {key!r} keeps failing; send it again")
 

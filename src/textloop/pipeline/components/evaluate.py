@@ -12,8 +12,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from textloop.models.calibrated import CalibratedClassifier, rescale
+from textloop.models.calibrated import CalibratedClassifier
 from textloop.models.cascade import CascadeClassifier
+from textloop.models.portable import rescale
 from textloop.pipeline.component import Component, Output, Workspace, json_hash
 from textloop.pipeline.evaluation import (
     evaluate,

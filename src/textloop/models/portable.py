@@ -4,8 +4,10 @@ This file (Python 3.10 or newer) is copied to the root of every bundle ``textloo
 writes, so a model can run where textloop is not installed (an edge device, another team's
 service). It reads the bundle's
 ``bundle.json``: a tree of nodes that says how the model turns a text into probabilities, with
-the arrays each node needs beside it. Its arithmetic is textloop's own serving arithmetic, and
-``textloop export`` refuses to write a bundle whose answers here differ from the model's.
+the arrays each node needs beside it. Its arithmetic is textloop's own: the model families
+import their analyzers, softmax, calibration and pooling from here (this module imports nothing
+of textloop, so it runs alone), and ``textloop export`` refuses to write a bundle whose answers
+here differ from the model's.
 
     import predict
     model = predict.load("path/to/bundle")
@@ -246,10 +248,15 @@ class Calibrated:
         self.classes = self.model.classes
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        logits = np.log(np.clip(self.model.predict_proba(texts), EPSILON, 1.0)) / self.temperature
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return rescale(self.model.predict_proba(texts), self.temperature)
+
+
+def rescale(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities sharpened or flattened by a temperature (calibration)."""
+    logits = np.log(np.clip(probabilities, EPSILON, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return np.asarray(exp / exp.sum(axis=1, keepdims=True))
 
 
 def align(probabilities: np.ndarray, classes: Sequence[str], into: Sequence[str]) -> np.ndarray:
@@ -268,19 +275,20 @@ class Ensemble:
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         aligned = [align(m.predict_proba(texts), m.classes, self.classes) for m in self.members]
-        if self.pooling == "arithmetic":
-            total = np.sum([w * p for w, p in zip(self.weights, aligned, strict=True)], axis=0)
-            return total / total.sum(axis=1, keepdims=True)
-        logs = np.sum(
-            [
-                w * np.log(np.clip(p, FLOOR, 1.0))
-                for w, p in zip(self.weights, aligned, strict=True)
-            ],
-            axis=0,
-        )
-        logs = logs - logs.max(axis=1, keepdims=True)
-        exp = np.exp(logs)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return pool(aligned, self.weights, self.pooling)
+
+
+def pool(aligned: Sequence[np.ndarray], weights: Sequence[float], pooling: str) -> np.ndarray:
+    """Members' aligned probabilities combined; ``weights`` sum to one."""
+    if pooling == "arithmetic":
+        total = np.sum([w * p for w, p in zip(weights, aligned, strict=True)], axis=0)
+        return np.asarray(total / total.sum(axis=1, keepdims=True))
+    logs = np.sum(
+        [w * np.log(np.clip(p, FLOOR, 1.0)) for w, p in zip(weights, aligned, strict=True)], axis=0
+    )
+    logs = logs - logs.max(axis=1, keepdims=True)
+    exp = np.exp(logs)
+    return np.asarray(exp / exp.sum(axis=1, keepdims=True))
 
 
 class Cascade:
