@@ -84,7 +84,9 @@ def test_review_queue_rejects_an_unknown_status(client: TestClient, keys: Keys) 
     response = client.get(
         "/v1/classifiers/topics/review/tasks?status=pending", headers=keys.header(keys.review)
     )
-    assert_error(response, 422, "invalid_request", "status must be one of open, done, conflict")
+    assert_error(
+        response, 422, "invalid_request", "status must be one of open, done, conflict or all"
+    )
 
 
 def test_lineage_routes_trace_a_served_prediction(client: TestClient, keys: Keys) -> None:

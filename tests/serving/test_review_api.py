@@ -81,3 +81,16 @@ def test_a_reviewers_key_follows_their_assignment(client: TestClient, people: St
         session.commit()
     gone = client.post("/v1/classifiers/topics/review/claim", headers=rita)
     assert gone.status_code == 401 and "disabled" in gone.text
+
+
+def test_the_queue_lists_every_status_when_asked_for_all(client: TestClient, people: Store) -> None:
+    rita = reviewer_key(people, "rita@example.com")
+    task = client.post("/v1/classifiers/topics/review/claim", headers=rita).json()
+    client.post(f"/v1/review/tasks/{task['id']}/decision", json={"label": "sport"}, headers=rita)
+
+    def listed(status: str) -> set[str]:
+        path = f"/v1/classifiers/topics/review/tasks?status={status}"
+        return {t["id"] for t in client.get(path, headers=rita).json()["tasks"]}
+
+    assert task["id"] in listed("done") and task["id"] not in listed("open")
+    assert listed("all") == listed("open") | listed("done") and len(listed("all")) == 3

@@ -97,7 +97,7 @@ def review_tasks(
                 "text": task.text,
                 "created_at": task.created_at.isoformat(),
             }
-            for task in list_tasks(session, name, None if status == "all" else status, limit)
+            for task in list_tasks(session, name, status, limit)
         ]
     if as_json:
         emit_json(tasks)

@@ -12,6 +12,9 @@ from textloop.store.tables import ReviewStatus, ReviewTask
 STATUSES = (ReviewStatus.OPEN, ReviewStatus.DONE, ReviewStatus.CONFLICT)
 
 
+ALL = "all"  # the status that lists every status
+
+
 def list_tasks(
     session: Session,
     classifier_name: str,
@@ -19,10 +22,13 @@ def list_tasks(
     limit: int = 100,
     offset: int = 0,
 ) -> list[ReviewTask]:
+    """Tasks of one status (``all`` or None: every status), oldest first."""
     classifier = get_classifier(session, classifier_name)
+    status = None if status == ALL else status
     if status is not None and status not in STATUSES:
         raise InvalidRequest(
-            f"status must be one of {', '.join(STATUSES)}, not {status!r}", field="status"
+            f"status must be one of {', '.join(STATUSES)} or {ALL}, not {status!r}",
+            field="status",
         )
     query = select(ReviewTask).where(ReviewTask.classifier_id == classifier.id)
     if status is not None:

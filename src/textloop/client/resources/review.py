@@ -61,8 +61,8 @@ class Review(Group[Mode]):
         limit: int | None = None,
         offset: int | None = None,
     ) -> Call[list[ReviewTask]]:
-        """The review queue, oldest first: ``status`` ``open`` (the default), ``done`` or
-        ``conflict``."""
+        """The review queue, oldest first: ``status`` ``open`` (the default), ``done``,
+        ``conflict`` or ``all``."""
         return Call(
             path={"name": classifier},
             query={"status": status, "limit": limit, "offset": offset},

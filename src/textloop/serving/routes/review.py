@@ -30,7 +30,9 @@ def get_review_tasks(
     name: str,
     session: SessionDep,
     _key: ApiKey,
-    status: Annotated[str | None, Query(description="open or done; omit for all")] = "open",
+    status: Annotated[
+        str, Query(description="open (the default), done, conflict, or all", max_length=20)
+    ] = "open",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> ReviewTaskList:
