@@ -68,7 +68,7 @@ def test_review_tasks_lists_the_open_queue_and_any_status_on_request(
     ]
     wrong = run_cli(with_tasks, "review-tasks", "topics", "--status", "someday")
     assert wrong.returncode == 1
-    assert "status must be one of open, done, conflict, not 'someday'" in wrong.stderr
+    assert "status must be one of open, done, conflict or all, not 'someday'" in wrong.stderr
 
 
 def test_parquet_export_needs_a_file_and_writes_nothing_to_the_terminal(
