@@ -3,8 +3,11 @@ sniffed or given delimiter, bad rows refused by line or skipped on request."""
 
 from __future__ import annotations
 
+import json
+
 from fastapi.testclient import TestClient
 
+from tests.annotation_exports import annotation, choices, task
 from tests.serving.conftest import Keys
 
 # what these check does not depend on the database: SQLite alone keeps CI short
@@ -77,3 +80,18 @@ def test_an_xlsx_workbook_uploads(client: TestClient, keys: Keys, tmp_path) -> N
     )
     assert broken.status_code == 422
     assert "cannot read as an .xlsx workbook" in broken.json()["error"]["message"]
+
+
+def test_a_label_studio_export_uploads_as_json(client: TestClient, keys: Keys) -> None:
+    export = [
+        task(1, "great coffee", annotation(choices("Positive"))),
+        task(2, "cold and late", annotation(choices("Negative"))),
+        task(3, "not annotated yet"),
+    ]
+    answer = client.post(
+        f"{UPLOAD}?label_column=sentiment",
+        content=json.dumps(export).encode(),
+        headers={**keys.header(keys.admin), "content-type": "application/json"},
+    )
+    assert answer.status_code == 201, answer.text
+    assert (answer.json()["rows"], answer.json()["dropped"]) == (2, 1)

@@ -20,6 +20,7 @@ CONTENT_TYPES = {
     ".tab": "text/tab-separated-values",
     ".jsonl": "application/x-ndjson",
     ".ndjson": "application/x-ndjson",
+    ".json": "application/json",  # a Label Studio or Argilla export
     ".parquet": "application/vnd.apache.parquet",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }

@@ -43,6 +43,8 @@ CONTENT_TYPES = {
     "text/tab-separated-values": "tsv",
     "application/x-ndjson": "jsonl",
     "application/jsonl": "jsonl",
+    # a Label Studio or Argilla export, or JSON Lines: told apart by the first record
+    "application/json": "json",
     "application/vnd.apache.parquet": "parquet",
     "application/x-parquet": "parquet",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
@@ -113,7 +115,8 @@ async def upload_dataset(
         Header(alias=idempotency.HEADER, description="Resent with the same body: the first answer"),
     ] = None,
 ) -> Response | DatasetPublic:
-    """Upload a labelled file as the body (CSV, TSV, JSONL, Parquet or .xlsx, by Content-Type).
+    """Upload a labelled file as the body (CSV, TSV, JSONL, Parquet, .xlsx, or a Label Studio or
+    Argilla JSON export, by Content-Type).
 
     The body streams into a temporary file (checked as UTF-8 on the way for the text formats,
     unless the Content-Type names another ``charset``) that is then read; blocking work runs off
