@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,9 @@ import pytest
 
 from tests.corpus import corpus_rows
 from tests.processes import heavy_modules_after
+from textloop.bundles.writer import BundleWriter
 from textloop.config import Settings
+from textloop.models import portable
 from textloop.models.base import ModelResources, families, load_model, save_model
 from textloop.models.finetuned import FinetunedClassifier
 from textloop.models.finetuning import Plan, finetune
@@ -131,3 +134,15 @@ def test_a_training_run_records_what_fine_tuning_did_and_what_it_gained(
     assert fit["steps"] == fit["planned_steps"] > 0 and not fit["stopped_by_budget"]
     gain = report.candidates["finetuned"]["accuracy"] - report.candidates["embedding"]["accuracy"]
     assert fit["validation_gain"] == {"over": "embedding", "accuracy": round(gain, 4)}
+
+
+def test_its_bundle_carries_the_adapted_encoder_and_answers_alike(
+    fitted: tuple[object, ModelResources], tmp_path: Path
+) -> None:
+    model, _ = fitted
+    tree = BundleWriter(tmp_path).node(model)
+    (tmp_path / portable.MANIFEST).write_text(json.dumps({"format": 1, "model": tree}))
+    (encoder,) = (tmp_path / "encoders").iterdir()
+    assert encoder.name.startswith("finetuned-")  # its own encoder, not the shared one
+    bundled = portable.load(tmp_path).predict_proba(UNSEEN)
+    np.testing.assert_allclose(bundled, model.predict_proba(UNSEEN), atol=1e-6)  # type: ignore[attr-defined]
