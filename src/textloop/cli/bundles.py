@@ -13,6 +13,9 @@ from textloop.cli.context import JsonFlag, invocation
 from textloop.cli.output import emit_json, out
 
 app = typer.Typer()
+VersionFlag = Annotated[
+    int | None, typer.Option(help="Model version (default: production, else the newest).")
+]
 
 
 @app.command("export")
@@ -25,10 +28,7 @@ def export_command(
             "--out", help="A new folder, or a file ending .tar.gz, to write the bundle to."
         ),
     ],
-    version: Annotated[
-        int | None,
-        typer.Option(help="Model version (default: production, else the newest)."),
-    ] = None,
+    version: VersionFlag = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Write a model version as a portable bundle: run it with `python predict.py TEXT...`."""
@@ -89,10 +89,7 @@ def export_mlflow_command(
     tracking_uri: Annotated[
         str, typer.Option(help="The MLflow tracking server (http://..., file:..., databricks).")
     ],
-    version: Annotated[
-        int | None,
-        typer.Option(help="Model version (default: production, else the newest)."),
-    ] = None,
+    version: VersionFlag = None,
     experiment: Annotated[str, typer.Option(help="The MLflow experiment of the run.")] = (
         "textloop"
     ),

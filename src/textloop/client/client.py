@@ -12,7 +12,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import httpx
 
@@ -28,6 +28,27 @@ from textloop.client.runner import AsyncRunner, Timeouts
 from textloop.client.runner import Runner as SyncRunner
 from textloop.client.schemas import Prediction
 from textloop.client.transport import AsyncTransport, OnRetry, RetryPolicy, Transport
+
+
+def _pool(
+    url: str,
+    api_key: str | None,
+    headers: Mapping[str, str] | None,
+    timeout: float,
+    connect_timeout: float,
+    max_connections: int,
+    verify: ssl.SSLContext | bool,
+) -> dict[str, Any]:
+    """What the blocking and the async client give their ``httpx`` client alike."""
+    return {
+        "base_url": url,
+        "headers": _headers(api_key, headers),
+        "timeout": httpx.Timeout(timeout, connect=connect_timeout),
+        "limits": httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        "verify": verify,
+    }
 
 
 def _headers(api_key: str | None, extra: Mapping[str, str] | None) -> dict[str, str]:
@@ -111,13 +132,7 @@ class Client(_Groups[Sync]):
     ) -> None:
         self.url = url
         self.http = httpx.Client(
-            base_url=url,
-            headers=_headers(api_key, headers),
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            verify=verify,
+            **_pool(url, api_key, headers, timeout, connect_timeout, max_connections, verify),
             transport=transport,
         )
         runner = SyncRunner(
@@ -191,13 +206,7 @@ class AsyncClient(_Groups[Async]):
     ) -> None:
         self.url = url
         self.http = httpx.AsyncClient(
-            base_url=url,
-            headers=_headers(api_key, headers),
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            verify=verify,
+            **_pool(url, api_key, headers, timeout, connect_timeout, max_connections, verify),
             transport=transport,
         )
         runner = AsyncRunner(
