@@ -255,6 +255,8 @@ def test_a_folder_bundle_imported_after_use_records_where_it_came_from(
     assert "test" not in recorded  # measured on the sender's data, not this classifier's
     assert recorded["imported_from"]["metrics"]["test"]["accuracy"] > 0
     assert not list((bundle / "model").rglob("*.joblib"))  # exports carry no pickles
+    # the model's own arrays are the portable tree's, stored once
+    assert (bundle / "model" / "inner" / "scorer.npz").samefile(bundle / "arrays" / "ngram.npz")
 
 
 def test_a_bundle_bringing_a_pickle_is_refused_even_with_matching_hashes(

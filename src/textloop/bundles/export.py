@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import os
 import shutil
 import tarfile
 import tempfile
@@ -122,6 +123,7 @@ def export_bundle(settings: Settings, found: Located, out: Path) -> ExportedBund
         shutil.copytree(native, staging / NATIVE, ignore=shutil.ignore_patterns(*PICKLES))
         shutil.copyfile(predict.__file__, staging / "predict.py")
         hashes = file_hashes(staging)
+        _link_identical(staging, hashes)
         manifest: dict[str, Any] = {
             "format": predict.FORMAT,
             "classifier": found.classifier,
@@ -144,7 +146,8 @@ def export_bundle(settings: Settings, found: Located, out: Path) -> ExportedBund
         except ConfigError as exc:
             raise ConfigError(f"{exc}; the bundle was not written") from exc
         files = len(hashes) + 1
-        size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
+        stored = {(p.stat().st_ino, p.stat().st_size) for p in staging.rglob("*") if p.is_file()}
+        size = sum(bytes_ for _, bytes_ in stored)  # a linked file once
         if archive:
             _archive(staging, out)
         else:  # one rename: a reader never sees half a bundle
@@ -186,6 +189,20 @@ def _lineage(session: Session, name: str, record: ModelVersion) -> dict[str, Any
             "source": dataset.source,
         },
     }
+
+
+def _link_identical(staging: Path, hashes: dict[str, str]) -> None:
+    """Hard-link each file of textloop's own model to the identical one of the portable tree
+    (an n-gram model's arrays, a head): the bundle and its archive hold those bytes once."""
+    portable: dict[str, str] = {}
+    for name, digest in hashes.items():
+        if not name.startswith(f"{NATIVE}/"):
+            portable.setdefault(digest, name)
+    for name, digest in hashes.items():
+        twin = portable.get(digest)
+        if name.startswith(f"{NATIVE}/") and twin is not None:
+            (staging / name).unlink()
+            os.link(staging / twin, staging / name)
 
 
 def _requirements(staging: Path) -> list[str]:
