@@ -98,6 +98,13 @@ def served(registry: Registry, version: int, texts: list[str]) -> list[dict]:
     return answers
 
 
+def export(registry: Registry, family: str, out: Path) -> None:
+    """``textloop export`` of the version of ``family`` to ``out``."""
+    version = str(registry.versions[family])
+    done = run_cli(registry.env, "export", "topics", "--version", version, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+
+
 def model_versions(registry: Registry) -> list[int]:
     with closing(sqlite3.connect(registry.root / "textloop.db")) as db:
         return [row[0] for row in db.execute("SELECT version FROM model_versions ORDER BY 1")]
@@ -147,10 +154,7 @@ def test_a_bundle_answers_as_the_server_does_for_the_same_version(
 ) -> None:
     version = registry.versions[family]
     bundle = registry.root / f"bundle-{family}"
-    exported = run_cli(
-        registry.env, "export", "topics", "--version", str(version), "--out", str(bundle)
-    )
-    assert exported.returncode == 0, exported.stderr
+    export(registry, family, bundle)
     manifest = json.loads((bundle / "bundle.json").read_text())
     assert manifest["requires"] == (
         ["numpy", "onnxruntime", "tokenizers"] if family == "ensemble" else ["numpy"]
@@ -194,10 +198,7 @@ def test_an_archived_bundle_comes_back_as_a_new_version_that_answers_the_same(
 ) -> None:
     archive = registry.root / "ngram.tar.gz"
     version = registry.versions["ngram"]
-    exported = run_cli(
-        registry.env, "export", "topics", "--version", str(version), "--out", str(archive), "--json"
-    )
-    assert exported.returncode == 0, exported.stderr
+    export(registry, "ngram", archive)
     imported = run_cli(registry.env, "import", str(archive), "--json")
     assert imported.returncode == 0, imported.stderr
     record = json.loads(imported.stdout)
@@ -215,13 +216,7 @@ def test_a_bundle_changed_after_export_is_refused_and_nothing_is_registered(
     registry: Registry, tmp_path: Path
 ) -> None:
     bundle = tmp_path / "bundle"
-    version = registry.versions["ngram"]
-    assert (
-        run_cli(
-            registry.env, "export", "topics", "--version", str(version), "--out", str(bundle)
-        ).returncode
-        == 0
-    )
+    export(registry, "ngram", bundle)
     with (bundle / "arrays" / "ngram.npz").open("ab") as handle:
         handle.write(b"\0")
     before = model_versions(registry)
@@ -235,13 +230,7 @@ def test_a_folder_bundle_imported_after_use_records_where_it_came_from(
     registry: Registry, edge_python: Path, tmp_path: Path
 ) -> None:
     bundle = tmp_path / "used"
-    version = registry.versions["ngram"]
-    assert (
-        run_cli(
-            registry.env, "export", "topics", "--version", str(version), "--out", str(bundle)
-        ).returncode
-        == 0
-    )
+    export(registry, "ngram", bundle)
     run_bundle(edge_python, bundle, TEXTS[:3])  # importing predict.py leaves __pycache__ there
     assert (bundle / "__pycache__").is_dir()
     imported = run_cli(registry.env, "import", str(bundle), "--json")
@@ -263,13 +252,7 @@ def test_a_bundle_bringing_a_pickle_is_refused_even_with_matching_hashes(
     registry: Registry, tmp_path: Path
 ) -> None:
     bundle = tmp_path / "crafted"
-    version = registry.versions["ngram"]
-    assert (
-        run_cli(
-            registry.env, "export", "topics", "--version", str(version), "--out", str(bundle)
-        ).returncode
-        == 0
-    )
+    export(registry, "ngram", bundle)
     (bundle / "model" / "pipeline.joblib").write_bytes(b"not to be unpickled")
     manifest = json.loads((bundle / "bundle.json").read_text())
     manifest["files"]["model/pipeline.joblib"] = hashlib.sha256(b"not to be unpickled").hexdigest()

@@ -1,11 +1,11 @@
-"""Waiting for a job to finish by asking for it again: once for the blocking client, once for the
-async one. Finished means any end, good or bad; what counts as success is the caller's."""
+"""Waiting for a job to end by asking for it again: once for the blocking client, once for the
+async one. The job is returned once it has succeeded; any other end raises ``JobFailedError``."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, TypeVar
 
 from textloop.client.errors import JobFailedError, WaitTimeoutError
@@ -15,25 +15,25 @@ J = TypeVar("J", bound=Mapping[str, Any])
 
 def poll(
     get: Callable[[], J],
-    finished: Callable[[J], bool],
+    ended: Collection[str],
     timeout: float | None,
     interval: float,
     what: str,
 ) -> J:
-    """``get()`` every ``interval`` seconds until ``finished``; ``WaitTimeoutError`` after
-    ``timeout`` seconds (None: no limit)."""
+    """``get()`` every ``interval`` seconds until its status is one of ``ended``, then
+    ``succeeded``; ``WaitTimeoutError`` after ``timeout`` seconds (None: no limit)."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         state = get()
-        if finished(state):
-            return state
+        if state["status"] in ended:
+            return succeeded(state, what)
         _check_deadline(deadline, timeout, state, what)
         time.sleep(interval)
 
 
 async def poll_async(
     get: Callable[[], Awaitable[J]],
-    finished: Callable[[J], bool],
+    ended: Collection[str],
     timeout: float | None,
     interval: float,
     what: str,
@@ -41,8 +41,8 @@ async def poll_async(
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         state = await get()
-        if finished(state):
-            return state
+        if state["status"] in ended:
+            return succeeded(state, what)
         _check_deadline(deadline, timeout, state, what)
         await asyncio.sleep(interval)
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from textloop.data.jsonlines import json_lines, parse_json
 from textloop.data.storable import unstorable
 from textloop.data.values import NotText, value_text
 from textloop.errors import DataError
@@ -56,26 +57,11 @@ def load_records(data: Path | bytes, source: str) -> list[Any]:
     """The file's records: a JSON array, or JSON Lines (one record a line, blank lines skipped)."""
     text = (data.read_bytes() if isinstance(data, Path) else data).decode("utf-8-sig")
     if text.lstrip().startswith("["):
-        try:
-            records = json.loads(text, parse_int=str, parse_float=str, parse_constant=str)
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"{source}: line {exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})"
-            ) from None
+        records = parse_json(text, source)
         if not isinstance(records, list):
             raise DataError(f"{source}: expected a JSON array of records")
         return records
-    found = []
-    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 is text
-        if not line.strip():
-            continue
-        try:
-            found.append(json.loads(line, parse_int=str, parse_float=str, parse_constant=str))
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"{source}: line {number}: not valid JSON: {exc.msg} (column {exc.colno})"
-            ) from None
-    return found
+    return [record for _, record in json_lines(data, source)]
 
 
 def sniff_export(data: Path | bytes, source: str) -> str:

@@ -13,6 +13,7 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -25,16 +26,7 @@ def read_jsonl(data: bytes | Path, source: str) -> tuple[pa.Table, dict[str, str
     """The file as string columns, in the order keys first appear, and the unreadable ones."""
     columns: dict[str, list[str | None]] = {}
     unreadable: dict[str, str] = {}
-    rows = 0
-    for number, line in _lines(data):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line, parse_int=str, parse_float=str, parse_constant=str)
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"{source}: line {number}: not valid JSON: {exc.msg} (column {exc.colno})"
-            ) from None
+    for rows, (number, record) in enumerate(json_lines(data, source)):  # rows before this one
         if not isinstance(record, dict):
             raise DataError(f"{source}: line {number}: expected a JSON object, one per line")
         for key, value in record.items():
@@ -48,12 +40,30 @@ def read_jsonl(data: bytes | Path, source: str) -> tuple[pa.Table, dict[str, str
             if problem is not None:  # an escaped lone surrogate ("\ud800"): no text holds it
                 raise DataError(f"{source}: line {number}: {key!r} {problem}")
             values.append(text)
-        rows += 1
         for values in columns.values():
-            if len(values) < rows:
+            if len(values) <= rows:
                 values.append(None)
     table = pa.table({key: pa.array(values, pa.string()) for key, values in columns.items()})
     return table, unreadable
+
+
+def parse_json(text: str, source: str, first_line: int = 1) -> Any:
+    """One JSON value with every number kept as the text of its token; ``DataError`` naming
+    the line (counted from ``first_line``) and column of a syntax error."""
+    try:
+        return json.loads(text, parse_int=str, parse_float=str, parse_constant=str)
+    except json.JSONDecodeError as exc:
+        line = first_line + exc.lineno - 1
+        raise DataError(
+            f"{source}: line {line}: not valid JSON: {exc.msg} (column {exc.colno})"
+        ) from None
+
+
+def json_lines(data: bytes | Path, source: str) -> Iterator[tuple[int, Any]]:
+    """Each non-blank line's value, with its line number."""
+    for number, line in _lines(data):
+        if line.strip():
+            yield number, parse_json(line, source, number)
 
 
 def row_lines(data: bytes | Path) -> list[int]:

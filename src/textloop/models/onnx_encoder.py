@@ -18,6 +18,7 @@ import numpy as np
 from textloop.errors import ConfigError
 from textloop.machine import usable_cores
 from textloop.models.encoders import CachedEncoder
+from textloop.models.portable import embed
 
 PRECISIONS = ("int8", "fp32", "fp16")
 FORMAT = 1
@@ -70,10 +71,6 @@ def providers_for(precision: str) -> list[str]:
 
 class OnnxEncoder(CachedEncoder):
     chunk_size = 1024
-    # Texts per encoder call, of similar token length so little is padding. Measured on two
-    # cores (AVX2): eight short texts per call encode about 1.6x faster than one, and 16 or 32
-    # slower than eight, even unpadded.
-    bucket_size = 8
 
     def __init__(
         self,
@@ -118,26 +115,8 @@ class OnnxEncoder(CachedEncoder):
         return self.manifest.dimension
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Encode ``texts`` without the cache, in calls of texts sorted by token length, so
-        that short texts are not padded to the length of long ones."""
-        encoded = [item.ids for item in self._tokenizer.encode_batch(list(texts))]
-        order = sorted(range(len(encoded)), key=lambda row: len(encoded[row]))
-        result = np.zeros((len(encoded), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), self.bucket_size):
-            rows = order[start : start + self.bucket_size]
-            result[rows] = self._run([encoded[row] for row in rows])
-        return result
-
-    def _run(self, token_ids: list[list[int]]) -> np.ndarray:
-        width = max(len(ids) for ids in token_ids)
-        ids = np.zeros((len(token_ids), width), dtype=np.int64)
-        mask = np.zeros_like(ids)
-        for row, item in enumerate(token_ids):
-            ids[row, : len(item)] = item
-            mask[row, : len(item)] = 1
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        (embeddings,) = self._session.run(None, feeds)
-        return np.asarray(embeddings, dtype=np.float32)
+        """Encode ``texts`` without the cache, as a bundle's ``predict.py`` does."""
+        return embed(self._session, self._tokenizer, texts, self.dimension)
 
     def agreement(self) -> float:
         """The lowest cosine similarity with the original model over the probe texts."""

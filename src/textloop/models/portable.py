@@ -41,7 +41,10 @@ EPSILON = 1e-12  # the floor of a probability before its logarithm is taken (cal
 FLOOR = 1e-12  # the same for geometric pooling of an ensemble
 TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
 WHITESPACE = re.compile(r"\s\s+")
-BUCKET = 8  # texts per encoder call, sorted by length so that little is padding
+# Texts per encoder call, of similar token length so little is padding. Measured on two cores
+# (AVX2): eight short texts per call encode about 1.6x faster than one, and 16 or 32 slower
+# than eight, even unpadded.
+BUCKET = 8
 
 
 def load(directory: str | Path) -> Bundle:
@@ -203,20 +206,26 @@ class Encoder:
         )
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        encoded = [item.ids for item in self.tokenizer.encode_batch(texts)]
-        order = sorted(range(len(encoded)), key=lambda row: len(encoded[row]))
-        result = np.zeros((len(encoded), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), BUCKET):
-            rows = order[start : start + BUCKET]
-            width = max(len(encoded[row]) for row in rows)
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros_like(ids)
-            for place, row in enumerate(rows):
-                ids[place, : len(encoded[row])] = encoded[row]
-                mask[place, : len(encoded[row])] = 1
-            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            result[rows] = self.session.run(None, feeds)[0]
-        return result
+        return embed(self.session, self.tokenizer, texts, self.dimension)
+
+
+def embed(session: Any, tokenizer: Any, texts: Sequence[str], dimension: int) -> np.ndarray:
+    """Embeddings of ``texts`` from an ONNX encoder ``session``, in calls of ``BUCKET`` texts
+    sorted by token length, so that short texts are not padded to the length of long ones."""
+    encoded = [item.ids for item in tokenizer.encode_batch(list(texts))]
+    order = sorted(range(len(encoded)), key=lambda row: len(encoded[row]))
+    result = np.zeros((len(encoded), dimension), dtype=np.float32)
+    for start in range(0, len(order), BUCKET):
+        rows = order[start : start + BUCKET]
+        width = max(len(encoded[row]) for row in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for place, row in enumerate(rows):
+            ids[place, : len(encoded[row])] = encoded[row]
+            mask[place, : len(encoded[row])] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        result[rows] = session.run(None, feeds)[0]
+    return result
 
 
 class Embedding:

@@ -11,7 +11,7 @@ from pathlib import Path
 from textloop.client.files import FileInput, body_of
 from textloop.client.routes import Async, Call, Group, Mode, Sync, read_bytes, route
 from textloop.client.schemas import BatchJob
-from textloop.client.waiting import poll, poll_async, succeeded
+from textloop.client.waiting import poll, poll_async
 
 ENDED = ("succeeded", "failed", "cancelled")
 
@@ -86,15 +86,9 @@ class SyncBatchJobs(BatchJobs[Sync]):
     ) -> BatchJob:
         """The job once it has succeeded; ``JobFailedError`` when it failed or was cancelled,
         ``WaitTimeoutError`` after ``timeout`` seconds (None: wait as long as it takes)."""
-        what = f"batch job {batch_id}"
-        job = poll(
-            lambda: self.get(batch_id),
-            lambda state: state["status"] in ENDED,
-            timeout,
-            poll_interval,
-            what,
+        return poll(
+            lambda: self.get(batch_id), ENDED, timeout, poll_interval, f"batch job {batch_id}"
         )
-        return succeeded(job, what)
 
 
 class AsyncBatchJobs(BatchJobs[Async]):
@@ -102,12 +96,6 @@ class AsyncBatchJobs(BatchJobs[Async]):
         self, batch_id: str, *, timeout: float | None = None, poll_interval: float = 1.0
     ) -> BatchJob:
         """As the blocking client's ``wait``."""
-        what = f"batch job {batch_id}"
-        job = await poll_async(
-            lambda: self.get(batch_id),
-            lambda state: state["status"] in ENDED,
-            timeout,
-            poll_interval,
-            what,
+        return await poll_async(
+            lambda: self.get(batch_id), ENDED, timeout, poll_interval, f"batch job {batch_id}"
         )
-        return succeeded(job, what)

@@ -13,7 +13,7 @@ import httpx
 from textloop.client.resources.classify import fields
 from textloop.client.routes import Async, Call, Group, Mode, Sync, read_nothing, route
 from textloop.client.schemas import Event, EventPage, Job, Json, Webhook
-from textloop.client.waiting import poll, poll_async, succeeded
+from textloop.client.waiting import poll, poll_async
 
 JOB_ENDED = ("succeeded", "dead")
 
@@ -66,15 +66,7 @@ class SyncJobs(Jobs[Sync]):
     def wait(self, job_id: int, *, timeout: float | None = None, poll_interval: float = 1.0) -> Job:
         """The job once it has succeeded; ``JobFailedError`` when it is dead (its last attempt
         failed), ``WaitTimeoutError`` after ``timeout`` seconds."""
-        what = f"job {job_id}"
-        job = poll(
-            lambda: self.get(job_id),
-            lambda s: s["status"] in JOB_ENDED,
-            timeout,
-            poll_interval,
-            what,
-        )
-        return succeeded(job, what)
+        return poll(lambda: self.get(job_id), JOB_ENDED, timeout, poll_interval, f"job {job_id}")
 
 
 class AsyncJobs(Jobs[Async]):
@@ -82,15 +74,9 @@ class AsyncJobs(Jobs[Async]):
         self, job_id: int, *, timeout: float | None = None, poll_interval: float = 1.0
     ) -> Job:
         """As the blocking client's ``wait``."""
-        what = f"job {job_id}"
-        job = await poll_async(
-            lambda: self.get(job_id),
-            lambda s: s["status"] in JOB_ENDED,
-            timeout,
-            poll_interval,
-            what,
+        return await poll_async(
+            lambda: self.get(job_id), JOB_ENDED, timeout, poll_interval, f"job {job_id}"
         )
-        return succeeded(job, what)
 
 
 class Events(Group[Mode]):
