@@ -151,7 +151,6 @@ def export_bundle(settings: Settings, found: Located, out: Path) -> ExportedBund
         if archive:
             _archive(staging, out)
         else:  # one rename: a reader never sees half a bundle
-            out.parent.mkdir(parents=True, exist_ok=True)
             if out.exists():
                 out.rmdir()  # empty, checked above
             staging.rename(out)
@@ -213,7 +212,7 @@ def _requirements(staging: Path) -> list[str]:
 
 
 def _scratch(out: Path) -> Path:
-    """A scratch folder beside ``out``, so the finished folder is moved, not copied."""
+    """``out``'s folder (made if new), to stage in: the finished bundle is renamed into place."""
     parent = out.parent.resolve()
     parent.mkdir(parents=True, exist_ok=True)
     return parent
