@@ -5,7 +5,10 @@
     ├── DataError                 an input file or table cannot be ingested (names the problem)
     │   ├── DataTooLarge          a file that decodes past a row or size limit     (HTTP 413)
     │   ├── NotText               a value with no faithful text (``data.values``)
-    │   └── InvalidUtf8           bytes that are not UTF-8, with their line (``data.encoding``)
+    │   ├── InvalidUtf8           bytes that are not UTF-8, with their line (``data.encoding``)
+    │   ├── LineTooLong           a CSV, TSV or JSONL line past its limit (``data.encoding``)
+    │   ├── UnsupportedEncoding   not a text encoding (HTTP 415, ``data.encoding``)
+    │   └── UnsafeInput           a link, device or FIFO where a file is read (``data.untrusted``)
     ├── NotFound                  a classifier, dataset, model version or prediction is missing
     │   └── ArtifactMissing       an artifact's folder is not in the store (``artifacts``)
     ├── InvalidRequest            a well-formed request that makes no sense (unknown label, ...)
@@ -28,8 +31,9 @@
     └── ServerFailed              ``textloop bench`` could not start its server (``bench``)
 
 The classes named with a module are defined there, beside what raises them. ``NotText`` and
-``InvalidUtf8`` are ``ValueError``s too (they were before they joined this tree); their callers
-turn them into a ``DataError`` naming the file, or a ``MalformedBody``.
+``InvalidUtf8`` are ``ValueError``s too (they were before they joined this tree), as is
+``LineTooLong``, its sibling; their callers turn them into a ``DataError`` naming the file, or
+a ``MalformedBody``.
 
 Not in this tree, on purpose: ``ValueError``, ``RuntimeError`` and ``NotImplementedError`` for
 misuse of an API by code (a model used before ``fit``, a pipeline whose steps are out of order:

@@ -22,7 +22,7 @@ from typing import Any
 
 from textloop.config import Settings
 from textloop.continuous.triggers import RETRAIN, fire_due_schedules
-from textloop.jobs.lease import holding
+from textloop.jobs.lease import Progress, holding
 from textloop.jobs.presence import ANNOUNCE, announce, leave
 from textloop.jobs.queue import claim, fail, heartbeat, lost_attempt, succeed
 from textloop.models.base import ModelResources
@@ -88,10 +88,11 @@ class Worker:
             )
         log.info("job %s (%s %s) started on %s", job_id, kind, name, self.name)
         stop = threading.Event()
-        beating = threading.Thread(target=self._beat, args=(job_id, stop), daemon=True)
+        progress = Progress()
+        beating = threading.Thread(target=self._beat, args=(job_id, stop, progress), daemon=True)
         beating.start()
         try:
-            with holding(job_id, self.name):
+            with holding(job_id, self.name, progress):
                 result = self.handlers[kind](
                     self.store, self.settings, name, payload, self.resources
                 )
@@ -168,9 +169,18 @@ class Worker:
                     continue
             stop.wait(poll_seconds)
 
-    def _beat(self, job_id: int, stop: threading.Event) -> None:
+    def _beat(self, job_id: int, stop: threading.Event, progress: Progress) -> None:
+        """Renew the job's lease until ``stop``, or until the job stalls (``jobs.lease``): then
+        it is let go, to be taken over once the lease runs out."""
         retries = RetryLog(log, f"heartbeat for job {job_id}")
         while not stop.wait(HEARTBEAT_SECONDS):
+            if progress.stalled():
+                log.warning(
+                    "job %s made no progress for over %.0f s; its lease is no longer renewed",
+                    job_id,
+                    progress.allowed,
+                )
+                return
             try:
                 with self.store.session() as session:
                     heartbeat(session, job_id, self.name)

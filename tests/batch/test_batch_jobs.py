@@ -124,6 +124,12 @@ def test_bad_submissions_are_refused_and_leave_nothing(
     parts = allowed / "parts"
     parts.mkdir()
     (parts / "a.parquet").symlink_to(tmp_path / "secret.parquet")  # a part that points out
+    nested = allowed / "nested"
+    (nested / "deeper").mkdir(parents=True)
+    (nested / "deeper" / "notes.csv").symlink_to(tmp_path / "in.csv")  # out, two levels down
+    piped = allowed / "piped"
+    (piped / "deeper").mkdir(parents=True)
+    os.mkfifo(piped / "deeper" / "part.parquet")  # would block whoever opens it
     settings = Settings(**{**trained.settings.__dict__, "batch_input_roots": (allowed,)})
     key = {"x-api-key": keys["classify"]}
     csv_body = (tmp_path / "in.csv").read_bytes()
@@ -140,6 +146,11 @@ def test_bad_submissions_are_refused_and_leave_nothing(
         ("", "application/json", b'{"input_path": "/tmp/a\\u0000b"}', 422, "cannot be read"),
         ("", "application/json", f'{{"input_path": "{parts}"}}'.encode(), 422,
          "outside the folders"),
+        ("", "application/json", f'{{"input_path": "{nested}"}}'.encode(), 422,
+         "deeper/notes.csv in it leads to"),
+        ("", "application/json", f'{{"input_path": "{piped}"}}'.encode(), 422,
+         "is a FIFO, not a regular file"),
+        ("", "text/csv; charset=zlib", csv_body, 415, "'zlib' is not a text encoding"),
         ("", "application/json", b'{"input_path": "' + b"x" * 70_000 + b'"}', 413,
          "at most 65,536 bytes"),
     ]  # fmt: skip

@@ -3,13 +3,15 @@ chunk is read alone (a Ray actor, a resumed job) or in sequence, and unreadable 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from textloop.batch.sources import plan, read_chunk, read_chunks
+from textloop.batch import sources
+from textloop.batch.sources import MAX_ROW_BYTES, plan, read_chunk, read_chunks
 from textloop.errors import DataError
 
 
@@ -85,3 +87,41 @@ def test_a_jsonl_line_of_unicode_spaces_is_blank_to_the_plan_and_the_reader(tmp_
     planned = plan(path, 10)
     assert planned.rows == 2
     assert [t.num_rows for _, t, _ in read_chunks(planned.source, planned.chunks)] == [2]
+
+
+def test_an_endless_line_is_refused_by_the_plan_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    with path.open("wb") as handle:
+        handle.write(b'{"text": "ok"}\n{"text": "')
+        handle.write(b"x" * (MAX_ROW_BYTES + 10))
+    with pytest.raises(DataError, match="line 2 is over 4,194,304"):
+        plan(path)
+
+
+def test_a_csv_row_of_many_short_quoted_lines_is_bounded_like_a_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "MAX_ROW_BYTES", 1000)
+    path = tmp_path / "in.csv"
+    path.write_text('text,label\nok,a\n"' + "short line\n" * 200 + '",b\n')
+    with pytest.raises(DataError, match="the row that starts at line 3 is over 1,000 bytes"):
+        plan(path)
+
+
+def test_a_chunk_ends_at_its_byte_budget_and_rows_keep_their_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "CHUNK_BYTES", 100)
+    path = tmp_path / "in.csv"
+    path.write_text("text\n" + "".join(f"row {n:04d} " + "x" * 40 + "\n" for n in range(10)))
+    planned = plan(path, chunk_rows=4)
+    assert [chunk.rows for chunk in planned.chunks] == [2, 2, 2, 2, 2]
+    assert [chunk.start for chunk in planned.chunks] == [0, 2, 4, 6, 8]
+    texts = [row["text"] for chunk in rows_of(path, 4) for row in chunk]
+    assert [text[:8] for text in texts] == [f"row {n:04d}" for n in range(10)]
+
+
+def test_a_fifo_is_refused_without_being_opened(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "in.csv")
+    with pytest.raises(DataError, match="is a FIFO, not a regular file"):
+        plan(tmp_path / "in.csv")

@@ -5,7 +5,9 @@ behind the alias, and queues one job on the ordinary queue. The worker writes ea
 as a Parquet part under the job's folder and records its progress; a worker killed part-way
 leaves its finished parts, and the one that takes the job over (``jobs.queue``: a lost lease)
 scores only the chunks without one, so every input row reaches the output exactly once. The
-review tasks and lineage are written in the same transaction that marks the job done.
+review tasks and lineage are written in the same transaction that marks the job done. A job
+that finishes no chunk for ``STALL_SECONDS`` stops renewing its lease (``jobs.lease``): a read
+that never returns does not hold the classifier's batch lane for ever.
 
 A job whose input was uploaded, under a remote artifact store, is *shared*: the server that took
 the upload publishes it to the store before the job is queued, a worker on any host scores a
@@ -41,6 +43,7 @@ from textloop.batch.run import (
 from textloop.batch.scoring import CONFIDENCE, PREDICTED, Unsure, least_sure
 from textloop.config import Settings
 from textloop.errors import Conflict, DataError, NotFound
+from textloop.jobs.lease import expect_progress, progressed
 from textloop.jobs.queue import enqueue
 from textloop.metadata.recorder import batch_job_uri
 from textloop.models.base import ModelResources
@@ -51,6 +54,7 @@ from textloop.store.tables import BatchJob, BatchStatus, Classifier, Job, JobSta
 
 BATCH = "batch-classify"  # the queue job's kind
 FINISHED = (BatchStatus.SUCCEEDED, BatchStatus.FAILED, BatchStatus.CANCELLED)
+STALL_SECONDS = 600.0  # longest a running job may go without finishing a chunk
 
 
 class Cancelled(Exception):
@@ -197,6 +201,7 @@ def run_batch_job(
 ) -> dict[str, Any]:
     """The worker's handler: score what is left, then assemble, review and record."""
     batch_id = str(payload["batch_job"])
+    expect_progress(STALL_SECONDS)
     with store.session() as session:
         batch = find(session, batch_id)
         if batch.status in FINISHED:
@@ -341,6 +346,7 @@ class _Counter:
         self.rows, self.errors, self.chunks = totals
 
     def __call__(self, done: Done) -> None:
+        progressed()
         self.rows += done.rows
         self.errors += done.errors
         self.chunks += 1

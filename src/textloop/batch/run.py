@@ -32,6 +32,7 @@ from textloop.batch.output import (
 from textloop.batch.scoring import TOP_K, Unsure, check_columns, least_sure
 from textloop.batch.sources import CHUNK_ROWS, Plan, plan
 from textloop.config import Settings
+from textloop.data.untrusted import input_files
 from textloop.errors import InvalidRequest
 from textloop.metadata.recorder import (
     content_uri,
@@ -285,11 +286,9 @@ def finish(
 
 
 def _files(path: Path) -> list[Path]:
-    return (
-        sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-        if path.is_dir()
-        else [path]
-    )
+    """The input's regular files (a folder's at any depth, not hidden ones); anything else in
+    it is refused by name, with the rule the HTTP route applies (``data.untrusted``)."""
+    return [p for p in input_files(path) if not p.name.startswith(".")]
 
 
 def input_hash(path: Path) -> str:

@@ -6,7 +6,12 @@ itself (a Ray actor, a worker resuming a job) and every reader sees the same row
 arrive as the text they were written as (CSV/TSV/JSONL as strings, JSON numbers as their token);
 Parquet columns keep their types. A row that cannot be read as a record (a CSV row with the wrong
 number of fields, a JSONL line that is not an object) is not fatal: it is read as an empty row
-with its reason, and ends in the output's ``error`` column.
+with its reason, and ends in the output's ``error`` column; so is a text over the length limit.
+
+Memory stays flat whatever the file: a line is read with a bound (``MAX_ROW_BYTES``, as is a CSV
+row with its quoted newlines), past which the input is refused naming the line, and a chunk ends
+after ``CHUNK_ROWS`` rows or ``CHUNK_BYTES`` bytes. Only regular files are read, checked without
+opening them (``data.untrusted``): a FIFO would block the reader for ever.
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +29,17 @@ import pyarrow.parquet as pq
 
 from textloop.data.delimited import sniff_delimiter
 from textloop.data.encoding import check_file
+from textloop.data.row_limits import MAX_TEXT_LENGTH
+from textloop.data.untrusted import regular_file
 from textloop.data.values import NotText, value_text
 from textloop.errors import DataError
 
 CHUNK_ROWS = 2048
-csv.field_size_limit(sys.maxsize)  # a long text is an error row (too long), not a parse failure
+CHUNK_BYTES = 16 * 1024 * 1024  # a chunk also ends once it holds this many bytes
+MAX_ROW_BYTES = 4 * 1024 * 1024  # a line, or a CSV row with its quoted newlines; past it: refused
+# a text past row_limits.MAX_TEXT_LENGTH is an error row (too long); a field past the row limit
+# refuses the input at the line it is on
+csv.field_size_limit(MAX_ROW_BYTES)
 FORMATS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -96,6 +106,7 @@ def plan(path: Path, chunk_rows: int = CHUNK_ROWS) -> Plan:
     file_format = input_format(path)
     if file_format == "parquet":
         return _plan_parquet(path, chunk_rows)
+    regular_file(path)
     check_file(path, file_format, str(path), "save the file as UTF-8")
     if file_format == "jsonl":
         return _plan_jsonl(path, chunk_rows)
@@ -136,10 +147,13 @@ def read_chunk(source: Source, chunk: Chunk) -> tuple[pa.Table, list[str | None]
 
 def _parts(path: Path) -> list[Path]:
     if not path.is_dir():
+        regular_file(path)
         return [path]
     parts = sorted(p for p in path.iterdir() if p.suffix.lower() in (".parquet", ".pq"))
     if not parts:
         raise DataError(f"{path}: the folder holds no .parquet files")
+    for part in parts:
+        regular_file(part)
     return parts
 
 
@@ -210,22 +224,34 @@ def _parquet_chunks(
 
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """Each line with the byte offset it starts at."""
+    """Each line with the byte offset it starts at, none held past ``MAX_ROW_BYTES``."""
     offset = 0
     with path.open("rb") as handle:
-        for line in handle:
+        for number, line in enumerate(iter(lambda: handle.readline(MAX_ROW_BYTES + 1), b""), 1):
+            if len(line) > MAX_ROW_BYTES:
+                raise _too_long(path, f"line {number}")
             yield offset, line
             offset += len(line)
+
+
+def _too_long(path: Path, where: str) -> DataError:
+    return DataError(
+        f"{path}: {where} is over {MAX_ROW_BYTES:,} bytes, the limit on one row (a text is at "
+        f"most {MAX_TEXT_LENGTH:,} characters); is the file in the format its name says?"
+    )
 
 
 def _plan_delimited(path: Path, file_format: str, chunk_rows: int) -> Plan:
     delimiter = "\t" if file_format == "tsv" else sniff_delimiter(path)
     lines = _lines(path)
-    position = {"next": 0}
+    # the offset after the last line read; where the row being read starts (offset, line)
+    position = {"next": 0, "row": 0, "row_line": 1}
 
     def decoded() -> Iterator[str]:
         for offset, line in lines:
             position["next"] = offset + len(line)
+            if position["next"] - position["row"] > MAX_ROW_BYTES:  # quoted newlines
+                raise _too_long(path, f"the row that starts at line {position['row_line']}")
             yield line.decode("utf-8-sig" if offset == 0 else "utf-8")
 
     reader = csv.reader(decoded(), delimiter=delimiter, strict=False)
@@ -246,26 +272,44 @@ def _scan_delimited(
     header = next(reader, None)
     if not header:
         raise DataError(f"{path}: the file is empty; the first line must name the columns")
-    chunks: list[Chunk] = []
-    begun, rows = position["next"], 0
+    chunks = _Chunks(str(path), chunk_rows)
+    position["row"], position["row_line"] = position["next"], reader.line_num + 1
+    chunks.begin(position["next"])
     for row in reader:
-        if not row:  # a blank line holds no row (as for ingest)
-            continue
-        rows += 1
-        if rows == chunk_rows:
-            chunks.append(Chunk(len(chunks), str(path), 0, rows, begun, position["next"]))
-            begun, rows = position["next"], 0
-    if rows:
-        chunks.append(Chunk(len(chunks), str(path), 0, rows, begun, position["next"]))
-    chunks = [_numbered(chunk, chunk_rows) for chunk in chunks]
+        position["row"], position["row_line"] = position["next"], reader.line_num + 1
+        if row:  # a blank line holds no row (as for ingest)
+            chunks.row(position["next"])
+    chunks.close()
     source = Source(str(path), file_format, tuple(_unique(header)), delimiter)
-    return Plan(source, tuple(chunks))
+    return Plan(source, tuple(chunks.done))
 
 
-def _numbered(chunk: Chunk, chunk_rows: int) -> Chunk:
-    return Chunk(
-        chunk.index, chunk.part, chunk.index * chunk_rows, chunk.rows, chunk.offset, chunk.end
-    )
+class _Chunks:
+    """Cuts a text file's rows into chunks of ``rows`` rows or ``CHUNK_BYTES`` bytes."""
+
+    def __init__(self, part: str, rows: int) -> None:
+        self.part, self.limit = part, rows
+        self.done: list[Chunk] = []
+        self.begun, self.rows, self.start, self.end = 0, 0, 0, 0
+
+    def begin(self, offset: int) -> None:
+        """Rows begin at ``offset`` (after a header, or blank lines)."""
+        self.begun = offset
+
+    def row(self, end: int) -> None:
+        """One more row, ending at byte ``end``."""
+        self.rows, self.end = self.rows + 1, end
+        if self.rows == self.limit or end - self.begun >= CHUNK_BYTES:
+            self._cut(end)
+
+    def close(self) -> None:
+        if self.rows:
+            self._cut(self.end)
+
+    def _cut(self, end: int) -> None:
+        self.done.append(Chunk(len(self.done), self.part, self.start, self.rows, self.begun, end))
+        self.start += self.rows
+        self.begun, self.rows = end, 0
 
 
 def _unique(header: list[str]) -> list[str]:
@@ -317,14 +361,13 @@ def _parse_rows(
 
 def _plan_jsonl(path: Path, chunk_rows: int) -> Plan:
     keys: dict[str, None] = {}
-    chunks: list[Chunk] = []
-    begun, rows, end = 0, 0, 0
+    chunks = _Chunks(str(path), chunk_rows)
     for offset, line in _lines(path):
         end = offset + len(line)
         encoding = "utf-8-sig" if offset == 0 else "utf-8"
         if not line.decode(encoding, "replace").strip():  # blank as the reader judges it
-            if rows == 0:
-                begun = end
+            if chunks.rows == 0:
+                chunks.begin(end)
             continue
         try:
             record = json.loads(line)
@@ -332,15 +375,11 @@ def _plan_jsonl(path: Path, chunk_rows: int) -> Plan:
             record = None
         if isinstance(record, dict):
             keys.update(dict.fromkeys(record))
-        rows += 1
-        if rows == chunk_rows:
-            chunks.append(Chunk(len(chunks), str(path), len(chunks) * chunk_rows, rows, begun, end))
-            begun, rows = end, 0
-    if rows:
-        chunks.append(Chunk(len(chunks), str(path), len(chunks) * chunk_rows, rows, begun, end))
+        chunks.row(end)
+    chunks.close()
     if not keys:
         raise DataError(f"{path}: no line holds a JSON object; expected one object per line")
-    return Plan(Source(str(path), "jsonl", tuple(keys)), tuple(chunks))
+    return Plan(Source(str(path), "jsonl", tuple(keys)), tuple(chunks.done))
 
 
 def _read_jsonl(source: Source, data: bytes, chunk: Chunk) -> tuple[pa.Table, list[str | None]]:

@@ -37,7 +37,7 @@ from textloop.store.tables import DatasetVersion, ModelVersion
 
 TOLERANCE = 1e-5  # largest difference in any probability between the bundle and the model
 NATIVE = "model"  # textloop's own saved model inside the bundle
-PICKLES = ("*.joblib", "*.pkl", "*.pickle")  # left out of it: loading one can run any code
+PICKLES = ("*.joblib", "*.pkl", "*.pickle", "*.pt", "*.pth")  # left out: loading one runs code
 CHECK_TEXTS = (
     "I still have not received my new card",
     "how do I change my PIN?",

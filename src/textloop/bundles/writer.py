@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from textloop.data.untrusted import closed_tree
 from textloop.errors import ConfigError
 from textloop.models.arrays import save_arrays
 
@@ -83,11 +84,15 @@ class BundleWriter:
         return name
 
 
-def file_hashes(directory: Path, leave_out: tuple[str, ...] = ()) -> dict[str, str]:
-    """SHA-256 of every file under ``directory`` by its relative path (POSIX separators), but
-    Python's bytecode caches: importing ``predict.py`` from the bundle writes one beside it."""
+def file_hashes(
+    directory: Path, leave_out: tuple[str, ...] = (), files: list[Path] | None = None
+) -> dict[str, str]:
+    """SHA-256 of every file under ``directory`` (``files``, when the caller has walked it) by
+    its relative path (POSIX separators), but Python's bytecode caches: importing
+    ``predict.py`` from the bundle writes one beside it. The tree must be closed
+    (``data.untrusted``): a link in it is refused, never followed nor skipped."""
     hashes = {}
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+    for path in closed_tree(directory) if files is None else files:
         relative = path.relative_to(directory).as_posix()
         if relative in leave_out or "__pycache__" in path.parts or path.suffix == ".pyc":
             continue

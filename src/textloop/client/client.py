@@ -48,6 +48,8 @@ def _pool(
             max_connections=max_connections, max_keepalive_connections=max_connections
         ),
         "verify": verify,
+        # Redirects are never followed: a 3xx is raised as an ApiError naming its Location.
+        "follow_redirects": False,
     }
 
 

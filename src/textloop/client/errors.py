@@ -18,6 +18,10 @@ Every ``ApiError`` carries the API's one error shape, ``{"error": {"code", "mess
 raised only once the retries allowed by the ``RetryPolicy`` are spent, or at once when its
 ``Retry-After`` is longer than the policy will wait (a spent monthly quota). This module is the
 client's own: it imports nothing of the server, so the client stays usable on its own.
+
+An answer outside the API's shape is an ``ApiError`` too, never a decoder's error: any status
+outside 2xx (``error_from``), a redirect among them (the client follows none; the error names
+the ``Location``), and a 2xx whose body cannot be read (``unreadable_answer``).
 """
 
 from __future__ import annotations
@@ -124,18 +128,44 @@ BY_STATUS: dict[int, type[ApiError]] = {
 
 
 def error_from(response: httpx.Response) -> ApiError:
-    """The exception for an error answer; a body not in the API's shape (a proxy's page) still
-    gives one, with the code ``http_error`` and the start of the body as its message."""
+    """The exception for an answer that is not a success (any status outside 2xx). A body not
+    in the API's shape (a proxy's page, an empty one, broken JSON) still gives one, with the
+    code ``http_error`` and the start of the body as its message. A redirect (3xx) is never
+    followed: its error names the ``Location`` it pointed to, whatever its body."""
     code, message, field = "http_error", response.text[:300].strip(), None
-    try:
-        detail = response.json()["error"]
-        code, message, field = str(detail["code"]), str(detail["message"]), detail.get("field")
-    except (ValueError, KeyError, TypeError):
-        message = message or response.reason_phrase
     status = response.status_code
+    if 300 <= status < 400:
+        location = response.headers.get("location", "").strip()[:300]
+        to = f"redirected to {location}" if location else "redirected, with no Location"
+        message = f"{to}; the client does not follow redirects"
+    else:
+        try:
+            detail = response.json()["error"]
+            code, message, field = str(detail["code"]), str(detail["message"]), detail.get("field")
+        except (ValueError, KeyError, TypeError):
+            message = message or response.reason_phrase
     kind = BY_STATUS.get(status) or (ServerError if status >= 500 else ApiError)
-    request = f"{response.request.method} {response.request.url}"
-    return kind(status, code, message, field, response.headers, request)
+    return kind(status, code, message, field, response.headers, _request(response))
+
+
+def unreadable_answer(response: httpx.Response, error: Exception) -> ApiError:
+    """The exception for a success (2xx) whose body cannot be read as the call expects (not
+    JSON: an HTML page, an empty body), with the code ``invalid_response``."""
+    kind = response.headers.get("content-type", "no Content-Type")
+    start = response.text[:300].strip()
+    body = f": {start}" if start else ", an empty body"
+    message = f"the answer cannot be read ({type(error).__name__}; {kind}){body}"
+    return ApiError(
+        response.status_code,
+        "invalid_response",
+        message,
+        headers=response.headers,
+        request=_request(response),
+    )
+
+
+def _request(response: httpx.Response) -> str:
+    return f"{response.request.method} {response.request.url}"
 
 
 def retry_after_seconds(value: str | None) -> float | None:

@@ -1,6 +1,11 @@
 """From a method's ``Call`` to its answer: build the request on its route, send it through the
 transport (which retries), turn an error answer into an ``ApiError``, and read a good one (or
 stream it into a file). ``Runner`` blocks; ``AsyncRunner`` is its coroutine twin.
+
+Both decide alike what an answer is (``_failed``, ``_read``): anything but a 2xx (or one of the
+call's ``final`` statuses) is an ``ApiError``, a redirect included, since the client follows
+none; and a 2xx whose body cannot be read (not JSON) is an ``ApiError`` too, never a decoder's
+own error.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from textloop.client.errors import TransportError, error_from
+from textloop.client.errors import TransportError, error_from, unreadable_answer
 from textloop.client.files import async_chunks, chunks, finish_download, partial_path
 from textloop.client.routes import Call, Route
 from textloop.client.transport import AsyncTransport, Transport
@@ -52,7 +57,18 @@ def request_for(
 
 
 def _failed(response: httpx.Response, call: Call[Any]) -> bool:
-    return response.is_error and response.status_code not in call.final
+    """Whether the answer is an error: any status outside 2xx (a 3xx too: redirects are not
+    followed) that the call does not take as an answer."""
+    return not response.is_success and response.status_code not in call.final
+
+
+def _read(response: httpx.Response, call: Call[Any]) -> Any:
+    """The call's answer from a read response; a body that cannot be decoded (a 200 with an
+    HTML page or nothing, where JSON was expected) raises an ``ApiError``."""
+    try:
+        return call.read(response)
+    except ValueError as exc:  # json.JSONDecodeError, UnicodeDecodeError
+        raise unreadable_answer(response, exc) from exc
 
 
 class Runner:
@@ -84,7 +100,7 @@ class Runner:
                         raise TransportError(f"{type(exc).__name__}: {exc}") from exc
                     raise
                 finish_download(partial, call.save_to)
-            return call.read(response)
+            return _read(response, call)
         finally:
             response.close()
 
@@ -118,6 +134,6 @@ class AsyncRunner:
                         raise TransportError(f"{type(exc).__name__}: {exc}") from exc
                     raise
                 finish_download(partial, call.save_to)
-            return call.read(response)
+            return _read(response, call)
         finally:
             await response.aclose()

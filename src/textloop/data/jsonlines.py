@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from textloop.data.encoding import MAX_LINE, LineTooLong
 from textloop.data.storable import unstorable
 from textloop.data.values import NotText, value_text
 from textloop.errors import DataError
@@ -61,7 +62,7 @@ def parse_json(text: str, source: str, first_line: int = 1) -> Any:
 
 def json_lines(data: bytes | Path, source: str) -> Iterator[tuple[int, Any]]:
     """Each non-blank line's value, with its line number."""
-    for number, line in _lines(data):
+    for number, line in _lines(data, source):
         if line.strip():
             yield number, parse_json(line, source, number)
 
@@ -71,8 +72,12 @@ def row_lines(data: bytes | Path) -> list[int]:
     return [number for number, line in _lines(data) if line.strip()]
 
 
-def _lines(data: bytes | Path) -> Iterator[tuple[int, str]]:
-    """Numbered lines of UTF-8 text (a byte order mark is skipped)."""
+def _lines(data: bytes | Path, source: str = "") -> Iterator[tuple[int, str]]:
+    """Numbered lines of UTF-8 text (a byte order mark is skipped), none held past
+    ``MAX_LINE`` characters: a longer one is refused (``LineTooLong``) as it is read."""
     raw = io.BytesIO(data) if isinstance(data, bytes) else data.open("rb")
     with io.TextIOWrapper(raw, encoding="utf-8-sig") as text:
-        yield from enumerate(text, start=1)
+        for number, line in enumerate(iter(lambda: text.readline(MAX_LINE + 1), ""), start=1):
+            if len(line.rstrip("\r\n")) > MAX_LINE:
+                raise DataError(f"{source}: {LineTooLong(number, MAX_LINE)}")
+            yield number, line

@@ -38,6 +38,7 @@ from textloop.data.label_studio import read_label_studio
 from textloop.data.parquet import read_parquet
 from textloop.data.row_limits import Where, lines, rows_numbered, within_limits, without_bad_cells
 from textloop.data.spreadsheet import read_xlsx
+from textloop.data.untrusted import regular_file
 from textloop.data.values import NotText, column_strings
 from textloop.errors import DataError
 from textloop.plugins import Registry
@@ -70,8 +71,9 @@ class ReadOptions:
     ``encoding``: None means UTF-8 (checked). ``skip_bad_rows``: skip a bad row (a CSV/TSV row
     whose number of fields is not the header's, a text or label over its limit, see
     ``row_limits``) instead of refusing the file. ``max_rows`` and ``max_decoded_bytes`` bound
-    what a compressed format (Parquet, .xlsx) may decode to: such a file is refused while it is
-    read, as soon as it passes either (``DataTooLarge``), however small it is on disk.
+    what a compressed format (Parquet, .xlsx), or a text file in another ``encoding``, may
+    decode to: such a file is refused while it is read, as soon as it passes either
+    (``DataTooLarge``), however small it is on disk.
     """
 
     delimiter: str | None = None
@@ -259,8 +261,9 @@ def _kept(where: Where, kept: list[int]) -> Where:
 
 
 def _read_path(path: Path, options: ReadOptions, notify: Notify | None) -> Parsed:
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"{path}: no such file")
+    regular_file(path)  # a FIFO or a device is refused before it is opened
     if options.file_format is not None:
         known_format(options.file_format)
         file_format = options.file_format
@@ -286,8 +289,8 @@ def _read(
 ) -> Parsed:
     """The file as a table of string columns, and the columns that have no text (why)."""
     if options.encoding is not None and file_format in TEXT_FORMATS:
-        raw = data.read_bytes() if isinstance(data, Path) else data
-        data = transcoded(raw, options.encoding, source)
+        data = transcoded(data, options.encoding, source, options.max_decoded_bytes)
+        check_bytes(data, file_format, source)  # its lines are bounded as a UTF-8 file's are
     reader: Reader = file_readers.get(file_format)
     return reader(data, source, options, notify)
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from textloop import __version__
 from textloop.artifacts import ArtifactRoot, artifact_store
-from textloop.errors import NotFound
+from textloop.errors import DataError, NotFound
 from textloop.plugins import Registry
 
 if TYPE_CHECKING:
@@ -67,6 +67,9 @@ class ModelResources:
 
     Without settings, encoders run on PyTorch; ``for_settings`` runs them on their ONNX exports
     as configured, exporting missing ones only where ``export_missing`` (training) says so.
+    ``trusted`` is False for a model that comes from outside (an imported bundle): such a model
+    loads from its arrays and JSON files only, and a family that would unpickle a file instead
+    (``unpickle``) refuses, because loading a pickle can run any code.
     """
 
     encoders: Any = field(default=None)
@@ -76,6 +79,7 @@ class ModelResources:
     cache_size: int = 50_000  # embeddings kept per encoder
     threads: int | None = None  # per encoder call; None: every core (batch work, training)
     finetune_seconds: float = 180.0  # the ``finetuned`` family's budget, unless it is given one
+    trusted: bool = True  # False: from outside, never unpickled
 
     @classmethod
     def for_settings(
@@ -153,6 +157,19 @@ def load_model(directory: Path, resources: ModelResources | None = None) -> Any:
     manifest = json.loads(manifest_path.read_text())
     cls = families.get(manifest["family"])
     return cls.load(directory, resources or ModelResources())
+
+
+def unpickle(path: Path, resources: ModelResources) -> Any:
+    """A file a family pickled (models saved before their arrays were), for a trusted model only:
+    one from outside that lacks its arrays is refused by the file's name, never unpickled."""
+    if not resources.trusted:
+        raise DataError(
+            f"{path.parent.name}/{path.name}: a model from outside loads from its arrays and JSON "
+            "files only, never from a pickle, and its arrays are missing"
+        )
+    import joblib
+
+    return joblib.load(path)
 
 
 def check_fitted(model: Any) -> None:

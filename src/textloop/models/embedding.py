@@ -20,7 +20,13 @@ import joblib
 import numpy as np
 
 from textloop.errors import ConfigError
-from textloop.models.base import ModelResources, PortableWriter, check_fitted, families
+from textloop.models.base import (
+    ModelResources,
+    PortableWriter,
+    check_fitted,
+    families,
+    unpickle,
+)
 from textloop.models.encoders import DEFAULT_ENCODER
 from textloop.models.linear_head import LinearHead
 
@@ -132,7 +138,7 @@ class EmbeddingClassifier:
         if (directory / HEAD).exists():
             model.head_ = LinearHead.load(directory / HEAD)
         else:  # saved before heads were saved as arrays
-            model.head_ = joblib.load(directory / "head.joblib")
+            model.head_ = unpickle(directory / "head.joblib", resources)
         model.classes_ = [str(label) for label in model.head_.classes_]
         return model
 

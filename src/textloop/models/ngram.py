@@ -17,7 +17,13 @@ from typing import Any, ClassVar, Self
 import joblib
 import numpy as np
 
-from textloop.models.base import ModelResources, PortableWriter, check_fitted, families
+from textloop.models.base import (
+    ModelResources,
+    PortableWriter,
+    check_fitted,
+    families,
+    unpickle,
+)
 from textloop.models.ngram_scoring import NgramScorer
 
 
@@ -121,7 +127,7 @@ class NgramClassifier:
             model._loaded_from = directory
             model.classes_ = [str(label) for label in model._scorer.head.classes_]
             return model
-        pipeline = joblib.load(directory / PIPELINE)
+        pipeline = unpickle(directory / PIPELINE, resources)
         linear = pipeline.named_steps["linear"]
         chars = pipeline.named_steps["features"].transformer_list[1][1]
         words = pipeline.named_steps["features"].transformer_list[0][1]

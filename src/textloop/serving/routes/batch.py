@@ -3,7 +3,9 @@ naming a file inside ``batch_input_roots``), follow it, download its output, can
 
 The options are query parameters in both forms, so one rule holds: the body is the input. An
 upload streams to disk as a dataset upload does; a named path is resolved (links followed) and
-must lie inside a configured root, so a key cannot make the server read an arbitrary file. A
+must lie inside a configured root, as must every entry of a folder at any depth, each a regular
+file (``data.untrusted``), so a key cannot make the server read an arbitrary file nor block it
+on a FIFO. A
 job that is refused leaves nothing behind.
 """
 
@@ -22,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from textloop.batch import jobs
 from textloop.batch.engines import RayOptions, engines
 from textloop.batch.run import BatchRequest
+from textloop.data.untrusted import input_files
 from textloop.errors import InvalidRequest, TooLarge, UnsupportedMediaType
 from textloop.security.accounts import require_assignment
 from textloop.security.api_keys import Principal
@@ -109,7 +112,11 @@ async def submit_batch_job(
             folder.mkdir(parents=True)
             stored = folder / f"input{INPUT_SUFFIX[input_format]}"
             async with spooled(
-                request, upload_folder(settings.data_dir), "upload", utf8=input_format != "parquet"
+                request,
+                upload_folder(settings.data_dir),
+                "upload",
+                file_format=input_format,
+                decoded_limit=2 * settings.max_upload_bytes,
             ) as path:
                 shutil.move(path, stored)
             batch_request = request_for(stored, input_format)
@@ -153,19 +160,13 @@ def allowed_input(body: bytes, roots: tuple[Path, ...]) -> Path:
             field="input_path",
         )
     try:
-        path = Path(named).expanduser().resolve()
-        # a folder's parts are read too: each must lie inside as well (a link may point out)
-        paths = [path, *(part.resolve() for part in path.iterdir())] if path.is_dir() else [path]
+        given = Path(named).expanduser()
+        input_files(given, roots)  # every entry at any depth: inside a root, regular files only
+        path = given.resolve()
     except (ValueError, OSError) as exc:
         raise InvalidRequest(
             f"input_path {named!r} cannot be read: {exc}", field="input_path"
         ) from None
-    if not all(any(p.is_relative_to(root) for root in roots) for p in paths):
-        raise InvalidRequest(
-            f"input_path {named!r} is outside the folders this server reads batch input from "
-            "(batch_input_roots)",
-            field="input_path",
-        )
     return path
 
 

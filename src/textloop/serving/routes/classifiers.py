@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from textloop.artifacts import artifacts_for
-from textloop.data.encoding import TEXT_FORMATS
 from textloop.data.readers import ReadOptions, parse_labelled
 from textloop.errors import TooLarge, UnsupportedMediaType
 from textloop.metadata.model_runs import producing_runs
@@ -49,16 +48,6 @@ CONTENT_TYPES = {
     "application/x-parquet": "parquet",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
 }
-UTF8 = ("utf-8", "utf8")
-
-
-def _charset(content_type: str) -> str | None:
-    """The ``charset`` parameter of a Content-Type header, lower-cased; None when absent."""
-    for parameter in content_type.split(";")[1:]:
-        key, _, value = parameter.partition("=")
-        if key.strip().lower() == "charset":
-            return value.strip().strip('"').lower() or None
-    return None
 
 
 def _public(session: SessionDep, classifier: Classifier) -> ClassifierPublic:
@@ -119,8 +108,8 @@ async def upload_dataset(
     Argilla JSON export, by Content-Type).
 
     The body streams into a temporary file (checked as UTF-8 on the way for the text formats,
-    unless the Content-Type names another ``charset``) that is then read; blocking work runs off
-    the event loop, like sync routes.
+    or transcoded into it from the text encoding the Content-Type's ``charset`` names) that is
+    then read; blocking work runs off the event loop, like sync routes.
     """
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";")[0].strip().lower()
@@ -131,12 +120,9 @@ async def upload_dataset(
             f"use one of {', '.join(sorted(CONTENT_TYPES))}",
             field="content-type",
         )
-    charset = _charset(content_type)
-    encoding = None if charset in UTF8 else charset
     settings = runtime.settings
     options = ReadOptions(
         delimiter=delimiter,
-        encoding=encoding,
         skip_bad_rows=skip_bad_rows,
         max_rows=settings.max_upload_rows,
         # what a compressed upload (Parquet, .xlsx) may decode to: twice what a CSV could hold
@@ -148,7 +134,8 @@ async def upload_dataset(
         request,
         upload_folder(settings.data_dir),
         "upload",
-        utf8=file_format in TEXT_FORMATS and encoding is None,
+        file_format=file_format,
+        decoded_limit=options.max_decoded_bytes,
         digest=digest.update if digest else None,
     ) as path:
         held: idempotency.Claim | None = None

@@ -56,7 +56,13 @@ async def upload_corrections(
         )
     assert file_format is not None
     folder = upload_folder(runtime.settings.data_dir)
-    async with spooled(request, folder, "upload", utf8=file_format != "parquet") as path:
+    async with spooled(
+        request,
+        folder,
+        "upload",
+        file_format=file_format,
+        decoded_limit=2 * runtime.settings.max_upload_bytes,
+    ) as path:
         named = path.with_name(f"{path.name}{SUFFIXES[file_format]}")
         path.rename(named)
         try:
