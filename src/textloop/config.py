@@ -210,6 +210,11 @@ SETTINGS: tuple[Setting, ...] = (
         ),
     ),
     Setting(
+        "prediction_queue_limit", int, "20000",
+        "Answered predictions a server holds waiting to be stored; when the database falls "
+        "this far behind, classify answers 503 with Retry-After and /readyz says not ready.",
+    ),
+    Setting(
         "embedding_cache", int, "50000",
         "Embeddings kept per encoder, by text; 0 keeps none.",
     ),
@@ -298,6 +303,7 @@ class Settings:
     encoder_dir: Path | str | None
     encoder_runtime: str
     batch_wait_ms: float
+    prediction_queue_limit: int
     embedding_cache: int
     max_body_bytes: int
     max_upload_bytes: int

@@ -134,8 +134,8 @@ def test_a_refused_row_is_kept_aside_and_the_writer_goes_on(
     bad = _refusable(store, owner)
     innocent = [Entry([_row(owner, f"innocent {i}")]) for i in range(5)]
     for entry in [innocent[0], *bad, *innocent[1:]]:
-        writer.put(entry)
-    writer.flush(timeout=60)
+        assert writer.offer(entry)
+    assert writer.flush(timeout=60)
     assert not writer.pending()  # flush returned because everything settled, not on time
     writer.close()
     with store.session() as session:

@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tests.serving.conftest import settle
 from textloop.monitoring.metrics import HELP
 from textloop.security.api_keys import create_api_key
 from textloop.serving.request_latency import NAME as LATENCY
@@ -40,6 +41,7 @@ def test_metrics_count_predictions_and_show_the_newest_drift_report(
         session.commit()
     texts = {"texts": ["the striker scored a goal", "rain and wind tomorrow"]}
     client.post("/v1/classifiers/topics/classify", json=texts, headers=keys.header(keys.classify))
+    settle(client)  # a scrape waits for nothing: the predictions are stored within a moment
 
     scraped = client.get("/metrics", headers=scraper)
     assert scraped.status_code == 200
@@ -53,7 +55,9 @@ def test_metrics_count_predictions_and_show_the_newest_drift_report(
     assert "# TYPE textloop_predictions_total counter" in lines
     me = f'pid="{os.getpid()}"'  # the serving figures are the answering process's own
     assert f"textloop_model_call_texts_total{{{me}}} 2.0" in lines
-    assert f"textloop_predictions_queued{{{me}}} 0.0" in lines  # stored before the scrape
+    assert f"textloop_predictions_queued{{{me}}} 0.0" in lines
+    assert f"textloop_predictions_stored_total{{{me}}} 2.0" in lines
+    assert f"textloop_predictions_oldest_seconds{{{me}}} 0.0" in lines
 
     assert client.get("/metrics").status_code == 401
     refused = client.get("/metrics", headers=keys.header(keys.classify))

@@ -101,22 +101,24 @@ def stored(store: Store) -> int:
 def test_queued_predictions_are_stored_and_closing_stores_the_rest(deployed: Store) -> None:
     log = PredictionLog(deployed)
     first = entry_for(deployed, ["one text"])
-    log.put(first)
+    assert log.offer(first)
     log.flush()
     assert stored(deployed) == 1
     for number in range(50):
-        log.put(entry_for(deployed, [f"text {number}", f"another {number}"], threshold=0.7))
+        log.offer(entry_for(deployed, [f"text {number}", f"another {number}"], threshold=0.7))
     log.close()
     assert stored(deployed) == 101
     assert log.stored == 101 and not log.pending()
 
 
 def test_a_full_queue_refuses_an_offer_and_forgets_it(deployed: Store) -> None:
-    log = PredictionLog(deployed, capacity=1)
+    log = PredictionLog(deployed, limit=2)
     log.close()  # nothing takes from the queue any more
-    log.put(entry_for(deployed, ["fills the queue"]))
+    assert log.offer(
+        entry_for(deployed, ["an empty queue takes", "any entry", "whatever its size"])
+    )
     assert not log.offer(entry_for(deployed, ["finds no room"]))
-    assert log.pending()  # the first is still waiting; the refused one is not counted
+    assert log.queued() == 3  # the first is still waiting; the refused one is not counted
 
 
 @pytest.fixture
@@ -185,9 +187,9 @@ def test_a_dead_servers_journal_is_stored_once_and_a_torn_last_line_skipped(
     folder = tmp_path / "journal"
     journal = Journal(folder)
     first, second = entry_for(deployed, ["one"]), entry_for(deployed, ["two", "three"], 0.7)
-    journal.append(first.predictions, first.tasks)
-    journal.append(second.predictions, second.tasks)
-    journal.append(first.predictions, first.tasks)  # queued again after a full queue
+    journal.append(first.predictions, first.tasks, 1)
+    journal.append(second.predictions, second.tasks, 2)
+    journal.append(first.predictions, first.tasks, 3)  # the same rows twice are stored once
     with journal.path.open("a") as file:
         file.write('{"predictions": [{"id": "torn')  # killed mid-line: never answered
     journal.path.rename(folder / f"{2**22 + 1}-deadbeef.jsonl")  # a pid no process can have
@@ -199,7 +201,7 @@ def test_a_dead_servers_journal_is_stored_once_and_a_torn_last_line_skipped(
 def test_a_live_servers_journal_is_left_alone(deployed: Store, tmp_path: Path) -> None:
     journal = Journal(tmp_path)
     entry = entry_for(deployed, ["still queued"])
-    journal.append(entry.predictions, entry.tasks)
+    journal.append(entry.predictions, entry.tasks, 1)
     assert recover(tmp_path, deployed) == 0 and journal.path.exists()
     journal.close()
     assert not journal.path.exists()

@@ -32,6 +32,9 @@ def test_a_check_older_than_the_limit_is_not_trusted(store: Store) -> None:
     assert readiness.verdict().reason == "the database has not answered for over 0 s"
 
 
-def test_a_running_app_is_ready_without_a_key(client: TestClient) -> None:
+def test_a_running_app_is_ready_without_a_key_and_shows_its_storage_lag(
+    client: TestClient,
+) -> None:
     answer = client.get("/readyz")
-    assert (answer.status_code, answer.json()) == (200, {"status": "ready"})
+    lag = {"queued": 0, "limit": 20_000, "oldest_seconds": 0.0}
+    assert (answer.status_code, answer.json()) == (200, {"status": "ready", "predictions": lag})

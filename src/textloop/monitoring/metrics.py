@@ -50,6 +50,15 @@ HELP = {
     "textloop_model_calls_total": ("counter", "model calls made by this process's batcher"),
     "textloop_model_call_texts_total": ("counter", "texts in those calls (/ calls: batch size)"),
     "textloop_predictions_queued": ("gauge", "answered predictions not yet stored"),
+    "textloop_predictions_queue_limit": (
+        "gauge",
+        "queued predictions past which classify answers 503 (prediction_queue_limit)",
+    ),
+    "textloop_predictions_oldest_seconds": (
+        "gauge",
+        "how long the oldest answered prediction not yet stored has waited",
+    ),
+    "textloop_predictions_stored_total": ("counter", "predictions this process has stored"),
     "textloop_predictions_rejected_total": (
         "counter",
         "answered predictions the database refused, kept in <data dir>/rejected",

@@ -1,15 +1,19 @@
 """Read-your-writes for the server's caches: what a client did through this server, it sees.
 
-Classify requests answer from memory and store later (``online``); so every other request first
-waits until the predictions already answered are stored, and after every other request that may
-change something (not GET, HEAD or OPTIONS) the remembered keys and deployments are forgotten, so
-the next classify sees a deploy, rollback, shadow change or key revocation made through this
-process at once. Changes made elsewhere (a worker, another server) are seen within their caches'
-second. Each route says which it is in its policy (``policy.RoutePolicy``): the classify routes
-are the ``hot_path`` (they wait for nothing and forget nothing), and the frequent writes that
-change neither keys nor deployments (feedback, review claims and decisions, the pool) declare
-``changes_caches=False``, so that mixed traffic does not send every classify back to the
-database.
+Classify requests answer from memory and store later (``online``); a route that reads the
+stored predictions (``reads_predictions`` in its policy: the review queue, exports, drift) first
+waits until every prediction answered before it arrived is stored, by the prediction log's
+watermark, so that it never waits for the predictions answered after it, and under load never
+for the queue to empty. Every other request (health, metrics, uploads, admin calls) waits for
+nothing. A route that names one prediction (feedback, lineage) waits for that one itself.
+
+After every request that may change something (not GET, HEAD or OPTIONS) the remembered keys
+and deployments are forgotten, so the next classify sees a deploy, rollback, shadow change or
+key revocation made through this process at once. Changes made elsewhere (a worker, another
+server) are seen within their caches' second. The classify routes are the ``hot_path`` (they
+wait for nothing and forget nothing), and the frequent writes that change neither keys nor
+deployments (feedback, review claims and decisions, the pool) declare ``changes_caches=False``,
+so that mixed traffic does not send every classify back to the database.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from textloop.errors import AuthError
 from textloop.serving.context import context_in
+from textloop.serving.errors import refusal_response
 from textloop.serving.runtime import Runtime
 
 READS = {"GET", "HEAD", "OPTIONS"}
@@ -31,10 +37,18 @@ class ReadYourWrites:
         if scope["type"] != "http" or context_in(scope).policy.hot_path:
             await self.app(scope, receive, send)
             return
-        policy = context_in(scope).policy
+        context = context_in(scope)
+        policy = context.policy
         runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
-        if runtime is not None and runtime.predictions.pending():
-            await run_in_threadpool(runtime.predictions.flush)
+        refused = isinstance(context.authenticated, AuthError)  # told so without a wait
+        if runtime is not None and policy.reads_predictions and not refused:
+            predictions = runtime.predictions
+            arrived = predictions.mark()
+            stored = predictions.wait_stored(arrived, timeout=0)  # the common case: no hop
+            if not stored and not await run_in_threadpool(predictions.wait_stored, arrived):
+                refusal = refusal_response(policy.surface, predictions.behind())
+                await refusal(scope, receive, send)
+                return
         try:
             await self.app(scope, receive, send)
         finally:

@@ -1,10 +1,13 @@
-"""A file of the predictions a server answered but has not stored yet, so a killed one loses none.
+"""Files of the predictions a server answered but has not stored yet, so a killed one loses none.
 
-Each answered entry is appended as one JSON line before the answer is sent, and the file is
-emptied whenever everything queued is stored. It is not synced to disk: it survives the process
-being killed (SIGKILL, out of memory), which is what happens to servers, not a power cut. A server
-that starts stores what dead ones left behind (``recover``), skipping rows already stored; a file
-is claimed by renaming it, so two processes starting at once never both replay one.
+Each answered entry is appended as one JSON line, with its sequence number, before the answer is
+sent. The lines go to segments of ``SEGMENT_BYTES``: a full segment is closed and a new one
+opened, and a segment is deleted (the open one emptied) once the prediction log's watermark has
+passed every entry in it, so the files hold about what is queued even when the queue never
+empties. They are not synced to disk: they survive the process being killed (SIGKILL, out of
+memory), which is what happens to servers, not a power cut. A server that starts stores what
+dead ones left behind (``recover``), skipping rows already stored; a file is claimed by renaming
+it, so two processes starting at once never both replay one.
 """
 
 from __future__ import annotations
@@ -27,29 +30,75 @@ from textloop.store.tables import Prediction, ReviewTask
 log = logging.getLogger("textloop.journal")
 SUFFIX = ".jsonl"
 CLAIMED = ".recovering-"
+SEGMENT_BYTES = 8 * 1024 * 1024
 
 
 class Journal:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, segment_bytes: int = SEGMENT_BYTES) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / f"{os.getpid()}-{uuid.uuid4().hex[:8]}{SUFFIX}"
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self.directory = directory
+        self.segment_bytes = segment_bytes
+        self._name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._number = 0
+        self._full: list[tuple[Path, int]] = []  # closed segments, each with its last number
+        self._last = 0  # the highest entry number in the open segment
+        self._size = 0
         self._lock = threading.Lock()
+        self.path = self._segment()
+        self._fd = _open(self.path)
 
-    def append(self, predictions: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> None:
+    def append(
+        self, predictions: list[dict[str, Any]], tasks: list[dict[str, Any]], seq: int
+    ) -> None:
         line = json.dumps({"predictions": predictions, "tasks": tasks}, default=_iso) + "\n"
+        data = line.encode("utf-8")
         with self._lock:
-            os.write(self._fd, line.encode("utf-8"))
+            if self._size and self._size + len(data) > self.segment_bytes:
+                os.close(self._fd)
+                self._full.append((self.path, self._last))
+                self._number += 1
+                self.path, self._last, self._size = self._segment(), 0, 0
+                self._fd = _open(self.path)
+            os.write(self._fd, data)
+            self._size += len(data)
+            self._last = max(self._last, seq)
 
-    def clear(self) -> None:
+    def stored_through(self, seq: int) -> None:
+        """Every entry numbered up to ``seq`` is stored: drop the segments that hold only those."""
         with self._lock:
-            os.ftruncate(self._fd, 0)
+            while self._full and self._full[0][1] <= seq:
+                path, _ = self._full.pop(0)
+                path.unlink(missing_ok=True)
+            if self._size and self._last <= seq:
+                os.ftruncate(self._fd, 0)
+                self._size = 0
+
+    def size(self) -> int:
+        """Bytes on disk in this journal's segments."""
+        with self._lock:
+            return self._size + sum(_bytes(path) for path, _ in self._full)
 
     def close(self) -> None:
         """Only once everything in it is stored."""
         with self._lock:
             os.close(self._fd)
-            self.path.unlink(missing_ok=True)
+            for path in [*(path for path, _ in self._full), self.path]:
+                path.unlink(missing_ok=True)
+            self._full.clear()
+
+    def _segment(self) -> Path:
+        return self.directory / f"{self._name}-{self._number:06d}{SUFFIX}"
+
+
+def _open(path: Path) -> int:
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+
+def _bytes(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def recover(directory: Path, store: Store, rejected: RejectedRows | None = None) -> int:

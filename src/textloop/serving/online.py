@@ -3,8 +3,10 @@
 The key (``KeyCache``) and the deployment (``DeploymentCache``) come from memory, the model call
 is shared with concurrent requests (``Batcher``) and the predictions are stored by the
 ``PredictionLog`` after the answer is sent; a request waits on the database only when one of
-those must look something up or the log is full. Several classifiers asked about the same texts
-share one encoding: those on one encoder find the embeddings in its cache.
+those must look something up. When the database falls so far behind that the log is full, the
+request is refused (503, ``Retry-After``) rather than answered and not stored. Several
+classifiers asked about the same texts share one encoding: those on one encoder find the
+embeddings in its cache.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from textloop.predict.outcome import to_scored
 from textloop.predict.records import PredictionResult, records
 from textloop.registry.aliases import PRODUCTION
 from textloop.serving.deployments import DeploymentCache
-from textloop.serving.prediction_log import Entry, PredictionLog
+from textloop.serving.prediction_log import Entry, PredictionLog, StorageBehind
 from textloop.serving.shadow_scoring import ShadowScorer
 
 
@@ -73,5 +75,9 @@ class OnlineClassifier:
             labels = [r.label for r in done.results]
             entry.after = lambda: self.shadow.submit(shadow, texts, ids, labels)
         if not self.predictions.offer(entry):
-            await run_in_threadpool(self.predictions.put, entry)
+            raise StorageBehind(
+                f"{self.predictions.queued()} predictions are waiting to be stored, the most "
+                "this server holds (prediction_queue_limit): the database is behind",
+                headers={"Retry-After": "1"},
+            )
         return done.results

@@ -4,12 +4,14 @@
     @api("admin", body=Body.UPLOAD)
     async def upload_dataset(...)
 
-A ``RoutePolicy`` says which surface answers (the API's JSON errors or the portal's pages), the
-API key scope the route needs (``Key``; none for a public route or a portal page, which checks
-its own sign-in), the budget its body is read within, whether its writes are audited, and
-whether a write to it may change what the server remembers (keys, deployments). The decorator
-only marks the endpoint; ``surfaces.RouteTable`` reads the mark from the matched route, so that
-no middleware classifies a request by its path. Every route the app serves declares one (a route
+A ``RoutePolicy`` says which surface answers (the API's JSON errors or the portal's pages), the API
+key scope the route needs (``Key``; none for a public route or a portal page, which checks its own
+sign-in), the budget its body is read within, whether its writes are audited, whether a write to it
+may change what the server remembers (keys, deployments), and whether it reads the predictions this
+server answered (it then waits until those answered before it are stored; a route that reads one
+prediction by its id waits for that one itself, ``PredictionLog.wait_for``). The decorator only
+marks the endpoint; ``surfaces.RouteTable`` reads the mark from the matched route, so that no
+middleware classifies a request by its path. Every route the app serves declares one (a route
 without is refused when the app is built), except those the framework adds, declared by name in
 ``app``. A path no route answers gets its application's ``fallback``.
 
@@ -69,6 +71,7 @@ class RoutePolicy:
     changes_caches: bool = True  # a write may change a key or a deployment: caches forgotten
     hot_path: bool = False  # answered from memory (classify): waits for nothing, forgets nothing
     browsers_keep: bool = False  # a portal answer browsers may cache (static files)
+    reads_predictions: bool = False  # waits for the predictions answered before it to be stored
 
     def __call__(self, endpoint: F) -> F:
         """Declare this policy on ``endpoint`` (a route's function, or a mounted app)."""
@@ -83,6 +86,7 @@ def api(
     audit: Audit | None = None,
     changes_caches: bool = True,
     hot_path: bool = False,
+    reads_predictions: bool = False,
 ) -> RoutePolicy:
     """An API route; ``key`` a scope name, a ``Key``, or None for a public route. A write to a
     route of the ``admin`` scope is an audited admin action unless ``audit`` says otherwise."""
@@ -90,12 +94,28 @@ def api(
     if audit is None:
         admin = needed is not None and needed.scope == "admin"
         audit = Audit.ADMIN_ACTION if admin else Audit.NEVER
-    return RoutePolicy(Surface.API, needed, body, audit, changes_caches, hot_path)
+    return RoutePolicy(
+        Surface.API,
+        needed,
+        body,
+        audit,
+        changes_caches,
+        hot_path,
+        reads_predictions=reads_predictions,
+    )
 
 
-def portal(*, audit: Audit = Audit.NEVER, browsers_keep: bool = False) -> RoutePolicy:
+def portal(
+    *, audit: Audit = Audit.NEVER, browsers_keep: bool = False, reads_predictions: bool = False
+) -> RoutePolicy:
     """A portal page or form: bodies are forms, answers pages."""
-    return RoutePolicy(Surface.PORTAL, body=Body.FORM, audit=audit, browsers_keep=browsers_keep)
+    return RoutePolicy(
+        Surface.PORTAL,
+        body=Body.FORM,
+        audit=audit,
+        browsers_keep=browsers_keep,
+        reads_predictions=reads_predictions,
+    )
 
 
 def declared(target: object) -> RoutePolicy | None:

@@ -1,14 +1,19 @@
 """Predictions (and the review tasks of unsure ones) stored off the response path.
 
 Every answered prediction is queued here and a writer thread stores whatever has queued in one
-transaction, so a busy server pays one commit for many requests instead of one each. The queue is
-bounded: when the database falls behind, requests wait for room rather than predictions being
-dropped, and every queued entry is also in a ``Journal`` file until stored, so a killed server's
-successor stores them. A request that may read them waits for ``flush`` first (``consistency``);
-closing the server stores everything queued first. A write that fails for a while (the database
-busy or away) is retried until it succeeds; an entry the database refuses outright (``rejected``)
-is kept aside in a file and counted, and never holds up the rows queued behind it. The writer
-is a ``services.Service``: started by the runtime, or by the first entry queued.
+transaction, so a busy server pays one commit for many requests instead of one each. Each entry
+gets a sequence number when it is queued; the *watermark* is the highest number below which
+every entry is stored. A request that reads predictions waits for the watermark to pass the
+number taken when it arrived (``wait_stored``), or for the entries holding the predictions it
+names (``wait_for``), never for the queue to empty, which under steady traffic it never does.
+
+The queue is bounded in rows (``limit``): when the database falls behind, ``offer`` refuses
+rather than letting the lag grow, and classify answers 503 with ``Retry-After``. Every queued
+entry is also in a ``Journal`` until stored, so a killed server's successor stores them. A write
+that fails for a while (the database busy or away) is retried until it succeeds; an entry the
+database refuses outright (``rejected``) is kept aside in a file and counted, and never holds
+up the rows queued behind it. The writer is a ``services.Service``: started by the runtime, or
+by the first entry queued.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert
 
+from textloop.errors import TextloopError
 from textloop.retry_log import RetryLog
 from textloop.serving.journal import Journal
 from textloop.serving.rejected import RejectedRows, reason, refused
@@ -31,10 +38,18 @@ from textloop.store.database import Store
 from textloop.store.tables import Prediction, ReviewTask
 
 log = logging.getLogger("textloop.predictions")
-CAPACITY = 20_000  # predictions waiting to be stored
+LIMIT = 20_000  # predictions waiting to be stored, past which classify answers 503
 BATCH = 2_000  # predictions per transaction
 GROUP_SECONDS = 0.05  # at most one commit this often: a commit's work is paid by many requests
 RETRY_SECONDS = 0.5
+WAIT_SECONDS = 10.0  # the longest a request waits for predictions to be stored
+
+
+class StorageBehind(TextloopError):
+    """The database stores predictions slower than they are answered (HTTP 503, Retry-After)."""
+
+    code = "storage_behind"
+    status_code = 503
 
 
 @dataclass
@@ -42,6 +57,20 @@ class Entry:
     predictions: list[dict[str, Any]]
     tasks: list[dict[str, Any]] = field(default_factory=list)
     after: Callable[[], None] | None = None  # run once stored (shadow scoring)
+    seq: int = 0  # given when queued
+
+
+@dataclass(frozen=True)
+class Lag:
+    """How far storage is behind: what an operator watches (``/readyz``, ``/metrics``)."""
+
+    rows: int  # predictions answered and not stored yet
+    limit: int
+    oldest_seconds: float  # how long the oldest of them has waited; 0 when none waits
+
+    @property
+    def full(self) -> bool:
+        return self.rows >= self.limit
 
 
 class PredictionLog:
@@ -49,16 +78,20 @@ class PredictionLog:
         self,
         store: Store,
         journal: Journal | None = None,
-        capacity: int = CAPACITY,
+        limit: int = LIMIT,
         rejected: RejectedRows | None = None,
     ) -> None:
         self.store = store
         self.journal = journal
+        self.limit = limit
         self.rejected = rejected
-        self.stored = 0
-        self._queue: queue.Queue[Entry | None] = queue.Queue(maxsize=capacity)
-        self._pending: set[str] = set()
-        self._written = threading.Condition()
+        self.stored = 0  # rows stored by this log: the writer's throughput, at a scrape
+        self._queue: queue.SimpleQueue[Entry | None] = queue.SimpleQueue()
+        self._written = threading.Condition()  # guards everything below; notified per batch
+        self._seq = 0  # the last sequence number given
+        self._waiting: OrderedDict[int, tuple[float, int]] = OrderedDict()  # seq → (since, rows)
+        self._where: dict[str, int] = {}  # prediction id → seq, while not stored
+        self._rows = 0
         self._hurry = threading.Event()  # someone waits: store without waiting for company
         self._thread = ServiceThread("prediction-log", self._run)
 
@@ -66,44 +99,78 @@ class PredictionLog:
         self._thread.start()
 
     def offer(self, entry: Entry) -> bool:
-        """Queue ``entry`` if there is room at once; False (and nothing queued) if not."""
-        return self._enqueue(entry, block=False)
-
-    def put(self, entry: Entry) -> None:
-        """Queue ``entry``, waiting for room while the queue is full."""
-        self._enqueue(entry, block=True)
-
-    def _enqueue(self, entry: Entry, block: bool) -> bool:
+        """Queue ``entry`` unless the queue is at its limit (then False, nothing queued). An
+        entry finds room in an empty queue whatever its size."""
         self.start()
-        ids = [row["id"] for row in entry.predictions]
+        rows = len(entry.predictions)
         with self._written:
-            self._pending.update(ids)
-        try:
-            self._queue.put(entry, block=block)
-        except queue.Full:
-            with self._written:
-                self._pending.difference_update(ids)
-            return False
-        if self.journal is not None:  # after queueing: a line already stored is skipped later
-            self.journal.append(entry.predictions, entry.tasks)
+            if self._rows and self._rows + rows > self.limit:
+                return False
+            self._seq += 1
+            entry.seq = self._seq
+            self._waiting[entry.seq] = (time.monotonic(), rows)
+            self._where.update((row["id"], entry.seq) for row in entry.predictions)
+            self._rows += rows
+            # in order of their numbers: the journal segments are dropped by number
+            if self.journal is not None:
+                self.journal.append(entry.predictions, entry.tasks, entry.seq)
+            self._queue.put(entry)
         return True
 
+    def mark(self) -> int:
+        """The number of the last entry queued: everything acknowledged until now."""
+        with self._written:
+            return self._seq
+
+    def wait_stored(self, through: int, timeout: float = WAIT_SECONDS) -> bool:
+        """Wait until every entry up to ``through`` is stored; False if ``timeout`` ran out."""
+        with self._written:
+            if self._watermark() >= through:
+                return True
+            self._hurry.set()
+            return self._written.wait_for(lambda: self._watermark() >= through, timeout)
+
+    def wait_for(self, ids: Iterable[str], timeout: float = WAIT_SECONDS) -> bool:
+        """Wait until the predictions ``ids`` are stored, if they are queued; the entries
+        queued after theirs are not waited for."""
+        with self._written:
+            through = max((self._where.get(id_, 0) for id_ in ids), default=0)
+        return self.wait_stored(through, timeout)
+
+    def behind(self) -> StorageBehind:
+        """The refusal of a request whose predictions were not stored within its wait."""
+        lag = self.lag()
+        return StorageBehind(
+            f"the predictions this request reads are not stored yet ({lag.rows} waiting, the "
+            f"oldest for {lag.oldest_seconds:.0f} s): the database is behind",
+            headers={"Retry-After": "1"},
+        )
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything queued so far is stored."""
+        return self.wait_stored(self.mark(), timeout)
+
     def pending(self) -> bool:
-        return bool(self._pending)
+        return bool(self._rows)
 
     def queued(self) -> int:
-        return len(self._pending)
+        return self._rows
 
-    def flush(self, timeout: float = 30.0) -> None:
-        self._hurry.set()
+    def lag(self) -> Lag:
         with self._written:
-            self._written.wait_for(lambda: not self._pending, timeout)
+            oldest = next(iter(self._waiting.values()), None)
+            waited = time.monotonic() - oldest[0] if oldest is not None else 0.0
+            return Lag(self._rows, self.limit, waited)
 
     def close(self) -> None:
         """Store everything queued, then stop."""
         self._thread.stop(self._finish, timeout=60)
-        if self.journal is not None and not self._pending:
+        if self.journal is not None and not self._rows:
             self.journal.close()
+
+    def _watermark(self) -> int:
+        first = next(iter(self._waiting), None)
+        return self._seq if first is None else first - 1
 
     def _finish(self) -> None:
         self._hurry.set()
@@ -148,8 +215,7 @@ class PredictionLog:
                 continue
             retries.succeeded()
             break
-        for entry in batch:
-            self._settle(entry)
+        self._settle(batch)
 
     def _store_alone(self, entry: Entry) -> None:
         retries = RetryLog(log, f"storing prediction(s) {_ids(entry)}")
@@ -163,7 +229,7 @@ class PredictionLog:
                     break
                 retries.failed(exc)
                 time.sleep(RETRY_SECONDS)
-        self._settle(entry)
+        self._settle([entry])
 
     def _reject(self, entry: Entry, exc: Exception) -> None:
         if self.rejected is not None:
@@ -183,18 +249,23 @@ class PredictionLog:
                 session.execute(insert(ReviewTask), tasks)
         self.stored += len(predictions)
 
-    def _settle(self, entry: Entry) -> None:
-        """Run the entry's follow-up, then stop counting it as pending: a ``flush`` that
-        returns has seen the follow-ups (shadow scoring) queued."""
-        if entry.after is not None:
-            try:
-                entry.after()
-            except Exception:
-                log.exception("after storing predictions %s", _ids(entry))
+    def _settle(self, batch: list[Entry]) -> None:
+        """Run the entries' follow-ups, then stop counting them as waiting: a wait that returns
+        has seen the follow-ups (shadow scoring) queued."""
+        for entry in batch:
+            if entry.after is not None:
+                try:
+                    entry.after()
+                except Exception:
+                    log.exception("after storing predictions %s", _ids(entry))
         with self._written:
-            self._pending.difference_update(row["id"] for row in entry.predictions)
-            if not self._pending and self.journal is not None:
-                self.journal.clear()
+            for entry in batch:
+                _, rows = self._waiting.pop(entry.seq)
+                self._rows -= rows
+                for row in entry.predictions:
+                    self._where.pop(row["id"], None)
+            if self.journal is not None:
+                self.journal.stored_through(self._watermark())
             self._written.notify_all()
 
 

@@ -71,7 +71,9 @@ class Runtime:
         journals = settings.data_dir / "journal"
         rejected = RejectedRows(settings.data_dir / "rejected")
         recover(journals, store, rejected)  # what servers killed before they stored it
-        predictions = PredictionLog(store, Journal(journals), rejected=rejected)
+        predictions = PredictionLog(
+            store, Journal(journals), limit=settings.prediction_queue_limit, rejected=rejected
+        )
         keys = KeyCache(store)
         deployments = DeploymentCache(  # a moved alias answers once its model has loaded
             store,
@@ -79,7 +81,7 @@ class Runtime:
         )
         batcher = Batcher(settings.batch_wait_ms / 1000)
         online = OnlineClassifier(deployments, models, batcher, predictions, shadow)
-        readiness = Readiness(store, head_revision())
+        readiness = Readiness(store, head_revision(), lag=predictions.lag)
         # readiness first: a key or deployment refresh that hangs on the database makes the
         # server not ready, never late to say so
         housekeeping = Housekeeping(store, upload_folder(settings.data_dir))
@@ -138,10 +140,14 @@ class Runtime:
         path an addition, not a metrics library's lock."""
         process = {"pid": str(os.getpid())}
         batcher, pool = self.online.batcher, self.resources.encoders
+        lag = self.predictions.lag()
         samples = [
             ("textloop_model_calls_total", process, float(batcher.calls)),
             ("textloop_model_call_texts_total", process, float(batcher.texts)),
-            ("textloop_predictions_queued", process, float(self.predictions.queued())),
+            ("textloop_predictions_queued", process, float(lag.rows)),
+            ("textloop_predictions_queue_limit", process, float(lag.limit)),
+            ("textloop_predictions_oldest_seconds", process, lag.oldest_seconds),
+            ("textloop_predictions_stored_total", process, float(self.predictions.stored)),
             ("textloop_predictions_rejected_total", process, float(self._rejected())),
             ("textloop_shadow_dropped_total", process, float(self.shadow.dropped)),
         ]

@@ -111,6 +111,13 @@ ERROR_STATUSES = {
     422: "Well-formed but invalid input; `field` names it",
     429: "Over the key's rate limit or monthly quota; see Retry-After",
 }
+STORAGE_BEHIND: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": ErrorPublic,
+        "description": "`storage_behind`: the database is behind storing predictions; retry "
+        "after Retry-After",
+    }
+}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorPublic, "description": description}
     for status, description in ERROR_STATUSES.items()

@@ -32,6 +32,7 @@ from textloop.serving.deps import ApiKey, RuntimeDep, require_assignments, runti
 from textloop.serving.policy import MARK, api, declared
 from textloop.serving.runtime import Runtime
 from textloop.serving.schemas import (
+    STORAGE_BEHIND,
     BatchPredictionPublic,
     ClassifyCreate,
     MultiClassifyCreate,
@@ -52,6 +53,7 @@ Alias = Annotated[
     "/v1/classifiers/{name}/classify",
     response_model=PredictionPublic | BatchPredictionPublic,
     summary="Classify one text or a batch of texts",
+    responses=STORAGE_BEHIND,
 )
 @api("classify", hot_path=True)
 async def classify_texts(
@@ -70,6 +72,7 @@ async def answer(runtime: Runtime, name: str, body: ClassifyCreate, alias: str) 
     "/v1/classify",
     response_model=MultiPredictionPublic,
     summary="Classify one text or a batch with several classifiers, encoding each text once",
+    responses=STORAGE_BEHIND,
 )
 @api("classify", hot_path=True)
 async def classify_with_several(

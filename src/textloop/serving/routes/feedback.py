@@ -22,7 +22,10 @@ router = APIRouter(tags=["feedback"])
 def create_feedback(
     name: str, body: FeedbackCreate, runtime: RuntimeDep, key: ApiKey
 ) -> FeedbackPublic:
-    """Committed before the answer; a bare text is scored outside any transaction."""
+    """Committed before the answer; a bare text is scored outside any transaction. A prediction
+    answered by this server and not stored yet is waited for (and no other)."""
+    if body.prediction_id is not None and not runtime.predictions.wait_for([body.prediction_id]):
+        raise runtime.predictions.behind()
     receipt = record_feedback(
         runtime.store,
         runtime.models,
@@ -40,7 +43,7 @@ SUFFIXES = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parque
 
 
 @router.post("/v1/classifiers/{name}/corrections", status_code=201)
-@api("feedback", body=Body.UPLOAD)
+@api("feedback", body=Body.UPLOAD, reads_predictions=True)
 async def upload_corrections(
     name: str, request: Request, runtime: RuntimeDep, key: ApiKey
 ) -> dict[str, Any]:

@@ -18,7 +18,7 @@ router = APIRouter(tags=["monitoring"])
 
 
 @router.get("/v1/classifiers/{name}/drift")
-@api("admin")
+@api("admin", reads_predictions=True)
 def drift(
     name: str,
     session: SessionDep,
@@ -30,7 +30,7 @@ def drift(
 
 
 @router.get("/v1/classifiers/{name}/shadow")
-@api("admin")
+@api("admin", reads_predictions=True)
 def shadow(name: str, session: SessionDep, _key: ApiKey) -> dict[str, Any]:
     """The shadow version and its agreement with production on live requests."""
     return shadow_report(session, name)

@@ -40,7 +40,7 @@ def add_pool_texts(
 
 
 @router.post("/v1/classifiers/{name}/pool/samples", status_code=201, response_model=ReviewTaskList)
-@api("admin", changes_caches=False)
+@api("admin", changes_caches=False, reads_predictions=True)
 def sample_pool_texts(
     name: str, body: PoolSample, runtime: RuntimeDep, _key: ApiKey
 ) -> ReviewTaskList:

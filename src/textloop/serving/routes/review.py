@@ -25,7 +25,7 @@ router = APIRouter(tags=["review"])
 
 
 @router.get("/v1/classifiers/{name}/review/tasks", response_model=ReviewTaskList)
-@api("review", changes_caches=False)
+@api("review", changes_caches=False, reads_predictions=True)
 def get_review_tasks(
     name: str,
     session: SessionDep,
@@ -45,7 +45,7 @@ def get_review_tasks(
     response_model=ReviewTaskPublic,
     responses={204: {"description": "No task is waiting for this reviewer"}},
 )
-@api("review", changes_caches=False)
+@api("review", changes_caches=False, reads_predictions=True)
 def claim_review_task(name: str, session: SessionDep, key: ApiKey) -> Response | ReviewTaskPublic:
     """Lease the reviewer's next task (the one they already hold, if any) for ten minutes."""
     reviewer = key.require_reviewer()
@@ -82,7 +82,7 @@ def decide_review_task(
 
 
 @router.get("/v1/classifiers/{name}/review/export")
-@api("admin", changes_caches=False)
+@api("admin", changes_caches=False, reads_predictions=True)
 def export_decisions(
     name: str,
     session: SessionDep,
