@@ -10,11 +10,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+
 BANKING77 = Path(__file__).parents[1] / ".." / "shared" / "data" / "banking77"
+POSTGRES = "postgresql://postgres@127.0.0.1:5432"  # trust auth, as the tests expect it
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,3 +52,21 @@ def ingested(args: argparse.Namespace) -> Iterator[tuple[dict[str, str], Path]]:
 
 def ingest_options(args: argparse.Namespace) -> list[str]:
     return ["--label-column", args.label_column, "--test-file", str(args.data / "test.csv")]
+
+
+@contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database on the local server: its URL, dropped afterwards
+    (forcibly: a killed server may leave connections behind)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(f"{POSTGRES}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield f"{POSTGRES}/{name}"
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -19,8 +19,27 @@ A share of the application requests (``--hostile``, 5 % by default) sends hostil
 NUL or a lone surrogate (classify or feedback; each must be refused with 422, never
 acknowledged) or 10,000 characters long (accepted, and then stored like any other).
 
+``--mode flat-out`` asks instead what an operator of a busy server asks (``_trickle``): with
+the server pinned to ``--server-cpus`` and this process to ``--client-cpus``, first a baseline
+of ``--baseline-seconds`` (0 skips it): a trickle of probes, feedback, review claims and
+decisions, portal pages and admin calls, timed alone, with one classify request every 0.1 s
+(timed as ``classify``) so that feedback has predictions to report on. Then the flood for
+``--duration`` seconds: ``--concurrency`` clients classify as fast as they are answered while
+the same trickle is timed again, and the prediction queue's lag and the writer's rows per
+second are sampled; the same SIGKILL (``--kill-at`` from the flood's start) and audit, of both
+phases' writes. The report (``_trickle_report``) gives each kind's latency alone, under the
+flood and the ratio of the p99s; the targets apply to the figures under the flood.
+
+``--database postgresql`` runs on a fresh database on the local PostgreSQL (127.0.0.1:5432,
+user postgres), dropped afterwards; ``--database-url`` names one of your own instead.
+
 Usage: python benchmarks/load.py [--duration 60] [--concurrency 16] [--reviewers 3]
-                                 [--kill-at 30] [--database-url postgresql://...] [--hostile 0.05]
+                                 [--kill-at DURATION/2] [--hostile 0.05]
+                                 [--database sqlite|postgresql | --database-url URL]
+       python benchmarks/load.py --mode flat-out [--baseline-seconds 10] [--duration 60]
+                                 [--concurrency 8] [--kill-at DURATION/2]
+                                 [--server-cpus 0] [--client-cpus 1] [--database postgresql]
+                                 [--prediction-queue-limit 20000]
 """
 
 from __future__ import annotations
@@ -41,14 +60,19 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from _cli import BANKING77, ingest_options, textloop
+from _cli import BANKING77, ingest_options, postgres_database, textloop
+from _trickle import run_flat_out
+from _trickle_report import report as report_flat_out
 from sqlalchemy import func, select
 
+from textloop.bench.cores import format_cores, parse_cores
 from textloop.config import Settings
 from textloop.store import open_store
 from textloop.store.tables import DatasetVersion, Feedback, Prediction, ReviewDecision, User
@@ -78,15 +102,18 @@ class Ledger:
 class Server:
     """``textloop serve`` on a fixed port, so that a restarted server is where clients were."""
 
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], port: int, log: Path, prefix: Sequence[str] = ()
+    ) -> None:
         self.env, self.port, self.log = env, port, log
+        self.prefix = list(prefix)  # e.g. ``taskset -c 0``: taskset execs, so the pid is the same
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> float:
         with self.log.open("a") as output:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "textloop", "serve", "--port", str(self.port)],
+                [*self.prefix, sys.executable, "-m", "textloop", "serve", "--port", str(self.port)],
                 env=self.env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -104,10 +131,13 @@ class Server:
         raise SystemExit(f"server not ready in {READY_TIMEOUT:.0f} s; see {self.log}")
 
     def kill(self) -> float:
+        """SIGKILL the server; returns the moment before the signal, where the restart window
+        starts (a request the kill breaks may fail before ``wait`` returns)."""
         assert self.process is not None
+        killed = time.monotonic()
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
-        return time.monotonic()
+        return killed
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -383,23 +413,13 @@ def audit(settings: Settings, ledger: Ledger) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=BANKING77)
-    parser.add_argument("--label-column", default="category")
-    parser.add_argument("--model", default="ngram")
-    parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--kill-at", type=float, default=30.0)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--reviewers", type=int, default=3)
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument(
-        "--hostile",
-        type=float,
-        default=0.05,
-        help="share of application requests that send a hostile text (NUL, a lone surrogate, "
-        "10,000 characters)",
-    )
-    args = parser.parse_args()
+    args = parse_args()
+    if args.kill_at is None:
+        args.kill_at = args.duration / 2
+    if args.mode == "flat-out" and (args.reviewers < 1 or args.concurrency < 1):
+        raise SystemExit("flat-out needs --reviewers and --concurrency of 1 or more")
+    if args.baseline_seconds < 0:
+        raise SystemExit("--baseline-seconds must be 0 (no baseline) or more")
     with open(args.data / "train.csv", newline="") as handle:
         rows = [
             {"text": r["text"], "category": r[args.label_column]} for r in csv.DictReader(handle)
@@ -409,15 +429,20 @@ def main() -> None:
         "texts": [r["text"] for r in rows],
         "labels": sorted({r["category"] for r in rows}),
     }
-    with tempfile.TemporaryDirectory() as tmp:
+    with database_url(args) as url, tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTLOOP_")}
         env["TEXTLOOP_DATA_DIR"] = str(scratch / "data")
-        if args.database_url:
-            env["TEXTLOOP_DATABASE_URL"] = args.database_url
+        if url:
+            env["TEXTLOOP_DATABASE_URL"] = url
+        if args.prediction_queue_limit is not None:
+            env["TEXTLOOP_PREDICTION_QUEUE_LIMIT"] = str(args.prediction_queue_limit)
         textloop(env, "ingest", str(args.data / "train.csv"), "-c", "bench", *ingest_options(args))
         keys = prepare(env, args)
-        settings = Settings.load(env["TEXTLOOP_DATA_DIR"], args.database_url)
+        settings = Settings.load(env["TEXTLOOP_DATA_DIR"], url)
+        if args.mode == "flat-out":
+            flat_out(args, env, keys, data, settings, scratch)
+            return
         port = free_port()
         server = Server(env, port, scratch / "server.log")
         server.start()
@@ -427,6 +452,88 @@ def main() -> None:
         finally:
             server.stop()
         report(args, ledger, window, audit(settings, ledger))
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=["restart", "flat-out"], default="restart")
+    parser.add_argument("--data", type=Path, default=BANKING77)
+    parser.add_argument("--label-column", default="category")
+    parser.add_argument("--model", default="ngram")
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument(
+        "--kill-at",
+        type=float,
+        default=None,
+        help="seconds into the run (flat-out: into the flood); default: half the duration",
+    )
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--reviewers", type=int, default=3)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--database-url", default=None, help="overrides --database")
+    parser.add_argument(
+        "--hostile",
+        type=float,
+        default=0.05,
+        help="share of application requests that send a hostile text (NUL, a lone surrogate, "
+        "10,000 characters)",
+    )
+    parser.add_argument(
+        "--prediction-queue-limit",
+        type=int,
+        default=None,
+        help="the server's setting; a small one makes classify refuse with 503 storage_behind",
+    )
+    parser.add_argument(
+        "--baseline-seconds",
+        type=float,
+        default=10.0,
+        help="flat-out: the trickle alone (no classify flood) this long first; 0 skips it",
+    )
+    parser.add_argument("--server-cpus", default="0", help="flat-out: the server's cores")
+    parser.add_argument("--client-cpus", default="1", help="flat-out: this process's cores")
+    return parser.parse_args()
+
+
+@contextmanager
+def database_url(args: argparse.Namespace) -> Iterator[str | None]:
+    """``--database-url``; else a fresh PostgreSQL database for ``--database postgresql``;
+    else None (SQLite in the data directory)."""
+    if args.database_url or args.database == "sqlite":
+        yield args.database_url
+        return
+    with postgres_database("textloop_load") as url:
+        yield url
+
+
+def flat_out(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    keys: dict[str, Any],
+    data: dict[str, Any],
+    settings: Settings,
+    scratch: Path,
+) -> None:
+    """The flat-out mode: server and this process on cores of their own, then ``_trickle``."""
+    server_cores, client_cores = parse_cores(args.server_cpus), parse_cores(args.client_cpus)
+    if server_cores & client_cores:
+        print(
+            f"warning: server and client share cores {format_cores(server_cores & client_cores)}",
+            file=sys.stderr,
+        )
+    metrics, _ = textloop(env, "keys", "create", "--scopes", "metrics", "--name", "load-metrics")
+    keys["metrics"] = metrics["api_key"]
+    os.sched_setaffinity(0, client_cores)  # before any thread starts: they all inherit it
+    pin = ["taskset", "-c", format_cores(server_cores)]
+    server = Server(env, free_port(), scratch / "server.log", prefix=pin)
+    server.start()
+    try:
+        run = run_flat_out(args, server, keys, data, RECONNECT_GRACE)
+    finally:
+        server.stop()
+    ledger = Ledger(predictions=run.predictions, feedback=run.feedback, decisions=run.decisions)
+    database = "postgresql" if settings.database_url.startswith("postgresql") else "sqlite"
+    report_flat_out(args, run, audit(settings, ledger), database, server.log)
 
 
 def free_port() -> int:

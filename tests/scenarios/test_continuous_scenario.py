@@ -183,7 +183,10 @@ def test_reviewed_traffic_retrains_and_ships_a_better_model_without_failing_a_re
         while len(receiver.received) < len(expected) and time.monotonic() < deadline:
             time.sleep(0.2)
         received = [body["type"] for body in receiver.events(SECRET)]  # signatures checked
-        assert received[:4] == expected and (FULL or received == expected)
+        assert received[:4] == expected
+        # reviewers who keep deciding while v2 ships may trigger the next retrain: its events
+        # follow, starting with its run
+        assert received[4:5] in ([], ["run.started"])
     print(
         f"\nscenario: {len(traffic.versions)} requests ({swap} by v1), 0 failures, "
         f"{answers.decided} reviewed; test accuracy v1 {accuracy[1]:.4f} -> v2 {accuracy[2]:.4f}; "

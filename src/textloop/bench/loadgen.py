@@ -144,11 +144,12 @@ def run_load(
     requests = [
         classify_request(target.authority, target.classifier, target.api_key, t) for t in texts
     ]
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
         return runner.run(_drive(target, requests, concurrency, duration, on_measure))
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's, where it is installed: it costs the client core less per request."""
     try:
         import uvloop
     except ImportError:
@@ -218,31 +219,33 @@ async def _user(target: Target, requests: list[bytes], position: int, phase: _Ph
             try:
                 async with asyncio.timeout(REQUEST_TIMEOUT):
                     if connection is None:
-                        connection = await _connect(target)
+                        connection = await connect(target.host, target.port)
                     reader, writer = connection
                     writer.write(payload)  # one small write per answer read: no drain needed
                     response = await read_response(reader)
                 ok = response.status == 200
                 if not response.keeps_alive:
-                    _close(connection)
+                    close(connection)
                     connection = None
             except TRANSPORT_ERRORS:
-                _close(connection)
+                close(connection)
                 connection = None
             phase.record(measured, ok, time.perf_counter() - started)
     finally:
-        _close(connection)
+        close(connection)
 
 
-async def _connect(target: Target) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def connect(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection to the server; after a refusal, a pause first, so that a dead server is not
+    hammered in a busy loop (the benchmarks' restarted servers)."""
     try:
-        return await asyncio.open_connection(target.host, target.port)
+        return await asyncio.open_connection(host, port)
     except OSError:
         await asyncio.sleep(RECONNECT_PAUSE)
         raise
 
 
-def _close(connection: tuple[Any, asyncio.StreamWriter] | None) -> None:
+def close(connection: tuple[Any, asyncio.StreamWriter] | None) -> None:
     if connection is not None:
         with contextlib.suppress(Exception):
             connection[1].close()

@@ -1,11 +1,16 @@
 """Read-your-writes for the server's caches: what a client did through this server, it sees.
 
-Classify requests answer from memory and store later (``online``); a route that reads the
-stored predictions (``reads_predictions`` in its policy: the review queue, exports, drift) first
-waits until every prediction answered before it arrived is stored, by the prediction log's
-watermark, so that it never waits for the predictions answered after it, and under load never
-for the queue to empty. Every other request (health, metrics, uploads, admin calls) waits for
-nothing. A route that names one prediction (feedback, lineage) waits for that one itself.
+Classify requests answer from memory and store later (``online``); a route that lists stored
+predictions or their tasks (``reads_predictions`` in its policy: the review task list, exports,
+drift) first waits until every prediction answered before it arrived is stored, by the
+prediction log's watermark, so that it never waits for the predictions answered after it, and
+under load never for the queue to empty. A route that names one prediction (feedback, lineage)
+waits for that one itself. Every other request waits for nothing: health, metrics, uploads,
+admin calls, and handing out a reviewer's next task, which names no prediction its caller was
+answered (a task stored a moment later is handed out a moment later).
+
+Every request but classify is also counted as in flight for ``fairness``, which makes classify
+give way to it.
 
 After every request that may change something (not GET, HEAD or OPTIONS) the remembered keys
 and deployments are forgotten, so the next classify sees a deploy, rollback, shadow change or
@@ -37,11 +42,21 @@ class ReadYourWrites:
         if scope["type"] != "http" or context_in(scope).policy.hot_path:
             await self.app(scope, receive, send)
             return
+        runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
+        if runtime is None:
+            await self.app(scope, receive, send)
+            return
+        number = runtime.online.give_way.started()  # classify waits for it (``fairness``)
+        try:
+            await self._answer(runtime, scope, receive, send)
+        finally:
+            runtime.online.give_way.finished(number)
+
+    async def _answer(self, runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
         context = context_in(scope)
         policy = context.policy
-        runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
         refused = isinstance(context.authenticated, AuthError)  # told so without a wait
-        if runtime is not None and policy.reads_predictions and not refused:
+        if policy.reads_predictions and not refused:
             predictions = runtime.predictions
             arrived = predictions.mark()
             stored = predictions.wait_stored(arrived, timeout=0)  # the common case: no hop
@@ -52,6 +67,6 @@ class ReadYourWrites:
         try:
             await self.app(scope, receive, send)
         finally:
-            if runtime is not None and scope["method"] not in READS and policy.changes_caches:
+            if scope["method"] not in READS and policy.changes_caches:
                 runtime.keys.forget()
                 runtime.online.deployments.forget()

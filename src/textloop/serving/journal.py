@@ -50,8 +50,10 @@ class Journal:
     def append(
         self, predictions: list[dict[str, Any]], tasks: list[dict[str, Any]], seq: int
     ) -> None:
+        """Append one entry numbered ``seq``; the lines need not come in order of their numbers
+        (a segment is dropped once the highest number in it is stored)."""
         line = json.dumps({"predictions": predictions, "tasks": tasks}, default=_iso) + "\n"
-        data = line.encode("utf-8")
+        data = line.encode("utf-8")  # encoded before the lock: writers wait on it only to write
         with self._lock:
             if self._size and self._size + len(data) > self.segment_bytes:
                 os.close(self._fd)

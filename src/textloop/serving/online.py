@@ -23,6 +23,7 @@ from textloop.predict.outcome import to_scored
 from textloop.predict.records import PredictionResult, records
 from textloop.registry.aliases import PRODUCTION
 from textloop.serving.deployments import DeploymentCache
+from textloop.serving.fairness import GiveWay
 from textloop.serving.prediction_log import Entry, PredictionLog, StorageBehind
 from textloop.serving.shadow_scoring import ShadowScorer
 
@@ -35,7 +36,9 @@ class OnlineClassifier:
         batcher: Batcher,
         predictions: PredictionLog,
         shadow: ShadowScorer,
+        give_way: GiveWay | None = None,
     ) -> None:
+        self.give_way = give_way or GiveWay()
         self.deployments = deployments
         self.models = models
         self.batcher = batcher
@@ -62,6 +65,7 @@ class OnlineClassifier:
         return deployment
 
     async def _answer(self, deployment: Deployment, texts: Sequence[str]) -> list[PredictionResult]:
+        await self.give_way.turn()
         model = self.models.peek(deployment.version_id)
         if model is None:
             model = await run_in_threadpool(

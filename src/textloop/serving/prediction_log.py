@@ -111,10 +111,9 @@ class PredictionLog:
             self._waiting[entry.seq] = (time.monotonic(), rows)
             self._where.update((row["id"], entry.seq) for row in entry.predictions)
             self._rows += rows
-            # in order of their numbers: the journal segments are dropped by number
-            if self.journal is not None:
-                self.journal.append(entry.predictions, entry.tasks, entry.seq)
             self._queue.put(entry)
+        if self.journal is not None:  # before the answer; a line already stored is skipped later
+            self.journal.append(entry.predictions, entry.tasks, entry.seq)
         return True
 
     def mark(self) -> int:

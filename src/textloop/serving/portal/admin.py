@@ -252,7 +252,7 @@ def resolve_conflict(
 
 
 @router.get("/stats", response_class=HTMLResponse)
-@portal(audit=Audit.ADMIN_ACTION, reads_predictions=True)
+@portal(audit=Audit.ADMIN_ACTION)
 def stats_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
     account.require_admin()
     return templates.TemplateResponse(

@@ -44,7 +44,7 @@ WEBHOOK_ACTIONS = ("disable", "enable", "delete")
 
 
 @router.get("/models", response_class=HTMLResponse)
-@portal(audit=Audit.ADMIN_ACTION, reads_predictions=True)
+@portal(audit=Audit.ADMIN_ACTION)
 def models_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
     account.require_admin()
     classifiers = []

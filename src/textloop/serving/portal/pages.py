@@ -111,7 +111,7 @@ def logout(request: Request, session: SessionDep, account: PortalAccount, form: 
 
 
 @router.get("/", response_class=HTMLResponse)
-@portal(reads_predictions=True)
+@portal()
 def queues(request: Request, session: SessionDep, account: PortalAccount) -> Response:
     classifiers = [
         c
@@ -157,7 +157,7 @@ def queues(request: Request, session: SessionDep, account: PortalAccount) -> Res
 
 
 @router.get("/queues/{name}/next")
-@portal(reads_predictions=True)
+@portal()
 def next_task(name: str, request: Request, session: SessionDep, account: PortalAccount) -> Response:
     account.require_classifier(name)
     task = claim_next(session, name, account.user_id)

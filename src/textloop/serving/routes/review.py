@@ -45,7 +45,7 @@ def get_review_tasks(
     response_model=ReviewTaskPublic,
     responses={204: {"description": "No task is waiting for this reviewer"}},
 )
-@api("review", changes_caches=False, reads_predictions=True)
+@api("review", changes_caches=False)
 def claim_review_task(name: str, session: SessionDep, key: ApiKey) -> Response | ReviewTaskPublic:
     """Lease the reviewer's next task (the one they already hold, if any) for ten minutes."""
     reviewer = key.require_reviewer()
