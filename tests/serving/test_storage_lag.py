@@ -7,13 +7,14 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.serving.conftest import Keys, settle
+from tests.serving.conftest import Keys, deploy_corpus, settle
 from tests.serving.held import HeldWrites
 from textloop.config import Settings
 from textloop.serving.app import create_app
@@ -119,3 +120,20 @@ def test_a_full_queue_refuses_classify_with_503_until_storage_catches_up(
         assert client.get("/readyz").status_code == 200
         settle(client)
     assert stored(deployed) == 3  # every acknowledged prediction, the refused one not
+
+
+def test_a_request_to_several_classifiers_is_kept_whole_or_refused_whole(
+    deployed: Store, settings: Settings, keys: Keys, corpus_csv: Path
+) -> None:
+    deploy_corpus(deployed, settings, corpus_csv, "news")
+    limited = replace(settings, prediction_queue_limit=2)
+    with TestClient(create_app(limited), raise_server_exceptions=False) as client:
+        held = HeldWrites(client.app.state.runtime.predictions)
+        held.hold()
+        assert classify(client, keys, "one").status_code == 200
+        both = {"classifiers": ["topics", "news"], "text": "rain and goals"}
+        refused = client.post("/v1/classify", json=both, headers=keys.header(keys.classify))
+        assert refused.status_code == 503, refused.text  # one more fits, two do not
+        held.release()
+        settle(client)
+    assert stored(deployed) == 1  # neither classifier's answer to the refused request

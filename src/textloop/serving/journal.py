@@ -43,6 +43,7 @@ class Journal:
         self._full: list[tuple[Path, int]] = []  # closed segments, each with its last number
         self._last = 0  # the highest entry number in the open segment
         self._size = 0
+        self._closed = False
         self._lock = threading.Lock()
         self.path = self._segment()
         self._fd = _open(self.path)
@@ -55,12 +56,10 @@ class Journal:
         line = json.dumps({"predictions": predictions, "tasks": tasks}, default=_iso) + "\n"
         data = line.encode("utf-8")  # encoded before the lock: writers wait on it only to write
         with self._lock:
+            if self._closed:
+                raise ValueError("the journal is closed")
             if self._size and self._size + len(data) > self.segment_bytes:
-                os.close(self._fd)
-                self._full.append((self.path, self._last))
-                self._number += 1
-                self.path, self._last, self._size = self._segment(), 0, 0
-                self._fd = _open(self.path)
+                self._rotate()
             os.write(self._fd, data)
             self._size += len(data)
             self._last = max(self._last, seq)
@@ -68,6 +67,8 @@ class Journal:
     def stored_through(self, seq: int) -> None:
         """Every entry numbered up to ``seq`` is stored: drop the segments that hold only those."""
         with self._lock:
+            if self._closed:
+                return
             while self._full and self._full[0][1] <= seq:
                 path, _ = self._full.pop(0)
                 path.unlink(missing_ok=True)
@@ -75,32 +76,34 @@ class Journal:
                 os.ftruncate(self._fd, 0)
                 self._size = 0
 
-    def size(self) -> int:
-        """Bytes on disk in this journal's segments."""
-        with self._lock:
-            return self._size + sum(_bytes(path) for path, _ in self._full)
-
     def close(self) -> None:
         """Only once everything in it is stored."""
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             os.close(self._fd)
             for path in [*(path for path, _ in self._full), self.path]:
                 path.unlink(missing_ok=True)
             self._full.clear()
 
-    def _segment(self) -> Path:
-        return self.directory / f"{self._name}-{self._number:06d}{SUFFIX}"
+    def _rotate(self) -> None:
+        """Close the full segment for a new one, opened first: a segment that cannot be opened
+        (no file descriptors left, the folder gone) leaves the journal writing where it was."""
+        number = self._number + 1
+        path = self._segment(number)
+        fd = _open(path)
+        os.close(self._fd)
+        self._full.append((self.path, self._last))
+        self._number, self.path, self._fd, self._last, self._size = number, path, fd, 0, 0
+
+    def _segment(self, number: int | None = None) -> Path:
+        number = self._number if number is None else number
+        return self.directory / f"{self._name}-{number:06d}{SUFFIX}"
 
 
 def _open(path: Path) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-
-
-def _bytes(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
 
 
 def recover(directory: Path, store: Store, rejected: RejectedRows | None = None) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 
@@ -48,15 +49,19 @@ class OnlineClassifier:
     async def classify(
         self, name: str, texts: Sequence[str], alias: str = PRODUCTION
     ) -> list[PredictionResult]:
-        return await self._answer(await self._deployment(name, alias), texts)
+        answered = await self._answer(await self._deployment(name, alias), texts)
+        self._keep([answered])
+        return answered.results
 
     async def classify_many(
         self, names: Sequence[str], texts: Sequence[str], alias: str = PRODUCTION
     ) -> dict[str, list[PredictionResult]]:
-        """Every classifier is found before any answers, so a wrong name stores nothing."""
+        """Every classifier is found before any answers, so a wrong name stores nothing; the
+        answers are kept all together or, when the queue is full, none of them."""
         deployments = [await self._deployment(name, alias) for name in names]
-        answers = await asyncio.gather(*(self._answer(d, texts) for d in deployments))
-        return dict(zip(names, answers, strict=True))
+        answered = await asyncio.gather(*(self._answer(d, texts) for d in deployments))
+        self._keep(answered)
+        return {name: each.results for name, each in zip(names, answered, strict=True)}
 
     async def _deployment(self, name: str, alias: str) -> Deployment:
         deployment = self.deployments.cached(name, alias)
@@ -64,7 +69,7 @@ class OnlineClassifier:
             deployment = await run_in_threadpool(self.deployments.resolve, name, alias)
         return deployment
 
-    async def _answer(self, deployment: Deployment, texts: Sequence[str]) -> list[PredictionResult]:
+    async def _answer(self, deployment: Deployment, texts: Sequence[str]) -> Answered:
         await self.give_way.turn()
         model = self.models.peek(deployment.version_id)
         if model is None:
@@ -78,10 +83,20 @@ class OnlineClassifier:
             shadow, ids = deployment.shadow, [r.prediction_id for r in done.results]
             labels = [r.label for r in done.results]
             entry.after = lambda: self.shadow.submit(shadow, texts, ids, labels)
-        if not self.predictions.offer(entry):
+        return Answered(done.results, entry)
+
+    def _keep(self, answered: Sequence[Answered]) -> None:
+        if not self.predictions.offer_all([each.entry for each in answered]):
             raise StorageBehind(
                 f"{self.predictions.queued()} predictions are waiting to be stored, the most "
                 "this server holds (prediction_queue_limit): the database is behind",
                 headers={"Retry-After": "1"},
             )
-        return done.results
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One classifier's answers to a request, and the entry that stores them."""
+
+    results: list[PredictionResult]
+    entry: Entry

@@ -23,7 +23,7 @@ import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +70,7 @@ class Lag:
 
     @property
     def full(self) -> bool:
-        return self.rows >= self.limit
+        return self.rows > 0 and self.rows >= self.limit
 
 
 class PredictionLog:
@@ -99,21 +99,28 @@ class PredictionLog:
         self._thread.start()
 
     def offer(self, entry: Entry) -> bool:
-        """Queue ``entry`` unless the queue is at its limit (then False, nothing queued). An
-        entry finds room in an empty queue whatever its size."""
+        """Queue ``entry`` unless the queue is at its limit (then False, nothing queued)."""
+        return self.offer_all([entry])
+
+    def offer_all(self, entries: Sequence[Entry]) -> bool:
+        """Queue every one of ``entries`` (the answers of one request), or none if they do not
+        fit under the limit. They find room in an empty queue whatever their size."""
         self.start()
-        rows = len(entry.predictions)
+        rows = sum(len(entry.predictions) for entry in entries)
         with self._written:
             if self._rows and self._rows + rows > self.limit:
                 return False
-            self._seq += 1
-            entry.seq = self._seq
-            self._waiting[entry.seq] = (time.monotonic(), rows)
-            self._where.update((row["id"], entry.seq) for row in entry.predictions)
+            now = time.monotonic()
+            for entry in entries:
+                self._seq += 1
+                entry.seq = self._seq
+                self._waiting[entry.seq] = (now, len(entry.predictions))
+                self._where.update((row["id"], entry.seq) for row in entry.predictions)
+                self._queue.put(entry)
             self._rows += rows
-            self._queue.put(entry)
         if self.journal is not None:  # before the answer; a line already stored is skipped later
-            self.journal.append(entry.predictions, entry.tasks, entry.seq)
+            for entry in entries:
+                self.journal.append(entry.predictions, entry.tasks, entry.seq)
         return True
 
     def mark(self) -> int:
@@ -162,10 +169,11 @@ class PredictionLog:
             return Lag(self._rows, self.limit, waited)
 
     def close(self) -> None:
-        """Store everything queued, then stop."""
+        """Store everything queued, then stop; the journal stays if anything is left in it."""
         self._thread.stop(self._finish, timeout=60)
-        if self.journal is not None and not self._rows:
-            self.journal.close()
+        with self._written:
+            if self.journal is not None and not self._rows:
+                self.journal.close()
 
     def _watermark(self) -> int:
         first = next(iter(self._waiting), None)
@@ -264,7 +272,10 @@ class PredictionLog:
                 for row in entry.predictions:
                     self._where.pop(row["id"], None)
             if self.journal is not None:
-                self.journal.stored_through(self._watermark())
+                try:
+                    self.journal.stored_through(self._watermark())
+                except OSError as exc:  # a journal file left behind is replayed, never lost
+                    log.error("could not drop the stored part of the journal: %s", exc)
             self._written.notify_all()
 
 
