@@ -86,3 +86,21 @@ def test_a_killed_servers_segments_are_all_recovered_once(deployed: Store, tmp_p
         path.unlink()
     assert recover(folder, deployed) == 30
     assert stored(deployed) == 30 and not list(folder.iterdir())
+
+
+def test_a_dead_servers_journal_with_this_servers_pid_is_recovered(
+    deployed: Store, tmp_path: Path
+) -> None:
+    """A restarted container's server often gets its predecessor's pid (1) again: the journal
+    names say when their process started, so the predecessor's is not taken for its own."""
+    folder = tmp_path / "journal"
+    journal = Journal(folder)
+    entry = entry_for(deployed, ["answered before the restart"])
+    journal.append(entry.predictions, entry.tasks, 1)
+    pid = os.getpid()
+    assert journal.path.name.startswith(f"{pid}@")  # this process, with its start time
+    assert recover(folder, deployed) == 0  # its own journal: alive
+    journal.path.rename(folder / f"{pid}@1-deadbeef-000000.jsonl")  # same pid, started before
+    assert recover(folder, deployed) == 1
+    assert stored(deployed) == 1
+    journal.close()

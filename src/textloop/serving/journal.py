@@ -7,7 +7,9 @@ passed every entry in it, so the files hold about what is queued even when the q
 empties. They are not synced to disk: they survive the process being killed (SIGKILL, out of
 memory), which is what happens to servers, not a power cut. A server that starts stores what
 dead ones left behind (``recover``), skipping rows already stored; a file is claimed by renaming
-it, so two processes starting at once never both replay one.
+it, so two processes starting at once never both replay one. A file's name says which process
+holds it, by pid and start time (``process_id``): a restarted container's server, which often
+gets its dead predecessor's pid, still recovers its predecessor's files.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class Journal:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.segment_bytes = segment_bytes
-        self._name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._name = f"{process_id()}-{uuid.uuid4().hex[:8]}"
         self._number = 0
         self._full: list[tuple[Path, int]] = []  # closed segments, each with its last number
         self._last = 0  # the highest entry number in the open segment
@@ -117,10 +119,10 @@ def recover(directory: Path, store: Store, rejected: RejectedRows | None = None)
     recovered = 0
     for path in sorted(directory.glob(f"*{SUFFIX}*")):
         owner = _owner(path)
-        if owner is None or _alive(owner):
+        if owner is None or _alive(*owner):
             continue
         original = path.name.split(CLAIMED, 1)[0]
-        claimed = path.with_name(f"{original}{CLAIMED}{os.getpid()}")
+        claimed = path.with_name(f"{original}{CLAIMED}{process_id()}")
         try:
             path.rename(claimed)
         except FileNotFoundError:  # another process claimed it first
@@ -165,13 +167,22 @@ def _store_missing(store: Store, entries: list[dict[str, Any]]) -> int:
     return inserted
 
 
-def _owner(path: Path) -> int | None:
-    """The process that holds a journal: its writer, or the process recovering it."""
+def process_id() -> str:
+    """This process as journal names carry it: ``pid@start`` (its start time, in clock ticks
+    since boot), so that a process that got a dead one's pid (a restarted container's server is
+    often pid 1 again) is not taken for it; just the pid where the start time is unknown."""
+    pid = os.getpid()
+    started = _started(pid)
+    return f"{pid}" if started is None else f"{pid}@{started}"
+
+
+def _owner(path: Path) -> tuple[int, int | None] | None:
+    """The process that holds a journal, its writer or the one recovering it: pid and start."""
     name = path.name
+    held = name.rsplit(CLAIMED, 1)[1] if CLAIMED in name else name.split("-", 1)[0]
+    pid, _, started = held.partition("@")
     try:
-        if CLAIMED in name:
-            return int(name.rsplit(CLAIMED, 1)[1])
-        return int(name.split("-", 1)[0])
+        return int(pid), int(started) if started else None
     except ValueError:
         return None
 
@@ -203,7 +214,12 @@ def _dated(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "created_at": datetime.fromisoformat(row["created_at"])}
 
 
-def _alive(pid: int) -> bool:
+def _alive(pid: int, started: int | None = None) -> bool:
+    """Whether the process ``pid`` (started at ``started``, when the name says) still runs."""
+    if started is not None:
+        now = _started(pid)
+        if now is not None or pid == os.getpid():
+            return now == started
     if pid == os.getpid():
         return True
     try:
@@ -213,3 +229,15 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _started(pid: int) -> int | None:
+    """When ``pid`` started, in clock ticks since boot (Linux); None where that is unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    try:
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (IndexError, ValueError):
+        return None
