@@ -89,8 +89,7 @@ class OnlineClassifier:
         if not self.predictions.offer_all([each.entry for each in answered]):
             raise StorageBehind(
                 f"{self.predictions.queued()} predictions are waiting to be stored, the most "
-                "this server holds (prediction_queue_limit): the database is behind",
-                headers={"Retry-After": "1"},
+                "this server holds (prediction_queue_limit): the database is behind"
             )
 
 

@@ -51,6 +51,9 @@ class StorageBehind(TextloopError):
     code = "storage_behind"
     status_code = 503
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"Retry-After": "1"})  # a second's writes catch up
+
 
 @dataclass
 class Entry:
@@ -148,8 +151,7 @@ class PredictionLog:
         lag = self.lag()
         return StorageBehind(
             f"the predictions this request reads are not stored yet ({lag.rows} waiting, the "
-            f"oldest for {lag.oldest_seconds:.0f} s): the database is behind",
-            headers={"Retry-After": "1"},
+            f"oldest for {lag.oldest_seconds:.0f} s): the database is behind"
         )
 
     def flush(self, timeout: float = 30.0) -> bool:
