@@ -32,7 +32,7 @@ browser:
 # Tests run on every core; then the tests of what registers, serves and batch-classifies models
 # run again with every artifact on a real S3-compatible server (on SQLite: the artifact store,
 # not the database, is what differs); then the few that time a whole loop end to end run alone.
-S3_AGAIN := tests/registry tests/serving tests/batch
+S3_AGAIN := tests/registry tests/serving tests/batch tests/notebook
 
 test: venv lint browser
 	$(BIN)/pytest -n auto --dist loadfile -m "not serial"

@@ -118,7 +118,12 @@ def test_lists_read_from_the_environment_or_toml_and_pass_back_through_the_envir
     [
         ("TEXTLOOP_TUNE_TRIALS", "1.5", "tune_trials must be a int, not '1.5'"),
         ("TEXTLOOP_HEADER_TIMEOUT", "-1", "header_timeout must not be negative, got '-1'"),
-        ("TEXTLOOP_ENGINE", "spark", "engine must be one of local, ray, not 'spark'"),
+        (
+            "TEXTLOOP_ENCODER_RUNTIME",
+            "onnx-int4",
+            "encoder_runtime must be one of onnx-int8, onnx-fp32, onnx-fp16, torch, "
+            "not 'onnx-int4'",
+        ),
     ],
 )
 def test_a_bad_value_is_an_error_naming_the_setting(

@@ -24,7 +24,6 @@ from typing import Any
 
 from textloop.errors import ConfigError
 
-ENGINES = ("local", "ray")
 # How sentence encoders run: ONNX Runtime on an export made at training time (INT8 on the CPU by
 # default, FP16 on CUDA), or PyTorch as the original model does.
 ENCODER_RUNTIMES = ("onnx-int8", "onnx-fp32", "onnx-fp16", "torch")
@@ -261,11 +260,15 @@ SETTINGS: tuple[Setting, ...] = (
         many=True,
     ),
     Setting(
+        # no choices: engines register at run time (``textloop.batch.engines.engines``), so the
+        # batch checks the name there, as it does the flag's
         "engine", str, "local",
-        "Where batch classification runs by default: `local` (this process) or `ray`.",
-        choices=ENGINES,
+        "Where batch classification runs by default: `local` (this process), `ray`, or an "
+        "engine registered in `textloop.batch.engines.engines`; an unknown name is refused when "
+        "a batch starts, naming the known ones.",
         flag=Flag(
-            "batch-classify", "--engine", "local (this process) or ray (default: the setting)."
+            "batch-classify", "--engine",
+            "local (this process), ray, or a registered engine (default: the setting).",
         ),
     ),
     Setting(

@@ -5,8 +5,9 @@ must set off work owned by a higher one announces a signal here instead of calli
 announces ``review.decided`` when a task is settled, and the retrain triggers of
 ``continuous`` (which import review, never the reverse) subscribe to it. Receivers run at once,
 in the announcer's thread and database session, so what they do commits or rolls back with the
-announcement. They are connected when their module is imported; every entry point (the server,
-the CLI, the worker) imports them through ``textloop.continuous``.
+announcement. The server connects them as it is built (``create_app`` calls
+``continuous.triggers.connect_triggers``), so that no decision depends on which modules happen
+to be imported; other code that settles tasks in process connects them the same way.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from textloop.continuous.triggers import RETRAIN, fire_due_schedules
 from textloop.jobs.lease import Progress, holding
 from textloop.jobs.presence import ANNOUNCE, announce, leave
 from textloop.jobs.queue import claim, fail, heartbeat, lost_attempt, succeed
-from textloop.models.base import ModelResources
+from textloop.models.base import ModelResources, Use
 from textloop.monitoring.drift import enqueue_due_drift_checks
 from textloop.notifications.events import emit
 from textloop.plugins import Registry
@@ -67,7 +67,7 @@ class Worker:
     ) -> None:
         self.store = store
         self.settings = settings
-        self.resources = resources or ModelResources.for_settings(settings)
+        self.resources = resources or ModelResources.for_settings(settings, Use.TRAINING)
         self.handlers = handlers if handlers is not None else default_handlers()
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 

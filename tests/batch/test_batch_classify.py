@@ -200,3 +200,13 @@ def test_unreadable_inputs_and_taken_outputs_are_refused(trained: Trained, tmp_p
         assert done.returncode == 1 and message in done.stderr, (source, done.stderr)
     assert (tmp_path / "taken.csv").read_text(encoding="utf-8") == "already here"
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_ray_keeps_its_own_logging_to_itself_unless_asked(trained: Trained, tmp_path: Path) -> None:
+    write_input(tmp_path / "in.csv", rows=100, bad=False)
+    done = run_cli(trained.env, "batch-classify", "topics", str(tmp_path / "in.csv"), "-o",
+                   str(tmp_path / "out.csv"), "--engine", "ray", "--chunk-rows", "50")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "100 rows classified" in done.stdout
+    # the progress bar, and none of Ray's INFO lines or its warnings about a small cluster
+    assert [line for line in done.stderr.splitlines() if not line.startswith("classifying")] == []

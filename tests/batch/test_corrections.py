@@ -92,6 +92,6 @@ def test_a_bad_row_refuses_the_whole_file_over_http(
 
 
 def _resources(trained: Trained):  # type: ignore[no-untyped-def]
-    from textloop.models.base import ModelResources
+    from textloop.models.base import ModelResources, Use
 
-    return ModelResources.for_settings(trained.settings)
+    return ModelResources.for_settings(trained.settings, Use.SERVING)  # as the server predicts

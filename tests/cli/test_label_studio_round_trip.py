@@ -69,7 +69,7 @@ def test_a_label_studio_export_round_trips_with_its_labels_unchanged(
 
     tasks_file = tmp_path / "tasks.json"
     exported = run_cli(
-        env, "review-export", "tickets", "--format", "label-studio",
+        env, "review", "export", "tickets", "--format", "label-studio",
         "--from-name", "sentiment", "--output", str(tasks_file),
     )  # fmt: skip
     assert exported.returncode == 0, exported.stderr

@@ -17,10 +17,12 @@ from textloop.continuous.triggers import RETRAIN, configure, request_retrain
 from textloop.data.datasets import load_splits
 from textloop.data.readers import read_labelled_file
 from textloop.errors import InvalidRequest, NotFound
+from textloop.metadata.runs import show_run
 from textloop.notifications.events import list_events
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
-from textloop.registry.aliases import PRODUCTION, SHADOW
+from textloop.registry.aliases import PRODUCTION, SHADOW, set_shadow
+from textloop.release.deploy import deploy_model
 from textloop.release.rollback import previous_version, rollback
 from textloop.review.assignments import claim_next, decide
 from textloop.security.accounts import create_user
@@ -30,6 +32,7 @@ from textloop.store.tables import Job, JobStatus, ReviewTask
 from textloop.worker import Worker
 
 QUEUED, RUNNING, SUCCEEDED = JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED
+MOVES = ["model.deployed", "model.rolled_back", "model.staged"]
 
 
 def deploy_ngram(store: Store, settings: Settings, corpus_csv: Path) -> None:
@@ -140,10 +143,56 @@ def test_a_retrain_job_merges_trains_and_deploys_a_blessed_model_and_says_so(
     assert job.result["blessed"] and job.result["deployed"] and production.version == 2
     assert list(production.metrics["validation"]) == ["ngram"]  # one family, not auto's three
     assert events == [
+        ("model.deployed", 1),  # the fixture's ``train --deploy``
         ("run.started", None),
         ("model.blessed", 2),
         ("model.deployed", 2),
         ("run.succeeded", 2),
+    ]
+
+
+def test_a_retrain_tunes_as_the_settings_say(
+    store: Store, settings: Settings, deployed: int
+) -> None:
+    """A configured search runs in retrains too, not only when someone trains by hand."""
+    with store.session() as session:
+        request_retrain(session, "topics", model="ngram", dataset_version=1)
+    assert Worker(store, settings.with_flags(tune_trials=2)).run_once()
+    with store.session() as session:
+        job = session.scalars(select(Job)).one()
+        run = show_run(session, job.result["run"])
+    (tune,) = [step for step in run["steps"] if step["step"] == "tune"]
+    assert len(tune["outputs"][0]["properties"]["trials"]) == 1 + 2  # the defaults, then two
+
+
+def test_every_way_production_moves_announces_it_and_ends_the_shadowing(
+    store: Store, settings: Settings, deployed: int
+) -> None:
+    """``train --deploy`` (the pipeline's deploy step), a deploy and a rollback go through one
+    door: each is in the deployment history and emits its event."""
+    trained = train_classifier(store, settings, "topics", "ngram", use_cache=False)
+    with store.session() as session:
+        set_shadow(session, "topics", trained.version)
+    deployed_again = train_classifier(
+        store, settings, "topics", "ngram", deploy=True, use_cache=False
+    )
+    assert deployed_again.deployment is not None and deployed_again.deployment["deployed"]
+    with store.session() as session:
+        topics = get_classifier(session, "topics")
+        assert aliased_model(session, topics, PRODUCTION).version == deployed_again.version
+        moves = [(e.type, e.data["version"]) for e in list_events(session, types=MOVES)]
+    assert moves == [("model.deployed", 1), ("model.deployed", deployed_again.version)]
+    rollback(store, settings, "topics")
+    deploy_model(store, settings, "topics", trained.version)
+    with store.session() as session:
+        topics = get_classifier(session, "topics")
+        assert aliased_model(session, topics, SHADOW) is None  # deployed: nothing to shadow
+        moves = [(e.type, e.data["version"]) for e in list_events(session, types=MOVES)]
+    assert moves == [
+        ("model.deployed", 1),  # the fixture's ``train --deploy``
+        ("model.deployed", deployed_again.version),
+        ("model.rolled_back", 1),
+        ("model.deployed", trained.version),
     ]
 
 
@@ -159,7 +208,7 @@ def test_a_failed_run_leaves_production_alone_reports_and_is_retried(
         events = [e.type for e in list_events(session)]
     assert job.status == QUEUED and job.attempts == 1 and "no-such-family" in job.error
     assert production.version == 1
-    assert events == ["run.started", "run.failed"]
+    assert events == ["model.deployed", "run.started", "run.failed"]
 
 
 def test_manual_deploy_mode_keeps_a_blessed_candidate_out_of_production(
@@ -184,11 +233,11 @@ def test_rollback_returns_production_to_the_version_it_replaced_and_says_so(
     with store.session() as session:
         assert previous_version(session, get_classifier(session, "topics").id, 1) is None
     with pytest.raises(InvalidRequest, match="nothing to roll back to"):
-        rollback(store, "topics")
+        rollback(store, settings, "topics")
     train_classifier(store, settings, "topics", "ngram", deploy=True, use_cache=False)
-    moved = rollback(store, "topics")
+    moved = rollback(store, settings, "topics")
     assert (moved.version, moved.previous_version) == (1, 2)
-    assert rollback(store, "topics").version == 2  # a second rollback undoes the first
+    assert rollback(store, settings, "topics").version == 2  # a second rollback undoes the first
     with store.session() as session:
         rolled = [e.data for e in list_events(session, types=["model.rolled_back"])]
     assert [(e["from_version"], e["version"]) for e in rolled] == [(2, 1), (1, 2)]
@@ -229,7 +278,7 @@ def test_retraining_unchanged_data_moves_nothing_and_leaves_rollback_alone(
     assert again.cached and again.version == 2
     assert again.deployment is not None and not again.deployment["deployed"]
     assert "version 2 is production already" in again.deployment["reasons"]
-    assert rollback(store, "topics").version == 1  # not "back" to version 2
+    assert rollback(store, settings, "topics").version == 1  # not "back" to version 2
 
 
 @pytest.mark.storage
@@ -258,7 +307,8 @@ def test_a_worker_whose_job_was_taken_over_meanwhile_does_not_deploy_its_candida
         topics = get_classifier(session, "topics")
         production = aliased_model(session, topics, PRODUCTION)
         deployed_events = list_events(session, types=["model.deployed"])
-    assert production.version == 1 and deployed_events == []
+    assert production.version == 1
+    assert [e.data["version"] for e in deployed_events] == [1]  # the fixture's, none since
     assert (job.status, job.worker) == (RUNNING, "another-worker")  # the outcome is not A's
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from textloop.models import families
-from textloop.models.base import load_model, save_model
+from textloop.models.base import ModelResources, load_model, save_model
 from textloop.models.calibrated import CalibratedClassifier
 from textloop.models.cascade import NEVER, CascadeClassifier, choose_threshold
 from textloop.models.checks import TRAIN
@@ -78,7 +78,7 @@ def test_a_first_stage_inside_the_full_model_is_saved_and_loaded_once(tmp_path) 
     cascade = CascadeClassifier(first, full).fit(texts, labels)
     save_model(cascade, tmp_path / "model")
     assert not (tmp_path / "model" / "first").exists()
-    loaded = load_model(tmp_path / "model")
+    loaded = load_model(tmp_path / "model", ModelResources())
     assert loaded.first.model is loaded.full.model.models_[0]
     assert loaded.threshold_ == cascade.threshold_
     np.testing.assert_allclose(loaded.predict_proba(texts), cascade.predict_proba(texts))

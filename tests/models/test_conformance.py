@@ -46,7 +46,7 @@ def test_unknown_family_names_the_known_ones() -> None:
 def test_an_ensemble_pools_its_members_probabilities_by_weight(tmp_path) -> None:
     import numpy as np
 
-    from textloop.models.base import load_model, save_model
+    from textloop.models.base import ModelResources, load_model, save_model
     from textloop.models.checks import TRAIN
     from textloop.models.ensemble import EnsembleClassifier
     from textloop.models.portable import FLOOR
@@ -70,4 +70,6 @@ def test_an_ensemble_pools_its_members_probabilities_by_weight(tmp_path) -> None
     # An ensemble saved before pooling was recorded keeps the arithmetic mean it was made with.
     save_model(arithmetic, tmp_path / "old")
     (tmp_path / "old" / "ensemble.json").write_text('{"weights": [0.75, 0.25]}')
-    assert np.allclose(load_model(tmp_path / "old").predict_proba(texts), expected)
+    assert np.allclose(
+        load_model(tmp_path / "old", ModelResources()).predict_proba(texts), expected
+    )

@@ -7,7 +7,7 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from tests.processes import heavy_modules_after
-from textloop.models.base import load_model, save_model
+from textloop.models.base import ModelResources, load_model, save_model
 from textloop.models.ngram import NgramClassifier
 from textloop.models.portable import char_wb_ngrams, word_ngrams
 
@@ -63,14 +63,15 @@ def test_probabilities_are_the_pipelines(classes: int) -> None:
 def test_a_saved_model_predicts_the_same_without_importing_scikit_learn(tmp_path) -> None:
     model = NgramClassifier().fit([t for t, _ in TRAIN], [label for _, label in TRAIN])
     save_model(model, tmp_path / "model")
-    loaded = load_model(tmp_path / "model")
+    loaded = load_model(tmp_path / "model", ModelResources())
     texts = ["card not here", "refund please", *AWKWARD]
     np.testing.assert_allclose(loaded.predict_proba(texts), model.predict_proba(texts), atol=1e-12)
     assert loaded.classes_ == model.classes_
     code = (
         "from pathlib import Path\n"
-        "from textloop.models.base import load_model\n"
-        f"load_model(Path({str(tmp_path / 'model')!r})).predict_proba(['card not here'])"
+        "from textloop.models.base import ModelResources, load_model\n"
+        f"model = load_model(Path({str(tmp_path / 'model')!r}), ModelResources())\n"
+        "model.predict_proba(['card not here'])"
     )
     assert "sklearn" not in heavy_modules_after(code)
 
@@ -80,7 +81,7 @@ def test_a_loaded_model_saved_again_is_the_same_bytes(tmp_path) -> None:
     every cached step after it, must not change."""
     model = NgramClassifier().fit([t for t, _ in TRAIN], [label for _, label in TRAIN])
     save_model(model, tmp_path / "first")
-    save_model(load_model(tmp_path / "first"), tmp_path / "again")
+    save_model(load_model(tmp_path / "first", ModelResources()), tmp_path / "again")
     for name in ("scorer.npz", "pipeline.joblib", "ngram.json", "model.json"):
         assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
 
@@ -94,6 +95,6 @@ def test_long_terms_are_stored_at_their_own_length(tmp_path) -> None:
     model = NgramClassifier().fit(texts, [label for _, label in TRAIN])
     save_model(model, tmp_path / "model")
     assert (tmp_path / "model" / "scorer.npz").stat().st_size < 200_000
-    loaded = load_model(tmp_path / "model")
+    loaded = load_model(tmp_path / "model", ModelResources())
     probe = [f"the match {long_word}", "shares fell"]
     np.testing.assert_allclose(loaded.predict_proba(probe), model.predict_proba(probe), atol=1e-12)

@@ -68,7 +68,7 @@ def test_evaluation_reports_ece_intervals_and_length_slices() -> None:
 
 
 def test_a_calibrated_model_saves_and_loads_with_its_temperature(tmp_path) -> None:
-    from textloop.models.base import load_model, save_model
+    from textloop.models.base import ModelResources, load_model, save_model
 
     texts, labels = [t for t, _ in TRAIN], [label for _, label in TRAIN]
     inner = families.create("ngram").fit(texts, labels)
@@ -78,7 +78,7 @@ def test_a_calibrated_model_saves_and_loads_with_its_temperature(tmp_path) -> No
         calibrated.predict_proba(texts).argmax(axis=1), inner.predict_proba(texts).argmax(axis=1)
     )
     save_model(calibrated, tmp_path / "model")
-    loaded = load_model(tmp_path / "model")
+    loaded = load_model(tmp_path / "model", ModelResources())
     assert loaded.temperature_ == calibrated.temperature_
     assert np.allclose(loaded.predict_proba(texts), calibrated.predict_proba(texts))
 

@@ -10,7 +10,7 @@ from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.data.datasets import ingest_table
 from textloop.errors import DataError, NotFound, TrainingError
-from textloop.models.base import families, load_model
+from textloop.models.base import ModelResources, families, load_model
 from textloop.models.baseline import MajorityClassifier
 from textloop.models.cascade import CascadeClassifier
 from textloop.models.ngram import NgramClassifier
@@ -29,7 +29,7 @@ def test_training_registers_version_one_with_test_metrics(
     with ingested.session() as session:
         record = get_model_version(session, get_classifier(session, "topics"), 1)
         assert record.metrics["test"]["rows"] == report.test_metrics["rows"]
-        model = load_model(artifacts_for(settings).local(record.artifact_uri))
+        model = load_model(artifacts_for(settings).local(record.artifact_uri), ModelResources())
     assert model.classes_ == ["finance", "sport", "weather"]
 
 
@@ -170,7 +170,7 @@ def test_a_cheap_candidate_answers_first_where_it_is_sure_and_the_run_says_how_o
         assert tested["accuracy"] == report.test_metrics["accuracy"]  # what is served
         with ingested.session() as session:
             record = get_model_version(session, get_classifier(session, "topics"), 1)
-            model = load_model(artifacts_for(settings).local(record.artifact_uri))
+            model = load_model(artifacts_for(settings).local(record.artifact_uri), ModelResources())
         assert isinstance(model, CascadeClassifier) and record.family in ("expensive", "ensemble")
         assert model.threshold_ == report.cascade["threshold"]
 

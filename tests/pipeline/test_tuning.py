@@ -30,7 +30,7 @@ def test_without_a_budget_nothing_is_tried_and_the_defaults_stand(
 def test_every_trial_is_recorded_and_the_best_one_is_trained(
     ingested: Store, settings: Settings
 ) -> None:
-    report = train_classifier(ingested, settings, "topics", "ngram", tune_trials=3)
+    report = train_classifier(ingested, settings.with_flags(tune_trials=3), "topics", "ngram")
     trials = report.tuning["trials"]
     assert len(trials) == 1 + 3
     assert trials[0]["params"]["C"] == 30.0  # the defaults, measured first
@@ -40,13 +40,14 @@ def test_every_trial_is_recorded_and_the_best_one_is_trained(
     with ingested.session() as session:
         record = get_model_version(session, get_classifier(session, "topics"), report.version)
         path = artifacts_for(settings).local(record.artifact_uri)
-    assert load_model(path).model.get_params() == best["params"]  # inside the calibration
+    assert (
+        load_model(path, ModelResources()).model.get_params() == best["params"]
+    )  # inside the calibration
 
 
 def test_a_spent_time_budget_stops_after_the_defaults(ingested: Store, settings: Settings) -> None:
-    report = train_classifier(
-        ingested, settings, "topics", "ngram", tune_trials=5, tune_seconds=0.0
-    )
+    tight = settings.with_flags(tune_trials=5, tune_seconds=0.0)
+    report = train_classifier(ingested, tight, "topics", "ngram")
     assert [t["params"]["C"] for t in report.tuning["trials"]] == [30.0]
 
 
@@ -55,11 +56,10 @@ def test_tuned_members_keep_their_parameters_inside_auto(
 ) -> None:
     report = train_classifier(
         ingested,
-        settings,
+        settings.with_flags(tune_trials=2),
         "topics",
         resources=ModelResources(),
         auto_candidates=("ngram", "majority"),
-        tune_trials=2,
     )
     families = [t["family"] for t in report.tuning["trials"]]
     assert families[:2] == ["ngram", "majority"]  # each family's defaults first

@@ -9,7 +9,7 @@ from tests.corpus import write_corpus
 from tests.processes import environment, run_cli
 from textloop.config import Settings
 from textloop.models import families
-from textloop.models.base import MANIFEST, save_model
+from textloop.models.base import MANIFEST, ModelResources, Use, save_model
 from textloop.models.checks import TRAIN
 from textloop.release.infra_validation import infra_validate
 from textloop.store import open_store
@@ -25,26 +25,39 @@ def saved(tmp_path: Path) -> Path:
     return tmp_path / "model"
 
 
-def test_a_sound_model_passes_with_its_latency_measured(saved: Path) -> None:
-    result = infra_validate(saved, ["business", "sport", "tech"], TEXTS)
+def test_a_sound_model_passes_with_its_latency_measured(saved: Path, settings: Settings) -> None:
+    result = infra_validate(saved, ["business", "sport", "tech"], TEXTS, settings)
     assert result.passed, result.reasons
     assert result.measurements["p95_ms"] >= result.measurements["p50_ms"] > 0
 
 
-def test_a_broken_artifact_fails(saved: Path) -> None:
+def test_a_broken_artifact_fails(saved: Path, settings: Settings) -> None:
     (saved / "scorer.npz").write_bytes(b"not a model")  # what serving reads
-    result = infra_validate(saved, ["business", "sport", "tech"], TEXTS)
+    result = infra_validate(saved, ["business", "sport", "tech"], TEXTS, settings)
     assert not result.passed
     assert "failed to load or classify" in result.reasons[0]
 
 
-def test_wrong_labels_and_slow_answers_fail(saved: Path) -> None:
+def test_wrong_labels_and_slow_answers_fail(saved: Path, settings: Settings) -> None:
     manifest = json.loads((saved / MANIFEST).read_text())
     assert manifest["family"] == "ngram"
-    result = infra_validate(saved, ["business", "sport"], TEXTS, max_p95_ms=0.0)
+    result = infra_validate(saved, ["business", "sport"], TEXTS, settings, max_p95_ms=0.0)
     assert not result.passed
     assert result.reasons[0] == "the loaded model's labels differ from the registered ones"
     assert "p95 latency" in result.reasons[1]
+
+
+def test_the_probe_loads_an_embedding_model_as_a_replica_does(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """On the settings' ONNX export and one thread per call, never PyTorch on every core: a
+    latency measured on a runtime that never serves gates nothing real."""
+    resources = ModelResources.for_settings(settings, Use.TRAINING)
+    model = families.create("embedding", resources).fit(TEXTS, [label for _, label in TRAIN])
+    save_model(model, tmp_path / "model")
+    result = infra_validate(tmp_path / "model", sorted(model.classes_), TEXTS, settings)
+    assert result.passed, result.reasons
+    assert result.measurements["encoders"] == [settings.encoder_runtime] == ["onnx-int8"]
 
 
 def test_training_records_infra_validation_and_deploy_refuses_a_failure(tmp_path: Path) -> None:

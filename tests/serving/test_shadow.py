@@ -5,7 +5,6 @@ from sqlalchemy import select
 
 from tests.serving.conftest import settle
 from tests.serving.portal import PASSWORD, sign_in
-from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.pipeline.training import train_classifier
 from textloop.release.deploy import deploy_model
@@ -56,7 +55,7 @@ def test_a_shadow_scores_every_request_and_its_agreement_is_reported(
 
     same = client.put("/v1/classifiers/topics/shadow", json={"version": 1}, headers=admin)
     assert same.status_code == 422 and "production already" in same.text
-    deploy_model(deployed, artifacts_for(settings), "topics", 2)  # promotion ends the shadowing
+    deploy_model(deployed, settings, "topics", 2)  # promotion ends the shadowing
     after = client.get("/v1/classifiers/topics/shadow", headers=admin).json()
     assert after["shadow_version"] is None and after["production_version"] == 2
     settle(client)  # deployed behind the server's back

@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from tests.processes import environment, run_cli
 from tests.serving.conftest import Keys, settle
 from tests.serving.portal import sign_in
-from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.errors import InvalidRequest, NotBlessed, NotFound
 from textloop.notifications.events import list_events
@@ -34,7 +33,7 @@ def versions(store: Store) -> dict[str, int | None]:
 def unblessed_on_staging(deployed: Store, settings: Settings) -> Store:
     """Version 2 (a majority-class model, worse than production) on staging."""
     assert train_classifier(deployed, settings, "topics", "majority").version == 2
-    deploy_model(deployed, artifacts_for(settings), "topics", 2, alias=STAGING)
+    deploy_model(deployed, settings, "topics", 2, alias=STAGING)
     return deployed
 
 
@@ -51,7 +50,7 @@ def test_promote_refuses_an_unblessed_staging_version_naming_why(
     unblessed_on_staging: Store, settings: Settings
 ) -> None:
     with pytest.raises(NotBlessed, match="was not blessed against production version 1: ") as err:
-        promote(unblessed_on_staging, artifacts_for(settings), "topics", STAGING, PRODUCTION)
+        promote(unblessed_on_staging, settings, "topics", STAGING, PRODUCTION)
     assert "accuracy" in err.value.message  # the verdict's reason, with its numbers
     assert versions(unblessed_on_staging) == {PRODUCTION: 1, STAGING: 2}
 
@@ -60,9 +59,9 @@ def test_promote_moves_production_to_the_staged_version_and_says_so(
     deployed: Store, settings: Settings
 ) -> None:
     assert train_classifier(deployed, settings, "topics", "ngram", use_cache=False).version == 2
-    deploy_model(deployed, artifacts_for(settings), "topics", 2, alias=STAGING)
+    deploy_model(deployed, settings, "topics", 2, alias=STAGING)
 
-    moved = promote(deployed, artifacts_for(settings), "topics", STAGING, PRODUCTION)
+    moved = promote(deployed, settings, "topics", STAGING, PRODUCTION)
 
     assert (moved.alias, moved.version, moved.previous_version) == (PRODUCTION, 2, 1)
     assert versions(deployed) == {PRODUCTION: 2, STAGING: 2}
@@ -73,11 +72,11 @@ def test_promote_moves_production_to_the_staged_version_and_says_so(
 
 def test_promote_names_what_is_missing_or_wrong(deployed: Store, settings: Settings) -> None:
     with pytest.raises(NotFound, match="nothing on staging to promote"):
-        promote(deployed, artifacts_for(settings), "topics", STAGING, PRODUCTION)
+        promote(deployed, settings, "topics", STAGING, PRODUCTION)
     with pytest.raises(InvalidRequest, match="the stages are production, staging"):
-        promote(deployed, artifacts_for(settings), "topics", "shadow", PRODUCTION)
+        promote(deployed, settings, "topics", "shadow", PRODUCTION)
     with pytest.raises(InvalidRequest, match="to itself"):
-        promote(deployed, artifacts_for(settings), "topics", PRODUCTION, PRODUCTION)
+        promote(deployed, settings, "topics", PRODUCTION, PRODUCTION)
 
 
 def test_a_request_naming_staging_is_answered_and_recorded_by_the_staging_version(
@@ -186,7 +185,7 @@ def test_an_admin_promotes_staging_from_the_models_page(
     client: TestClient, people: Store, settings: Settings
 ) -> None:
     train_classifier(people, settings, "topics", "ngram", use_cache=False)  # version 2, blessed
-    deploy_model(people, artifacts_for(settings), "topics", 2, alias=STAGING)
+    deploy_model(people, settings, "topics", 2, alias=STAGING)
     token = sign_in(client, "admin@example.com")
     page = client.get("/admin/models").text
     assert 'action="/admin/models/topics/promote"' in page

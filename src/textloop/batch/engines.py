@@ -5,8 +5,12 @@ local engine reads the next chunk on a thread of its own while the model scores 
 hands each scored chunk to a sink in order. The Ray engine sends chunk descriptors, not rows, to
 a pool of actors; each actor loads the model once, reads its chunks from the input itself and
 writes each as a Parquet part, and the driver only counts what comes back. Ray is imported only
-when it is asked for. An engine is an ``Engine``, found by name in ``engines``; a new one (a
-cluster scheduler of one's own) registers there as these two do.
+when it is asked for, and its own logging stays off unless asked for (``verbose``).
+
+An engine is an ``Engine`` registered by name in ``engines``, with an options type of its own
+(``LocalOptions``, ``RayOptions``); a new one (a cluster scheduler of one's own) registers there
+as these two do, and every place that picks an engine finds it there (``find_engine``), so a
+registered engine runs wherever it is named: the CLI, the setting, the API, a worker's job.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
 import pyarrow as pa
 
@@ -28,8 +32,8 @@ from textloop.artifacts import artifacts_for
 from textloop.batch.output import Parts
 from textloop.batch.scoring import ChunkResult, ChunkScorer, Unsure
 from textloop.batch.sources import Chunk, Source, read_chunk, read_chunks
-from textloop.config import ENGINES, Settings
-from textloop.errors import TextloopError
+from textloop.config import Settings
+from textloop.errors import InvalidRequest, TextloopError
 from textloop.machine import usable_cores
 from textloop.plugins import Registry
 from textloop.predict.deployment import Deployment
@@ -37,16 +41,21 @@ from textloop.predict.deployment import Deployment
 log = logging.getLogger("textloop.batch")
 OBJECT_STORE_BYTES = 256 * 1024 * 1024
 __all__ = [
-    "ENGINES",
     "Done",
     "Engine",
+    "LocalOptions",
+    "NoOptions",
     "RayOptions",
+    "StreamingEngine",
     "Work",
+    "engine_options",
     "engines",
+    "find_engine",
     "run_local",
     "run_ray",
     "start_ray",
 ]
+Sink = Callable[[int, pa.Table], None]  # takes a scored chunk: its index, its table
 
 
 @dataclass(frozen=True)
@@ -74,16 +83,13 @@ class Done:
 
 
 def scorer(work: Work) -> ChunkScorer:
-    from textloop.models.base import ModelResources
+    from textloop.models.base import ModelResources, Use
     from textloop.predict.model_cache import ModelCache
 
-    resources = ModelResources.for_settings(
-        work.settings, export_missing=False, threads=work.threads
-    )
-    # No embedding cache: a batch's texts are mostly new, and each scorer's cache would hold up
-    # to ``embedding_cache`` vectors (77 MB at the default) for nothing; repeats within a chunk
-    # are still encoded once.
-    resources.cache_size = 0
+    # Use.BATCH: no embedding cache (a batch's texts are mostly new, and each scorer's cache
+    # would hold up to ``embedding_cache`` vectors, 77 MB at the default, for nothing; repeats
+    # within a chunk are still encoded once) and no export of a missing encoder.
+    resources = ModelResources.for_settings(work.settings, Use.BATCH, threads=work.threads)
     models = ModelCache(artifacts_for(work.settings), resources, capacity=1)  # one batch, one model
     model = models.get(work.deployment.version_id, work.deployment.artifact_uri)
     return ChunkScorer(
@@ -94,7 +100,7 @@ def scorer(work: Work) -> ChunkScorer:
 def run_local(
     work: Work,
     chunks: Sequence[Chunk],
-    sink: Callable[[int, pa.Table], None],
+    sink: Sink,
     done: Callable[[Done], None],
     scorers: int | None = None,
 ) -> None:
@@ -164,8 +170,11 @@ class _ChunkActor:
 
 @dataclass(frozen=True)
 class RayOptions:
+    """The ray engine's options."""
+
     address: str | None = None  # None: start a local Ray for this job, and stop it after
     actors: int | None = None  # None: one per CPU of the cluster
+    verbose: bool = False  # Ray's own logging on this terminal (``start_ray``)
 
 
 def run_ray(
@@ -185,7 +194,7 @@ def run_ray(
         return
     started = not ray.is_initialized()
     if started:
-        start_ray(options.address)
+        start_ray(options.address, verbose=options.verbose)
     try:
         context = DataContext.get_current()
         context.enable_progress_bars = False
@@ -211,43 +220,104 @@ def run_ray(
             ray.shutdown()
 
 
-def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
-    """Join the cluster at ``address``, or start a local Ray (``num_cpus``: all by default)."""
+def start_ray(
+    address: str | None = None, num_cpus: int | None = None, verbose: bool = False
+) -> None:
+    """Join the cluster at ``address``, or start a local Ray (``num_cpus``: all by default);
+    Ray's own logging stays off unless ``verbose`` (``ray_logging``)."""
     import ray
+    import ray.data  # configures its loggers when first imported: before they are set here
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # never reach out of the machine
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # and keep GPUs visible
     try:
-        if address:
-            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
-        else:
-            ray.init(
-                address="local",  # a new Ray, never one RAY_ADDRESS or `ray start` left behind
-                num_cpus=num_cpus,
-                # only chunk descriptors and counts pass through it: rows never do
-                object_store_memory=OBJECT_STORE_BYTES,
-                include_dashboard=False,
-                logging_level=logging.WARNING,
-                log_to_driver=False,
-            )
+        ray.init(**ray_init_options(address, num_cpus, verbose))
     except Exception as exc:  # Ray raises several kinds; say which cluster could not be joined
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise TextloopError(f"could not start {where}: {exc}") from None
-    logging.getLogger("ray.data").setLevel(logging.WARNING)  # its per-run chatter
+    logging.getLogger("ray.data").setLevel(ray_logging(verbose))
 
 
-class Engine(Protocol):
+def ray_logging(verbose: bool) -> int:
+    """The level of Ray's own loggers in this process: its errors only, unless ``verbose``.
+
+    Quiet by default because what Ray says on a batch run is not the user's to act on: its INFO
+    lines about starting, and Ray Data's warnings about a one-machine cluster's size ("the job
+    may hang forever unless the cluster scales up", on runs that then finish). A failure still
+    reaches the user, as the error the run stops with."""
+    return logging.INFO if verbose else logging.ERROR
+
+
+def ray_init_options(address: str | None, num_cpus: int | None, verbose: bool) -> dict[str, Any]:
+    """What ``ray.init`` is given: the cluster at ``address`` or a new local one, and logging
+    as ``ray_logging`` says (its workers' output reaches this terminal only when ``verbose``)."""
+    logs = {"logging_level": ray_logging(verbose), "log_to_driver": verbose}
+    if address:
+        return {"address": address, **logs}
+    return {
+        "address": "local",  # a new Ray, never one RAY_ADDRESS or `ray start` left behind
+        "num_cpus": num_cpus,
+        # only chunk descriptors and counts pass through it: rows never do
+        "object_store_memory": OBJECT_STORE_BYTES,
+        "include_dashboard": False,
+        **logs,
+    }
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """The options of an engine that takes none."""
+
+
+@dataclass(frozen=True)
+class LocalOptions:
+    """The local engine's options."""
+
+    scorers: int | None = None  # scorers at once; None: one per core, at most one per chunk
+
+
+class Engine:
     """Scores every chunk, writes each scored chunk into ``parts`` under its index, and reports
-    each to ``done`` as it finishes (in any order); ``options`` say where to run."""
+    each to ``done`` as it finishes (in any order). Subclass it and register the subclass in
+    ``engines``; ``engine`` is then its registered name.
 
-    def __call__(
+    ``options`` is the type of the options it runs with, and the only type it is given (a
+    request with another is refused): a frozen dataclass of JSON values, since a durable job
+    stores them until a worker runs it. ``configured`` makes them when a request gives none.
+    """
+
+    engine: ClassVar[str]
+    options: ClassVar[type[Any]] = NoOptions
+
+    def configured(self, settings: Settings, verbose: bool = False) -> Any:
+        """This engine's options from the settings, for a request that names none; ``verbose``:
+        its own logging wanted. These defaults take neither."""
+        return self.options()
+
+    def run(
         self,
         work: Work,
         chunks: Sequence[Chunk],
         parts: Parts,
         done: Callable[[Done], None],
-        options: RayOptions,
-    ) -> None: ...
+        options: Any,
+    ) -> None:
+        raise NotImplementedError
+
+
+class StreamingEngine(Engine):
+    """An engine that can also hand every scored chunk to a sink in index order, on one thread:
+    a batch into one file then writes the file as the chunks come, with no parts to assemble."""
+
+    def stream(
+        self,
+        work: Work,
+        chunks: Sequence[Chunk],
+        sink: Sink,
+        done: Callable[[Done], None],
+        options: Any,
+    ) -> None:
+        raise NotImplementedError
 
 
 def _builtins() -> None:
@@ -257,23 +327,65 @@ def _builtins() -> None:
 engines = Registry("batch engine", "engines", "engine", _builtins)
 
 
+def find_engine(name: str) -> Engine:
+    """The engine registered as ``name``: the one lookup every choice of engine goes through,
+    so what the CLI, the setting, the API and a worker accept is the registry, nothing else."""
+    if name not in engines.names():
+        known = ", ".join(engines.names())
+        raise InvalidRequest(f"unknown engine {name!r}; use one of {known}", field="engine")
+    found = engines.get(name)
+    if not (isinstance(found, type) and issubclass(found, Engine)):
+        raise TextloopError(f"the batch engine {name!r} is registered as {found!r}, not an Engine")
+    return found()
+
+
+def engine_options(name: str, settings: Settings, verbose: bool = False) -> Any:
+    """The options the engine ``name`` runs with when a request gives none."""
+    return find_engine(name).configured(settings, verbose)
+
+
 @engines.register("local")
-def local_engine(
-    work: Work,
-    chunks: Sequence[Chunk],
-    parts: Parts,
-    done: Callable[[Done], None],
-    options: RayOptions,
-) -> None:
-    run_local(work, chunks, parts.write, done)
+class LocalEngine(StreamingEngine):
+    """This process: one single-threaded scorer per core (``run_local``)."""
+
+    options = LocalOptions
+
+    def run(
+        self,
+        work: Work,
+        chunks: Sequence[Chunk],
+        parts: Parts,
+        done: Callable[[Done], None],
+        options: LocalOptions,
+    ) -> None:
+        self.stream(work, chunks, parts.write, done, options)
+
+    def stream(
+        self,
+        work: Work,
+        chunks: Sequence[Chunk],
+        sink: Sink,
+        done: Callable[[Done], None],
+        options: LocalOptions,
+    ) -> None:
+        run_local(work, chunks, sink, done, options.scorers)
 
 
 @engines.register("ray")
-def ray_engine(
-    work: Work,
-    chunks: Sequence[Chunk],
-    parts: Parts,
-    done: Callable[[Done], None],
-    options: RayOptions,
-) -> None:
-    run_ray(work, chunks, parts, done, options)
+class RayEngine(Engine):
+    """A pool of Ray actors, on the cluster of the ``ray_address`` setting or a local Ray."""
+
+    options = RayOptions
+
+    def configured(self, settings: Settings, verbose: bool = False) -> RayOptions:
+        return RayOptions(address=settings.ray_address, verbose=verbose)
+
+    def run(
+        self,
+        work: Work,
+        chunks: Sequence[Chunk],
+        parts: Parts,
+        done: Callable[[Done], None],
+        options: RayOptions,
+    ) -> None:
+        run_ray(work, chunks, parts, done, options)

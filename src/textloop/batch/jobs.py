@@ -13,13 +13,17 @@ A job whose input was uploaded, under a remote artifact store, is *shared*: the 
 the upload publishes it to the store before the job is queued, a worker on any host scores a
 copy of it into its own job folder, and publishes the output, which any server then hands out.
 Its parts stay on the worker's host, so a takeover on another host scores every chunk again.
+
+The job runs on the engine it names, found in ``engines`` by the worker, with the options it was
+submitted with (stored as JSON); a worker that does not know the engine fails the job, naming the
+engines it knows, rather than running it on another.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textloop.artifacts import artifacts_for
-from textloop.batch.engines import Done, RayOptions, run_local, run_ray
+from textloop.batch.engines import Done, engines, find_engine
 from textloop.batch.output import Parts, assemble, is_folder
 from textloop.batch.run import (
     BatchRequest,
@@ -37,12 +41,13 @@ from textloop.batch.run import (
     Prepared,
     finish,
     input_hash,
+    options_of,
     prepare,
     work_of,
 )
 from textloop.batch.scoring import CONFIDENCE, PREDICTED, Unsure, least_sure
 from textloop.config import Settings
-from textloop.errors import Conflict, DataError, NotFound
+from textloop.errors import Conflict, DataError, InvalidRequest, NotFound
 from textloop.jobs.lease import expect_progress, progressed
 from textloop.jobs.queue import enqueue
 from textloop.metadata.recorder import batch_job_uri
@@ -107,7 +112,7 @@ def submit(
         "review_below": request.review_below,
         "review_limit": request.review_limit,
         "engine": request.engine,
-        "ray_address": request.ray.address,
+        "engine_options": asdict(options_of(request, settings)),
         "chunk_rows": request.chunk_rows,
     }
     hashed = input_hash(request.input)  # before the transaction: a large file takes a while
@@ -227,7 +232,7 @@ def run_batch_job(
         if input_hash(request.input) != expected_hash:
             raise DataError(f"{request.input} changed after the job was submitted")
         prepared = prepare_again(store, request, deployment)
-    except DataError as exc:  # the input is the problem: trying again would not help
+    except (DataError, InvalidRequest) as exc:  # the input or the engine: retrying would not help
         with store.session() as session:
             batch = find(session, batch_id)
             batch.error = str(exc)
@@ -243,10 +248,8 @@ def run_batch_job(
     counted = _Counter(store, batch_id, spent, began, _totals(parts))
     work = work_of(prepared, settings)
     try:
-        if request.engine == "ray":
-            run_ray(work, chunks, parts, counted, request.ray)
-        else:
-            run_local(work, chunks, parts.write, counted)
+        engine, options = find_engine(request.engine), options_of(request, settings)
+        engine.run(work, chunks, parts, counted, options)
     except Cancelled:
         with store.session() as session:
             _end(find(session, batch_id), BatchStatus.CANCELLED)
@@ -316,9 +319,21 @@ def _request(batch: BatchJob, name: str) -> BatchRequest:
         review_below=options.get("review_below"),
         review_limit=int(options.get("review_limit", 0)),
         engine=options.get("engine", "local"),
-        ray=RayOptions(address=options.get("ray_address")),
+        options=_engine_options(options),
         chunk_rows=int(options["chunk_rows"]),
     )
+
+
+def _engine_options(options: dict[str, Any]) -> Any:
+    """The engine's options as the job was submitted with them; None for an engine this worker
+    does not know (``prepare_again`` refuses the job, naming the ones it knows)."""
+    name = options.get("engine", "local")
+    if name not in engines.names():
+        return None
+    stored = options.get("engine_options")
+    if stored is None and name == "ray":  # queued before engines had options of their own
+        stored = {"address": options.get("ray_address")}
+    return find_engine(name).options(**(stored or {}))
 
 
 def _end(batch: BatchJob, status: BatchStatus) -> None:

@@ -1,7 +1,8 @@
 """A batch classification from request to recorded result, in this process.
 
 Everything that can refuse the request is checked before any work (engine, options, output,
-input and its columns, the model behind the alias), so bad input writes nothing. The model
+input and its columns, the model behind the alias), so bad input writes nothing. The engine is
+whichever ``engines`` has under the request's name, run with options of its own type. The model
 version is pinned when the batch starts: a deploy meanwhile changes nothing in its output. At the
 end the least confident rows below ``review_below`` become review tasks and the lineage records
 the input (with its content hash), the model version and the output.
@@ -13,14 +14,20 @@ import hashlib
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from textloop.batch.engines import Done, RayOptions, Work, engines, run_local
+from textloop.batch.engines import (
+    Done,
+    StreamingEngine,
+    Work,
+    engine_options,
+    find_engine,
+)
 from textloop.batch.output import (
     FileWriter,
     Parts,
@@ -65,7 +72,7 @@ class BatchRequest:
     review_below: float | None = None
     review_limit: int = 0
     engine: str = "local"
-    ray: RayOptions = field(default_factory=RayOptions)
+    options: Any = None  # the engine's own options (its ``options`` type); None: from settings
     chunk_rows: int = CHUNK_ROWS
 
 
@@ -94,18 +101,30 @@ class BatchSummary:
 
     @property
     def rows_per_second(self) -> float:
-        return self.rows / self.seconds if self.seconds > 0 else 0.0
+        return rows_per_second(self.rows, self.seconds)
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "rows_per_second": round(self.rows_per_second, 1)}
 
 
+def rows_per_second(rows: int, seconds: float) -> float:
+    """The rate of a run that has done ``rows`` in the ``seconds`` since it began (0 before any
+    time has passed).
+
+    Over the whole run, always: a rate over the last few updates, as a progress bar's own speed
+    is, reads the chunks an engine hands over together (the local engine's scorers finish at
+    once) as a burst, and claimed 1,101,646 rows/s for 5,549 rows that took 9 s."""
+    return rows / seconds if seconds > 0 else 0.0
+
+
 def check_request(request: BatchRequest) -> str:
     """The output format, or the first thing wrong with the request's options."""
-    if request.engine not in engines.names():
-        known = ", ".join(engines.names())
+    engine = find_engine(request.engine)
+    if request.options is not None and not isinstance(request.options, engine.options):
         raise InvalidRequest(
-            f"unknown engine {request.engine!r}; use one of {known}", field="engine"
+            f"the {request.engine} engine takes {engine.options.__name__}, "
+            f"not {type(request.options).__name__}",
+            field="engine",
         )
     if not 1 <= request.top_k <= 20:
         raise InvalidRequest(f"top_k must be between 1 and 20, not {request.top_k}", field="top_k")
@@ -141,6 +160,14 @@ def prepare(
     return Prepared(request, batch_plan, deployment, file_format)
 
 
+def options_of(request: BatchRequest, settings: Settings) -> Any:
+    """The options the request's engine runs with: the request's, or the engine's own from
+    the settings."""
+    if request.options is not None:
+        return request.options
+    return engine_options(request.engine, settings)
+
+
 def work_of(prepared: Prepared, settings: Settings) -> Work:
     request = prepared.request
     return Work(
@@ -164,11 +191,12 @@ def classify_file(
     unsure: list[Unsure] = []
     tally = _tally(summary, unsure, progress, request.review_limit)
     work, chunks = work_of(prepared, settings), list(prepared.plan.chunks)
+    engine, options = find_engine(request.engine), options_of(request, settings)
     folder = is_folder(request.output)
-    if request.engine == "local" and not folder:
+    if isinstance(engine, StreamingEngine) and not folder:  # straight into the file, in order
         writer = FileWriter(request.output, prepared.format)
         try:
-            run_local(work, chunks, lambda _, table: writer.write(table), tally)
+            engine.stream(work, chunks, lambda _, table: writer.write(table), tally, options)
         except BaseException:
             writer.abort()
             raise
@@ -176,7 +204,7 @@ def classify_file(
     else:
         parts = Parts(request.output if folder else _parts_beside(request.output))
         try:
-            engines.get(request.engine)(work, chunks, parts, tally, request.ray)
+            engine.run(work, chunks, parts, tally, options)
             if not folder:
                 assemble(parts, range(len(chunks)), request.output, prepared.format)
         finally:

@@ -30,7 +30,7 @@ from textloop.config import Settings
 from textloop.errors import ConfigError, InvalidRequest
 from textloop.metadata.model_runs import producing_runs
 from textloop.models import portable as predict
-from textloop.models.base import ModelResources, load_model
+from textloop.models.base import ModelResources, Use, load_model
 from textloop.registry.aliases import PRODUCTION
 from textloop.store.queries import aliased_model, get_classifier, resolve_model_version
 from textloop.store.tables import DatasetVersion, ModelVersion
@@ -112,7 +112,7 @@ def export_bundle(settings: Settings, found: Located, out: Path) -> ExportedBund
         )
     native = artifacts_for(settings).local(found.artifact_uri)
     resources = dataclasses.replace(
-        ModelResources.for_settings(settings, export_missing=True), runtime="onnx-int8"
+        ModelResources.for_settings(settings, Use.TRAINING), runtime="onnx-int8"
     )
     model = load_model(native, resources)
     with tempfile.TemporaryDirectory(prefix=".bundle-", dir=_scratch(out)) as scratch:

@@ -37,7 +37,7 @@ from textloop.bundles.writer import file_hashes
 from textloop.config import Settings
 from textloop.data.untrusted import UnsafeInput, closed_tree
 from textloop.errors import ConfigError, InvalidRequest, TextloopError
-from textloop.models.base import ModelResources, load_model
+from textloop.models.base import ModelResources, Use, load_model
 from textloop.models.portable import FORMAT, MANIFEST
 from textloop.registry.models import register_model
 from textloop.store import Store
@@ -64,7 +64,7 @@ def import_bundle(
         manifest = verified(directory)
         name = classifier or str(manifest["classifier"])
         resources = dataclasses.replace(  # the runtime of the bundle's encoder, for the check
-            ModelResources.for_settings(settings), runtime="onnx-int8", trusted=False
+            ModelResources.for_settings(settings, Use.SERVING), runtime="onnx-int8", trusted=False
         )
         model = loaded(directory, resources)
         answers_as_bundled(directory, model)

@@ -4,6 +4,7 @@ and cancels such jobs."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -65,6 +66,12 @@ def batch_classify(
     background: Annotated[
         bool, typer.Option(help="Queue a durable job for a worker instead of running here.")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Show the engine's own logging (Ray's, and its workers')."
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Classify every row of INPUT with a pinned model version into OUTPUT.
@@ -72,8 +79,8 @@ def batch_classify(
     The output keeps every input column and adds predicted_label, confidence, model_version,
     topN_label/topN_score and error (why a row got no prediction).
     """
-    from textloop.batch.engines import RayOptions
-    from textloop.batch.run import BatchRequest, classify_file, prepare
+    from textloop.batch.engines import engine_options
+    from textloop.batch.run import BatchRequest, classify_file, prepare, rows_per_second
 
     run = invocation(ctx, engine=engine, ray_address=ray_address)
     config = run.settings
@@ -89,7 +96,7 @@ def batch_classify(
         review_below=review_below,
         review_limit=review_limit,
         engine=config.engine,
-        ray=RayOptions(address=config.ray_address),
+        options=engine_options(config.engine, config, verbose),  # an unknown engine: refused
         chunk_rows=chunk_rows,
     )
     store = run.store
@@ -116,10 +123,11 @@ def batch_classify(
         disable=as_json,
     ) as bar:
         task = bar.add_task("classifying", total=prepared.plan.rows, rate="-")
+        began = time.monotonic()
 
         def advance(rows: int) -> None:
-            speed = bar.tasks[0].speed
-            bar.update(task, completed=rows, rate=f"{speed:,.0f}" if speed else "-")
+            rate = rows_per_second(rows, time.monotonic() - began)  # over the run, not a burst
+            bar.update(task, completed=rows, rate=f"{rate:,.0f}")
 
         summary = classify_file(store, config, prepared, advance)
     if as_json:

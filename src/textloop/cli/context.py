@@ -55,10 +55,12 @@ class Invocation:
     @cached_property
     def models(self) -> ModelCache:
         """Loaded models, for commands that predict in this process."""
-        from textloop.models.base import ModelResources
+        from textloop.models.base import ModelResources, Use
         from textloop.predict.model_cache import ModelCache
 
-        return ModelCache(artifacts_for(self.settings), ModelResources.for_settings(self.settings))
+        return ModelCache(
+            artifacts_for(self.settings), ModelResources.for_settings(self.settings, Use.SERVING)
+        )
 
     def runtime(self, trains: bool = False) -> Runtime:
         """What a server holds (store, caches, batcher, prediction log), for a command that

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from textloop.artifacts import artifacts_for
 from textloop.cli.context import invocation
 from textloop.cli.output import RichProgress, out
 
@@ -77,7 +76,7 @@ def run_demo(runtime: Runtime, host: str, port: int, serve_after: bool = True) -
             report = train_classifier(
                 store, settings, CLASSIFIER, "auto", resources=runtime.resources, progress=progress
             )
-        deploy_model(store, artifacts_for(settings), CLASSIFIER, report.version)
+        deploy_model(store, settings, CLASSIFIER, report.version)
 
     with store.session() as session:
         classifier = get_classifier(session, CLASSIFIER)

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from textloop.artifacts import artifacts_for
 from textloop.cli.audit import audit_command
 from textloop.cli.context import JsonFlag, invocation
 from textloop.cli.output import emit_json, out
@@ -38,9 +37,7 @@ def deploy(
     from textloop.release.deploy import deploy_model
 
     run = invocation(ctx)
-    deployment = deploy_model(
-        run.store, artifacts_for(run.settings), name, version, force=force, alias=alias
-    )
+    deployment = deploy_model(run.store, run.settings, name, version, force=force, alias=alias)
     audit_command(
         ctx,
         run.store,
@@ -70,7 +67,7 @@ def promote(
     from textloop.release.promote import promote as promote_alias
 
     run = invocation(ctx)
-    moved = promote_alias(run.store, artifacts_for(run.settings), name, source, target, force)
+    moved = promote_alias(run.store, run.settings, name, source, target, force)
     audit_command(
         ctx,
         run.store,
@@ -102,7 +99,7 @@ def rollback(
     from textloop.release.rollback import rollback as roll_back
 
     store = invocation(ctx).store
-    moved = roll_back(store, name)
+    moved = roll_back(store, invocation(ctx).settings, name)
     audit_command(ctx, store, name, version=moved.version, previous_version=moved.previous_version)
     if as_json:
         emit_json(moved.__dict__)

@@ -1,6 +1,9 @@
-"""The review queue from the CLI: ``textloop corrections`` fills it from a file, ``review-check``
-from labels that look wrong, ``review-tasks`` lists it, ``review-export`` writes every decision
-for analysis, or every task for Label Studio.
+"""``textloop review``: the review queue from the CLI. ``review corrections`` fills it from a
+file, ``review check`` from agreed labels that look wrong, ``review tasks`` lists it, ``review
+export`` writes every decision for analysis, or every task for Label Studio.
+
+They were top-level commands (``review-check``, ``corrections``, ...) before they became one
+group; ``RENAMED`` keeps those names working for a release, so scripts have time to move.
 
 Binary formats never go to a terminal: Parquet needs ``--output``.
 """
@@ -21,9 +24,23 @@ from textloop.errors import InvalidRequest
 BINARY_FORMATS = ("parquet",)
 
 app = typer.Typer()
+review_app = typer.Typer(
+    help="The review queue: fill it, check agreed labels, list and export it.",
+    no_args_is_help=True,
+)
+app.add_typer(review_app, name="review")
+
+# Old top-level name → the words that name it now. The root group reads an old name as the new
+# one (hidden from --help and the docs), and says so on stderr; drop them after a release.
+RENAMED: dict[str, tuple[str, ...]] = {
+    "review-check": ("review", "check"),
+    "corrections": ("review", "corrections"),
+    "review-tasks": ("review", "tasks"),
+    "review-export": ("review", "export"),
+}
 
 
-@app.command("review-check")
+@review_app.command("check")
 def review_check(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
@@ -46,7 +63,7 @@ def review_check(
     )
 
 
-@app.command("corrections")
+@review_app.command("corrections")
 def corrections(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
@@ -73,7 +90,7 @@ def corrections(
     )
 
 
-@app.command("review-tasks")
+@review_app.command("tasks")
 def review_tasks(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
@@ -118,7 +135,7 @@ def review_tasks(
         )
 
 
-@app.command("review-export")
+@review_app.command("export")
 def review_export(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],

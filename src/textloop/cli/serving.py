@@ -18,25 +18,29 @@ app = typer.Typer()
 def classify(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Classifier name.")],
-    text: Annotated[str, typer.Argument(help="Text to classify.")],
+    texts: Annotated[list[str], typer.Argument(help="One or more texts to classify.")],
     alias: Annotated[
         str, typer.Option(help="The alias that answers: production, or staging to try a release.")
     ] = "production",
     as_json: JsonFlag = False,
 ) -> None:
-    """Classify one text with the production model (recorded like an API prediction)."""
+    """Classify texts with the production model (recorded like API predictions); with
+    ``--json``, one JSON object for one text and a list of them for several."""
     from textloop.predict.classify import classify as run_classify
     from textloop.serving.schemas import MAX_TEXT_CHARS
 
-    if not text.strip() or len(text) > MAX_TEXT_CHARS:
-        fail(f"TEXT must be between 1 and {MAX_TEXT_CHARS} non-blank characters")
+    for text in texts:
+        if not text.strip() or len(text) > MAX_TEXT_CHARS:
+            fail(f"TEXT must be between 1 and {MAX_TEXT_CHARS} non-blank characters")
     run = invocation(ctx)
-    (result,) = run_classify(run.store, run.models, name, [text], alias=alias)
+    results = run_classify(run.store, run.models, name, texts, alias=alias)
     if as_json:
-        emit_json(result.__dict__)
+        answers = [result.__dict__ for result in results]
+        emit_json(answers[0] if len(answers) == 1 else answers)
         return
-    flag = "  [yellow](sent to review)[/]" if result.review else ""
-    out.print(f"{result.label}  confidence {result.confidence:.3f}{flag}")
+    for result in results:
+        flag = "  [yellow](sent to review)[/]" if result.review else ""
+        out.print(f"{result.label}  confidence {result.confidence:.3f}{flag}")
 
 
 @app.command()

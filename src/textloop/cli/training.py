@@ -90,8 +90,6 @@ def train(
             ignore_anomalies=ignore_anomalies,
             use_cache=not no_cache,
             from_step=from_step,
-            tune_trials=config.tune_trials,
-            tune_seconds=config.tune_seconds,
             slice_columns=tuple(slice_column) if slice_column else None,
             deploy=deploy,
         )

@@ -1,9 +1,10 @@
 """A retrain job: merge reviewed labels, run the training pipeline, deploy if blessed, tell people.
 
-The pipeline deploys only a candidate that is blessed against production on the same test rows
-and passes infra-validation, and only when the classifier's ``deploy_mode`` is ``auto``; in
-``manual`` a blessed candidate stays registered for an admin to deploy. Any failure leaves
-production as it was, emits ``run.failed`` and re-raises, so the job queue retries it.
+Only a candidate blessed against production on the same test rows is deployed, through
+``release.deploy`` (which also checks infra-validation and announces ``model.deployed``), and
+only when the classifier's ``deploy_mode`` is ``auto``; in ``manual`` a blessed candidate stays
+registered, shadowed, for an admin to deploy. Any failure leaves production as it was, emits
+``run.failed`` and re-raises, so the job queue retries it.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from sqlalchemy import select
 from textloop.config import Settings
 from textloop.continuous.merge import merge_reviewed_labels, unmerged_reviewed_labels
 from textloop.continuous.triggers import LABELS
+from textloop.errors import NotBlessed
+from textloop.jobs.lease import fence
 from textloop.models.base import ModelResources
 from textloop.notifications.events import emit
 from textloop.pipeline.training import AUTO, train_classifier
 from textloop.registry.aliases import set_shadow
+from textloop.release.deploy import deploy_model
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier, latest_dataset_version
 from textloop.store.tables import DeployMode, ModelVersion
@@ -60,27 +64,25 @@ def retrain(
             family,
             dataset_version=dataset_version,
             resources=resources,
-            deploy=mode == DeployMode.AUTO,
             from_step="train" if payload.get("backfill") else None,
         )
+        verdict = report.blessing
+        common = {"classifier": name, "version": report.version, "run": report.run}
+        if verdict.get("blessed"):
+            emit(store, classifier_id, "model.blessed", **common, accuracy=_accuracy(report))
+        else:
+            reasons = verdict.get("reasons", [])
+            emit(store, classifier_id, "model.rejected", **common, reasons=reasons)
+        deployed = bool(verdict.get("blessed")) and mode == DeployMode.AUTO
+        if deployed:
+            deployed = _deploy(store, settings, name, report.version)
     except Exception as exc:
         emit(store, classifier_id, "run.failed", classifier=name, error=str(exc))
         raise
-    verdict = report.blessing
-    common = {"classifier": name, "version": report.version, "run": report.run}
-    if verdict.get("blessed"):
-        emit(store, classifier_id, "model.blessed", **common, accuracy=_accuracy(report))
-    else:
-        emit(store, classifier_id, "model.rejected", **common, reasons=verdict.get("reasons", []))
-    deployment = report.deployment or {}
-    deployed = bool(deployment.get("deployed"))
-    awaiting_approval = bool(verdict.get("blessed")) and not deployed and mode == DeployMode.MANUAL
+    awaiting_approval = bool(verdict.get("blessed")) and mode == DeployMode.MANUAL
     if awaiting_approval and verdict.get("production_version") != report.version:
         with store.session() as session:  # the candidate waits for an admin: shadow it meanwhile
             set_shadow(session, name, report.version)
-    if deployed:
-        previous = deployment.get("previous_version")
-        emit(store, classifier_id, "model.deployed", **common, previous_version=previous)
     result = {
         **common,
         "dataset_version": report.dataset_version,
@@ -91,6 +93,16 @@ def retrain(
     }
     emit(store, classifier_id, "run.succeeded", **result)
     return result
+
+
+def _deploy(store: Store, settings: Settings, name: str, version: int) -> bool:
+    """Deploy a blessed candidate through the one door; False when it moved nothing (it is
+    production already) or infra-validation refused it (it stays registered)."""
+    try:
+        moved = deploy_model(store, settings, name, version, guard=fence)
+    except NotBlessed:
+        return False
+    return moved.previous_version != moved.version
 
 
 def _accuracy(report: Any) -> float | None:

@@ -60,7 +60,6 @@ def request_retrain(
     return enqueue(session, RETRAIN, classifier.id, payload, reason=reason, coalesce=False)
 
 
-@REVIEW_DECIDED.connect
 def after_review(session: Session, classifier: Classifier) -> Job | None:
     """When a task is settled (review announces it): queue a retrain once enough labels wait
     to be merged."""
@@ -74,6 +73,14 @@ def after_review(session: Session, classifier: Classifier) -> Job | None:
     return request_retrain(
         session, classifier.name, f"{waiting} new reviewed labels", trigger=LABELS
     )
+
+
+def connect_triggers() -> None:
+    """Subscribe the retrain triggers to what review announces. Whatever settles review tasks
+    (the server: the API and the portal) calls this as it is built, so that decisions queue
+    retrains because it asked, not because some module it loads happens to import this one;
+    connecting again changes nothing."""
+    REVIEW_DECIDED.connect(after_review)
 
 
 def configure(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
@@ -61,15 +62,26 @@ class PortableWriter(Protocol):
     def node(self, model: Any) -> dict[str, Any]: ...
 
 
+class Use(Enum):
+    """What a process loads models for; each use runs encoders one way, so two processes of
+    the same use answer alike (the infra probe loads a version exactly as a replica will)."""
+
+    SERVING = "serving"  # a replica: existing exports only (no PyTorch), one thread per call
+    TRAINING = "training"  # exports what is missing, every core
+    BATCH = "batch"  # existing exports, the threads given, no embedding cache (texts are new)
+
+
 @dataclass
 class ModelResources:
     """Heavy things models borrow instead of owning, so that one process loads each only once.
 
-    Without settings, encoders run on PyTorch; ``for_settings`` runs them on their ONNX exports
-    as configured, exporting missing ones only where ``export_missing`` (training) says so.
-    ``trusted`` is False for a model that comes from outside (an imported bundle): such a model
-    loads from its arrays and JSON files only, and a family that would unpickle a file instead
-    (``unpickle``) refuses, because loading a pickle can run any code.
+    Build them from settings with ``for_settings(settings, use)``: that is the one way, and it
+    runs encoders on their ONNX exports as configured. A bare ``ModelResources()`` is for a
+    model fitted by hand outside any textloop instance (a test, a notebook without settings):
+    its encoders run on PyTorch. ``trusted`` is False for a model that comes from outside (an
+    imported bundle): such a model loads from its arrays and JSON files only, and a family that
+    would unpickle a file instead (``unpickle``) refuses, because loading a pickle can run any
+    code.
     """
 
     encoders: Any = field(default=None)
@@ -83,15 +95,18 @@ class ModelResources:
 
     @classmethod
     def for_settings(
-        cls, settings: Settings, export_missing: bool = True, threads: int | None = None
+        cls, settings: Settings, use: Use, threads: int | None = None
     ) -> ModelResources:
+        """``threads`` applies to batch work only: a replica encodes on one thread per call
+        (its concurrency is in batching, and its other threads need the other cores) and
+        training on every core."""
         where = settings.encoder_dir or f"{settings.artifact_root}/encoders"
         return cls(
             exports=artifact_store(where, settings),
             runtime=settings.encoder_runtime,
-            export_missing=export_missing,
-            cache_size=settings.embedding_cache,
-            threads=threads,
+            export_missing=use is Use.TRAINING,
+            cache_size=0 if use is Use.BATCH else settings.embedding_cache,
+            threads={Use.SERVING: 1, Use.TRAINING: None, Use.BATCH: threads}[use],
             finetune_seconds=settings.finetune_seconds,
         )
 
@@ -150,13 +165,13 @@ def save_model(model: Any, directory: Path) -> None:
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
 
 
-def load_model(directory: Path, resources: ModelResources | None = None) -> Any:
+def load_model(directory: Path, resources: ModelResources) -> Any:
     manifest_path = directory / MANIFEST
     if not manifest_path.exists():
         raise NotFound(f"{directory} holds no saved model ({MANIFEST} is missing)")
     manifest = json.loads(manifest_path.read_text())
     cls = families.get(manifest["family"])
-    return cls.load(directory, resources or ModelResources())
+    return cls.load(directory, resources)
 
 
 def unpickle(path: Path, resources: ModelResources) -> Any:

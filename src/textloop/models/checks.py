@@ -45,7 +45,7 @@ def check_classifier(model: Any, resources: ModelResources | None = None) -> Non
     assert ((probabilities >= 0) & (probabilities <= 1)).all(), "probabilities out of [0, 1]"
     with tempfile.TemporaryDirectory() as folder:
         save_model(model, Path(folder))
-        loaded = load_model(Path(folder), resources)
+        loaded = load_model(Path(folder), resources or ModelResources())
         assert list(loaded.classes_) == list(model.classes_), "load() changed classes_"
         reloaded = loaded.predict_proba(texts)
         assert np.allclose(reloaded, probabilities, atol=1e-5), "load() changed predictions"

@@ -102,6 +102,8 @@ class CachedEncoder:
 class SentenceEncoder(CachedEncoder):
     """Mean-pooled, L2-normalised sentence embeddings from sentence-transformers (PyTorch)."""
 
+    runtime = "torch"
+
     def __init__(self, name: str = DEFAULT_ENCODER, cache_size: int = 50_000, batch_size: int = 64):
         super().__init__(cache_size)
         self.name = name

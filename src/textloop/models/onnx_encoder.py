@@ -18,7 +18,7 @@ import numpy as np
 from textloop.errors import ConfigError
 from textloop.machine import usable_cores
 from textloop.models.encoders import CachedEncoder
-from textloop.models.portable import embed
+from textloop.models.portable import bucket_for, embed
 
 PRECISIONS = ("int8", "fp32", "fp16")
 FORMAT = 1
@@ -89,6 +89,7 @@ class OnnxEncoder(CachedEncoder):
             )
         self.directory = directory
         self.precision = precision
+        self.runtime = f"onnx-{precision}"
         self.manifest = ExportManifest.load(directory)
         self.name = self.manifest.encoder
         super().__init__(cache_size)
@@ -116,7 +117,9 @@ class OnnxEncoder(CachedEncoder):
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Encode ``texts`` without the cache, as a bundle's ``predict.py`` does."""
-        return embed(self._session, self._tokenizer, texts, self.dimension)
+        return embed(
+            self._session, self._tokenizer, texts, self.dimension, bucket_for(self.precision)
+        )
 
     def agreement(self) -> float:
         """The lowest cosine similarity with the original model over the probe texts."""

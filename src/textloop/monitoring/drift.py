@@ -23,7 +23,7 @@ from textloop.config import Settings
 from textloop.errors import InvalidRequest
 from textloop.jobs.queue import enqueue
 from textloop.lru import LRU
-from textloop.models.base import ModelResources
+from textloop.models.base import ModelResources, Use
 from textloop.models.encoders import DEFAULT_ENCODER
 from textloop.monitoring import measures as m
 from textloop.notifications.events import emit
@@ -132,7 +132,7 @@ def check_drift(
     resources: ModelResources | None = None,
 ) -> dict[str, Any]:
     """The ``drift`` job; ``payload["force"]`` checks the newest window even if it was checked."""
-    resources = resources or ModelResources.for_settings(settings)
+    resources = resources or ModelResources.for_settings(settings, Use.SERVING)
     with store.session() as session:
         classifier = get_classifier(session, name)
         model = aliased_model(session, classifier, PRODUCTION)

@@ -50,11 +50,14 @@ class Workspace:
 
     @cached_property
     def _models(self) -> ModelCache:
-        from textloop.models.base import ModelResources
+        from textloop.models.base import ModelResources, Use
         from textloop.predict.model_cache import ModelCache
 
-        resources = ModelResources.for_settings(self.settings, export_missing=False)
-        return ModelCache(self.settings.artifact_root, resources)
+        # Loaded as a replica loads them, so a notebook's answers are the server's.
+        resources = ModelResources.for_settings(self.settings, Use.SERVING)
+        # The store as the CLI and the server build it: a remote root (``s3://...``) needs the
+        # settings' endpoint and cache folder, which a bare root does not carry.
+        return ModelCache(artifacts_for(self.settings), resources)
 
     def ingest(
         self,
@@ -106,8 +109,6 @@ class Workspace:
                 dataset_version,
                 progress=progress,
                 use_cache=use_cache,
-                tune_trials=config.tune_trials,
-                tune_seconds=config.tune_seconds,
                 deploy=deploy,
             )
 
@@ -175,9 +176,7 @@ class Workspace:
         ``textloop deploy``."""
         from textloop.release.deploy import deploy_model
 
-        return deploy_model(
-            self.store, artifacts_for(self.settings), classifier, version, force=force
-        )
+        return deploy_model(self.store, self.settings, classifier, version, force=force)
 
     def classify(self, classifier: str, texts: str | Sequence[str]) -> pd.DataFrame:
         """Classify with the production model; every prediction is stored, as over the API,

@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from textloop.config import Settings
-from textloop.models.base import ModelResources, families
+from textloop.models.base import ModelResources, Use, families
 from textloop.pipeline.blessing import BlessingThresholds
 from textloop.pipeline.component import Workspace
 from textloop.pipeline.components.bless import BlessStep
@@ -105,12 +105,15 @@ def train_classifier(
     ignore_anomalies: bool = False,
     use_cache: bool = True,
     from_step: str | None = None,
-    tune_trials: int = 0,
-    tune_seconds: float = 300.0,
     slice_columns: tuple[str, ...] | None = None,
     deploy: bool = False,
 ) -> TrainReport:
     """Run the training pipeline; bad arguments fail before anything is recorded.
+
+    How hard to train (``tune_trials``, ``tune_seconds``, ``finetune_seconds``,
+    ``cascade_max_drop``) comes from ``settings`` and only from there, so a retrain, a notebook
+    and the CLI train alike under one configuration; a caller with its own values passes
+    ``settings.with_flags(...)``. The arguments say what to train and where it goes.
 
     ``slice_columns=None`` uses the classifier's stored setting; columns given are checked
     against the dataset, then stored as the setting, so that later trains and retrains keep them.
@@ -127,8 +130,8 @@ def train_classifier(
         dataset_number,
         candidates,
         ignore_anomalies,
-        tune_trials,
-        tune_seconds,
+        settings.tune_trials,
+        settings.tune_seconds,
         tuple(slice_columns),
         deploy=deploy,
         cascade_max_drop=settings.cascade_max_drop,
@@ -140,8 +143,8 @@ def train_classifier(
         "candidates": list(candidates),
         "dataset_version": dataset_number,
         "ignore_anomalies": ignore_anomalies,
-        "tune_trials": tune_trials,
-        "tune_seconds": tune_seconds,
+        "tune_trials": settings.tune_trials,
+        "tune_seconds": settings.tune_seconds,
         "cascade_max_drop": settings.cascade_max_drop,
         "slice_columns": list(slice_columns),
         "deploy": deploy,
@@ -152,7 +155,7 @@ def train_classifier(
         store,
         settings,
         name,
-        resources or ModelResources.for_settings(settings),
+        resources or ModelResources.for_settings(settings, Use.TRAINING),
         progress or SilentProgress(),
     )
     result = run_pipeline(workspace, "train", steps, parameters, use_cache, from_step)

@@ -1,4 +1,10 @@
-"""Deploying: check the version is what was validated, then move the production (or staging) alias.
+"""Deploying: the one door through which production and staging move.
+
+Every move of a served alias comes through ``deploy_model``: ``textloop deploy``, the HTTP
+deployments route, the portal, ``promote``, ``rollback``, a pipeline's deploy step (``train
+--deploy``, ``Workspace.train(deploy=True)``, retrains) and a deploy after an import. So every
+move passes the same gates, is recorded in the deployment history, ends the shadowing of the
+version it promotes and emits its event; a second copy of any of these is how paths drift apart.
 
 Training records an infra-validation with every version it registers; deploy probes only a
 version that has none. A version whose files no longer match the content hash recorded when it
@@ -9,9 +15,14 @@ reaches production only through the same gates (``release.promote``).
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from textloop.artifacts import ArtifactMissing, ArtifactRoot, ArtifactStore, artifact_store
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from textloop.artifacts import ArtifactMissing, ArtifactStore, artifacts_for
+from textloop.config import Settings
 from textloop.errors import InvalidRequest, NotBlessed, Remedy
 from textloop.metadata.recorder import find_artifact, model_uri
 from textloop.notifications.events import emit
@@ -30,6 +41,7 @@ from textloop.store.queries import get_classifier, get_model_version, resolve_mo
 from textloop.store.tables import Example
 
 SAMPLE_SIZE = 50
+EVENTS = {PRODUCTION: "model.deployed", STAGING: "model.staged"}
 
 OVERRIDE_CHANGED = Remedy(
     cli="train again, or deploy it with --force to override",
@@ -39,14 +51,25 @@ OVERRIDE_CHANGED = Remedy(
 
 def deploy_model(
     store: Store,
-    artifact_root: ArtifactRoot,
+    settings: Settings,
     name: str,
     version: int | None = None,
     force: bool = False,
     alias: str = PRODUCTION,
+    *,
+    event: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    guard: Callable[[Session], None] | None = None,
+    record: bool = True,
 ) -> Deployment:
-    """Point ``alias`` at ``version`` (default: the newest) once it passes the gates."""
-    if alias not in (PRODUCTION, STAGING):
+    """Point ``alias`` at ``version`` (default: the newest) once it passes the gates.
+
+    ``event`` replaces the alias's own (a rollback announces ``model.rolled_back``) and
+    ``details`` add to its data; ``guard``
+    runs in the transaction that moves the alias, so a worker that lost its job moves nothing;
+    ``record=False`` is for a pipeline step, whose run records the move as its output.
+    """
+    if alias not in EVENTS:
         raise InvalidRequest(f"deploy moves production or staging, not {alias!r}", field="alias")
     with store.session() as session:
         classifier = get_classifier(session, name)
@@ -63,7 +86,7 @@ def deploy_model(
                 .limit(SAMPLE_SIZE)
             )
         )
-    artifacts = artifact_store(artifact_root)
+    artifacts = artifacts_for(settings)
     if _changed_since_registered(store, artifacts, name, number, uri) and not force:
         raise NotBlessed(
             f"{name} model version {number}: its files changed since it was registered, so its "
@@ -71,7 +94,7 @@ def deploy_model(
             remedy=OVERRIDE_CHANGED,
         )
     if recorded is None:
-        result = infra_validate(artifacts.local(uri), labels, sample or ["hello"])
+        result = infra_validate(artifacts.local(uri), labels, sample or ["hello"], settings)
         with store.session() as session:
             row = get_model_version(session, get_classifier(session, name), number)
             row.infra_validation = result.to_dict()
@@ -83,7 +106,9 @@ def deploy_model(
             remedy=OVERRIDE,
         )
     with store.session() as session:
-        moved = set_alias(session, name, alias, number, force)
+        if guard is not None:
+            guard(session)
+        moved = set_alias(session, name, alias, number, force, record=record)
         classifier_id = get_classifier(session, name).id
         if alias == PRODUCTION:
             clear_shadow(session, name, number)  # promoted: nothing left to shadow
@@ -91,10 +116,11 @@ def deploy_model(
         emit(
             store,
             classifier_id,
-            "model.deployed" if alias == PRODUCTION else "model.staged",
+            event or EVENTS[alias],
             classifier=name,
             version=moved.version,
             previous_version=moved.previous_version,
+            **(details or {}),
         )
     return moved
 

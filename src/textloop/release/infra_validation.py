@@ -1,18 +1,23 @@
 """Infra-validate: a model must load and answer correctly in a fresh process before it serves.
 
 The probe runs ``infra_probe`` in a new Python process (so nothing cached in this one can hide a
-broken artifact), classifies sample texts one at a time, and the result is checked for its label
-set, output shape and per-request latency against ``max_p95_ms``.
+broken artifact) with this instance's settings, loads the model exactly as a replica does (the
+encoder runtime, export and threads of ``Use.SERVING``), classifies sample texts one at a time,
+and the result is checked for its label set, output shape and per-request latency against
+``max_p95_ms``. Measuring any other runtime would gate on a latency nobody is ever served.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from textloop.config import Settings
 
 MAX_P95_MS = 250.0
 TIMEOUT_SECONDS = 300
@@ -29,7 +34,11 @@ class InfraResult:
 
 
 def infra_validate(
-    model_dir: Path, labels: list[str], sample: list[str], max_p95_ms: float = MAX_P95_MS
+    model_dir: Path,
+    labels: list[str],
+    sample: list[str],
+    settings: Settings,
+    max_p95_ms: float = MAX_P95_MS,
 ) -> InfraResult:
     try:
         done = subprocess.run(
@@ -39,6 +48,7 @@ def infra_validate(
             text=True,
             timeout=TIMEOUT_SECONDS,
             check=False,
+            env={**os.environ, **settings.environment()},
         )
     except subprocess.TimeoutExpired:
         return InfraResult(False, [f"the model did not answer within {TIMEOUT_SECONDS} s"])

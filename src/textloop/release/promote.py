@@ -9,7 +9,7 @@ the version came from staging.
 
 from __future__ import annotations
 
-from textloop.artifacts import ArtifactRoot
+from textloop.config import Settings
 from textloop.errors import InvalidRequest, NotFound, Remedy
 from textloop.registry.aliases import PRODUCTION, SERVED, Deployment
 from textloop.release.deploy import deploy_model
@@ -19,7 +19,7 @@ from textloop.store.queries import aliased_model, get_classifier
 
 def promote(
     store: Store,
-    artifact_root: ArtifactRoot,
+    settings: Settings,
     name: str,
     source: str,
     target: str = PRODUCTION,
@@ -46,4 +46,4 @@ def promote(
                 ),
             )
         version = model.version
-    return deploy_model(store, artifact_root, name, version, force=force, alias=target)
+    return deploy_model(store, settings, name, version, force=force, alias=target)

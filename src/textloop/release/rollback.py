@@ -3,6 +3,8 @@
 The deployment history is the recorded ``deployment`` artifacts (by ``textloop deploy``, a
 pipeline's deploy step or an earlier rollback); the newest one that moved production names the
 version it replaced. Rolling back twice therefore returns to where it started, like an undo.
+The move goes through ``release.deploy``'s door, forced (the version served before) and
+announced as ``model.rolled_back``.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from textloop.config import Settings
 from textloop.errors import InvalidRequest, NotFound
-from textloop.notifications.events import emit
-from textloop.registry.aliases import PRODUCTION, Deployment, set_alias
+from textloop.registry.aliases import PRODUCTION, Deployment
+from textloop.release.deploy import deploy_model
 from textloop.store.database import Store
 from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import Artifact
@@ -20,7 +23,7 @@ from textloop.store.tables import Artifact
 HISTORY = 200  # deployments looked through; production moves far less often than that
 
 
-def rollback(store: Store, name: str) -> Deployment:
+def rollback(store: Store, settings: Settings, name: str) -> Deployment:
     with store.session() as session:
         classifier = get_classifier(session, name)
         current = aliased_model(session, classifier, PRODUCTION)
@@ -32,17 +35,15 @@ def rollback(store: Store, name: str) -> Deployment:
                 f"{name} production version {current.version} replaced no earlier version; "
                 "there is nothing to roll back to"
             )
-        moved = set_alias(session, name, PRODUCTION, previous, force=True)
-        classifier_id = classifier.id
-    emit(
+    return deploy_model(
         store,
-        classifier_id,
-        "model.rolled_back",
-        classifier=name,
-        version=previous,
-        from_version=current.version,
+        settings,
+        name,
+        previous,
+        force=True,
+        event="model.rolled_back",
+        details={"from_version": current.version},
     )
-    return moved
 
 
 def previous_version(session: Session, classifier_id: int, current: int) -> int | None:

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp
 
 from textloop import __version__
 from textloop.config import Settings
+from textloop.continuous.triggers import connect_triggers
 from textloop.serving import api_reference
 from textloop.serving.audit_trail import AuditTrail
 from textloop.serving.authentication import Authentication
@@ -90,6 +91,8 @@ class Server(FastAPI):
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    connect_triggers()  # review decisions (API, portal) queue retrains: connected on purpose
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = runtime or Runtime.open(settings)

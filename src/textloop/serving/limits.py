@@ -37,6 +37,7 @@ from textloop.errors import (
     TooLarge,
     UnsupportedMediaType,
 )
+from textloop.serving.content_type import media_type
 from textloop.serving.context import context_in
 from textloop.serving.errors import refusal_response
 from textloop.serving.policy import Body
@@ -116,10 +117,10 @@ def refusal_by_headers(headers: Headers, budget: Budget) -> TextloopError | None
     if length is not None and length > budget.max_bytes:
         return too_large(budget)
     if budget.json and has_body(headers):
-        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type != JSON:
+        sent = media_type(headers)
+        if sent != JSON:
             return UnsupportedMediaType(
-                f"Content-Type must be {JSON}, not {media_type or '(none)'!r}",
+                f"Content-Type must be {JSON}, not {sent or '(none)'!r}",
                 field="content-type",
             )
     return None

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from textloop.artifacts import artifacts_for
 from textloop.config import Settings
-from textloop.models.base import ModelResources
+from textloop.models.base import ModelResources, Use
 from textloop.predict.batched import Batcher
 from textloop.predict.model_cache import ModelCache
 from textloop.registry.aliases import PRODUCTION
@@ -63,9 +63,7 @@ class Runtime:
         one thread per call: its concurrency is in batching, and its other threads (reading
         requests, storing predictions) need the other cores."""
         store = open_store(settings)
-        resources = ModelResources.for_settings(
-            settings, export_missing=trains, threads=None if trains else 1
-        )
+        resources = ModelResources.for_settings(settings, Use.TRAINING if trains else Use.SERVING)
         models = ModelCache(artifacts_for(settings), resources)
         shadow = ShadowScorer(store, models)
         journals = settings.data_dir / "journal"

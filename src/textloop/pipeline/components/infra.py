@@ -24,6 +24,7 @@ class InfraValidateStep(Component):
             workspace.artifacts.local(candidate["path"]),
             candidate["classes"],
             sample or ["hello"],
+            workspace.settings,
             self.max_p95_ms,
         ).to_dict()
         return Output("infra_validation", json_hash(result), result)

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from textloop.artifacts import artifacts_for
 from textloop.errors import NotFound
 from textloop.monitoring.drift import drift_summary
 from textloop.monitoring.quality import version_quality
@@ -101,7 +100,7 @@ def deploy_version(
     note(request, requested_version=version)
     account.require_admin()
     check_csrf(account.csrf_token, form)
-    moved = deploy_model(runtime.store, artifacts_for(runtime.settings), name, version)
+    moved = deploy_model(runtime.store, runtime.settings, name, version)
     note(request, version=moved.version, previous_version=moved.previous_version)
     return RedirectResponse("/admin/models", status_code=303)
 
@@ -114,7 +113,7 @@ def promote_staging(
     """Promote what staging holds to production, through the gates of a deploy."""
     account.require_admin()
     check_csrf(account.csrf_token, form)
-    moved = promote(runtime.store, artifacts_for(runtime.settings), name, STAGING, PRODUCTION)
+    moved = promote(runtime.store, runtime.settings, name, STAGING, PRODUCTION)
     note(request, version=moved.version, previous_version=moved.previous_version)
     return RedirectResponse("/admin/models", status_code=303)
 
@@ -126,7 +125,7 @@ def roll_back(
 ) -> Response:
     account.require_admin()
     check_csrf(account.csrf_token, form)
-    moved = rollback(runtime.store, name)
+    moved = rollback(runtime.store, runtime.settings, name)
     note(request, version=moved.version, previous_version=moved.previous_version)
     return RedirectResponse("/admin/models", status_code=303)
 

@@ -18,6 +18,7 @@ from fastapi import Depends, Request
 from textloop.data.storable import unstorable
 from textloop.errors import Forbidden, InvalidRequest
 from textloop.security.accounts import Account, account_for
+from textloop.serving.content_type import media_type
 from textloop.serving.context import context_of
 from textloop.serving.deps import SessionDep
 
@@ -51,7 +52,7 @@ async def form_data(request: Request) -> dict[str, str]:
     body = await request.body()
     if not body:
         return {}
-    if request.headers.get("content-type", "").split(";")[0] != "application/x-www-form-urlencoded":
+    if media_type(request.headers) != "application/x-www-form-urlencoded":
         raise InvalidRequest("forms must be sent as application/x-www-form-urlencoded")
     try:
         fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)

@@ -22,20 +22,25 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from textloop.batch import jobs
-from textloop.batch.engines import RayOptions, engines
+from textloop.batch.engines import engines
 from textloop.batch.run import BatchRequest
 from textloop.data.untrusted import input_files
-from textloop.errors import InvalidRequest, TooLarge, UnsupportedMediaType
+from textloop.errors import InvalidRequest, TooLarge
 from textloop.security.accounts import require_assignment
 from textloop.security.api_keys import Principal
+from textloop.serving.content_type import media_type
 from textloop.serving.deps import ApiKey, RuntimeDep, SessionDep
 from textloop.serving.policy import Body, api
-from textloop.serving.routes.classifiers import CONTENT_TYPES
-from textloop.serving.uploads import spooled, upload_folder
+from textloop.serving.uploads import (
+    SUFFIXES,
+    file_media_type,
+    spooled,
+    upload_folder,
+    upload_format,
+)
 from textloop.store.tables import Classifier, new_id
 
 router = APIRouter(tags=["batch classification"])
-INPUT_SUFFIX = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}
 OUTPUT_FORMATS = ("parquet", "csv", "jsonl")
 JSON = "application/json"
 MAX_JSON_BYTES = 64 * 1024
@@ -90,27 +95,19 @@ async def submit_batch_job(
             review_below=review_below,
             review_limit=review_limit,
             engine=engine or settings.engine,
-            ray=RayOptions(address=settings.ray_address),
         )
 
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
-        if media_type == JSON:
+        if media_type(request.headers) == JSON:
             input_path = allowed_input(await small_body(request), settings.batch_input_roots)
             folder.mkdir(parents=True)
             batch_request = request_for(input_path, _format_of(input_path))
         else:
-            input_format = CONTENT_TYPES.get(media_type)
-            if input_format not in INPUT_SUFFIX:
-                known = ", ".join(t for t, f in CONTENT_TYPES.items() if f in INPUT_SUFFIX)
-                raise UnsupportedMediaType(
-                    f"unsupported Content-Type {media_type or '(none)'!r}; upload one of {known}, "
-                    f"or send {JSON} naming an input_path",
-                    field="content-type",
-                )
-            assert input_format is not None
+            input_format = upload_format(
+                request.headers, SUFFIXES, otherwise=f"send {JSON} naming an input_path"
+            )
             folder.mkdir(parents=True)
-            stored = folder / f"input{INPUT_SUFFIX[input_format]}"
+            stored = folder / f"input{SUFFIXES[input_format]}"  # read back by its extension
             async with spooled(
                 request,
                 upload_folder(settings.data_dir),
@@ -202,10 +199,7 @@ def batch_job_output(
     """The finished job's output file."""
     batch = _owned(session, key, batch_id)
     path = jobs.output_file(runtime.settings, session, batch)
-    media = {".csv": "text/csv", ".jsonl": "application/x-ndjson"}.get(
-        path.suffix, "application/vnd.apache.parquet"
-    )
-    return FileResponse(path, media_type=media, filename=f"{batch_id}{path.suffix}")
+    return FileResponse(path, media_type=file_media_type(path), filename=f"{batch_id}{path.suffix}")
 
 
 @router.post("/v1/batch-jobs/{batch_id}/cancel", status_code=202)

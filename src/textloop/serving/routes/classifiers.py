@@ -6,12 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from textloop.artifacts import artifacts_for
 from textloop.data.readers import ReadOptions, parse_labelled
-from textloop.errors import TooLarge, UnsupportedMediaType
+from textloop.errors import TooLarge
 from textloop.metadata.model_runs import producing_runs
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
@@ -20,6 +18,7 @@ from textloop.release.deploy import deploy_model
 from textloop.release.promote import promote
 from textloop.serving import idempotency
 from textloop.serving.audit_trail import note
+from textloop.serving.content_type import media_type
 from textloop.serving.deps import ApiKey, RuntimeDep, SessionDep
 from textloop.serving.policy import Body, api
 from textloop.serving.schemas import (
@@ -31,23 +30,11 @@ from textloop.serving.schemas import (
     PromotionCreate,
     TrainCreate,
 )
-from textloop.serving.uploads import spooled, upload_folder
+from textloop.serving.uploads import IdempotentUpload, spooled, upload_folder, upload_format
 from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import Classifier, DatasetVersion, ModelVersion
 
 router = APIRouter(tags=["classifiers"])
-
-CONTENT_TYPES = {
-    "text/csv": "csv",
-    "text/tab-separated-values": "tsv",
-    "application/x-ndjson": "jsonl",
-    "application/jsonl": "jsonl",
-    # a Label Studio or Argilla export, or JSON Lines: told apart by the first record
-    "application/json": "json",
-    "application/vnd.apache.parquet": "parquet",
-    "application/x-parquet": "parquet",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
-}
 
 
 def _public(session: SessionDep, classifier: Classifier) -> ClassifierPublic:
@@ -111,15 +98,7 @@ async def upload_dataset(
     or transcoded into it from the text encoding the Content-Type's ``charset`` names) that is
     then read; blocking work runs off the event loop, like sync routes.
     """
-    content_type = request.headers.get("content-type", "")
-    media_type = content_type.split(";")[0].strip().lower()
-    file_format = CONTENT_TYPES.get(media_type)
-    if file_format is None:
-        raise UnsupportedMediaType(
-            f"unsupported Content-Type {media_type or '(none)'!r}; "
-            f"use one of {', '.join(sorted(CONTENT_TYPES))}",
-            field="content-type",
-        )
+    file_format = upload_format(request.headers)
     settings = runtime.settings
     options = ReadOptions(
         delimiter=delimiter,
@@ -128,50 +107,45 @@ async def upload_dataset(
         # what a compressed upload (Parquet, .xlsx) may decode to: twice what a CSV could hold
         max_decoded_bytes=2 * settings.max_upload_bytes,
     )
-    claimed = idempotency.checked_key(idempotency_key)
-    digest = idempotency.request_digest(request) if claimed else None
-    async with spooled(
-        request,
-        upload_folder(settings.data_dir),
-        "upload",
-        file_format=file_format,
-        decoded_limit=options.max_decoded_bytes,
-        digest=digest.update if digest else None,
-    ) as path:
-        held: idempotency.Claim | None = None
-        if claimed and digest:
-            earlier = await run_in_threadpool(
-                idempotency.claim, runtime.store, key.key_id, claimed, digest.hexdigest()
+    once = IdempotentUpload(request, runtime.store, key.key_id, idempotency_key)
+    async with (
+        once,  # released if the upload fails
+        spooled(
+            request,
+            upload_folder(settings.data_dir),
+            "upload",
+            file_format=file_format,
+            decoded_limit=options.max_decoded_bytes,
+            digest=once.feed,
+        ) as path,
+    ):
+        replayed = await once.replay()
+        if replayed is not None:
+            return replayed
+        table = await run_in_threadpool(
+            parse_labelled,
+            path,
+            file_format,
+            "upload",
+            text_column,
+            label_column,
+            split_column,
+            options,
+        )
+        if table.num_rows > settings.max_upload_rows:
+            raise TooLarge(
+                f"upload has {table.num_rows:,} rows; the limit is "
+                f"{settings.max_upload_rows:,} (max_upload_rows)",
+                field="body",
             )
-            if isinstance(earlier, idempotency.Answer):
-                return JSONResponse(
-                    earlier.body, earlier.status, headers={idempotency.REPLAYED: "true"}
-                )
-            held = earlier
-        try:
-            table = await run_in_threadpool(
-                parse_labelled,
-                path,
-                file_format,
-                "upload",
-                text_column,
-                label_column,
-                split_column,
-                options,
-            )
-            if table.num_rows > settings.max_upload_rows:
-                raise TooLarge(
-                    f"upload has {table.num_rows:,} rows; the limit is "
-                    f"{settings.max_upload_rows:,} (max_upload_rows)",
-                    field="body",
-                )
-            result = await run_in_threadpool(
-                ingest_batch, runtime.store, settings, name, table, f"upload:{media_type}"
-            )
-        except BaseException:
-            if held is not None:
-                await run_in_threadpool(idempotency.release, runtime.store, held)
-            raise
+        result = await run_in_threadpool(
+            ingest_batch,
+            runtime.store,
+            settings,
+            name,
+            table,
+            f"upload:{media_type(request.headers)}",
+        )
     answer = DatasetPublic(
         classifier=name,
         version=result.version,
@@ -181,9 +155,7 @@ async def upload_dataset(
         created=result.created,
         split_counts=result.split_counts,
     )
-    if held is not None:
-        stored = idempotency.Answer(201, answer.model_dump(mode="json"))
-        await run_in_threadpool(idempotency.finish, runtime.store, held, stored)
+    await once.finish(201, answer)
     return answer
 
 
@@ -218,7 +190,7 @@ def train_model(name: str, body: TrainCreate, runtime: RuntimeDep, _key: ApiKey)
     """Train a new model version now and answer when it is registered (not yet deployed)."""
     report = train_classifier(
         runtime.store,
-        runtime.settings,
+        runtime.settings.with_flags(tune_trials=body.tune_trials, tune_seconds=body.tune_seconds),
         name,
         family=body.model,
         dataset_version=body.dataset_version,
@@ -226,10 +198,6 @@ def train_model(name: str, body: TrainCreate, runtime: RuntimeDep, _key: ApiKey)
         ignore_anomalies=body.ignore_anomalies,
         use_cache=not body.no_cache,
         from_step=body.from_step,
-        tune_trials=runtime.settings.tune_trials if body.tune_trials is None else body.tune_trials,
-        tune_seconds=(
-            runtime.settings.tune_seconds if body.tune_seconds is None else body.tune_seconds
-        ),
         slice_columns=None if body.slice_columns is None else tuple(body.slice_columns),
     )
     with runtime.store.session() as session:
@@ -261,7 +229,7 @@ def deploy(
     note(request, requested_version=body.version, force=body.force, alias=body.alias)
     deployment = deploy_model(
         runtime.store,
-        artifacts_for(runtime.settings),
+        runtime.settings,
         name,
         body.version,
         force=body.force,
@@ -281,7 +249,7 @@ def promote_alias(
     note(request, source=body.source, target=body.target, force=body.force)
     moved = promote(
         runtime.store,
-        artifacts_for(runtime.settings),
+        runtime.settings,
         name,
         body.source,
         body.target,

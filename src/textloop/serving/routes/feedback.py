@@ -5,14 +5,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from textloop.errors import UnsupportedMediaType
 from textloop.review.corrections import record_corrections
 from textloop.review.feedback import record_feedback
 from textloop.serving.deps import ApiKey, RuntimeDep
 from textloop.serving.policy import Body, api
-from textloop.serving.routes.classifiers import CONTENT_TYPES
 from textloop.serving.schemas import FeedbackCreate, FeedbackPublic
-from textloop.serving.uploads import spooled, upload_folder
+from textloop.serving.uploads import SUFFIXES, spooled, upload_folder, upload_format
 
 router = APIRouter(tags=["feedback"])
 
@@ -39,9 +37,6 @@ def create_feedback(
     return FeedbackPublic(feedback_id=receipt.feedback_id, review_task_id=receipt.review_task_id)
 
 
-SUFFIXES = {"csv": ".csv", "tsv": ".tsv", "jsonl": ".jsonl", "parquet": ".parquet"}
-
-
 @router.post("/v1/classifiers/{name}/corrections", status_code=201)
 @api("feedback", body=Body.UPLOAD, reads_predictions=True)
 async def upload_corrections(
@@ -49,15 +44,7 @@ async def upload_corrections(
 ) -> dict[str, Any]:
     """A file of corrections (``label`` with ``text`` or ``prediction_id``) as explicit
     feedback; the same file again records nothing and answers ``"created": false``."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    file_format = CONTENT_TYPES.get(media_type)
-    if file_format not in SUFFIXES:
-        known = ", ".join(t for t, f in CONTENT_TYPES.items() if f in SUFFIXES)
-        raise UnsupportedMediaType(
-            f"unsupported Content-Type {media_type or '(none)'!r}; use one of {known}",
-            field="content-type",
-        )
-    assert file_format is not None
+    file_format = upload_format(request.headers, SUFFIXES)
     folder = upload_folder(runtime.settings.data_dir)
     async with spooled(
         request,
@@ -66,7 +53,7 @@ async def upload_corrections(
         file_format=file_format,
         decoded_limit=2 * runtime.settings.max_upload_bytes,
     ) as path:
-        named = path.with_name(f"{path.name}{SUFFIXES[file_format]}")
+        named = path.with_name(f"{path.name}{SUFFIXES[file_format]}")  # read by extension
         path.rename(named)
         try:
             return await run_in_threadpool(

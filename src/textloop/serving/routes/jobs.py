@@ -57,7 +57,7 @@ def retrain(
 @api("admin")
 def roll_back(name: str, request: Request, runtime: RuntimeDep, _key: ApiKey) -> DeploymentPublic:
     """Point production back at the version it served before the current one."""
-    moved = rollback(runtime.store, name)
+    moved = rollback(runtime.store, runtime.settings, name)
     note(request, version=moved.version, previous_version=moved.previous_version)
     return DeploymentPublic(**moved.__dict__)
 

@@ -1,0 +1,17 @@
+"""What these tests share: review decisions made in process queue retrains, as in a server."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from textloop.continuous.triggers import after_review, connect_triggers
+from textloop.signals import REVIEW_DECIDED
+
+
+@pytest.fixture(autouse=True)
+def triggers() -> Iterator[None]:
+    """Connected as ``create_app`` connects them, and disconnected after: nothing connects
+    them by being imported."""
+    connect_triggers()
+    yield
+    REVIEW_DECIDED.disconnect(after_review)
