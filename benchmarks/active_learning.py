@@ -42,8 +42,8 @@ from textloop.data.splits import normalize_text
 from textloop.models.base import ModelResources, families, fit_model
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.predict.model_cache import ModelCache
-from textloop.registry.aliases import PRODUCTION, set_alias
 from textloop.registry.models import register_model
+from textloop.release.deploy import deploy_model
 from textloop.review.assignments import claim_next, decide
 from textloop.review.export import decisions_table
 from textloop.review.pool import add_to_pool, sample_pool, unlabelled_texts
@@ -184,8 +184,10 @@ def retrain(
     with store.session() as session:
         classifier = session.get(Classifier, get_classifier(session, NAME).id)
         dataset = get_dataset_version(session, classifier, result.version)
-        register_model(session, settings.artifact_root, classifier, dataset, model, {})
-        set_alias(session, NAME, PRODUCTION, force=True)
+        version = register_model(
+            session, settings.artifact_root, classifier, dataset, model, {}
+        ).version
+    deploy_model(store, settings, NAME, version, force=True)
     return model
 
 

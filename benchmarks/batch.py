@@ -226,12 +226,13 @@ def baseline(model_directory: Path, source: Path, output: Path) -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
 
-    from textloop.models.base import load_model
+    from textloop.models.base import ModelResources, load_model
     from textloop.models.calibrated import CalibratedClassifier, rescale
     from textloop.models.embedding import EmbeddingClassifier
     from textloop.models.encoders import resolve_encoder_path
 
-    model = load_model(model_directory)  # its encoder loads on first use, and is never used here
+    # its encoder loads on first use, and is never used here
+    model = load_model(model_directory, ModelResources())
     calibrated = isinstance(model, CalibratedClassifier)
     inner = model.model if calibrated else model
     if not isinstance(inner, EmbeddingClassifier):

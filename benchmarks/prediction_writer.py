@@ -30,14 +30,14 @@ from sqlalchemy import insert
 from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.data.readers import read_labelled_file, read_text_file
-from textloop.models.base import ModelResources
+from textloop.models.base import ModelResources, Use
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
 from textloop.predict.deployment import find_deployment
 from textloop.predict.model_cache import ModelCache
 from textloop.predict.outcome import to_scored
 from textloop.predict.records import records
-from textloop.registry.aliases import PRODUCTION, set_alias
+from textloop.release.deploy import deploy_model
 from textloop.serving.journal import Journal
 from textloop.serving.prediction_log import Entry, PredictionLog
 from textloop.store import Store, open_store
@@ -59,8 +59,7 @@ def deployed(settings: Settings, data: Path, label_column: str) -> Store:
     table = read_labelled_file(data / "train.csv", label_column=label_column)
     ingest_batch(store, settings, "bench", table, "train.csv")
     train_classifier(store, settings, "bench", "ngram")
-    with store.session() as session:
-        set_alias(session, "bench", PRODUCTION, 1)
+    deploy_model(store, settings, "bench", 1, force=True)
     return store
 
 
@@ -68,7 +67,7 @@ def entries(store: Store, settings: Settings, texts: list[str], rows: int) -> li
     """``rows`` classify answers of one text each, as ``serving.online`` queues them."""
     with store.session() as session:
         deployment = find_deployment(session, "bench")
-    models = ModelCache(artifacts_for(settings), ModelResources.for_settings(settings))
+    models = ModelCache(artifacts_for(settings), ModelResources.for_settings(settings, Use.SERVING))
     model = models.get(deployment.version_id, deployment.artifact_uri)
     asked = [texts[number % len(texts)] for number in range(rows)]
     scored = to_scored(model.predict_proba(asked), model.classes_)

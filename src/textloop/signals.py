@@ -29,6 +29,9 @@ class Signal:
             self._receivers.append(receiver)
         return receiver
 
+    def connected(self, receiver: Receiver) -> bool:
+        return receiver in self._receivers
+
     def disconnect(self, receiver: Receiver) -> None:
         if receiver in self._receivers:
             self._receivers.remove(receiver)

@@ -1,5 +1,6 @@
-"""``models/portable.py`` (a bundle's ``predict.py``) gives every built-in family's probabilities
-from the arrays the family writes through ``portable``: the bundle's arithmetic is the model's."""
+"""``models/shared_predict.py`` (a bundle's ``predict.py``) gives every built-in family's
+probabilities from the arrays the family writes through ``portable``: the bundle's arithmetic is
+the model's."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from textloop.bundles.writer import BundleWriter
 from textloop.errors import ConfigError
 from textloop.models import families
-from textloop.models import portable as predict
+from textloop.models import shared_predict as predict
 from textloop.models.calibrated import CalibratedClassifier
 from textloop.models.cascade import CascadeClassifier
 from textloop.models.checks import TRAIN

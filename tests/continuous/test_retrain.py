@@ -27,7 +27,12 @@ from textloop.release.rollback import previous_version, rollback
 from textloop.review.assignments import claim_next, decide
 from textloop.security.accounts import create_user
 from textloop.store import Store
-from textloop.store.queries import aliased_model, get_classifier, latest_dataset_version
+from textloop.store.queries import (
+    aliased_model,
+    get_classifier,
+    get_model_version,
+    latest_dataset_version,
+)
 from textloop.store.tables import Job, JobStatus, ReviewTask
 from textloop.worker import Worker
 
@@ -241,6 +246,24 @@ def test_rollback_returns_production_to_the_version_it_replaced_and_says_so(
     with store.session() as session:
         rolled = [e.data for e in list_events(session, types=["model.rolled_back"])]
     assert [(e["from_version"], e["version"]) for e in rolled] == [(2, 1), (1, 2)]
+
+
+def test_a_rollback_checks_no_gate_so_it_needs_neither_the_files_nor_a_probe(
+    store: Store, settings: Settings, deployed: int
+) -> None:
+    """Forced, as a rollback is: the version it returns to is taken as it was served."""
+    train_classifier(store, settings, "topics", "ngram", deploy=True, use_cache=False)
+    with store.session() as session:
+        first = get_model_version(session, get_classifier(session, "topics"), 1)
+        first.infra_validation = None  # as an imported bundle's: never probed
+    moved = rollback(store, settings, "topics")
+    assert (moved.version, moved.previous_version) == (1, 2)
+    with store.session() as session:
+        assert (
+            get_model_version(session, get_classifier(session, "topics"), 1).infra_validation
+            is None
+        )
+    assert deploy_model(store, settings, "topics", 1).previous_version == 1  # nothing moves
 
 
 def test_a_waiting_retrain_absorbs_automatic_triggers_but_not_other_explicit_requests(

@@ -49,7 +49,7 @@ def test_an_ensemble_pools_its_members_probabilities_by_weight(tmp_path) -> None
     from textloop.models.base import ModelResources, load_model, save_model
     from textloop.models.checks import TRAIN
     from textloop.models.ensemble import EnsembleClassifier
-    from textloop.models.portable import FLOOR
+    from textloop.models.shared_predict import FLOOR
 
     texts, labels = [t for t, _ in TRAIN], [label for _, label in TRAIN]
     ngram = families.create("ngram").fit(texts, labels)
@@ -73,3 +73,30 @@ def test_an_ensemble_pools_its_members_probabilities_by_weight(tmp_path) -> None
     assert np.allclose(
         load_model(tmp_path / "old", ModelResources()).predict_proba(texts), expected
     )
+
+
+def test_every_built_in_family_declares_its_tags_and_the_check_holds_it_to_them() -> None:
+    from textloop.models.checks import check_tags
+    from textloop.models.tags import FamilyTags, tags_of
+
+    for name in families.names():
+        assert isinstance(tags_of(families.get(name)), FamilyTags)
+    assert tags_of(families.get("ngram")).first_stage
+    assert tags_of(families.get("finetuned")).improves_on == "embedding"
+
+    from textloop.models.baseline import MajorityClassifier
+
+    lying = type("Lying", (MajorityClassifier,), {"tags": FamilyTags(search_space={"C": [1.0]})})
+    with pytest.raises(AssertionError, match=r"search_space names no parameter.*\['C'\]"):
+        check_tags(lying())
+    untyped = type("Untyped", (MajorityClassifier,), {"tags": {"first_stage": True}})
+    with pytest.raises(AssertionError, match="tags must be a FamilyTags"):
+        check_tags(untyped())
+
+
+def test_a_family_written_before_tags_is_read_from_its_old_attributes() -> None:
+    from textloop.models.baseline import MajorityClassifier
+    from textloop.models.tags import tags_of
+
+    old = type("Old", (MajorityClassifier,), {"first_stage": True, "min_train_texts": 50})
+    assert tags_of(old).first_stage and tags_of(old()).min_train_texts == 50

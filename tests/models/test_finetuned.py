@@ -16,7 +16,7 @@ from tests.corpus import corpus_rows
 from tests.processes import heavy_modules_after
 from textloop.bundles.writer import BundleWriter
 from textloop.config import Settings
-from textloop.models import portable
+from textloop.models import shared_predict as portable
 from textloop.models.base import ModelResources, families, load_model, save_model
 from textloop.models.finetuned import FinetunedClassifier
 from textloop.models.finetuning import Plan, finetune

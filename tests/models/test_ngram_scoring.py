@@ -9,7 +9,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from tests.processes import heavy_modules_after
 from textloop.models.base import ModelResources, load_model, save_model
 from textloop.models.ngram import NgramClassifier
-from textloop.models.portable import char_wb_ngrams, word_ngrams
+from textloop.models.shared_predict import char_wb_ngrams, word_ngrams
 
 AWKWARD = [
     "",

@@ -6,7 +6,7 @@ import pytest
 from textloop.models import families
 from textloop.models.calibrated import CalibratedClassifier, fit_temperature
 from textloop.models.checks import TRAIN
-from textloop.models.portable import rescale
+from textloop.models.shared_predict import rescale
 from textloop.pipeline.evaluation import bootstrap_intervals, evaluate, expected_calibration_error
 
 

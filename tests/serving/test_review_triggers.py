@@ -19,11 +19,15 @@ from textloop.store.tables import Job
 @pytest.fixture
 def nothing_connected() -> Iterator[None]:
     """A process whose imports connected no receiver to ``review.decided``."""
+    found = REVIEW_DECIDED.connected(after_review)
     REVIEW_DECIDED.disconnect(after_review)
     try:
         yield
     finally:
-        REVIEW_DECIDED.disconnect(after_review)  # as a fresh process has it
+        if found:  # as the test found it
+            REVIEW_DECIDED.connect(after_review)
+        else:
+            REVIEW_DECIDED.disconnect(after_review)
 
 
 def test_a_decision_over_the_api_queues_a_retrain_whatever_was_imported_before(

@@ -29,7 +29,7 @@ from textloop.bundles.writer import BundleWriter, file_hashes
 from textloop.config import Settings
 from textloop.errors import ConfigError, InvalidRequest
 from textloop.metadata.model_runs import producing_runs
-from textloop.models import portable as predict
+from textloop.models import shared_predict as predict
 from textloop.models.base import ModelResources, Use, load_model
 from textloop.registry.aliases import PRODUCTION
 from textloop.store.queries import aliased_model, get_classifier, resolve_model_version

@@ -38,7 +38,7 @@ from textloop.config import Settings
 from textloop.data.untrusted import UnsafeInput, closed_tree
 from textloop.errors import ConfigError, InvalidRequest, TextloopError
 from textloop.models.base import ModelResources, Use, load_model
-from textloop.models.portable import FORMAT, MANIFEST
+from textloop.models.shared_predict import FORMAT, MANIFEST
 from textloop.registry.models import register_model
 from textloop.store import Store
 from textloop.store.queries import get_classifier, latest_dataset_version

@@ -19,6 +19,7 @@ import numpy as np
 from textloop.data.untrusted import closed_tree
 from textloop.errors import ConfigError
 from textloop.models.arrays import save_arrays
+from textloop.models.base import family_name, portable_of
 
 ENCODER_FILES = ("tokenizer.json",)  # copied beside the INT8 graph and a manifest naming only it
 
@@ -34,10 +35,10 @@ class BundleWriter:
         """``model``'s node; a model already written is referred to, not written again."""
         if id(model) in self._nodes:
             return {"ref": self._nodes[id(model)]}
-        describe = getattr(model, "portable", None)
+        describe = portable_of(model)
         if describe is None:
             raise ConfigError(
-                f"the {getattr(model, 'family', type(model).__name__)!r} model family cannot be "
+                f"the {family_name(model)!r} model family cannot be "
                 "exported as a portable bundle (it has no portable description)"
             )
         node_id = f"n{len(self._nodes)}"

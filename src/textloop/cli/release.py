@@ -13,7 +13,7 @@ from textloop.cli.context import JsonFlag, invocation
 from textloop.cli.output import emit_json, out
 
 if TYPE_CHECKING:
-    from textloop.registry.aliases import Deployment
+    from textloop.registry.aliases import AliasMove
 
 app = typer.Typer()
 
@@ -81,7 +81,7 @@ def promote(
     _report(name, moved, as_json)
 
 
-def _report(name: str, moved: Deployment, as_json: bool) -> None:
+def _report(name: str, moved: AliasMove, as_json: bool) -> None:
     if as_json:
         emit_json(moved.__dict__)
         return

@@ -48,10 +48,13 @@ def review_check(
     as_json: JsonFlag = False,
 ) -> None:
     """Send agreed review labels that look wrong to a second review (confident learning)."""
+    from textloop.models.base import ModelResources, Use
     from textloop.review.label_quality import check_reviewed_labels
 
-    store = invocation(ctx).store
-    result = check_reviewed_labels(store, name, family)
+    run = invocation(ctx)
+    store = run.store
+    resources = ModelResources.for_settings(run.settings, Use.TRAINING)
+    result = check_reviewed_labels(store, name, family, resources)
     audit_command(ctx, store, name, checked=result.checked, flagged=len(result.flagged))
     if as_json:
         emit_json({"checked": result.checked, "flagged": result.flagged})

@@ -73,9 +73,9 @@ def retrain(
         else:
             reasons = verdict.get("reasons", [])
             emit(store, classifier_id, "model.rejected", **common, reasons=reasons)
-        deployed = bool(verdict.get("blessed")) and mode == DeployMode.AUTO
-        if deployed:
-            deployed = _deploy(store, settings, name, report.version)
+        deployed, refused = False, None
+        if verdict.get("blessed") and mode == DeployMode.AUTO:
+            deployed, refused = _deploy(store, settings, name, report.version, report.run)
     except Exception as exc:
         emit(store, classifier_id, "run.failed", classifier=name, error=str(exc))
         raise
@@ -88,6 +88,7 @@ def retrain(
         "dataset_version": report.dataset_version,
         "blessed": bool(verdict.get("blessed")),
         "deployed": deployed,
+        **({"deploy_refused": refused} if refused else {}),
         "merged": merged.__dict__ if merged else None,
         "test_accuracy": _accuracy(report),
     }
@@ -95,14 +96,17 @@ def retrain(
     return result
 
 
-def _deploy(store: Store, settings: Settings, name: str, version: int) -> bool:
-    """Deploy a blessed candidate through the one door; False when it moved nothing (it is
-    production already) or infra-validation refused it (it stays registered)."""
+def _deploy(
+    store: Store, settings: Settings, name: str, version: int, run: int | None
+) -> tuple[bool, str | None]:
+    """Deploy a blessed candidate through the one door: whether it moved production (not when
+    it is production already), and why it was refused, if it was (infra-validation, say: it
+    stays registered)."""
     try:
-        moved = deploy_model(store, settings, name, version, guard=fence)
-    except NotBlessed:
-        return False
-    return moved.previous_version != moved.version
+        moved = deploy_model(store, settings, name, version, guard=fence, details={"run": run})
+    except NotBlessed as refused:
+        return False, str(refused)
+    return moved.previous_version != moved.version, None
 
 
 def _accuracy(report: Any) -> float | None:

@@ -5,7 +5,8 @@ A family is a class with scikit-learn manners: the constructor only stores hyper
 ``predict_proba(texts)`` returns one row per text with columns in ``classes_`` order. Persistence
 is ``save(directory)`` and the classmethod ``load(directory, resources)``. Built-in families
 register here exactly as a user's own would, and ``checks.check_classifier`` verifies any of them.
-A family that sets ``learns_from_unlabelled`` also accepts ``fit(texts, labels, unlabelled=...)``.
+What a family declares about itself (it learns from unlabelled texts, it is cheap enough to
+answer first, what tuning may try) is its ``tags`` (``tags.FamilyTags``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from textloop import __version__
 from textloop.artifacts import ArtifactRoot, artifact_store
 from textloop.errors import DataError, NotFound
+from textloop.models.tags import tags_of
 from textloop.plugins import Registry
 
 if TYPE_CHECKING:
@@ -50,9 +52,9 @@ class PortableWriter(Protocol):
     """Where a fitted model writes what a portable bundle needs of it (``textloop.bundles``).
 
     A family that can leave textloop has ``portable(writer) -> dict``: the node of the bundle's
-    model tree that ``models/portable.py`` (a bundle's ``predict.py``) knows how to run, naming
-    the files it wrote through the writer. A family without it cannot be exported; nothing else
-    is asked of it.
+    model tree that ``models/shared_predict.py`` (a bundle's ``predict.py``) knows how to run,
+    naming the files it wrote through the writer. A family without it cannot be exported;
+    nothing else is asked of it.
     """
 
     def arrays(self, stem: str, arrays: dict[str, np.ndarray]) -> str: ...
@@ -125,7 +127,7 @@ class FamilyRegistry(Registry):
 
     def create(self, name: str, resources: ModelResources | None = None, **params: Any) -> Any:
         cls = self.get(name)
-        if getattr(cls, "needs_resources", False):
+        if tags_of(cls).needs_resources:
             params.setdefault("resources", resources or ModelResources())
         return cls(**params)
 
@@ -148,9 +150,26 @@ def fit_model(
     model: Any, texts: Sequence[str], labels: Sequence[str], unlabelled: Sequence[str] = ()
 ) -> Any:
     """Fit ``model``, handing it unlabelled texts only if its family can learn from them."""
-    if unlabelled and getattr(model, "learns_from_unlabelled", False):
+    if unlabelled and tags_of(model).learns_from_unlabelled:
         return model.fit(texts, labels, unlabelled=unlabelled)
     return model.fit(texts, labels)
+
+
+def warm_up_of(model: Any) -> Any:
+    """The model's ``warm_up(texts, progress=...)``, for a family that does slow per-text work
+    (encoding) it can do ahead of fitting; None for one that does not."""
+    return getattr(model, "warm_up", None)
+
+
+def portable_of(model: Any) -> Any:
+    """The model's ``portable(writer)`` (``PortableWriter``); None for a family that cannot
+    leave textloop as a bundle."""
+    return getattr(model, "portable", None)
+
+
+def family_name(model: Any) -> str:
+    """The registered name of ``model``'s family, or its class name for an unregistered one."""
+    return str(getattr(model, "family", type(model).__name__))
 
 
 def save_model(model: Any, directory: Path) -> None:
@@ -165,7 +184,7 @@ def save_model(model: Any, directory: Path) -> None:
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
 
 
-def load_model(directory: Path, resources: ModelResources) -> Any:
+def load_model(directory: Path, resources: ModelResources) -> TextClassifier:
     manifest_path = directory / MANIFEST
     if not manifest_path.exists():
         raise NotFound(f"{directory} holds no saved model ({MANIFEST} is missing)")

@@ -22,7 +22,7 @@ from textloop.models.base import (
     load_model,
     save_model,
 )
-from textloop.models.portable import EPSILON, rescale
+from textloop.models.shared_predict import EPSILON, rescale
 
 
 def fit_temperature(probabilities: np.ndarray, label_indexes: np.ndarray) -> float:

@@ -29,7 +29,7 @@ from textloop.models.base import (
     save_model,
 )
 from textloop.models.calibrated import CalibratedClassifier
-from textloop.models.portable import align
+from textloop.models.shared_predict import align
 
 MAX_DROP = 0.001  # accuracy the cascade may give up on the rows its threshold is chosen on
 NEVER = 1.01  # a threshold no confidence reaches: every text goes to the full model

@@ -29,14 +29,16 @@ from textloop.models.base import (
 )
 from textloop.models.encoders import DEFAULT_ENCODER
 from textloop.models.linear_head import LinearHead
+from textloop.models.tags import FamilyTags
 
 
 @families.register("embedding")
 class EmbeddingClassifier:
-    needs_resources = True
-    # What ``tune`` may try; the constructor's defaults are always tried first.
-    search_space: ClassVar[dict[str, list[Any]]] = {"C": [1.0, 3.0, 10.0, 30.0, 100.0]}
-    learns_from_unlabelled = True
+    tags: ClassVar[FamilyTags] = FamilyTags(
+        needs_resources=True,
+        learns_from_unlabelled=True,
+        search_space={"C": [1.0, 3.0, 10.0, 30.0, 100.0]},
+    )
 
     def __init__(
         self,

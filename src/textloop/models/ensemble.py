@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -26,12 +26,13 @@ from textloop.models.base import (
     load_model,
     save_model,
 )
-from textloop.models.portable import align, pool
+from textloop.models.shared_predict import align, pool
+from textloop.models.tags import FamilyTags
 
 
 @families.register("ensemble")
 class EnsembleClassifier:
-    needs_resources = True
+    tags: ClassVar[FamilyTags] = FamilyTags(needs_resources=True)
 
     def __init__(
         self,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from textloop.models.arrays import save_arrays
-from textloop.models.portable import softmax
+from textloop.models.shared_predict import softmax
 
 
 class LinearHead:

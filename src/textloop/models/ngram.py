@@ -25,16 +25,15 @@ from textloop.models.base import (
     unpickle,
 )
 from textloop.models.ngram_scoring import NgramScorer
+from textloop.models.tags import FamilyTags
 
 
 @families.register("ngram")
 class NgramClassifier:
-    first_stage = True  # cheap enough to answer first in a cascade (``cascade``)
-    # What ``tune`` may try; the constructor's defaults are always tried first.
-    search_space: ClassVar[dict[str, list[Any]]] = {
-        "C": [3.0, 10.0, 30.0, 100.0],
-        "char_ngrams": [[2, 5], [1, 4], [3, 6]],
-    }
+    tags: ClassVar[FamilyTags] = FamilyTags(
+        first_stage=True,  # cheap enough to answer first in a cascade (``cascade``)
+        search_space={"C": [3.0, 10.0, 30.0, 100.0], "char_ngrams": [[2, 5], [1, 4], [3, 6]]},
+    )
 
     def __init__(
         self,

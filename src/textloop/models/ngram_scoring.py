@@ -22,7 +22,7 @@ import numpy as np
 
 from textloop.models.arrays import save_arrays
 from textloop.models.linear_head import LinearHead
-from textloop.models.portable import char_wb_ngrams, word_ngrams
+from textloop.models.shared_predict import char_wb_ngrams, word_ngrams
 
 ANALYZERS = ("word", "char_wb")
 

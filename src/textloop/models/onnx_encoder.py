@@ -18,7 +18,7 @@ import numpy as np
 from textloop.errors import ConfigError
 from textloop.machine import usable_cores
 from textloop.models.encoders import CachedEncoder
-from textloop.models.portable import bucket_for, embed
+from textloop.models.shared_predict import bucket_for, embed
 
 PRECISIONS = ("int8", "fp32", "fp16")
 FORMAT = 1

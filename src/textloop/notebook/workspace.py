@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from textloop.data.datasets import IngestResult
     from textloop.pipeline.report import TrainReport
     from textloop.predict.model_cache import ModelCache
-    from textloop.registry.aliases import Deployment
+    from textloop.registry.aliases import AliasMove
     from textloop.store import Store
 
 METRIC_COLUMNS = ("accuracy", "macro_f1", "ece")  # the test metrics ``models`` shows
@@ -169,9 +169,7 @@ class Workspace:
             table[f"{name}_change"] = table[name].astype(float).diff()
         return table
 
-    def deploy(
-        self, classifier: str, version: int | None = None, force: bool = False
-    ) -> Deployment:
+    def deploy(self, classifier: str, version: int | None = None, force: bool = False) -> AliasMove:
         """Point production at ``version`` (default: the newest), through the same gates as
         ``textloop deploy``."""
         from textloop.release.deploy import deploy_model

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from textloop.artifacts import ArtifactStore, artifacts_for
 from textloop.config import Settings
 from textloop.data.datasets import load_splits
-from textloop.models.base import ModelResources, load_model
+from textloop.models.base import ModelResources, load_model, warm_up_of
 from textloop.pipeline.progress import Progress, SilentProgress
 from textloop.store.database import Store
 
@@ -38,13 +38,13 @@ class Output:
 
 
 @dataclass
-class Workspace:
+class RunWorkspace:
     """What every step of one run shares: where things live, and objects too dear to load twice."""
 
     store: Store
     settings: Settings
     classifier: str
-    resources: ModelResources = field(default_factory=ModelResources)
+    resources: ModelResources  # ``for_settings(settings, Use.TRAINING)``: never a bare default
     progress: Progress = field(default_factory=SilentProgress)
     fitted: dict[str, Any] = field(default_factory=dict)
     batches: dict[str, Any] = field(default_factory=dict)  # received tables by content hash
@@ -104,10 +104,10 @@ class Component:
             if f.metadata.get("parameter", True)
         }
 
-    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+    def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
         raise NotImplementedError
 
-    def available(self, workspace: Workspace, output: Output) -> bool:
+    def available(self, workspace: RunWorkspace, output: Output) -> bool:
         return True
 
 
@@ -119,7 +119,7 @@ def json_hash(value: Any) -> str:
 
 def warm_up(model: Any, texts: list[str], label: str, progress: Progress) -> None:
     """Let a model do its slow per-text work (encoding) up front, behind a progress bar."""
-    prepare = getattr(model, "warm_up", None)
+    prepare = warm_up_of(model)
     if prepare is None:
         return
     unique = list(dict.fromkeys(texts))

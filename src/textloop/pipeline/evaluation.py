@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from textloop.models.headline import accuracy_macro_f1, indexed, predicted_labels
+
 ECE_BINS = 15
 BOOTSTRAP_SAMPLES = 1000
 LENGTH_BUCKETS = ((0, 50, "1-50 chars"), (50, 100, "51-100 chars"), (100, 200, "101-200 chars"))
@@ -54,19 +56,6 @@ def evaluate(
             column_slices(true_labels, predicted, values, column)
         )
     return metrics
-
-
-def predicted_labels(probabilities: np.ndarray, classes: Sequence[str]) -> list[str]:
-    return [classes[i] for i in np.asarray(probabilities).argmax(axis=1)]
-
-
-def headline(
-    true_labels: Sequence[str], probabilities: np.ndarray, classes: Sequence[str]
-) -> dict[str, float]:
-    """Accuracy and macro-F1 only: what selection needs, without intervals or slices."""
-    truth, guess, k = _indexed(true_labels, predicted_labels(probabilities, classes))
-    accuracy, macro_f1 = _accuracy_macro_f1(truth, guess, k)
-    return {"accuracy": accuracy, "macro_f1": macro_f1}
 
 
 def evaluate_labels(true_labels: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
@@ -115,12 +104,12 @@ def bootstrap_intervals(
     true_labels: Sequence[str], predicted: Sequence[str], samples: int = BOOTSTRAP_SAMPLES
 ) -> dict[str, list[float]]:
     """95 % percentile intervals from resampling test rows (fixed seed: reproducible)."""
-    truth, guess, k = _indexed(true_labels, predicted)
+    truth, guess, k = indexed(true_labels, predicted)
     rng = np.random.default_rng(0)
     accuracies, macro_f1s = [], []
     for _ in range(samples):
         rows = rng.integers(0, len(truth), len(truth))
-        accuracy, macro_f1 = _accuracy_macro_f1(truth[rows], guess[rows], k)
+        accuracy, macro_f1 = accuracy_macro_f1(truth[rows], guess[rows], k)
         accuracies.append(accuracy)
         macro_f1s.append(macro_f1)
     return {
@@ -129,31 +118,10 @@ def bootstrap_intervals(
     }
 
 
-def _indexed(
-    true_labels: Sequence[str], predicted: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray, int]:
-    labels = sorted(set(true_labels) | set(predicted))
-    index = {label: i for i, label in enumerate(labels)}
-    truth = np.array([index[label] for label in true_labels], dtype=int)
-    guess = np.array([index[label] for label in predicted], dtype=int)
-    return truth, guess, len(labels)
-
-
-def _accuracy_macro_f1(truth: np.ndarray, guess: np.ndarray, k: int) -> tuple[float, float]:
-    """Macro-F1 over the labels present in either array, as ``evaluate_labels`` computes it."""
-    hit = truth == guess
-    tp = np.bincount(truth[hit], minlength=k)
-    fp = np.bincount(guess, minlength=k) - tp
-    fn = np.bincount(truth, minlength=k) - tp
-    denominator = 2 * tp + fp + fn
-    f1 = np.divide(2 * tp, denominator, out=np.zeros(k), where=denominator > 0)
-    return float(hit.mean()), float(f1[denominator > 0].mean())
-
-
 def length_slices(
     true_labels: Sequence[str], predicted: Sequence[str], texts: Sequence[str]
 ) -> dict[str, dict[str, float]]:
-    truth, guess, k = _indexed(true_labels, predicted)
+    truth, guess, k = indexed(true_labels, predicted)
     lengths = np.array([len(text) for text in texts])
     slices: dict[str, dict[str, float]] = {}
     for low, high, name in (*LENGTH_BUCKETS, (200, None, ">200 chars")):
@@ -180,7 +148,7 @@ def column_slices(
         raise ValueError(
             f"column {column!r} has {len(values)} values for {len(true_labels)} test rows"
         )
-    truth, guess, k = _indexed(true_labels, predicted)
+    truth, guess, k = indexed(true_labels, predicted)
     shown = [
         MISSING_VALUE if value is None else value if value != "" else EMPTY_VALUE
         for value in values
@@ -195,5 +163,5 @@ def column_slices(
 
 
 def _slice(truth: np.ndarray, guess: np.ndarray, k: int, rows: np.ndarray) -> dict[str, float]:
-    accuracy, macro_f1 = _accuracy_macro_f1(truth[rows], guess[rows], k)
+    accuracy, macro_f1 = accuracy_macro_f1(truth[rows], guess[rows], k)
     return {"rows": int(rows.sum()), "accuracy": accuracy, "macro_f1": macro_f1}

@@ -14,7 +14,8 @@ from sqlalchemy import delete, exists, select
 
 from textloop.config import Settings
 from textloop.data.datasets import IngestResult
-from textloop.pipeline.component import Workspace
+from textloop.models.base import ModelResources, Use
+from textloop.pipeline.component import RunWorkspace
 from textloop.pipeline.components.ingest import BatchImporter, IngestStep
 from textloop.pipeline.runner import Step, run_pipeline
 from textloop.store.database import Store
@@ -39,7 +40,10 @@ def ingest_batch(
         Step("ingest", IngestStep(dict(settings.split_fractions), built_on), ("batch",)),
     ]
     try:
-        result = run_pipeline(Workspace(store, settings, name), "ingest", steps, {"source": source})
+        workspace = RunWorkspace(
+            store, settings, name, ModelResources.for_settings(settings, Use.TRAINING)
+        )
+        result = run_pipeline(workspace, "ingest", steps, {"source": source})
     except BaseException:  # bad input or not, a refused ingest leaves no empty classifier
         if new:  # unless a concurrent ingest has stored a version in it meanwhile
             with store.session() as session:

@@ -28,7 +28,7 @@ from textloop.metadata.recorder import (
     record_artifact,
     record_execution,
 )
-from textloop.pipeline.component import Component, Output, Workspace, json_hash
+from textloop.pipeline.component import Component, Output, RunWorkspace, json_hash
 from textloop.store.queries import get_classifier
 from textloop.store.tables import Artifact, ExecutionStatus, RunStatus, utcnow
 
@@ -85,7 +85,7 @@ def downstream_of(steps: Sequence[Step], start: str) -> set[str]:
 
 
 def run_pipeline(
-    workspace: Workspace,
+    workspace: RunWorkspace,
     pipeline: str,
     steps: Sequence[Step],
     parameters: dict[str, Any],
@@ -124,7 +124,7 @@ def run_pipeline(
 
 
 def _run_step(
-    workspace: Workspace,
+    workspace: RunWorkspace,
     classifier_id: int,
     run_id: int,
     step: Step,
@@ -184,7 +184,7 @@ def _run_step(
 
 
 def _reuse(
-    workspace: Workspace,
+    workspace: RunWorkspace,
     step: Step,
     key: str,
     inputs: dict[str, Output],

@@ -18,8 +18,9 @@ from typing import Any
 
 from textloop.config import Settings
 from textloop.models.base import ModelResources, Use, families
+from textloop.models.tags import tags_of
 from textloop.pipeline.blessing import BlessingThresholds
-from textloop.pipeline.component import Workspace
+from textloop.pipeline.component import RunWorkspace
 from textloop.pipeline.components.bless import BlessStep
 from textloop.pipeline.components.data_checks import (
     SchemaStep,
@@ -60,9 +61,10 @@ def training_steps(
     thresholds: BlessingThresholds | None = None,
     deploy: bool = False,
     cascade_max_drop: float = 0.0,
+    encoder_runtime: str = "onnx-int8",
 ) -> list[Step]:
     limits = thresholds or BlessingThresholds()
-    learns = any(getattr(families.get(c), "learns_from_unlabelled", False) for c in candidates)
+    learns = any(tags_of(families.get(c)).learns_from_unlabelled for c in candidates)
     pool = ("pool",) if learns else ()
     steps = [
         Step("dataset", DatasetImporter(dataset_version)),
@@ -85,7 +87,7 @@ def training_steps(
             ),
             ("split", "evaluate", "production"),
         ),
-        Step("infra_validate", InfraValidateStep(), ("split", "train")),
+        Step("infra_validate", InfraValidateStep(encoder_runtime), ("split", "train")),
         Step("push", PushStep(), ("dataset", "train", "evaluate", "bless", "infra_validate")),
     ]
     if deploy:
@@ -135,6 +137,7 @@ def train_classifier(
         tuple(slice_columns),
         deploy=deploy,
         cascade_max_drop=settings.cascade_max_drop,
+        encoder_runtime=settings.encoder_runtime,
     )
     if from_step is not None:
         downstream_of(steps, from_step)  # an unknown step is bad input
@@ -151,7 +154,7 @@ def train_classifier(
         "from_step": from_step,
         "use_cache": use_cache,
     }
-    workspace = Workspace(
+    workspace = RunWorkspace(
         store,
         settings,
         name,

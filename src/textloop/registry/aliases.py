@@ -51,7 +51,10 @@ def require_served(alias: str) -> str:
 
 
 @dataclass(frozen=True)
-class Deployment:
+class AliasMove:
+    """What a deploy, promotion or rollback did: ``alias`` now holds ``version``, where it held
+    ``previous_version``. (What serves a request is ``predict.deployment.Deployment``.)"""
+
     classifier: str
     alias: str
     version: int
@@ -65,7 +68,7 @@ def set_alias(
     version: int | None = None,
     force: bool = False,
     record: bool = True,
-) -> Deployment:
+) -> AliasMove:
     """Point ``alias`` at ``version`` (default: the newest) and return what it replaced.
 
     ``production`` only takes a blessed version unless ``force`` is given. The move is recorded
@@ -91,7 +94,7 @@ def set_alias(
     session.flush()
     if record:
         _record_deployment(session, classifier.id, name, alias, target.version, previous, force)
-    return Deployment(
+    return AliasMove(
         classifier=name,
         alias=alias,
         version=target.version,

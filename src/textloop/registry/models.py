@@ -12,13 +12,11 @@ from sqlalchemy.orm import Session
 
 from textloop.artifacts import ArtifactRoot, artifact_store
 from textloop.models.base import save_model
+from textloop.models.compose import trained_family
 from textloop.store.queries import (
     next_version,
 )
 from textloop.store.tables import Classifier, DatasetVersion, ModelVersion
-
-CALIBRATED = "calibrated"  # the wrapper family; the name stored and shown is the inner one
-CASCADE = "cascade"
 
 
 def register_model(
@@ -47,11 +45,3 @@ def register_model(
     session.add(record)
     session.flush()
     return record
-
-
-def trained_family(model: Any) -> str:
-    """The family that learned, as the CLI names it (``ngram``, ``ensemble``), not ``calibrated``
-    or ``cascade``: they wrap winners, so their names would say nothing about the model."""
-    wrapped = {CALIBRATED: "model", CASCADE: "full"}.get(model.family)
-    inner = getattr(model, wrapped, None) if wrapped else None
-    return trained_family(inner) if inner is not None else str(model.family)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from textloop.config import Settings
 from textloop.errors import InvalidRequest, NotFound, Remedy
-from textloop.registry.aliases import PRODUCTION, SERVED, Deployment
+from textloop.registry.aliases import PRODUCTION, SERVED, AliasMove
 from textloop.release.deploy import deploy_model
 from textloop.store.database import Store
 from textloop.store.queries import aliased_model, get_classifier
@@ -24,7 +24,7 @@ def promote(
     source: str,
     target: str = PRODUCTION,
     force: bool = False,
-) -> Deployment:
+) -> AliasMove:
     """Point ``target`` at the version behind ``source`` and return what ``target`` held."""
     for alias, field in ((source, "from"), (target, "to")):
         if alias not in SERVED:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from textloop.config import Settings
 from textloop.errors import InvalidRequest, NotFound
-from textloop.registry.aliases import PRODUCTION, Deployment
+from textloop.registry.aliases import PRODUCTION, AliasMove
 from textloop.release.deploy import deploy_model
 from textloop.store.database import Store
 from textloop.store.queries import aliased_model, get_classifier
@@ -23,7 +23,7 @@ from textloop.store.tables import Artifact
 HISTORY = 200  # deployments looked through; production moves far less often than that
 
 
-def rollback(store: Store, settings: Settings, name: str) -> Deployment:
+def rollback(store: Store, settings: Settings, name: str) -> AliasMove:
     with store.session() as session:
         classifier = get_classifier(session, name)
         current = aliased_model(session, classifier, PRODUCTION)

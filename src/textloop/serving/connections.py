@@ -34,7 +34,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from textloop.serving.errors import error_body
 
-log = logging.getLogger("textloop.serving")
+log = logging.getLogger(__name__)
 REFUSED_GRACE = 1.0  # seconds a refused connection stays open for its 503 to leave
 REFUSALS_LOGGED_EVERY = 60.0
 REASONS = {

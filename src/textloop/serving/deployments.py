@@ -28,7 +28,7 @@ from textloop.store.database import Store
 
 Served = tuple[str, str]  # (classifier name, alias)
 
-log = logging.getLogger("textloop.deployments")
+log = logging.getLogger(__name__)
 
 
 class DeploymentCache:

@@ -28,7 +28,7 @@ from textloop.errors import TextloopError
 from textloop.serving.policy import Surface
 from textloop.serving.portal.session import SignInRequired
 
-log = logging.getLogger("textloop.serving")
+log = logging.getLogger(__name__)
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:

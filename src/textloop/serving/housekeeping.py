@@ -20,7 +20,7 @@ from textloop.serving.uploads import PREFIX
 from textloop.store.database import Store
 
 EVERY = 600.0
-log = logging.getLogger("textloop.housekeeping")
+log = logging.getLogger(__name__)
 
 
 class Housekeeping:

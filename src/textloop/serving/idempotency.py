@@ -38,7 +38,7 @@ ABANDONED_AFTER = timedelta(hours=1)
 KEPT_FOR = timedelta(hours=24)  # how long a key is remembered (``forget_old``)
 
 
-log = logging.getLogger("textloop.idempotency")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from textloop.serving.rejected import RejectedRows, reason, refused
 from textloop.store.database import Store
 from textloop.store.tables import Prediction, ReviewTask
 
-log = logging.getLogger("textloop.journal")
+log = logging.getLogger(__name__)
 SUFFIX = ".jsonl"
 CLAIMED = ".recovering-"
 SEGMENT_BYTES = 8 * 1024 * 1024

@@ -37,7 +37,7 @@ from textloop.serving.services import ServiceThread
 from textloop.store.database import Store
 from textloop.store.tables import Prediction, ReviewTask
 
-log = logging.getLogger("textloop.predictions")
+log = logging.getLogger(__name__)
 LIMIT = 20_000  # predictions waiting to be stored, past which classify answers 503
 BATCH = 2_000  # predictions per transaction
 GROUP_SECONDS = 0.05  # at most one commit this often: a commit's work is paid by many requests

@@ -33,7 +33,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 MAX_AGE = 1.0  # seconds an entry is trusted since it was last read from the database
 INTERVAL = 0.5  # seconds between refreshes
-log = logging.getLogger("textloop.refresher")
+log = logging.getLogger(__name__)
 
 
 class RefreshingCache(Generic[K, V]):

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("textloop.predictions")
+log = logging.getLogger(__name__)
 FILE = "predictions.jsonl"
 
 

@@ -38,7 +38,7 @@ from textloop.serving.uploads import upload_folder
 from textloop.store.database import Store, head_revision, open_store
 from textloop.store.tables import Classifier, ModelAlias
 
-log = logging.getLogger("textloop.server")
+log = logging.getLogger(__name__)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from textloop.serving.services import ServiceThread
 from textloop.store.database import Store
 from textloop.store.tables import ShadowPrediction, utcnow
 
-log = logging.getLogger("textloop.shadow")
+log = logging.getLogger(__name__)
 CAPACITY = 1000  # batches waiting to be scored
 
 

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from textloop.models.headline import predicted_labels
 from textloop.pipeline.blessing import BlessingThresholds, bless
-from textloop.pipeline.component import Component, Output, Workspace, json_hash
-from textloop.pipeline.evaluation import evaluate_labels, predicted_labels
+from textloop.pipeline.component import Component, Output, RunWorkspace, json_hash
+from textloop.pipeline.evaluation import evaluate_labels
 
 _DEFAULTS = BlessingThresholds()
 
@@ -21,7 +22,7 @@ class BlessStep(Component):
     min_class_support: int = _DEFAULTS.min_class_support
     name: ClassVar[str] = "bless"
 
-    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+    def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
         candidate = inputs["evaluate"].properties["test"]
         production = inputs["production"].properties
         texts, labels = workspace.splits(inputs["split"].properties["dataset_version_id"]).get(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from textloop.data.schema import Schema
 from textloop.data.statistics import TextStatistics
 from textloop.errors import Remedy, TrainingError
-from textloop.pipeline.component import Component, Output, Workspace, json_hash
+from textloop.pipeline.component import Component, Output, RunWorkspace, json_hash
 from textloop.store.tables import Classifier, DatasetVersion, Example
 
 
@@ -27,7 +27,7 @@ class StatisticsStep(Component):
 
     name: ClassVar[str] = "statistics"
 
-    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+    def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
         with workspace.store.session() as session:
             dataset = _dataset(session, inputs["dataset"])
             if dataset.statistics:
@@ -49,7 +49,7 @@ class SchemaStep(Component):
 
     name: ClassVar[str] = "schema"
 
-    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+    def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
         with workspace.store.session() as session:
             dataset = _dataset(session, inputs["dataset"])
             classifier = session.get(Classifier, dataset.classifier_id)
@@ -68,7 +68,7 @@ class ValidateStep(Component):
     ignore_anomalies: bool = False
     name: ClassVar[str] = "validate"
 
-    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+    def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
         with workspace.store.session() as session:
             dataset = _dataset(session, inputs["dataset"])
             anomalies = list(dataset.anomalies or [])
@@ -99,7 +99,7 @@ class SplitStep(Component):
 
     name: ClassVar[str] = "split"
 
-    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+    def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
         dataset = inputs["dataset"]
         splits = workspace.splits(dataset.properties["dataset_version_id"])
         counts = {name: len(texts) for name, (texts, _) in splits.items()}

@@ -1,9 +1,10 @@
 """Deploy: make the pushed version ``production`` through ``release.deploy``, the one door.
 
-Only in runs asked to deploy (``train --deploy``, ``Workspace.train(deploy=True)``, retrains in
-``auto`` mode). It always runs, never cached: whether to move the alias depends on the moment,
-not only on the inputs. A version that does not qualify stays registered and the output says
-why; the run records the move as this step's output, so the door records nothing of its own.
+Only in runs asked to deploy (``train --deploy``, ``Workspace.train(deploy=True)`` (the
+notebook's)); a retrain deploys through the same door after announcing its verdict. It always runs,
+never cached: whether to move the alias depends on the moment, not only on the inputs. A version
+that does not qualify stays registered and the output says why; the run records the move as this
+step's output, so the door records nothing of its own.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, ClassVar
 
 from textloop.errors import NotBlessed
 from textloop.jobs.lease import fence
-from textloop.pipeline.component import Component, Output, Workspace
+from textloop.pipeline.component import Component, Output, RunWorkspace
 from textloop.registry.aliases import PRODUCTION
 from textloop.release.deploy import deploy_model
 from textloop.store.queries import aliased_model, get_classifier
@@ -27,7 +28,7 @@ class DeployStep(Component):
     name: ClassVar[str] = "deploy"
     cacheable: ClassVar[bool] = False
 
-    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+    def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
         version = inputs["push"].properties["version"]
         properties: dict[str, Any] = {"alias": self.alias, "version": version}
         with workspace.store.session() as session:

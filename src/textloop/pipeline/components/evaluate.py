@@ -14,14 +14,10 @@ import numpy as np
 
 from textloop.models.calibrated import CalibratedClassifier
 from textloop.models.cascade import CascadeClassifier
-from textloop.models.portable import rescale
-from textloop.pipeline.component import Component, Output, Workspace, json_hash
-from textloop.pipeline.evaluation import (
-    evaluate,
-    expected_calibration_error,
-    headline,
-    predicted_labels,
-)
+from textloop.models.headline import headline, predicted_labels
+from textloop.models.shared_predict import rescale
+from textloop.pipeline.component import Component, Output, RunWorkspace, json_hash
+from textloop.pipeline.evaluation import evaluate, expected_calibration_error
 from textloop.predict.predictor import DIRECT
 
 
@@ -30,7 +26,7 @@ class EvaluateStep(Component):
     slice_columns: tuple[str, ...] = ()
     name: ClassVar[str] = "evaluate"
 
-    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+    def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
         candidate = inputs["train"]
         dataset_version_id = inputs["split"].properties["dataset_version_id"]
         texts, labels = workspace.splits(dataset_version_id).get("test", ([], []))
@@ -78,7 +74,7 @@ class EvaluateStep(Component):
         }
 
     def _columns(
-        self, workspace: Workspace, dataset_version_id: int
+        self, workspace: RunWorkspace, dataset_version_id: int
     ) -> dict[str, list[str | None]] | None:
         if not self.slice_columns:
             return None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from textloop.metadata.recorder import dataset_uri, find_artifact, model_uri
-from textloop.pipeline.component import Component, Output, Workspace
+from textloop.pipeline.component import Component, Output, RunWorkspace
 from textloop.registry.aliases import PRODUCTION
 from textloop.review.pool import pool_digest
 from textloop.store.queries import aliased_model, get_classifier, get_dataset_version
@@ -27,7 +27,7 @@ class DatasetImporter(Component):
     cacheable: ClassVar[bool] = False
     importer: ClassVar[bool] = True
 
-    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+    def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
         with workspace.store.session() as session:
             classifier = get_classifier(session, workspace.classifier)
             dataset = get_dataset_version(session, classifier, self.dataset_version)
@@ -53,7 +53,7 @@ class ProductionImporter(Component):
     cacheable: ClassVar[bool] = False
     importer: ClassVar[bool] = True
 
-    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+    def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
         name = workspace.classifier
         with workspace.store.session() as session:
             model = aliased_model(session, get_classifier(session, name), self.alias)
@@ -83,7 +83,7 @@ class PoolImporter(Component):
     cacheable: ClassVar[bool] = False
     importer: ClassVar[bool] = True
 
-    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+    def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
         with workspace.store.session() as session:
             classifier = get_classifier(session, workspace.classifier)
             count, digest = pool_digest(session, classifier.id)

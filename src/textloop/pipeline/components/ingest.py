@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from textloop.data.datasets import ingest_table
 from textloop.metadata.recorder import dataset_uri
-from textloop.pipeline.component import NOT_A_PARAMETER, Component, Output, Workspace
+from textloop.pipeline.component import NOT_A_PARAMETER, Component, Output, RunWorkspace
 
 
 @dataclass
@@ -28,7 +28,7 @@ class BatchImporter(Component):
     cacheable: ClassVar[bool] = False
     importer: ClassVar[bool] = True
 
-    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+    def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
         digest = table_hash(self.table)
         workspace.batches[digest] = self.table
         return Output(
@@ -49,7 +49,7 @@ class IngestStep(Component):
     built_on: int | None = field(default=None, metadata=NOT_A_PARAMETER)
     name: ClassVar[str] = "ingest"
 
-    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+    def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
         batch = inputs["batch"]
         table = workspace.batches[batch.content_hash]
         with workspace.store.session() as session:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from textloop.metadata.recorder import model_uri
-from textloop.pipeline.component import Component, Output, Workspace
+from textloop.pipeline.component import Component, Output, RunWorkspace
 from textloop.registry.models import register_model
 from textloop.store.queries import get_classifier
 from textloop.store.tables import DatasetVersion, ModelVersion
@@ -20,7 +20,7 @@ from textloop.store.tables import DatasetVersion, ModelVersion
 class PushStep(Component):
     name: ClassVar[str] = "push"
 
-    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+    def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
         candidate = inputs["train"].properties
         evaluation = inputs["evaluate"].properties
         verdict = inputs["bless"].properties
@@ -58,7 +58,7 @@ class PushStep(Component):
             model_uri(name, version),
         )
 
-    def available(self, workspace: Workspace, output: Output) -> bool:
+    def available(self, workspace: RunWorkspace, output: Output) -> bool:
         with workspace.store.session() as session:
             record = session.get(ModelVersion, output.properties.get("model_version_id"))
             return record is not None and workspace.artifacts.exists(record.artifact_uri)

@@ -16,31 +16,16 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textloop.models.base import families, fit_model
-from textloop.pipeline.component import Component, Output, Workspace, json_hash, warm_up
-from textloop.pipeline.evaluation import headline
+from textloop.models.compose import worth_fitting
+from textloop.models.headline import headline
+from textloop.models.tags import tags_of
+from textloop.pipeline.component import Component, Output, RunWorkspace, json_hash, warm_up
 
 
 def family_versions(names: Sequence[str]) -> dict[str, str | None]:
     """A family's own ``version`` (if it declares one), so that changing its code invalidates
     cached steps even when textloop's version stays the same (a user's family, say)."""
-    return {name: getattr(families.get(name), "version", None) for name in names}
-
-
-def worth_fitting(candidates: Sequence[str], train_texts: int) -> tuple[list[str], dict[str, str]]:
-    """The candidates to fit on ``train_texts`` texts, and why any others are left out: among
-    several, a family that declares ``min_train_texts`` (fine-tuning an encoder, say, whose cost
-    only pays, and whose gain validation can only show, on enough texts) waits until there are
-    that many. A family named alone, or with only such others, is always fitted."""
-    if len(candidates) == 1:
-        return list(candidates), {}
-    kept, skipped = [], {}
-    for family in candidates:
-        needs = getattr(families.get(family), "min_train_texts", 0)
-        if train_texts < needs:
-            skipped[family] = f"needs {needs} texts to train on among several, has {train_texts}"
-        else:
-            kept.append(family)
-    return (kept, skipped) if kept else (list(candidates), {})
+    return {name: tags_of(families.get(name)).version for name in names}
 
 
 def fitted_key(family: str, params: dict[str, Any], splits: str, pool: str | None) -> str:
@@ -55,7 +40,7 @@ def pool_hash(inputs: Mapping[str, Output]) -> str | None:
 def configurations(family: str, seed: int) -> list[dict[str, Any]]:
     """Overrides to try for ``family``: ``{}`` (its defaults) first, then the shuffled grid
     without the point that repeats the defaults."""
-    space: dict[str, list[Any]] = getattr(families.get(family), "search_space", {})
+    space = tags_of(families.get(family)).search_space
     names = sorted(space)
     if not names:
         return [{}]
@@ -77,7 +62,7 @@ class TuneStep(Component):
     seed: int = 0
     name: ClassVar[str] = "tune"
 
-    def run(self, workspace: Workspace, inputs: Mapping[str, Output]) -> Output:
+    def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
         split, pool = inputs["split"], inputs.get("pool")
         defaults = {f: _params(workspace, f, {}) for f in self.candidates}
         if self.trials <= 0:
@@ -92,7 +77,7 @@ class TuneStep(Component):
                 {"best": defaults, "trials": [], "skipped": "no validation rows to score on"},
             )
         unlabelled = workspace.unlabelled(pool, splits)
-        fitting, _ = worth_fitting(self.candidates, len(train_texts))
+        fitting, _ = worth_fitting(self.candidates, train_labels)
         queues = {f: configurations(f, self.seed) for f in fitting}
         rounds = max(len(queue) for queue in queues.values())
         order = [f for i in range(rounds) for f in fitting if i < len(queues[f])]
@@ -141,6 +126,6 @@ class TuneStep(Component):
         return {**super().parameters(), "family_versions": family_versions(self.candidates)}
 
 
-def _params(workspace: Workspace, family: str, overrides: dict[str, Any]) -> dict[str, Any]:
+def _params(workspace: RunWorkspace, family: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """The full, JSON-able parameters of ``family`` with ``overrides`` applied."""
     return dict(families.create(family, workspace.resources, **overrides).get_params())

@@ -2,7 +2,7 @@
 
 import pytest
 
-from textloop.pipeline.selection import weight_grid
+from textloop.models.selection import weight_grid
 
 
 @pytest.mark.parametrize(("members", "count"), [(1, 1), (2, 9), (3, 36)])

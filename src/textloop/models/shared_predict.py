@@ -1,13 +1,13 @@
 """Classify texts with a textloop model bundle, with nothing but numpy, onnxruntime and tokenizers.
 
-This file (Python 3.10 or newer) is copied to the root of every bundle ``textloop export``
-writes, so a model can run where textloop is not installed (an edge device, another team's
-service). It reads the bundle's
-``bundle.json``: a tree of nodes that says how the model turns a text into probabilities, with
-the arrays each node needs beside it. Its arithmetic is textloop's own: the model families
-import their analyzers, softmax, calibration and pooling from here (this module imports nothing
-of textloop, so it runs alone), and ``textloop export`` refuses to write a bundle whose answers
-here differ from the model's.
+Shared by both places a model predicts: this file (Python 3.10 or newer) is copied to the root of
+every bundle ``textloop export`` writes, as ``predict.py``, so a model can run where textloop is not
+installed (an edge device, another team's service), and the served model families do their
+arithmetic with it. It reads the bundle's ``bundle.json``: a tree of nodes that says how the model
+turns a text into probabilities, with the arrays each node needs beside it. Its arithmetic is
+textloop's own: the model families import their analyzers, softmax, calibration and pooling from
+here (this module imports nothing of textloop, so it runs alone), and ``textloop export`` refuses to
+write a bundle whose answers here differ from the model's.
 
     import predict
     model = predict.load("path/to/bundle")

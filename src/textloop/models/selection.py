@@ -1,4 +1,4 @@
-"""Choosing among fitted candidates on validation, including their weighted ensemble."""
+"""The weighted ensemble of fitted candidates: the weights that fit validation best."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 
 from textloop.models.calibrated import fit_temperature
 from textloop.models.ensemble import EnsembleClassifier
-from textloop.models.portable import align, pool, rescale
-from textloop.pipeline.evaluation import headline
+from textloop.models.headline import headline
+from textloop.models.shared_predict import align, pool, rescale
 
 STEPS = 10  # weights are multiples of 1/STEPS, each member at least one
 

@@ -1,0 +1,188 @@
+"""From fitted candidates to the model that is saved: the winner, calibrated, maybe cascaded.
+
+Which families are worth fitting at all depends on the data (``worth_fitting``: fine-tuning an
+encoder pays with few labels per class, not with many). With more than one candidate, their weighted
+ensemble joins them (weights chosen on validation, ``selection``) and the best on validation wins;
+ties go to the earlier, simpler candidate. A validation split too small to tell candidates apart
+(fewer than ``MIN_VALIDATION_PER_LABEL`` texts per label) chooses nothing: the family measured best
+at so few labels (``FEW_LABELS_PRIOR``) is taken, without an ensemble whose weights would be fitted
+to noise. The winner's confidence is calibrated on validation by temperature scaling. Where the
+winner is not itself cheap and a cheap candidate was fitted too (a family tagged ``first_stage``:
+the n-gram model, alone or inside the ensemble), the cheap one answers first in a ``cascade`` whose
+threshold keeps validation accuracy within ``cascade_max_drop`` of the winner's. Every choice is
+made on validation rows only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from textloop.models.base import TextClassifier, families
+from textloop.models.calibrated import CalibratedClassifier
+from textloop.models.cascade import CascadeClassifier
+from textloop.models.headline import headline
+from textloop.models.selection import weighted_ensemble
+from textloop.models.tags import tags_of
+
+ENSEMBLE = "ensemble"
+# Below this many validation texts per label, the difference between two candidates on
+# validation is mostly noise: on a 10-per-intent sample of Banking77 (about one validation text
+# per intent), ``auto`` chose ``embedding`` (test accuracy 0.837) over ``finetuned`` (0.866).
+MIN_VALIDATION_PER_LABEL = 5
+# Best first, as measured with few labels per class (``benchmarks/few_labels.py``, Banking77 at
+# 5 and 10 labels per intent, three seeds): fine-tuning ahead of the frozen encoder by 1.0-1.7
+# points, both far ahead of n-grams.
+FEW_LABELS_PRIOR = ("finetuned", "embedding", "ngram")
+WRAPPED = {"calibrated": "model", "cascade": "full"}  # wrapper family → its inner model
+
+
+@dataclass
+class Composition:
+    model: TextClassifier  # what is saved and served
+    winner: str  # the candidate (or ``ensemble``) it was built from
+    validation: dict[str, dict[str, float]]  # accuracy and macro-F1 of every candidate
+    calibration: dict[str, Any] = field(default_factory=dict)
+    cascade: dict[str, Any] = field(default_factory=dict)
+    fit_reports: dict[str, Any] = field(default_factory=dict)
+
+
+def compose(
+    fitted: dict[str, TextClassifier],
+    texts: Sequence[str],
+    labels: Sequence[str],
+    cascade_max_drop: float = 0.0,
+) -> Composition:
+    """The model to save from ``fitted`` (family → fitted model, simplest first), chosen and
+    calibrated on the validation ``texts``; without validation rows, the first candidate as is."""
+    texts, labels = list(texts), list(labels)
+    scores = {
+        family: headline(labels, model.predict_proba(texts), model.classes_)
+        for family, model in fitted.items()
+        if texts
+    }
+    candidates = dict(fitted)
+    guessing = len(fitted) > 1 and too_few_to_choose(labels)
+    if len(fitted) > 1 and not guessing:
+        candidates[ENSEMBLE], scores[ENSEMBLE] = weighted_ensemble(
+            list(fitted.values()), texts, labels
+        )
+
+    def rank(name: str) -> tuple[float, float]:
+        score = scores.get(name, {})
+        return score.get("accuracy", 0.0), score.get("macro_f1", 0.0)
+
+    winner = by_prior(fitted) if guessing else max(candidates, key=rank)
+    composed = Composition(
+        candidates[winner], winner, scores, fit_reports=fit_reports(fitted, scores)
+    )
+    if texts:
+        calibrated = CalibratedClassifier(candidates[winner]).fit(texts, labels)
+        composed.model = calibrated
+        composed.calibration = {"method": "temperature", "temperature": calibrated.temperature_}
+        if cascade_max_drop > 0:
+            composed.model, composed.cascade = cascaded(
+                calibrated, fitted, texts, labels, cascade_max_drop
+            )
+    return composed
+
+
+def too_few_to_choose(labels: Sequence[str]) -> bool:
+    """Whether ``labels`` (the validation split's) hold too few texts per label to choose by."""
+    return len(labels) < MIN_VALIDATION_PER_LABEL * len(set(labels))
+
+
+def by_prior(fitted: dict[str, Any]) -> str:
+    """The fitted family measured best with few labels; a family the prior does not know (a
+    user's own) only where no known one was fitted, the first of them."""
+    known = [name for name in FEW_LABELS_PRIOR if name in fitted]
+    return known[0] if known else next(iter(fitted))
+
+
+def worth_fitting(
+    candidates: Sequence[str], labels: Sequence[str]
+) -> tuple[list[str], dict[str, str]]:
+    """The candidates to fit on training texts with these ``labels``, and why any others are
+    left out: among several, a family tagged ``min_train_texts`` (fine-tuning an encoder, say,
+    whose cost only pays, and whose gain validation can only show, on enough texts) waits until
+    there are that many, and one tagged ``max_texts_per_label`` stops where its gain stops
+    paying. A family named alone, or with only such others, is always fitted."""
+    if len(candidates) == 1:
+        return list(candidates), {}
+    per_label = len(labels) / max(len(set(labels)), 1)
+    kept, skipped = [], {}
+    for family in candidates:
+        tags = tags_of(families.get(family))
+        if len(labels) < tags.min_train_texts:
+            skipped[family] = (
+                f"needs {tags.min_train_texts} texts to train on among several, has {len(labels)}"
+            )
+        elif tags.max_texts_per_label is not None and per_label > tags.max_texts_per_label:
+            skipped[family] = (
+                f"pays with up to {tags.max_texts_per_label} texts per label among several, "
+                f"has {per_label:.0f}"
+            )
+        else:
+            kept.append(family)
+    return (kept, skipped) if kept else (list(candidates), {})
+
+
+def cascaded(
+    model: CalibratedClassifier,
+    fitted: dict[str, Any],
+    texts: list[str],
+    labels: list[str],
+    max_drop: float,
+) -> tuple[Any, dict[str, Any]]:
+    """``model`` behind a cheap first stage, with what the cascade does on validation; ``model``
+    itself where it is cheap already, no cheap model was fitted, or none would answer early."""
+    winner = model.model
+    if tags_of(winner).first_stage:
+        return model, {}
+    members = [*fitted.values(), *getattr(winner, "models_", [])]
+    cheap = [m for m in members if tags_of(m).first_stage]
+    if not cheap:
+        return model, {}
+    first = CalibratedClassifier(cheap[0]).fit(texts, labels)
+    cascade = CascadeClassifier(first, model, max_drop).fit(texts, labels)
+    early, full = cascade.both(texts)
+    share = float(cascade.sure(early).mean())
+    report = {
+        "first": cheap[0].family,
+        "threshold": round(cascade.threshold_, 4),
+        "answered_early": round(share, 4),
+        "validation_accuracy": {
+            "cascade": _accuracy(labels, cascade.combine(early, full), cascade.classes_),
+            "full": _accuracy(labels, full, cascade.classes_),
+        },
+    }
+    return (cascade, report) if share > 0 else (model, {**report, "used": False})
+
+
+def fit_reports(fitted: dict[str, Any], scores: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """What a family says its fit did (``fit_report_``: fine-tuning's time and steps, say), with
+    its gain on validation over the family it ``improves_on``, where both were candidates."""
+    reports: dict[str, Any] = {}
+    for family, model in fitted.items():
+        report = getattr(model, "fit_report_", None)
+        if report is None:
+            continue
+        reports[family] = dict(report)
+        baseline = tags_of(model).improves_on
+        if family in scores and baseline in scores:
+            gain = scores[family]["accuracy"] - scores[baseline]["accuracy"]
+            reports[family]["validation_gain"] = {"over": baseline, "accuracy": round(gain, 4)}
+    return reports
+
+
+def _accuracy(labels: list[str], probabilities: Any, classes: list[str]) -> float:
+    return round(headline(labels, probabilities, classes)["accuracy"], 4)
+
+
+def trained_family(model: Any) -> str:
+    """The family that learned, as the CLI names it (``ngram``, ``ensemble``), not ``calibrated``
+    or ``cascade``: they wrap winners, so their names would say nothing about the model."""
+    wrapped = WRAPPED.get(model.family)
+    inner = getattr(model, wrapped, None) if wrapped else None
+    return trained_family(inner) if inner is not None else str(model.family)
