@@ -31,7 +31,7 @@ from sklearn.svm import LinearSVC
 from textloop.config import Settings
 from textloop.data.datasets import with_fixed_test_split
 from textloop.data.readers import read_labelled_file
-from textloop.models.base import ModelResources
+from textloop.models.base import ModelResources, Use
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
 from textloop.store import open_store
@@ -84,7 +84,7 @@ def run_dataset(folder: Path, label_column: str) -> dict:
         auto_seconds = time.perf_counter() - started
         auto_report = json.loads(auto.stdout)
 
-        resources = ModelResources()
+        resources = ModelResources.for_settings(settings, Use.TRAINING)  # as ``train`` runs
         results = {
             "auto": {
                 "accuracy": auto_report["test_metrics"]["accuracy"],
@@ -116,7 +116,8 @@ def run_dataset(folder: Path, label_column: str) -> dict:
             "text": test_table.column("text").to_pylist(),
             "label": test_table.column("label").to_pylist(),
         }
-        results["baselines"] = baselines(train, test, resources)
+        # the reference runs the original encoder (PyTorch), not textloop's export
+        results["baselines"] = baselines(train, test, ModelResources())
         results["rows"] = {"train": train_table.num_rows, "test": test_table.num_rows}
         store.dispose()
     return results

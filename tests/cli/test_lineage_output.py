@@ -10,7 +10,7 @@ from textloop.cli.output import out
 from textloop.config import Settings
 from textloop.data.readers import read_labelled_file
 from textloop.metadata.lineage import prediction_lineage
-from textloop.models.base import ModelResources
+from textloop.models.base import ModelResources, Use
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
 from textloop.predict.classify import classify
@@ -27,7 +27,7 @@ def test_a_predictions_lineage_names_each_artifact_once_and_no_models_none(
     with store.session() as session:
         set_alias(session, "topics", PRODUCTION, 1)
         session.commit()
-    cache = ModelCache(artifacts_for(settings), ModelResources.for_settings(settings))
+    cache = ModelCache(artifacts_for(settings), ModelResources.for_settings(settings, Use.SERVING))
     (result,) = classify(store, cache, "topics", ["goal!"])
     with store.session() as session:
         graph = prediction_lineage(session, result.prediction_id)

@@ -33,3 +33,28 @@ def test_a_validation_split_too_small_to_tell_apart_takes_the_measured_prior() -
     enough = MIN_VALIDATION_PER_LABEL // 2 + 1  # TRAIN holds 4 texts per label: repeat it
     large = compose(fitted, TEXTS * enough, LABELS * enough)
     assert large.winner in ("ngram", "ensemble") and "ensemble" in large.validation
+
+
+def test_refitting_keeps_every_choice_and_teaches_the_members_the_validation_labels() -> None:
+    from textloop.models.base import ModelResources
+    from textloop.models.calibrated import CalibratedClassifier
+    from textloop.models.compose import refit
+    from textloop.models.ensemble import EnsembleClassifier
+    from textloop.models.tags import FamilyTags
+
+    train = [(t, label) for t, label in TRAIN if label != "tech"] * 3
+    fitted = {
+        "ngram": families.create("ngram").fit(*zip(*train, strict=True)),
+        "majority": families.create("majority").fit(*zip(*train, strict=True)),
+    }
+    composed = CalibratedClassifier.fitted(EnsembleClassifier.from_fitted(
+        list(fitted.values()), [0.7, 0.3]), 1.5)  # fmt: skip
+    again = refit(composed, TEXTS * 3, LABELS * 3, ModelResources())
+    assert isinstance(again, CalibratedClassifier) and again.temperature_ == 1.5
+    assert again.model.weights_ == composed.model.weights_
+    assert "tech" in again.classes_ and "tech" not in composed.classes_  # validation's label
+    assert all(a is not b for a, b in zip(again.model.models_, composed.model.models_, strict=True))
+
+    kept = type("Kept", (type(fitted["majority"]),), {"tags": FamilyTags(refits=False)})
+    dear = kept().fit(TEXTS, LABELS)
+    assert refit(dear, TEXTS * 3, LABELS * 3, ModelResources()) is dear

@@ -74,6 +74,6 @@ def test_a_killed_worker_leaves_production_and_another_takes_the_job_over(
         job = session.scalars(select(Job)).one()
         events = [e.type for e in list_events(session)]
     assert (job.status, job.attempts) == ("succeeded", 2), job.error
-    assert events[:3] == ["run.started", "run.failed", "run.started"]
+    assert events[:4] == ["model.deployed", "run.started", "run.failed", "run.started"]
     assert events[-1] == "run.succeeded" and production(store) == 2
     store.dispose()

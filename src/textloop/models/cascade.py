@@ -133,9 +133,14 @@ class CascadeClassifier:
         else:
             member = _members(full)[reference["index"]]
             first = CalibratedClassifier.fitted(member, reference["temperature"])
-        model = cls(first, full, saved["max_drop"])
-        model.classes_ = list(model.full.classes_)
-        model.threshold_ = float(saved["threshold"])
+        return cls.fitted(first, full, saved["max_drop"], float(saved["threshold"]))
+
+    @classmethod
+    def fitted(cls, first: Any, full: Any, max_drop: float, threshold: float) -> Self:
+        """The cascade of two fitted models with its threshold already chosen."""
+        model = cls(first, full, max_drop)
+        model.classes_ = list(full.classes_)
+        model.threshold_ = threshold
         model._count = [0, 0]
         return model
 

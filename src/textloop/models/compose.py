@@ -15,18 +15,22 @@ made on validation rows only.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from textloop.models.base import TextClassifier, families
+from textloop.errors import TextloopError
+from textloop.models.base import ModelResources, TextClassifier, families, family_name, fit_model
 from textloop.models.calibrated import CalibratedClassifier
 from textloop.models.cascade import CascadeClassifier
+from textloop.models.ensemble import EnsembleClassifier
 from textloop.models.headline import headline
 from textloop.models.selection import weighted_ensemble
 from textloop.models.tags import tags_of
 
 ENSEMBLE = "ensemble"
+log = logging.getLogger(__name__)
 # Below this many validation texts per label, the difference between two candidates on
 # validation is mostly noise: on a 10-per-intent sample of Banking77 (about one validation text
 # per intent), ``auto`` chose ``embedding`` (test accuracy 0.837) over ``finetuned`` (0.866).
@@ -86,6 +90,54 @@ def compose(
                 calibrated, fitted, texts, labels, cascade_max_drop
             )
     return composed
+
+
+def refit(
+    model: TextClassifier,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    resources: ModelResources,
+    unlabelled: Sequence[str] = (),
+) -> TextClassifier:
+    """``model`` as composed, with every member that ``refits`` fitted again on ``texts`` (the
+    train and validation splits together). What validation chose stands: the winner, the
+    ensemble weights, the temperatures, the cascade threshold; the members learn from the
+    validation labels too. On Banking77 that is 0.29 points for about 30 s (``ngram`` and
+    ``embedding`` refitted, the ensemble 0.9429 -> 0.9458 on test)."""
+    done: dict[int, Any] = {}
+
+    def again(node: Any) -> Any:
+        if id(node) not in done:  # a member shared by the cascade and the ensemble: once
+            done[id(node)] = _refitted(node, again, texts, labels, resources, unlabelled)
+        return done[id(node)]
+
+    return cast(TextClassifier, again(model))
+
+
+def _refitted(
+    node: Any,
+    again: Any,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    resources: ModelResources,
+    unlabelled: Sequence[str],
+) -> Any:
+    if isinstance(node, CalibratedClassifier):
+        return CalibratedClassifier.fitted(again(node.model), node.temperature_)
+    if isinstance(node, CascadeClassifier):
+        first, full = again(node.first), again(node.full)
+        return CascadeClassifier.fitted(first, full, node.max_drop, node.threshold_)
+    if isinstance(node, EnsembleClassifier):
+        members = [again(member) for member in node.models_]
+        return EnsembleClassifier.from_fitted(members, node.weights_, node.pooling)
+    if not tags_of(node).refits:
+        return node
+    try:
+        fresh = families.create(node.family, resources, **node.get_params())
+        return fit_model(fresh, list(texts), list(labels), unlabelled)
+    except (TextloopError, ValueError, TypeError, RuntimeError, MemoryError) as exc:
+        log.warning("%s keeps its fit on the train split: %s", family_name(node), exc)
+        return node
 
 
 def too_few_to_choose(labels: Sequence[str]) -> bool:

@@ -44,6 +44,7 @@ class FinetunedClassifier(EmbeddingClassifier):
         max_texts_per_label=50,
         improves_on="embedding",  # the same head on the frozen encoder: its gain's baseline
         version="1",
+        refits=False,  # fine-tuning twice would double the longest step of a run
     )
 
     def __init__(

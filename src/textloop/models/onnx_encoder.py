@@ -96,8 +96,12 @@ class OnnxEncoder(CachedEncoder):
         self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self._tokenizer.enable_truncation(self.manifest.max_length)
         self._tokenizer.no_padding()
+        cores = threads or min(4, usable_cores())
+        # One text per call (INT8) spreads over cores by making calls at once, each on one
+        # thread; batched calls (FP32, FP16) spread each call over the cores instead.
+        self._workers = cores if bucket_for(precision) == 1 else 1
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or min(4, usable_cores())
+        options.intra_op_num_threads = 1 if self._workers > 1 else cores
         options.inter_op_num_threads = 1
         options.enable_mem_pattern = False  # it plans for one input shape; every call differs
         # Idle ONNX Runtime threads spin by default, taking a core from the threads that read
@@ -118,7 +122,12 @@ class OnnxEncoder(CachedEncoder):
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Encode ``texts`` without the cache, as a bundle's ``predict.py`` does."""
         return embed(
-            self._session, self._tokenizer, texts, self.dimension, bucket_for(self.precision)
+            self._session,
+            self._tokenizer,
+            texts,
+            self.dimension,
+            bucket_for(self.precision),
+            self._workers,
         )
 
     def agreement(self) -> float:

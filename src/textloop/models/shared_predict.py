@@ -220,14 +220,22 @@ def bucket_for(precision: str) -> int:
 
 
 def embed(
-    session: Any, tokenizer: Any, texts: Sequence[str], dimension: int, bucket: int = BUCKET
+    session: Any,
+    tokenizer: Any,
+    texts: Sequence[str],
+    dimension: int,
+    bucket: int = BUCKET,
+    workers: int = 1,
 ) -> np.ndarray:
     """Embeddings of ``texts`` from an ONNX encoder ``session``, in calls of ``bucket`` texts
-    sorted by token length, so that short texts are not padded to the length of long ones."""
+    sorted by token length, so that short texts are not padded to the length of long ones.
+    ``workers`` threads make calls at once (ONNX Runtime runs them in parallel): how one-text
+    calls use several cores, each call on one."""
     encoded = [item.ids for item in tokenizer.encode_batch(list(texts))]
     order = sorted(range(len(encoded)), key=lambda row: len(encoded[row]))
     result = np.zeros((len(encoded), dimension), dtype=np.float32)
-    for start in range(0, len(order), bucket):
+
+    def call(start: int) -> None:
         rows = order[start : start + bucket]
         width = max(len(encoded[row]) for row in rows)
         ids = np.zeros((len(rows), width), dtype=np.int64)
@@ -237,6 +245,16 @@ def embed(
             mask[place, : len(encoded[row])] = 1
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         result[rows] = session.run(None, feeds)[0]
+
+    starts = range(0, len(order), bucket)
+    if workers > 1 and len(starts) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(call, starts))
+    else:
+        for start in starts:
+            call(start)
     return result
 
 

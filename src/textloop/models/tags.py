@@ -27,6 +27,9 @@ class FamilyTags:
     # gain over the others stops paying for its time
     max_texts_per_label: int | None = None
     improves_on: str | None = None  # the family its gain on validation is reported against
+    # fitted again on train and validation together once it is chosen (``compose.refit``);
+    # False for a family whose fit costs too much to make twice (fine-tuning an encoder)
+    refits: bool = True
     # what tuning may try, parameter to values; the constructor's defaults are tried first
     search_space: Mapping[str, list[Any]] = field(default_factory=lambda: MappingProxyType({}))
 

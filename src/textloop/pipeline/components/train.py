@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textloop.errors import TextloopError, TrainingError
-from textloop.models.base import families, fit_model, save_model
-from textloop.models.compose import compose, worth_fitting
+from textloop.models.base import TextClassifier, families, fit_model, save_model
+from textloop.models.compose import compose, refit, worth_fitting
 from textloop.pipeline.component import Component, Output, RunWorkspace, Splits, warm_up
 from textloop.pipeline.components.tune import (
     family_versions,
@@ -35,13 +35,15 @@ class TrainStep(Component):
         splits = workspace.splits(inputs["split"].properties["dataset_version_id"])
         self._check(workspace.classifier, splits)
         fitted, skipped = self._fit(workspace, inputs, splits)
-        composed = compose(fitted, *splits.get("validation", ([], [])), self.cascade_max_drop)
-        relative, content_hash = _save_candidate(workspace, composed.model)
-        workspace.keep_model(relative, composed.model)
+        validation = splits.get("validation", ([], []))
+        composed = compose(fitted, *validation, self.cascade_max_drop)
+        model = self._refit(workspace, inputs, splits, composed.model)
+        relative, content_hash = _save_candidate(workspace, model)
+        workspace.keep_model(relative, model)
         properties = {
             "path": relative,
             "family": composed.winner,
-            "classes": list(composed.model.classes_),
+            "classes": list(model.classes_),
             "validation": composed.validation,
             "selected_from": [*fitted, *([] if len(fitted) < 2 else ["ensemble"])],
             **({"skipped": skipped} if skipped else {}),
@@ -50,6 +52,26 @@ class TrainStep(Component):
             **({"fit_reports": composed.fit_reports} if composed.fit_reports else {}),
         }
         return Output("candidate", content_hash, properties)
+
+    def _refit(
+        self,
+        workspace: RunWorkspace,
+        inputs: Mapping[str, Output],
+        splits: Splits,
+        model: TextClassifier,
+    ) -> TextClassifier:
+        """The composed model's members fitted again with the validation labels too, once
+        validation has made every choice; as composed where there is no validation split."""
+        texts, labels = splits.get("train", ([], []))
+        more, more_labels = splits.get("validation", ([], []))
+        if not more:
+            return model
+        unlabelled = workspace.unlabelled(inputs.get("pool"), splits)
+        workspace.progress.task(f"fitting again on {len(texts) + len(more):,} texts")
+        try:
+            return refit(model, texts + more, labels + more_labels, workspace.resources, unlabelled)
+        finally:
+            workspace.progress.done()
 
     def _check(self, classifier: str, splits: Splits) -> None:
         labels = set(splits.get("train", ([], []))[1])
