@@ -4,6 +4,7 @@ under its own identity, apart from the shared encoder."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import json
@@ -125,7 +126,8 @@ def test_auto_leaves_fine_tuning_out_below_its_minimum_and_says_why(
 def test_a_training_run_records_what_fine_tuning_did_and_what_it_gained(
     store: Store, settings: Settings, classifier_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(FinetunedClassifier, "min_train_texts", 0)  # the corpus is small
+    small = dataclasses.replace(FinetunedClassifier.tags, min_train_texts=0)  # a small corpus
+    monkeypatch.setattr(FinetunedClassifier, "tags", small)
     report = train_classifier(
         store, settings, "topics", "auto", auto_candidates=("embedding", "finetuned")
     )
