@@ -174,8 +174,17 @@ def test_backfill_reruns_from_a_step_over_the_same_data(
 
 
 def test_users_create_takes_the_password_from_stdin_and_refuses_bad_input(
-    env: dict[str, str],
+    env: dict[str, str], tmp_path: Path
 ) -> None:
+    corpus = write_corpus(tmp_path / "c.csv")
+    assert run_cli(env, "ingest", str(corpus), "-c", "topics").returncode == 0
+    typo = run_cli(
+        env, "users", "create", "rita@example.com", "--classifiers", "topics,tickets",
+        "--password-stdin", stdin="a long enough password\n",
+    )  # fmt: skip
+    assert typo.returncode == 1
+    assert "no classifier named 'tickets'; the classifiers are topics" in typo.stderr
+    assert run_cli(env, "ingest", str(corpus), "-c", "other").returncode == 0
     created = run_cli(
         env,
         "users",

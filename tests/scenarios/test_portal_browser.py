@@ -117,6 +117,95 @@ def test_a_reviewer_labels_by_keyboard_and_by_search(portal, browser) -> None:
     assert {status for _, _, status in decided} == {"done"}
 
 
+def test_enter_presses_what_has_focus_and_approves_only_when_nothing_has(portal, browser) -> None:
+    """Tab to the third label or to Skip and press Enter: that label is saved, or the task is
+    skipped; the suggestion is approved only when focus is on no control."""
+    base, _, settings = portal
+    page = browser.new_page()
+    sign_in(page, base, "rita@example.com")
+    page.click("a[href='/queues/topics/next']")
+    page.wait_for_selector("#task-text")
+    chosen_text = page.inner_text("#task-text")
+    third = page.get_attribute("button[data-key='3']", "value")
+    page.focus("button[data-key='3']")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    skipped_text = page.inner_text("#task-text")
+    page.focus("#skip")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.inner_text("#task-text") != skipped_text
+
+    store = open_store(settings)
+    with store.session() as session:
+        decided = dict(
+            session.execute(
+                select(ReviewTask.text, ReviewDecision.label).join(
+                    ReviewTask, ReviewTask.id == ReviewDecision.task_id
+                )
+            ).all()
+        )
+    store.dispose()
+    assert decided == {chosen_text: third, skipped_text: ""}  # "": a skip, not the suggestion
+
+
+def test_a_decided_task_reached_by_back_or_by_its_address_is_shown_as_decided(
+    portal, browser
+) -> None:
+    """Never as a live form: Back after a decision, or another reviewer's task opened by its
+    address, says whose it is, keeps the header, and a key pressed there records nothing."""
+    base, _, settings = portal
+    page = browser.new_page()
+    sign_in(page, base, "rita@example.com")
+    page.click("a[href='/queues/topics/next']")
+    page.wait_for_selector("#task-text")
+    decided_url = page.url
+    label = page.get_attribute("button[data-key='2']", "value")
+    with page.expect_navigation():
+        page.keyboard.press("2")
+    held_url = page.url  # the next task, now held by Rita
+    page.go_back()
+    page.wait_for_selector("#gone")
+    assert page.url == decided_url
+    assert f"You decided this task: {label}." in page.inner_text("#gone")
+    assert page.is_visible("header form[action='/logout'] button")
+    page.keyboard.press("1")
+    assert page.is_visible("#gone")  # no form, so no key decides anything
+
+    other = browser.new_page()
+    sign_in(other, base, "ada@example.com")
+    answer = other.goto(held_url)  # Rita's task, by its address
+    assert answer is not None and answer.status == 409
+    assert "not yours to decide now" in other.inner_text("#gone")
+    assert not other.is_visible("#decision")
+
+    store = open_store(settings)
+    with store.session() as session:
+        decisions = session.execute(select(ReviewDecision.label)).scalars().all()
+    store.dispose()
+    assert decisions == [label]
+
+
+PAGES = ["/", "/queues/topics/next", "/admin/keys", "/admin/users", "/admin/classifiers",
+         "/admin/conflicts", "/admin/stats", "/admin/history", "/admin/models", "/admin/events",
+         "/admin/audit"]  # fmt: skip
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (390, 844)])
+def test_no_page_is_wider_than_the_screen_and_sign_out_stays_on_it(
+    portal, browser, width: int, height: int
+) -> None:
+    base, _, _ = portal
+    page = browser.new_page(viewport={"width": width, "height": height})
+    sign_in(page, base, "ada@example.com")
+    for path in PAGES:
+        page.goto(f"{base}{path}")
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"{path} is {wide} px wide at {width}"
+        box = page.locator("header form[action='/logout'] button").bounding_box()
+        assert box is not None and box["x"] + box["width"] <= width, f"{path}: Sign out off-screen"
+
+
 def test_an_admin_creates_an_api_key_and_sees_it_once(portal, browser) -> None:
     base, _, _ = portal
     page = browser.new_page()

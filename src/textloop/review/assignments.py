@@ -76,6 +76,32 @@ def claim_next(session: Session, classifier_name: str, user_id: int) -> ReviewTa
     return None
 
 
+def holds(session: Session, task_id: str, user_id: int) -> bool:
+    """Whether ``user_id`` holds the task now: it is open and their hold has not run out."""
+    return (
+        session.scalar(
+            select(ReviewLease.task_id)
+            .join(ReviewTask, ReviewTask.id == ReviewLease.task_id)
+            .where(
+                ReviewLease.task_id == task_id,
+                ReviewLease.user_id == user_id,
+                ReviewLease.expires_at > utcnow(),
+                ReviewTask.status == ReviewStatus.OPEN,
+            )
+        )
+        is not None
+    )
+
+
+def own_decision(session: Session, task_id: str, user_id: int) -> ReviewDecision | None:
+    """``user_id``'s decision on the task, if they made one."""
+    return session.scalar(
+        select(ReviewDecision).where(
+            ReviewDecision.task_id == task_id, ReviewDecision.user_id == user_id
+        )
+    )
+
+
 def decide(session: Session, task_id: str, user_id: int, label: str) -> ReviewTask:
     """Record ``user_id``'s label (or ``SKIPPED``: a skip) for a task they hold, and settle it.
 

@@ -32,6 +32,7 @@ from textloop.security.passwords import (
 from textloop.security.throttle import begin_attempt, succeeded
 from textloop.store.tables import (
     ApiKey,
+    Classifier,
     PortalSession,
     ReviewDecision,
     ReviewLease,
@@ -101,6 +102,7 @@ def create_user(
         )
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise InvalidRequest(f"a user {email!r} exists already", field="email")
+    _require_classifiers(session, classifiers or [])
     user = User(
         email=email,
         password_hash=hash_password(password),
@@ -110,6 +112,19 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def _require_classifiers(session: Session, names: list[str]) -> None:
+    """Refuse an assignment to a classifier that does not exist: a typo would otherwise make a
+    reviewer who can review nothing, with nobody told."""
+    known = set(session.scalars(select(Classifier.name)))
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise InvalidRequest(
+            f"no classifier named {', '.join(map(repr, unknown))}; "
+            f"the classifiers are {', '.join(sorted(known)) or '(none yet)'}",
+            field="classifiers",
+        )
 
 
 def list_users(session: Session) -> list[User]:

@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 
 from textloop.errors import AuthError, InvalidRequest, NotFound, TooManyRequests
 from textloop.predict.outcome import top_scores
-from textloop.review.assignments import SKIPPED, claim_next, decide
+from textloop.review.assignments import SKIPPED, claim_next, decide, holds, own_decision
 from textloop.review.pool import TOP_SCORES
-from textloop.security.accounts import sign_in, sign_out
+from textloop.security.accounts import Account, sign_in, sign_out
 from textloop.serving.audit_trail import note
 from textloop.serving.deps import SessionDep
 from textloop.serving.policy import Audit, portal
@@ -179,6 +179,8 @@ def task_page(
     classifier = session.get(Classifier, task.classifier_id)
     assert classifier is not None
     account.require_classifier(classifier.name)
+    if not holds(session, task_id, account.user_id):
+        return _not_yours(request, session, account, task, classifier.name)
     return templates.TemplateResponse(
         request,
         "task.html",
@@ -205,6 +207,8 @@ def decide_task(
     classifier = session.get(Classifier, task.classifier_id)
     assert classifier is not None
     account.require_classifier(classifier.name)
+    if not holds(session, task_id, account.user_id):  # a page kept by Back, an old address
+        return _not_yours(request, session, account, task, classifier.name)
     chosen = form.get("label") or form.get("label_search", "")  # the search box without JS
     label = SKIPPED if form.get("action") == "skip" else chosen.strip()
     if label == SKIPPED and form.get("action") != "skip":
@@ -212,6 +216,26 @@ def decide_task(
     note(request, classifier=classifier.name, label=label)
     decide(session, task_id, account.user_id, label)
     return RedirectResponse(f"/queues/{classifier.name}/next", status_code=303)
+
+
+def _not_yours(
+    request: Request, session: SessionDep, account: Account, task: ReviewTask, classifier: str
+) -> Response:
+    """A task the reviewer does not hold, shown as such (never as a form to answer): what they
+    decided, if they did, and the way on. 409: nothing was recorded."""
+    mine = own_decision(session, task.id, account.user_id)
+    return templates.TemplateResponse(
+        request,
+        "task_gone.html",
+        {
+            "account": account,
+            "classifier": classifier,
+            "task": task,
+            "decided": None if mine is None else (mine.label or None),
+            "skipped": mine is not None and not mine.label,
+        },
+        status_code=409,
+    )
 
 
 @dataclass(frozen=True)

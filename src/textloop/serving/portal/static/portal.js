@@ -1,6 +1,14 @@
 // Keyboard shortcuts and label search on the task page. No inline scripts: the CSP forbids them.
 "use strict";
 
+const FOCUSABLE = "button, a[href], input, select, textarea, summary, [tabindex]";
+
+// A page Back restores from the browser's memory is fetched again: the task it shows may have
+// been decided since, and the server says so instead of offering the form.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) window.location.reload();
+});
+
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("decision");
   if (!form) return;
@@ -39,6 +47,9 @@ document.addEventListener("DOMContentLoaded", () => {
       event.preventDefault();
       submitWith(document.getElementById("skip"));
     } else if (event.key === "Enter") {
+      // Enter presses whatever has focus (a label, Skip, a link): only with nothing focused
+      // does it approve the suggestion
+      if (event.target instanceof Element && event.target.closest(FOCUSABLE)) return;
       event.preventDefault();
       const approve = document.getElementById("approve");
       if (approve) {
