@@ -32,11 +32,13 @@ browser:
 # Tests run on every core; then the tests of what registers, serves and batch-classifies models
 # run again with every artifact on a real S3-compatible server (on SQLite: the artifact store,
 # not the database, is what differs); then the few that time a whole loop end to end run alone.
+# The portal's and the review queue's pages read no artifact, so they run once.
 S3_AGAIN := tests/registry tests/serving tests/batch tests/notebook
+S3_NOT := $(addprefix --ignore-glob=tests/serving/,test_portal*.py test_review_*.py test_errors.py test_rejections.py)
 
 test: venv lint browser
 	$(BIN)/pytest -n auto --dist loadfile -m "not serial"
-	$(BIN)/pytest -n auto --dist loadfile -m "not serial" --artifact-root s3 -k "not postgresql" $(S3_AGAIN)
+	$(BIN)/pytest -n auto --dist loadfile -m "not serial" --artifact-root s3 -k "not postgresql" $(S3_NOT) $(S3_AGAIN)
 	$(BIN)/pytest -m serial
 
 clean:

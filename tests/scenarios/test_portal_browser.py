@@ -1,85 +1,25 @@
 """The portal in real headless Chromium against a real server: a reviewer works by keyboard,
 and an admin creates an API key that is shown exactly once."""
 
-import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.corpus import write_corpus
 from tests.processes import environment, run_cli, running_server
+from tests.scenarios.browser import ADMIN, REVIEWER, TEXTS, needs_chromium, sign_in
 from textloop.artifacts import artifacts_for
-from textloop.config import Settings
 from textloop.store import open_store
-from textloop.store.queries import get_classifier
 from textloop.store.tables import ReviewDecision, ReviewTask, User
 
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "correct horse battery"
-TEXTS = ["the coach and the market", "rain at the stadium", "profit in the league", "loans"]
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
-    reason="Chromium is not installed (make test installs it)",
-)
-
-
-@pytest.fixture
-def portal(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Settings]]:
-    """A server with a deployed ``topics`` classifier, four open tasks, a reviewer and an admin."""
-    env = environment(tmp_path / "data", f"sqlite:///{tmp_path / 'textloop.db'}")
-    admin_key = json.loads(run_cli(env, "init", "--json").stdout)["api_key"]
-    assert (
-        run_cli(env, "ingest", str(write_corpus(tmp_path / "c.csv")), "-c", "topics").returncode
-        == 0
-    )
-    assert run_cli(env, "train", "topics", "--model", "ngram", "--deploy").returncode == 0
-    for email, role in (("rita@example.com", "reviewer"), ("ada@example.com", "admin")):
-        made = run_cli(
-            env, "users", "create", email, "--role", role, "--password-stdin", stdin=PASSWORD
-        )
-        assert made.returncode == 0, made.stderr
-    settings = Settings.load(data_dir=tmp_path / "data", database_url=env["TEXTLOOP_DATABASE_URL"])
-    store = open_store(settings)
-    with store.session() as session:
-        get_classifier(session, "topics").threshold = 1.0  # every prediction goes to review
-    store.dispose()
-    with running_server(env, tmp_path / "server.log") as base:
-        for text in TEXTS:
-            answer = httpx.post(
-                f"{base}/v1/classifiers/topics/classify",
-                json={"text": text},
-                headers={"x-api-key": admin_key},
-            )
-            assert answer.status_code == 200 and answer.json()["review"] is True
-        yield base, env, settings
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        launched.close()
-
-
-def sign_in(page: object, base: str, email: str) -> None:
-    page.goto(f"{base}/login")  # type: ignore[attr-defined]
-    page.fill("input[name=email]", email)  # type: ignore[attr-defined]
-    page.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
-    page.click("button[type=submit]")  # type: ignore[attr-defined]
-    page.wait_for_url(f"{base}/")  # type: ignore[attr-defined]
+pytestmark = needs_chromium
 
 
 def test_a_reviewer_labels_by_keyboard_and_by_search(portal, browser) -> None:
     base, _, settings = portal
     page = browser.new_page()
-    sign_in(page, base, "rita@example.com")
+    sign_in(page, base, REVIEWER)
     page.click("a[href='/queues/topics/next']")
     seen = []
     for key in ("Enter", "2", "Enter"):  # approve, second suggestion, approve
@@ -104,7 +44,7 @@ def test_a_reviewer_labels_by_keyboard_and_by_search(portal, browser) -> None:
             select(ReviewTask.text, ReviewDecision.label, ReviewTask.status)
             .join(ReviewTask, ReviewTask.id == ReviewDecision.task_id)
             .join(User, User.id == ReviewDecision.user_id)
-            .where(User.email == "rita@example.com")
+            .where(User.email == REVIEWER)
             .order_by(ReviewDecision.id)
         ).all()
         suggested = {
@@ -122,7 +62,7 @@ def test_enter_presses_what_has_focus_and_approves_only_when_nothing_has(portal,
     skipped; the suggestion is approved only when focus is on no control."""
     base, _, settings = portal
     page = browser.new_page()
-    sign_in(page, base, "rita@example.com")
+    sign_in(page, base, REVIEWER)
     page.click("a[href='/queues/topics/next']")
     page.wait_for_selector("#task-text")
     chosen_text = page.inner_text("#task-text")
@@ -156,7 +96,7 @@ def test_a_decided_task_reached_by_back_or_by_its_address_is_shown_as_decided(
     address, says whose it is, keeps the header, and a key pressed there records nothing."""
     base, _, settings = portal
     page = browser.new_page()
-    sign_in(page, base, "rita@example.com")
+    sign_in(page, base, REVIEWER)
     page.click("a[href='/queues/topics/next']")
     page.wait_for_selector("#task-text")
     decided_url = page.url
@@ -173,7 +113,7 @@ def test_a_decided_task_reached_by_back_or_by_its_address_is_shown_as_decided(
     assert page.is_visible("#gone")  # no form, so no key decides anything
 
     other = browser.new_page()
-    sign_in(other, base, "ada@example.com")
+    sign_in(other, base, ADMIN)
     answer = other.goto(held_url)  # Rita's task, by its address
     assert answer is not None and answer.status == 409
     assert "not yours to decide now" in other.inner_text("#gone")
@@ -197,7 +137,7 @@ def test_no_page_is_wider_than_the_screen_and_sign_out_stays_on_it(
 ) -> None:
     base, _, _ = portal
     page = browser.new_page(viewport={"width": width, "height": height})
-    sign_in(page, base, "ada@example.com")
+    sign_in(page, base, ADMIN)
     for path in PAGES:
         page.goto(f"{base}{path}")
         wide = page.evaluate("document.documentElement.scrollWidth")
@@ -209,7 +149,7 @@ def test_no_page_is_wider_than_the_screen_and_sign_out_stays_on_it(
 def test_an_admin_creates_an_api_key_and_sees_it_once(portal, browser) -> None:
     base, _, _ = portal
     page = browser.new_page()
-    sign_in(page, base, "ada@example.com")
+    sign_in(page, base, ADMIN)
     page.goto(f"{base}/admin/keys")
     page.fill("input[name=name]", "the shop")
     with page.expect_navigation():
@@ -228,7 +168,7 @@ def test_an_admin_creates_an_api_key_and_sees_it_once(portal, browser) -> None:
 def test_a_reviewer_cannot_open_admin_pages(portal, browser) -> None:
     base, _, _ = portal
     page = browser.new_page()
-    sign_in(page, base, "rita@example.com")
+    sign_in(page, base, REVIEWER)
     response = page.goto(f"{base}/admin/keys")
     assert response.status == 403 and "this page is for admins" in page.content()
 
@@ -280,30 +220,30 @@ def test_explicit_feedback_is_never_confirmed_by_enter_and_the_url_follows_the_t
     text_only = record_feedback(store, cache, "topics", text="a storm over the bank")
 
     page = browser.new_page()
-    sign_in(page, base, "rita@example.com")
+    sign_in(page, base, REVIEWER)
     page.click("a[href='/queues/topics/next']")
     visited = []
     for _ in TEXTS:  # the implicit tasks: Enter approves, and the address names each task
         page.wait_for_selector("#task-text")
-        visited.append(page.url.rsplit("/tasks/", 1)[1])
+        visited.append(page.url.split("?")[0].rsplit("/tasks/", 1)[1])
         with page.expect_navigation():
             page.keyboard.press("Enter")
     assert len(set(visited)) == len(TEXTS)
 
     page.wait_for_selector("#disputed")
-    assert page.url == f"{base}/tasks/{explicit.review_task_id}"
+    assert page.url.split("?")[0] == f"{base}/tasks/{explicit.review_task_id}"
     first = page.inner_text("button[data-key='1']")
     assert reported in first and "the user's label" in first
     assert page.locator("#approve").count() == 0
     assert "disputed" in page.inner_text("#decision")
     page.keyboard.press("Enter")  # confirms nothing: the notice is flashed instead
     page.wait_for_selector("#disputed.flash")
-    assert page.url == f"{base}/tasks/{explicit.review_task_id}"
+    assert page.url.split("?")[0] == f"{base}/tasks/{explicit.review_task_id}"
     with page.expect_navigation():
         page.keyboard.press("2")  # a deliberate choice: the model's label, marked disputed
 
     page.wait_for_selector("#task-text")
-    assert page.url == f"{base}/tasks/{text_only.review_task_id}"
+    assert page.url.split("?")[0] == f"{base}/tasks/{text_only.review_task_id}"
     assert page.locator("button[data-key]").count() == 3  # every label, not only the suggestion
     with page.expect_navigation():
         page.keyboard.press("3")

@@ -10,8 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from tests.corpus import write_corpus
-from tests.processes import environment, run_cli, running_server
+from tests.processes import environment, running_server
 from textloop.config import Settings
+from textloop.data.readers import read_labelled_file
+from textloop.pipeline.ingestion import ingest_batch
+from textloop.security.accounts import create_user
 from textloop.store import open_store
 from textloop.store.queries import get_classifier
 from textloop.store.tables import ReviewTask
@@ -25,16 +28,16 @@ TASKS = 24
 
 @pytest.fixture
 def server(tmp_path: Path, database_url: str) -> Iterator[tuple[str, Settings]]:
-    env = environment(tmp_path / "data", database_url)
-    assert run_cli(env, "init", "--json").returncode == 0
-    corpus = write_corpus(tmp_path / "c.csv")
-    assert run_cli(env, "ingest", str(corpus), "-c", "topics").returncode == 0
-    for email in REVIEWERS:
-        made = run_cli(env, "users", "create", email, "--password-stdin", stdin=PASSWORD)
-        assert made.returncode == 0, made.stderr
+    """A server over a store with the corpus, two reviewers and ``TASKS`` open tasks, set up
+    in this process (the commands that do it are tested on their own: a process each costs
+    seconds here)."""
     settings = Settings.load(data_dir=tmp_path / "data", database_url=database_url)
     store = open_store(settings)
+    corpus = read_labelled_file(write_corpus(tmp_path / "c.csv"))
+    ingest_batch(store, settings, "topics", corpus, "corpus")
     with store.session() as session:
+        for email in REVIEWERS:
+            create_user(session, email, PASSWORD, "reviewer")
         classifier = get_classifier(session, "topics")
         for number in range(TASKS):
             session.add(
@@ -42,6 +45,7 @@ def server(tmp_path: Path, database_url: str) -> Iterator[tuple[str, Settings]]:
             )
             session.flush()
     store.dispose()
+    env = environment(tmp_path / "data", database_url)
     with running_server(env, tmp_path / "server.log") as base:
         yield base, settings
 

@@ -39,7 +39,10 @@ def test_a_reviewer_decides_tasks_and_the_decisions_are_stored(
         data={"label": "sport", "csrf_token": token_in(page.text)},
         follow_redirects=False,
     )
-    assert (decided.status_code, decided.headers["location"]) == (303, "/queues/topics/next")
+    assert (decided.status_code, decided.headers["location"]) == (
+        303,
+        f"/queues/topics/next?saved={task_id}",
+    )
     following = client.get("/queues/topics/next")
     assert "part 1" in following.text  # the next task loads at once
     skipped = client.post(

@@ -6,7 +6,11 @@ that holds one of the task's ``overlap`` slots for ``LEASE`` (so with overlap 1 
 never handed the same task); the slot is the primary key of the lease row, so two concurrent
 claims of one slot cannot both succeed. When enough decisions are in, the task is ``done`` if
 they agree and goes to the admins' ``conflict`` queue if they do not, where an admin settles it.
-Settling a task announces ``review.decided`` (``signals``), which the retrain triggers hear.
+"None of these" (``NONE_FITS``) is a decision like a label: it counts towards overlap and agrees
+only with another "none of these"; a done task with no final label trains nothing. A reviewer may
+withdraw their decision (undo, or revise it later) until the task's label has been merged into a
+dataset: the task opens again and is theirs to decide. Settling a task with a label announces
+``review.decided`` (``signals``), which the retrain triggers hear.
 """
 
 from __future__ import annotations
@@ -34,6 +38,12 @@ LEASE = timedelta(minutes=10)
 CLAIM_ATTEMPTS = 8
 SKIPPED = ""  # a skip, stored as a decision: no label is empty, so any label may be "skip"
 SKIP_WORD = "skip"  # how the API and exports have always written a skip
+NONE_FITS = None  # "none of these": a decision that counts, with no label
+NONE_WORD = "none of these"  # how exports and pages write it
+
+# Decisions that count towards a task's overlap: labels and "none of these", not skips. (A
+# plain ``label != ""`` would drop the NULLs too: SQL compares nothing with NULL.)
+COUNTED = ReviewDecision.label.is_distinct_from(SKIPPED)
 
 
 def claim_next(session: Session, classifier_name: str, user_id: int) -> ReviewTask | None:
@@ -102,8 +112,9 @@ def own_decision(session: Session, task_id: str, user_id: int) -> ReviewDecision
     )
 
 
-def decide(session: Session, task_id: str, user_id: int, label: str) -> ReviewTask:
-    """Record ``user_id``'s label (or ``SKIPPED``: a skip) for a task they hold, and settle it.
+def decide(session: Session, task_id: str, user_id: int, label: str | None) -> ReviewTask:
+    """Record ``user_id``'s label (``SKIPPED``: a skip; ``NONE_FITS``: none of these) for a task
+    they hold, and settle it.
 
     The task row is locked first, so two reviewers deciding one task at once settle it in turn:
     the second sees the first's decision when it counts them.
@@ -113,7 +124,7 @@ def decide(session: Session, task_id: str, user_id: int, label: str) -> ReviewTa
         raise NotFound(f"review task {task_id!r} does not exist")
     classifier = session.get(Classifier, task.classifier_id)
     assert classifier is not None
-    if label != SKIPPED:
+    if label is not NONE_FITS and label != SKIPPED:
         require_known_label(classifier, label)
     if task.status != ReviewStatus.OPEN:
         raise InvalidRequest(f"review task {task_id} is {task.status} already", field="task")
@@ -129,35 +140,73 @@ def decide(session: Session, task_id: str, user_id: int, label: str) -> ReviewTa
     session.delete(lease)
     session.add(ReviewDecision(task_id=task_id, user_id=user_id, label=label))
     session.flush()
-    labels = [
-        decided
-        for decided in session.scalars(
-            select(ReviewDecision.label).where(
-                ReviewDecision.task_id == task_id, ReviewDecision.label != SKIPPED
-            )
-        )
-    ]
-    if len(labels) >= classifier.review_overlap:
-        task.status = ReviewStatus.DONE if len(set(labels)) == 1 else ReviewStatus.CONFLICT
-        task.final_label = labels[0] if task.status == ReviewStatus.DONE else None
-        if task.status == ReviewStatus.DONE:
-            session.flush()
-            REVIEW_DECIDED.send(session, classifier)
+    _settle(session, task, classifier)
     return task
 
 
-def resolve_conflict(session: Session, task_id: str, label: str) -> ReviewTask:
-    """An admin settles a task whose reviewers disagreed with one of the classifier's labels."""
+def withdraw(session: Session, task_id: str, user_id: int) -> ReviewTask:
+    """Take back ``user_id``'s decision on a task and hand the task back to them to decide again.
+
+    A task settled by that decision opens again; one whose label was merged into a dataset is
+    past taking back (a model may have been trained on it).
+    """
+    task = session.get(ReviewTask, task_id, with_for_update=True)
+    if task is None:
+        raise NotFound(f"review task {task_id!r} does not exist")
+    mine = own_decision(session, task_id, user_id)
+    if mine is None:
+        raise InvalidRequest("you have not decided this task: there is nothing to undo")
+    if task.merged_into is not None:
+        raise InvalidRequest(
+            "this task's label is already in a training dataset: it can no longer be changed"
+        )
+    session.delete(mine)
+    session.flush()
+    task.status, task.final_label, task.settle_comment = ReviewStatus.OPEN, None, None
+    taken = _taken_slots(session, task_id)
+    slot = next(s for s in range(len(taken) + 1) if s not in taken)
+    session.add(
+        ReviewLease(task_id=task_id, slot=slot, user_id=user_id, expires_at=utcnow() + LEASE)
+    )
+    session.flush()
+    return task
+
+
+def resolve_conflict(
+    session: Session, task_id: str, label: str | None, comment: str | None = None
+) -> ReviewTask:
+    """An admin settles a task whose reviewers disagreed: with any of the classifier's labels,
+    or ``NONE_FITS``, and optionally says why."""
     task = session.get(ReviewTask, task_id)
     if task is None or task.status != ReviewStatus.CONFLICT:
         raise NotFound(f"no conflict {task_id!r} to resolve")
     classifier = session.get(Classifier, task.classifier_id)
-    if classifier is None or label not in classifier.labels:
-        raise InvalidRequest(f"{label!r} is not a label of this classifier", field="label")
+    assert classifier is not None
+    if label is not NONE_FITS:
+        require_known_label(classifier, label)
     task.status, task.final_label = ReviewStatus.DONE, label
+    task.settle_comment = (comment or "").strip() or None
     session.flush()
-    REVIEW_DECIDED.send(session, classifier)
+    if label is not NONE_FITS:
+        REVIEW_DECIDED.send(session, classifier)
     return task
+
+
+def _settle(session: Session, task: ReviewTask, classifier: Classifier) -> None:
+    """Done when ``overlap`` counted decisions agree, in conflict when they do not."""
+    labels = list(
+        session.scalars(
+            select(ReviewDecision.label).where(ReviewDecision.task_id == task.id, COUNTED)
+        )
+    )
+    if len(labels) < classifier.review_overlap:
+        return
+    agreed = len(set(labels)) == 1
+    task.status = ReviewStatus.DONE if agreed else ReviewStatus.CONFLICT
+    task.final_label = labels[0] if agreed else None
+    if agreed and task.final_label is not NONE_FITS:
+        session.flush()
+        REVIEW_DECIDED.send(session, classifier)
 
 
 def _next_open(session: Session, classifier: Classifier, user_id: int) -> ReviewTask | None:
@@ -165,7 +214,7 @@ def _next_open(session: Session, classifier: Classifier, user_id: int) -> Review
     decided = (
         select(func.count())
         .select_from(ReviewDecision)
-        .where(ReviewDecision.task_id == ReviewTask.id, ReviewDecision.label != SKIPPED)
+        .where(ReviewDecision.task_id == ReviewTask.id, COUNTED)
         .scalar_subquery()
     )
     leased = (
@@ -192,7 +241,7 @@ def _taken_slots(session: Session, task_id: str) -> set[int]:
         session.scalar(
             select(func.count())
             .select_from(ReviewDecision)
-            .where(ReviewDecision.task_id == task_id, ReviewDecision.label != SKIPPED)
+            .where(ReviewDecision.task_id == task_id, COUNTED)
         )
         or 0
     )

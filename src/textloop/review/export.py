@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest
-from textloop.review.assignments import SKIP_WORD, SKIPPED
+from textloop.review.assignments import NONE_FITS, NONE_WORD, SKIP_WORD, SKIPPED
 from textloop.review.label_studio import (
     DEFAULT_NAMES,
     LabelStudioNames,
@@ -51,6 +51,7 @@ COLUMNS = (
     "suggested_label",
     "decision",
     "skipped",
+    "none_of_these",
     "reviewer",
     "decided_at",
     "task_status",
@@ -76,8 +77,9 @@ def decisions_table(session: Session, name: str) -> pa.Table:
                 task.text,
                 task.source,
                 task.suggested_label,
-                decision.label if decision.label != SKIPPED else SKIP_WORD,
+                _decision_word(decision.label),
                 "true" if decision.label == SKIPPED else "false",
+                "true" if decision.label is NONE_FITS else "false",
                 email,
                 decision.created_at.isoformat(),
                 task.status,
@@ -89,6 +91,13 @@ def decisions_table(session: Session, name: str) -> pa.Table:
     return pa.table(
         {column: pa.array(values, type=pa.string()) for column, values in columns.items()}
     )
+
+
+def _decision_word(label: str | None) -> str:
+    """A label as it is; a skip and a "none of these" in words (their own columns say which)."""
+    if label is NONE_FITS:
+        return NONE_WORD
+    return SKIP_WORD if label == SKIPPED else label
 
 
 def export_bytes(table: pa.Table, file_format: str) -> bytes:

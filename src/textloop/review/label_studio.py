@@ -93,8 +93,9 @@ def _task(
         out["predictions"] = [prediction]
     out["annotations"] = [
         {
+            # a skip is a cancelled annotation; "none of these" an annotation that chose none
             "result": []
-            if decision.label == SKIPPED
+            if decision.label == SKIPPED or decision.label is None
             else [_choice(f"{task.id}-{decision.id}", decision.label, names)],
             "was_cancelled": decision.label == SKIPPED,
             "created_at": decision.created_at.isoformat(),

@@ -23,6 +23,7 @@ from textloop.review.assignments import SKIPPED
 from textloop.store.tables import ReviewDecision, ReviewTask, User
 
 PAUSE = timedelta(minutes=10)
+NONE_KEY = "\x00none"  # "none of these" as a category of its own: no label has a NUL in it
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def reviewer_stats(session: Session) -> list[ReviewerStats]:
         if label == SKIPPED:
             skips[email] += 1
             continue
-        labels[email][task_id] = label
+        labels[email][task_id] = NONE_KEY if label is None else label
         if suggested is not None:
             kept[email].append(label == suggested)
     kappas: dict[str, list[float]] = defaultdict(list)

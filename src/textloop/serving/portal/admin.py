@@ -1,22 +1,24 @@
 """Admin pages: API keys (shown once; expiry, plan, this month's usage), users (add, disable,
-enable, remove), classifiers' review settings, conflicts, history, and the audit log.
+enable, remove), classifiers' review settings and guidelines, reviewers' statistics, and the
+audit log; the conflicts and the review history are ``admin_review``'s, included here.
 
-Every page requires the ``admin`` role; every form checks its CSRF token first.
+Every page requires the ``admin`` role; every form checks its CSRF token first. After a change
+the page says what was done: the address names only the thing and the change (``?revoked=3``),
+and the words are read back from the database (a removed account, from the audit log), so that
+a link cannot put words of its own on the page.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from textloop.errors import InvalidRequest, NotFound
-from textloop.review import assignments
-from textloop.review.assignments import SKIPPED
 from textloop.review.stats import reviewer_stats
 from textloop.security.accounts import (
     ROLES,
@@ -32,35 +34,46 @@ from textloop.security.usage import usage_reports
 from textloop.serving.audit_trail import note
 from textloop.serving.deps import SessionDep, get_runtime
 from textloop.serving.policy import Audit, portal
+from textloop.serving.portal import admin_review, markdown
 from textloop.serving.portal.pages import templates
+from textloop.serving.portal.paging import older_link
 from textloop.serving.portal.session import Form, PortalAccount, check_csrf
 from textloop.serving.routes.audit import AuditQuery, Cursor
+from textloop.serving.schemas import MAX_ROW_ID
 from textloop.store.queries import get_classifier
-from textloop.store.tables import (
-    ApiKey,
-    Classifier,
-    ReviewDecision,
-    ReviewStatus,
-    ReviewTask,
-    Role,
-    User,
-    as_utc,
-)
+from textloop.store.tables import ApiKey, AuditEntry, Classifier, Role, User, as_utc
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-HISTORY_ROWS = 200
+router.include_router(admin_review.router)
 AUDIT_ROWS = 100
+
+RowId = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)]
+UserChange = Literal["added", "disabled", "enabled", "removed"]
+USER_CHANGES: dict[str, str] = {  # what the users page says after each change
+    "added": "Added {email} ({role})",
+    "disabled": "Disabled {email}: signed out, and cannot sign in until enabled again",
+    "enabled": "Enabled {email}: can sign in again",
+    "removed": "Removed {email}",
+}
+REMOVE_ACTION = "POST /admin/users/{user_id}/remove"  # its audit entries name who was removed
 
 
 @router.get("/keys", response_class=HTMLResponse)
 @portal(audit=Audit.ADMIN_ACTION)
-def keys_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
+def keys_page(
+    request: Request, session: SessionDep, account: PortalAccount, revoked: RowId = None
+) -> Response:
+    """``revoked`` names the key just revoked."""
     account.require_admin()
-    return _keys_page(request, session, account, new_key=None)
+    return _keys_page(request, session, account, new_key=None, revoked=revoked)
 
 
 def _keys_page(
-    request: Request, session: SessionDep, account: PortalAccount, new_key: str | None
+    request: Request,
+    session: SessionDep,
+    account: PortalAccount,
+    new_key: str | None,
+    revoked: int | None = None,
 ) -> Response:
     """The keys page; ``new_key`` only from ``create_key``, never from the address (where
     anyone could put a "key" of their choosing on our page in a link)."""
@@ -76,8 +89,21 @@ def _keys_page(
             "usage": usage,
             "scopes": SCOPES,
             "new_key": new_key,
+            "confirmed": _revoked(session, revoked),
         },
     )
+
+
+def _revoked(session: SessionDep, key_id: int | None) -> str | None:
+    key = session.get(ApiKey, key_id) if key_id else None
+    if key is None or key.revoked_at is None:
+        return None
+    return f"Revoked key {_key_label(key)}: requests with it are refused from now on"
+
+
+def _key_label(key: ApiKey) -> str:
+    """How pages name a key: its prefix, and whom it is for."""
+    return f"{key.prefix}…" + (f" ({key.name})" if key.name else "")
 
 
 @router.post("/keys", response_class=HTMLResponse)
@@ -105,17 +131,67 @@ def revoke_key(
     check_csrf(account.csrf_token, form)
     revoke_api_key(session, key_id)
     note(request, f"key {key_id}")
-    return RedirectResponse("/admin/keys", status_code=303)
+    return RedirectResponse(f"/admin/keys?revoked={key_id}", status_code=303)
 
 
 @router.get("/users", response_class=HTMLResponse)
 @portal(audit=Audit.ADMIN_ACTION)
-def users_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
+def users_page(
+    request: Request,
+    session: SessionDep,
+    account: PortalAccount,
+    did: UserChange | None = None,
+    user: RowId = None,
+) -> Response:
+    """``did`` to ``user``: the change just made, to confirm."""
     account.require_admin()
-    users = list_users(session)
     return templates.TemplateResponse(
-        request, "admin_users.html", {"account": account, "users": users, "roles": ROLES}
+        request,
+        "admin_users.html",
+        {
+            "account": account,
+            "users": list_users(session),
+            "roles": ROLES,
+            "confirmed": _user_change(session, account, did, user),
+        },
     )
+
+
+def _user_change(
+    session: SessionDep, account: PortalAccount, did: str | None, user_id: int | None
+) -> str | None:
+    """What was just done to the account, if the database agrees that it was."""
+    if did is None or user_id is None:
+        return None
+    if did == "removed":
+        email = _removed_email(session, account, user_id)
+        return None if email is None else USER_CHANGES[did].format(email=email)
+    user = session.get(User, user_id)
+    if user is None or user.disabled != (did == "disabled"):
+        return None
+    return USER_CHANGES[did].format(email=user.email, role=user.role)
+
+
+def _removed_email(session: SessionDep, account: PortalAccount, user_id: int) -> str | None:
+    """The email of an account this admin removed: the account is gone, its removal's audit
+    entry names it."""
+    if session.get(User, user_id) is not None:
+        return None
+    entries = session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.user_id == account.user_id,
+            AuditEntry.action == REMOVE_ACTION,
+            AuditEntry.status == 303,
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(20)
+    )
+    return next((e.target for e in entries if (e.details or {}).get("user_id") == user_id), None)
+
+
+def _users_after(did: str, user_id: int) -> RedirectResponse:
+    return RedirectResponse(f"/admin/users?{urlencode({'did': did, 'user': user_id})}", 303)
 
 
 @router.post("/users")
@@ -133,7 +209,7 @@ def create_user_from_form(
         _names(form.get("classifiers", "")),
     )
     note(request, user.email, role=user.role, classifiers=user.classifiers)
-    return RedirectResponse("/admin/users", status_code=303)
+    return _users_after("added", user.id)
 
 
 @router.post("/users/{user_id}/disable")
@@ -144,7 +220,7 @@ def disable_user_from_form(
     """The person cannot sign in any more; their sessions end now."""
     user = _user_to_change(user_id, request, session, account, form)
     disable_user(session, user)
-    return RedirectResponse("/admin/users", status_code=303)
+    return _users_after("disabled", user.id)
 
 
 @router.post("/users/{user_id}/enable")
@@ -154,7 +230,7 @@ def enable_user_from_form(
 ) -> Response:
     user = _user_to_change(user_id, request, session, account, form)
     enable_user(session, user)
-    return RedirectResponse("/admin/users", status_code=303)
+    return _users_after("enabled", user.id)
 
 
 @router.post("/users/{user_id}/remove")
@@ -164,8 +240,9 @@ def remove_user_from_form(
 ) -> Response:
     """Refused (422, nothing changed) while the person has review decisions."""
     user = _user_to_change(user_id, request, session, account, form)
+    user_id = user.id
     remove_user(session, user)
-    return RedirectResponse("/admin/users", status_code=303)
+    return _users_after("removed", user_id)
 
 
 def _user_to_change(
@@ -178,17 +255,30 @@ def _user_to_change(
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"there is no portal account {user_id}")
-    note(request, user.email, role=user.role)
+    note(request, user.email, role=user.role, user_id=user.id)
     return user
 
 
 @router.get("/classifiers", response_class=HTMLResponse)
 @portal(audit=Audit.ADMIN_ACTION)
-def classifiers_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
+def classifiers_page(
+    request: Request,
+    session: SessionDep,
+    account: PortalAccount,
+    saved: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """``saved`` names the classifier whose settings were just saved."""
     account.require_admin()
     classifiers = session.scalars(select(Classifier).order_by(Classifier.name)).all()
     return templates.TemplateResponse(
-        request, "admin_classifiers.html", {"account": account, "classifiers": classifiers}
+        request,
+        "admin_classifiers.html",
+        {
+            "account": account,
+            "classifiers": classifiers,
+            "previews": {c.name: markdown.render(c.guidelines) for c in classifiers},
+            "confirmed": f"Saved {saved}" if saved in {c.name for c in classifiers} else None,
+        },
     )
 
 
@@ -197,6 +287,8 @@ def classifiers_page(request: Request, session: SessionDep, account: PortalAccou
 def update_classifier(
     name: str, request: Request, session: SessionDep, account: PortalAccount, form: Form
 ) -> Response:
+    """The review threshold, the reviewers per task, and the guidelines (markdown; empty
+    clears them). A field the form leaves out keeps its value."""
     account.require_admin()
     check_csrf(account.csrf_token, form)
     classifier = get_classifier(session, name)
@@ -208,47 +300,15 @@ def update_classifier(
     if not 0.0 <= threshold <= 1.0 or not 1 <= overlap <= 10:
         raise InvalidRequest("threshold must be between 0 and 1, overlap between 1 and 10")
     classifier.threshold, classifier.review_overlap = threshold, overlap
-    note(request, threshold=threshold, review_overlap=overlap)
-    return RedirectResponse("/admin/classifiers", status_code=303)
-
-
-@router.get("/conflicts", response_class=HTMLResponse)
-@portal(audit=Audit.ADMIN_ACTION)
-def conflicts_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
-    account.require_admin()
-    tasks = session.scalars(
-        select(ReviewTask)
-        .where(ReviewTask.status == ReviewStatus.CONFLICT)
-        .order_by(ReviewTask.created_at)
-    ).all()
-    votes = {
-        task.id: session.execute(
-            select(User.email, ReviewDecision.label)
-            .join(User, User.id == ReviewDecision.user_id)
-            .where(ReviewDecision.task_id == task.id, ReviewDecision.label != SKIPPED)
-        ).all()
-        for task in tasks
-    }
-    names = {c.id: c.name for c in session.scalars(select(Classifier))}
-    return templates.TemplateResponse(
+    if "guidelines" in form:
+        classifier.guidelines = form["guidelines"].strip() or None
+    note(
         request,
-        "admin_conflicts.html",
-        {"account": account, "tasks": tasks, "votes": votes, "names": names},
+        threshold=threshold,
+        review_overlap=overlap,
+        guidelines_chars=len(classifier.guidelines or ""),
     )
-
-
-@router.post("/conflicts/{task_id}")
-@portal(audit=Audit.ADMIN_ACTION)
-def resolve_conflict(
-    task_id: str, request: Request, session: SessionDep, account: PortalAccount, form: Form
-) -> Response:
-    account.require_admin()
-    check_csrf(account.csrf_token, form)
-    label = form.get("label", "")
-    task = assignments.resolve_conflict(session, task_id, label)
-    classifier = session.get(Classifier, task.classifier_id)
-    note(request, classifier=classifier.name if classifier else None, label=label)
-    return RedirectResponse("/admin/conflicts", status_code=303)
+    return RedirectResponse(f"/admin/classifiers?{urlencode({'saved': name})}", status_code=303)
 
 
 @router.get("/stats", response_class=HTMLResponse)
@@ -257,23 +317,6 @@ def stats_page(request: Request, session: SessionDep, account: PortalAccount) ->
     account.require_admin()
     return templates.TemplateResponse(
         request, "admin_stats.html", {"account": account, "reviewers": reviewer_stats(session)}
-    )
-
-
-@router.get("/history", response_class=HTMLResponse)
-@portal(audit=Audit.ADMIN_ACTION)
-def history_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
-    account.require_admin()
-    rows = session.execute(
-        select(ReviewDecision, User.email, ReviewTask.text, Classifier.name)
-        .join(User, User.id == ReviewDecision.user_id)
-        .join(ReviewTask, ReviewTask.id == ReviewDecision.task_id)
-        .join(Classifier, Classifier.id == ReviewTask.classifier_id)
-        .order_by(ReviewDecision.id.desc())
-        .limit(HISTORY_ROWS)
-    ).all()
-    return templates.TemplateResponse(
-        request, "admin_history.html", {"account": account, "rows": rows}
     )
 
 
@@ -313,11 +356,7 @@ def audit_page(
     account.require_admin()
     entries = list_entries(session, where, before_id, AUDIT_ROWS)
     chosen = {k: v for k, v in request.query_params.items() if k != "before_id" and v}
-    older = (
-        f"/admin/audit?{urlencode({**chosen, 'before_id': entries[-1].id})}"
-        if len(entries) == AUDIT_ROWS
-        else None
-    )
+    older = older_link("/admin/audit", chosen, [entry.id for entry in entries], AUDIT_ROWS)
     return templates.TemplateResponse(
         request,
         "admin_audit.html",

@@ -14,7 +14,6 @@ from textloop.monitoring.drift import drift_summary
 from textloop.monitoring.quality import version_quality
 from textloop.monitoring.shadow import shadow_report
 from textloop.notifications.destinations import without_credentials
-from textloop.notifications.events import list_events
 from textloop.notifications.webhooks import delete_webhook, delivery_log, get_webhook, set_active
 from textloop.pipeline.evaluation_tables import evaluation_tables
 from textloop.registry.aliases import PRODUCTION, STAGING
@@ -25,6 +24,7 @@ from textloop.serving.audit_trail import note
 from textloop.serving.deps import RuntimeDep, SessionDep
 from textloop.serving.policy import Audit, portal
 from textloop.serving.portal.charts import line_chart
+from textloop.serving.portal.event_filter import EventFilterQuery, newest_events
 from textloop.serving.portal.pages import templates
 from textloop.serving.portal.session import Form, PortalAccount, check_csrf
 from textloop.store.queries import aliased_model
@@ -33,7 +33,6 @@ from textloop.store.tables import (
     Job,
     JobStatus,
     ModelVersion,
-    SystemEvent,
     Webhook,
 )
 
@@ -132,10 +131,11 @@ def roll_back(
 
 @router.get("/events", response_class=HTMLResponse)
 @portal(audit=Audit.ADMIN_ACTION)
-def events_page(request: Request, session: SessionDep, account: PortalAccount) -> Response:
+def events_page(
+    request: Request, session: SessionDep, account: PortalAccount, shown: EventFilterQuery
+) -> Response:
     account.require_admin()
-    newest = session.scalar(select(SystemEvent.id).order_by(SystemEvent.id.desc()).limit(1))
-    events = list_events(session, after=max(0, (newest or 0) - SHOWN), limit=SHOWN)
+    events = newest_events(session, shown, SHOWN)
     names = {row.id: row.name for row in session.execute(select(Classifier.id, Classifier.name))}
     jobs = session.scalars(select(Job).order_by(Job.id.desc()).limit(SHOWN)).all()
     hooks = session.scalars(select(Webhook).order_by(Webhook.id)).all()
@@ -144,7 +144,8 @@ def events_page(request: Request, session: SessionDep, account: PortalAccount) -
         "admin_events.html",
         {
             "account": account,
-            "events": list(reversed(events)),
+            "events": events,
+            "event_filter": shown,
             "jobs": jobs,
             "names": names,
             "queued": JobStatus.QUEUED,

@@ -1,4 +1,5 @@
-"""Portal pages: sign-in, the queues, and the task page where a reviewer decides.
+"""Portal pages: sign-in, the queues, the task page where a reviewer decides (or undoes their
+last decision), and the list of their recent decisions to revise.
 
 Each page checks the signed-in account once through ``session.PortalAccount``; every POST
 checks the form's CSRF token before it changes anything. The login page shows only messages of
@@ -19,12 +20,23 @@ from sqlalchemy import func, select
 
 from textloop.errors import AuthError, InvalidRequest, NotFound, TooManyRequests
 from textloop.predict.outcome import top_scores
-from textloop.review.assignments import SKIPPED, claim_next, decide, holds, own_decision
+from textloop.review.assignments import (
+    NONE_FITS,
+    SKIPPED,
+    claim_next,
+    decide,
+    holds,
+    own_decision,
+    withdraw,
+)
 from textloop.review.pool import TOP_SCORES
+from textloop.review.progress import favourite_labels, progress, recent_decisions
 from textloop.security.accounts import Account, sign_in, sign_out
 from textloop.serving.audit_trail import note
 from textloop.serving.deps import SessionDep
 from textloop.serving.policy import Audit, portal
+from textloop.serving.portal import markdown
+from textloop.serving.portal.readable import readable
 from textloop.serving.portal.session import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -33,8 +45,10 @@ from textloop.serving.portal.session import (
     check_csrf,
     new_login_token,
 )
+from textloop.store.queries import get_classifier
 from textloop.store.tables import (
     Classifier,
+    ModelVersion,
     Prediction,
     ReviewLease,
     ReviewStatus,
@@ -47,6 +61,13 @@ router = APIRouter(include_in_schema=False)
 EXPLICIT = "explicit"  # a task opened because a user said the model was wrong
 CHOICES = 9  # labels one number key away
 SUGGESTED = "suggested"
+ACTIONS = {"skip": SKIPPED, "none": NONE_FITS}  # the decisions that are not a label
+WHY = {  # why a task is in the queue, by its source
+    "implicit": "the model was unsure",
+    "explicit": "a user reported the model's answer as wrong",
+    "pool": "sampled from unlabelled texts to teach the model",
+    "second_review": "a label that quality checks doubt, asked again",
+}
 
 
 LOGIN_ERRORS = {
@@ -142,9 +163,12 @@ def queues(request: Request, session: SessionDep, account: PortalAccount) -> Res
             .join(ReviewTask, ReviewTask.id == ReviewLease.task_id)
             .where(ReviewTask.classifier_id == classifier.id, ReviewLease.expires_at > utcnow())
         )
+        mine = progress(session, classifier, account.user_id)
         rows.append(
             {
                 "name": classifier.name,
+                "left": mine.left,
+                "done_today": mine.done_today,
                 "open": counts.get(ReviewStatus.OPEN, 0),
                 "in_progress": in_progress or 0,
                 "done": counts.get(ReviewStatus.DONE, 0),
@@ -158,20 +182,35 @@ def queues(request: Request, session: SessionDep, account: PortalAccount) -> Res
 
 @router.get("/queues/{name}/next")
 @portal()
-def next_task(name: str, request: Request, session: SessionDep, account: PortalAccount) -> Response:
+def next_task(
+    name: str,
+    request: Request,
+    session: SessionDep,
+    account: PortalAccount,
+    saved: str | None = None,
+) -> Response:
+    """Hand the reviewer their next task; ``saved`` names the task they just decided, so the
+    next page can say what was saved and offer to undo it."""
     account.require_classifier(name)
     task = claim_next(session, name, account.user_id)
     if task is None:
         return templates.TemplateResponse(
-            request, "empty.html", {"account": account, "classifier": name}
+            request,
+            "empty.html",
+            {"account": account, "classifier": name, "saved": _saved(session, account, saved)},
         )
-    return RedirectResponse(f"/tasks/{task.id}", status_code=303)
+    after = f"?saved={saved}" if saved and saved.isalnum() else ""
+    return RedirectResponse(f"/tasks/{task.id}{after}", status_code=303)
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
 @portal()
 def task_page(
-    task_id: str, request: Request, session: SessionDep, account: PortalAccount
+    task_id: str,
+    request: Request,
+    session: SessionDep,
+    account: PortalAccount,
+    saved: str | None = None,
 ) -> Response:
     task = session.get(ReviewTask, task_id)
     if task is None:
@@ -181,6 +220,7 @@ def task_page(
     account.require_classifier(classifier.name)
     if not holds(session, task_id, account.user_id):
         return _not_yours(request, session, account, task, classifier.name)
+    favourites = favourite_labels(session, classifier, account.user_id)
     return templates.TemplateResponse(
         request,
         "task.html",
@@ -188,11 +228,54 @@ def task_page(
             "account": account,
             "classifier": classifier.name,
             "task": task,
-            "choices": _choices(session, task, classifier.labels),
+            "choices": _choices(session, task, classifier.labels, favourites),
             "explicit": task.source == EXPLICIT,
-            "labels": classifier.labels,
+            "labels": [(label, readable(label)) for label in sorted(classifier.labels)],
+            "progress": progress(session, classifier, account.user_id),
+            "why": WHY.get(task.source, task.source),
+            "threshold": classifier.threshold,
+            "model_version": _model_version(session, task),
+            "guidelines": markdown.render(classifier.guidelines),
+            "saved": _saved(session, account, saved),
         },
     )
+
+
+@router.get("/queues/{name}/mine", response_class=HTMLResponse)
+@portal()
+def my_decisions(
+    name: str, request: Request, session: SessionDep, account: PortalAccount
+) -> Response:
+    """The reviewer's recent decisions on a classifier, each one revisable until it trains."""
+    account.require_classifier(name)
+    classifier = get_classifier(session, name)
+    return templates.TemplateResponse(
+        request,
+        "my_decisions.html",
+        {
+            "account": account,
+            "classifier": name,
+            "decisions": recent_decisions(session, classifier, account.user_id),
+        },
+    )
+
+
+@router.post("/tasks/{task_id}/undo")
+@portal(audit=Audit.DECISION)
+def undo_decision(
+    task_id: str, request: Request, session: SessionDep, account: PortalAccount, form: Form
+) -> Response:
+    """Take back the reviewer's decision and open the task for them to decide again."""
+    check_csrf(account.csrf_token, form)
+    task = session.get(ReviewTask, task_id)
+    if task is None:
+        raise NotFound(f"review task {task_id!r} does not exist")
+    classifier = session.get(Classifier, task.classifier_id)
+    assert classifier is not None
+    account.require_classifier(classifier.name)
+    note(request, classifier=classifier.name, undo=True)
+    withdraw(session, task_id, account.user_id)
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 
 
 @router.post("/tasks/{task_id}")
@@ -209,13 +292,57 @@ def decide_task(
     account.require_classifier(classifier.name)
     if not holds(session, task_id, account.user_id):  # a page kept by Back, an old address
         return _not_yours(request, session, account, task, classifier.name)
-    chosen = form.get("label") or form.get("label_search", "")  # the search box without JS
-    label = SKIPPED if form.get("action") == "skip" else chosen.strip()
-    if label == SKIPPED and form.get("action") != "skip":
-        raise InvalidRequest("choose a label, or skip the task", field="label")
+    action = form.get("action", "")
+    if action in ACTIONS:
+        label = ACTIONS[action]
+    else:
+        # the search box submits its text: the whole list filter is the script's, not needed
+        label = (form.get("label") or form.get("label_search", "")).strip()
+        if not label:
+            raise InvalidRequest("choose a label, none of these, or skip the task", field="label")
     note(request, classifier=classifier.name, label=label)
+    if action:
+        note(request, action=action)
     decide(session, task_id, account.user_id, label)
-    return RedirectResponse(f"/queues/{classifier.name}/next", status_code=303)
+    return RedirectResponse(f"/queues/{classifier.name}/next?saved={task_id}", status_code=303)
+
+
+@dataclass(frozen=True)
+class Saved:
+    """The decision the reviewer just made, shown on the next page with a way to undo it."""
+
+    task_id: str
+    label: str | None
+    undoable: bool
+
+    @property
+    def says(self) -> str:
+        if self.label == SKIPPED:
+            return "skipped"
+        return "none of these" if self.label is NONE_FITS else self.label
+
+
+def _saved(session: SessionDep, account: Account, task_id: str | None) -> Saved | None:
+    """The reviewer's own decision on ``task_id`` (from the address; anyone else's is never
+    shown), while it can still be undone."""
+    if not task_id:
+        return None
+    decision = own_decision(session, task_id, account.user_id)
+    task = session.get(ReviewTask, task_id)
+    if decision is None or task is None:
+        return None
+    return Saved(task_id, decision.label, task.merged_into is None)
+
+
+def _model_version(session: SessionDep, task: ReviewTask) -> int | None:
+    """The version that answered the text the task is about, when a prediction did."""
+    if not task.prediction_id:
+        return None
+    return session.scalar(
+        select(ModelVersion.version)
+        .join(Prediction, Prediction.model_version_id == ModelVersion.id)
+        .where(Prediction.id == task.prediction_id)
+    )
 
 
 def _not_yours(
@@ -231,8 +358,7 @@ def _not_yours(
             "account": account,
             "classifier": classifier,
             "task": task,
-            "decided": None if mine is None else (mine.label or None),
-            "skipped": mine is not None and not mine.label,
+            "decided": None if mine is None else Saved(task.id, mine.label, False).says,
         },
         status_code=409,
     )
@@ -245,18 +371,25 @@ class Choice:
     note: str  # why it is offered: "suggested", "the user's label", "model's label, disputed"
 
     @property
+    def readable(self) -> str | None:
+        return readable(self.label)
+
+    @property
     def suggested(self) -> bool:
         """The model's label on a task nobody disputed: what ``Enter`` approves."""
         return self.note == SUGGESTED
 
 
-def _choices(session: SessionDep, task: ReviewTask, labels: list[str]) -> list[Choice]:
+def _choices(
+    session: SessionDep, task: ReviewTask, labels: list[str], favourites: list[str]
+) -> list[Choice]:
     """The labels offered under number keys, at most ``CHOICES``; every label stays searchable.
 
     A task from explicit feedback offers the user's label first (when they gave one) and marks
     the model's label as disputed; no label is pre-selected for ``Enter``. Other tasks offer the
-    model's best labels, the suggestion first. Labels the model did not rank fill the remaining
-    keys, so that a classifier with few labels has every label one key away.
+    model's best labels, the suggestion first. The labels this reviewer picks most fill the
+    remaining keys, then the rest alphabetically, so that a classifier with few labels has every
+    label one key away.
     """
     ranked = _top_scores(session, task)
     explicit = task.source == EXPLICIT
@@ -271,7 +404,7 @@ def _choices(session: SessionDep, task: ReviewTask, labels: list[str]) -> list[C
         if index == 0:
             note = "model's label, disputed" if explicit else SUGGESTED
         choices.append(Choice(label, score, note))
-    for label in sorted(labels):
+    for label in [*favourites, *sorted(labels)]:
         if len(choices) >= CHOICES:
             break
         if not any(choice.label == label for choice in choices):

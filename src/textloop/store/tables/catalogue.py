@@ -41,6 +41,7 @@ class Classifier(Base):
     drift_thresholds: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # Extra columns every training reports test metrics by, unless one names its own (0015).
     slice_columns: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    guidelines: Mapped[str | None] = mapped_column(Text, default=None)  # markdown, for reviewers
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

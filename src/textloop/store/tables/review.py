@@ -47,7 +47,9 @@ class ReviewTask(Base):
     reported_label: Mapped[str | None] = mapped_column(String(200))
     prediction_id: Mapped[str | None] = mapped_column(ForeignKey("predictions.id"))
     feedback_id: Mapped[str | None] = mapped_column(ForeignKey("feedback.id"))
-    final_label: Mapped[str | None] = mapped_column(String(200))  # what reviewers agreed on
+    # What reviewers agreed on; None on a done task: they agreed that none of the labels fits.
+    final_label: Mapped[str | None] = mapped_column(String(200))
+    settle_comment: Mapped[str | None] = mapped_column(Text, default=None)  # why, on a conflict
     scores: Mapped[dict[str, float] | None] = mapped_column(JSON, default=None)  # model's top 5
     # The dataset version the agreed label was merged into for training; None until then.
     merged_into: Mapped[int | None] = mapped_column(
@@ -84,7 +86,8 @@ class ReviewLease(Base):
 
 
 class ReviewDecision(Base):
-    """A reviewer's label for a task, or an empty label for a skip; one per reviewer and task."""
+    """A reviewer's label for a task: a label, empty for a skip, or none (NULL) when they found
+    that none of the labels fits; one per reviewer and task."""
 
     __tablename__ = "review_decisions"
     __table_args__ = (UniqueConstraint("task_id", "user_id"),)
@@ -92,5 +95,5 @@ class ReviewDecision(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("review_tasks.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    label: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
