@@ -24,12 +24,18 @@ def task_row(store: Store, task_id: str) -> tuple[str, str | None, str | None]:
         return task.status, task.final_label, task.settle_comment
 
 
-def test_two_reviewers_agreeing_that_none_fits_settle_the_task_with_no_label(
-    queue: Store,
-) -> None:
+def held_by_two(queue: Store) -> str:
+    """With two reviewers per task, the first task, held by ann (1) and bob (2)."""
     set_overlap(queue, 2)
     task = claim(queue, 1)
     assert task is not None and claim(queue, 2) == task
+    return task
+
+
+def test_two_reviewers_agreeing_that_none_fits_settle_the_task_with_no_label(
+    queue: Store,
+) -> None:
+    task = held_by_two(queue)
     assert settle(queue, task, 1, NONE_FITS) == "open"  # counts as one of two decisions
     assert settle(queue, task, 2, NONE_FITS) == "done"
     assert task_row(queue, task) == ("done", None, None)
@@ -38,9 +44,7 @@ def test_two_reviewers_agreeing_that_none_fits_settle_the_task_with_no_label(
 def test_none_of_these_against_a_label_is_a_conflict_an_admin_settles_with_any_label(
     queue: Store,
 ) -> None:
-    set_overlap(queue, 2)
-    task = claim(queue, 1)
-    assert task is not None and claim(queue, 2) == task
+    task = held_by_two(queue)
     settle(queue, task, 1, NONE_FITS)
     assert settle(queue, task, 2, "sport") == "conflict"
     with queue.session() as session:
@@ -51,9 +55,7 @@ def test_none_of_these_against_a_label_is_a_conflict_an_admin_settles_with_any_l
 def test_a_conflict_may_be_settled_as_none_of_these_but_never_with_an_unknown_label(
     queue: Store,
 ) -> None:
-    set_overlap(queue, 2)
-    task = claim(queue, 1)
-    assert task is not None and claim(queue, 2) == task
+    task = held_by_two(queue)
     settle(queue, task, 1, "finance")
     settle(queue, task, 2, "sport")
     with pytest.raises(InvalidRequest, match="'politics' is not a label"), queue.session() as s:
@@ -80,9 +82,7 @@ def test_undo_reopens_a_settled_task_and_hands_it_back_to_the_reviewer(queue: St
 
 
 def test_undo_of_one_of_two_decisions_keeps_the_other_reviewers(queue: Store) -> None:
-    set_overlap(queue, 2)
-    task = claim(queue, 1)
-    assert task is not None and claim(queue, 2) == task
+    task = held_by_two(queue)
     settle(queue, task, 1, "sport")
     assert settle(queue, task, 2, "finance") == "conflict"
     with queue.session() as session:
@@ -162,9 +162,7 @@ def test_favourite_labels_are_the_ones_a_reviewer_picks_most(queue: Store) -> No
 def test_exports_and_agreement_treat_none_of_these_as_a_decision_of_its_own(
     queue: Store,
 ) -> None:
-    set_overlap(queue, 2)
-    task = claim(queue, 1)
-    assert task is not None and claim(queue, 2) == task
+    task = held_by_two(queue)
     settle(queue, task, 1, NONE_FITS)
     settle(queue, task, 2, NONE_FITS)
     with queue.session() as session:

@@ -94,3 +94,19 @@ def test_the_queue_lists_every_status_when_asked_for_all(client: TestClient, peo
 
     assert task["id"] in listed("done") and task["id"] not in listed("open")
     assert listed("all") == listed("open") | listed("done") and len(listed("all")) == 3
+
+
+def test_none_of_these_is_a_decision_over_http_and_one_decision_at_a_time(
+    client: TestClient, people: Store
+) -> None:
+    rita = reviewer_key(people, "rita@example.com")
+    task = client.post("/v1/classifiers/topics/review/claim", headers=rita).json()
+    url = f"/v1/review/tasks/{task['id']}/decision"
+    for both in ({"label": "sport", "none_of_these": True}, {"skip": True, "none_of_these": True}):
+        refused = client.post(url, json=both, headers=rita)
+        assert refused.status_code == 422 and "give one of" in refused.text
+    decided = client.post(url, json={"none_of_these": True}, headers=rita)
+    assert decided.status_code == 200, decided.text
+    assert (decided.json()["status"], decided.json()["final_label"]) == ("done", None)
+    with people.session() as session:
+        assert session.scalars(select(ReviewDecision.label)).all() == [None]

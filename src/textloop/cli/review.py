@@ -129,6 +129,8 @@ def review_tasks(
     for task in tasks:
         confidence = "" if task["confidence"] is None else f" ({task['confidence']:.2f})"
         label = task["final_label"] or task["suggested_label"] or "-"
+        if task["status"] == "done" and task["final_label"] is None:
+            label = "(none of these)"  # its reviewers agreed that no label fits
         out.print(
             f"{task['id']}  {task['source']:<8} {task['status']:<8} {label}{confidence}  "
             f"{str(task['text'])[:70]}",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ScalarSelect, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -209,14 +209,19 @@ def _settle(session: Session, task: ReviewTask, classifier: Classifier) -> None:
         REVIEW_DECIDED.send(session, classifier)
 
 
-def _next_open(session: Session, classifier: Classifier, user_id: int) -> ReviewTask | None:
-    mine = select(ReviewDecision.task_id).where(ReviewDecision.user_id == user_id)
-    decided = (
+def counted_decisions() -> ScalarSelect[int]:
+    """In a query over tasks: how many counted decisions (labels, none of these) each has."""
+    return (
         select(func.count())
         .select_from(ReviewDecision)
         .where(ReviewDecision.task_id == ReviewTask.id, COUNTED)
         .scalar_subquery()
     )
+
+
+def _next_open(session: Session, classifier: Classifier, user_id: int) -> ReviewTask | None:
+    mine = select(ReviewDecision.task_id).where(ReviewDecision.user_id == user_id)
+    decided = counted_decisions()
     leased = (
         select(func.count())
         .select_from(ReviewLease)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from textloop.review.assignments import COUNTED, SKIPPED
+from textloop.review.assignments import SKIPPED, counted_decisions
 from textloop.store.tables import (
     Classifier,
     ReviewDecision,
@@ -49,12 +49,7 @@ class RecentDecision:
 def progress(session: Session, classifier: Classifier, user_id: int) -> Progress:
     """How many tasks are left for the reviewer and how many they decided today."""
     mine = select(ReviewDecision.task_id).where(ReviewDecision.user_id == user_id)
-    decided = (
-        select(func.count())
-        .select_from(ReviewDecision)
-        .where(ReviewDecision.task_id == ReviewTask.id, COUNTED)
-        .scalar_subquery()
-    )
+    decided = counted_decisions()
     held_by_others = (
         select(func.count())
         .select_from(ReviewLease)

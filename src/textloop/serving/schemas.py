@@ -179,18 +179,21 @@ class ReviewTaskPublic(BaseModel):
 
 
 class ReviewDecisionIn(Strict):
-    """A label, or a skip: ``{"skip": true}``, or ``{"label": "skip"}`` when the classifier has
-    no label of that name."""
+    """A label; none of these, ``{"none_of_these": true}``; or a skip: ``{"skip": true}``, or
+    ``{"label": "skip"}`` when the classifier has no label of that name."""
 
     label: str | None = Field(
         default=None, min_length=1, max_length=200, description="One of the classifier's labels."
     )
     skip: bool = False
+    none_of_these: bool = Field(
+        default=False, description="The text fits none of the labels: a decision, unlike a skip."
+    )
 
     @model_validator(mode="after")
-    def label_or_skip(self) -> Self:
-        if (self.label is None) == (not self.skip):
-            raise ValueError('give either "label" or "skip": true')
+    def one_decision(self) -> Self:
+        if (self.label is not None) + self.skip + self.none_of_these != 1:
+            raise ValueError('give one of "label", "skip": true or "none_of_these": true')
         return self
 
 

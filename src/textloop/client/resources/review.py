@@ -82,6 +82,12 @@ class Review(Group[Mode]):
         return Call(path={"task_id": task_id}, json={"label": label})
 
     @route("POST", "/v1/review/tasks/{task_id}/decision")
+    def none_of_these(self, task_id: str) -> Call[ReviewTask]:
+        """Decide that the text fits none of the labels: counted like a label, and a task its
+        reviewers all settle so is ``done`` with no ``final_label``."""
+        return Call(path={"task_id": task_id}, json={"none_of_these": True})
+
+    @route("POST", "/v1/review/tasks/{task_id}/decision")
     def skip(self, task_id: str) -> Call[ReviewTask]:
         """Pass a held task on to someone else."""
         return Call(path={"task_id": task_id}, json={"skip": True})

@@ -212,12 +212,7 @@ def task_page(
     account: PortalAccount,
     saved: str | None = None,
 ) -> Response:
-    task = session.get(ReviewTask, task_id)
-    if task is None:
-        raise NotFound(f"review task {task_id!r} does not exist")
-    classifier = session.get(Classifier, task.classifier_id)
-    assert classifier is not None
-    account.require_classifier(classifier.name)
+    task, classifier = _task_of_mine(session, account, task_id)
     if not holds(session, task_id, account.user_id):
         return _not_yours(request, session, account, task, classifier.name)
     favourites = favourite_labels(session, classifier, account.user_id)
@@ -267,12 +262,7 @@ def undo_decision(
 ) -> Response:
     """Take back the reviewer's decision and open the task for them to decide again."""
     check_csrf(account.csrf_token, form)
-    task = session.get(ReviewTask, task_id)
-    if task is None:
-        raise NotFound(f"review task {task_id!r} does not exist")
-    classifier = session.get(Classifier, task.classifier_id)
-    assert classifier is not None
-    account.require_classifier(classifier.name)
+    _, classifier = _task_of_mine(session, account, task_id)
     note(request, classifier=classifier.name, undo=True)
     withdraw(session, task_id, account.user_id)
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
@@ -284,12 +274,7 @@ def decide_task(
     task_id: str, request: Request, session: SessionDep, account: PortalAccount, form: Form
 ) -> Response:
     check_csrf(account.csrf_token, form)
-    task = session.get(ReviewTask, task_id)
-    if task is None:
-        raise NotFound(f"review task {task_id!r} does not exist")
-    classifier = session.get(Classifier, task.classifier_id)
-    assert classifier is not None
-    account.require_classifier(classifier.name)
+    task, classifier = _task_of_mine(session, account, task_id)
     if not holds(session, task_id, account.user_id):  # a page kept by Back, an old address
         return _not_yours(request, session, account, task, classifier.name)
     action = form.get("action", "")
@@ -343,6 +328,19 @@ def _model_version(session: SessionDep, task: ReviewTask) -> int | None:
         .join(Prediction, Prediction.model_version_id == ModelVersion.id)
         .where(Prediction.id == task.prediction_id)
     )
+
+
+def _task_of_mine(
+    session: SessionDep, account: Account, task_id: str
+) -> tuple[ReviewTask, Classifier]:
+    """The task and its classifier, when the classifier is one the person may review."""
+    task = session.get(ReviewTask, task_id)
+    if task is None:
+        raise NotFound(f"review task {task_id!r} does not exist")
+    classifier = session.get(Classifier, task.classifier_id)
+    assert classifier is not None
+    account.require_classifier(classifier.name)
+    return task, classifier
 
 
 def _not_yours(

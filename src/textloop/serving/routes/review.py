@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from textloop.errors import NotFound
-from textloop.review.assignments import SKIP_WORD, SKIPPED, claim_next, decide
+from textloop.review.assignments import NONE_FITS, SKIP_WORD, SKIPPED, claim_next, decide
 from textloop.review.export import export_format, export_review
 from textloop.review.label_studio import LabelStudioNames
 from textloop.review.tasks import list_tasks
@@ -61,7 +61,8 @@ def claim_review_task(name: str, session: SessionDep, key: ApiKey) -> Response |
 def decide_review_task(
     task_id: str, body: ReviewDecisionIn, request: Request, session: SessionDep, key: ApiKey
 ) -> ReviewTaskPublic:
-    """Record the reviewer's label for a task they hold; a skip passes it to someone else.
+    """Record the reviewer's label for a task they hold, or that none of the labels fits; a
+    skip passes it to someone else.
     ``{"label": "skip"}`` is a skip unless the classifier has a label of that name (the word
     the API has always taken); ``{"skip": true}`` is one always."""
     if body.skip:
@@ -77,7 +78,8 @@ def decide_review_task(
     key.require_owned("review", classifier.name, f"review task {task_id!r} does not exist")
     require_assignment(session, reviewer, classifier.name)
     skipped = body.skip or (body.label == SKIP_WORD and SKIP_WORD not in classifier.labels)
-    decided = decide(session, task_id, reviewer, SKIPPED if skipped else body.label or "")
+    label = NONE_FITS if body.none_of_these else SKIPPED if skipped else body.label
+    decided = decide(session, task_id, reviewer, label)
     return ReviewTaskPublic.model_validate(decided)
 
 
