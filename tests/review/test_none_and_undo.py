@@ -5,6 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.review.conftest import claim, set_overlap, settle
+from textloop.config import Settings
+from textloop.continuous import merge
 from textloop.errors import InvalidRequest
 from textloop.review.assignments import NONE_FITS, SKIPPED, holds, resolve_conflict, withdraw
 from textloop.review.export import decisions_table
@@ -12,7 +14,7 @@ from textloop.review.progress import favourite_labels, progress, recent_decision
 from textloop.review.stats import reviewer_stats
 from textloop.store import Store
 from textloop.store.queries import get_classifier
-from textloop.store.tables import DatasetVersion, ReviewDecision, ReviewTask
+from textloop.store.tables import DatasetVersion, Example, ReviewDecision, ReviewStatus, ReviewTask
 
 pytestmark = pytest.mark.storage
 
@@ -172,3 +174,82 @@ def test_exports_and_agreement_treat_none_of_these_as_a_decision_of_its_own(
         ("none of these", "false", "true")
     ] * 2
     assert stats["ann@example.com"].decisions == 1 and stats["ann@example.com"].kappa == 1.0
+
+
+def test_taking_back_a_skip_leaves_a_task_others_settled_as_it_is(queue: Store) -> None:
+    task = claim(queue, 1)
+    assert task is not None
+    settle(queue, task, 1, SKIPPED)
+    assert claim(queue, 2) == task
+    assert settle(queue, task, 2, "sport") == "done"
+    with queue.session() as session:
+        withdraw(session, task, 1)
+        assert not holds(session, task, 1)
+    assert task_row(queue, task) == ("done", "sport", None)
+
+
+def test_taking_back_a_skip_never_hands_a_held_task_to_a_second_reviewer(queue: Store) -> None:
+    task = claim(queue, 1)
+    assert task is not None
+    settle(queue, task, 1, SKIPPED)
+    assert claim(queue, 2) == task  # bob holds its one slot
+    with queue.session() as session:
+        withdraw(session, task, 1)
+        assert holds(session, task, 2) and not holds(session, task, 1)
+    assert settle(queue, task, 2, "sport") == "done"
+
+
+def test_an_admins_settlement_and_a_flagged_label_are_past_taking_back(queue: Store) -> None:
+    task = held_by_two(queue)
+    settle(queue, task, 1, "sport")
+    settle(queue, task, 2, "finance")
+    with queue.session() as session:
+        resolve_conflict(session, task, "finance", "about money")
+    with pytest.raises(InvalidRequest, match="an admin settled"), queue.session() as session:
+        withdraw(session, task, 1)
+    assert task_row(queue, task) == ("done", "finance", "about money")
+
+    other = claim(queue, 1)
+    assert other is not None and claim(queue, 2) == other
+    settle(queue, other, 1, "sport")
+    settle(queue, other, 2, "sport")
+    with queue.session() as session:  # as label-quality checks mark a doubted label
+        flagged = session.get(ReviewTask, other)
+        assert flagged is not None
+        flagged.status = ReviewStatus.FLAGGED
+    with pytest.raises(InvalidRequest, match="second review"), queue.session() as session:
+        withdraw(session, other, 1)
+    assert task_row(queue, other) == ("flagged", "sport", None)
+
+
+def test_a_label_taken_back_during_a_merge_stays_unmerged_until_it_is_decided_again(
+    queue: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = claim(queue, 1)
+    assert task is not None
+    settle(queue, task, 1, "sport")
+    ingest = merge.ingest_batch
+
+    def ingest_while_the_reviewer_undoes(*args: object, **kwargs: object) -> object:
+        with queue.session() as session:  # the reviewer presses u during the merge
+            withdraw(session, task, 1)
+        return ingest(*args, **kwargs)
+
+    monkeypatch.setattr(merge, "ingest_batch", ingest_while_the_reviewer_undoes)
+    merge.merge_reviewed_labels(queue, settings, "topics")
+    monkeypatch.setattr(merge, "ingest_batch", ingest)
+    with queue.session() as session:
+        row = session.get(ReviewTask, task)
+        assert row is not None and (row.status, row.merged_into) == ("open", None)
+    settle(queue, task, 1, "sport")  # decided again: now the next merge takes it
+    merge.merge_reviewed_labels(queue, settings, "topics")
+    with queue.session() as session:
+        row = session.get(ReviewTask, task)
+        newest = session.scalar(select(DatasetVersion.id).order_by(DatasetVersion.id.desc()))
+        labels = session.scalars(
+            select(Example.label).where(
+                Example.dataset_version_id == newest, Example.text == "text 0"
+            )
+        ).all()
+    assert row is not None and row.merged_into == newest
+    assert labels == ["sport"]

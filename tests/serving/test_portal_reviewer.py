@@ -5,6 +5,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.serving.portal import sign_in, token_in
+from textloop.review.assignments import LEASE
 from textloop.store import Store
 from textloop.store.queries import get_classifier
 from textloop.store.tables import ReviewDecision, ReviewTask
@@ -142,3 +143,21 @@ def test_guidelines_are_shown_beside_the_task_as_markdown_without_raw_html(
     assert "<strong>Sport</strong> means the game" in guidelines
     assert "&lt;script&gt;" in guidelines and "<script>" not in guidelines  # shown, never run
     assert 'href="javascript:' not in guidelines
+
+
+def test_a_repeated_undo_finds_the_task_in_hand_and_an_old_link_arms_no_undo(
+    client: TestClient, people: Store
+) -> None:
+    sign_in(client, "rita@example.com")
+    first = client.get("/queues/topics/next")
+    second = decide(client, first, label="finance")
+    undo = {"csrf_token": token_in(second.text)}
+    for _ in range(2):  # a double click, or a POST the browser sent again
+        again = client.post(f"/tasks/{task_of(first)}/undo", data=undo)
+        assert again.status_code == 200 and task_of(again) == task_of(first)
+    third = decide(client, again, label="sport")
+    with people.session() as session:  # a decision made longer ago than a hold lasts
+        for decision in session.scalars(select(ReviewDecision)):
+            decision.created_at -= LEASE
+    stale = client.get(f"/tasks/{task_of(third)}?saved={task_of(first)}")
+    assert 'id="undo"' not in stale.text and "Saved:" not in stale.text

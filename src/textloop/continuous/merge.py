@@ -19,6 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from textloop.config import Settings
 from textloop.data.datasets import StaleBase
@@ -31,7 +32,7 @@ from textloop.review.label_quality import check_reviewed_labels
 from textloop.review.tasks import unmerged_reviewed
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier, latest_dataset_version
-from textloop.store.tables import Example, ReviewTask
+from textloop.store.tables import Example, ReviewStatus, ReviewTask
 
 TEST = "test"
 MERGE_ATTEMPTS = 3
@@ -69,6 +70,7 @@ def merge_reviewed_labels(
             base = dataset.version
             overlay = _overlay(session, dataset.id, tasks, settings)
             task_ids = [task.id for task in tasks]
+            merged = {task.id: task.final_label for task in tasks}
         try:
             result = ingest_batch(
                 store, settings, name, _table(overlay.rows), "reviewed labels", built_on=base
@@ -76,11 +78,7 @@ def merge_reviewed_labels(
         except StaleBase:
             continue
         with store.session() as session:
-            session.execute(
-                update(ReviewTask)
-                .where(ReviewTask.id.in_(task_ids))
-                .values(merged_into=result.dataset_version_id)
-            )
+            _mark_merged(session, merged, result.dataset_version_id)
         return Merge(
             len(task_ids),
             flagged,
@@ -90,6 +88,26 @@ def merge_reviewed_labels(
             overlay.test_kept,
         )
     raise Conflict(f"{name}: new data kept arriving while reviewed labels were merged; retry")
+
+
+def _mark_merged(session: Session, merged: dict[str, str | None], version_id: int) -> None:
+    """Mark the tasks whose labels went into the version, each only if it still holds the label
+    that was merged: one undone or re-decided meanwhile stays unmerged, and the next merge
+    takes its new label."""
+    by_label: dict[str | None, list[str]] = {}
+    for task_id, label in merged.items():
+        by_label.setdefault(label, []).append(task_id)
+    for label, ids in by_label.items():
+        session.execute(
+            update(ReviewTask)
+            .where(
+                ReviewTask.id.in_(ids),
+                ReviewTask.status == ReviewStatus.DONE,
+                ReviewTask.merged_into.is_(None),
+                ReviewTask.final_label == label,
+            )
+            .values(merged_into=version_id)
+        )
 
 
 @dataclass

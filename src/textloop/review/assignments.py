@@ -119,9 +119,7 @@ def decide(session: Session, task_id: str, user_id: int, label: str | None) -> R
     The task row is locked first, so two reviewers deciding one task at once settle it in turn:
     the second sees the first's decision when it counts them.
     """
-    task = session.get(ReviewTask, task_id, with_for_update=True)
-    if task is None:
-        raise NotFound(f"review task {task_id!r} does not exist")
+    task = _locked(session, task_id)
     classifier = session.get(Classifier, task.classifier_id)
     assert classifier is not None
     if label is not NONE_FITS and label != SKIPPED:
@@ -147,37 +145,90 @@ def decide(session: Session, task_id: str, user_id: int, label: str | None) -> R
 def withdraw(session: Session, task_id: str, user_id: int) -> ReviewTask:
     """Take back ``user_id``'s decision on a task and hand the task back to them to decide again.
 
-    A task settled by that decision opens again; one whose label was merged into a dataset is
-    past taking back (a model may have been trained on it).
+    A task settled by that decision opens again. A task is past taking back once its label was
+    merged into a dataset (a model may have been trained on it), once an admin settled it (the
+    reviewers disagreed), or once label-quality checks flagged it (a second review is asking).
+    Taking back a skip changes nothing else: the skip never counted.
     """
-    task = session.get(ReviewTask, task_id, with_for_update=True)
-    if task is None:
-        raise NotFound(f"review task {task_id!r} does not exist")
+    task = _locked(session, task_id)
     mine = own_decision(session, task_id, user_id)
     if mine is None:
         raise InvalidRequest("you have not decided this task: there is nothing to undo")
+    _require_revisable(session, task)
+    counted = mine.label != SKIPPED
+    session.delete(mine)
+    session.flush()
+    if counted:
+        task.status, task.final_label, task.settle_comment = ReviewStatus.OPEN, None, None
+    if task.status == ReviewStatus.OPEN:
+        _lease_a_free_slot(session, task, user_id)
+    return task
+
+
+def revisable(session: Session, task: ReviewTask) -> bool:
+    """Whether a decision on the task may still be taken back (``withdraw``)."""
+    try:
+        _require_revisable(session, task)
+    except InvalidRequest:
+        return False
+    return True
+
+
+def _require_revisable(session: Session, task: ReviewTask) -> None:
     if task.merged_into is not None:
         raise InvalidRequest(
             "this task's label is already in a training dataset: it can no longer be changed"
         )
-    session.delete(mine)
-    session.flush()
-    task.status, task.final_label, task.settle_comment = ReviewStatus.OPEN, None, None
-    taken = _taken_slots(session, task_id)
-    slot = next(s for s in range(len(taken) + 1) if s not in taken)
-    session.add(
-        ReviewLease(task_id=task_id, slot=slot, user_id=user_id, expires_at=utcnow() + LEASE)
-    )
-    session.flush()
+    if task.status == ReviewStatus.FLAGGED:
+        raise InvalidRequest("label checks doubt this task's label: a second review decides it")
+    if task.status == ReviewStatus.DONE and len(_counted_labels(session, task.id)) > 1:
+        raise InvalidRequest("an admin settled this task: ask an admin to change it")
+
+
+def _lease_a_free_slot(session: Session, task: ReviewTask, user_id: int) -> None:
+    """Hold one of the task's free slots for ``user_id``, if one is free (a skip taken back may
+    find them all held by others); a concurrent claim of the same slot wins."""
+    classifier = session.get(Classifier, task.classifier_id)
+    assert classifier is not None
+    taken = _taken_slots(session, task.id)
+    free = [slot for slot in range(classifier.review_overlap) if slot not in taken]
+    if not free:
+        return
+    try:
+        with session.begin_nested():
+            session.add(
+                ReviewLease(
+                    task_id=task.id, slot=free[0], user_id=user_id, expires_at=utcnow() + LEASE
+                )
+            )
+    except IntegrityError:  # another reviewer took that slot a moment ago
+        pass
+
+
+def _locked(session: Session, task_id: str) -> ReviewTask:
+    """The task, locked, as the database has it now: a copy loaded earlier in the request is
+    refreshed, so the checks that follow never read values from before the lock."""
+    task = session.get(ReviewTask, task_id, with_for_update=True, populate_existing=True)
+    if task is None:
+        raise NotFound(f"review task {task_id!r} does not exist")
     return task
+
+
+def _counted_labels(session: Session, task_id: str) -> set[str | None]:
+    return set(
+        session.scalars(
+            select(ReviewDecision.label).where(ReviewDecision.task_id == task_id, COUNTED)
+        )
+    )
 
 
 def resolve_conflict(
     session: Session, task_id: str, label: str | None, comment: str | None = None
 ) -> ReviewTask:
     """An admin settles a task whose reviewers disagreed: with any of the classifier's labels,
-    or ``NONE_FITS``, and optionally says why."""
-    task = session.get(ReviewTask, task_id)
+    or ``NONE_FITS``, and optionally says why. The row is locked: of two admins settling one
+    conflict at once, the second finds it settled."""
+    task = session.get(ReviewTask, task_id, with_for_update=True, populate_existing=True)
     if task is None or task.status != ReviewStatus.CONFLICT:
         raise NotFound(f"no conflict {task_id!r} to resolve")
     classifier = session.get(Classifier, task.classifier_id)

@@ -51,11 +51,11 @@ COLUMNS = (
     "suggested_label",
     "decision",
     "skipped",
-    "none_of_these",
     "reviewer",
     "decided_at",
     "task_status",
     "final_label",
+    "none_of_these",  # last: readers that take columns by position keep working
 )
 
 
@@ -79,11 +79,11 @@ def decisions_table(session: Session, name: str) -> pa.Table:
                 task.suggested_label,
                 _decision_word(decision.label),
                 "true" if decision.label == SKIPPED else "false",
-                "true" if decision.label is NONE_FITS else "false",
                 email,
                 decision.created_at.isoformat(),
                 task.status,
                 task.final_label,
+                "true" if decision.label is NONE_FITS else "false",
             ),
             strict=True,
         ):

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from textloop.review.assignments import SKIPPED, counted_decisions
+from textloop.review.assignments import SKIPPED, counted_decisions, revisable
 from textloop.store.tables import (
     Classifier,
     ReviewDecision,
@@ -39,7 +39,7 @@ class RecentDecision:
     label: str | None  # None: "none of these"; SKIPPED: a skip
     decided_at: datetime
     status: str  # the task's status now
-    revisable: bool  # not yet merged into a training dataset
+    revisable: bool  # may still be taken back (``assignments.withdraw``)
 
     @property
     def skipped(self) -> bool:
@@ -102,7 +102,7 @@ def recent_decisions(
             label=decision.label,
             decided_at=decision.created_at,
             status=task.status,
-            revisable=task.merged_into is None,
+            revisable=revisable(session, task),
         )
         for decision, task in rows
     ]

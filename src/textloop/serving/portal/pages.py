@@ -21,12 +21,14 @@ from sqlalchemy import func, select
 from textloop.errors import AuthError, InvalidRequest, NotFound, TooManyRequests
 from textloop.predict.outcome import top_scores
 from textloop.review.assignments import (
+    LEASE,
     NONE_FITS,
     SKIPPED,
     claim_next,
     decide,
     holds,
     own_decision,
+    revisable,
     withdraw,
 )
 from textloop.review.pool import TOP_SCORES
@@ -53,6 +55,7 @@ from textloop.store.tables import (
     ReviewLease,
     ReviewStatus,
     ReviewTask,
+    as_utc,
     utcnow,
 )
 
@@ -264,7 +267,11 @@ def undo_decision(
     check_csrf(account.csrf_token, form)
     _, classifier = _task_of_mine(session, account, task_id)
     note(request, classifier=classifier.name, undo=True)
-    withdraw(session, task_id, account.user_id)
+    # a repeated press (a retried POST, a double click) finds the task already back in hand
+    if own_decision(session, task_id, account.user_id) is not None or not holds(
+        session, task_id, account.user_id
+    ):
+        withdraw(session, task_id, account.user_id)
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 
 
@@ -309,14 +316,15 @@ class Saved:
 
 def _saved(session: SessionDep, account: Account, task_id: str | None) -> Saved | None:
     """The reviewer's own decision on ``task_id`` (from the address; anyone else's is never
-    shown), while it can still be undone."""
+    shown), when they made it within the last ``LEASE``: a link to an older one arms no undo
+    key (older decisions are revised from "my recent decisions", deliberately)."""
     if not task_id:
         return None
     decision = own_decision(session, task_id, account.user_id)
     task = session.get(ReviewTask, task_id)
-    if decision is None or task is None:
+    if decision is None or task is None or as_utc(decision.created_at) < utcnow() - LEASE:
         return None
-    return Saved(task_id, decision.label, task.merged_into is None)
+    return Saved(task_id, decision.label, revisable(session, task))
 
 
 def _model_version(session: SessionDep, task: ReviewTask) -> int | None:
