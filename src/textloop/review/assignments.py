@@ -46,6 +46,13 @@ NONE_WORD = "none of these"  # how exports and pages write it
 COUNTED = ReviewDecision.label.is_distinct_from(SKIPPED)
 
 
+def in_words(label: str | None) -> str:
+    """A decision as a person reads it: the label, "skipped", or "none of these"."""
+    if label is NONE_FITS:
+        return NONE_WORD
+    return "skipped" if label == SKIPPED else label
+
+
 def claim_next(session: Session, classifier_name: str, user_id: int) -> ReviewTask | None:
     """Lease the next task for ``user_id`` (keeping one already leased to them), or None."""
     classifier = get_classifier(session, classifier_name)

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from textloop.serving.policy import portal
-from textloop.serving.portal.pages import templates
+from textloop.serving.portal.templating import templates
 
 METHODS = ("get", "post", "put", "patch", "delete")
 SCHEMA_PREFIX = "#/components/schemas/"

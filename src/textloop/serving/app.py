@@ -36,7 +36,7 @@ from textloop.serving.consistency import ReadYourWrites
 from textloop.serving.errors import install_error_handlers
 from textloop.serving.limits import InputLimits
 from textloop.serving.policy import API_FALLBACK, PORTAL_FALLBACK, Surface, api, portal
-from textloop.serving.portal import admin, models, pages
+from textloop.serving.portal import admin, models, pages, sign_in
 from textloop.serving.response_headers import ResponseHeaders
 from textloop.serving.routes import (
     audit,
@@ -131,6 +131,7 @@ def portal_app(server: FastAPI, settings: Settings) -> FastAPI:
     application.state = server.state  # the runtime, set by the server's lifespan
     install_error_handlers(application, Surface.PORTAL)
     application.include_router(api_reference.router(server.openapi))
+    application.include_router(sign_in.router)
     application.include_router(pages.router)
     application.include_router(admin.router)
     application.include_router(models.router)

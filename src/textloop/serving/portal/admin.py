@@ -35,9 +35,9 @@ from textloop.serving.audit_trail import note
 from textloop.serving.deps import SessionDep, get_runtime
 from textloop.serving.policy import Audit, portal
 from textloop.serving.portal import admin_review, markdown
-from textloop.serving.portal.pages import templates
 from textloop.serving.portal.paging import older_link
 from textloop.serving.portal.session import Form, PortalAccount, check_csrf
+from textloop.serving.portal.templating import templates
 from textloop.serving.routes.audit import AuditQuery, Cursor
 from textloop.serving.schemas import MAX_ROW_ID
 from textloop.store.queries import get_classifier

@@ -26,14 +26,14 @@ from sqlalchemy import Row, func, select
 
 from textloop.errors import InvalidRequest
 from textloop.review import assignments
-from textloop.review.assignments import COUNTED, NONE_FITS, NONE_WORD, SKIPPED
+from textloop.review.assignments import COUNTED, NONE_FITS, NONE_WORD, SKIPPED, in_words
 from textloop.serving.audit_trail import note
 from textloop.serving.deps import SessionDep
 from textloop.serving.policy import Audit, portal
-from textloop.serving.portal.pages import templates
 from textloop.serving.portal.paging import older_link, page_of
-from textloop.serving.portal.readable import readable
+from textloop.serving.portal.readable import named
 from textloop.serving.portal.session import Form, PortalAccount, check_csrf
+from textloop.serving.portal.templating import templates
 from textloop.serving.routes.audit import Blank, Cursor, Words
 from textloop.store.tables import (
     Classifier,
@@ -106,7 +106,7 @@ def conflicts_page(
             "account": account,
             "conflicts": conflicts,
             "page": shown,
-            "labels": {id_: _label_choices(c.labels) for id_, c in classifiers.items()},
+            "labels": {id_: named(c.labels) for id_, c in classifiers.items()},
             "none_word": NONE_WORD,
             "confirmed": _settled(session, settled),
         },
@@ -238,11 +238,6 @@ def _conflicts(session: SessionDep, tasks: Iterable[ReviewTask]) -> list[Conflic
     return [Conflict(task, classifiers[task.classifier_id], votes[task.id]) for task in tasks]
 
 
-def _label_choices(labels: Iterable[str]) -> list[tuple[str, str | None]]:
-    """(label, readable name or None) for the "any label" list, alphabetically."""
-    return [(label, readable(label)) for label in sorted(labels)]
-
-
 def _settling_label(form: dict[str, str]) -> str | None:
     """The label the admin chose: ``NONE_FITS`` for "None of these"; a label left empty is
     refused here, an unknown one by ``resolve_conflict``."""
@@ -259,5 +254,4 @@ def _settled(session: SessionDep, task_id: str | None) -> str | None:
     task = session.get(ReviewTask, task_id) if task_id else None
     if task is None or task.status != ReviewStatus.DONE:
         return None
-    label = NONE_WORD if task.final_label is NONE_FITS else task.final_label
-    return f"Settled: {label} · “{shorten(task.text, 80, placeholder='…')}”"
+    return f"Settled: {in_words(task.final_label)} · “{shorten(task.text, 80, placeholder='…')}”"

@@ -25,8 +25,8 @@ from textloop.serving.deps import RuntimeDep, SessionDep
 from textloop.serving.policy import Audit, portal
 from textloop.serving.portal.charts import line_chart
 from textloop.serving.portal.event_filter import EventFilterQuery, newest_events
-from textloop.serving.portal.pages import templates
 from textloop.serving.portal.session import Form, PortalAccount, check_csrf
+from textloop.serving.portal.templating import templates
 from textloop.store.queries import aliased_model
 from textloop.store.tables import (
     Classifier,

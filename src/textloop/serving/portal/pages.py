@@ -1,24 +1,20 @@
-"""Portal pages: sign-in, the queues, the task page where a reviewer decides (or undoes their
+"""The reviewer's pages: the queues, the task page where a reviewer decides (or undoes their
 last decision), and the list of their recent decisions to revise.
 
 Each page checks the signed-in account once through ``session.PortalAccount``; every POST
-checks the form's CSRF token before it changes anything. The login page shows only messages of
-its own (``LOGIN_ERRORS``, chosen by a code in the address): text from a link is never shown, so
-nobody can put their words on our page.
+checks the form's CSRF token before it changes anything.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
-from textloop.errors import AuthError, InvalidRequest, NotFound, TooManyRequests
+from textloop.errors import InvalidRequest, NotFound
 from textloop.predict.outcome import top_scores
 from textloop.review.assignments import (
     LEASE,
@@ -27,26 +23,21 @@ from textloop.review.assignments import (
     claim_next,
     decide,
     holds,
+    in_words,
     own_decision,
     revisable,
     withdraw,
 )
 from textloop.review.pool import TOP_SCORES
 from textloop.review.progress import favourite_labels, progress, recent_decisions
-from textloop.security.accounts import Account, sign_in, sign_out
+from textloop.security.accounts import Account
 from textloop.serving.audit_trail import note
 from textloop.serving.deps import SessionDep
 from textloop.serving.policy import Audit, portal
 from textloop.serving.portal import markdown
-from textloop.serving.portal.readable import readable
-from textloop.serving.portal.session import (
-    LOGIN_CSRF_COOKIE,
-    SESSION_COOKIE,
-    Form,
-    PortalAccount,
-    check_csrf,
-    new_login_token,
-)
+from textloop.serving.portal.readable import named, readable
+from textloop.serving.portal.session import Form, PortalAccount, check_csrf
+from textloop.serving.portal.templating import templates
 from textloop.store.queries import get_classifier
 from textloop.store.tables import (
     Classifier,
@@ -59,7 +50,6 @@ from textloop.store.tables import (
     utcnow,
 )
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
 EXPLICIT = "explicit"  # a task opened because a user said the model was wrong
 CHOICES = 9  # labels one number key away
@@ -71,67 +61,6 @@ WHY = {  # why a task is in the queue, by its source
     "pool": "sampled from unlabelled texts to teach the model",
     "second_review": "a label that quality checks doubt, asked again",
 }
-
-
-LOGIN_ERRORS = {
-    "credentials": "wrong email or password",
-    "throttled": "too many failed sign-ins for this account or from this address: try again later",
-    "session_ended": "your session has ended: sign in again",
-}
-
-
-@router.get("/login", response_class=HTMLResponse)
-@portal()
-def login_page(request: Request, error: str | None = None) -> Response:
-    """The login form; ``?error=CODE`` shows one of ``LOGIN_ERRORS``, any other value nothing."""
-    return _login_form(request, LOGIN_ERRORS.get(error or ""))
-
-
-@router.post("/login")
-@portal()
-def login(request: Request, session: SessionDep, form: Form) -> Response:
-    check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE), form)
-    address = request.client.host if request.client else None  # never X-Forwarded-For
-    try:
-        token, _ = sign_in(session, form.get("email", ""), form.get("password", ""), address)
-    except TooManyRequests as exc:  # its message is ours, with the minutes to wait
-        session.rollback()
-        return _login_form(request, exc.message, 429, exc.headers)
-    except AuthError:
-        session.rollback()
-        return _login_form(request, LOGIN_ERRORS["credentials"])
-    response = RedirectResponse("/", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=_https(request)
-    )
-    response.delete_cookie(LOGIN_CSRF_COOKIE)
-    return response
-
-
-def _login_form(
-    request: Request,
-    error: str | None,
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    token = new_login_token()
-    response = templates.TemplateResponse(
-        request, "login.html", {"csrf_token": token, "error": error}, status, headers
-    )
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_https(request)
-    )
-    return response
-
-
-@router.post("/logout")
-@portal()
-def logout(request: Request, session: SessionDep, account: PortalAccount, form: Form) -> Response:
-    check_csrf(account.csrf_token, form)
-    sign_out(session, request.cookies.get(SESSION_COOKIE))
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
-    return response
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -228,7 +157,7 @@ def task_page(
             "task": task,
             "choices": _choices(session, task, classifier.labels, favourites),
             "explicit": task.source == EXPLICIT,
-            "labels": [(label, readable(label)) for label in sorted(classifier.labels)],
+            "labels": named(classifier.labels),
             "progress": progress(session, classifier, account.user_id),
             "why": WHY.get(task.source, task.source),
             "threshold": classifier.threshold,
@@ -309,9 +238,7 @@ class Saved:
 
     @property
     def says(self) -> str:
-        if self.label == SKIPPED:
-            return "skipped"
-        return "none of these" if self.label is NONE_FITS else self.label
+        return in_words(self.label)
 
 
 def _saved(session: SessionDep, account: Account, task_id: str | None) -> Saved | None:
@@ -427,8 +354,3 @@ def _top_scores(session: SessionDep, task: ReviewTask) -> list[tuple[str, float]
     if not scores and task.suggested_label:
         scores = {task.suggested_label: task.confidence or 0.0}
     return [(label, float(score)) for label, score in top_scores(scores, TOP_SCORES).items()]
-
-
-def _https(request: Request) -> bool:
-    """Cookies served over TLS are sent back over TLS only."""
-    return request.url.scheme == "https"

@@ -4,6 +4,7 @@ what is stored and searched; the readable name only helps the eye among many lab
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _SEPARATORS = re.compile(r"[_\-.]+")
 
@@ -14,3 +15,8 @@ def readable(label: str) -> str | None:
     if not words or words == label:
         return None
     return words[0].upper() + words[1:]
+
+
+def named(labels: Iterable[str]) -> list[tuple[str, str | None]]:
+    """(label, readable name or None) for every label, alphabetically: the lists to pick from."""
+    return [(label, readable(label)) for label in sorted(labels)]
