@@ -39,3 +39,28 @@ def write_corpus(
         writer.writerow([text_column, label_column])
         writer.writerows(corpus_rows(per_label))
     return path
+
+
+def label_set_rows(texts: int = 240, seed: int = 7) -> list[tuple[str, tuple[str, ...]]]:
+    """Texts about none, one or two of the topics, each labelled with the topics it mentions:
+    a multi-label corpus as small and as learnable as ``corpus_rows``."""
+    rng = random.Random(seed)
+    names = sorted(TOPICS)
+    rows = []
+    for i in range(texts):
+        topics = sorted(rng.sample(names, [0, 1, 1, 2][i % 4]))
+        words = [rng.choice(TOPICS[topic]) for topic in topics] or ["weekend", "neighbour"]
+        if len(words) == 1:
+            words.append(rng.choice(["today", "again", "at last"]))
+        text = rng.choice(FRAMES).format(a=words[0], b=words[1]) + f" (item {i})"
+        rows.append((text, tuple(topics)))
+    return rows
+
+
+def write_label_sets(path: Path, texts: int = 240, separator: str = "|") -> Path:
+    """``label_set_rows`` as a CSV whose label cells join the names by ``separator``."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows((text, separator.join(labels)) for text, labels in label_set_rows(texts))
+    return path

@@ -89,3 +89,27 @@ def test_a_family_without_a_portable_description_is_refused_by_name(tmp_path: Pa
 
     with pytest.raises(ConfigError, match="'opaque' model family cannot be exported"):
         BundleWriter(tmp_path).node(Opaque())
+
+
+def test_a_multi_label_bundle_answers_the_set_past_each_threshold(tmp_path: Path) -> None:
+    """Per-label calibration, a logit-pooled ensemble and each label's threshold travel in the
+    bundle; ``classify`` answers the labels (possibly none) and the confidence in that set."""
+    from tests.corpus import label_set_rows
+    from textloop.models.compose import compose_sets
+
+    rows = label_set_rows(240)
+    texts, sets = [t for t, _ in rows], [s for _, s in rows]
+    members = [families.create("ngram", C=c).fit(texts[:160], sets[:160]) for c in (30.0, 1.0)]
+    ensemble = EnsembleClassifier.from_fitted(members, [0.6, 0.4], "logit")
+    model = compose_sets({"ensemble": ensemble}, texts[160:], sets[160:]).model
+    bundle = bundled(model, tmp_path)
+    unseen = [*texts[:20], *UNSEEN]
+    np.testing.assert_allclose(bundle.predict_proba(unseen), model.predict_proba(unseen))
+    answers = bundle.classify(unseen)
+    assert [tuple(a["labels"]) for a in answers] == model.predict_sets(unseen)
+    assert any(a["labels"] == [] for a in answers)
+    probabilities = model.predict_proba(unseen[:1])[0]
+    expected = np.prod(
+        np.where(probabilities >= model.thresholds_, probabilities, 1 - probabilities)
+    )
+    assert answers[0]["confidence"] == pytest.approx(expected)

@@ -39,7 +39,9 @@ def test_a_users_family_registers_like_the_built_ins() -> None:
 
 
 def test_unknown_family_names_the_known_ones() -> None:
-    with pytest.raises(NotFound, match="embedding, ensemble, finetuned, majority, ngram"):
+    with pytest.raises(
+        NotFound, match="embedding, ensemble, finetuned, majority, multi-label, ngram"
+    ):
         families.get("bert")
 
 

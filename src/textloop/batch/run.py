@@ -39,6 +39,7 @@ from textloop.batch.output import (
 from textloop.batch.scoring import TOP_K, Unsure, check_columns, least_sure
 from textloop.batch.sources import CHUNK_ROWS, Plan, plan
 from textloop.config import Settings
+from textloop.data.label_sets import Mode
 from textloop.data.untrusted import input_files
 from textloop.errors import InvalidRequest
 from textloop.metadata.recorder import (
@@ -53,7 +54,7 @@ from textloop.predict.outcome import Scored
 from textloop.predict.records import implicit_task
 from textloop.registry.aliases import PRODUCTION
 from textloop.store.database import Store
-from textloop.store.tables import ReviewTask, utcnow
+from textloop.store.tables import Classifier, ReviewTask, utcnow
 
 MAX_REVIEW_LIMIT = 10_000
 Progress = Callable[[int], None]  # rows finished so far
@@ -154,9 +155,16 @@ def prepare(
         check_output(request.output)
     batch_plan = plan(request.input, request.chunk_rows)
     check_columns(batch_plan.source.columns, request.text_column, request.id_column, request.top_k)
-    if deployment is None:
-        with store.session() as session:
+    with store.session() as session:
+        if deployment is None:
             deployment = find_deployment(session, request.classifier, request.alias)
+        classifier = session.get(Classifier, deployment.classifier_id)
+        if request.review_below is not None and classifier and classifier.mode == Mode.MULTI_LABEL:
+            raise InvalidRequest(
+                f"{request.classifier!r} is multi-label, and label sets are not sent to review "
+                "from a batch yet; leave out review_below",
+                field="review_below",
+            )
     return Prepared(request, batch_plan, deployment, file_format)
 
 

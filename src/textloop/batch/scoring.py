@@ -4,8 +4,10 @@ Every input column is kept as it was; the model's answer follows in ``predicted_
 ``confidence``, ``model_version`` and the ``top_k`` best ``topN_label``/``topN_score`` pairs
 (names no input is likely to use, so that an input's own ``label`` stays beside them), and
 ``error`` says why a row got no prediction (it could not be read, its text is empty or over the
-limit). A row's answer depends only on its chunk, never on which process scored it: the model is
-called once per chunk, on the chunk's readable rows in order.
+limit). A multi-label model's answer is ``predicted_labels`` instead (the set joined by ``|``,
+empty for none), ``confidence`` in that whole set, and one ``score:<label>`` column per label.
+A row's answer depends only on its chunk, never on which process scored it: the model is called
+once per chunk, on the chunk's readable rows in order.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import pyarrow as pa
 from textloop.data.row_limits import too_long
 from textloop.data.values import NotText, column_strings
 from textloop.errors import DataError
+from textloop.models.multi_label import is_multi_label
 from textloop.predict.deployment import Deployment
+from textloop.predict.outcome import scored
 from textloop.predict.predictor import DIRECT, Predictor
 
 PREDICTED, CONFIDENCE, MODEL_VERSION, ERROR = (
@@ -31,6 +35,8 @@ PREDICTED, CONFIDENCE, MODEL_VERSION, ERROR = (
     "error",
 )
 TOP_K = 3
+PREDICTED_SET, SCORE_PREFIX = "predicted_labels", "score:"  # a multi-label model's
+LABEL_SEPARATOR = "|"
 
 
 def added_columns(top_k: int) -> list[str]:
@@ -94,12 +100,15 @@ class ChunkScorer:
         ]
         good = [row for row, error in enumerate(errors) if error is None]
         classes = list(self.model.classes_)
-        k = min(self.top_k, len(classes))
         probabilities = (
             self.predictor.predict(self.model, [texts[row] or "" for row in good])
             if good
             else np.zeros((0, len(classes)))
         )
+        if is_multi_label(self.model):
+            out = self._label_sets(table, probabilities, good, errors)
+            return ChunkResult(index, out, table.num_rows, table.num_rows - len(good), [])
+        k = min(self.top_k, len(classes))
         ranked = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
         n = table.num_rows
         label: list[str | None] = [None] * n
@@ -128,6 +137,44 @@ class ChunkScorer:
         return ChunkResult(
             index, out, n, n - len(good), self._unsure(index, texts, label, confidence)
         )
+
+    def _label_sets(
+        self,
+        table: pa.Table,
+        probabilities: np.ndarray,
+        good: list[int],
+        errors: list[str | None],
+    ) -> pa.Table:
+        """A multi-label model's columns: the set, the confidence in it, every label's score.
+        Its doubtful rows are not sent to review (``check_request`` refuses review_below)."""
+        n, classes = table.num_rows, list(self.model.classes_)
+        answered: list[str | None] = [None] * n
+        confidence: list[float | None] = [None] * n
+        scores = np.full((n, len(classes)), np.nan)
+        for item, row in zip(scored(self.model, probabilities), good, strict=True):
+            answered[row] = LABEL_SEPARATOR.join(item.labels or ())
+            confidence[row] = item.confidence
+        scores[good] = probabilities
+        columns: dict[str, pa.Array] = {
+            PREDICTED_SET: pa.array(answered, pa.string()),
+            CONFIDENCE: pa.array(confidence, pa.float64()),
+            MODEL_VERSION: pa.array([self.deployment.version] * n, pa.int64()),
+        }
+        for column, label in enumerate(classes):
+            columns[SCORE_PREFIX + label] = pa.array(
+                scores[:, column], pa.float64(), from_pandas=True
+            )
+        columns[ERROR] = pa.array(errors, pa.string())
+        for name in columns:
+            if name in table.column_names:
+                raise DataError(
+                    f"the input already has a column named {name!r}, which the output adds; "
+                    "rename it"
+                )
+        out = table
+        for name, values in columns.items():
+            out = out.append_column(name, values)
+        return out
 
     def _unsure(
         self,

@@ -15,8 +15,10 @@ from textloop.cli.reading import (
     Delimiter,
     Encoding,
     FileFormat,
+    LabelSeparator,
     Notes,
     SkipBadRows,
+    label_set_options,
     read_options,
 )
 
@@ -60,16 +62,41 @@ def ingest(
     delimiter: Delimiter = None,
     encoding: Encoding = None,
     skip_bad_rows: SkipBadRows = False,
+    multi_label: Annotated[
+        bool,
+        typer.Option(
+            "--multi-label",
+            help="Each text carries a set of labels, joined by '|' in the label column (an "
+            "empty cell: none applies), or a Parquet/JSON list. Fixed when the classifier is "
+            "created.",
+        ),
+    ] = False,
+    label_separator: LabelSeparator = None,
+    new_labels: Annotated[
+        bool,
+        typer.Option(
+            "--new-labels",
+            help="Let a multi-label classifier take label names it does not know yet (they are "
+            "refused otherwise); a single-label classifier always does.",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Store FILE as a new dataset version of a classifier (created if new)."""
-    from textloop.data.datasets import with_fixed_test_split
+    from textloop.data.datasets import check_mode, with_fixed_test_split
+    from textloop.data.label_sets import Mode
     from textloop.data.readers import read_labelled_file
     from textloop.pipeline.ingestion import ingest_batch
 
     run = invocation(ctx)
     config = run.settings
+    if label_separator is not None and not multi_label:
+        fail("--label-separator applies to label sets only; add --multi-label")
+    mode = Mode.MULTI_LABEL if multi_label else Mode.SINGLE_LABEL
+    with run.store.session() as session:
+        check_mode(session, classifier, mode)  # before a large file is read for nothing
     options, notes = read_options(delimiter, encoding, skip_bad_rows, file_format), Notes()
+    options = label_set_options(options, multi_label, label_separator)
     table = read_labelled_file(file, text_column, label_column, split_column, options, notes)
     source = str(file)
     if test_file is not None:
@@ -77,7 +104,9 @@ def ingest(
         table = with_fixed_test_split(table, test_table, config.split_fractions)
         source = f"{file} + test:{test_file}"
     notes.show()
-    result = ingest_batch(run.store, config, classifier, table, source)
+    result = ingest_batch(
+        run.store, config, classifier, table, source, mode=mode, new_labels=new_labels
+    )
     audit_command(
         ctx, run.store, classifier, dataset_version=result.version, rows=result.rows, source=source
     )
@@ -91,7 +120,8 @@ def ingest(
         f"{result.rows:,} rows ({splits}), {len(result.labels)} labels"
     )
     if result.dropped:
-        err.print(f"dropped {result.dropped:,} rows with an empty text or label")
+        empty = "an empty text" if multi_label else "an empty text or label"
+        err.print(f"dropped {result.dropped:,} rows with {empty}")
     if result.duplicates:
         err.print(
             f"skipped {result.duplicates:,} duplicate rows (text, label and every column the "
@@ -144,6 +174,27 @@ def print_statistics(name: str, version: int, summary: dict[str, Any]) -> None:
         f"  labels {summary['label_count']}  imbalance {summary['imbalance_ratio']:.2f}  "
         f"vocabulary ~{summary['vocabulary_size']:,}  non-ASCII {summary['non_ascii_share']:.1%}"
     )
+    if summary.get("mode") == "multi-label":
+        print_label_sets(summary)
+
+
+def print_label_sets(summary: dict[str, Any]) -> None:
+    """A multi-label version's figures per label name."""
+    per_text = summary["labels_per_text"]
+    spread = "  ".join(f"{size}: {n:,}" for size, n in per_text["distribution"].items())
+    out.print(
+        f"  labels per text mean {per_text['mean']:.2f}  max {per_text['max']}  ({spread})  "
+        f"texts with none {summary['texts_without_labels']:,}  "
+        f"distinct label sets {summary['label_sets']:,}",
+        highlight=False,
+    )
+    counts = "  ".join(f"{name} {n:,}" for name, n in summary["labels"].items())
+    out.print(f"  texts per label: {counts}", highlight=False, markup=False, soft_wrap=True)
+    pairs = "  ".join(
+        f"{' + '.join(pair['labels'])} {pair['texts']:,}" for pair in summary["co_occurrence"]
+    )
+    if pairs:
+        out.print(f"  together most often: {pairs}", highlight=False, markup=False, soft_wrap=True)
 
 
 def print_anomalies(anomalies: list[dict[str, Any]]) -> None:
@@ -173,24 +224,31 @@ def validate(
     delimiter: Delimiter = None,
     encoding: Encoding = None,
     skip_bad_rows: SkipBadRows = False,
+    label_separator: LabelSeparator = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Check FILE against the classifier's schema without storing it; exit 1 on any error."""
+    from textloop.data.label_sets import Mode
     from textloop.data.readers import read_labelled_file
     from textloop.data.schema import Schema
     from textloop.data.statistics import TextStatistics
     from textloop.data.validation import has_errors, validate_rows
     from textloop.store.queries import get_classifier
 
+    with invocation(ctx).store.session() as session:
+        checked = get_classifier(session, name)
+        stored, multi_label = checked.data_schema, checked.mode == Mode.MULTI_LABEL
+    if label_separator is not None and not multi_label:
+        fail(f"--label-separator applies to label sets only; {name!r} is single-label")
     options, notes = read_options(delimiter, encoding, skip_bad_rows, file_format), Notes()
+    options = label_set_options(options, multi_label, label_separator)
     table = read_labelled_file(file, text_column, label_column, None, options, notes)
     notes.show()
     rows = list(
         zip(table.column("text").to_pylist(), table.column("label").to_pylist(), strict=True)
     )
-    with invocation(ctx).store.session() as session:
-        stored = get_classifier(session, name).data_schema
-    schema = Schema.from_dict(stored) if stored else Schema.infer(TextStatistics.of(rows))
+    inferred = TextStatistics.of(rows, multi_label=multi_label)
+    schema = Schema.from_dict(stored) if stored else Schema.infer(inferred)
     found = validate_rows(rows, schema)
     anomalies = [anomaly.to_dict() for anomaly in found]
     failed = has_errors(found)

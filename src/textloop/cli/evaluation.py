@@ -8,7 +8,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from textloop.cli.output import out
-from textloop.pipeline.evaluation_tables import SHOWN_CLASSES, class_rows, slice_rows
+from textloop.pipeline.evaluation_tables import (
+    SHOWN_CLASSES,
+    class_rows,
+    slice_metrics,
+    slice_rows,
+)
 
 
 def print_evaluation(metrics: dict[str, Any], all_classes: bool = False) -> None:
@@ -35,15 +40,14 @@ def print_evaluation(metrics: dict[str, Any], all_classes: bool = False) -> None
             )
     slices = slice_rows(metrics)
     if slices:
-        table = Table(
-            "slice column", "value", "rows", "accuracy", "macro-F1", title="per slice (test)"
-        )
+        first, second = slice_metrics(metrics)
+        table = Table("slice column", "value", "rows", first, second, title="per slice (test)")
         for piece in slices:
             table.add_row(
                 escape(piece.column),
                 escape(piece.value),
                 f"{piece.rows:,}",
-                f"{piece.accuracy:.3f}",
-                f"{piece.macro_f1:.3f}",
+                f"{piece.first:.3f}",
+                f"{piece.second:.3f}",
             )
         out.print(table)

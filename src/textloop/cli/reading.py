@@ -1,18 +1,21 @@
 """The options of every command that reads a data file, and how it says what it decided.
 
 ``ingest``, ``validate`` and ``pool add`` take the same four: ``--format``, ``--delimiter``,
-``--encoding`` and ``--skip-bad-rows``. What the reader decided by itself (the delimiter it
+``--encoding`` and ``--skip-bad-rows``; ``ingest`` and ``validate`` also ``--label-separator``,
+for a multi-label classifier's label sets. What the reader decided by itself (the delimiter it
 sniffed, the rows it skipped) is printed on stderr once the file has been read, so that stdout
 stays one JSON document under ``--json`` and a refused file prints only its error.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
 
 from textloop.cli.output import err
+from textloop.data.label_sets import DEFAULT_SEPARATOR
 from textloop.data.readers import ReadOptions
 
 FileFormat = Annotated[
@@ -44,6 +47,13 @@ SkipBadRows = Annotated[
         "lines named.",
     ),
 ]
+LabelSeparator = Annotated[
+    str | None,
+    typer.Option(
+        help="What joins the labels of a set in a label cell (default '|'); a multi-label "
+        "classifier's only.",
+    ),
+]
 
 
 def read_options(
@@ -60,6 +70,15 @@ def read_options(
         skip_bad_rows=skip_bad_rows,
         file_format=file_format,
     )
+
+
+def label_set_options(
+    options: ReadOptions, multi_label: bool, separator: str | None
+) -> ReadOptions:
+    """``options`` reading the label column as label sets when ``multi_label``."""
+    if not multi_label:
+        return options
+    return replace(options, multi_label=True, label_separator=separator or DEFAULT_SEPARATOR)
 
 
 class Notes:

@@ -26,7 +26,10 @@ def classify(
 ) -> None:
     """Classify texts with the production model (recorded like API predictions); with
     ``--json``, one JSON object for one text and a list of them for several."""
+    from rich.markup import escape
+
     from textloop.predict.classify import classify as run_classify
+    from textloop.serving.answers import public_prediction
     from textloop.serving.schemas import MAX_TEXT_CHARS
 
     for text in texts:
@@ -35,12 +38,13 @@ def classify(
     run = invocation(ctx)
     results = run_classify(run.store, run.models, name, texts, alias=alias)
     if as_json:
-        answers = [result.__dict__ for result in results]
+        answers = [public_prediction(result) for result in results]
         emit_json(answers[0] if len(answers) == 1 else answers)
         return
     for result in results:
         flag = "  [yellow](sent to review)[/]" if result.review else ""
-        out.print(f"{result.label}  confidence {result.confidence:.3f}{flag}")
+        answer = result.label if result.labels is None else "|".join(result.labels) or "(none)"
+        out.print(f"{escape(answer)}  confidence {result.confidence:.3f}{flag}")
 
 
 @app.command()

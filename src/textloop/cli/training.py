@@ -105,16 +105,12 @@ def print_training_report(report: Any, all_classes: bool = False) -> None:
     out.print(f"run {report.run}: {steps}", highlight=False)
     for trial in report.tuning.get("trials", []):
         out.print(
-            f"  tune {trial['family']:>10}: accuracy {trial['accuracy']:.4f}  "
-            f"macro-F1 {trial['macro_f1']:.4f}  {trial['params']}",
+            f"  tune {trial['family']:>10}: {_scores(trial)}  {trial['params']}",
             highlight=False,
             markup=False,
         )
     for family, scores in report.candidates.items():
-        out.print(
-            f"  validation {family:>10}: accuracy {scores['accuracy']:.4f}  "
-            f"macro-F1 {scores['macro_f1']:.4f}"
-        )
+        out.print(f"  validation {family:>10}: {_scores(scores)}")
     for family, why in report.skipped.items():
         out.print(f"  left out {family:>10}: {why}", highlight=False)
     for family, fit in report.fit_reports.items():
@@ -136,7 +132,15 @@ def print_training_report(report: Any, all_classes: bool = False) -> None:
         f"Trained [bold]{report.classifier}[/] model version {report.version} "
         f"({report.family}, dataset version {report.dataset_version}) in {report.seconds:.1f}s"
     )
-    if test.get("rows"):
+    if test.get("rows") and test.get("headline") == "micro_f1":
+        low, high = test["confidence_intervals"]["micro_f1"]
+        out.print(
+            f"  test ({test['rows']:,} rows): micro-F1 {test['micro_f1']:.4f} "
+            f"(95% CI {low:.4f}-{high:.4f})  macro-F1 {test['macro_f1']:.4f}  subset accuracy "
+            f"{test['subset_accuracy']:.4f}  Hamming loss {test['hamming_loss']:.4f}"
+        )
+        print_evaluation(test, all_classes=all_classes)
+    elif test.get("rows"):
         low, high = test["confidence_intervals"]["accuracy"]
         out.print(
             f"  test ({test['rows']:,} rows): accuracy {test['accuracy']:.4f} "
@@ -146,13 +150,30 @@ def print_training_report(report: Any, all_classes: bool = False) -> None:
     verdict = report.blessing
     status = "[green]blessed[/]" if verdict.get("blessed") else "[red]NOT blessed[/]"
     out.print(f"  {status}: {'; '.join(verdict.get('reasons', []))}")
-    if "ece_before" in report.calibration:
+    calibration = report.calibration
+    if "ece_before" in calibration and "thresholds" in calibration:
         out.print(
-            f"  calibration error (ECE) {report.calibration['ece_before']:.4f} -> "
-            f"{report.calibration['ece_after']:.4f} (temperature "
-            f"{report.calibration['temperature']:.2f})"
+            f"  calibration error (ECE, mean per label) {calibration['ece_before']:.4f} -> "
+            f"{calibration['ece_after']:.4f} (Platt scaling per label)"
+        )
+        thresholds = ", ".join(f"{k} {v:.2f}" for k, v in calibration["thresholds"].items())
+        out.print(f"  decision thresholds: {thresholds}", highlight=False, markup=False)
+    elif "ece_before" in calibration:
+        out.print(
+            f"  calibration error (ECE) {calibration['ece_before']:.4f} -> "
+            f"{calibration['ece_after']:.4f} (temperature {calibration['temperature']:.2f})"
         )
     print_cascade(report)
+
+
+def _scores(scores: dict[str, float]) -> str:
+    """A candidate's validation numbers: accuracy, or micro-F1 for label sets; and macro-F1."""
+    if "micro_f1" in scores:
+        return (
+            f"micro-F1 {scores['micro_f1']:.4f}  macro-F1 {scores['macro_f1']:.4f}  "
+            f"subset accuracy {scores['subset_accuracy']:.4f}"
+        )
+    return f"accuracy {scores['accuracy']:.4f}  macro-F1 {scores['macro_f1']:.4f}"
 
 
 def print_cascade(report: Any) -> None:
@@ -160,7 +181,8 @@ def print_cascade(report: Any) -> None:
     if not chosen:
         return
     if not chosen.get("used", True):
-        out.print(f"  no cascade: {chosen['first']} is never sure enough to answer alone")
+        why = chosen.get("why") or f"{chosen['first']} is never sure enough to answer alone"
+        out.print(f"  no cascade: {why}")
         return
     line = (
         f"  cascade: {chosen['first']} answers first when its confidence is at least "

@@ -14,9 +14,10 @@ from typing import Any, TypedDict
 Json = dict[str, Any]
 
 
-class Prediction(TypedDict):
-    label: str
-    confidence: float
+class Prediction(TypedDict, total=False):
+    label: str  # a single-label classifier's answer
+    labels: list[str]  # a multi-label classifier's: every label past its threshold, maybe none
+    confidence: float  # for a set of labels: the probability that the whole set is right
     scores: dict[str, float]
     model_version: int
     prediction_id: str
@@ -52,6 +53,7 @@ class ReviewTask(TypedDict):
 class Classifier(TypedDict):
     name: str
     threshold: float
+    mode: str  # "single-label" or "multi-label"
     labels: list[str]
     production_version: int | None
     slice_columns: list[str]

@@ -72,8 +72,14 @@ def merge_reviewed_labels(
             task_ids = [task.id for task in tasks]
             merged = {task.id: task.final_label for task in tasks}
         try:
-            result = ingest_batch(
-                store, settings, name, _table(overlay.rows), "reviewed labels", built_on=base
+            result = ingest_batch(  # reviewers pick among the classifier's labels
+                store,
+                settings,
+                name,
+                _table(overlay.rows),
+                "reviewed labels",
+                built_on=base,
+                new_labels=True,
             )
         except StaleBase:
             continue

@@ -9,6 +9,15 @@ Each version records the statistics of the batch as received and its anomalies a
 classifier's schema, which the first version defines. The ``ingest`` pipeline step
 (``pipeline.components.ingest``) calls this and records the run.
 
+A multi-label classifier's table holds encoded label sets (``label_sets``, as the readers make
+them): there an empty label is the empty set, "no label applies", and its row is kept; only an
+empty text drops a row. Its ``labels`` are the names its sets use. A classifier's mode is fixed
+when it is created: a batch read in the other mode is refused (``classifier_for``) before
+anything is written. Once a multi-label classifier has a dataset version its labels are closed:
+a name it does not know is refused naming the row, before anything is written, unless the
+ingest adds labels (``new_labels``); a single-label classifier takes a new label and reports it
+as the ``unknown_label`` anomaly, as it always has.
+
 The file's other columns (``extra:<name>`` in the table, see ``readers``) are stored with every
 example in ``Example.extras`` and read back by ``load_split_columns``, for evaluation slices. They
 count in the hash only when there are some: a file without extra columns hashes as it always has.
@@ -24,16 +33,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import func, insert, select
+from sqlalchemy import exists, func, insert, select
 from sqlalchemy.orm import Session
 
+from textloop.data.label_sets import Mode, decode, encode, names_of
 from textloop.data.readers import EXTRA_PREFIX, extra_columns
 from textloop.data.row_limits import too_long
 from textloop.data.schema import Schema
 from textloop.data.splits import assign_split, normalize_text, text_hash
 from textloop.data.statistics import TextStatistics
 from textloop.data.validation import validate_rows
-from textloop.errors import Conflict, DataError
+from textloop.errors import Conflict, DataError, Remedy
 from textloop.store.queries import get_or_create_classifier, next_version
 from textloop.store.tables import Classifier, DatasetVersion, Example
 
@@ -60,6 +70,46 @@ class StaleBase(Conflict):
     code = "stale_base"
 
 
+ADD_LABELS = Remedy(
+    cli="to add a label, ingest with --new-labels",
+    api="to add a label, upload with new_labels=true",
+)
+
+
+def classifier_for(session: Session, name: str, mode: Mode | None) -> Classifier:
+    """The classifier ``name``, created in ``mode`` if new; a batch read in ``mode`` may not
+    join an existing classifier of the other mode. ``mode`` None: the table is already in the
+    classifier's own form (reviewed labels laid over its rows)."""
+    check_mode(session, name, mode)
+    classifier = get_or_create_classifier(session, name, mode)
+    if mode is not None and classifier.mode != mode:  # created meanwhile, in the other mode
+        raise _other_mode(name, classifier.mode, mode)
+    return classifier
+
+
+def check_mode(session: Session, name: str, mode: Mode | None) -> None:
+    """Refuse a batch read in ``mode`` for an existing classifier of the other mode, before
+    the file is read (``classifier_for`` checks again as it stores)."""
+    found = session.scalar(select(Classifier.mode).where(Classifier.name == name))
+    if mode is not None and found is not None and found != mode:
+        raise _other_mode(name, found, mode)
+
+
+def _other_mode(name: str, has: str, read: Mode) -> DataError:
+    multi = read is Mode.MULTI_LABEL
+    return DataError(
+        f"classifier {name!r} is {has}, fixed when it was created; this file was read as {read}",
+        remedy=Remedy(
+            cli="ingest it without --multi-label, or into a new classifier"
+            if multi
+            else "ingest it with --multi-label",
+            api="upload it without multi_label=true, or to a new classifier"
+            if multi
+            else "upload it with multi_label=true",
+        ),
+    )
+
+
 def ingest_table(
     session: Session,
     classifier_name: str,
@@ -67,21 +117,27 @@ def ingest_table(
     source: str,
     fractions: dict[str, float],
     built_on: int | None = None,
+    mode: Mode | None = None,
+    new_labels: bool = False,
 ) -> IngestResult:
     """Store ``table`` as the classifier's next dataset version (or find the version with the
     same content). ``built_on``: the version the table was derived from (a merge of reviewed
     labels); ``StaleBase`` when a newer one arrived meanwhile, whose rows the table lacks.
-    Ingests of one classifier take turns (its row is locked), so the check and the new
-    version's number hold until the transaction commits."""
-    rows, dropped, duplicates = _clean_rows(table, fractions, source)
+    ``mode``: how the table was read (``classifier_for``). ``new_labels``: a multi-label
+    classifier that has a version may take names it does not know yet (else they are refused,
+    naming the row). Ingests of one classifier take turns (its row is locked), so the checks
+    and the new version's number hold until the transaction commits."""
+    classifier = classifier_for(session, classifier_name, mode)
+    multi_label = classifier.mode == Mode.MULTI_LABEL
+    rows, dropped, duplicates = _clean_rows(table, fractions, source, multi_label)
     extras = extra_columns(table)
     if not rows:
-        raise DataError(f"{source}: no rows with both a text and a label")
+        wanted = "a text" if multi_label else "both a text and a label"
+        raise DataError(f"{source}: no rows with {wanted}")
     raw = list(
         zip(table.column("text").to_pylist(), table.column("label").to_pylist(), strict=True)
     )
     digest = _content_hash(rows)
-    classifier = get_or_create_classifier(session, classifier_name)
     session.execute(select(Classifier.id).where(Classifier.id == classifier.id).with_for_update())
     if built_on is not None:
         newest = session.scalar(
@@ -94,6 +150,8 @@ def ingest_table(
                 f"dataset version {newest} of {classifier_name!r} arrived after version "
                 f"{built_on}, which this data was built on"
             )
+    if multi_label and not new_labels:
+        _refuse_unknown_labels(session, classifier, table, source)
     existing = session.scalar(
         select(DatasetVersion).where(
             DatasetVersion.classifier_id == classifier.id, DatasetVersion.content_hash == digest
@@ -110,7 +168,7 @@ def ingest_table(
             extras=extras,
         )
 
-    statistics = TextStatistics.of(raw)
+    statistics = TextStatistics.of(raw, multi_label=multi_label)
     if classifier.data_schema is None:
         classifier.data_schema = Schema.infer(statistics).to_dict()
     anomalies = validate_rows(raw, Schema.from_dict(classifier.data_schema))
@@ -130,7 +188,8 @@ def ingest_table(
     session.add(dataset)
     session.flush()
     session.execute(insert(Example), [{**row, "dataset_version_id": dataset.id} for row in rows])
-    classifier.labels = sorted(set(classifier.labels) | {row["label"] for row in rows})
+    found = names_of(row["label"] for row in rows) if multi_label else [r["label"] for r in rows]
+    classifier.labels = sorted(set(classifier.labels) | set(found))
     return _result(
         classifier_name,
         dataset,
@@ -143,10 +202,11 @@ def ingest_table(
 
 
 def _clean_rows(
-    table: pa.Table, fractions: dict[str, float], source: str
+    table: pa.Table, fractions: dict[str, float], source: str, multi_label: bool = False
 ) -> tuple[list[dict[str, Any]], int, int]:
     """Distinct normalised rows ready for ``Example``, and the counts of rows dropped as empty
-    and as duplicates; ``extras`` is None when the table has no extras.
+    and as duplicates; ``extras`` is None when the table has no extras. ``multi_label``: the
+    labels are encoded sets, kept in their canonical form, and an empty one is kept.
 
     An extra value is stored exactly as read: surrounding whitespace and an empty string stay
     (an empty CSV cell is an empty string); only a null (JSON ``null``, a missing key, a Parquet
@@ -161,11 +221,11 @@ def _clean_rows(
     dropped = duplicates = 0
     for index, (raw_text, raw_label) in enumerate(zip(texts, labels, strict=True)):
         text = normalize_text(raw_text or "")
-        label = (raw_label or "").strip()
-        if not text or not label:
+        label = _label_set(raw_label, source, index) if multi_label else (raw_label or "").strip()
+        if not text or not (label or multi_label):
             dropped += 1
             continue
-        reason = too_long(text, label)  # the readers refuse or skip these first, by line
+        reason = too_long(text, label, multi_label)  # the readers refuse or skip these first
         if reason is not None:
             raise DataError(f"{source}: row {index + 1}: {reason}")
         hashed = text_hash(text)
@@ -185,6 +245,37 @@ def _clean_rows(
         seen.add(key)
         rows.append(row)
     return rows, dropped, duplicates
+
+
+def _refuse_unknown_labels(
+    session: Session, classifier: Classifier, table: pa.Table, source: str
+) -> None:
+    """Refuse the first row (numbered from 1, as the anomalies' examples are) that would store a
+    name the multi-label classifier does not know, once it has a version: its first version
+    defines its labels. They are read again under the lock, taken after the classifier was
+    loaded."""
+    if not session.scalar(select(exists().where(DatasetVersion.classifier_id == classifier.id))):
+        return
+    known = session.scalar(select(Classifier.labels).where(Classifier.id == classifier.id)) or []
+    texts = table.column("text").to_pylist()
+    for index, stored in enumerate(table.column("label").to_pylist()):
+        if not normalize_text(texts[index] or ""):
+            continue  # dropped, not stored
+        unknown = [name for name in decode(_label_set(stored, source, index)) if name not in known]
+        if unknown:
+            raise DataError(
+                f"{source}: row {index + 1}: {unknown[0]!r} is not one of the labels of "
+                f"multi-label classifier {classifier.name!r} ({', '.join(known) or 'none'})",
+                remedy=ADD_LABELS,
+            )
+
+
+def _label_set(stored: str | None, source: str, index: int) -> str:
+    """An encoded set in its canonical form (sorted, distinct), whoever encoded it."""
+    names = [name.strip() for name in decode(stored or "")]
+    if not all(names):
+        raise DataError(f"{source}: row {index + 1}: a label name is empty")
+    return encode(names)
 
 
 def _content_hash(rows: list[dict[str, Any]]) -> str:

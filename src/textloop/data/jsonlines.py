@@ -3,8 +3,12 @@
 A number keeps the text of its token (``007`` cannot occur, but ``1.0`` stays ``1.0`` beside
 ``1``, ``1e3`` stays ``1e3`` and an 18-digit id keeps every digit), because a type guessed per
 column would turn ``1.0`` into ``1`` or a long id into a float. ``true``/``false`` become those
-words, ``null`` and a missing key become None. A column holding an array or an object has no
-text: it is reported as unreadable, and the reader drops it or refuses it by its role.
+words, ``null`` and a missing key become None. A column holding an object, or an array of
+anything but single values, has no text: it is reported as unreadable, and the reader drops it
+or refuses it by its role. A column whose every value is an array of single values (or null) is
+a list column (``list<string>``, each item as its text), which a multi-label read takes as label
+sets (``label_columns``); one that mixes arrays and single values is unreadable, naming a line
+of each.
 """
 
 from __future__ import annotations
@@ -25,27 +29,49 @@ from textloop.errors import DataError
 
 def read_jsonl(data: bytes | Path, source: str) -> tuple[pa.Table, dict[str, str]]:
     """The file as string columns, in the order keys first appear, and the unreadable ones."""
-    columns: dict[str, list[str | None]] = {}
+    columns: dict[str, list[Any]] = {}
     unreadable: dict[str, str] = {}
+    lists: dict[str, int] = {}  # the first line with an array, and with a single value
+    singles: dict[str, int] = {}
     for rows, (number, record) in enumerate(json_lines(data, source)):  # rows before this one
         if not isinstance(record, dict):
             raise DataError(f"{source}: line {number}: expected a JSON object, one per line")
         for key, value in record.items():
             values = columns.setdefault(key, [None] * rows)
             try:
-                text = value_text(value)
+                cell = _cell(value)
             except NotText:
                 unreadable.setdefault(key, "holds arrays or objects, not text")
-                text = None
-            problem = unstorable(text) if text else None
-            if problem is not None:  # an escaped lone surrogate ("\ud800"): no text holds it
-                raise DataError(f"{source}: line {number}: {key!r} {problem}")
-            values.append(text)
+                cell = None
+            for text in cell if isinstance(cell, list) else [cell]:
+                problem = unstorable(text) if text else None
+                if problem is not None:  # an escaped lone surrogate ("\ud800"): no text holds it
+                    raise DataError(f"{source}: line {number}: {key!r} {problem}")
+            if cell is not None:
+                (lists if isinstance(cell, list) else singles).setdefault(key, number)
+            values.append(cell)
         for values in columns.values():
             if len(values) <= rows:
                 values.append(None)
-    table = pa.table({key: pa.array(values, pa.string()) for key, values in columns.items()})
-    return table, unreadable
+    table: dict[str, pa.Array] = {}
+    for key, values in columns.items():
+        if key in lists and key not in unreadable and key in singles:
+            unreadable[key] = (
+                f"mixes arrays (line {lists[key]}) and single values (line {singles[key]}); "
+                "write every row's labels as an array, or none"
+            )
+        listed = key in lists and key not in unreadable
+        if key in lists and not listed:
+            values = [None] * len(values)
+        table[key] = pa.array(values, pa.list_(pa.string()) if listed else pa.string())
+    return pa.table(table), unreadable
+
+
+def _cell(value: Any) -> str | list[str | None] | None:
+    """A value as text, or an array of single values as their texts."""
+    if isinstance(value, list):
+        return [value_text(item) for item in value]
+    return value_text(value)
 
 
 def parse_json(text: str, source: str, first_line: int = 1) -> Any:

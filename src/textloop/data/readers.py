@@ -19,12 +19,16 @@ JSON Lines unless its first record is a Label Studio task or an Argilla record
 (``annotations.sniff_export``). An annotation tool's export can leave a cell with no single label
 (annotators who disagree); such a row is refused naming the record, or skipped, when that cell is
 the chosen label (``row_limits.without_bad_cells``).
+
+With ``ReadOptions.multi_label`` the label column holds label sets (``label_columns``): a cell
+of names joined by ``label_separator``, or a Parquet or JSON list per row; the table's ``label``
+is then each set encoded (``label_sets.encode``). A list column read without it is refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -34,6 +38,8 @@ from textloop.data.argilla import read_argilla
 from textloop.data.delimited import describe, read_delimited, row_start_lines, sniff_delimiter
 from textloop.data.encoding import TEXT_FORMATS, check_bytes, check_file, transcoded
 from textloop.data.jsonlines import read_jsonl, row_lines
+from textloop.data.label_columns import is_list, refuse_lists, sets_from_cells, sets_from_lists
+from textloop.data.label_sets import DEFAULT_SEPARATOR, check_separator
 from textloop.data.label_studio import read_label_studio
 from textloop.data.parquet import read_parquet
 from textloop.data.row_limits import Where, lines, rows_numbered, within_limits, without_bad_cells
@@ -73,7 +79,8 @@ class ReadOptions:
     ``row_limits``) instead of refusing the file. ``max_rows`` and ``max_decoded_bytes`` bound
     what a compressed format (Parquet, .xlsx), or a text file in another ``encoding``, may
     decode to: such a file is refused while it is read, as soon as it passes either
-    (``DataTooLarge``), however small it is on disk.
+    (``DataTooLarge``), however small it is on disk. ``multi_label``: the label column holds
+    label sets, its cells' names joined by ``label_separator`` (``label_columns``).
     """
 
     delimiter: str | None = None
@@ -82,6 +89,8 @@ class ReadOptions:
     file_format: str | None = None
     max_rows: int = MAX_ROWS
     max_decoded_bytes: int = MAX_DECODED_BYTES
+    multi_label: bool = False
+    label_separator: str = DEFAULT_SEPARATOR
 
 
 DEFAULT = ReadOptions()
@@ -160,15 +169,37 @@ def _labelled(
     notify: Notify | None,
 ) -> pa.Table:
     text_column, label_column, split_column = columns
+    listed = _read_lists(read, source, label_column, options)
     table = select_columns(
-        read.table, source, text_column, label_column, split_column, read.unreadable
+        listed.table, source, text_column, label_column, split_column, listed.unreadable
     )
     where = read.where
     bad = {row: why for name in columns if name for row, why in read.bad.get(name, {}).items()}
     if bad:
         table, kept = without_bad_cells(table, bad, source, where, options.skip_bad_rows, notify)
         where = _kept(read.where, kept)
-    return within_limits(table, source, where, options.skip_bad_rows, notify)
+    if options.multi_label and listed is read:  # cells of text: sets joined by the separator
+        sets = sets_from_cells(table.column("label"), source, where, options.label_separator)
+        table = table.set_column(table.column_names.index("label"), "label", sets)
+    skip = options.skip_bad_rows
+    return within_limits(table, source, where, skip, notify, label_sets=options.multi_label)
+
+
+def _read_lists(read: Parsed, source: str, label_column: str, options: ReadOptions) -> Parsed:
+    """``read`` with its label column of lists as encoded label sets; ``read`` itself when the
+    column is not one of lists."""
+    if options.multi_label:
+        check_separator(options.label_separator)
+    if label_column not in read.table.column_names:
+        return read
+    column = read.table.column(label_column)
+    if not is_list(column.type):
+        return read
+    if not options.multi_label:
+        raise refuse_lists(source, label_column)
+    sets = sets_from_lists(column, source, read.where, options.label_separator)
+    index = read.table.column_names.index(label_column)
+    return replace(read, table=read.table.set_column(index, label_column, sets))
 
 
 def select_columns(
@@ -385,6 +416,8 @@ def _as_strings(
 ) -> pa.ChunkedArray:
     if name in unreadable:
         raise DataError(f"{source}: column {name!r} {unreadable[name]}")
+    if is_list(table.column(name).type):
+        raise DataError(f"{source}: column {name!r} holds lists, not text")
     try:
         return column_strings(table.column(name))
     except NotText as reason:

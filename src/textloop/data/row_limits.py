@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from textloop.data.label_sets import decode
 from textloop.data.splits import normalize_text
 from textloop.data.storable import unstorable
 from textloop.errors import DataError
@@ -29,14 +30,17 @@ SKIP_HINT = "skip such rows (--skip-bad-rows; skip_bad_rows=true on an upload)"
 Where = Callable[[Sequence[int]], list[str]]  # row indices → "line 7", "row 7"
 
 
-def too_long(text: str | None, label: str | None) -> str | None:
-    """Why the row is too long, or None when it is not."""
+def too_long(text: str | None, label: str | None, label_set: bool = False) -> str | None:
+    """Why the row is too long, or None when it is not. ``label_set``: ``label`` is a stored
+    label set (``label_sets.encode``), whose every name is held to the limit of a label."""
     if text and len(text) > MAX_TEXT_LENGTH:
         length = len(normalize_text(text))  # only long texts pay for normalising twice
         if length > MAX_TEXT_LENGTH:
             return f"text is {length:,} characters, the limit is {MAX_TEXT_LENGTH:,}"
     if label and len(label.strip()) > MAX_LABEL_LENGTH:  # stored stripped
-        return f"label is {len(label.strip()):,} characters, the limit is {MAX_LABEL_LENGTH:,}"
+        longest = max(decode(label), key=len) if label_set else label.strip()
+        if len(longest) > MAX_LABEL_LENGTH:
+            return f"label is {len(longest):,} characters, the limit is {MAX_LABEL_LENGTH:,}"
     return None
 
 
@@ -46,12 +50,14 @@ def within_limits(
     where: Where,
     skip: bool,
     notify: Callable[[str], None] | None,
+    label_sets: bool = False,
 ) -> pa.Table:
-    """``table`` without its bad rows when ``skip``; else the first one refuses it."""
+    """``table`` without its bad rows when ``skip``; else the first one refuses it.
+    ``label_sets``: the labels are stored label sets (``too_long``)."""
     labels = table.column("label").to_pylist() if "label" in table.column_names else None
     found: dict[int, str] = {}
     for index, text in enumerate(table.column("text").to_pylist()):
-        reason = too_long(text, labels[index] if labels else None)
+        reason = too_long(text, labels[index] if labels else None, label_sets)
         if reason is not None:
             found[index] = reason
     for name in table.column_names:  # NUL, in any column (an Arrow string holds no surrogate)

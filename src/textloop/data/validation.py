@@ -3,6 +3,12 @@
 Each anomaly has a kind, a severity (``error`` blocks training, ``warning`` does not), an exact
 count and up to five example rows (numbered from 1, the header not counted). Thresholds that turn
 a warning into an error live in ``ValidationConfig``.
+
+Against a multi-label schema the labels are encoded sets (``label_sets``) and every check that
+counts labels counts names: a row is ``unknown_label`` when any of its names is unknown, a name
+is ``missing_label`` when no row carries it, and ``label_shift`` compares the names'
+distribution. An empty set is an answer there, not a row without a label; a text seen with two
+different sets is a conflict.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from textloop.data.label_sets import decode, encode
 from textloop.data.schema import Schema
 from textloop.data.splits import normalize_text
 
@@ -45,18 +52,27 @@ def validate_rows(
     config: ValidationConfig | None = None,
 ) -> list[Anomaly]:
     config = config or ValidationConfig()
+    multi = schema.multi_label
     texts = [normalize_text(text or "") for text, _ in rows]
-    labels = [(label or "").strip() for _, label in rows]
+    if multi:
+        labels = [encode(decode(label or "")) for _, label in rows]
+        names = [decode(label) for label in labels]
+    else:
+        labels = [(label or "").strip() for _, label in rows]
+        names = [(label,) if label else () for label in labels]
     known = set(schema.labels)
     anomalies: list[Anomaly] = []
+
+    def example(i: int) -> dict[str, Any]:
+        if multi:
+            return {"row": i + 1, "text": texts[i], "labels": list(names[i])}
+        return {"row": i + 1, "text": texts[i], "label": labels[i]}
 
     def add(
         kind: str, severity: str, indexes: list[int], message: str, count: int | None = None
     ) -> None:
         if indexes:
-            examples = [
-                {"row": i + 1, "text": texts[i], "label": labels[i]} for i in indexes[:EXAMPLES]
-            ]
+            examples = [example(i) for i in indexes[:EXAMPLES]]
             anomalies.append(Anomaly(kind, severity, count or len(indexes), message, examples))
 
     empty = [i for i, text in enumerate(texts) if not text]
@@ -67,14 +83,15 @@ def validate_rows(
         empty,
         f"{len(empty)} rows have an empty or whitespace-only text ({share:.1%})",
     )
-    add(
-        "empty_label",
-        "warning",
-        [i for i, label in enumerate(labels) if not label],
-        "rows without a label are ignored",
-    )
-    unknown = [i for i, label in enumerate(labels) if label and label not in known]
-    unknown_labels = sorted({labels[i] for i in unknown})
+    if not multi:  # an empty set is an answer: "no label applies"
+        add(
+            "empty_label",
+            "warning",
+            [i for i, label in enumerate(labels) if not label],
+            "rows without a label are ignored",
+        )
+    unknown = [i for i, row in enumerate(names) if any(name not in known for name in row)]
+    unknown_labels = sorted({name for i in unknown for name in names[i] if name not in known})
     add(
         "unknown_label",
         "error",
@@ -91,7 +108,7 @@ def validate_rows(
         f"{len(too_long)} texts are longer than {schema.max_length} characters",
     )
 
-    present = Counter(label for label in labels if label)
+    present = Counter(name for row in names for name in row)
     missing = [label for label in schema.labels if label not in present]
     if missing:
         anomalies.append(

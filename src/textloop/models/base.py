@@ -36,7 +36,8 @@ MANIFEST = "model.json"
 class TextClassifier(Protocol):
     classes_: list[str]
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self: ...
+    # labels: one name per text, or for a multi-label fit one label set (a tuple) per text
+    def fit(self, texts: Sequence[str], labels: Sequence[Any]) -> Self: ...
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -143,6 +144,7 @@ def _import_builtins() -> None:
     import textloop.models.embedding
     import textloop.models.ensemble
     import textloop.models.finetuned
+    import textloop.models.multi_label
     import textloop.models.ngram  # noqa: F401
 
 

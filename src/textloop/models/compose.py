@@ -26,7 +26,15 @@ from textloop.models.calibrated import CalibratedClassifier
 from textloop.models.cascade import CascadeClassifier
 from textloop.models.ensemble import EnsembleClassifier
 from textloop.models.headline import headline
+from textloop.models.label_heads import are_label_sets, label_names
+from textloop.models.multi_label import MultiLabelClassifier
 from textloop.models.selection import weighted_ensemble
+from textloop.models.set_composition import (
+    calibration_report,
+    candidates_of_sets,
+    score_sets,
+    too_few_to_choose_sets,
+)
 from textloop.models.tags import tags_of
 
 ENSEMBLE = "ensemble"
@@ -39,7 +47,11 @@ MIN_VALIDATION_PER_LABEL = 5
 # 5 and 10 labels per intent, three seeds): fine-tuning ahead of the frozen encoder by 1.0-1.7
 # points, both far ahead of n-grams.
 FEW_LABELS_PRIOR = ("finetuned", "embedding", "ngram")
-WRAPPED = {"calibrated": "model", "cascade": "full"}  # wrapper family → its inner model
+WRAPPED = {
+    "calibrated": "model",
+    "cascade": "full",
+    "multi-label": "model",
+}  # wrapper family → its inner model
 
 
 @dataclass
@@ -59,8 +71,11 @@ def compose(
     cascade_max_drop: float = 0.0,
 ) -> Composition:
     """The model to save from ``fitted`` (family → fitted model, simplest first), chosen and
-    calibrated on the validation ``texts``; without validation rows, the first candidate as is."""
+    calibrated on the validation ``texts``; without validation rows, the first candidate as is.
+    Label sets are composed by ``set_composition`` into a ``multi-label`` model."""
     texts, labels = list(texts), list(labels)
+    if are_label_sets(labels):
+        return compose_sets(fitted, texts, labels, cascade_max_drop)
     scores = {
         family: headline(labels, model.predict_proba(texts), model.classes_)
         for family, model in fitted.items()
@@ -89,6 +104,36 @@ def compose(
             composed.model, composed.cascade = cascaded(
                 calibrated, fitted, texts, labels, cascade_max_drop
             )
+    return composed
+
+
+def compose_sets(
+    fitted: dict[str, TextClassifier],
+    texts: list[str],
+    label_sets: list[Any],
+    cascade_max_drop: float = 0.0,
+) -> Composition:
+    """``compose`` for label sets; the saved model is always a ``multi-label`` wrapper, whose
+    thresholds are 0.5 where there was nothing to choose them on."""
+    if not texts:
+        first = next(iter(fitted))
+        return Composition(MultiLabelClassifier.untuned(fitted[first]), first, {})
+    guessing = len(fitted) > 1 and too_few_to_choose_sets(label_sets)
+    wrapped, scores = candidates_of_sets(fitted, texts, label_sets, guessing)
+
+    def rank(name: str) -> tuple[float, float]:
+        return scores[name]["micro_f1"], scores[name]["macro_f1"]
+
+    winner = by_prior(fitted) if guessing else max(wrapped, key=rank)
+    composed = Composition(
+        wrapped[winner],
+        winner,
+        scores,
+        calibration=calibration_report(wrapped[winner]),
+        fit_reports=fit_reports(fitted, scores),
+    )
+    if cascade_max_drop > 0:
+        composed.cascade = {"used": False, "why": "a multi-label model is not cascaded yet"}
     return composed
 
 
@@ -122,6 +167,10 @@ def _refitted(
     resources: ModelResources,
     unlabelled: Sequence[str],
 ) -> Any:
+    if isinstance(node, MultiLabelClassifier):
+        return MultiLabelClassifier.fitted(
+            again(node.model), node.scale_, node.shift_, node.thresholds_, node.floor
+        )
     if isinstance(node, CalibratedClassifier):
         return CalibratedClassifier.fitted(again(node.model), node.temperature_)
     if isinstance(node, CascadeClassifier):
@@ -138,6 +187,19 @@ def _refitted(
     except (TextloopError, ValueError, TypeError, RuntimeError, MemoryError) as exc:
         log.warning("%s keeps its fit on the train split: %s", family_name(node), exc)
         return node
+
+
+def judge(
+    model: TextClassifier, texts: list[str], labels: list[Any]
+) -> tuple[dict[str, float], tuple[float, float]]:
+    """A fitted candidate's numbers on validation rows, and the key it is ranked by: accuracy
+    then macro-F1, or for label sets micro-F1 then macro-F1 once each label is calibrated and
+    thresholded on those rows."""
+    if are_label_sets(labels):
+        scores = score_sets(MultiLabelClassifier(model).fit(texts, labels), texts, labels)
+        return scores, (scores["micro_f1"], scores["macro_f1"])
+    scores = headline(labels, model.predict_proba(texts), model.classes_)
+    return scores, (scores["accuracy"], scores["macro_f1"])
 
 
 def too_few_to_choose(labels: Sequence[str]) -> bool:
@@ -159,14 +221,19 @@ def worth_fitting(
     left out: among several, a family tagged ``min_train_texts`` (fine-tuning an encoder, say,
     whose cost only pays, and whose gain validation can only show, on enough texts) waits until
     there are that many, and one tagged ``max_texts_per_label`` stops where its gain stops
-    paying. A family named alone, or with only such others, is always fitted."""
+    paying. A family named alone, or with only such others, is always fitted; among several,
+    one that cannot learn label sets is left out of a multi-label fit."""
+    sets = are_label_sets(labels)
     if len(candidates) == 1:
         return list(candidates), {}
-    per_label = len(labels) / max(len(set(labels)), 1)
+    names = label_names(labels) if sets else set(labels)
+    per_label = len(labels) / max(len(names), 1)
     kept, skipped = [], {}
     for family in candidates:
         tags = tags_of(families.get(family))
-        if len(labels) < tags.min_train_texts:
+        if sets and not tags.multi_label:
+            skipped[family] = "does not learn label sets (multi-label) yet"
+        elif len(labels) < tags.min_train_texts:
             skipped[family] = (
                 f"needs {tags.min_train_texts} texts to train on among several, has {len(labels)}"
             )

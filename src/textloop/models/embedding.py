@@ -28,6 +28,7 @@ from textloop.models.base import (
     unpickle,
 )
 from textloop.models.encoders import DEFAULT_ENCODER
+from textloop.models.label_heads import are_label_sets, fit_label_heads
 from textloop.models.linear_head import LinearHead
 from textloop.models.tags import FamilyTags
 
@@ -37,6 +38,7 @@ class EmbeddingClassifier:
     tags: ClassVar[FamilyTags] = FamilyTags(
         needs_resources=True,
         learns_from_unlabelled=True,
+        multi_label=True,
         search_space={"C": [1.0, 3.0, 10.0, 30.0, 100.0]},
     )
 
@@ -81,8 +83,16 @@ class EmbeddingClassifier:
         self._encode(texts, progress)
 
     def fit(
-        self, texts: Sequence[str], labels: Sequence[str], unlabelled: Sequence[str] = ()
+        self, texts: Sequence[str], labels: Sequence[Any], unlabelled: Sequence[str] = ()
     ) -> Self:
+        """Label sets (``label_heads``) get one logistic regression per label, without
+        self-training: a guessed set is too often a guessed wrong set to learn from."""
+        if are_label_sets(labels):
+            self.head_ = fit_label_heads(
+                self._encode(texts), labels, self.C, self.max_iter, self.class_weight
+            )
+            self.classes_ = [str(label) for label in self.head_.classes_]
+            return self
         features, targets = self._encode(texts), np.asarray(list(labels), dtype=object)
         self.head_ = self._fit_head(features, targets)
         known = set(texts)
@@ -112,7 +122,8 @@ class EmbeddingClassifier:
 
     def save(self, directory: Path) -> None:
         check_fitted(self)
-        joblib.dump(self.head_, directory / "head.joblib")
+        if not isinstance(self.head_, LinearHead):  # scikit-learn's, for whoever wants it
+            joblib.dump(self.head_, directory / "head.joblib")
         LinearHead.of(self.head_).save(directory / HEAD)
         (directory / "embedding.json").write_text(json.dumps(self.get_params()))
 

@@ -26,13 +26,14 @@ from textloop.models.base import (
     load_model,
     save_model,
 )
+from textloop.models.label_heads import are_label_sets
 from textloop.models.shared_predict import align, pool
 from textloop.models.tags import FamilyTags
 
 
 @families.register("ensemble")
 class EnsembleClassifier:
-    tags: ClassVar[FamilyTags] = FamilyTags(needs_resources=True)
+    tags: ClassVar[FamilyTags] = FamilyTags(needs_resources=True, multi_label=True)
 
     def __init__(
         self,
@@ -66,7 +67,10 @@ class EnsembleClassifier:
             if hasattr(member, "warm_up"):
                 member.warm_up(texts, progress)
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self:
+    def fit(self, texts: Sequence[str], labels: Sequence[Any]) -> Self:
+        """Members of label sets answer each label on its own, so they pool by ``logit``."""
+        if are_label_sets(labels):
+            self.pooling = "logit"
         self._adopt([member.fit(texts, labels) for member in self._unfitted()])
         return self
 
@@ -118,4 +122,4 @@ class EnsembleClassifier:
         self.classes_ = sorted({label for model in models for label in model.classes_})
 
 
-POOLINGS = ("geometric", "arithmetic")
+POOLINGS = ("geometric", "arithmetic", "logit")

@@ -45,6 +45,7 @@ class FinetunedClassifier(EmbeddingClassifier):
         improves_on="embedding",  # the same head on the frozen encoder: its gain's baseline
         version="1",
         refits=False,  # fine-tuning twice would double the longest step of a run
+        multi_label=False,  # its objective picks one class per text
     )
 
     def __init__(

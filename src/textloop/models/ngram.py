@@ -24,6 +24,7 @@ from textloop.models.base import (
     families,
     unpickle,
 )
+from textloop.models.label_heads import are_label_sets, fit_label_heads
 from textloop.models.ngram_scoring import NgramScorer
 from textloop.models.tags import FamilyTags
 
@@ -32,14 +33,19 @@ from textloop.models.tags import FamilyTags
 class NgramClassifier:
     tags: ClassVar[FamilyTags] = FamilyTags(
         first_stage=True,  # cheap enough to answer first in a cascade (``cascade``)
-        search_space={"C": [3.0, 10.0, 30.0, 100.0], "char_ngrams": [[2, 5], [1, 4], [3, 6]]},
+        multi_label=True,
+        # C's default is the mode's own (``ONE_LABEL_C`` or ``LABEL_SET_C``): the grid covers both
+        search_space={
+            "C": [1.0, 3.0, 10.0, 30.0, 100.0],
+            "char_ngrams": [[2, 5], [1, 4], [3, 6]],
+        },
     )
 
     def __init__(
         self,
         word_ngrams: tuple[int, int] = (1, 2),
         char_ngrams: tuple[int, int] = (2, 5),
-        C: float = 30.0,
+        C: float | None = None,  # None: ``ONE_LABEL_C``, or ``LABEL_SET_C`` for label sets
         max_iter: int = 1000,
     ) -> None:
         self.word_ngrams = word_ngrams
@@ -57,14 +63,37 @@ class NgramClassifier:
             "max_iter": self.max_iter,
         }
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> Self:
+    def fit(self, texts: Sequence[str], labels: Sequence[Any]) -> Self:
+        """Label sets (``label_heads``) are learned by one logistic regression per label on the
+        same features; the scikit-learn pipeline is then not kept, only the scorer."""
         # Imported here: every family registers when any model loads, and a server with only
         # embedding models should not pay for scikit-learn's import.
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import FeatureUnion, Pipeline
+        from sklearn.pipeline import Pipeline
 
-        features = FeatureUnion(
+        features = self._features(len(texts))
+        if are_label_sets(labels):
+            matrix = features.fit_transform(list(texts))
+            head = fit_label_heads(matrix, labels, self.C or LABEL_SET_C, self.max_iter)
+            self._scorer = NgramScorer.of_parts(features, head)
+            self.classes_ = [str(label) for label in head.classes_]
+            return self
+        self.pipeline_ = Pipeline(
+            [
+                ("features", features),
+                ("linear", LogisticRegression(C=self.C or ONE_LABEL_C, max_iter=self.max_iter)),
+            ]
+        )
+        self.pipeline_.fit(list(texts), list(labels))
+        self._scorer = None
+        self.classes_ = [str(label) for label in self.pipeline_.classes_]
+        return self
+
+    def _features(self, rows: int) -> Any:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.pipeline import FeatureUnion
+
+        return FeatureUnion(
             [
                 ("words", TfidfVectorizer(ngram_range=tuple(self.word_ngrams), sublinear_tf=True)),
                 (
@@ -73,21 +102,11 @@ class NgramClassifier:
                         analyzer="char_wb",
                         ngram_range=tuple(self.char_ngrams),
                         sublinear_tf=True,
-                        min_df=2 if len(texts) >= 1000 else 1,
+                        min_df=2 if rows >= 1000 else 1,
                     ),
                 ),
             ]
         )
-        self.pipeline_ = Pipeline(
-            [
-                ("features", features),
-                ("linear", LogisticRegression(C=self.C, max_iter=self.max_iter)),
-            ]
-        )
-        self.pipeline_.fit(list(texts), list(labels))
-        self._scorer = None
-        self.classes_ = [str(label) for label in self.pipeline_.classes_]
-        return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         check_fitted(self)
@@ -141,6 +160,10 @@ class NgramClassifier:
         return model
 
 
+ONE_LABEL_C = 30.0
+# Each label's own binary regression overfits at 30: on XED (Finnish, 8 emotions), test micro-F1
+# with per-label thresholds was 0.446 at C=10, 0.449 at 2, 0.457 at 1 and 0.458 at 0.5.
+LABEL_SET_C = 1.0
 PIPELINE = "pipeline.joblib"  # the fitted scikit-learn pipeline, for whoever wants it
 SCORER = "scorer.npz"  # what serving reads (``ngram_scoring``)
 PARAMS = "ngram.json"

@@ -54,8 +54,15 @@ class NgramScorer:
     @classmethod
     def of(cls, pipeline: Any) -> NgramScorer:
         """From a fitted ``Pipeline(features=FeatureUnion(TF-IDF...), linear=...)``."""
+        steps = pipeline.named_steps
+        return cls.of_parts(steps["features"], LinearHead.of(steps["linear"]))
+
+    @classmethod
+    def of_parts(cls, features: Any, head: LinearHead) -> NgramScorer:
+        """From a fitted ``FeatureUnion`` of TF-IDF vectorizers and the head over its columns
+        (a multi-label model's, which is no scikit-learn estimator)."""
         blocks, offset = [], 0
-        for _, vectorizer in pipeline.named_steps["features"].transformer_list:
+        for _, vectorizer in features.transformer_list:
             supported = (
                 vectorizer.analyzer in ANALYZERS
                 and vectorizer.norm == "l2"
@@ -79,7 +86,7 @@ class NgramScorer:
                 )
             )
             offset += len(vectorizer.vocabulary_)
-        return cls(blocks, LinearHead.of(pipeline.named_steps["linear"]))
+        return cls(blocks, head)
 
     def save(self, path: Path) -> None:
         save_arrays(path, self.arrays())

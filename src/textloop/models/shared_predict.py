@@ -75,6 +75,11 @@ class Bundle:
         return np.asarray(self.root.predict_proba(list(texts)), dtype=np.float64)
 
     def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        """Per text, the label with its confidence, or for a multi-label model the labels
+        reaching their thresholds (possibly none) with the confidence in that whole set; and
+        every label's score."""
+        if isinstance(self.root, MultiLabel):
+            return self.root.answers(self.predict_proba(texts))
         answers = []
         for row in self.predict_proba(texts):
             best = int(np.argmax(row))
@@ -102,6 +107,25 @@ class Bundle:
         return self.directory / relative
 
 
+SOFTMAX, SIGMOID = "softmax", "sigmoid"  # one label of many; each label on its own (multi-label)
+
+
+def activate(scores: np.ndarray, activation: str = SOFTMAX) -> np.ndarray:
+    """Decision values as probabilities, in place: a softmax across classes, or each column's
+    logistic for a multi-label head, whose labels are decided one by one."""
+    if activation == SIGMOID:
+        return sigmoid(scores)
+    return softmax(scores)
+
+
+def sigmoid(scores: np.ndarray) -> np.ndarray:
+    np.negative(scores, out=scores)
+    np.exp(scores, out=scores)
+    scores += 1.0
+    np.reciprocal(scores, out=scores)
+    return scores
+
+
 def softmax(scores: np.ndarray) -> np.ndarray:
     """Decision values (one column for a binary model) as probabilities, in place."""
     if scores.shape[1] == 1:
@@ -120,9 +144,11 @@ class Linear:
         self.coef = np.asarray(arrays["coef"], dtype=np.float64)
         self.intercept = np.asarray(arrays["intercept"], dtype=np.float64)
         self.classes = [str(label) for label in arrays["classes"]]
+        self.activation = str(arrays["activation"]) if "activation" in arrays else SOFTMAX
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        return softmax(np.asarray(features, dtype=np.float64) @ self.coef.T + self.intercept)
+        scores = np.asarray(features, dtype=np.float64) @ self.coef.T + self.intercept
+        return activate(scores, self.activation)
 
 
 def word_ngrams(text: str, low: int, high: int) -> list[str]:
@@ -185,7 +211,7 @@ class Ngram:
                 weights /= math.sqrt(float(weights @ weights))
                 total += weights @ self._coef[columns + offset]
             scores[row] = total
-        return softmax(scores)
+        return activate(scores, self.linear.activation)
 
 
 def _bound(split: Callable[[str, int, int], list[str]], low: int, high: int) -> Any:
@@ -318,7 +344,15 @@ class Ensemble:
 
 
 def pool(aligned: Sequence[np.ndarray], weights: Sequence[float], pooling: str) -> np.ndarray:
-    """Members' aligned probabilities combined; ``weights`` sum to one."""
+    """Members' aligned probabilities combined; ``weights`` sum to one. ``logit`` pools the
+    independent per-label probabilities of multi-label members: a weighted mean of log-odds,
+    each label on its own (the others renormalise across labels, as one class of many)."""
+    if pooling == "logit":
+        clipped = [np.clip(p, FLOOR, 1.0 - FLOOR) for p in aligned]
+        logits = np.sum(
+            [w * np.log(p / (1.0 - p)) for w, p in zip(weights, clipped, strict=True)], axis=0
+        )
+        return np.asarray(1.0 / (1.0 + np.exp(-logits)))
     if pooling == "arithmetic":
         total = np.sum([w * p for w, p in zip(weights, aligned, strict=True)], axis=0)
         return np.asarray(total / total.sum(axis=1, keepdims=True))
@@ -349,7 +383,52 @@ class Cascade:
         return answers
 
 
+def platt(probabilities: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Each column's log-odds scaled and shifted, back to probabilities (a multi-label model's
+    calibration, one label at a time)."""
+    clipped = np.clip(probabilities, EPSILON, 1.0 - EPSILON)
+    logits = np.log(clipped / (1.0 - clipped)) * scale + shift
+    return np.asarray(1.0 / (1.0 + np.exp(-logits)))
+
+
+def set_confidence(probabilities: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """The confidence in each row's answered set: the product of ``p`` over the labels answered
+    and ``1 - p`` over those left out; the probability that the set is exactly right, if the
+    labels' probabilities are calibrated and independent given the text."""
+    kept = np.where(probabilities >= thresholds, probabilities, 1.0 - probabilities)
+    return np.asarray(np.prod(kept, axis=1))
+
+
+class MultiLabel:
+    """Per-label calibration and decision thresholds over a model of label sets."""
+
+    def __init__(self, bundle: Bundle, node: dict[str, Any]) -> None:
+        self.model = bundle._build(node["model"])
+        self.classes = list(node["classes"])
+        self.scale, self.shift, self.thresholds = (
+            np.asarray(node[key], dtype=np.float64) for key in ("scale", "shift", "thresholds")
+        )
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        raw = align(self.model.predict_proba(texts), self.model.classes, self.classes)
+        return platt(raw, self.scale, self.shift)
+
+    def answers(self, probabilities: np.ndarray) -> list[dict[str, Any]]:
+        confidence = set_confidence(probabilities, self.thresholds)
+        return [
+            {
+                "labels": [
+                    c for c, p, t in zip(self.classes, row, self.thresholds, strict=True) if p >= t
+                ],
+                "confidence": float(sure),
+                "scores": {label: float(p) for label, p in zip(self.classes, row, strict=True)},
+            }
+            for row, sure in zip(probabilities, confidence, strict=True)
+        ]
+
+
 KINDS: dict[str, Callable[[Bundle, dict[str, Any]], Any]] = {
+    "multi-label": MultiLabel,
     "ngram": Ngram,
     "embedding": Embedding,
     "prior": Prior,

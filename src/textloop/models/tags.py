@@ -30,6 +30,8 @@ class FamilyTags:
     # fitted again on train and validation together once it is chosen (``compose.refit``);
     # False for a family whose fit costs too much to make twice (fine-tuning an encoder)
     refits: bool = True
+    # fits label sets (``fit(texts, [("a", "b"), (), ...])``) with one probability per label
+    multi_label: bool = False
     # what tuning may try, parameter to values; the constructor's defaults are tried first
     search_space: Mapping[str, list[Any]] = field(default_factory=lambda: MappingProxyType({}))
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from textloop.artifacts import artifacts_for
 from textloop.config import Settings
+from textloop.data.label_sets import Mode
 from textloop.errors import InvalidRequest
 from textloop.jobs.queue import enqueue
 from textloop.lru import LRU
@@ -138,6 +139,8 @@ def check_drift(
         model = aliased_model(session, classifier, PRODUCTION)
         if model is None:
             return {"skipped": "no production model"}
+        if classifier.mode == Mode.MULTI_LABEL:
+            return {"skipped": "drift of a multi-label classifier is not measured yet"}
         size, limits = classifier.drift_window, thresholds(classifier)
         fresh = _new_predictions(session, classifier.id, model.id, size)
         if fresh < size and not payload.get("force"):

@@ -66,23 +66,37 @@ class Workspace:
         text_column: str = "text",
         label_column: str = "label",
         test: pd.DataFrame | str | Path | None = None,
+        multi_label: bool = False,
+        label_separator: str = "|",
+        new_labels: bool = False,
     ) -> IngestResult:
         """Store ``data`` (a DataFrame, or a file of any format ``textloop ingest`` reads) as a
         new dataset version of ``classifier``, created if new; ``test``: rows that form the
-        fixed test split. The rows go through the same reading and checks as a file's."""
+        fixed test split. The rows go through the same reading and checks as a file's.
+        ``multi_label``: each label cell is a set of labels, a list (a DataFrame column of
+        lists) or names joined by ``label_separator``; a new classifier keeps it for good.
+        Once a multi-label classifier has a version, a label name it does not know is refused
+        (a ``DataError`` naming the row) unless ``new_labels``."""
         from textloop.data.datasets import with_fixed_test_split
-        from textloop.data.readers import read_labelled_file
+        from textloop.data.label_sets import Mode
+        from textloop.data.readers import ReadOptions, read_labelled_file
         from textloop.pipeline.ingestion import ingest_batch
 
+        options = ReadOptions(multi_label=multi_label, label_separator=label_separator)
         with tempfile.TemporaryDirectory(prefix="textloop-ingest-") as scratch:
             path, source = _as_file(data, Path(scratch) / "data.parquet")
-            table = read_labelled_file(path, text_column, label_column)
+            table = read_labelled_file(path, text_column, label_column, options=options)
             if test is not None:
                 test_path, test_source = _as_file(test, Path(scratch) / "test.parquet")
-                test_table = read_labelled_file(test_path, text_column, label_column)
+                test_table = read_labelled_file(
+                    test_path, text_column, label_column, options=options
+                )
                 table = with_fixed_test_split(table, test_table, self.settings.split_fractions)
                 source = f"{source} + test:{test_source}"
-        return ingest_batch(self.store, self.settings, classifier, table, source)
+        mode = Mode.MULTI_LABEL if multi_label else Mode.SINGLE_LABEL
+        return ingest_batch(
+            self.store, self.settings, classifier, table, source, mode=mode, new_labels=new_labels
+        )
 
     def train(
         self,
@@ -178,18 +192,24 @@ class Workspace:
 
     def classify(self, classifier: str, texts: str | Sequence[str]) -> pd.DataFrame:
         """Classify with the production model; every prediction is stored, as over the API,
-        so that an unsure one goes to review. One row per text: text, label, confidence,
-        whether it went to review, the prediction's id (for ``lineage``)."""
+        so that an unsure one goes to review. One row per text: text, label (for a multi-label
+        classifier ``labels``, a list, possibly empty), confidence, whether it went to review,
+        the prediction's id (for ``lineage``)."""
         import pandas as pd
 
         from textloop.predict.classify import classify
 
         batch = [texts] if isinstance(texts, str) else list(texts)
         results = classify(self.store, self._models, classifier, batch)
+        answers = (
+            {"labels": [list(r.labels or ()) for r in results]}
+            if results and results[0].labels is not None
+            else {"label": [r.label for r in results]}
+        )
         return pd.DataFrame(
             {
                 "text": batch,
-                "label": [r.label for r in results],
+                **answers,
                 "confidence": [r.confidence for r in results],
                 "review": [r.review for r in results],
                 "prediction_id": [r.prediction_id for r in results],

@@ -1,8 +1,9 @@
 """Bless: a candidate may replace production only if it is not worse on the same test rows.
 
-Both models are scored on the candidate's test split. The candidate is refused when accuracy or
-macro-F1 drops by more than the absolute or the relative allowance, or when any class with enough
-test rows loses more F1 than ``max_class_f1_drop``. The verdict keeps the numbers and the reasons.
+Both models are scored on the candidate's test split. The candidate is refused when accuracy (for
+a multi-label classifier, micro-F1) or macro-F1 drops by more than the absolute or the relative
+allowance, or when any class with enough test rows loses more F1 than ``max_class_f1_drop``. The
+verdict keeps the numbers and the reasons.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ class Verdict:
         return asdict(self)
 
 
+def headline_metrics(evaluation: dict[str, Any]) -> tuple[str, str]:
+    """What a model is judged by: accuracy and macro-F1, or for label sets (an evaluation
+    whose ``headline`` says so) micro-F1 and macro-F1."""
+    return (evaluation.get("headline", "accuracy"), "macro_f1")
+
+
 def bless(
     candidate: dict[str, Any],
     production: dict[str, Any] | None,
@@ -39,11 +46,12 @@ def bless(
 ) -> Verdict:
     """Compare two ``evaluate`` results computed on the same rows."""
     limits = thresholds or BlessingThresholds()
-    headline = {m: candidate.get(m, 0.0) for m in ("accuracy", "macro_f1")}
+    metrics = headline_metrics(candidate)
+    headline = {m: candidate.get(m, 0.0) for m in metrics}
     if production is None or not production.get("rows"):
         return Verdict(True, None, ["no production model to compare with"], headline)
     reasons = []
-    for metric in ("accuracy", "macro_f1"):
+    for metric in metrics:
         new, old = candidate[metric], production[metric]
         allowed = max(limits.max_absolute_drop, limits.max_relative_drop * old)
         if old - new > allowed:
@@ -60,7 +68,7 @@ def bless(
                 f"class {label!r} F1 {new_f1:.3f} fell {old_class['f1'] - new_f1:.3f} from "
                 f"{old_class['f1']:.3f} (allowed {limits.max_class_f1_drop})"
             )
-    old_headline = {m: production[m] for m in ("accuracy", "macro_f1")}
+    old_headline = {m: production[m] for m in metrics}
     if reasons:
         return Verdict(False, production_version, reasons, headline, old_headline)
     return Verdict(

@@ -16,14 +16,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
+from sqlalchemy import select
+
 from textloop.artifacts import ArtifactStore, artifacts_for
 from textloop.config import Settings
 from textloop.data.datasets import load_splits
+from textloop.data.label_sets import Mode, decode
 from textloop.models.base import ModelResources, load_model, warm_up_of
 from textloop.pipeline.progress import Progress, SilentProgress
 from textloop.store.database import Store
+from textloop.store.tables import Classifier
 
-Splits = dict[str, tuple[list[str], list[str]]]
+Splits = dict[str, tuple[list[str], list[Any]]]  # labels: names, or label sets (multi-label)
 NOT_A_PARAMETER = {"parameter": False}  # dataclass field metadata: data, not configuration
 
 
@@ -51,16 +55,37 @@ class RunWorkspace:
     _splits: dict[int, Splits] = field(default_factory=dict)
     _pools: dict[int, list[str]] = field(default_factory=dict)
     _models: dict[str, Any] = field(default_factory=dict)
+    _mode: Mode | None = None
 
     @property
     def artifacts(self) -> ArtifactStore:
         return artifacts_for(self.settings)
 
     def splits(self, dataset_version_id: int) -> Splits:
+        """Texts and labels by split; a multi-label classifier's labels are label sets
+        (``data.label_sets``), which is how every model family and metric tells the modes
+        apart."""
         if dataset_version_id not in self._splits:
             with self.store.session() as session:
-                self._splits[dataset_version_id] = load_splits(session, dataset_version_id)
+                splits: Splits = dict(load_splits(session, dataset_version_id))
+            if self.multi_label:
+                splits = {
+                    part: (texts, [decode(label) for label in labels])
+                    for part, (texts, labels) in splits.items()
+                }
+            self._splits[dataset_version_id] = splits
         return self._splits[dataset_version_id]
+
+    @property
+    def multi_label(self) -> bool:
+        """Whether this run's classifier answers label sets (fixed when it was created)."""
+        if self._mode is None:
+            with self.store.session() as session:
+                mode = session.scalar(
+                    select(Classifier.mode).where(Classifier.name == self.classifier)
+                )
+            self._mode = Mode(mode or Mode.SINGLE_LABEL)
+        return self._mode is Mode.MULTI_LABEL
 
     def unlabelled(self, pool: Output | None, splits: Splits) -> list[str]:
         """The pool's texts minus every text of ``splits``: a text with a label is never

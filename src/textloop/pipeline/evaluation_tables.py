@@ -24,11 +24,27 @@ class ClassRow:
 
 @dataclass(frozen=True)
 class SliceRow:
+    """A slice's two headline numbers, named by ``slice_metrics``: accuracy and macro-F1, or
+    for label sets micro-F1 and subset accuracy."""
+
     column: str  # "length" for the built-in text-length slices
     value: str
     rows: int
-    accuracy: float
-    macro_f1: float
+    first: float
+    second: float
+
+
+# keys in a slice's stored scores, and their names for people, by the metrics' headline
+SLICE_METRICS = {
+    "accuracy": (("accuracy", "accuracy"), ("macro_f1", "macro-F1")),
+    "micro_f1": (("micro_f1", "micro-F1"), ("subset_accuracy", "subset accuracy")),
+}
+
+
+def slice_metrics(metrics: dict[str, Any]) -> tuple[str, str]:
+    """The names of a slice row's ``first`` and ``second`` numbers for these metrics."""
+    first, second = SLICE_METRICS[metrics.get("headline", "accuracy")]
+    return first[1], second[1]
 
 
 def class_rows(metrics: dict[str, Any]) -> list[ClassRow]:
@@ -48,6 +64,7 @@ def class_rows(metrics: dict[str, Any]) -> list[ClassRow]:
 
 def slice_rows(metrics: dict[str, Any]) -> list[SliceRow]:
     """Every slice of ``metrics["slices"]``, split into column and value, in stored order."""
+    (first, _), (second, _) = SLICE_METRICS[metrics.get("headline", "accuracy")]
     rows = []
     for key, scores in (metrics.get("slices") or {}).items():
         if key.startswith(LENGTH_PREFIX):
@@ -59,8 +76,8 @@ def slice_rows(metrics: dict[str, Any]) -> list[SliceRow]:
                 column,
                 value,
                 int(scores["rows"]),
-                float(scores["accuracy"]),
-                float(scores["macro_f1"]),
+                float(scores[first]),
+                float(scores[second]),
             )
         )
     return rows
@@ -69,4 +86,8 @@ def slice_rows(metrics: dict[str, Any]) -> list[SliceRow]:
 def evaluation_tables(metrics: dict[str, Any]) -> dict[str, Any]:
     """A model version's stored metrics as ``{"classes": [...], "slices": [...]}`` (test split)."""
     test = metrics.get("test") or {}
-    return {"classes": class_rows(test), "slices": slice_rows(test)}
+    return {
+        "classes": class_rows(test),
+        "slices": slice_rows(test),
+        "slice_metrics": slice_metrics(test),
+    }

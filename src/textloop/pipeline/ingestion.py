@@ -2,9 +2,11 @@
 
     batch ─► ingest
 
-A batch refused as bad input (no usable rows, a text over the limit) leaves nothing behind: not
-the run, and not the classifier if this call created it. Any other failure never leaves an empty
-classifier that this call created either (its failed run goes with it).
+A batch refused as bad input (no usable rows, a text over the limit, a file read as multi-label
+for a single-label classifier or the other way round, a label name a multi-label classifier does
+not know) leaves nothing behind: not the run, and not the classifier if this call created it.
+Any other failure never leaves an empty classifier that this call created either (its failed
+run goes with it).
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ import pyarrow as pa
 from sqlalchemy import delete, exists, select
 
 from textloop.config import Settings
-from textloop.data.datasets import IngestResult
+from textloop.data.datasets import IngestResult, classifier_for
+from textloop.data.label_sets import Mode
 from textloop.models.base import ModelResources, Use
 from textloop.pipeline.component import RunWorkspace
 from textloop.pipeline.components.ingest import BatchImporter, IngestStep
 from textloop.pipeline.runner import Step, run_pipeline
 from textloop.store.database import Store
-from textloop.store.queries import get_or_create_classifier
 from textloop.store.tables import Classifier, DatasetVersion, ExecutionStatus
 
 
@@ -30,14 +32,20 @@ def ingest_batch(
     table: pa.Table,
     source: str,
     built_on: int | None = None,
+    mode: Mode | None = None,
+    new_labels: bool = False,
 ) -> IngestResult:
-    """``built_on``: the dataset version ``table`` was derived from (``ingest_table``)."""
+    """``built_on``: the dataset version ``table`` was derived from (``ingest_table``).
+    ``mode``: how ``table`` was read, which a new classifier takes and an existing one must
+    have; None for a table in the classifier's own form (reviewed labels over its rows).
+    ``new_labels``: a multi-label classifier may take label names it does not know yet."""
     with store.session() as session:
         new = session.scalar(select(Classifier.id).where(Classifier.name == name)) is None
-        get_or_create_classifier(session, name)
+        classifier_for(session, name, mode)
+    ingest = IngestStep(dict(settings.split_fractions), built_on, mode, new_labels)
     steps = [
         Step("batch", BatchImporter(table, source)),
-        Step("ingest", IngestStep(dict(settings.split_fractions), built_on), ("batch",)),
+        Step("ingest", ingest, ("batch",)),
     ]
     try:
         workspace = RunWorkspace(

@@ -9,7 +9,7 @@ from sqlalchemy import insert
 
 from textloop.predict.deployment import find_deployment
 from textloop.predict.model_cache import ModelCache
-from textloop.predict.outcome import to_scored
+from textloop.predict.outcome import scored
 from textloop.predict.predictor import DIRECT, Predictor
 from textloop.predict.records import PredictionResult, records
 from textloop.registry.aliases import PRODUCTION, require_served
@@ -29,8 +29,7 @@ def classify(
     with store.session() as session:
         deployment = find_deployment(session, name, require_served(alias))
     model = models.get(deployment.version_id, deployment.artifact_uri)
-    scored = to_scored(predictor.predict(model, texts), model.classes_)
-    done = records(deployment, texts, scored)
+    done = records(deployment, texts, scored(model, predictor.predict(model, texts)))
     with store.session() as session:
         session.execute(insert(Prediction), done.predictions)
         if done.tasks:

@@ -1,19 +1,57 @@
 """What a row of probabilities means: the label, its confidence, the ranked scores, and whether a
-person should look at it. Decided once here for every caller."""
+person should look at it. Decided once here for every caller.
+
+A multi-label model's row means a set: the labels reaching their own thresholds, possibly none,
+and as its confidence the probability that this whole set is right (``set_confidence``), so that
+"confidence below the classifier's threshold" sends the doubtful answers of both modes to review.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from textloop.data.label_sets import encode
+from textloop.models.label_thresholds import predicted_sets, set_confidence
+from textloop.models.multi_label import is_multi_label
 
 
 @dataclass(frozen=True)
 class Scored:
-    label: str
+    label: str  # a label set's stored form (``label_sets.encode``) for a multi-label model
     confidence: float
     scores: dict[str, float]
+    labels: tuple[str, ...] | None = None  # a multi-label model's answer; None otherwise
+
+
+def scored(model: Any, probabilities: np.ndarray) -> list[Scored]:
+    """What ``model``'s probability rows answer, in either mode."""
+    if is_multi_label(model):
+        return to_scored_sets(probabilities, model.classes_, model.thresholds_)
+    return to_scored(probabilities, model.classes_)
+
+
+def to_scored_sets(
+    probabilities: np.ndarray, classes: Sequence[str], thresholds: np.ndarray
+) -> list[Scored]:
+    confidence = set_confidence(probabilities, thresholds).tolist()
+    return [
+        Scored(
+            label=encode(labels),
+            confidence=sure,
+            scores=dict(zip(classes, row.tolist(), strict=True)),
+            labels=labels,
+        )
+        for row, sure, labels in zip(
+            probabilities,
+            confidence,
+            predicted_sets(probabilities, classes, thresholds),
+            strict=True,
+        )
+    ]
 
 
 def to_scored(probabilities: np.ndarray, classes: Sequence[str]) -> list[Scored]:

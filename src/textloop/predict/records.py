@@ -26,6 +26,7 @@ class PredictionResult:
     model_version: int
     prediction_id: str
     review: bool
+    labels: tuple[str, ...] | None = None  # a multi-label model's answer (``Scored.labels``)
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,11 @@ def records(deployment: Deployment, texts: Sequence[str], scored: Sequence[Score
     out = Records([], [], [])
     for text, item in zip(texts, scored, strict=True):
         prediction_id = new_id()
-        review = deployment.alias != STAGING and needs_review(item.confidence, deployment.threshold)
+        review = (
+            deployment.alias != STAGING
+            and item.labels is None  # label sets are not reviewed in the portal yet
+            and needs_review(item.confidence, deployment.threshold)
+        )
         out.predictions.append(
             {
                 "id": prediction_id,
@@ -66,6 +71,7 @@ def records(deployment: Deployment, texts: Sequence[str], scored: Sequence[Score
                 model_version=deployment.version,
                 prediction_id=prediction_id,
                 review=review,
+                labels=item.labels,
             )
         )
     return out

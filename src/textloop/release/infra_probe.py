@@ -23,18 +23,23 @@ def main() -> None:
     started = time.perf_counter()
     from textloop.config import Settings
     from textloop.models.base import ModelResources, Use, load_model
+    from textloop.models.multi_label import is_multi_label
 
     resources = ModelResources.for_settings(Settings.load(), Use.SERVING)
     model = load_model(directory, resources)
     load_seconds = time.perf_counter() - started
     model.predict_proba(texts[:1])  # first call pays lazy initialisation, as a server's would
     latencies, rows_ok = [], True
+    multi_label = is_multi_label(model)
     for text in texts:
         begin = time.perf_counter()
         probabilities = np.asarray(model.predict_proba([text]))
         latencies.append((time.perf_counter() - begin) * 1000)
         rows_ok &= probabilities.shape == (1, len(model.classes_))
-        rows_ok &= bool(np.isclose(probabilities.sum(), 1.0, atol=1e-4))
+        if multi_label:  # one probability per label, each on its own
+            rows_ok &= bool(((probabilities >= 0) & (probabilities <= 1)).all())
+        else:
+            rows_ok &= bool(np.isclose(probabilities.sum(), 1.0, atol=1e-4))
     print(
         json.dumps(
             {

@@ -60,7 +60,10 @@ def infra_validate(
     if measured["classes"] != list(labels):
         reasons.append("the loaded model's labels differ from the registered ones")
     if not measured["rows_ok"]:
-        reasons.append("predictions have the wrong shape or do not sum to one")
+        reasons.append(
+            "predictions have the wrong shape, or do not sum to one (or, for label sets, are "
+            "not each between 0 and 1)"
+        )
     if measured["p95_ms"] > max_p95_ms:
         reasons.append(
             f"p95 latency {measured['p95_ms']:.1f} ms per text exceeds {max_p95_ms:.0f} ms"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from textloop.data.label_sets import single_label_only
 from textloop.errors import InvalidRequest, NotFound
 from textloop.predict.model_cache import ModelCache
 from textloop.predict.outcome import to_scored, top_scores
@@ -62,6 +63,7 @@ def record_feedback(
     version: ModelVersion | None = None
     with store.session() as session:
         classifier = get_classifier(session, classifier_name)
+        single_label_only(classifier.mode, classifier_name, "feedback")
         classifier_id = classifier.id
         if label is not None:
             require_known_label(classifier, label)

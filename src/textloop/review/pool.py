@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from textloop.data.label_sets import single_label_only
 from textloop.data.splits import normalize_text, text_hash
 from textloop.errors import InvalidRequest
 from textloop.predict.deployment import production_model
@@ -150,6 +151,7 @@ def sample_pool(
     strategy = strategies.get(strategy_name)(seed)
     with store.session() as session:
         classifier = get_classifier(session, name)
+        single_label_only(classifier.mode, name, "sampling the pool for review")
         classifier_id = classifier.id
         version = None
         if aliased_model(session, classifier, PRODUCTION) is not None or strategy.needs_model:

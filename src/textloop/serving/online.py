@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from textloop.predict.batched import Batcher
 from textloop.predict.deployment import Deployment
 from textloop.predict.model_cache import ModelCache
-from textloop.predict.outcome import to_scored
+from textloop.predict.outcome import scored
 from textloop.predict.records import PredictionResult, records
 from textloop.registry.aliases import PRODUCTION
 from textloop.serving.deployments import DeploymentCache
@@ -77,7 +77,7 @@ class OnlineClassifier:
                 self.models.get, deployment.version_id, deployment.artifact_uri
             )
         probabilities = await self.batcher.predict_async(model, texts)
-        done = records(deployment, texts, to_scored(probabilities, model.classes_))
+        done = records(deployment, texts, scored(model, probabilities))
         entry = Entry(done.predictions, done.tasks)
         if deployment.shadow is not None:
             shadow, ids = deployment.shadow, [r.prediction_id for r in done.results]

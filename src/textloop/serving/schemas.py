@@ -125,7 +125,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 class PredictionPublic(BaseModel):
-    label: str
+    label: str | None = Field(default=None, description="A single-label classifier's answer.")
+    labels: list[str] | None = Field(
+        default=None,
+        description="A multi-label classifier's answer: every label past its threshold, "
+        "possibly none; ``confidence`` is then the probability that the whole set is right.",
+    )
     confidence: float
     scores: dict[str, float]
     model_version: int
@@ -204,7 +209,8 @@ class ReviewTaskList(BaseModel):
 class ClassifierPublic(BaseModel):
     name: str
     threshold: float
-    labels: list[str]
+    mode: str = "single-label"  # or "multi-label": fixed when the classifier was created
+    labels: list[str]  # a multi-label classifier's: the names its label sets use
     production_version: int | None
     slice_columns: list[str] = []  # the extra columns trainings and retrains report slices by
 

@@ -20,7 +20,10 @@ def get_classifier(session: Session, name: str) -> Classifier:
     return classifier
 
 
-def get_or_create_classifier(session: Session, name: str) -> Classifier:
+def get_or_create_classifier(session: Session, name: str, mode: str | None = None) -> Classifier:
+    """The classifier ``name``; a new one is created ``mode`` (a ``data.label_sets.Mode``,
+    single-label when None). An existing one keeps the mode it was created with: whether a
+    batch may join it is the caller's to say (``data.datasets.classifier_for``)."""
     if not CLASSIFIER_NAME.fullmatch(name):
         raise InvalidRequest(
             f"classifier name {name!r} is invalid: use lowercase letters, digits, '.', '_' "
@@ -30,6 +33,8 @@ def get_or_create_classifier(session: Session, name: str) -> Classifier:
     classifier = session.scalar(select(Classifier).where(Classifier.name == name))
     if classifier is None:
         classifier = Classifier(name=name, threshold=0.5, labels=[])
+        if mode is not None:
+            classifier.mode = mode
         session.add(classifier)
         session.flush()
     return classifier

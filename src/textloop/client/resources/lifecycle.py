@@ -50,10 +50,17 @@ class Datasets(Group[Mode]):
         split_column: str | None = None,
         delimiter: str | None = None,
         skip_bad_rows: bool | None = None,
+        multi_label: bool | None = None,
+        label_separator: str | None = None,
+        new_labels: bool | None = None,
         idempotency_key: str | None = None,
     ) -> Call[Dataset]:
         """Store a labelled file (CSV, TSV, JSONL, Parquet or .xlsx, by its suffix unless
         ``content_type`` says) as a new dataset version; the classifier is created if new.
+        ``multi_label``: the label column holds label sets (names joined by
+        ``label_separator``, ``|`` by default, or a Parquet/JSON list), which a new classifier
+        keeps for good. ``new_labels``: a multi-label classifier may take label names it does
+        not know yet (refused otherwise, a 422 naming the row).
 
         The upload carries an ``Idempotency-Key`` (a fresh one unless given), so a retry after
         a lost answer is answered with the first answer instead of ingesting again.
@@ -67,6 +74,9 @@ class Datasets(Group[Mode]):
                 "split_column": split_column,
                 "delimiter": delimiter,
                 "skip_bad_rows": skip_bad_rows,
+                "multi_label": multi_label,
+                "label_separator": label_separator,
+                "new_labels": new_labels,
             },
             content=body,
             headers={

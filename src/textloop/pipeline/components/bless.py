@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textloop.models.headline import predicted_labels
+from textloop.models.multi_label import is_multi_label
 from textloop.pipeline.blessing import BlessingThresholds, bless
 from textloop.pipeline.component import Component, Output, RunWorkspace, json_hash
 from textloop.pipeline.evaluation import evaluate_labels
+from textloop.pipeline.multilabel_evaluation import evaluate_sets
 
 _DEFAULTS = BlessingThresholds()
 
@@ -33,9 +35,16 @@ class BlessStep(Component):
             verdict = bless(candidate, None, None, thresholds)
         else:
             current = workspace.model(production["path"])
-            predicted = predicted_labels(current.predict_proba(texts), current.classes_)
             verdict = bless(
-                candidate, evaluate_labels(labels, predicted), production["version"], thresholds
+                candidate, _scored(current, texts, labels), production["version"], thresholds
             )
         properties = verdict.to_dict()
         return Output("blessing", json_hash(properties), properties)
+
+
+def _scored(model: Any, texts: list[str], labels: list[Any]) -> dict[str, Any]:
+    """Production's numbers on the candidate's test rows, as ``evaluate`` reports them."""
+    probabilities = model.predict_proba(texts)
+    if is_multi_label(model):
+        return evaluate_sets(labels, probabilities, model.classes_, model.thresholds_)
+    return evaluate_labels(labels, predicted_labels(probabilities, model.classes_))

@@ -2,7 +2,8 @@
 
 Ingest computes a batch's statistics and anomalies over the raw rows (dropped empty rows
 included) and stores them with the version; these steps record them as artifacts of the run and
-apply the gate: error-level anomalies stop the run unless ``ignore_anomalies``.
+apply the gate: error-level anomalies stop the run unless ``ignore_anomalies``. A multi-label
+classifier's statistics, schema and anomalies are per label name (``data.statistics``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import ClassVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from textloop.data.label_sets import Mode
 from textloop.data.schema import Schema
 from textloop.data.statistics import TextStatistics
 from textloop.errors import Remedy, TrainingError
@@ -33,12 +35,17 @@ class StatisticsStep(Component):
             if dataset.statistics:
                 statistics = TextStatistics.from_dict(dataset.statistics)
             else:
+                classifier = session.get(Classifier, dataset.classifier_id)
+                assert classifier is not None
                 rows = session.execute(
                     select(Example.text, Example.label).where(
                         Example.dataset_version_id == dataset.id
                     )
                 )
-                statistics = TextStatistics.of((text, label) for text, label in rows)
+                statistics = TextStatistics.of(
+                    ((text, label) for text, label in rows),
+                    multi_label=classifier.mode == Mode.MULTI_LABEL,
+                )
         summary = statistics.summary()
         return Output("statistics", json_hash(statistics.to_dict()), {"summary": summary})
 

@@ -1,7 +1,8 @@
 """Evaluate: every test-split metric of the candidate, and its calibration error before and after.
 
 Slices come by text length, by label (``per_class``) and by each extra column named in
-``slice_columns``.
+``slice_columns``. A multi-label classifier's model is judged on label sets
+(``multilabel_evaluation``): micro-F1 leads.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from textloop.models.headline import headline, predicted_labels
 from textloop.models.shared_predict import rescale
 from textloop.pipeline.component import Component, Output, RunWorkspace, json_hash
 from textloop.pipeline.evaluation import evaluate, expected_calibration_error
+from textloop.pipeline.multilabel_evaluation import evaluate_sets, label_calibration_error
 from textloop.predict.predictor import DIRECT
 
 
@@ -32,7 +34,9 @@ class EvaluateStep(Component):
         texts, labels = workspace.splits(dataset_version_id).get("test", ([], []))
         calibration = dict(candidate.properties.get("calibration", {}))
         metrics: dict[str, Any] = {"rows": 0}
-        if texts:
+        if texts and workspace.multi_label:
+            metrics, calibration = self._sets(workspace, candidate, dataset_version_id, calibration)
+        elif texts:
             model = workspace.model(candidate.properties["path"])
             cascade = model if isinstance(model, CascadeClassifier) else None
             full = cascade.full if cascade is not None else model
@@ -57,6 +61,29 @@ class EvaluateStep(Component):
             )
         properties = {"test": metrics, "calibration": calibration}
         return Output("evaluation", json_hash(properties), properties)
+
+    def _sets(
+        self,
+        workspace: RunWorkspace,
+        candidate: Output,
+        dataset_version_id: int,
+        calibration: dict[str, Any],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A multi-label model's metrics (``multilabel_evaluation``), and its per-label
+        calibration error before Platt scaling and after."""
+        texts, label_sets = workspace.splits(dataset_version_id)["test"]
+        model = workspace.model(candidate.properties["path"])
+        raw = DIRECT.predict(model.model, texts)
+        metrics = evaluate_sets(
+            label_sets,
+            model.calibrate(raw),
+            model.classes_,
+            model.thresholds_,
+            texts=texts,
+            columns=self._columns(workspace, dataset_version_id),
+        )
+        before = label_calibration_error(raw, label_sets, model.classes_)
+        return metrics, {**calibration, "ece_before": before, "ece_after": metrics["ece"]}
 
     @staticmethod
     def _cascade(

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from textloop.data.datasets import ingest_table
+from textloop.data.label_sets import Mode
 from textloop.metadata.recorder import dataset_uri
 from textloop.pipeline.component import NOT_A_PARAMETER, Component, Output, RunWorkspace
 
@@ -47,6 +48,12 @@ class IngestStep(Component):
     fractions: dict[str, float]
     # the version the batch was derived from, if any: a precondition, not a parameter
     built_on: int | None = field(default=None, metadata=NOT_A_PARAMETER)
+    # how the batch was read: it must be the classifier's mode, fixed at its creation, so it
+    # is a precondition too (``classifier_for``), and no cache key of an older run changes
+    mode: Mode | None = field(default=None, metadata=NOT_A_PARAMETER)
+    # whether a multi-label classifier may take label names it does not know: a permission,
+    # not a parameter (a batch stored with it is the same version without it)
+    new_labels: bool = field(default=False, metadata=NOT_A_PARAMETER)
     name: ClassVar[str] = "ingest"
 
     def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
@@ -60,6 +67,8 @@ class IngestStep(Component):
                 batch.properties["source"],
                 self.fractions,
                 self.built_on,
+                self.mode,
+                self.new_labels,
             )
         properties: dict[str, Any] = {
             "dataset_version_id": result.dataset_version_id,

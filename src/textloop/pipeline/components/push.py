@@ -53,6 +53,11 @@ class PushStep(Component):
                 "version": version,
                 "family": candidate["family"],
                 "accuracy": evaluation["test"].get("accuracy"),
+                **(
+                    {"micro_f1": evaluation["test"]["micro_f1"]}
+                    if "micro_f1" in evaluation["test"]
+                    else {}
+                ),
                 "blessed": verdict["blessed"],
             },
             model_uri(name, version),

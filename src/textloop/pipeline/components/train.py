@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 
 from textloop.errors import TextloopError, TrainingError
 from textloop.models.base import TextClassifier, families, fit_model, save_model
-from textloop.models.compose import compose, refit, worth_fitting
+from textloop.models.compose import compose, compose_sets, refit, worth_fitting
+from textloop.models.label_heads import are_label_sets, label_names
 from textloop.pipeline.component import Component, Output, RunWorkspace, Splits, warm_up
 from textloop.pipeline.components.tune import (
     family_versions,
@@ -36,7 +37,8 @@ class TrainStep(Component):
         self._check(workspace.classifier, splits)
         fitted, skipped = self._fit(workspace, inputs, splits)
         validation = splits.get("validation", ([], []))
-        composed = compose(fitted, *validation, self.cascade_max_drop)
+        composition = compose_sets if workspace.multi_label else compose
+        composed = composition(fitted, *validation, self.cascade_max_drop)
         model = self._refit(workspace, inputs, splits, composed.model)
         relative, content_hash = _save_candidate(workspace, model)
         workspace.keep_model(relative, model)
@@ -74,8 +76,15 @@ class TrainStep(Component):
             workspace.progress.done()
 
     def _check(self, classifier: str, splits: Splits) -> None:
-        labels = set(splits.get("train", ([], []))[1])
-        if len(labels) < 2:
+        train = splits.get("train", ([], []))[1]
+        if are_label_sets(train):
+            if not label_names(train):
+                raise TrainingError(
+                    f"no text of the train split of {classifier!r} carries a label; a "
+                    "multi-label classifier needs at least one"
+                )
+        elif len(set(train)) < 2:
+            labels = set(train)
             raise TrainingError(
                 f"the train split of {classifier!r} has {len(labels)} distinct label(s); at "
                 "least 2 are needed"

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textloop.models.base import families, fit_model
-from textloop.models.compose import worth_fitting
-from textloop.models.headline import headline
+from textloop.models.compose import judge, worth_fitting
+from textloop.models.label_heads import are_label_sets
 from textloop.models.tags import tags_of
 from textloop.pipeline.component import Component, Output, RunWorkspace, json_hash, warm_up
 
@@ -70,7 +70,7 @@ class TuneStep(Component):
         splits = workspace.splits(split.properties["dataset_version_id"])
         train_texts, train_labels = splits.get("train", ([], []))
         val_texts, val_labels = splits.get("validation", ([], []))
-        if not val_texts or len(set(train_labels)) < 2:
+        if not val_texts or (len(set(train_labels)) < 2 and not are_label_sets(train_labels)):
             return Output(
                 "hyperparameters",
                 json_hash(defaults),
@@ -98,7 +98,7 @@ class TuneStep(Component):
                 f"tune trial {len(trials) + 1}: {family} {overrides or 'defaults'}"
             )
             fit_model(model, train_texts, train_labels, unlabelled)
-            score = headline(val_labels, model.predict_proba(val_texts), model.classes_)
+            score, rank = judge(model, val_texts, val_labels)
             workspace.progress.done()
             trials.append(
                 {
@@ -108,7 +108,6 @@ class TuneStep(Component):
                     "seconds": round(time.perf_counter() - started, 3),
                 }
             )
-            rank = (score["accuracy"], score["macro_f1"])
             if family not in best or rank > best[family][0]:
                 previous = best.get(family)
                 if previous is not None:

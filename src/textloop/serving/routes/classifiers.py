@@ -8,8 +8,9 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
+from textloop.data.label_sets import DEFAULT_SEPARATOR, MAX_SEPARATOR_LENGTH, Mode
 from textloop.data.readers import ReadOptions, parse_labelled
-from textloop.errors import TooLarge
+from textloop.errors import InvalidRequest, TooLarge
 from textloop.metadata.model_runs import producing_runs
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
@@ -42,6 +43,7 @@ def _public(session: SessionDep, classifier: Classifier) -> ClassifierPublic:
     return ClassifierPublic(
         name=classifier.name,
         threshold=classifier.threshold,
+        mode=classifier.mode,
         labels=classifier.labels,
         production_version=production.version if production else None,
         slice_columns=classifier.slice_columns or [],
@@ -86,6 +88,29 @@ async def upload_dataset(
     skip_bad_rows: Annotated[
         bool, Query(description="Skip bad rows (wrong number of fields, text or label too long)")
     ] = False,
+    multi_label: Annotated[
+        bool,
+        Query(
+            description="The label column holds label sets: names joined by label_separator "
+            "(an empty cell: none applies), or a Parquet/JSON list; fixed for a new classifier"
+        ),
+    ] = False,
+    label_separator: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=MAX_SEPARATOR_LENGTH,
+            description="What joins the labels of a set in a cell (default '|'); with "
+            "multi_label only",
+        ),
+    ] = None,
+    new_labels: Annotated[
+        bool,
+        Query(
+            description="Let a multi-label classifier take label names it does not know yet "
+            "(refused otherwise, naming the row); a single-label classifier always does"
+        ),
+    ] = False,
     idempotency_key: Annotated[
         str | None,
         Header(alias=idempotency.HEADER, description="Resent with the same body: the first answer"),
@@ -100,12 +125,19 @@ async def upload_dataset(
     """
     file_format = upload_format(request.headers)
     settings = runtime.settings
+    if label_separator is not None and not multi_label:
+        raise InvalidRequest(
+            "label_separator applies to label sets only; add multi_label=true",
+            field="label_separator",
+        )
     options = ReadOptions(
         delimiter=delimiter,
         skip_bad_rows=skip_bad_rows,
         max_rows=settings.max_upload_rows,
         # what a compressed upload (Parquet, .xlsx) may decode to: twice what a CSV could hold
         max_decoded_bytes=2 * settings.max_upload_bytes,
+        multi_label=multi_label,
+        label_separator=label_separator or DEFAULT_SEPARATOR,
     )
     once = IdempotentUpload(request, runtime.store, key.key_id, idempotency_key)
     async with (
@@ -145,6 +177,9 @@ async def upload_dataset(
             name,
             table,
             f"upload:{media_type(request.headers)}",
+            None,
+            Mode.MULTI_LABEL if multi_label else Mode.SINGLE_LABEL,
+            new_labels,
         )
     answer = DatasetPublic(
         classifier=name,

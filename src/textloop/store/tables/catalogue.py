@@ -25,6 +25,11 @@ class Classifier(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     threshold: Mapped[float] = mapped_column(Float, default=0.5)
+    # ``data.label_sets.Mode``, fixed at creation: a multi-label classifier's ``labels`` are the
+    # names its label sets use, and its examples store each set encoded in ``Example.label``.
+    mode: Mapped[str] = mapped_column(
+        String(20), default="single-label", server_default="single-label"
+    )
     labels: Mapped[list[str]] = mapped_column(default=list)
     data_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     review_overlap: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -74,7 +79,7 @@ class Example(Base):
         ForeignKey("dataset_versions.id", ondelete="CASCADE")
     )
     text: Mapped[str] = mapped_column(Text)
-    label: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(Text)  # a label, or an encoded label set (multi-label)
     text_hash: Mapped[str] = mapped_column(String(64))
     split: Mapped[str] = mapped_column(String(16))
     extras: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)

@@ -22,7 +22,7 @@ class Prediction(Base):
     # the alias that chose the version (production, staging); None: a version pinned by id
     alias: Mapped[str | None] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
-    label: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(Text)
     confidence: Mapped[float] = mapped_column(Float)
     scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -35,7 +35,7 @@ class Feedback(Base):
     classifier_id: Mapped[int] = mapped_column(ForeignKey("classifiers.id", ondelete="CASCADE"))
     prediction_id: Mapped[str | None] = mapped_column(ForeignKey("predictions.id"))
     text: Mapped[str] = mapped_column(Text)
-    label: Mapped[str | None] = mapped_column(String(200))
+    label: Mapped[str | None] = mapped_column(Text)
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -51,7 +51,7 @@ class ShadowPrediction(Base):
         ForeignKey("predictions.id", ondelete="CASCADE"), primary_key=True
     )
     model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), primary_key=True)
-    label: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(Text)
     confidence: Mapped[float] = mapped_column(Float)
     agreed: Mapped[bool] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

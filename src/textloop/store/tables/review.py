@@ -42,13 +42,13 @@ class ReviewTask(Base):
     source: Mapped[str] = mapped_column(String(32))  # a TaskSource
     status: Mapped[str] = mapped_column(String(16), default=ReviewStatus.OPEN)
     text: Mapped[str] = mapped_column(Text)
-    suggested_label: Mapped[str | None] = mapped_column(String(200))
+    suggested_label: Mapped[str | None] = mapped_column(Text)
     confidence: Mapped[float | None] = mapped_column(Float)
-    reported_label: Mapped[str | None] = mapped_column(String(200))
+    reported_label: Mapped[str | None] = mapped_column(Text)
     prediction_id: Mapped[str | None] = mapped_column(ForeignKey("predictions.id"))
     feedback_id: Mapped[str | None] = mapped_column(ForeignKey("feedback.id"))
     # What reviewers agreed on; None on a done task: they agreed that none of the labels fits.
-    final_label: Mapped[str | None] = mapped_column(String(200))
+    final_label: Mapped[str | None] = mapped_column(Text)
     settle_comment: Mapped[str | None] = mapped_column(Text, default=None)  # why, on a conflict
     scores: Mapped[dict[str, float] | None] = mapped_column(JSON, default=None)  # model's top 5
     # The dataset version the agreed label was merged into for training; None until then.
@@ -95,5 +95,5 @@ class ReviewDecision(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("review_tasks.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    label: Mapped[str | None] = mapped_column(String(200))
+    label: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,103 @@
+"""Label sets: what a multi-label classifier's texts carry, and how one is stored in a column.
+
+A classifier is single-label (one label per text, today's and the default) or multi-label (a set
+of labels per text, possibly empty: "no label applies" is an answer), fixed when it is created.
+A set is stored in the same ``label`` column as a single label, as its sorted names joined by
+``STORED_SEPARATOR`` (a control character no label name may contain), so the empty set is the
+empty string and two equal sets always store alike: the content hash of a dataset version and
+every split by text hash work unchanged. Files join labels by ``|`` unless told otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from textloop.errors import DataError, InvalidRequest, Remedy
+
+STORED_SEPARATOR = "\x1f"  # ASCII unit separator
+DEFAULT_SEPARATOR = "|"
+MAX_SEPARATOR_LENGTH = 10
+ANOTHER_SEPARATOR = Remedy(
+    cli="choose another with --label-separator", api="choose another with label_separator"
+)
+
+LabelSet = tuple[str, ...]  # sorted, distinct names
+
+
+class Mode(StrEnum):
+    """Whether a classifier answers with one label or with a set of them."""
+
+    SINGLE_LABEL = "single-label"
+    MULTI_LABEL = "multi-label"
+
+
+def label_set(names: Iterable[str]) -> LabelSet:
+    """The set of ``names`` in its one canonical form: distinct, sorted."""
+    return tuple(sorted(set(names)))
+
+
+def encode(names: Iterable[str]) -> str:
+    """How a set is stored in a ``label`` column; ``""`` is the empty set."""
+    return STORED_SEPARATOR.join(label_set(names))
+
+
+def decode(stored: str) -> LabelSet:
+    """The set a stored ``label`` holds (``encode``'s inverse)."""
+    return tuple(stored.split(STORED_SEPARATOR)) if stored else ()
+
+
+def parse(cell: str | None, separator: str = DEFAULT_SEPARATOR, where: str = "") -> LabelSet:
+    """The set written in a file's label cell (``"billing|refund"``); an empty cell is the empty
+    set. An empty name between separators (``"a||b"``, ``"a|"``) is refused naming ``where``
+    (the file and row), since it is a typo more often than an intent."""
+    if cell is None or not cell.strip():
+        return ()
+    names = [name.strip() for name in cell.split(separator)]
+    if any(not name for name in names):
+        raise DataError(
+            f"{where}: the label cell {cell!r} has an empty label name between "
+            f"{separator!r} separators".lstrip(": ")
+        )
+    check_names(names, separator, where)
+    return label_set(names)
+
+
+def check_names(names: Iterable[str], separator: str = DEFAULT_SEPARATOR, where: str = "") -> None:
+    """Refuse a name that could not be written back into a file's cell or a stored set: one
+    that holds the separator (from a list column, say) or the stored separator, or is empty."""
+    for name in names:
+        if not name.strip():
+            raise DataError(f"{where}: a label name is empty".lstrip(": "))
+        if separator in name or STORED_SEPARATOR in name:
+            raise DataError(
+                f"{where}: the label name {name!r} contains the label separator "
+                f"{separator!r}".lstrip(": "),
+                remedy=ANOTHER_SEPARATOR,
+            )
+
+
+def check_separator(separator: str) -> None:
+    """Refuse a separator that could not split a cell: empty, overlong, or the stored one."""
+    if not separator or len(separator) > MAX_SEPARATOR_LENGTH or STORED_SEPARATOR in separator:
+        raise DataError(
+            f"the label separator must be 1 to {MAX_SEPARATOR_LENGTH} characters other than "
+            f"the unit separator, got {separator!r}",
+            field="label_separator",
+        )
+
+
+def names_of(stored: Iterable[str]) -> list[str]:
+    """The distinct label names that stored sets use, sorted: a multi-label classifier's
+    ``labels``."""
+    return sorted({name for labels in stored for name in decode(labels)})
+
+
+def single_label_only(mode: str | None, classifier: str, what: str) -> None:
+    """Refuse ``what`` (a part of the loop that does not handle label sets yet) for a
+    multi-label classifier, rather than treat its sets as single labels."""
+    if mode == Mode.MULTI_LABEL:
+        raise InvalidRequest(
+            f"{what} is not available for multi-label classifier {classifier!r} yet: label sets "
+            "are classified and evaluated, not yet reviewed"
+        )
