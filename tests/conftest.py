@@ -123,6 +123,16 @@ def classifier_id(store: Store, settings: Settings, corpus_csv: Path) -> int:
         return get_classifier(session, "topics").id
 
 
+@pytest.fixture
+def both_modes(store: Store, settings: Settings, corpus_csv: Path, templates: Templates) -> Store:
+    """Classifiers ``tags`` (multi-label) and ``topics`` (single-label), each with an n-gram
+    model deployed (``tests.multi_label``)."""
+    from tests.multi_label import deploy_both
+
+    templates.apply(store, settings, corpus_csv, deploy_both)
+    return store
+
+
 Build = Callable[[Store, Settings, Path], object]
 
 

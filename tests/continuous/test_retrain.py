@@ -361,3 +361,28 @@ def test_an_upload_that_lands_while_labels_are_merged_is_not_left_out(
     newest = examples(store)
     assert newest["an uploaded line about hail and thunder"][0] == "weather"
     assert merged.reviewed == 3 and newest[f"{words[0]} {words[2]} this quarter"][0] == "finance"
+
+
+def test_a_multi_label_candidate_waits_for_an_admin_without_a_shadow(
+    store: Store, settings: Settings, both_modes: Store
+) -> None:
+    """Shadow scoring compares single labels: the candidate is registered, production stays,
+    and the result and its event say why nothing shadows it."""
+    with store.session() as session:
+        configure(session, "tags", deploy_mode="manual", model="ngram")
+        request_retrain(session, "tags")
+    assert Worker(store, settings).run_once()
+    with store.session() as session:
+        job = session.scalars(select(Job)).one()
+        tags = get_classifier(session, "tags")
+        production = aliased_model(session, tags, PRODUCTION)
+        shadow = aliased_model(session, tags, SHADOW)
+        (succeeded,) = list_events(session, types=["run.succeeded"])
+    assert job.status == SUCCEEDED, job.error
+    assert job.result["version"] == 2 and job.result["blessed"] and not job.result["deployed"]
+    assert production.version == 1 and shadow is None
+    why = "shadow scoring is not available for multi-label classifier 'tags' yet"
+    assert job.result["shadow_skipped"] == why
+    assert succeeded.data["shadow_skipped"] == why
+    with store.session() as session, pytest.raises(InvalidRequest, match=why):
+        set_shadow(session, "tags", 2)

@@ -189,3 +189,37 @@ def test_a_list_column_that_would_decode_too_large_is_refused_before_it_is_read(
     pq.write_table(pa.table({"text": ["a"], "label": [["x" * 5_000] * 300]}), long_names)
     with pytest.raises(DataTooLarge, match="decode to more than 1,000,000 bytes"):
         read_labelled_file(long_names, options=small)
+
+
+def tokenised(path: Path, labels: list[object]) -> Path:
+    """A tokenised dataset: 200 rows, each with 500 token ids beside its text and label."""
+    rows = len(labels)
+    ids = [list(range(row, row + 500)) for row in range(rows)]
+    texts = [f"ticket {row}" for row in range(rows)]
+    pq.write_table(pa.table({"text": texts, "label": labels, "input_ids": ids}), path)
+    return path
+
+
+def test_another_list_column_is_dropped_unread_and_counts_against_no_limit(
+    tmp_path: Path,
+) -> None:
+    data = tokenised(tmp_path / "tokenised.parquet", ["refund", "card"] * 100)
+    small = ReadOptions(max_decoded_bytes=200_000)  # 100,000 token ids would be 800,000 bytes
+    table = read_labelled_file(data, options=small)
+    assert table.column_names == ["text", "label"]
+    assert table.num_rows == 200
+    multi = ReadOptions(multi_label=True, max_decoded_bytes=200_000)
+    sets_read = read_labelled_file(
+        tokenised(tmp_path / "sets.parquet", [["refund"], []] * 100), options=multi
+    )
+    assert (sets_read.column_names, sets(sets_read)[:2]) == (["text", "label"], [("refund",), ()])
+
+
+def test_a_json_array_that_is_not_the_label_column_is_dropped_unread(tmp_path: Path) -> None:
+    lone_surrogate = '{"text": "a", "label": "x", "tokens": ["\\ud800"]}\n'
+    data = tmp_path / "tokens.jsonl"
+    data.write_text(lone_surrogate + '{"text": "b", "label": "y", "tokens": ["hi"]}\n')
+    assert read_labelled_file(data).column_names == ["text", "label"]
+    listed = tmp_path / "listed.jsonl"
+    listed.write_text(lone_surrogate.replace('"x"', '["x"]'))
+    assert sets(read_labelled_file(listed, options=MULTI)) == [("x",)]

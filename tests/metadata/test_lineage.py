@@ -6,6 +6,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from tests.processes import environment, run_cli
 from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.data.datasets import ingest_table
@@ -109,3 +110,23 @@ def test_a_failed_run_is_recorded_and_bad_input_is_not(store: Store, settings: S
 def test_unknown_prediction_is_not_found(store: Store) -> None:
     with store.session() as session, pytest.raises(NotFound):
         prediction_lineage(session, "0" * 32)
+
+
+def test_a_multi_label_prediction_names_its_set_and_a_single_label_one_its_label(
+    store: Store, settings: Settings, both_modes: Store
+) -> None:
+    cache = ModelCache(artifacts_for(settings), ModelResources())
+    texts = ["the striker scored a goal and the bank raised interest", "rain and wind"]
+    two, one = classify(store, cache, "tags", texts)
+    (single,) = classify(store, cache, "topics", ["rain and wind"])
+    with store.session() as session:
+        sets = [prediction_lineage(session, p.prediction_id)["prediction"] for p in (two, one)]
+        plain = prediction_lineage(session, single.prediction_id)["prediction"]
+    assert [p["labels"] for p in sets] == [["finance", "sport"], ["weather"]]
+    assert [list(p.labels or ()) for p in (two, one)] == [["finance", "sport"], ["weather"]]
+    assert all("label" not in p for p in sets)  # not the stored form, "finance\x1fsport"
+    assert (plain["label"], "labels" in plain) == ("weather", False)
+    env = environment(settings.data_dir, settings.database_url)
+    done = run_cli(env, "lineage", "--prediction", two.prediction_id)
+    assert done.returncode == 0, done.stderr
+    assert f"prediction {two.prediction_id} (tags): finance|sport at " in done.stdout

@@ -9,7 +9,6 @@ from textloop.models.label_heads import indicators
 from textloop.models.label_thresholds import (
     DEFAULT_THRESHOLD,
     choose_thresholds,
-    margin_to_threshold,
     predicted_sets,
     set_confidence,
 )
@@ -115,13 +114,6 @@ def test_predicted_sets_are_sorted_whatever_the_column_order() -> None:
     assert predicted_sets(np.array([[0.9, 0.9]]), ["z", "a"], np.array([0.5, 0.5])) == [("a", "z")]
 
 
-def test_the_margin_is_the_distance_of_the_label_nearest_its_threshold() -> None:
-    probabilities = np.array([[0.9, 0.12, 0.3], [0.5, 0.6, 0.01]])
-    thresholds = np.array([0.5, 0.1, 0.3])
-    assert margin_to_threshold(probabilities, thresholds) == pytest.approx([0.0, 0.0])
-    assert margin_to_threshold(probabilities[:, :2], thresholds[:2]) == pytest.approx([0.02, 0.0])
-
-
 def test_set_confidence_is_the_probability_that_exactly_the_answered_set_is_true() -> None:
     probabilities = np.array([[0.9, 0.2, 0.6]])
     thresholds = np.array([0.5, 0.5, 0.5])
@@ -141,6 +133,6 @@ def test_set_confidence_uses_each_labels_own_threshold() -> None:
 
 def test_thresholds_must_match_the_columns() -> None:
     with pytest.raises(ValueError, match="one threshold per column"):
-        margin_to_threshold(np.zeros((2, 3)), np.zeros(2))
+        set_confidence(np.zeros((2, 3)), np.zeros(2))
     with pytest.raises(ValueError, match="classes"):
         predicted_sets(np.zeros((2, 3)), ["a", "b"], np.zeros(3))

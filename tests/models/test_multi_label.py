@@ -108,3 +108,27 @@ def test_the_embedding_family_learns_label_sets_on_its_frozen_encoder() -> None:
     assert model.classes_ == ["finance", "sport", "weather"]
     truth = np.array([[c in labels for c in model.classes_] for labels in sets(TEST)])
     assert ((probabilities >= 0.5) == truth).mean() > 0.8
+
+
+def test_a_label_only_validation_carries_is_scored_after_refitting_and_decided_at_one_half(
+    ngram,
+) -> None:
+    """The hash split may leave a rare label in validation alone: refitting on train and
+    validation together teaches it, and it keeps no calibration or threshold it never had."""
+    rare = [(f"a storm of fraud on the card {i}", ("fraud",)) for i in range(6)]
+    composed = compose({"ngram": ngram}, texts(VALIDATION), sets(VALIDATION)).model
+    rows = TRAIN + VALIDATION + rare
+    again = refit(composed, texts(rows), sets(rows), ModelResources())
+    assert again.classes_ == ["finance", "fraud", "sport", "weather"]
+    assert again.thresholds()["fraud"] == 0.5
+    assert {k: v for k, v in again.thresholds().items() if k != "fraud"} == composed.thresholds()
+    assert again.predict_proba(["fraud on the card again"]).shape == (1, 4)
+
+
+def test_a_family_that_cannot_learn_label_sets_is_refused_when_named_alone() -> None:
+    from textloop.errors import InvalidRequest
+
+    with pytest.raises(InvalidRequest, match="majority cannot learn label sets; a multi-label"):
+        worth_fitting(("majority",), sets(TRAIN))
+    with pytest.raises(InvalidRequest, match="trains with embedding, ensemble, ngram or auto"):
+        worth_fitting(("finetuned", "majority"), sets(TRAIN))

@@ -12,9 +12,9 @@ from textloop.store.queries import get_classifier, get_model_version
 def test_defaults_come_first_then_the_whole_grid_in_a_seeded_order() -> None:
     first, *grid = configurations("ngram", seed=0)
     assert first == {}
-    # 5 values of C times 3 n-gram ranges; the default C is None (the mode's own: 30 for one
-    # label per text, 1 for label sets), so no point of the grid is the defaults' own
-    assert len(grid) == 5 * 3 and len({str(g) for g in grid}) == 15
+    # 4 values of C times 3 n-gram ranges, less the point that repeats the defaults
+    assert len(grid) == 4 * 3 - 1 and len({str(g) for g in grid}) == 11
+    assert {"C": 30.0, "char_ngrams": [2, 5]} not in grid
     assert configurations("ngram", seed=0) == [first, *grid]
     assert configurations("majority", seed=0) == [{}]
 
@@ -24,7 +24,7 @@ def test_without_a_budget_nothing_is_tried_and_the_defaults_stand(
 ) -> None:
     report = train_classifier(ingested, settings, "topics", "ngram")
     assert report.tuning["trials"] == []
-    assert report.tuning["best"]["ngram"]["C"] is None  # the default
+    assert report.tuning["best"]["ngram"]["C"] == 30.0
 
 
 def test_every_trial_is_recorded_and_the_best_one_is_trained(
@@ -33,7 +33,7 @@ def test_every_trial_is_recorded_and_the_best_one_is_trained(
     report = train_classifier(ingested, settings.with_flags(tune_trials=3), "topics", "ngram")
     trials = report.tuning["trials"]
     assert len(trials) == 1 + 3
-    assert trials[0]["params"]["C"] is None  # the defaults, measured first
+    assert trials[0]["params"]["C"] == 30.0  # the defaults, measured first
     best = max(trials, key=lambda t: (t["accuracy"], t["macro_f1"]))
     assert report.tuning["best"]["ngram"] == best["params"]
     assert report.candidates["ngram"]["accuracy"] == best["accuracy"]
@@ -48,7 +48,7 @@ def test_every_trial_is_recorded_and_the_best_one_is_trained(
 def test_a_spent_time_budget_stops_after_the_defaults(ingested: Store, settings: Settings) -> None:
     tight = settings.with_flags(tune_trials=5, tune_seconds=0.0)
     report = train_classifier(ingested, tight, "topics", "ngram")
-    assert [t["params"]["C"] for t in report.tuning["trials"]] == [None]
+    assert [t["params"]["C"] for t in report.tuning["trials"]] == [30.0]
 
 
 def test_tuned_members_keep_their_parameters_inside_auto(

@@ -79,6 +79,19 @@ def test_the_cli_answers_each_text_with_its_set_of_labels(deployed: Deployed) ->
     assert done.stdout.startswith("(none)  confidence")
 
 
+def test_a_family_that_cannot_learn_sets_is_refused_before_anything_runs(
+    deployed: Deployed,
+) -> None:
+    before = cli_json(deployed.env, "runs", "list", "topics")
+    done = run_cli(deployed.env, "train", "topics", "--model", "majority")
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "error: majority cannot learn label sets; a multi-label classifier trains with "
+        "embedding, ensemble, ngram or auto"
+    ]
+    assert cli_json(deployed.env, "runs", "list", "topics") == before
+
+
 @pytest.fixture(scope="module")
 def server(deployed: Deployed) -> Iterator[tuple[str, str]]:
     key = cli_json(deployed.env, "keys", "create", "--scopes", "classify,feedback")

@@ -54,7 +54,7 @@ from textloop.predict.outcome import Scored
 from textloop.predict.records import implicit_task
 from textloop.registry.aliases import PRODUCTION
 from textloop.store.database import Store
-from textloop.store.tables import Classifier, ReviewTask, utcnow
+from textloop.store.tables import Classifier, ModelVersion, ReviewTask, utcnow
 
 MAX_REVIEW_LIMIT = 10_000
 Progress = Callable[[int], None]  # rows finished so far
@@ -154,17 +154,21 @@ def prepare(
     if check_output_free:
         check_output(request.output)
     batch_plan = plan(request.input, request.chunk_rows)
-    check_columns(batch_plan.source.columns, request.text_column, request.id_column, request.top_k)
     with store.session() as session:
         if deployment is None:
             deployment = find_deployment(session, request.classifier, request.alias)
         classifier = session.get(Classifier, deployment.classifier_id)
-        if request.review_below is not None and classifier and classifier.mode == Mode.MULTI_LABEL:
-            raise InvalidRequest(
-                f"{request.classifier!r} is multi-label, and label sets are not sent to review "
-                "from a batch yet; leave out review_below",
-                field="review_below",
-            )
+        mode = classifier.mode if classifier else Mode.SINGLE_LABEL
+        version = session.get(ModelVersion, deployment.version_id)
+        labels = list(version.labels) if version else []  # the pinned model's: its score columns
+    if request.review_below is not None and mode == Mode.MULTI_LABEL:
+        raise InvalidRequest(
+            f"{request.classifier!r} is multi-label, and label sets are not sent to review "
+            "from a batch yet; leave out review_below",
+            field="review_below",
+        )
+    columns = batch_plan.source.columns
+    check_columns(columns, request.text_column, request.id_column, request.top_k, mode, labels)
     return Prepared(request, batch_plan, deployment, file_format)
 
 

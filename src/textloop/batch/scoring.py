@@ -6,8 +6,9 @@ Every input column is kept as it was; the model's answer follows in ``predicted_
 ``error`` says why a row got no prediction (it could not be read, its text is empty or over the
 limit). A multi-label model's answer is ``predicted_labels`` instead (the set joined by ``|``,
 empty for none), ``confidence`` in that whole set, and one ``score:<label>`` column per label.
-A row's answer depends only on its chunk, never on which process scored it: the model is called
-once per chunk, on the chunk's readable rows in order.
+An input that holds a column the output adds is refused before any work, by the columns of the
+classifier's mode (``check_columns``). A row's answer depends only on its chunk, never on which
+process scored it: the model is called once per chunk, on the chunk's readable rows in order.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from textloop.data.label_sets import Mode
 from textloop.data.row_limits import too_long
 from textloop.data.values import NotText, column_strings
 from textloop.errors import DataError
@@ -39,16 +41,28 @@ PREDICTED_SET, SCORE_PREFIX = "predicted_labels", "score:"  # a multi-label mode
 LABEL_SEPARATOR = "|"
 
 
-def added_columns(top_k: int) -> list[str]:
-    """The columns the output adds to the input's, in order."""
+def added_columns(
+    top_k: int, mode: str = Mode.SINGLE_LABEL, labels: Sequence[str] = ()
+) -> list[str]:
+    """The columns the output adds to the input's, in order: for a multi-label model (``mode``)
+    one score per label of ``labels``, the model's, instead of the ``top_k`` best."""
+    if mode == Mode.MULTI_LABEL:
+        scores = [SCORE_PREFIX + label for label in labels]
+        return [PREDICTED_SET, CONFIDENCE, MODEL_VERSION, *scores, ERROR]
     ranked = [name for n in range(1, top_k + 1) for name in (f"top{n}_label", f"top{n}_score")]
     return [PREDICTED, CONFIDENCE, MODEL_VERSION, *ranked, ERROR]
 
 
 def check_columns(
-    columns: Sequence[str], text_column: str, id_column: str | None, top_k: int
+    columns: Sequence[str],
+    text_column: str,
+    id_column: str | None,
+    top_k: int,
+    mode: str = Mode.SINGLE_LABEL,
+    labels: Sequence[str] = (),
 ) -> None:
-    """Refuse, before any work, an input the output could not be made from."""
+    """Refuse, before any work, an input the output could not be made from: one without the
+    chosen columns, or with one the output adds (``added_columns``)."""
     found = ", ".join(columns) or "none"
     for option, name in (("--text-column", text_column), ("--id-column", id_column)):
         if name is not None and name not in columns:
@@ -56,7 +70,7 @@ def check_columns(
                 f"column {name!r} not found (columns found: {found}); choose it with {option}",
                 field=option.lstrip("-").replace("-", "_"),
             )
-    clash = [name for name in added_columns(top_k) if name in columns]
+    clash = [name for name in added_columns(top_k, mode, labels) if name in columns]
     if clash:
         raise DataError(
             f"the input already has a column named {clash[0]!r}, which the output adds; rename it"
@@ -165,12 +179,6 @@ class ChunkScorer:
                 scores[:, column], pa.float64(), from_pandas=True
             )
         columns[ERROR] = pa.array(errors, pa.string())
-        for name in columns:
-            if name in table.column_names:
-                raise DataError(
-                    f"the input already has a column named {name!r}, which the output adds; "
-                    "rename it"
-                )
         out = table
         for name, values in columns.items():
             out = out.append_column(name, values)

@@ -27,6 +27,7 @@ from textloop import __version__
 from textloop.artifacts import artifacts_for
 from textloop.bundles.writer import BundleWriter, file_hashes
 from textloop.config import Settings
+from textloop.data.label_sets import Mode
 from textloop.errors import ConfigError, InvalidRequest
 from textloop.metadata.model_runs import producing_runs
 from textloop.models import shared_predict as predict
@@ -80,6 +81,7 @@ class Located:
     params: dict[str, Any]
     metrics: dict[str, Any]
     lineage: dict[str, Any]
+    mode: str = Mode.SINGLE_LABEL  # the classifier's (``data.label_sets.Mode``)
 
 
 def locate(session: Session, name: str, version: int | None) -> Located:
@@ -99,6 +101,7 @@ def locate(session: Session, name: str, version: int | None) -> Located:
         dict(record.params),
         dict(record.metrics),
         _lineage(session, name, record),
+        classifier.mode,
     )
 
 

@@ -11,8 +11,10 @@ is textloop's own saved model carried in the bundle, once it answers the check t
 bundle's ``predict.py`` does (an encoder that resolves to something else here is caught then).
 The new version records where it came from (classifier, version, lineage, the bundle's hash
 and its metrics, which were measured on the sender's data) and is attached to the classifier's
-newest dataset version, the data it will be evaluated and retrained against here.
-Like any new version it serves only once deployed.
+newest dataset version, the data it will be evaluated and retrained against here. A bundle
+answers in its classifier's mode: a multi-label model is imported into a multi-label classifier
+only, and a single-label model into a single-label one. Like any new version it serves only
+once deployed.
 """
 
 from __future__ import annotations
@@ -35,9 +37,11 @@ from textloop.artifacts import artifacts_for
 from textloop.bundles.export import NATIVE, PICKLES, check_against_bundle
 from textloop.bundles.writer import file_hashes
 from textloop.config import Settings
+from textloop.data.label_sets import Mode
 from textloop.data.untrusted import UnsafeInput, closed_tree
 from textloop.errors import ConfigError, InvalidRequest, TextloopError
 from textloop.models.base import ModelResources, Use, load_model
+from textloop.models.multi_label import is_multi_label
 from textloop.models.shared_predict import FORMAT, MANIFEST
 from textloop.registry.models import register_model
 from textloop.store import Store
@@ -63,10 +67,13 @@ def import_bundle(
     with opened(path) as directory:
         manifest = verified(directory)
         name = classifier or str(manifest["classifier"])
+        with store.session() as session:
+            mode = get_classifier(session, name).mode  # a missing one before the model loads
         resources = dataclasses.replace(  # the runtime of the bundle's encoder, for the check
             ModelResources.for_settings(settings, Use.SERVING), runtime="onnx-int8", trusted=False
         )
         model = loaded(directory, resources)
+        same_mode(model, name, mode)
         answers_as_bundled(directory, model)
         source = {
             "classifier": manifest["classifier"],
@@ -153,6 +160,17 @@ def loaded(directory: Path, resources: ModelResources) -> Any:
         raise InvalidRequest(
             f"the model in {directory} cannot be loaded: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def same_mode(model: Any, name: str, mode: str) -> None:
+    """A multi-label model answers sets, which a single-label classifier cannot store or
+    serve, and the reverse: refuse a bundle in the other mode than the classifier's."""
+    bundled = Mode.MULTI_LABEL if is_multi_label(model) else Mode.SINGLE_LABEL
+    if bundled != mode:
+        raise InvalidRequest(
+            f"the bundle holds a {bundled} model and classifier {name!r} is {mode}; import "
+            f"it into a {bundled} classifier"
+        )
 
 
 def answers_as_bundled(directory: Path, model: Any) -> None:

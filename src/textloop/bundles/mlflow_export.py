@@ -5,6 +5,8 @@ The run gets the version's parameters, its test metrics, the evaluation as a JSO
 the lineage ids as tags; the model is the version's portable bundle logged as a pyfunc model
 (``mlflow_model.py`` as its code), registered under a model name, so that MLflow's own tools
 (``mlflow.pyfunc.load_model``, ``mlflow models serve``) load and serve it without textloop.
+A multi-label classifier's model is refused before anything is written: the pyfunc model answers
+one label per text (its bundle, from ``textloop export``, answers sets).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 
 from textloop.bundles.export import Located, export_bundle
 from textloop.config import Settings
-from textloop.errors import ConfigError
+from textloop.data.label_sets import Mode
+from textloop.errors import ConfigError, InvalidRequest
 
 RUNTIME = ("numpy", "onnxruntime", "tokenizers", "pandas")  # what the logged model needs
 # the model's code, by path: MLflow runs it (importing it here would register its model now)
@@ -39,6 +42,11 @@ def export_to_mlflow(
     experiment: str = "textloop",
     registered_name: str | None = None,
 ) -> MlflowExport:
+    if found.mode == Mode.MULTI_LABEL:
+        raise InvalidRequest(
+            f"the MLflow model of a multi-label classifier ({found.classifier!r}) is not "
+            "available yet; export a bundle with textloop export"
+        )
     try:
         import mlflow
         from mlflow.exceptions import MlflowException

@@ -67,9 +67,10 @@ def render_lineage(graph: dict[str, Any]) -> Tree:
         return tree
     if "prediction" in graph:
         p = graph["prediction"]
+        answer = p["label"] if "labels" not in p else "|".join(p["labels"]) or "(none)"
         tree = Tree(
             escape(
-                f"prediction {p['id']} ({p['classifier']}): {p['label']} "
+                f"prediction {p['id']} ({p['classifier']}): {answer} "
                 f"at {p['confidence']:.3f}, {p['created_at']}"
             )
         )

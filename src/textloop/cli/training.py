@@ -151,18 +151,22 @@ def print_training_report(report: Any, all_classes: bool = False) -> None:
     status = "[green]blessed[/]" if verdict.get("blessed") else "[red]NOT blessed[/]"
     out.print(f"  {status}: {'; '.join(verdict.get('reasons', []))}")
     calibration = report.calibration
-    if "ece_before" in calibration and "thresholds" in calibration:
+    how = (
+        "Platt scaling per label"
+        if "thresholds" in calibration
+        else f"temperature {calibration['temperature']:.2f}"
+        if "temperature" in calibration
+        else "no validation rows to calibrate on"
+    )
+    if "ece_before" in calibration:
+        per_label = ", mean per label" if test.get("headline") == "micro_f1" else ""
         out.print(
-            f"  calibration error (ECE, mean per label) {calibration['ece_before']:.4f} -> "
-            f"{calibration['ece_after']:.4f} (Platt scaling per label)"
+            f"  calibration error (ECE{per_label}) {calibration['ece_before']:.4f} -> "
+            f"{calibration['ece_after']:.4f} ({how})"
         )
+    if "thresholds" in calibration:
         thresholds = ", ".join(f"{k} {v:.2f}" for k, v in calibration["thresholds"].items())
         out.print(f"  decision thresholds: {thresholds}", highlight=False, markup=False)
-    elif "ece_before" in calibration:
-        out.print(
-            f"  calibration error (ECE) {calibration['ece_before']:.4f} -> "
-            f"{calibration['ece_after']:.4f} (temperature {calibration['temperature']:.2f})"
-        )
     print_cascade(report)
 
 

@@ -9,7 +9,8 @@ a review of a text the test split holds leaves it as it was (counted as ``test_k
 every version is measured against the same test rows with the same labels and blessing compares
 like with like. A new text joins train or validation by its hash, never test. The one way to
 change a test row is to say so: ingest a corrected file with a ``--split-column``. Merged tasks
-remember the version.
+remember the version. A multi-label classifier has nothing to merge yet (its predictions open no
+review task), and is not checked.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from textloop.config import Settings
 from textloop.data.datasets import StaleBase
+from textloop.data.label_sets import Mode
 from textloop.data.readers import EXTRA_PREFIX
 from textloop.data.splits import assign_split, normalize_text, text_hash
 from textloop.errors import Conflict
@@ -59,6 +61,9 @@ def merge_reviewed_labels(
     """Lay the reviewed labels over the newest version and store the result as the next one.
     Should a version arrive meanwhile (an upload), the merge is made again over it, so that
     its rows are never left out."""
+    with store.session() as session:
+        if get_classifier(session, name).mode == Mode.MULTI_LABEL:
+            return Merge(0, 0, 0, 0, None)  # review does not handle label sets yet
     flagged = len(check_reviewed_labels(store, name, resources=resources).flagged)
     for _ in range(MERGE_ATTEMPTS):
         with store.session() as session:

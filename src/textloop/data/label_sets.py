@@ -5,46 +5,24 @@ of labels per text, possibly empty: "no label applies" is an answer), fixed when
 A set is stored in the same ``label`` column as a single label, as its sorted names joined by
 ``STORED_SEPARATOR`` (a control character no label name may contain), so the empty set is the
 empty string and two equal sets always store alike: the content hash of a dataset version and
-every split by text hash work unchanged. Files join labels by ``|`` unless told otherwise.
+every split by text hash work unchanged. That stored form and ``Mode`` are the store's
+(``store.stored_labels``, so that a layer beside this one reads a stored set too), named here
+as well. Files join labels by ``|`` unless told otherwise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
 
 from textloop.errors import DataError, InvalidRequest, Remedy
+from textloop.store.stored_labels import STORED_SEPARATOR, LabelSet, Mode, decode, label_set
+from textloop.store.stored_labels import encode as encode  # the store's, named here as well
 
-STORED_SEPARATOR = "\x1f"  # ASCII unit separator
 DEFAULT_SEPARATOR = "|"
 MAX_SEPARATOR_LENGTH = 10
 ANOTHER_SEPARATOR = Remedy(
     cli="choose another with --label-separator", api="choose another with label_separator"
 )
-
-LabelSet = tuple[str, ...]  # sorted, distinct names
-
-
-class Mode(StrEnum):
-    """Whether a classifier answers with one label or with a set of them."""
-
-    SINGLE_LABEL = "single-label"
-    MULTI_LABEL = "multi-label"
-
-
-def label_set(names: Iterable[str]) -> LabelSet:
-    """The set of ``names`` in its one canonical form: distinct, sorted."""
-    return tuple(sorted(set(names)))
-
-
-def encode(names: Iterable[str]) -> str:
-    """How a set is stored in a ``label`` column; ``""`` is the empty set."""
-    return STORED_SEPARATOR.join(label_set(names))
-
-
-def decode(stored: str) -> LabelSet:
-    """The set a stored ``label`` holds (``encode``'s inverse)."""
-    return tuple(stored.split(STORED_SEPARATOR)) if stored else ()
 
 
 def parse(cell: str | None, separator: str = DEFAULT_SEPARATOR, where: str = "") -> LabelSet:

@@ -11,13 +11,15 @@ dictionary. The first batch over ``max_rows`` or ``max_bytes`` refuses the file
 (``DataTooLarge``), naming the file and the limit, so memory stays near the limit however well
 the file compresses.
 
-A column of lists of single values (``list<string>``: label sets, see ``label_columns``) is read
-as well, its items kept in dictionary form like a text column's values. Its bound comes first
-from the metadata: a list can hold any number of items per row, so the items the column chunks
-say they hold (``num_values``) are counted, each at least an offset's worth of decoded bytes,
-before a page is read; then each batch counts them as a text column's values are counted. Any
-other nested column (structs, maps, lists of lists) is never read. List columns come back as
-``list<string>``; every other column as strings.
+A column of lists of single values is read only when the caller names it (``list_column``: the
+label column of a multi-label read, whose lists are label sets, see ``label_columns``); every
+other one is never read, like any nested column (structs, maps, lists of lists), so a tokenised
+dataset's ``input_ids`` costs nothing and counts against no limit. The named column's items are
+kept in dictionary form like a text column's values. Its bound comes first from the metadata: a
+list can hold any number of items per row, so the items its column chunks say they hold
+(``num_values``) are counted, each at least an offset's worth of decoded bytes, before a page is
+read; then each batch counts them as a text column's values are counted. The named column comes
+back as ``list<string>``; every other column read as strings.
 """
 
 from __future__ import annotations
@@ -36,14 +38,16 @@ OFFSET_BYTES = 8  # what each list item or text value decodes to besides its byt
 
 
 def read_parquet(
-    data: Path | bytes, source: str, max_rows: int, max_bytes: int
-) -> tuple[pa.Table, dict[str, str]]:
-    """String columns (by ``column_strings``), and the columns that have no text (why)."""
+    data: Path | bytes, source: str, max_rows: int, max_bytes: int, list_column: str | None = None
+) -> tuple[pa.Table, dict[str, str], frozenset[str]]:
+    """String columns (by ``column_strings``), the columns that have no text (why), and the
+    columns of lists of single values left unread: every one but ``list_column``."""
     unreadable: dict[str, str] = {}
     try:
         file = _open(data, read_dictionary=None)
         fields = list(file.schema_arrow)
-        lists = [field.name for field in fields if _is_flat_list(field.type)]
+        flat_lists = {field.name for field in fields if _is_flat_list(field.type)}
+        lists = [name for name in flat_lists if name == list_column]  # one, or none
         readable = [field.name for field in fields if _is_flat(field.type) or field.name in lists]
         unreadable = {
             field.name: f"of type {field.type} is not text"
@@ -51,7 +55,7 @@ def read_parquet(
             if field.name not in readable
         }  # never read: a nested or fixed-width column can hide any number of values per row
         _check_metadata(file.metadata, source, max_rows, max_bytes, _leaves(file, lists))
-        file = _open(data, read_dictionary=_text_leaves(file))
+        file = _open(data, read_dictionary=_text_leaves(file, lists))
         batches = _bounded_batches(file, readable, source, max_rows, max_bytes)
         schema = pa.schema([file.schema_arrow.field(name) for name in readable])
         table = pa.Table.from_batches(batches, schema=schema)
@@ -68,7 +72,7 @@ def read_parquet(
             columns[name] = _list_strings(column) if name in lists else column_strings(column)
         except NotText as reason:
             unreadable[name] = str(reason)
-    return pa.table(columns), unreadable
+    return pa.table(columns), unreadable, frozenset(flat_lists - set(lists))
 
 
 def _open(data: Path | bytes, read_dictionary: list[str] | None) -> pq.ParquetFile:
@@ -113,13 +117,14 @@ def _leaves(file: pq.ParquetFile, lists: list[str]) -> set[int]:
     return {i for i in range(len(schema)) if schema.column(i).path.split(".")[0] in lists}
 
 
-def _text_leaves(file: pq.ParquetFile) -> list[str]:
-    """The paths of the text columns and of text list items, read in dictionary form."""
+def _text_leaves(file: pq.ParquetFile, lists: list[str]) -> list[str]:
+    """The paths of the text columns and of the text items of the list columns ``lists``, read
+    in dictionary form."""
     found: list[str] = []
     for field in file.schema_arrow:
         if _is_text(field.type):
             found.append(field.name)
-        elif _is_flat_list(field.type) and _is_text(field.type.value_type):
+        elif field.name in lists and _is_text(field.type.value_type):
             schema = file.schema
             found += [
                 schema.column(i).path

@@ -22,7 +22,10 @@ the chosen label (``row_limits.without_bad_cells``).
 
 With ``ReadOptions.multi_label`` the label column holds label sets (``label_columns``): a cell
 of names joined by ``label_separator``, or a Parquet or JSON list per row; the table's ``label``
-is then each set encoded (``label_sets.encode``). A list column read without it is refused.
+is then each set encoded (``label_sets.encode``). A label column of lists read without it is
+refused. No other column of lists is ever read (``ReadOptions.list_column``): an extra column
+of lists (a tokenised dataset's ``input_ids``) is dropped unread, as any nested column, and
+counts against no limit.
 """
 
 from __future__ import annotations
@@ -81,6 +84,9 @@ class ReadOptions:
     decode to: such a file is refused while it is read, as soon as it passes either
     (``DataTooLarge``), however small it is on disk. ``multi_label``: the label column holds
     label sets, its cells' names joined by ``label_separator`` (``label_columns``).
+    ``list_column``: the one column a reader may read as lists of single values; the labelled
+    reads set it to the label column of a multi-label read, and every other column of lists is
+    left unread (``Parsed.lists``).
     """
 
     delimiter: str | None = None
@@ -91,6 +97,7 @@ class ReadOptions:
     max_decoded_bytes: int = MAX_DECODED_BYTES
     multi_label: bool = False
     label_separator: str = DEFAULT_SEPARATOR
+    list_column: str | None = None
 
 
 DEFAULT = ReadOptions()
@@ -125,7 +132,7 @@ def read_labelled_file(
     notify: Notify | None = None,
 ) -> pa.Table:
     """Read ``path`` into string columns ``text``, ``label`` (``split``) and ``extra:<name>``."""
-    read = _read_path(path, options, notify)
+    read = _read_path(path, _lists_in(options, label_column), notify)
     columns = (text_column, label_column, split_column)
     return _labelled(read, str(path), columns, options, notify)
 
@@ -143,7 +150,7 @@ def read_labelled_bytes(
     known_format(file_format)
     if options.encoding is None:
         check_bytes(data, file_format, source)
-    read = _read(data, file_format, source, options, None)
+    read = _read(data, file_format, source, _lists_in(options, label_column), None)
     return _labelled(read, source, (text_column, label_column, split_column), options, None)
 
 
@@ -157,8 +164,14 @@ def parse_labelled(
     options: ReadOptions = DEFAULT,
 ) -> pa.Table:
     """Parse a file whose encoding is already checked (an upload is, as it streams in)."""
-    read = _read(data, file_format, source, options, None)
+    read = _read(data, file_format, source, _lists_in(options, label_column), None)
     return _labelled(read, source, (text_column, label_column, split_column), options, None)
+
+
+def _lists_in(options: ReadOptions, label_column: str) -> ReadOptions:
+    """``options`` for reading a labelled file: its label column is the one read as lists, and
+    only in a multi-label read."""
+    return replace(options, list_column=label_column if options.multi_label else None)
 
 
 def _labelled(
@@ -190,12 +203,14 @@ def _read_lists(read: Parsed, source: str, label_column: str, options: ReadOptio
     column is not one of lists."""
     if options.multi_label:
         check_separator(options.label_separator)
+    elif label_column in read.lists:
+        raise refuse_lists(source, label_column)
     if label_column not in read.table.column_names:
         return read
     column = read.table.column(label_column)
     if not is_list(column.type):
         return read
-    if not options.multi_label:
+    if not options.multi_label:  # a reader of a user's own that read it all the same
         raise refuse_lists(source, label_column)
     sets = sets_from_lists(column, source, read.where, options.label_separator)
     index = read.table.column_names.index(label_column)
@@ -265,13 +280,17 @@ class Parsed:
     """A file read as string columns, the columns with no text (and why), and where rows are.
 
     ``bad``: per column, the rows whose cell has no single value (an export's annotators who
-    disagree), and why; refused or skipped only when the column is chosen.
+    disagree), and why; refused or skipped only when the column is chosen. ``lists``: the
+    columns of lists of single values left unread (all but ``ReadOptions.list_column``), also
+    among ``unreadable``; a single-label read refuses its label column there saying how to read
+    it as label sets.
     """
 
     table: pa.Table
     unreadable: dict[str, str]
     where: Where
     bad: dict[str, dict[int, str]] = field(default_factory=dict)
+    lists: frozenset[str] = frozenset()
 
 
 # One file format: (the file or an upload's bytes, its name for messages, options, notify).
@@ -363,8 +382,8 @@ def _delimited(
 def _read_jsonl(
     data: Path | bytes, source: str, options: ReadOptions, notify: Notify | None
 ) -> Parsed:
-    table, unreadable = read_jsonl(data, source)
-    return Parsed(table, unreadable, lines(lambda: row_lines(data)))
+    table, unreadable, lists = read_jsonl(data, source, options.list_column)
+    return Parsed(table, unreadable, lines(lambda: row_lines(data)), lists=lists)
 
 
 @file_readers.register("json")
@@ -388,8 +407,10 @@ def _read_xlsx(
 def _read_parquet(
     data: Path | bytes, source: str, options: ReadOptions, notify: Notify | None
 ) -> Parsed:
-    table, unreadable = read_parquet(data, source, options.max_rows, options.max_decoded_bytes)
-    return Parsed(table, unreadable, rows_numbered())
+    table, unreadable, lists = read_parquet(
+        data, source, options.max_rows, options.max_decoded_bytes, options.list_column
+    )
+    return Parsed(table, unreadable, rows_numbered(), lists=lists)
 
 
 @file_readers.register("label-studio")

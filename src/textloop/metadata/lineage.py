@@ -5,7 +5,9 @@ registered it, the dataset versions that run trained on, and the graph of steps 
 production model it was compared with is named, not expanded). Downstream of a dataset version:
 every model trained on it, every run that consumed it, and the graph of what those steps
 produced, onwards to the models' deployments. Each artifact is expanded once; later mentions
-carry ``"repeated": true``. Cached executions add no new artifacts and are skipped.
+carry ``"repeated": true``. Cached executions add no new artifacts and are skipped. A
+prediction of a multi-label classifier says its ``labels`` (the set, possibly empty) where a
+single-label one says its ``label``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from textloop.metadata.recorder import (
     run_artifacts,
 )
 from textloop.store.queries import get_classifier
+from textloop.store.stored_labels import Mode, decode
 from textloop.store.tables import (
     Artifact,
     BatchJob,
@@ -45,11 +48,16 @@ def prediction_lineage(session: Session, prediction_id: str) -> dict[str, Any]:
     classifier = session.get(Classifier, prediction.classifier_id)
     assert classifier is not None
     history, artifact = _model_history(session, classifier, prediction.model_version_id)
+    answer: dict[str, Any] = (
+        {"labels": list(decode(prediction.label))}
+        if classifier.mode == Mode.MULTI_LABEL
+        else {"label": prediction.label}
+    )
     return {
         "prediction": {
             "id": prediction.id,
             "classifier": classifier.name,
-            "label": prediction.label,
+            **answer,
             "confidence": prediction.confidence,
             "created_at": prediction.created_at.isoformat(),
         },

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from textloop.errors import TextloopError
+from textloop.errors import InvalidRequest, TextloopError
 from textloop.models.base import ModelResources, TextClassifier, families, family_name, fit_model
 from textloop.models.calibrated import CalibratedClassifier
 from textloop.models.cascade import CascadeClassifier
@@ -168,9 +168,7 @@ def _refitted(
     unlabelled: Sequence[str],
 ) -> Any:
     if isinstance(node, MultiLabelClassifier):
-        return MultiLabelClassifier.fitted(
-            again(node.model), node.scale_, node.shift_, node.thresholds_, node.floor
-        )
+        return MultiLabelClassifier.refitted(again(node.model), node)
     if isinstance(node, CalibratedClassifier):
         return CalibratedClassifier.fitted(again(node.model), node.temperature_)
     if isinstance(node, CascadeClassifier):
@@ -224,6 +222,8 @@ def worth_fitting(
     paying. A family named alone, or with only such others, is always fitted; among several,
     one that cannot learn label sets is left out of a multi-label fit."""
     sets = are_label_sets(labels)
+    if sets:
+        require_label_set_learners(candidates)
     if len(candidates) == 1:
         return list(candidates), {}
     names = label_names(labels) if sets else set(labels)
@@ -245,6 +245,20 @@ def worth_fitting(
         else:
             kept.append(family)
     return (kept, skipped) if kept else (list(candidates), {})
+
+
+def require_label_set_learners(candidates: Sequence[str]) -> None:
+    """Refuse a multi-label fit where no candidate learns label sets: one that does not would
+    take each distinct set for a class of its own."""
+    if any(tags_of(families.get(family)).multi_label for family in candidates):
+        return
+    learners = [name for name in families.names() if tags_of(families.get(name)).multi_label]
+    named = ", ".join(candidates)
+    raise InvalidRequest(
+        f"{named} cannot learn label sets; a multi-label classifier trains with "
+        f"{', '.join(learners)} or auto",
+        field="model",
+    )
 
 
 def cascaded(

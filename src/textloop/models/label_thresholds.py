@@ -85,14 +85,6 @@ def predicted_sets(
     return [tuple(sorted(classes[j] for j in np.flatnonzero(row).tolist())) for row in answered]
 
 
-def margin_to_threshold(probabilities: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """How near each text's answer came to being another set: the smallest ``|p - t|`` over its
-    labels. A small margin means one label was nearly decided the other way, which is where a
-    reviewer's look is worth most."""
-    probabilities, thresholds = _checked(probabilities, thresholds)
-    return np.min(np.abs(probabilities - thresholds), axis=1, initial=np.inf)
-
-
 def set_confidence(probabilities: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """A confidence in each text's whole answered set: the product over labels of ``p`` for an
     answered label and ``1 - p`` for one left out.

@@ -79,6 +79,25 @@ class MultiLabelClassifier:
         return wrapper
 
     @classmethod
+    def refitted(cls, model: Any, earlier: MultiLabelClassifier) -> Self:
+        """``earlier``'s calibration and thresholds around ``model``, its inner model fitted
+        again with more rows, matched by label: a label the new rows brought (one validation
+        had and the train split had not) is scored as it comes, and decided at 0.5."""
+        index = {label: i for i, label in enumerate(earlier.classes_)}
+        kept = [index.get(label) for label in model.classes_]
+
+        def by_label(values: np.ndarray, otherwise: float) -> np.ndarray:
+            return np.array([otherwise if i is None else values[i] for i in kept], dtype=float)
+
+        return cls.fitted(
+            model,
+            by_label(earlier.scale_, 1.0),
+            by_label(earlier.shift_, 0.0),
+            by_label(earlier.thresholds_, 0.5),
+            earlier.floor,
+        )
+
+    @classmethod
     def untuned(cls, model: Any) -> Self:
         """``model``'s probabilities as they are, each label decided at 0.5: where there were
         no validation rows to calibrate and choose on."""

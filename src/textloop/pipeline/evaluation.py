@@ -144,11 +144,18 @@ def column_slices(
     ``MAX_COLUMN_SLICES`` (20) most frequent values get a slice, most frequent first (ties by
     value), so that a column of near-unique values does not flood the metrics.
     """
-    if len(values) != len(true_labels):
-        raise ValueError(
-            f"column {column!r} has {len(values)} values for {len(true_labels)} test rows"
-        )
     truth, guess, k = indexed(true_labels, predicted)
+    return {
+        key: _slice(truth, guess, k, rows)
+        for key, rows in column_groups(values, column, len(true_labels)).items()
+    }
+
+
+def column_groups(values: Sequence[str | None], column: str, rows: int) -> dict[str, np.ndarray]:
+    """The slices of one column, ``"<column>=<value>"``, each with its rows (a mask), most
+    frequent first: the rules above, shared by single-label and multi-label metrics."""
+    if len(values) != rows:
+        raise ValueError(f"column {column!r} has {len(values)} values for {rows} test rows")
     shown = [
         MISSING_VALUE if value is None else value if value != "" else EMPTY_VALUE
         for value in values
@@ -156,10 +163,7 @@ def column_slices(
     counts = Counter(shown)
     top = sorted(counts, key=lambda value: (-counts[value], value))[:MAX_COLUMN_SLICES]
     as_array = np.array(shown, dtype=object)
-    slices: dict[str, dict[str, float]] = {}
-    for value in top:
-        slices[f"{column}={value}"] = _slice(truth, guess, k, as_array == value)
-    return slices
+    return {f"{column}={value}": as_array == value for value in top}
 
 
 def _slice(truth: np.ndarray, guess: np.ndarray, k: int, rows: np.ndarray) -> dict[str, float]:

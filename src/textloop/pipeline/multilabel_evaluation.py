@@ -23,7 +23,6 @@ read 1.0, since every answer is right, as subset accuracy says too.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,10 +33,8 @@ from textloop.models.headline import SetCounts
 from textloop.models.label_heads import indicators
 from textloop.pipeline.evaluation import (
     BOOTSTRAP_SAMPLES,
-    EMPTY_VALUE,
     LENGTH_BUCKETS,
-    MAX_COLUMN_SLICES,
-    MISSING_VALUE,
+    column_groups,
     expected_calibration_error,
 )
 
@@ -163,16 +160,8 @@ def column_slices(
     """Micro-F1 and subset accuracy per value of one column, keyed ``"<column>=<value>"``, by
     ``evaluation.column_slices``'s rules: a missing value and an empty one are values of their
     own, and only the most frequent values get a slice."""
-    if len(values) != len(truth):
-        raise ValueError(f"column {column!r} has {len(values)} values for {len(truth)} test rows")
-    shown = [
-        MISSING_VALUE if value is None else value if value != "" else EMPTY_VALUE
-        for value in values
-    ]
-    frequency = Counter(shown)
-    top = sorted(frequency, key=lambda value: (-frequency[value], value))[:MAX_COLUMN_SLICES]
-    as_array = np.array(shown, dtype=object)
-    return {f"{column}={value}": _slice(truth, guess, as_array == value) for value in top}
+    groups = column_groups(values, column, len(truth))
+    return {key: _slice(truth, guess, rows) for key, rows in groups.items()}
 
 
 def _slice(truth: np.ndarray, guess: np.ndarray, rows: np.ndarray) -> dict[str, float]:

@@ -17,7 +17,9 @@ import time
 from typing import Any
 
 from textloop.config import Settings
+from textloop.data.label_sets import Mode
 from textloop.models.base import ModelResources, Use, families
+from textloop.models.compose import require_label_set_learners
 from textloop.models.tags import tags_of
 from textloop.pipeline.blessing import BlessingThresholds
 from textloop.pipeline.component import RunWorkspace
@@ -125,7 +127,10 @@ def train_classifier(
     for candidate in candidates:
         families.get(candidate)
     with store.session() as session:
-        dataset = resolve_dataset_version(session, get_classifier(session, name), dataset_version)
+        classifier = get_classifier(session, name)
+        if classifier.mode == Mode.MULTI_LABEL:
+            require_label_set_learners(candidates)
+        dataset = resolve_dataset_version(session, classifier, dataset_version)
         dataset_number = dataset.version
         slice_columns = resolve_slice_columns(session, dataset, slice_columns)
     steps = training_steps(

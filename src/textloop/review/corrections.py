@@ -5,7 +5,9 @@ Every row is checked before anything is written (a label the classifier does not
 prediction that does not exist, an empty or over-long text refuse the file, naming its row);
 texts without a prediction are scored outside any transaction, all in one model call per chunk;
 then every row is written in one transaction. A file is named by the hash of its bytes, like a
-dataset upload: sending the same file again records nothing and answers what the first did.
+dataset upload: sending the same file again records nothing and answers what the first did. A
+multi-label classifier's corrections would be label sets, not handled yet: they are refused
+before the file is read.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import select
 
 from textloop.batch.run import input_hash
 from textloop.batch.sources import plan, read_chunks
+from textloop.data.label_sets import single_label_only
 from textloop.data.row_limits import too_long
 from textloop.data.values import NotText, value_text
 from textloop.errors import DataError, InvalidRequest
@@ -112,6 +115,7 @@ def record_corrections(
     uri = content_uri(name, ARTIFACT, hashed)
     with store.session() as session:
         classifier = get_classifier(session, name)
+        single_label_only(classifier.mode, name, "importing corrections")
         earlier = find_artifact(session, uri)
         if earlier is not None:
             return {**earlier.properties, "created": False}

@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from textloop.data.datasets import load_splits
+from textloop.data.label_sets import single_label_only
 from textloop.models.base import ModelResources, families
 from textloop.review.tasks import unmerged_reviewed
 from textloop.store.database import Store
@@ -101,6 +102,7 @@ def check_reviewed_labels(
     """
     with store.session() as session:
         classifier = get_classifier(session, name)
+        single_label_only(classifier.mode, name, "the label-quality check")
         classifier_id = classifier.id
         reviewed = [
             (task.id, task.text, task.final_label or "")

@@ -10,7 +10,7 @@ scope ends calls ``commit_early`` and says why.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -105,8 +105,19 @@ def head_revision() -> str:
 
 
 def upgrade_to_head(engine: Engine) -> None:
-    """Migrate in one transaction. On SQLite, foreign keys are off meanwhile: a migration that
-    SQLite can only do by rebuilding a table drops the old one, and with enforcement on that
+    """Migrate in one transaction (``_migrate``)."""
+    _migrate(engine, lambda config: command.upgrade(config, "head"))
+
+
+def downgrade_to(engine: Engine, revision: str) -> None:
+    """Migrate down to ``revision`` the same way: on SQLite a downgrade that rebuilds a table
+    would otherwise take every row referring to it along."""
+    _migrate(engine, lambda config: command.downgrade(config, revision))
+
+
+def _migrate(engine: Engine, step: Callable[[Config], None]) -> None:
+    """Run ``step`` in one transaction. On SQLite, foreign keys are off meanwhile: a migration
+    that SQLite can only do by rebuilding a table drops the old one, and with enforcement on that
     drop deletes (cascade) or refuses (restrict) every row referring to it. The references are
     checked before the transaction commits instead."""
     config = Config()
@@ -123,7 +134,7 @@ def upgrade_to_head(engine: Engine) -> None:
                     # wait here, then find the schema at head and change nothing.
                     connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
                 config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+                step(config)
                 if sqlite:
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
                     if broken:

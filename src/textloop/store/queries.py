@@ -21,7 +21,7 @@ def get_classifier(session: Session, name: str) -> Classifier:
 
 
 def get_or_create_classifier(session: Session, name: str, mode: str | None = None) -> Classifier:
-    """The classifier ``name``; a new one is created ``mode`` (a ``data.label_sets.Mode``,
+    """The classifier ``name``; a new one is created ``mode`` (a ``stored_labels.Mode``,
     single-label when None). An existing one keeps the mode it was created with: whether a
     batch may join it is the caller's to say (``data.datasets.classifier_for``)."""
     if not CLASSIFIER_NAME.fullmatch(name):

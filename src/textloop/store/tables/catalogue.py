@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from textloop.store.stored_labels import Mode
 from textloop.store.tables.base import Base, utcnow
 
 
@@ -25,10 +26,10 @@ class Classifier(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     threshold: Mapped[float] = mapped_column(Float, default=0.5)
-    # ``data.label_sets.Mode``, fixed at creation: a multi-label classifier's ``labels`` are the
-    # names its label sets use, and its examples store each set encoded in ``Example.label``.
+    # fixed at creation: a multi-label classifier's ``labels`` are the names its label sets
+    # use, and its examples store each set encoded in ``Example.label`` (``stored_labels``)
     mode: Mapped[str] = mapped_column(
-        String(20), default="single-label", server_default="single-label"
+        String(20), default=Mode.SINGLE_LABEL.value, server_default=Mode.SINGLE_LABEL.value
     )
     labels: Mapped[list[str]] = mapped_column(default=list)
     data_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)

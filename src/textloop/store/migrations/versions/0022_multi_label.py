@@ -2,7 +2,9 @@
 holds a label (an example's, a prediction's and its shadow's, feedback's, a review task's
 suggested, reported and final label, a reviewer's decision) holds a label set when it is
 multi-label (its names joined by a separator), so it is text of any length instead of at most
-200 characters
+200 characters; on SQLite, which enforces no length, those columns are left as they are (a
+VARCHAR(200) there holds a set of any length already, and changing its type would rebuild six
+of the largest tables for nothing)
 
 Revision ID: 0022
 Revises: 0021
@@ -37,6 +39,8 @@ def upgrade() -> None:
         table.add_column(
             sa.Column("mode", sa.String(20), nullable=False, server_default="single-label")
         )
+    if _sqlite():
+        return
     for name, columns in LABEL_COLUMNS.items():
         with op.batch_alter_table(name) as table:
             for column in columns:
@@ -52,9 +56,15 @@ def downgrade() -> None:
     names = ", ".join(sorted(multi))
     if names:
         raise RuntimeError(f"multi-label classifiers exist ({names}); delete them to downgrade")
-    for name, columns in reversed(LABEL_COLUMNS.items()):
-        with op.batch_alter_table(name) as table:
-            for column in columns:
-                table.alter_column(column, existing_type=sa.Text(), type_=sa.String(200))
+    if not _sqlite():  # (on SQLite they were left as they were on the way up)
+        for name, columns in reversed(LABEL_COLUMNS.items()):
+            with op.batch_alter_table(name) as table:
+                for column in columns:
+                    table.alter_column(column, existing_type=sa.Text(), type_=sa.String(200))
     with op.batch_alter_table("classifiers") as table:
         table.drop_column("mode")
+
+
+def _sqlite() -> bool:
+    """SQLite stores text of any length in a VARCHAR(200): the label columns keep their type."""
+    return op.get_bind().dialect.name == "sqlite"
