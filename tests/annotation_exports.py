@@ -4,6 +4,12 @@ Label Studio: labelstud.io/guide/task_format (a JSON array of tasks, each with `
 ``annotations`` whose ``result`` holds ``choices`` items, and ``predictions`` of the same shape
 with ``model_version`` and ``score``). Argilla: the nested records of ``dataset.records.to_json``
 (2.x) and the ``TextClassificationRecord`` columns of ``to_datasets()`` (1.x).
+
+Multi-label: a Label Studio ``<Choices name="tags" toName="text" choice="multiple">`` control
+gives every choice ticked in one ``choices`` item, and none at all when nothing is ticked (the
+annotation's ``result`` lacks the control); an Argilla 2.x ``MultiLabelQuestion`` is answered
+with a list of labels (``[]`` when none applies) and suggested with a list of labels and a score
+per label; an Argilla 1.x ``multi_label`` dataset's ``annotation`` is a list.
 """
 
 from __future__ import annotations
@@ -24,6 +30,12 @@ def choices(*labels: str, control: str = "sentiment", to_name: str = "text") -> 
         "origin": "manual",
         "value": {"choices": list(labels)},
     }
+
+
+def tags(*labels: str) -> dict[str, Any]:
+    """One ``result`` item of ``<Choices name="tags" toName="text" choice="multiple">``: the
+    choices ticked (an annotation that ticks none has no such item)."""
+    return choices(*labels, control="tags")
 
 
 def annotation(*results: dict[str, Any], cancelled: bool = False, by: int = 10) -> dict[str, Any]:
@@ -85,6 +97,34 @@ def argilla_record(
         if suggested is None
         else {"label": {"value": suggested, "score": 0.7, "agent": "model-1"}},
         "responses": {"label": responses} if responses else {},
+        "vectors": {},
+        "status": "completed" if responses else "pending",
+        "_server_id": f"server-{record_id}",
+    }
+
+
+def argilla_tags_record(
+    record_id: str,
+    text: str,
+    *selections: list[str] | None,
+    suggested: list[str] | None = None,
+) -> dict[str, Any]:
+    """An Argilla 2.x record of a dataset with a ``MultiLabelQuestion`` named ``tags``: one
+    response per selection, each by another user (``[]``: none of the labels applies)."""
+    responses = [
+        {"value": selection, "user_id": f"user-{n}"} for n, selection in enumerate(selections)
+    ]
+    suggestion = {
+        "value": suggested,
+        "score": [round(0.9 - 0.2 * n, 1) for n in range(len(suggested or ()))],
+        "agent": "setfit-tags-1",
+    }
+    return {
+        "id": record_id,
+        "fields": {"text": text},
+        "metadata": {},
+        "suggestions": {} if suggested is None else {"tags": suggestion},
+        "responses": {"tags": responses} if responses else {},
         "vectors": {},
         "status": "completed" if responses else "pending",
         "_server_id": f"server-{record_id}",

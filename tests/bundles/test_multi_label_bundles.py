@@ -1,27 +1,31 @@
-"""A multi-label model leaves textloop as a bundle, not yet as an MLflow model, and a bundle comes
-back only into a classifier of its own mode: label sets cannot be served by a single-label
+"""A multi-label model leaves textloop as a bundle or an MLflow model answering sets, and a bundle
+comes back only into a classifier of its own mode: label sets cannot be served by a single-label
 classifier, nor single labels by a multi-label one."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.processes import environment, run_cli
+from tests.processes import TEXTLOOP, environment
 from textloop.bundles.export import export_bundle, locate
 from textloop.bundles.importing import import_bundle
-from textloop.bundles.mlflow_export import export_to_mlflow
 from textloop.config import Settings
 from textloop.errors import InvalidRequest
+from textloop.models import shared_predict as predict
 from textloop.store import Store
 from textloop.store.tables import ModelVersion
 
-NO_MLFLOW = (
-    "the MLflow model of a multi-label classifier ('tags') is not available yet; export a "
-    "bundle with textloop export"
-)
+TEXTS = [
+    "the striker scored a goal at the stadium and the bank raised interest",
+    "rain and wind in the forecast",
+    "what happens to the weekend when the neighbour moves",
+]
 
 
 def model_versions(store: Store) -> int:
@@ -29,20 +33,35 @@ def model_versions(store: Store) -> int:
         return session.scalar(select(func.count()).select_from(ModelVersion)) or 0
 
 
-def test_the_mlflow_model_of_a_multi_label_classifier_is_refused_before_anything_is_written(
+def test_mlflow_serves_a_multi_label_model_s_sets_as_its_bundle_does(
     both_modes: Store, settings: Settings, tmp_path: Path
 ) -> None:
-    tracking = tmp_path / "mlflow.db"
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env = environment(settings.data_dir, settings.database_url)
+    done = subprocess.run(  # in tmp_path: MLflow keeps the model's files beside its cwd
+        [TEXTLOOP, "export-mlflow", "tags", "--tracking-uri", tracking, "--json"],
+        env=env, cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    script = (
+        "import json, sys, mlflow, pandas as pd\n"
+        f"mlflow.set_tracking_uri({tracking!r})\n"
+        "model = mlflow.pyfunc.load_model('models:/textloop-tags/1')\n"
+        "answer = model.predict(pd.DataFrame({'text': json.load(sys.stdin)}))\n"
+        "print(json.dumps([list(answer.columns), answer['labels'].tolist()]))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], input=json.dumps(TEXTS), cwd=tmp_path,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    columns, labels = json.loads(loaded.stdout.splitlines()[-1])
+    assert columns == ["labels", "confidence"]
     with both_modes.session() as session:
         found = locate(session, "tags", None)
-    with pytest.raises(InvalidRequest) as refused:
-        export_to_mlflow(settings, found, f"sqlite:///{tracking}")
-    assert refused.value.message == NO_MLFLOW
-    env = environment(settings.data_dir, settings.database_url)
-    done = run_cli(env, "export-mlflow", "tags", "--tracking-uri", f"sqlite:///{tracking}")
-    assert done.returncode == 1
-    assert done.stderr.strip().splitlines() == [f"error: {NO_MLFLOW}"]
-    assert not tracking.exists()
+    bundle = predict.load(export_bundle(settings, found, tmp_path / "bundle").path)
+    assert labels == ["|".join(answer["labels"]) for answer in bundle.classify(TEXTS)]
+    assert "" in labels  # the empty set travels as an empty cell
 
 
 def test_a_bundle_comes_back_only_into_a_classifier_of_its_own_mode(

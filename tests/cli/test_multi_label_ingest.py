@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.annotation_exports import annotation, tags, task
 from tests.processes import environment, run_cli
 
 TICKETS = (
@@ -183,3 +184,42 @@ def test_validate_reads_a_file_in_the_classifiers_mode(env: dict[str, str], tmp_
         a for a in json.loads(checked.stdout)["anomalies"] if a["kind"] == "unknown_label"
     ]
     assert unknown["examples"][0]["labels"] == ["billing", "shipping"]
+
+
+def test_a_label_studio_export_of_multiple_choices_creates_a_multi_label_classifier(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    export = tmp_path / "export.json"
+    export.write_text(
+        json.dumps(
+            [
+                task(1, "my refund never came", annotation(tags("refund", "billing"))),
+                task(2, "I was charged twice", annotation(tags("billing"))),
+                task(3, "thanks for the help", annotation()),  # nothing ticked: none applies
+                task(4, "nobody looked at this one"),
+                task(5, "card stolen and charged", annotation(tags("card", "billing", "fraud"))),
+            ]
+        )
+    )
+    done = run_cli(
+        env,
+        "ingest",
+        str(export),
+        "--format",
+        "label-studio",
+        "--multi-label",
+        "-c",
+        "tags",
+        "--label-column",
+        "tags",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["rows"], result["dropped"]) == (4, 0)
+    assert result["labels"] == ["billing", "card", "fraud", "refund"]
+    assert f"left out 1 rows of {export} that nobody answered (task 4)" in done.stderr
+    statistics = json.loads(run_cli(env, "stats", "tags", "--json").stdout)["statistics"]
+    assert statistics["mode"] == "multi-label"
+    assert statistics["labels_per_text"]["distribution"] == {"0": 1, "1": 1, "2": 1, "3": 1}
+    assert statistics["labels"] == {"billing": 3, "card": 1, "fraud": 1, "refund": 1}

@@ -363,11 +363,9 @@ def test_an_upload_that_lands_while_labels_are_merged_is_not_left_out(
     assert merged.reviewed == 3 and newest[f"{words[0]} {words[2]} this quarter"][0] == "finance"
 
 
-def test_a_multi_label_candidate_waits_for_an_admin_without_a_shadow(
+def test_a_multi_label_candidate_waits_for_an_admin_shadowed_like_any_other(
     store: Store, settings: Settings, both_modes: Store
 ) -> None:
-    """Shadow scoring compares single labels: the candidate is registered, production stays,
-    and the result and its event say why nothing shadows it."""
     with store.session() as session:
         configure(session, "tags", deploy_mode="manual", model="ngram")
         request_retrain(session, "tags")
@@ -377,12 +375,6 @@ def test_a_multi_label_candidate_waits_for_an_admin_without_a_shadow(
         tags = get_classifier(session, "tags")
         production = aliased_model(session, tags, PRODUCTION)
         shadow = aliased_model(session, tags, SHADOW)
-        (succeeded,) = list_events(session, types=["run.succeeded"])
     assert job.status == SUCCEEDED, job.error
     assert job.result["version"] == 2 and job.result["blessed"] and not job.result["deployed"]
-    assert production.version == 1 and shadow is None
-    why = "shadow scoring is not available for multi-label classifier 'tags' yet"
-    assert job.result["shadow_skipped"] == why
-    assert succeeded.data["shadow_skipped"] == why
-    with store.session() as session, pytest.raises(InvalidRequest, match=why):
-        set_shadow(session, "tags", 2)
+    assert production.version == 1 and shadow.version == 2

@@ -135,7 +135,7 @@ def test_annotators_who_disagree_refuse_the_file_naming_the_task_or_are_skipped(
     assert notes == [f"skipped 1 rows of {export} without a single label (task 7)"]
 
 
-def test_several_choices_are_refused_naming_the_task_textloop_is_single_label(
+def test_several_choices_in_a_single_label_read_are_refused_naming_the_task(
     tmp_path: Path,
 ) -> None:
     export = write(
@@ -143,7 +143,11 @@ def test_several_choices_are_refused_naming_the_task_textloop_is_single_label(
     )
     with pytest.raises(DataError, match="task 3: 'sentiment' has 2 labels chosen"):
         read(export)
-    with pytest.raises(DataError, match="textloop is single-label: keep one in Label Studio"):
+    with pytest.raises(
+        DataError,
+        match=r"in a single-label read: keep one in Label Studio, pass --multi-label "
+        r"\(multi_label=true on an upload\) to read label sets, or skip such rows",
+    ):
         read(export)
 
 

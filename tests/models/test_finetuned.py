@@ -148,3 +148,27 @@ def test_its_bundle_carries_the_adapted_encoder_and_answers_alike(
     assert encoder.name.startswith("finetuned-")  # its own encoder, not the shared one
     bundled = portable.load(tmp_path).predict_proba(UNSEEN)
     np.testing.assert_allclose(bundled, model.predict_proba(UNSEEN), atol=1e-6)  # type: ignore[attr-defined]
+
+
+def test_label_sets_fine_tune_each_label_on_its_own_and_answer_one_probability_each(
+    tmp_path: Path,
+) -> None:
+    """Binary cross-entropy per label over the prototypes' cosines: the loss falls, and the
+    adapted encoder's per-label heads answer sets, the empty one included."""
+    from tests.corpus import label_set_rows
+
+    rows = label_set_rows(120, seed=5)
+    texts, sets = [t for t, _ in rows], [s for _, s in rows]
+    report = finetune("all-MiniLM-L6-v2", texts, sets, tmp_path / "sets", 600, schedule=Plan(2))
+    assert report.steps == report.planned_steps == 8
+    assert report.last_loss is not None and report.first_loss is not None
+    assert report.last_loss < report.first_loss
+
+    resources = ModelResources(
+        exports=tmp_path / "encoders", runtime="onnx-int8", export_missing=True
+    )
+    model = families.create("finetuned", resources, epochs=2, seed=0).fit(texts, sets)
+    probabilities = model.predict_proba(["rain and snow today", "the weekend and the neighbour"])
+    assert model.classes_ == ["finance", "sport", "weather"]
+    assert probabilities.shape == (2, 3) and not np.allclose(probabilities.sum(axis=1), 1.0)
+    assert probabilities[0].argmax() == 2 and probabilities[1].max() < 0.5

@@ -147,3 +147,32 @@ def test_a_forced_check_draws_no_verdict_from_a_window_below_the_minimum(
         assert latest_reports(session, "topics") == []
     send(store, monitored, off_topic(1))
     assert "report" in check_drift(store, settings, "topics", {"force": True})
+
+
+def test_a_multi_label_classifier_s_drift_compares_the_sets_it_answers(
+    both_modes: Store, settings: Settings, tmp_path: Path
+) -> None:
+    """Label shift is measured over the answered sets (the empty one included), confidence
+    over each set's confidence: off-topic traffic, answered mostly with no label, shifts the
+    sets where traffic like the held-out rows does not."""
+    from tests.corpus import label_set_rows, write_label_sets
+    from textloop.data.label_sets import Mode
+    from textloop.data.readers import ReadOptions
+
+    more = write_label_sets(tmp_path / "more.csv", texts=600)  # held-out rows to compare with
+    table = read_labelled_file(more, options=ReadOptions(multi_label=True))
+    ingest_batch(both_modes, settings, "tags", table, "more", mode=Mode.MULTI_LABEL)
+    train_classifier(both_modes, settings, "tags", "ngram", deploy=True)
+    cache = ModelCache(artifacts_for(settings), ModelResources())
+    with both_modes.session() as session:
+        configure_drift(session, "tags", MIN_WINDOW, {"length_ks": 0.9, "confidence_ks": 0.9})
+    like = [text for text, _ in label_set_rows(MIN_WINDOW, seed=21)]
+    classify(both_modes, cache, "tags", like)
+    calm = check_drift(both_modes, settings, "tags", {"force": True})
+    classify(both_modes, cache, "tags", off_topic(MIN_WINDOW))
+    stormy = check_drift(both_modes, settings, "tags", {"force": True})
+    with both_modes.session() as session:
+        second, first = latest_reports(session, "tags", limit=2)
+    assert (first.id, second.id) == (calm["report"], stormy["report"])
+    assert second.measures["label_shift"] > first.measures["label_shift"]
+    assert "label_shift" in second.breached and "label_shift" not in first.breached

@@ -87,7 +87,7 @@ def test_a_family_that_cannot_learn_sets_is_refused_before_anything_runs(
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == [
         "error: majority cannot learn label sets; a multi-label classifier trains with "
-        "embedding, ensemble, ngram or auto"
+        "embedding, ensemble, finetuned, ngram or auto"
     ]
     assert cli_json(deployed.env, "runs", "list", "topics") == before
 

@@ -3,19 +3,17 @@
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.processes import environment, run_cli
 from tests.serving.conftest import settle
 from tests.serving.portal import PASSWORD, sign_in
 from textloop.config import Settings
 from textloop.pipeline.training import train_classifier
-from textloop.registry.aliases import SHADOW
 from textloop.release.deploy import deploy_model
 from textloop.review.assignments import claim_next, decide
 from textloop.security.accounts import create_user
 from textloop.security.api_keys import create_api_key
 from textloop.serving.app import create_app
 from textloop.store import Store
-from textloop.store.queries import aliased_model, get_classifier
+from textloop.store.queries import get_classifier
 from textloop.store.tables import Prediction, ShadowPrediction
 
 TEXTS = ["the striker scored in the match", "rain and storm in the forecast", "bank profit"]
@@ -69,20 +67,27 @@ def test_a_shadow_scores_every_request_and_its_agreement_is_reported(
         assert len(session.scalars(select(ShadowPrediction)).all()) == 3  # nothing shadows now
 
 
-def test_a_multi_label_classifier_is_never_shadowed(both_modes: Store, settings: Settings) -> None:
-    """Shadow scoring compares single labels: choosing a shadow for label sets is refused, over
-    HTTP and from the command line, and none is set."""
+def test_a_multi_label_shadow_agrees_when_it_answers_exactly_production_s_set(
+    both_modes: Store, settings: Settings
+) -> None:
     train_classifier(both_modes, settings, "tags", "ngram", use_cache=False)  # version 2
-    not_yet = "shadow scoring is not available for multi-label classifier 'tags' yet"
     with both_modes.session() as session:
-        admin = {"x-api-key": create_api_key(session, ["admin"]).key}
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        refused = client.put("/v1/classifiers/tags/shadow", json={"version": 2}, headers=admin)
-    assert refused.status_code == 422, refused.text
-    assert refused.json()["error"]["message"].startswith(not_yet)
-    done = run_cli(environment(settings.data_dir, settings.database_url), "shadow", "tags", "2")
-    assert done.returncode == 1
-    (line,) = done.stderr.strip().splitlines()
-    assert line.startswith(f"error: {not_yet}")
+        keys = create_api_key(session, ["admin"]).key
+    with TestClient(create_app(settings)) as client:
+        header = {"x-api-key": keys}
+        chosen = client.put("/v1/classifiers/tags/shadow", json={"version": 2}, headers=header)
+        assert chosen.status_code == 200, chosen.text
+        settle(client)
+        answer = client.post("/v1/classifiers/tags/classify", json={"texts": TEXTS}, headers=header)
+        assert answer.status_code == 200, answer.text
+        settle(client)
+        report = client.get("/v1/classifiers/tags/shadow", headers=header).json()
     with both_modes.session() as session:
-        assert aliased_model(session, get_classifier(session, "tags"), SHADOW) is None
+        shadowed = session.scalars(select(ShadowPrediction)).all()
+        answered = {p.id: p.label for p in session.scalars(select(Prediction))}
+    assert len(shadowed) == 3
+    assert all(s.agreed == (s.label == answered[s.prediction_id]) for s in shadowed)
+    assert all(
+        "\x1f" in s.label or s.label in ("", "finance", "sport", "weather") for s in shadowed
+    )
+    assert report["scored"] == 3 and report["agreement"] == 1.0  # the same data, the same model

@@ -5,8 +5,8 @@ The run gets the version's parameters, its test metrics, the evaluation as a JSO
 the lineage ids as tags; the model is the version's portable bundle logged as a pyfunc model
 (``mlflow_model.py`` as its code), registered under a model name, so that MLflow's own tools
 (``mlflow.pyfunc.load_model``, ``mlflow models serve``) load and serve it without textloop.
-A multi-label classifier's model is refused before anything is written: the pyfunc model answers
-one label per text (its bundle, from ``textloop export``, answers sets).
+A multi-label classifier's model answers ``labels`` (the set joined by ``|``, empty for none)
+where a single-label one answers ``label``, and ``confidence`` in either.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from textloop.bundles.export import Located, export_bundle
 from textloop.config import Settings
 from textloop.data.label_sets import Mode
-from textloop.errors import ConfigError, InvalidRequest
+from textloop.errors import ConfigError
 
 RUNTIME = ("numpy", "onnxruntime", "tokenizers", "pandas")  # what the logged model needs
 # the model's code, by path: MLflow runs it (importing it here would register its model now)
@@ -42,11 +42,6 @@ def export_to_mlflow(
     experiment: str = "textloop",
     registered_name: str | None = None,
 ) -> MlflowExport:
-    if found.mode == Mode.MULTI_LABEL:
-        raise InvalidRequest(
-            f"the MLflow model of a multi-label classifier ({found.classifier!r}) is not "
-            "available yet; export a bundle with textloop export"
-        )
     try:
         import mlflow
         from mlflow.exceptions import MlflowException
@@ -57,9 +52,10 @@ def export_to_mlflow(
             "export-mlflow needs the mlflow package: pip install 'textloop[mlflow]'"
         ) from exc
     name = registered_name or f"textloop-{found.classifier}"
+    answer = "labels" if found.mode == Mode.MULTI_LABEL else "label"
     signature = ModelSignature(
         inputs=Schema([ColSpec("string", "text")]),
-        outputs=Schema([ColSpec("string", "label"), ColSpec("double", "confidence")]),
+        outputs=Schema([ColSpec("string", answer), ColSpec("double", "confidence")]),
     )
     try:
         with tempfile.TemporaryDirectory(prefix="textloop-mlflow-") as scratch:

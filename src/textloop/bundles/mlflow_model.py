@@ -36,12 +36,11 @@ class TextloopBundle(PythonModel):
         else:
             texts = model_input
         answers = self.bundle.classify([str(text) for text in texts])
-        return pd.DataFrame(
-            {
-                "label": [answer["label"] for answer in answers],
-                "confidence": [answer["confidence"] for answer in answers],
-            }
-        )
+        if answers and "labels" in answers[0]:  # a multi-label model: the set, joined by "|"
+            column = {"labels": ["|".join(answer["labels"]) for answer in answers]}
+        else:
+            column = {"label": [answer["label"] for answer in answers]}
+        return pd.DataFrame({**column, "confidence": [answer["confidence"] for answer in answers]})
 
 
 mlflow.models.set_model(TextloopBundle())

@@ -3,9 +3,8 @@
 Only a candidate blessed against production on the same test rows is deployed, through
 ``release.deploy`` (which also checks infra-validation and announces ``model.deployed``), and
 only when the classifier's ``deploy_mode`` is ``auto``; in ``manual`` a blessed candidate stays
-registered, shadowed, for an admin to deploy (a multi-label classifier's is not shadowed, since
-shadow scoring compares single labels: the result says ``shadow_skipped`` and why). Any failure
-leaves production as it was, emits ``run.failed`` and re-raises, so the job queue retries it.
+registered, shadowed, for an admin to deploy. Any failure leaves production as it was, emits
+``run.failed`` and re-raises, so the job queue retries it.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from sqlalchemy import select
 from textloop.config import Settings
 from textloop.continuous.merge import merge_reviewed_labels, unmerged_reviewed_labels
 from textloop.continuous.triggers import LABELS
-from textloop.data.label_sets import Mode
 from textloop.errors import NotBlessed
 from textloop.jobs.lease import fence
 from textloop.models.base import ModelResources
@@ -41,7 +39,6 @@ def retrain(
     with store.session() as session:
         classifier = get_classifier(session, name)
         classifier_id, mode = classifier.id, classifier.deploy_mode
-        multi_label = classifier.mode == Mode.MULTI_LABEL
         family = payload.get("model") or classifier.retrain_model or AUTO
         wanted = classifier.retrain_after
         waiting = len(unmerged_reviewed_labels(session, classifier_id))
@@ -83,22 +80,15 @@ def retrain(
         emit(store, classifier_id, "run.failed", classifier=name, error=str(exc))
         raise
     awaiting_approval = bool(verdict.get("blessed")) and mode == DeployMode.MANUAL
-    shadow_skipped = None
     if awaiting_approval and verdict.get("production_version") != report.version:
-        if multi_label:  # shadow scoring compares single labels: the candidate just waits
-            shadow_skipped = (
-                f"shadow scoring is not available for multi-label classifier {name!r} yet"
-            )
-        else:
-            with store.session() as session:  # the candidate waits for an admin: shadow it
-                set_shadow(session, name, report.version)
+        with store.session() as session:  # the candidate waits for an admin: shadow it meanwhile
+            set_shadow(session, name, report.version)
     result = {
         **common,
         "dataset_version": report.dataset_version,
         "blessed": bool(verdict.get("blessed")),
         "deployed": deployed,
         **({"deploy_refused": refused} if refused else {}),
-        **({"shadow_skipped": shadow_skipped} if shadow_skipped else {}),
         "merged": merged.__dict__ if merged else None,
         "test_accuracy": _accuracy(report),
     }

@@ -13,10 +13,17 @@ label its annotators settled on. The rules, decided once here for every such for
 - a question nobody answered has no label (None): ingest drops the row and counts it, as it does
   a row with an empty label in any file;
 - annotators who agree give one label. Annotators who disagree, or one who chose several labels
-  (textloop is single-label), leave no label the file can vouch for: such a cell is *bad*, and
-  its row is refused naming the record, or skipped with ``--skip-bad-rows``; but only when that
+  in a single-label read, leave no label the file can vouch for: such a cell is *bad*, and its
+  row is refused naming the record, or skipped with ``--skip-bad-rows``; but only when that
   question is the chosen label, since another question's answers are extras at most. Taking the
-  newest annotation instead would drop a person's label without a word.
+  newest annotation instead would drop a person's label without a word;
+- in a multi-label read the chosen label's question (``ReadOptions.list_column``, the reader's
+  ``sets``) is answered by label sets instead: each answer is a set, possibly empty (an
+  annotation that chose nothing: "no label applies"), annotators who agree give that set as a
+  list, and annotators who disagree leave a bad cell as above. A record nobody answered has no
+  set, which is not the empty set: its row is left out (``Flattened.left_out``), since a reader
+  of sets takes a missing cell for the empty set. The names are checked where every list of
+  labels is (``label_columns``), naming the record.
 """
 
 from __future__ import annotations
@@ -24,13 +31,14 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from textloop.data.jsonlines import json_lines, parse_json
+from textloop.data.label_sets import LabelSet, label_set
 from textloop.data.storable import unstorable
 from textloop.data.values import NotText, value_text
 from textloop.errors import DataError
@@ -44,13 +52,15 @@ class Flattened:
 
     ``unreadable``: columns with no text, and why. ``bad``: per column, the rows whose answers
     give no single label, and why (the reason says what fixes it). ``places``: how each row is
-    named in a message (``task 17``, ``record 3f2a...``).
+    named in a message (``task 17``, ``record 3f2a...``). ``left_out``: the places of the
+    records left out because nobody answered the question read as label sets.
     """
 
     table: pa.Table
     unreadable: dict[str, str]
     bad: dict[str, dict[int, str]]
     places: list[str]
+    left_out: list[str] = field(default_factory=list)
 
 
 def load_records(data: Path | bytes, source: str) -> list[Any]:
@@ -124,11 +134,14 @@ def _first_record(data: Path | bytes) -> tuple[object, bool]:
 
 
 class Columns:
-    """String columns filled one record at a time: fields by name, questions by name."""
+    """String columns filled one record at a time: fields by name, questions by name; and the
+    question named ``sets``, when there is one, as a column of label sets."""
 
-    def __init__(self, source: str, tool: str) -> None:
-        self._source, self._tool = source, tool
+    def __init__(self, source: str, tool: str, sets: str | None = None) -> None:
+        self._source, self._tool, self.sets = source, tool, sets
         self._values: dict[str, dict[int, str]] = {}
+        self._set_answers: dict[int, list[LabelSet]] = {}  # the question ``sets``, by row
+        self._nothing: set[int] = set()  # rows where an annotation chose none of its labels
         self._fields: set[str] = set()
         self._questions: set[str] = set()
         self.unreadable: dict[str, str] = {}
@@ -156,8 +169,12 @@ class Columns:
 
     def answers(self, row: int, question: str, given: Sequence[object]) -> None:
         """The label ``question``'s answers in this row settle on: one label, none, or a bad
-        cell. An answer is a label, a list of labels (a multiple choice), or None (no answer)."""
+        cell. An answer is a label, a list of labels (a multiple choice), or None (no answer).
+        The question ``sets`` settles on a label set instead (``_settled_sets``)."""
         self._name(question, self._questions, self._fields)
+        if question == self.sets:
+            self._collect_set(row, question, given)
+            return
         column = self._values.setdefault(question, {})
         chosen: list[tuple[str, ...]] = []
         for answer in given:
@@ -171,8 +188,9 @@ class Columns:
         distinct = sorted({labels[0] for labels in chosen})
         if several is not None:
             self.bad.setdefault(question, {})[row] = (
-                f"{question!r} has {len(several)} labels chosen ({', '.join(several)}) and "
-                f"textloop is single-label: keep one in {self._tool}"
+                f"{question!r} has {len(several)} labels chosen ({', '.join(several)}) in a "
+                f"single-label read: keep one in {self._tool}, pass --multi-label "
+                "(multi_label=true on an upload) to read label sets"
             )
         elif len(distinct) > 1:
             self.bad.setdefault(question, {})[row] = (
@@ -182,15 +200,70 @@ class Columns:
         elif distinct:
             self._store(column, row, question, distinct[0])
 
+    def chose_nothing(self, row: int) -> None:
+        """One annotation of this row answered without choosing any label of ``sets``, which
+        leaves no answer of its own (Label Studio): the empty set, if ``sets`` is a question."""
+        self._nothing.add(row)
+
+    def _collect_set(self, row: int, question: str, given: Sequence[object]) -> None:
+        """Keep ``question``'s answers in this row as sets, for ``_settled_sets``: an answer is
+        a list of labels, possibly empty (the empty set), a label (a set of one), or None (no
+        answer)."""
+        kept = self._set_answers.setdefault(row, [])
+        for answer in given:
+            labels = None if answer is None else _labels(answer)
+            if labels is None:
+                if answer is not None:
+                    self.unreadable.setdefault(question, "holds answers that are not labels")
+                continue
+            for label in labels:
+                problem = unstorable(label)
+                if problem is not None:  # as a cell's label, refused before pyarrow meets it
+                    raise DataError(f"{self._source}: {self.places[row]}: {question!r} {problem}")
+            kept.append(label_set(label.strip() for label in labels))
+
+    def _settled_sets(self, question: str) -> dict[int, LabelSet | None]:
+        """Per answered row, the set its answers agree on, or None when they disagree (a bad
+        cell); a row nobody answered is not there."""
+        settled: dict[int, LabelSet | None] = {}
+        for row in sorted(self._set_answers.keys() | self._nothing):
+            chosen = set(self._set_answers.get(row, ())) | ({()} if row in self._nothing else set())
+            if len(chosen) > 1:
+                shown = ", ".join(f"[{', '.join(labels)}]" for labels in sorted(chosen))
+                self.bad.setdefault(question, {})[row] = (
+                    f"the annotators of {question!r} disagree ({shown}): settle it in {self._tool}"
+                )
+                settled[row] = None
+            elif chosen:
+                settled[row] = chosen.pop()
+        return settled
+
     def flattened(self) -> Flattened:
-        rows = range(len(self.places))
-        table = pa.table(
-            {
-                name: pa.array([values.get(row) for row in rows], pa.string())
-                for name, values in self._values.items()
-            }
-        )
-        return Flattened(table, self.unreadable, self.bad, self.places)
+        """The columns, less the rows nobody answered ``sets`` in (``Flattened.left_out``)."""
+        sets = self.sets
+        if sets is None or sets not in self._questions or sets in self.unreadable:
+            table = self._table(range(len(self.places)))
+            return Flattened(table, self.unreadable, self.bad, self.places)
+        settled = self._settled_sets(sets)
+        rows = list(settled)
+        labels = [None if chosen is None else list(chosen) for chosen in settled.values()]
+        table = self._table(rows, {sets: pa.array(labels, pa.list_(pa.string()))})
+        renumbered = {row: index for index, row in enumerate(rows)}
+        bad = {
+            name: {renumbered[row]: why for row, why in cells.items() if row in renumbered}
+            for name, cells in self.bad.items()
+        }
+        left_out = [place for row, place in enumerate(self.places) if row not in renumbered]
+        places = [self.places[row] for row in rows]
+        return Flattened(table, self.unreadable, bad, places, left_out)
+
+    def _table(self, rows: Sequence[int], more: dict[str, pa.Array] | None = None) -> pa.Table:
+        """The string columns' cells of ``rows``, and ``more`` columns of as many rows."""
+        columns = {
+            name: pa.array([values.get(row) for row in rows], pa.string())
+            for name, values in self._values.items()
+        }
+        return pa.table(columns | (more or {}))
 
     def _store(self, column: dict[int, str], row: int, name: str, text: str) -> None:
         problem = unstorable(text)

@@ -18,7 +18,10 @@ discarded record's annotation was thrown away and a default or edited one's neve
 
 Suggestions and predictions are a model's guesses, not labels, and are not read. Ids, vectors and
 the other bookkeeping keys are left out. The rules for no answer, disagreement and several labels
-are those of ``annotations``.
+are those of ``annotations``. In a multi-label read the label's question (``sets``) is read as
+label sets: a 2.x response's ``value`` (a ``MultiLabelQuestion``'s list of labels, ``[]`` when
+none applies) and a 1.x ``annotation`` (a list in a ``multi_label`` dataset) are each a set, a
+single label a set of one, and a null value no answer.
 """
 
 from __future__ import annotations
@@ -42,9 +45,10 @@ VALIDATED = ("Validated", None)
 SUBMITTED = "submitted"
 
 
-def read_argilla(data: Path | bytes, source: str) -> Flattened:
-    """The export's records as rows of string columns (see the module docstring)."""
-    columns = Columns(source, TOOL)
+def read_argilla(data: Path | bytes, source: str, sets: str | None = None) -> Flattened:
+    """The export's records as rows of string columns (see the module docstring); ``sets``: the
+    question read as label sets, a multi-label read's label column."""
+    columns = Columns(source, TOOL, sets)
     for index, record in enumerate(load_records(data, source)):
         place = place_of(record, index, "record")
         if isinstance(record, dict) and isinstance(record.get("fields"), dict):

@@ -13,7 +13,9 @@ control ``<Choices name="sentiment">``, ``--text-column`` the data field). A can
 annotation, ``was_cancelled: true``, is no answer; ``predictions`` are a model's guesses, not
 labels, and are not read; results of other types (spans, ratings, text areas) are not labels of
 a text classifier and are left out. The rules for no answer, disagreement and several choices
-are those of ``annotations``.
+are those of ``annotations``. In a multi-label read the label's control (``sets``) gives each
+annotation's choices as a label set, and an annotation (not cancelled) that chose none of them
+answers the empty set: Label Studio writes no result for a ``Choices`` left blank.
 
 ``choice`` builds the ``result`` item textloop writes back (``review.label_studio``), so that
 reading and writing agree on the shape.
@@ -38,9 +40,10 @@ TOOL = "Label Studio"
 CHOICES = "choices"
 
 
-def read_label_studio(data: Path | bytes, source: str) -> Flattened:
-    """The export's tasks as rows of string columns (see the module docstring)."""
-    columns = Columns(source, TOOL)
+def read_label_studio(data: Path | bytes, source: str, sets: str | None = None) -> Flattened:
+    """The export's tasks as rows of string columns (see the module docstring); ``sets``: the
+    control read as label sets, a multi-label read's label column."""
+    columns = Columns(source, TOOL, sets)
     for index, task in enumerate(load_records(data, source)):
         place = place_of(task, index, "task")
         if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
@@ -54,7 +57,10 @@ def read_label_studio(data: Path | bytes, source: str) -> Flattened:
             annotation = expect_object(annotation, source, place, "an annotation")
             if annotation.get("was_cancelled") is True:
                 continue
-            for control, chosen in _choices(annotation, source, place).items():
+            chosen_by_control = _choices(annotation, source, place)
+            if sets is not None and sets not in chosen_by_control:
+                columns.chose_nothing(row)
+            for control, chosen in chosen_by_control.items():
                 given.setdefault(control, []).append(chosen)
         for control, answers in given.items():
             columns.answers(row, control, answers)

@@ -22,10 +22,11 @@ the chosen label (``row_limits.without_bad_cells``).
 
 With ``ReadOptions.multi_label`` the label column holds label sets (``label_columns``): a cell
 of names joined by ``label_separator``, or a Parquet or JSON list per row; the table's ``label``
-is then each set encoded (``label_sets.encode``). A label column of lists read without it is
-refused. No other column of lists is ever read (``ReadOptions.list_column``): an extra column
-of lists (a tokenised dataset's ``input_ids``) is dropped unread, as any nested column, and
-counts against no limit.
+is then each set encoded (``label_sets.encode``); an export's label question is read as sets
+(``annotations``), its records that nobody answered left out and counted. A label column of
+lists read without it is refused. No other column of lists is ever read
+(``ReadOptions.list_column``): an extra column of lists (a tokenised dataset's ``input_ids``)
+is dropped unread, as any nested column, and counts against no limit.
 """
 
 from __future__ import annotations
@@ -45,7 +46,14 @@ from textloop.data.label_columns import is_list, refuse_lists, sets_from_cells, 
 from textloop.data.label_sets import DEFAULT_SEPARATOR, check_separator
 from textloop.data.label_studio import read_label_studio
 from textloop.data.parquet import read_parquet
-from textloop.data.row_limits import Where, lines, rows_numbered, within_limits, without_bad_cells
+from textloop.data.row_limits import (
+    SHOWN,
+    Where,
+    lines,
+    rows_numbered,
+    within_limits,
+    without_bad_cells,
+)
 from textloop.data.spreadsheet import read_xlsx
 from textloop.data.untrusted import regular_file
 from textloop.data.values import NotText, column_strings
@@ -417,18 +425,26 @@ def _read_parquet(
 def _read_label_studio(
     data: Path | bytes, source: str, options: ReadOptions, notify: Notify | None
 ) -> Parsed:
-    return _export(read_label_studio(data, source))
+    return _export(read_label_studio(data, source, options.list_column), source, notify)
 
 
 @file_readers.register("argilla")
 def _read_argilla(
     data: Path | bytes, source: str, options: ReadOptions, notify: Notify | None
 ) -> Parsed:
-    return _export(read_argilla(data, source))
+    return _export(read_argilla(data, source, options.list_column), source, notify)
 
 
-def _export(flat: Flattened) -> Parsed:
-    places = flat.places
+def _export(flat: Flattened, source: str, notify: Notify | None) -> Parsed:
+    """An export's rows, named by the reader's places; the rows of a multi-label read that
+    nobody answered are left out and counted, since no set is not the empty set."""
+    places, left_out = flat.places, flat.left_out
+    if left_out and notify is not None:
+        more = f" and {len(left_out) - SHOWN:,} more" if len(left_out) > SHOWN else ""
+        notify(
+            f"left out {len(left_out):,} rows of {source} that nobody answered "
+            f"({', '.join(left_out[:SHOWN])}{more})"
+        )
     return Parsed(flat.table, flat.unreadable, lambda rows: [places[i] for i in rows], flat.bad)
 
 

@@ -45,7 +45,6 @@ class FinetunedClassifier(EmbeddingClassifier):
         improves_on="embedding",  # the same head on the frozen encoder: its gain's baseline
         version="1",
         refits=False,  # fine-tuning twice would double the longest step of a run
-        multi_label=False,  # its objective picks one class per text
     )
 
     def __init__(
@@ -82,8 +81,10 @@ class FinetunedClassifier(EmbeddingClassifier):
             self._encode(texts, progress)
 
     def fit(
-        self, texts: Sequence[str], labels: Sequence[str], unlabelled: Sequence[str] = ()
+        self, texts: Sequence[str], labels: Sequence[Any], unlabelled: Sequence[str] = ()
     ) -> Self:
+        """Label sets fine-tune each label on its own (``finetuning``), then ``embedding``'s
+        per-label heads learn on the adapted encoder."""
         from textloop.models.finetuning import device, finetune, plan
         from textloop.models.onnx_export import export_encoder
 

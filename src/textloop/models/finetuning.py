@@ -5,7 +5,9 @@ enough to move it towards what tells *these* classes apart. The objective is a c
 each class gets a prototype, initialised to the mean embedding of its labelled texts, and the
 encoder and prototypes learn together to put every text nearest its own class's prototype, by a
 margin the scale sets. It needs no pairs (so it costs one pass per text per epoch, not one per
-pair) and works from two labels per class upwards.
+pair) and works from two labels per class upwards. Label sets (a multi-label classifier's) are
+learned the same way, each label on its own: a text's cosine to each label's prototype, scaled
+and shifted by a learned bias per label, is that label's log-odds, under binary cross-entropy.
 
 The schedule depends only on the data and the device (``plan``), so a run on the CPU is
 deterministic for a seed (it seeds torch's global generator, which dropout draws from: two runs
@@ -26,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from textloop.errors import ConfigError
+from textloop.models.label_heads import are_label_sets, indicators, label_names
 
 # Texts seen per run on the CPU (epochs = this / labelled texts, within EPOCHS, and a run over
 # more texts stops after this many); a GPU sees more.
@@ -94,19 +97,21 @@ class Report:
 def _class_means(
     model: Any,
     texts: Sequence[str],
-    labels: Sequence[str],
+    labels: Sequence[Any],
     classes: list[str],
     seed: int,
     where: str,
 ) -> Any:
-    """Each class's mean frozen embedding over at most ``PER_CLASS`` of its texts: where the
-    prototypes start (a few texts place a class's centre well; all of them cost a pass)."""
+    """Each class's mean frozen embedding over at most ``PER_CLASS`` of its texts (for label
+    sets, the texts carrying the label): where the prototypes start (a few texts place a class's
+    centre well; all of them cost a pass)."""
     import torch
 
     rng = np.random.default_rng(seed)
     rows: dict[str, list[int]] = {label: [] for label in classes}
     for row, label in enumerate(labels):
-        rows[label].append(row)
+        for name in label if isinstance(label, tuple) else (label,):
+            rows[name].append(row)
     chosen = {
         label: sorted(rng.choice(found, min(PER_CLASS, len(found)), replace=False).tolist())
         for label, found in rows.items()
@@ -130,7 +135,7 @@ def device() -> str:
 def finetune(
     base: str,
     texts: Sequence[str],
-    labels: Sequence[str],
+    labels: Sequence[Any],
     out: Path,
     seconds: float,
     seed: int = 0,
@@ -147,9 +152,14 @@ def finetune(
     began = time.monotonic()
     where = device()
     schedule = schedule or plan(len(texts), where)
-    classes = sorted(set(labels))
-    index = {label: number for number, label in enumerate(classes)}
-    targets = torch.tensor([index[label] for label in labels])
+    sets = are_label_sets(labels)
+    if sets:
+        classes = label_names(labels)
+        targets = torch.tensor(indicators(labels, classes), dtype=torch.float32)
+    else:
+        classes = sorted(set(labels))
+        index = {label: number for number, label in enumerate(classes)}
+        targets = torch.tensor([index[label] for label in labels])
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
 
@@ -158,10 +168,12 @@ def finetune(
     served_length = model.max_seq_length
     model.max_seq_length = min(served_length, schedule.max_length)
     prototypes = torch.nn.Parameter(_class_means(model, texts, labels, classes, seed, where))
+    # label sets: each label's log-odds start at 0 half-way between unrelated and identical
+    biases = torch.nn.Parameter(torch.full((len(classes),), -schedule.scale / 2, device=where))
     optimiser = torch.optim.AdamW(
         [
             {"params": model.parameters(), "lr": schedule.learning_rate},
-            {"params": [prototypes], "lr": schedule.prototype_learning_rate},
+            {"params": [prototypes, biases], "lr": schedule.prototype_learning_rate},
         ],
         weight_decay=0.01,
     )
@@ -184,7 +196,12 @@ def finetune(
         embeddings = torch.nn.functional.normalize(model(features)["sentence_embedding"], dim=1)
         directions = torch.nn.functional.normalize(prototypes, dim=1)
         logits = schedule.scale * embeddings @ directions.T
-        loss = torch.nn.functional.cross_entropy(logits, targets[batch].to(where))
+        if sets:
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                logits + biases, targets[batch].to(where)
+            )
+        else:
+            loss = torch.nn.functional.cross_entropy(logits, targets[batch].to(where))
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()

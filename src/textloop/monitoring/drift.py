@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from textloop.artifacts import artifacts_for
 from textloop.config import Settings
-from textloop.data.label_sets import Mode
 from textloop.errors import InvalidRequest
 from textloop.jobs.queue import enqueue
 from textloop.lru import LRU
@@ -29,7 +28,7 @@ from textloop.models.encoders import DEFAULT_ENCODER
 from textloop.monitoring import measures as m
 from textloop.notifications.events import emit
 from textloop.predict.model_cache import ModelCache
-from textloop.predict.outcome import to_scored
+from textloop.predict.outcome import scored
 from textloop.predict.predictor import DIRECT
 from textloop.registry.aliases import PRODUCTION
 from textloop.store.database import Store
@@ -139,8 +138,6 @@ def check_drift(
         model = aliased_model(session, classifier, PRODUCTION)
         if model is None:
             return {"skipped": "no production model"}
-        if classifier.mode == Mode.MULTI_LABEL:
-            return {"skipped": "drift of a multi-label classifier is not measured yet"}
         size, limits = classifier.drift_window, thresholds(classifier)
         fresh = _new_predictions(session, classifier.id, model.id, size)
         if fresh < size and not payload.get("force"):
@@ -295,13 +292,13 @@ def _reference(
         return None
     trained_on = [t for t, split in rows if split != "test"]
     classifier = ModelCache.shared(artifacts_for(settings), resources).get(model_id, artifact)
-    scored = to_scored(DIRECT.predict(classifier, held_out), classifier.classes_)
+    answers = scored(classifier, DIRECT.predict(classifier, held_out))
     known = m.vocabulary(trained_on)
     encoder = str(params.get("encoder") or DEFAULT_ENCODER)
     reference = Reference(
         embeddings=resources.encoder_pool().get(encoder).encode(held_out),
-        labels=[item.label for item in scored],
-        confidences=np.array([item.confidence for item in scored]),
+        labels=[item.label for item in answers],
+        confidences=np.array([item.confidence for item in answers]),
         lengths=m.lengths(held_out),
         vocabulary=known,
         oov=m.oov_rate(held_out, known),

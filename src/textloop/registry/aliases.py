@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from textloop.data.label_sets import single_label_only
 from textloop.errors import InvalidRequest, NotBlessed, Remedy
 from textloop.metadata.recorder import (
     close_context,
@@ -158,10 +157,8 @@ def _record_deployment(
 
 def set_shadow(session: Session, name: str, version: int | None) -> int | None:
     """Make ``version`` the shadow (the newest when None) and return it; it may not be the
-    production version, which needs no shadowing, nor a multi-label classifier's (shadow
-    scoring compares single labels)."""
+    production version, which needs no shadowing."""
     classifier = get_classifier(session, name)
-    single_label_only(classifier.mode, name, "shadow scoring")
     production = aliased_model(session, classifier, PRODUCTION)
     moved = set_alias(session, name, SHADOW, version, record=False)
     if production is not None and production.version == moved.version:

@@ -4,7 +4,8 @@ Each answered batch is handed here once its predictions are stored (``Prediction
 of its own scores it with the shadow model and stores one ``ShadowPrediction`` per request, so
 shadowing adds no latency to the caller. The queue is bounded: when the shadow falls behind,
 batches are dropped and counted rather than slowing production down (agreement is a sample, not
-a ledger). The scorer is a ``services.Service``: started by the runtime, or by the first batch.
+a ledger). A multi-label shadow agrees when it answers exactly production's set. The scorer is a
+``services.Service``: started by the runtime, or by the first batch.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert
 
 from textloop.predict.model_cache import ModelCache
-from textloop.predict.outcome import to_scored
+from textloop.predict.outcome import scored
 from textloop.predict.predictor import DIRECT
 from textloop.serving.services import ServiceThread
 from textloop.store.database import Store
@@ -81,7 +82,7 @@ class ShadowScorer:
 
     def _score(self, batch: _Batch) -> None:
         model = self.models.get(batch.model_version_id, batch.artifact_uri)
-        scored = to_scored(DIRECT.predict(model, batch.texts), model.classes_)
+        answers = scored(model, DIRECT.predict(model, batch.texts))
         now = utcnow()
         rows = [
             {
@@ -93,7 +94,7 @@ class ShadowScorer:
                 "created_at": now,
             }
             for prediction_id, answered, item in zip(
-                batch.prediction_ids, batch.labels, scored, strict=True
+                batch.prediction_ids, batch.labels, answers, strict=True
             )
         ]
         with self.store.session() as session:
