@@ -48,6 +48,8 @@ class ReviewTask(TypedDict):
     feedback_id: str | None
     final_label: str | None
     created_at: str
+    suggested_labels: list[str] | None  # a multi-label classifier's: the model's set
+    final_labels: list[str] | None  # ... and the settled one ([]: no label applies)
 
 
 class Classifier(TypedDict):

@@ -9,8 +9,8 @@ a review of a text the test split holds leaves it as it was (counted as ``test_k
 every version is measured against the same test rows with the same labels and blessing compares
 like with like. A new text joins train or validation by its hash, never test. The one way to
 change a test row is to say so: ingest a corrected file with a ``--split-column``. Merged tasks
-remember the version. A multi-label classifier has nothing to merge yet (its predictions open no
-review task), and is not checked.
+remember the version. A multi-label classifier's reviewed sets merge alike (a task settled on
+"none of these" is the empty set), without the label-noise check, which judges single labels.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from textloop.review.label_quality import check_reviewed_labels
 from textloop.review.tasks import unmerged_reviewed
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier, latest_dataset_version
-from textloop.store.tables import Example, ReviewStatus, ReviewTask
+from textloop.store.tables import Classifier, Example, ReviewStatus, ReviewTask
 
 TEST = "test"
 MERGE_ATTEMPTS = 3
@@ -50,8 +50,8 @@ class Merge:
     test_kept: int = 0  # reviewed texts held by the test split, whose test rows stayed as they were
 
 
-def unmerged_reviewed_labels(session: Any, classifier_id: int) -> list[ReviewTask]:
-    query = unmerged_reviewed(classifier_id).order_by(ReviewTask.created_at, ReviewTask.id)
+def unmerged_reviewed_labels(session: Any, classifier: Classifier) -> list[ReviewTask]:
+    query = unmerged_reviewed(classifier).order_by(ReviewTask.created_at, ReviewTask.id)
     return list(session.scalars(query))
 
 
@@ -62,20 +62,22 @@ def merge_reviewed_labels(
     Should a version arrive meanwhile (an upload), the merge is made again over it, so that
     its rows are never left out."""
     with store.session() as session:
-        if get_classifier(session, name).mode == Mode.MULTI_LABEL:
-            return Merge(0, 0, 0, 0, None)  # review does not handle label sets yet
-    flagged = len(check_reviewed_labels(store, name, resources=resources).flagged)
+        label_sets = get_classifier(session, name).mode == Mode.MULTI_LABEL
+    # label sets are not checked for noise yet: each label would need its own check
+    flagged = (
+        0 if label_sets else len(check_reviewed_labels(store, name, resources=resources).flagged)
+    )
     for _ in range(MERGE_ATTEMPTS):
         with store.session() as session:
             classifier = get_classifier(session, name)
-            tasks = unmerged_reviewed_labels(session, classifier.id)
+            tasks = unmerged_reviewed_labels(session, classifier)
             if not tasks:
                 return Merge(0, flagged, 0, 0, None)
             dataset = latest_dataset_version(session, classifier)
             base = dataset.version
             overlay = _overlay(session, dataset.id, tasks, settings)
             task_ids = [task.id for task in tasks]
-            merged = {task.id: task.final_label for task in tasks}
+            merged = {task.id: task.final_label for task in tasks}  # None: the empty set
         try:
             result = ingest_batch(  # reviewers pick among the classifier's labels
                 store,
@@ -115,7 +117,7 @@ def _mark_merged(session: Session, merged: dict[str, str | None], version_id: in
                 ReviewTask.id.in_(ids),
                 ReviewTask.status == ReviewStatus.DONE,
                 ReviewTask.merged_into.is_(None),
-                ReviewTask.final_label == label,
+                ReviewTask.final_label.is_not_distinct_from(label),  # None: the empty set
             )
             .values(merged_into=version_id)
         )
@@ -150,24 +152,28 @@ def _overlay(session: Any, dataset_id: int, tasks: list[ReviewTask], settings: S
     }
     relabelled = added = test_kept = 0
     for task in tasks:
-        text = normalize_text(task.text)
+        text, label = normalize_text(task.text), stored(task.final_label)
         hashed = text_hash(text)
         indices = by_hash.get(hashed)
         if indices is None:
             split = assign_split(hashed, development)
             by_hash[hashed] = [len(rows)]
-            rows.append({"text": text, "label": task.final_label, "split": split})
+            rows.append({"text": text, "label": label, "split": split})
             added += 1
             continue
         if any(rows[i]["split"] == TEST for i in indices):
             test_kept += 1  # the yardstick does not move
-        changed = [
-            i for i in indices if rows[i]["split"] != TEST and rows[i]["label"] != task.final_label
-        ]
+        changed = [i for i in indices if rows[i]["split"] != TEST and rows[i]["label"] != label]
         for i in changed:
-            rows[i]["label"] = task.final_label
+            rows[i]["label"] = label
         relabelled += len(changed)
     return Overlay(rows, relabelled, added, test_kept)
+
+
+def stored(final_label: str | None) -> str:
+    """A settled task's label as a dataset row holds it: "none of these" is a multi-label
+    classifier's empty set (only those merge such tasks)."""
+    return "" if final_label is None else final_label
 
 
 def _table(rows: list[dict[str, Any]]) -> pa.Table:

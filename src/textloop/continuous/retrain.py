@@ -41,7 +41,7 @@ def retrain(
         classifier_id, mode = classifier.id, classifier.deploy_mode
         family = payload.get("model") or classifier.retrain_model or AUTO
         wanted = classifier.retrain_after
-        waiting = len(unmerged_reviewed_labels(session, classifier_id))
+        waiting = len(unmerged_reviewed_labels(session, classifier))
         newest = latest_dataset_version(session, classifier)
         trained = session.scalar(
             select(ModelVersion.id).where(ModelVersion.dataset_version_id == newest.id).limit(1)

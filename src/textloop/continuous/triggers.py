@@ -66,7 +66,7 @@ def after_review(session: Session, classifier: Classifier) -> Job | None:
     if classifier.retrain_after <= 0:
         return None
     waiting = session.scalar(
-        select(func.count()).select_from(unmerged_reviewed(classifier.id).subquery())
+        select(func.count()).select_from(unmerged_reviewed(classifier).subquery())
     )
     if (waiting or 0) < classifier.retrain_after:
         return None

@@ -2,8 +2,8 @@
 person should look at it. Decided once here for every caller.
 
 A multi-label model's row means a set: the labels reaching their own thresholds, possibly none,
-and as its confidence the probability that this whole set is right (``set_confidence``). (Label
-sets are not sent to review yet: ``records`` opens no task for them.)
+and as its confidence the probability that this whole set is right (``set_confidence``), so that
+"confidence below the classifier's threshold" sends the doubtful answers of both modes to review.
 """
 
 from __future__ import annotations

@@ -41,11 +41,7 @@ def records(deployment: Deployment, texts: Sequence[str], scored: Sequence[Score
     out = Records([], [], [])
     for text, item in zip(texts, scored, strict=True):
         prediction_id = new_id()
-        review = (
-            deployment.alias != STAGING
-            and item.labels is None  # label sets are not reviewed in the portal yet
-            and needs_review(item.confidence, deployment.threshold)
-        )
+        review = deployment.alias != STAGING and needs_review(item.confidence, deployment.threshold)
         out.predictions.append(
             {
                 "id": prediction_id,

@@ -7,7 +7,9 @@ never handed the same task); the slot is the primary key of the lease row, so tw
 claims of one slot cannot both succeed. When enough decisions are in, the task is ``done`` if
 they agree and goes to the admins' ``conflict`` queue if they do not, where an admin settles it.
 "None of these" (``NONE_FITS``) is a decision like a label: it counts towards overlap and agrees
-only with another "none of these"; a done task with no final label trains nothing. A reviewer may
+only with another "none of these"; a done task with no final label trains nothing, except for a
+multi-label classifier, whose decisions are label sets (stored as ``stored_labels`` does) and
+whose "none of these" is the empty set: "no label applies". A reviewer may
 withdraw their decision (undo, or revise it later) until the task's label has been merged into a
 dataset: the task opens again and is theirs to decide. Settling a task with a label announces
 ``review.decided`` (``signals``), which the retrain triggers hear.
@@ -25,6 +27,7 @@ from textloop.errors import InvalidRequest, NotFound
 from textloop.review.labels import require_known_label
 from textloop.signals import REVIEW_DECIDED
 from textloop.store.queries import get_classifier
+from textloop.store.stored_labels import Mode, decode
 from textloop.store.tables import (
     Classifier,
     ReviewDecision,
@@ -47,10 +50,11 @@ COUNTED = ReviewDecision.label.is_distinct_from(SKIPPED)
 
 
 def in_words(label: str | None) -> str:
-    """A decision as a person reads it: the label, "skipped", or "none of these"."""
+    """A decision as a person reads it: the label (a label set's names, joined by commas),
+    "skipped", or "none of these"."""
     if label is NONE_FITS:
         return NONE_WORD
-    return "skipped" if label == SKIPPED else label
+    return "skipped" if label == SKIPPED else ", ".join(decode(label))
 
 
 def claim_next(session: Session, classifier_name: str, user_id: int) -> ReviewTask | None:
@@ -245,7 +249,7 @@ def resolve_conflict(
     task.status, task.final_label = ReviewStatus.DONE, label
     task.settle_comment = (comment or "").strip() or None
     session.flush()
-    if label is not NONE_FITS:
+    if trains(classifier, label):
         REVIEW_DECIDED.send(session, classifier)
     return task
 
@@ -262,9 +266,15 @@ def _settle(session: Session, task: ReviewTask, classifier: Classifier) -> None:
     agreed = len(set(labels)) == 1
     task.status = ReviewStatus.DONE if agreed else ReviewStatus.CONFLICT
     task.final_label = labels[0] if agreed else None
-    if agreed and task.final_label is not NONE_FITS:
+    if agreed and trains(classifier, task.final_label):
         session.flush()
         REVIEW_DECIDED.send(session, classifier)
+
+
+def trains(classifier: Classifier, final_label: str | None) -> bool:
+    """Whether a settled task teaches the next model: a label does; "none of these" does for a
+    multi-label classifier, where it is the empty set ("no label applies"), and not otherwise."""
+    return final_label is not NONE_FITS or classifier.mode == Mode.MULTI_LABEL
 
 
 def counted_decisions() -> ScalarSelect[int]:

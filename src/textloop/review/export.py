@@ -35,6 +35,7 @@ from textloop.review.label_studio import (
     label_studio_tasks,
 )
 from textloop.store.queries import get_classifier
+from textloop.store.stored_labels import decode
 from textloop.store.tables import ReviewDecision, ReviewTask, User
 
 TABLE_FORMATS = {  # the decisions table, by pyarrow
@@ -76,13 +77,13 @@ def decisions_table(session: Session, name: str) -> pa.Table:
                 task.id,
                 task.text,
                 task.source,
-                task.suggested_label,
+                _written(task.suggested_label),
                 _decision_word(decision.label),
                 "true" if decision.label == SKIPPED else "false",
                 email,
                 decision.created_at.isoformat(),
                 task.status,
-                task.final_label,
+                _written(task.final_label),
                 "true" if decision.label is NONE_FITS else "false",
             ),
             strict=True,
@@ -97,7 +98,13 @@ def _decision_word(label: str | None) -> str:
     """A label as it is; a skip and a "none of these" in words (their own columns say which)."""
     if label is NONE_FITS:
         return NONE_WORD
-    return SKIP_WORD if label == SKIPPED else label
+    return SKIP_WORD if label == SKIPPED else _written(label) or ""
+
+
+def _written(label: str | None) -> str | None:
+    """A label as a file holds it: a multi-label classifier's set as its names joined by ``|``
+    (a single label is a set of one, so it reads as itself)."""
+    return None if label is None else "|".join(decode(label))
 
 
 def export_bytes(table: pa.Table, file_format: str) -> bytes:

@@ -107,9 +107,7 @@ def check_reviewed_labels(
         reviewed = [
             (task.id, task.text, task.final_label or "")
             for task in session.scalars(  # (merged ones were checked before their merge)
-                unmerged_reviewed(classifier.id).where(
-                    ReviewTask.source != TaskSource.SECOND_REVIEW
-                )
+                unmerged_reviewed(classifier).where(ReviewTask.source != TaskSource.SECOND_REVIEW)
             )
         ]
         if not reviewed:

@@ -9,19 +9,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from textloop.errors import InvalidRequest
+from textloop.store.stored_labels import Mode, decode
 from textloop.store.tables import Classifier
 
 SHOWN_LABELS = 20
 
 
 def require_known_label(classifier: Classifier, label: str) -> None:
-    """Raise ``InvalidRequest`` naming the valid labels unless ``label`` is one of them."""
-    if label not in classifier.labels:
-        raise InvalidRequest(
-            f"{label!r} is not a label of {classifier.name!r}; "
-            f"its labels are: {label_list(classifier.labels)}",
-            field="label",
-        )
+    """Raise ``InvalidRequest`` naming the valid labels unless ``label`` is one of them (for a
+    multi-label classifier ``label`` is a stored set, and each of its names must be)."""
+    names = decode(label) if classifier.mode == Mode.MULTI_LABEL else (label,)
+    for name in names:
+        if name not in classifier.labels:
+            raise InvalidRequest(
+                f"{name!r} is not a label of {classifier.name!r}; "
+                f"its labels are: {label_list(classifier.labels)}",
+                field="label",
+            )
 
 
 def label_list(labels: Sequence[str]) -> str:

@@ -2,8 +2,10 @@
 
 Speed is the median time between a reviewer's consecutive decisions, leaving out pauses longer
 than ``PAUSE``. Agreement is Cohen's kappa between two reviewers over the tasks both labelled
-(chance-corrected, 1 is perfect), averaged over each reviewer's partners; agreement with the
-model is the share of decisions that kept the suggested label.
+(chance-corrected, 1 is perfect), averaged over each reviewer's partners; on a multi-label
+classifier's tasks, whose decisions are label sets, it is Krippendorff's alpha with the MASI set
+distance instead (``set_agreement``: a set that shares most labels agrees in part). Agreement
+with the model is the share of decisions that kept the suggested label (or set).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textloop.review.assignments import SKIPPED
-from textloop.store.tables import ReviewDecision, ReviewTask, User
+from textloop.review.set_agreement import krippendorff_alpha
+from textloop.store.stored_labels import Mode, decode
+from textloop.store.tables import Classifier, ReviewDecision, ReviewTask, User
 
 PAUSE = timedelta(minutes=10)
 NONE_KEY = "\x00none"  # "none of these" as a category of its own: no label has a NUL in it
@@ -45,16 +49,19 @@ def reviewer_stats(session: Session) -> list[ReviewerStats]:
             ReviewDecision.label,
             ReviewDecision.created_at,
             ReviewTask.suggested_label,
+            Classifier.mode,
         )
         .join(User, User.id == ReviewDecision.user_id)
         .join(ReviewTask, ReviewTask.id == ReviewDecision.task_id)
+        .join(Classifier, Classifier.id == ReviewTask.classifier_id)
         .order_by(ReviewDecision.created_at, ReviewDecision.id)
     ).all()
+    sets = {task_id for _, task_id, _, _, _, mode in rows if mode == Mode.MULTI_LABEL}
     times: dict[str, list] = defaultdict(list)
     labels: dict[str, dict[str, str]] = defaultdict(dict)
     skips: dict[str, int] = defaultdict(int)
     kept: dict[str, list[bool]] = defaultdict(list)
-    for email, task_id, label, created_at, suggested in rows:
+    for email, task_id, label, created_at, suggested, _ in rows:
         times[email].append(created_at)
         if label == SKIPPED:
             skips[email] += 1
@@ -68,12 +75,15 @@ def reviewer_stats(session: Session) -> list[ReviewerStats]:
         shared = sorted(set(labels[first]) & set(labels[second]))
         if not shared:
             continue
-        a = [labels[first][t] for t in shared]
-        b = [labels[second][t] for t in shared]
-        kappa = 1.0 if a == b else _kappa(a, b)
-        for email in (first, second):
-            kappas[email].append(kappa)
-            shared_count[email] += len(shared)
+        for kind in ([t for t in shared if t not in sets], [t for t in shared if t in sets]):
+            if not kind:
+                continue
+            a = [labels[first][t] for t in kind]
+            b = [labels[second][t] for t in kind]
+            agreement = 1.0 if a == b else _agreement(a, b, kind[0] in sets)
+            for email in (first, second):
+                kappas[email].append(agreement)
+                shared_count[email] += len(kind)
     return [
         ReviewerStats(
             email=email,
@@ -95,6 +105,19 @@ def _median_gap(moments: list) -> float | None:
         if later - earlier <= PAUSE
     ]
     return statistics.median(gaps) if gaps else None
+
+
+def _agreement(first: list[str], second: list[str], label_sets: bool) -> float:
+    """Cohen's kappa, or for label sets Krippendorff's alpha (MASI); 0 where undefined."""
+    if not label_sets:
+        return _kappa(first, second)
+
+    def as_set(label: str) -> tuple[str, ...]:
+        return () if label == NONE_KEY else decode(label)  # "none of these": the empty set
+
+    units = [[as_set(a), as_set(b)] for a, b in zip(first, second, strict=True)]
+    alpha = krippendorff_alpha(units)
+    return 0.0 if alpha is None else alpha
 
 
 def _kappa(first: list[str], second: list[str]) -> float:

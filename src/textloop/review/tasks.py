@@ -7,7 +7,8 @@ from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest
 from textloop.store.queries import get_classifier
-from textloop.store.tables import ReviewStatus, ReviewTask
+from textloop.store.stored_labels import Mode
+from textloop.store.tables import Classifier, ReviewStatus, ReviewTask
 
 STATUSES = (ReviewStatus.OPEN, ReviewStatus.DONE, ReviewStatus.CONFLICT)
 
@@ -37,12 +38,15 @@ def list_tasks(
     return list(session.scalars(query))
 
 
-def unmerged_reviewed(classifier_id: int) -> Select[ReviewTask]:
+def unmerged_reviewed(classifier: Classifier) -> Select[ReviewTask]:
     """Tasks reviewers settled on a label that no dataset version holds yet: what the next merge
-    takes, what the retrain trigger counts, and what the label check looks at."""
-    return select(ReviewTask).where(
-        ReviewTask.classifier_id == classifier_id,
+    takes, what the retrain trigger counts, and what the label check looks at. For a
+    multi-label classifier a task settled on "none of these" counts too: the empty set."""
+    query = select(ReviewTask).where(
+        ReviewTask.classifier_id == classifier.id,
         ReviewTask.status == ReviewStatus.DONE,
-        ReviewTask.final_label.is_not(None),
         ReviewTask.merged_into.is_(None),
     )
+    if classifier.mode == Mode.MULTI_LABEL:
+        return query
+    return query.where(ReviewTask.final_label.is_not(None))

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from textloop.predict.outcome import top_scores
 from textloop.predict.records import PredictionResult
+from textloop.serving.schemas import ReviewTaskPublic
+from textloop.store.stored_labels import Mode, decode
+from textloop.store.tables import Classifier, ReviewStatus, ReviewTask
 
 
 def public_prediction(result: PredictionResult, top_k: int | None = None) -> dict[str, Any]:
@@ -26,3 +31,23 @@ def public_prediction(result: PredictionResult, top_k: int | None = None) -> dic
         "prediction_id": result.prediction_id,
         "review": result.review,
     }
+
+
+def public_task(session: Session, task: ReviewTask) -> ReviewTaskPublic:
+    """A review task as the API shows it; a multi-label classifier's carries its sets as lists
+    (``suggested_labels``, ``final_labels``), never in the form the store keeps them."""
+    public = ReviewTaskPublic.model_validate(task)
+    classifier = session.get(Classifier, task.classifier_id)
+    if classifier is None or classifier.mode != Mode.MULTI_LABEL:
+        return public
+    settled = task.status == ReviewStatus.DONE
+    return public.model_copy(
+        update={
+            "suggested_label": None,
+            "final_label": None,
+            "suggested_labels": None
+            if task.suggested_label is None
+            else list(decode(task.suggested_label)),
+            "final_labels": list(decode(task.final_label or "")) if settled else None,
+        }
+    )

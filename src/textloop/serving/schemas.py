@@ -181,14 +181,22 @@ class ReviewTaskPublic(BaseModel):
     feedback_id: str | None
     final_label: str | None = None
     created_at: Moment
+    # a multi-label classifier's task: the model's set and the settled set ([]: no label
+    # applies), where a single-label one has ``suggested_label`` and ``final_label``
+    suggested_labels: list[str] | None = None
+    final_labels: list[str] | None = None
 
 
 class ReviewDecisionIn(Strict):
     """A label; none of these, ``{"none_of_these": true}``; or a skip: ``{"skip": true}``, or
-    ``{"label": "skip"}`` when the classifier has no label of that name."""
+    ``{"label": "skip"}`` when the classifier has no label of that name. A multi-label
+    classifier's task takes ``{"labels": [...]}``: the labels that apply (``[]``: none does)."""
 
     label: str | None = Field(
         default=None, min_length=1, max_length=200, description="One of the classifier's labels."
+    )
+    labels: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=1000, description="A multi-label classifier's: the set."
     )
     skip: bool = False
     none_of_these: bool = Field(
@@ -197,8 +205,9 @@ class ReviewDecisionIn(Strict):
 
     @model_validator(mode="after")
     def one_decision(self) -> Self:
-        if (self.label is not None) + self.skip + self.none_of_these != 1:
-            raise ValueError('give one of "label", "skip": true or "none_of_these": true')
+        given = (self.label is not None) + (self.labels is not None)
+        if given + self.skip + self.none_of_these != 1:
+            raise ValueError('give one of "label", "labels", "skip": true or "none_of_these": true')
         return self
 
 

@@ -82,6 +82,12 @@ class Review(Group[Mode]):
         return Call(path={"task_id": task_id}, json={"label": label})
 
     @route("POST", "/v1/review/tasks/{task_id}/decision")
+    def decide_set(self, task_id: str, labels: Sequence[str]) -> Call[ReviewTask]:
+        """Decide a multi-label classifier's task: the labels that apply (none: ``[]``); the
+        answer's ``final_labels`` is the settled set once reviewers agree."""
+        return Call(path={"task_id": task_id}, json={"labels": list(labels)})
+
+    @route("POST", "/v1/review/tasks/{task_id}/decision")
     def none_of_these(self, task_id: str) -> Call[ReviewTask]:
         """Decide that the text fits none of the labels: counted like a label, and a task its
         reviewers all settle so is ``done`` with no ``final_label``."""

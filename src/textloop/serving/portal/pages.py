@@ -35,10 +35,12 @@ from textloop.serving.audit_trail import note
 from textloop.serving.deps import SessionDep
 from textloop.serving.policy import Audit, portal
 from textloop.serving.portal import markdown
+from textloop.serving.portal.label_set_choices import SetChoice, chosen_set, set_choices
 from textloop.serving.portal.readable import named, readable
 from textloop.serving.portal.session import Form, PortalAccount, check_csrf
 from textloop.serving.portal.templating import templates
 from textloop.store.queries import get_classifier
+from textloop.store.stored_labels import Mode
 from textloop.store.tables import (
     Classifier,
     ModelVersion,
@@ -55,6 +57,7 @@ EXPLICIT = "explicit"  # a task opened because a user said the model was wrong
 CHOICES = 9  # labels one number key away
 SUGGESTED = "suggested"
 ACTIONS = {"skip": SKIPPED, "none": NONE_FITS}  # the decisions that are not a label
+SAVE_SET = "labels"  # a multi-label task's ticked boxes (``label_set_choices``)
 WHY = {  # why a task is in the queue, by its source
     "implicit": "the model was unsure",
     "explicit": "a user reported the model's answer as wrong",
@@ -148,6 +151,7 @@ def task_page(
     if not holds(session, task_id, account.user_id):
         return _not_yours(request, session, account, task, classifier.name)
     favourites = favourite_labels(session, classifier, account.user_id)
+    sets = classifier.mode == Mode.MULTI_LABEL
     return templates.TemplateResponse(
         request,
         "task.html",
@@ -155,7 +159,8 @@ def task_page(
             "account": account,
             "classifier": classifier.name,
             "task": task,
-            "choices": _choices(session, task, classifier.labels, favourites),
+            "choices": [] if sets else _choices(session, task, classifier.labels, favourites),
+            "set_choices": _set_choices(session, task, classifier.labels) if sets else [],
             "explicit": task.source == EXPLICIT,
             "labels": named(classifier.labels),
             "progress": progress(session, classifier, account.user_id),
@@ -216,6 +221,8 @@ def decide_task(
     action = form.get("action", "")
     if action in ACTIONS:
         label = ACTIONS[action]
+    elif action == SAVE_SET and classifier.mode == Mode.MULTI_LABEL:
+        label = chosen_set(form)
     else:
         # the search box submits its text: the whole list filter is the script's, not needed
         label = (form.get("label") or form.get("label_search", "")).strip()
@@ -345,7 +352,14 @@ def _choices(
     return choices[:CHOICES]
 
 
-def _top_scores(session: SessionDep, task: ReviewTask) -> list[tuple[str, float]]:
+def _set_choices(session: SessionDep, task: ReviewTask, labels: list[str]) -> list[SetChoice]:
+    scores = dict(_top_scores(session, task, limit=None))
+    return set_choices(labels, scores, task.suggested_label, task.source == EXPLICIT)
+
+
+def _top_scores(
+    session: SessionDep, task: ReviewTask, limit: int | None = TOP_SCORES
+) -> list[tuple[str, float]]:
     """The model's best labels for the task's text, highest first (the suggestion first)."""
     scores: dict[str, Any] = dict(task.scores or {})
     if not scores and task.prediction_id:
@@ -353,4 +367,4 @@ def _top_scores(session: SessionDep, task: ReviewTask) -> list[tuple[str, float]
         scores = dict(prediction.scores) if prediction else {}
     if not scores and task.suggested_label:
         scores = {task.suggested_label: task.confidence or 0.0}
-    return [(label, float(score)) for label, score in top_scores(scores, TOP_SCORES).items()]
+    return [(label, float(score)) for label, score in top_scores(scores, limit).items()]

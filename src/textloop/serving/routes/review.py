@@ -9,16 +9,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from textloop.errors import NotFound
+from textloop.errors import InvalidRequest, NotFound
 from textloop.review.assignments import NONE_FITS, SKIP_WORD, SKIPPED, claim_next, decide
 from textloop.review.export import export_format, export_review
 from textloop.review.label_studio import LabelStudioNames
 from textloop.review.tasks import list_tasks
 from textloop.security.accounts import require_assignment
+from textloop.serving.answers import public_task
 from textloop.serving.audit_trail import note
 from textloop.serving.deps import ApiKey, SessionDep
 from textloop.serving.policy import Audit, api
 from textloop.serving.schemas import MAX_ROW_ID, ReviewDecisionIn, ReviewTaskList, ReviewTaskPublic
+from textloop.store.stored_labels import Mode, encode
 from textloop.store.tables import Classifier, ReviewTask
 
 router = APIRouter(tags=["review"])
@@ -37,7 +39,7 @@ def get_review_tasks(
     offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> ReviewTaskList:
     tasks = list_tasks(session, name, status, limit, offset)
-    return ReviewTaskList(tasks=[ReviewTaskPublic.model_validate(task) for task in tasks])
+    return ReviewTaskList(tasks=[public_task(session, task) for task in tasks])
 
 
 @router.post(
@@ -53,7 +55,7 @@ def claim_review_task(name: str, session: SessionDep, key: ApiKey) -> Response |
     task = claim_next(session, name, reviewer)
     if task is None:
         return Response(status_code=204)
-    return ReviewTaskPublic.model_validate(task)
+    return public_task(session, task)
 
 
 @router.post("/v1/review/tasks/{task_id}/decision", response_model=ReviewTaskPublic)
@@ -79,8 +81,14 @@ def decide_review_task(
     require_assignment(session, reviewer, classifier.name)
     skipped = body.skip or (body.label == SKIP_WORD and SKIP_WORD not in classifier.labels)
     label = NONE_FITS if body.none_of_these else SKIPPED if skipped else body.label
+    if body.labels is not None:
+        if classifier.mode != Mode.MULTI_LABEL:
+            raise InvalidRequest(
+                f'{classifier.name!r} is single-label: give one "label"', field="labels"
+            )
+        label = encode(body.labels) if body.labels else NONE_FITS  # []: no label applies
     decided = decide(session, task_id, reviewer, label)
-    return ReviewTaskPublic.model_validate(decided)
+    return public_task(session, decided)
 
 
 @router.get("/v1/classifiers/{name}/review/export")

@@ -124,7 +124,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("decision");
   const undo = document.getElementById("undo");
   const search = document.getElementById("label-search");
-  if (form) labelFilter(form, search);
+  if (form && search) labelFilter(form, search);
   if (!form && !undo) return;
 
   const submitWith = (button) => (form || undo).requestSubmit(button);
@@ -138,6 +138,10 @@ document.addEventListener("DOMContentLoaded", () => {
       return;
     }
     if (!form) return;
+    if (form.dataset.sets) {
+      labelSetKey(event, form, submitWith);
+      return;
+    }
     if (event.key === "/") {
       event.preventDefault();
       search.focus();
@@ -169,3 +173,22 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 });
+
+// A multi-label task: a number key ticks or unticks that label, Enter saves the ticked set (on
+// a focused button, the button's own choice), n saves "no label applies", s skips.
+function labelSetKey(event, form, submitWith) {
+  if (event.key === "Enter") {
+    if (event.target instanceof Element && event.target.closest("button, a[href]")) return;
+    event.preventDefault();
+    submitWith(document.getElementById("save-set"));
+  } else if (event.key === "n" || event.key === "s") {
+    event.preventDefault();
+    submitWith(document.getElementById(event.key === "n" ? "none-fits" : "skip"));
+  } else if (/^[1-9]$/.test(event.key)) {
+    const box = form.querySelector(`input[type=checkbox][data-key="${event.key}"]`);
+    if (box) {
+      event.preventDefault();
+      box.checked = !box.checked;
+    }
+  }
+}

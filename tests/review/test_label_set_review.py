@@ -1,0 +1,193 @@
+"""Reviewing a multi-label classifier's answers: a doubtful set becomes a task, reviewers decide
+label sets (the empty one is "no label applies"), agree only on the same set, and the settled
+sets become training data."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tests.serving.portal import PASSWORD, sign_in, token_in
+from textloop.artifacts import artifacts_for
+from textloop.config import Settings
+from textloop.continuous.merge import merge_reviewed_labels
+from textloop.data.datasets import load_splits
+from textloop.errors import InvalidRequest
+from textloop.models.base import ModelResources
+from textloop.predict.classify import classify
+from textloop.predict.model_cache import ModelCache
+from textloop.review.assignments import NONE_FITS, claim_next, decide
+from textloop.review.export import decisions_table
+from textloop.review.set_agreement import krippendorff_alpha
+from textloop.review.stats import reviewer_stats
+from textloop.security.accounts import create_user
+from textloop.security.api_keys import create_api_key
+from textloop.serving.app import create_app
+from textloop.store import Store
+from textloop.store.queries import get_classifier, latest_dataset_version
+from textloop.store.stored_labels import decode, encode
+from textloop.store.tables import ReviewDecision, ReviewStatus, ReviewTask
+
+TEXTS = ["the striker and the bank", "rain at last", "the weekend and the neighbour today"]
+
+
+@pytest.fixture
+def asked(both_modes: Store, settings: Settings) -> Store:
+    """``tags`` with every answer sent to review (threshold above any confidence), and two
+    reviewers; its three answers to ``TEXTS`` are open tasks."""
+    with both_modes.session() as session:
+        get_classifier(session, "tags").threshold = 1.1
+        for email in ("rita@example.com", "sam@example.com"):
+            create_user(session, email, PASSWORD, "reviewer")
+    classify(both_modes, ModelCache(artifacts_for(settings), ModelResources()), "tags", TEXTS)
+    return both_modes
+
+
+def _user_id(session, email: str) -> int:  # type: ignore[no-untyped-def]
+    from textloop.store.tables import User
+
+    return session.scalar(select(User.id).where(User.email == email))
+
+
+def test_a_doubtful_set_becomes_a_task_suggesting_the_model_s_set(asked: Store) -> None:
+    with asked.session() as session:
+        tasks = session.scalars(select(ReviewTask).order_by(ReviewTask.created_at)).all()
+    assert len(tasks) == 3
+    assert all(t.status == ReviewStatus.OPEN and t.source == "implicit" for t in tasks)
+    suggested = {t.text: t.suggested_label for t in tasks}
+    assert suggested[TEXTS[0]] == encode(["finance", "sport"])
+    assert suggested[TEXTS[2]] == ""  # the empty set: the model saw no label
+
+
+def test_reviewers_agree_only_on_the_same_set_and_the_empty_set_settles_too(
+    asked: Store,
+) -> None:
+    with asked.session() as session:
+        get_classifier(session, "tags").review_overlap = 2
+        rita, sam = _user_id(session, "rita@example.com"), _user_id(session, "sam@example.com")
+        decisions = {
+            TEXTS[0]: (encode(["sport", "finance"]), encode(["finance", "sport"])),  # any order
+            TEXTS[1]: (encode(["weather"]), encode(["weather", "sport"])),
+            TEXTS[2]: (NONE_FITS, NONE_FITS),
+        }
+        for who in (0, 1):
+            for _ in TEXTS:
+                task = claim_next(session, "tags", (rita, sam)[who])
+                assert task is not None
+                decide(session, task.id, (rita, sam)[who], decisions[task.text][who])
+        settled = {t.text: t for t in session.scalars(select(ReviewTask))}
+        assert settled[TEXTS[0]].status == ReviewStatus.DONE
+        assert settled[TEXTS[0]].final_label == encode(["finance", "sport"])
+        assert settled[TEXTS[1]].status == ReviewStatus.CONFLICT
+        assert settled[TEXTS[2]].status == ReviewStatus.DONE
+        assert settled[TEXTS[2]].final_label is None  # no label applies
+        stats = {row.email: row for row in reviewer_stats(session)}
+        exported = decisions_table(session, "tags").to_pylist()
+    written = {(row["text"], row["decision"], row["final_label"]) for row in exported}
+    assert (TEXTS[0], "finance|sport", "finance|sport") in written  # sets as a file holds them
+    assert (TEXTS[1], "sport|weather", None) in written  # in conflict: nothing settled
+    assert (TEXTS[2], "none of these", None) in written
+    # agreement on sets is Krippendorff's alpha with the MASI distance: partial for {weather}
+    # against {sport, weather}, where exact-match kappa would count a plain disagreement
+    expected = krippendorff_alpha(
+        [[("finance", "sport")] * 2, [("weather",), ("sport", "weather")], [(), ()]]
+    )
+    assert expected is not None and 0 < expected < 1
+    assert stats["rita@example.com"].kappa == pytest.approx(expected)
+    assert stats["sam@example.com"].shared_tasks == 3
+
+
+def test_a_set_naming_an_unknown_label_is_refused(asked: Store) -> None:
+    with asked.session() as session:
+        rita = _user_id(session, "rita@example.com")
+        task = claim_next(session, "tags", rita)
+        assert task is not None
+        with pytest.raises(InvalidRequest, match="'fraud' is not a label of 'tags'"):
+            decide(session, task.id, rita, encode(["sport", "fraud"]))
+        assert session.scalars(select(ReviewDecision)).all() == []
+
+
+def test_settled_sets_become_training_data_the_empty_one_included(
+    asked: Store, settings: Settings
+) -> None:
+    with asked.session() as session:
+        rita = _user_id(session, "rita@example.com")
+        chosen = {TEXTS[0]: encode(["finance"]), TEXTS[1]: encode(["weather"]), TEXTS[2]: None}
+        for _ in TEXTS:
+            task = claim_next(session, "tags", rita)
+            assert task is not None
+            decide(session, task.id, rita, chosen[task.text])
+    merged = merge_reviewed_labels(asked, settings, "tags")
+    assert (merged.reviewed, merged.added) == (3, 3)
+    with asked.session() as session:
+        version = latest_dataset_version(session, get_classifier(session, "tags"))
+        rows = {
+            text: label
+            for texts, labels in load_splits(session, version.id).values()
+            for text, label in zip(texts, labels, strict=True)
+        }
+        assert [rows[text] for text in TEXTS] == ["finance", "weather", ""]
+        assert all(t.merged_into == version.id for t in session.scalars(select(ReviewTask)))
+    assert merge_reviewed_labels(asked, settings, "tags").dataset_version is None  # nothing new
+
+
+def test_the_api_takes_a_set_and_shows_tasks_with_their_sets(
+    asked: Store, settings: Settings
+) -> None:
+    with asked.session() as session:
+        key = create_api_key(session, ["review"], user_email="rita@example.com").key
+    with TestClient(create_app(settings)) as client:
+        header = {"x-api-key": key}
+        claimed = client.post("/v1/classifiers/tags/review/claim", headers=header).json()
+        assert claimed["suggested_label"] is None and isinstance(claimed["suggested_labels"], list)
+        decided = client.post(
+            f"/v1/review/tasks/{claimed['id']}/decision",
+            json={"labels": ["weather", "sport"]},
+            headers=header,
+        )
+        assert decided.status_code == 200, decided.text
+        assert decided.json()["final_labels"] == ["sport", "weather"]
+        empty = client.post("/v1/classifiers/tags/review/claim", headers=header).json()
+        none = client.post(
+            f"/v1/review/tasks/{empty['id']}/decision", json={"labels": []}, headers=header
+        )
+        assert none.json()["status"] == "done" and none.json()["final_labels"] == []
+        last = client.post("/v1/classifiers/tags/review/claim", headers=header).json()
+        both = client.post(
+            f"/v1/review/tasks/{last['id']}/decision",
+            json={"labels": ["sport"], "label": "sport"},
+            headers=header,
+        )
+        assert both.status_code == 422  # one decision at a time
+
+
+def test_the_portal_ticks_the_model_s_set_and_saves_the_ticked_boxes(
+    asked: Store, settings: Settings
+) -> None:
+    with TestClient(create_app(settings)) as client:
+        sign_in(client, "rita@example.com")
+        page = client.get("/queues/tags/next")  # follows on to the task the reviewer holds
+        assert page.status_code == 200 and 'data-sets="true"' in page.text
+        task_id = page.text.split('action="/tasks/')[1].split('"')[0]
+        with asked.session() as session:
+            task = session.get(ReviewTask, task_id)
+            suggested = decode(task.suggested_label or "")
+        assert page.text.count('type="checkbox"') == 3  # every label of the classifier
+        assert page.text.count(" checked") == len(suggested)  # the model's set, ticked
+        posted = client.post(
+            f"/tasks/{task_id}",
+            data={
+                "csrf_token": token_in(page.text),
+                "action": "labels",
+                "with:weather": "1",
+                "with:sport": "1",
+            },
+            follow_redirects=False,
+        )
+        assert posted.status_code == 303, posted.text
+        saved = client.get(posted.headers["location"])
+        assert "Saved: <strong>sport, weather</strong>" in saved.text
+    with asked.session() as session:
+        (decision,) = session.scalars(select(ReviewDecision)).all()
+        assert decision.label == encode(["sport", "weather"])
