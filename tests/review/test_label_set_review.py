@@ -4,6 +4,8 @@ sets become training data."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -191,3 +193,47 @@ def test_the_portal_ticks_the_model_s_set_and_saves_the_ticked_boxes(
     with asked.session() as session:
         (decision,) = session.scalars(select(ReviewDecision)).all()
         assert decision.label == encode(["sport", "weather"])
+
+
+def test_a_set_is_stored_in_one_form_however_it_was_written_and_shown_in_words(
+    asked: Store, settings: Settings
+) -> None:
+    """Two reviewers who tick the same labels agree, whatever order or repeats the request
+    held; a ticked box without a name saves nothing; pages show a set's names, never its
+    stored form."""
+    with asked.session() as session:
+        get_classifier(session, "tags").review_overlap = 2
+        create_user(session, "ada@example.com", PASSWORD, "admin")
+        rita, sam = _user_id(session, "rita@example.com"), _user_id(session, "sam@example.com")
+        task = claim_next(session, "tags", rita)
+        assert task is not None and claim_next(session, "tags", sam).id == task.id
+        decide(session, task.id, rita, "weather\x1fsport\x1fsport")  # unsorted, repeated
+        decide(session, task.id, sam, encode(["sport", "weather"]))
+        assert task.status == ReviewStatus.DONE and task.final_label == "sport\x1fweather"
+        other = claim_next(session, "tags", rita)
+        assert other is not None
+        decide(session, other.id, rita, encode(["finance"]))
+        assert claim_next(session, "tags", sam).id == other.id
+        decide(session, other.id, sam, encode(["finance", "weather"]))  # a conflict
+        last = claim_next(session, "tags", rita)
+        assert last is not None
+        last_id = last.id
+    with TestClient(create_app(settings)) as client:
+        sign_in(client, "rita@example.com")
+        page = client.get(f"/tasks/{last_id}")
+        refused = client.post(
+            f"/tasks/{last_id}",
+            data={"csrf_token": token_in(page.text), "action": "labels", "with:": "1"},
+            follow_redirects=False,
+        )
+        assert refused.status_code == 422 and "a ticked label has no name" in refused.text
+        mine = client.get("/queues/tags/mine").text
+        assert "sport, weather" in mine and "\x1f" not in mine
+        sign_in(client, "ada@example.com")
+        conflicts = client.get("/admin/conflicts").text
+        shown = re.sub(r'value="[^"]*"', "", conflicts)  # a button posts back the stored form
+        assert "finance, weather" in shown and "\x1f" not in shown
+    with asked.session() as session:
+        assert (
+            session.scalar(select(ReviewDecision).where(ReviewDecision.task_id == last_id)) is None
+        )

@@ -68,11 +68,11 @@ def test_a_reviewer_decides_label_sets_with_the_keyboard_alone(
         if boxes.nth(n).is_checked() != (n == 0):
             page.keyboard.press(str(n + 1))
     assert first.is_checked() and boxes.nth(1).is_checked() is False
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/tasks/**")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert page.locator("#saved").inner_text().startswith(f"Saved: {first_label}")
-    page.keyboard.press("n")  # no label applies
-    page.wait_for_url("**/tasks/**")
+    with page.expect_navigation():
+        page.keyboard.press("n")  # no label applies
     assert "Saved: none of these" in page.locator("#saved").inner_text()
     with page.expect_navigation():
         page.keyboard.press("s")

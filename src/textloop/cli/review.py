@@ -101,18 +101,26 @@ def review_tasks(
     limit: Annotated[int, typer.Option(help="How many, oldest first.")] = 20,
     as_json: JsonFlag = False,
 ) -> None:
-    """The review tasks of a classifier: id, source, status, suggested label and text."""
+    """The review tasks of a classifier: id, source, status, suggested label and text (a
+    multi-label classifier's sets as their names joined by ``|``)."""
     from textloop.review.tasks import list_tasks
+    from textloop.store.queries import get_classifier
+    from textloop.store.stored_labels import Mode, decode
 
     with invocation(ctx).store.session() as session:
+        sets = get_classifier(session, name).mode == Mode.MULTI_LABEL
+
+        def written(label: str | None) -> str | None:
+            return "|".join(decode(label)) if sets and label is not None else label
+
         tasks = [
             {
                 "id": task.id,
                 "source": task.source,
                 "status": task.status,
-                "suggested_label": task.suggested_label,
+                "suggested_label": written(task.suggested_label),
                 "reported_label": task.reported_label,
-                "final_label": task.final_label,
+                "final_label": written(task.final_label),
                 "confidence": task.confidence,
                 "text": task.text,
                 "created_at": task.created_at.isoformat(),

@@ -77,5 +77,5 @@ def single_label_only(mode: str | None, classifier: str, what: str) -> None:
     if mode == Mode.MULTI_LABEL:
         raise InvalidRequest(
             f"{what} is not available for multi-label classifier {classifier!r} yet: label sets "
-            "are classified and evaluated, not yet reviewed"
+            "have not reached this part of the loop"
         )

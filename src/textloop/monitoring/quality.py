@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from textloop.store.queries import settled_label
 from textloop.store.tables import ModelVersion, Prediction, ReviewStatus, ReviewTask, TaskSource
 
 
@@ -46,9 +47,7 @@ def version_quality(session: Session, classifier_id: int) -> list[VersionQuality
                 Prediction.model_version_id,
                 func.count(),
                 func.sum(case((done, 1), else_=0)),  # flagged labels are in doubt: not counted
-                func.sum(
-                    case((and_(done, ReviewTask.final_label == Prediction.label), 1), else_=0)
-                ),
+                func.sum(case((and_(done, settled_label() == Prediction.label), 1), else_=0)),
             )
             .join(Prediction, Prediction.id == ReviewTask.prediction_id)
             .where(

@@ -15,7 +15,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from textloop.registry.aliases import PRODUCTION, SHADOW
-from textloop.store.queries import aliased_model, get_classifier
+from textloop.store.queries import aliased_model, get_classifier, settled_label
 from textloop.store.tables import Prediction, ReviewStatus, ReviewTask, ShadowPrediction, TaskSource
 
 
@@ -44,8 +44,8 @@ def shadow_report(session: Session, name: str) -> dict[str, Any]:
     reviewed, shadow_right, production_right = session.execute(
         select(
             func.count(),
-            func.sum(case((ShadowPrediction.label == ReviewTask.final_label, 1), else_=0)),
-            func.sum(case((Prediction.label == ReviewTask.final_label, 1), else_=0)),
+            func.sum(case((ShadowPrediction.label == settled_label(), 1), else_=0)),
+            func.sum(case((Prediction.label == settled_label(), 1), else_=0)),
         )
         .select_from(ShadowPrediction)
         .join(Prediction, Prediction.id == ShadowPrediction.prediction_id)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest, NotFound
-from textloop.review.labels import require_known_label
+from textloop.review.labels import canonical_set, require_known_label
 from textloop.signals import REVIEW_DECIDED
 from textloop.store.queries import get_classifier
 from textloop.store.stored_labels import Mode, decode
@@ -133,6 +133,8 @@ def decide(session: Session, task_id: str, user_id: int, label: str | None) -> R
     task = _locked(session, task_id)
     classifier = session.get(Classifier, task.classifier_id)
     assert classifier is not None
+    if label is not NONE_FITS and label != SKIPPED:
+        label = canonical_set(classifier, label)
     if label is not NONE_FITS and label != SKIPPED:
         require_known_label(classifier, label)
     if task.status != ReviewStatus.OPEN:
@@ -244,6 +246,7 @@ def resolve_conflict(
         raise NotFound(f"no conflict {task_id!r} to resolve")
     classifier = session.get(Classifier, task.classifier_id)
     assert classifier is not None
+    label = canonical_set(classifier, label)
     if label is not NONE_FITS:
         require_known_label(classifier, label)
     task.status, task.final_label = ReviewStatus.DONE, label

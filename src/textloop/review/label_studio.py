@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from textloop.data.label_sets import single_label_only
 from textloop.data.label_studio import choice
 from textloop.review.assignments import SKIPPED
 from textloop.store.queries import get_classifier
@@ -49,6 +50,7 @@ def label_studio_tasks(
 ) -> list[dict[str, Any]]:
     """Every review task of the classifier as a Label Studio task (see the module docstring)."""
     classifier = get_classifier(session, name)
+    single_label_only(classifier.mode, name, "the Label Studio export of review tasks")
     rows = session.execute(
         select(ReviewTask, ModelVersion.version)
         .outerjoin(Prediction, Prediction.id == ReviewTask.prediction_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from textloop.errors import InvalidRequest
-from textloop.store.stored_labels import Mode, decode
+from textloop.store.stored_labels import Mode, decode, encode
 from textloop.store.tables import Classifier
 
 SHOWN_LABELS = 20
@@ -32,3 +32,15 @@ def label_list(labels: Sequence[str]) -> str:
     shown = ", ".join(sorted(labels)[:SHOWN_LABELS]) or "(none yet)"
     more = len(labels) - SHOWN_LABELS
     return f"{shown} and {more} more" if more > 0 else shown
+
+
+def canonical_set(classifier: Classifier, label: str | None) -> str | None:
+    """A multi-label classifier's decision in the one form two equal sets share (sorted, each
+    name once; the empty set is ``None``, "none of these"), or refused when a name is empty;
+    any other classifier's label as it is. Two reviewers who chose one set then agree."""
+    if classifier.mode != Mode.MULTI_LABEL or label is None:
+        return label
+    names = decode(label)
+    if any(not name.strip() for name in names):
+        raise InvalidRequest("a label name is empty", field="labels")
+    return encode(names) or None

@@ -67,8 +67,8 @@ def reviewer_stats(session: Session) -> list[ReviewerStats]:
             skips[email] += 1
             continue
         labels[email][task_id] = NONE_KEY if label is None else label
-        if suggested is not None:
-            kept[email].append(label == suggested)
+        if suggested is not None:  # a set's "none of these" keeps an empty suggestion ("")
+            kept[email].append((label or "" if task_id in sets else label) == suggested)
     kappas: dict[str, list[float]] = defaultdict(list)
     shared_count: dict[str, int] = defaultdict(int)
     for first, second in combinations(sorted(labels), 2):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from textloop.errors import InvalidRequest, NotFound, Remedy
-from textloop.store.tables import Classifier, DatasetVersion, ModelAlias, ModelVersion
+from textloop.store.tables import Classifier, DatasetVersion, ModelAlias, ModelVersion, ReviewTask
 
 CLASSIFIER_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,99}")  # fullmatch: no trailing newline
 
@@ -125,3 +125,10 @@ def resolve_model_version(
             ),
         )
     return newest
+
+
+def settled_label() -> ColumnElement[str]:
+    """In a query over review tasks: the settled label as an answer stores it, to compare with
+    one. A multi-label classifier's "none of these" is the empty set, which answers store as "";
+    a single label is never empty, so comparisons with one are unchanged."""
+    return func.coalesce(ReviewTask.final_label, "")

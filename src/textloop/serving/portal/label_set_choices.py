@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from textloop.errors import InvalidRequest
 from textloop.review.assignments import NONE_FITS
 from textloop.serving.portal.readable import readable
 from textloop.store.stored_labels import decode, encode
@@ -52,4 +53,6 @@ def chosen_set(form: Mapping[str, str]) -> str | None:
     """The set the form's ticked boxes make, as a decision stores it; no box ticked is
     ``NONE_FITS``, the empty set."""
     names = [field[len(TICKED) :] for field in form if field.startswith(TICKED)]
+    if any(not name.strip() for name in names):
+        raise InvalidRequest("a ticked label has no name", field="labels")
     return encode(names) if names else NONE_FITS

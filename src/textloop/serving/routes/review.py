@@ -69,6 +69,8 @@ def decide_review_task(
     the API has always taken); ``{"skip": true}`` is one always."""
     if body.skip:
         note(request, label=body.label, skip=True)
+    elif body.labels is not None:
+        note(request, labels=body.labels)
     else:
         note(request, label=body.label)
     reviewer = key.require_reviewer()
