@@ -233,6 +233,7 @@ def test_a_set_is_stored_in_one_form_however_it_was_written_and_shown_in_words(
         conflicts = client.get("/admin/conflicts").text
         shown = re.sub(r'value="[^"]*"', "", conflicts)  # a button posts back the stored form
         assert "finance, weather" in shown and "\x1f" not in shown
+        assert ">No label applies</button>" in shown  # the empty set, which trains
     with asked.session() as session:
         assert (
             session.scalar(select(ReviewDecision).where(ReviewDecision.task_id == last_id)) is None
