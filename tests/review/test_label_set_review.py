@@ -4,7 +4,9 @@ sets become training data."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,12 +17,13 @@ from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.continuous.merge import merge_reviewed_labels
 from textloop.data.datasets import load_splits
+from textloop.data.readers import ReadOptions, read_labelled_file
 from textloop.errors import InvalidRequest
 from textloop.models.base import ModelResources
 from textloop.predict.classify import classify
 from textloop.predict.model_cache import ModelCache
-from textloop.review.assignments import NONE_FITS, claim_next, decide
-from textloop.review.export import decisions_table
+from textloop.review.assignments import NONE_FITS, SKIPPED, claim_next, decide
+from textloop.review.export import decisions_table, export_review
 from textloop.review.set_agreement import krippendorff_alpha
 from textloop.review.stats import reviewer_stats
 from textloop.security.accounts import create_user
@@ -215,6 +218,7 @@ def test_a_set_is_stored_in_one_form_however_it_was_written_and_shown_in_words(
         decide(session, other.id, rita, encode(["finance"]))
         assert claim_next(session, "tags", sam).id == other.id
         decide(session, other.id, sam, encode(["finance", "weather"]))  # a conflict
+        other_id = other.id
         last = claim_next(session, "tags", rita)
         assert last is not None
         last_id = last.id
@@ -234,7 +238,46 @@ def test_a_set_is_stored_in_one_form_however_it_was_written_and_shown_in_words(
         shown = re.sub(r'value="[^"]*"', "", conflicts)  # a button posts back the stored form
         assert "finance, weather" in shown and "\x1f" not in shown
         assert ">No label applies</button>" in shown  # the empty set, which trains
+        settled = client.post(  # a set neither reviewer gave, ticked on the conflicts page
+            f"/admin/conflicts/{other_id}",
+            data={"csrf_token": token_in(conflicts), "action": "labels", "with:sport": "1"}
+            | {"with:finance": "1"},
+            follow_redirects=False,
+        )
+        assert settled.status_code == 303, settled.text
     with asked.session() as session:
         assert (
             session.scalar(select(ReviewDecision).where(ReviewDecision.task_id == last_id)) is None
         )
+        settled_task = session.get(ReviewTask, other_id)
+        assert settled_task is not None and settled_task.status == ReviewStatus.DONE
+        assert settled_task.final_label == encode(["finance", "sport"])
+
+
+def test_label_studio_gets_sets_as_multi_choice_answers_and_gives_them_back(
+    asked: Store, tmp_path: Path
+) -> None:
+    with asked.session() as session:
+        rita = _user_id(session, "rita@example.com")
+        chosen = {TEXTS[0]: encode(["sport", "finance"]), TEXTS[1]: SKIPPED, TEXTS[2]: None}
+        for _ in TEXTS:
+            task = claim_next(session, "tags", rita)
+            assert task is not None
+            decide(session, task.id, rita, chosen[task.text])
+        exported = export_review(session, "tags", "label-studio")
+    tasks = {task["data"]["text"]: task for task in json.loads(exported)}
+    (set_answer,) = tasks[TEXTS[0]]["annotations"][0]["result"]
+    assert set_answer["value"] == {"choices": ["finance", "sport"]}  # one multi-choice item
+    assert tasks[TEXTS[0]]["predictions"][0]["result"][0]["value"] == {
+        "choices": ["finance", "sport"]
+    }
+    assert tasks[TEXTS[2]]["predictions"][0]["result"] == []  # the model saw no label
+    (none_applies,) = tasks[TEXTS[2]]["annotations"]
+    assert (none_applies["result"], none_applies["was_cancelled"]) == ([], False)
+    path = tmp_path / "tasks.json"
+    path.write_bytes(exported)
+    table = read_labelled_file(path, options=ReadOptions(multi_label=True))
+    read_back = {row["text"]: row["label"] for row in table.to_pylist()}
+    assert read_back[TEXTS[0]] == encode(["finance", "sport"])
+    assert read_back[TEXTS[2]] == ""  # an answer that chose nothing: no label applies
+    assert TEXTS[1] not in read_back or read_back[TEXTS[1]] is None  # a skip is no answer

@@ -86,13 +86,14 @@ def _choices(annotation: dict[str, Any], source: str, place: str) -> dict[str, l
     return chosen
 
 
-def choice(item_id: str, from_name: str, to_name: str, label: str) -> dict[str, Any]:
-    """One ``result`` item choosing ``label`` in the control ``from_name`` for ``to_name``
-    (Label Studio asks for an ``id`` per item, unique among the items it imports)."""
+def choice(item_id: str, from_name: str, to_name: str, *labels: str) -> dict[str, Any]:
+    """One ``result`` item choosing ``labels`` (one, or a multi-choice set) in the control
+    ``from_name`` for ``to_name`` (Label Studio asks for an ``id`` per item, unique among the
+    items it imports)."""
     return {
         "id": item_id,
         "from_name": from_name,
         "to_name": to_name,
         "type": CHOICES,
-        "value": {CHOICES: [label]},
+        "value": {CHOICES: list(labels)},
     }

@@ -6,7 +6,10 @@ when there is one, as a choice of the ``Choices`` control ``from_name`` for the 
 ``to_name``, with the model's confidence as ``score``; ``annotations`` each reviewer's decision,
 a skip as a cancelled annotation (``was_cancelled: true``, as Label Studio records a skip); and
 ``meta`` textloop's task id, source, status and any reported label, which Label Studio keeps
-beside the data without showing it to annotators. That is the "basic Label Studio JSON format" of
+beside the data without showing it to annotators. A multi-label classifier's sets go out as
+multi-choice answers: every label of the set in one result item, the empty set ("no label
+applies") as an annotation that chose nothing, which is how Label Studio's ``choice="multiple"``
+control records them. That is the "basic Label Studio JSON format" of
 its import page (a list of tasks with ``data``, ``annotations`` and ``predictions``), and a
 project's export of such tasks is what ``textloop ingest`` reads (``data.label_studio``), with
 the same ``from_name``: the labels go out and come back unchanged.
@@ -25,10 +28,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from textloop.data.label_sets import single_label_only
 from textloop.data.label_studio import choice
 from textloop.review.assignments import SKIPPED
 from textloop.store.queries import get_classifier
+from textloop.store.stored_labels import Mode, decode
 from textloop.store.tables import ModelVersion, Prediction, ReviewDecision, ReviewTask
 
 
@@ -50,7 +53,7 @@ def label_studio_tasks(
 ) -> list[dict[str, Any]]:
     """Every review task of the classifier as a Label Studio task (see the module docstring)."""
     classifier = get_classifier(session, name)
-    single_label_only(classifier.mode, name, "the Label Studio export of review tasks")
+    choices = _Choices(names, sets=classifier.mode == Mode.MULTI_LABEL)
     rows = session.execute(
         select(ReviewTask, ModelVersion.version)
         .outerjoin(Prediction, Prediction.id == ReviewTask.prediction_id)
@@ -68,7 +71,12 @@ def label_studio_tasks(
         decisions[decision.task_id].append(decision)
     model = f"textloop {name}"
     return [
-        _task(task, decisions[task.id], model if version is None else f"{model} v{version}", names)
+        _task(
+            task,
+            decisions[task.id],
+            model if version is None else f"{model} v{version}",
+            choices,
+        )
         for task, version in rows
     ]
 
@@ -78,34 +86,54 @@ def label_studio_bytes(tasks: list[dict[str, Any]]) -> bytes:
     return json.dumps(tasks, ensure_ascii=False, indent=1).encode("utf-8")
 
 
+@dataclass(frozen=True)
+class _Choices:
+    """What a stored label chooses, under the project's names: one label, or a set's labels."""
+
+    names: LabelStudioNames
+    sets: bool
+
+    def labels(self, stored: str | None) -> tuple[str, ...]:
+        if stored is None:
+            return ()
+        return decode(stored) if self.sets else (stored,)
+
+    def of(self, item_id: str, stored: str | None) -> list[dict[str, Any]]:
+        """The ``result`` list choosing ``stored`` (none chosen: ``None``, or the empty set)."""
+        chosen = self.labels(stored)
+        if not chosen:
+            return []
+        return [choice(item_id, self.names.from_name, self.names.to_name, *chosen)]
+
+    def reported(self, stored: str) -> str | list[str]:
+        return list(self.labels(stored)) if self.sets else stored
+
+
 def _task(
-    task: ReviewTask, decisions: list[ReviewDecision], model: str, names: LabelStudioNames
+    task: ReviewTask, decisions: list[ReviewDecision], model: str, choices: _Choices
 ) -> dict[str, Any]:
     meta: dict[str, Any] = {"textloop_task": task.id, "source": task.source, "status": task.status}
     if task.reported_label is not None:
-        meta["reported_label"] = task.reported_label
-    out: dict[str, Any] = {"data": {names.data_key: task.text}, "meta": meta}
+        meta["reported_label"] = choices.reported(task.reported_label)
+    out: dict[str, Any] = {"data": {choices.names.data_key: task.text}, "meta": meta}
     if task.suggested_label is not None:
         prediction: dict[str, Any] = {
             "model_version": model,
-            "result": [_choice(f"{task.id}-p", task.suggested_label, names)],
+            "result": choices.of(f"{task.id}-p", task.suggested_label),
         }
         if task.confidence is not None:
             prediction["score"] = task.confidence
         out["predictions"] = [prediction]
     out["annotations"] = [
         {
-            # a skip is a cancelled annotation; "none of these" an annotation that chose none
+            # a skip is a cancelled annotation; "none of these" (or no label applies) an
+            # annotation that chose none
             "result": []
-            if decision.label == SKIPPED or decision.label is None
-            else [_choice(f"{task.id}-{decision.id}", decision.label, names)],
+            if decision.label == SKIPPED
+            else choices.of(f"{task.id}-{decision.id}", decision.label),
             "was_cancelled": decision.label == SKIPPED,
             "created_at": decision.created_at.isoformat(),
         }
         for decision in decisions
     ]
     return out
-
-
-def _choice(item_id: str, label: str, names: LabelStudioNames) -> dict[str, Any]:
-    return choice(item_id, names.from_name, names.to_name, label)

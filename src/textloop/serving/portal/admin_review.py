@@ -30,6 +30,7 @@ from textloop.review.assignments import COUNTED, NONE_FITS, NONE_WORD, SKIPPED, 
 from textloop.serving.audit_trail import note
 from textloop.serving.deps import SessionDep
 from textloop.serving.policy import Audit, portal
+from textloop.serving.portal.label_set_choices import chosen_set
 from textloop.serving.portal.paging import older_link, page_of
 from textloop.serving.portal.readable import named
 from textloop.serving.portal.session import Form, PortalAccount, check_csrf
@@ -47,6 +48,7 @@ router = APIRouter()
 CONFLICTS_PER_PAGE = 20
 HISTORY_ROWS = 100
 NONE_ACTION = "none"  # the "None of these" button: action=none
+SET_ACTION = "labels"  # a multi-label task's "Settle with the ticked labels": action=labels
 
 # The kinds of decision the history filters by. (NULL is neither equal nor unequal to "" in
 # SQL, so "a label" names both conditions.)
@@ -239,10 +241,13 @@ def _conflicts(session: SessionDep, tasks: Iterable[ReviewTask]) -> list[Conflic
 
 
 def _settling_label(form: dict[str, str]) -> str | None:
-    """The label the admin chose: ``NONE_FITS`` for "None of these"; a label left empty is
-    refused here, an unknown one by ``resolve_conflict``."""
+    """The label the admin chose: ``NONE_FITS`` for "None of these", the ticked set for a
+    multi-label task; a label left empty is refused here, an unknown one by
+    ``resolve_conflict``."""
     if form.get("action") == NONE_ACTION:
         return NONE_FITS
+    if form.get("action") == SET_ACTION:  # any set, the boxes a multi-label task shows
+        return chosen_set(form)
     label = (form.get("label") or form.get("other_label", "")).strip()
     if not label:
         raise InvalidRequest("choose a label, or none of these, to settle the task", field="label")
