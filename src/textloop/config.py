@@ -181,11 +181,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "cascade_max_drop", float, "0.001",
         "Where the trained model needs an encoder, a cheap n-gram model answers the texts it is "
-        "sure of first; its threshold keeps validation accuracy within this share of the full "
-        "model's (0.001: a tenth of a point). 0 turns the cascade off.",
+        "sure of first; its threshold keeps validation accuracy (micro-F1 for label sets) "
+        "within this share of the full model's (0.001: a tenth of a point). 0 turns the cascade "
+        "off.",
         flag=Flag(
             "train", "--cascade-max-drop",
-            "Accuracy the cheap first stage may cost on validation (0: no cascade).",
+            "Accuracy (micro-F1 for label sets) the cheap first stage may cost on validation "
+            "(0: no cascade).",
         ),
     ),
     Setting(

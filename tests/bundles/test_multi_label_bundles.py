@@ -12,12 +12,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from tests.corpus import label_set_rows
 from tests.processes import TEXTLOOP, environment
-from textloop.bundles.export import export_bundle, locate
+from textloop.bundles.export import check_against_bundle, export_bundle, locate
 from textloop.bundles.importing import import_bundle
+from textloop.bundles.writer import BundleWriter
 from textloop.config import Settings
 from textloop.errors import InvalidRequest
+from textloop.models import families
 from textloop.models import shared_predict as predict
+from textloop.models.ensemble import EnsembleClassifier
+from textloop.models.multi_label import MultiLabelClassifier
+from textloop.models.set_cascade import SetCascadeClassifier
 from textloop.store import Store
 from textloop.store.tables import ModelVersion
 
@@ -88,3 +94,26 @@ def test_a_bundle_comes_back_only_into_a_classifier_of_its_own_mode(
     assert (back.classifier, back.version, back.source["classifier"]) == ("tags", 2, "tags")
     again = import_bundle(both_modes, settings, single, "topics")
     assert (again.classifier, again.version) == ("topics", 2)
+
+
+def test_a_set_cascade_travels_as_one_node_answering_the_sets_the_server_does(
+    tmp_path: Path,
+) -> None:
+    """``predict.py``, and so the MLflow model that calls it, answers the first stage's set where
+    that stage is sure and the full model's elsewhere, as the served model does."""
+    rows = label_set_rows(240)
+    texts, sets = [t for t, _ in rows], [s for _, s in rows]
+    cheap = families.create("ngram", C=0.3).fit(texts[:60], sets[:60])
+    strong = families.create("ngram").fit(texts[:160], sets[:160])
+    ensemble = EnsembleClassifier.from_fitted([cheap, strong], [0.3, 0.7], "logit")
+    validation = texts[160:], sets[160:]
+    first = MultiLabelClassifier(cheap).fit(*validation)
+    full = MultiLabelClassifier(ensemble).fit(*validation)
+    model = SetCascadeClassifier(first, full, max_drop=0.1).fit(*validation)
+    tree = BundleWriter(tmp_path).node(model)
+    (tmp_path / predict.MANIFEST).write_text(json.dumps({"format": 1, "model": tree}))
+    check_against_bundle(tmp_path, model)  # what ``export`` holds a bundle to
+    unseen = [*texts[:40], *TEXTS]
+    assert 0 < model.sure(first.predict_proba(unseen)).sum() < len(unseen)
+    answers = predict.load(tmp_path).classify(unseen)
+    assert [tuple(answer["labels"]) for answer in answers] == model.predict_sets(unseen)

@@ -124,10 +124,19 @@ def test_http_and_the_client_answer_the_same_sets_as_the_cli(
     assert one["labels"] == ["weather"] and "label" not in one
 
 
-def test_what_does_not_take_label_sets_yet_says_so_and_changes_nothing(
+def test_feedback_and_corrections_over_http_open_explicit_tasks_with_the_reported_sets(
     deployed: Deployed, server: tuple[str, str]
 ) -> None:
+    from textloop.client import Client
+
     url, key = server
+    reported = httpx.post(
+        f"{url}/v1/classifiers/topics/feedback",
+        json={"text": TEXTS[1], "labels": ["weather", "sport"]},
+        headers={"x-api-key": key},
+        timeout=60,
+    )
+    assert reported.status_code == 201, reported.text
     refused = httpx.post(
         f"{url}/v1/classifiers/topics/feedback",
         json={"text": TEXTS[1], "label": "sport"},
@@ -135,10 +144,26 @@ def test_what_does_not_take_label_sets_yet_says_so_and_changes_nothing(
         timeout=60,
     )
     assert refused.status_code == 422, refused.text
-    assert "feedback is not available for multi-label classifier 'topics'" in refused.text
-    done = run_cli(deployed.env, "review", "tasks", "topics", "--status", "all", "--json")
+    assert refused.json()["error"]["message"].startswith("'topics' is multi-label: give \"labels\"")
+    fixes = f"text,label\n{TEXTS[0]},finance;sport\n{TEXTS[2]},\n".encode()
+    with Client(url, key) as client:
+        recorded = client.feedback.upload_corrections(
+            "topics", fixes, content_type="text/csv", label_separator=";"
+        )
+    assert recorded["review_tasks"] == 2
+    done = run_cli(deployed.env, "review", "tasks", "topics", "--status", "all", "--limit",
+                   "1000", "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert not any(task["source"] == "explicit" for task in json.loads(done.stdout))
+    explicit = {t["text"]: t for t in json.loads(done.stdout) if t["source"] == "explicit"}
+    assert {text: task["reported_label"] for text, task in explicit.items()} == {
+        TEXTS[1]: "sport|weather",
+        TEXTS[0]: "finance|sport",
+        TEXTS[2]: "",  # an empty cell: no label applies
+    }
+    # each text scored as a set by the production model: its own answer, as classify gives it
+    assert [explicit[text]["suggested_label"] for text in TEXTS] == [
+        "finance|sport", "weather", "",
+    ]  # fmt: skip
 
 
 def test_the_notebook_answers_a_list_of_labels_per_text(deployed: Deployed) -> None:
@@ -181,10 +206,13 @@ def test_a_batch_gives_the_set_and_every_label_s_score_on_both_engines(
     for column in ("predicted_labels", "confidence", "score:sport"):
         assert theirs.column(column).to_pylist() == table.column(column).to_pylist()
 
-    refused = run_cli(deployed.env, "batch-classify", "topics", str(source),
-                      "-o", str(tmp_path / "no.csv"), "--review-below", "0.5")  # fmt: skip
-    assert refused.returncode != 0 and "multi-label" in refused.stderr
-    assert len(refused.stderr.strip().splitlines()) == 1
+    # the rows less sure of their set than --review-below go to review, as single labels do
+    reviewed = run_cli(deployed.env, "batch-classify", "topics", str(source), "-o",
+                       str(tmp_path / "reviewed.parquet"), "--review-below", "0.5",
+                       "--review-limit", "10", "--json")  # fmt: skip
+    assert reviewed.returncode == 0, reviewed.stderr
+    unsure = [c for c in table.column("confidence").to_pylist() if c < 0.5]
+    assert json.loads(reviewed.stdout)["review_tasks"] == len(unsure)
 
 
 def test_an_exported_bundle_answers_the_same_sets(deployed: Deployed, tmp_path: Path) -> None:

@@ -45,8 +45,16 @@ from textloop.batch.run import (
     prepare,
     work_of,
 )
-from textloop.batch.scoring import CONFIDENCE, PREDICTED, Unsure, least_sure
+from textloop.batch.scoring import (
+    CONFIDENCE,
+    LABEL_SEPARATOR,
+    PREDICTED,
+    PREDICTED_SET,
+    Unsure,
+    least_sure,
+)
 from textloop.config import Settings
+from textloop.data.label_sets import Mode, encode
 from textloop.errors import Conflict, DataError, InvalidRequest, NotFound
 from textloop.jobs.lease import expect_progress, progressed
 from textloop.jobs.queue import enqueue
@@ -269,7 +277,7 @@ def run_batch_job(
         share(settings, batch_id, "output", request.output)
     summary = _summary(prepared, recorded, expected_hash, counted, indexes)
     summary.seconds = spent + time.monotonic() - began
-    unsure = _unsure(parts, indexes, request) if request.review_below is not None else []
+    unsure = _unsure(parts, indexes, prepared) if request.review_below is not None else []
 
     def mark_done(session: Session) -> None:
         batch = find(session, batch_id)
@@ -396,27 +404,36 @@ def _summary(
     )
 
 
-def _unsure(parts: Parts, indexes: range, request: BatchRequest) -> list[Unsure]:
-    """The least confident rows below the threshold, read back from the written parts."""
+def _unsure(parts: Parts, indexes: range, prepared: Prepared) -> list[Unsure]:
+    """The least confident rows below the threshold, read back from the written parts (a
+    multi-label row's set, by the confidence in the whole set, as the scorer hands it over)."""
+    request = prepared.request
     assert request.review_below is not None
+    sets = prepared.mode == Mode.MULTI_LABEL
+    answer = PREDICTED_SET if sets else PREDICTED
     found: list[Unsure] = []
     for index in indexes:
-        table = pq.read_table(
-            parts.path(index), columns=[request.text_column, PREDICTED, CONFIDENCE]
-        )
+        table = pq.read_table(parts.path(index), columns=[request.text_column, answer, CONFIDENCE])
         below = pc.fill_null(pc.less(table.column(CONFIDENCE), request.review_below), False)
         for row in pc.indices_nonzero(below).to_pylist():
+            label = str(table.column(answer)[row].as_py())
             found.append(
                 Unsure(
                     float(table.column(CONFIDENCE)[row].as_py()),
                     index,
                     row,
                     str(table.column(request.text_column)[row].as_py()),
-                    str(table.column(PREDICTED)[row].as_py()),
+                    _stored_set(label) if sets else label,
                 )
             )
         found = least_sure(found, request.review_limit)
     return found
+
+
+def _stored_set(cell: str) -> str:
+    """A ``predicted_labels`` cell (the names joined by ``|``, empty for none) as a task
+    stores the set."""
+    return encode(cell.split(LABEL_SEPARATOR)) if cell else ""
 
 
 def list_jobs(

@@ -5,7 +5,8 @@ input and its columns, the model behind the alias), so bad input writes nothing.
 whichever ``engines`` has under the request's name, run with options of its own type. The model
 version is pinned when the batch starts: a deploy meanwhile changes nothing in its output. At the
 end the least confident rows below ``review_below`` become review tasks and the lineage records
-the input (with its content hash), the model version and the output.
+the input (with its content hash), the model version and the output. A multi-label row's
+confidence is that in its whole set, and its task suggests the set, as serving's does.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class Prepared:
     plan: Plan
     deployment: Deployment
     format: str
+    mode: str = Mode.SINGLE_LABEL  # the classifier's: which columns the output has
 
 
 @dataclass
@@ -161,15 +163,9 @@ def prepare(
         mode = classifier.mode if classifier else Mode.SINGLE_LABEL
         version = session.get(ModelVersion, deployment.version_id)
         labels = list(version.labels) if version else []  # the pinned model's: its score columns
-    if request.review_below is not None and mode == Mode.MULTI_LABEL:
-        raise InvalidRequest(
-            f"{request.classifier!r} is multi-label, and label sets are not sent to review "
-            "from a batch yet; leave out review_below",
-            field="review_below",
-        )
     columns = batch_plan.source.columns
     check_columns(columns, request.text_column, request.id_column, request.top_k, mode, labels)
-    return Prepared(request, batch_plan, deployment, file_format)
+    return Prepared(request, batch_plan, deployment, file_format, mode)
 
 
 def options_of(request: BatchRequest, settings: Settings) -> Any:

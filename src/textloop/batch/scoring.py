@@ -85,7 +85,7 @@ class Unsure:
     chunk: int
     row: int
     text: str
-    label: str
+    label: str  # a multi-label row's: its set in the stored form (``label_sets.encode``)
 
 
 @dataclass
@@ -120,8 +120,9 @@ class ChunkScorer:
             else np.zeros((0, len(classes)))
         )
         if is_multi_label(self.model):
-            out = self._label_sets(table, probabilities, good, errors)
-            return ChunkResult(index, out, table.num_rows, table.num_rows - len(good), [])
+            out, answered, sure = self._label_sets(table, probabilities, good, errors)
+            unsure = self._unsure(index, texts, answered, sure)
+            return ChunkResult(index, out, table.num_rows, table.num_rows - len(good), unsure)
         k = min(self.top_k, len(classes))
         ranked = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
         n = table.num_rows
@@ -158,16 +159,17 @@ class ChunkScorer:
         probabilities: np.ndarray,
         good: list[int],
         errors: list[str | None],
-    ) -> pa.Table:
-        """A multi-label model's columns: the set, the confidence in it, every label's score.
-        Its doubtful rows are not sent to review (``check_request`` refuses review_below)."""
+    ) -> tuple[pa.Table, list[str | None], list[float | None]]:
+        """A multi-label model's columns: the set, the confidence in it, every label's score;
+        and each row's set in its stored form with that confidence, for review."""
         n, classes = table.num_rows, list(self.model.classes_)
         answered: list[str | None] = [None] * n
+        stored: list[str | None] = [None] * n
         confidence: list[float | None] = [None] * n
         scores = np.full((n, len(classes)), np.nan)
         for item, row in zip(scored(self.model, probabilities), good, strict=True):
             answered[row] = LABEL_SEPARATOR.join(item.labels or ())
-            confidence[row] = item.confidence
+            stored[row], confidence[row] = item.label, item.confidence
         scores[good] = probabilities
         columns: dict[str, pa.Array] = {
             PREDICTED_SET: pa.array(answered, pa.string()),
@@ -182,7 +184,7 @@ class ChunkScorer:
         out = table
         for name, values in columns.items():
             out = out.append_column(name, values)
-        return out
+        return out, stored, confidence
 
     def _unsure(
         self,

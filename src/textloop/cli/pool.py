@@ -87,15 +87,23 @@ def pool_sample(
 ) -> None:
     """Turn the N most useful pool texts into review tasks, chosen by the production model."""
     from textloop.review.pool import sample_pool
+    from textloop.store.queries import get_classifier
+    from textloop.store.stored_labels import Mode, decode
 
     run = invocation(ctx)
     tasks = sample_pool(run.store, run.models, name, n, strategy, seed)
     audit_command(ctx, run.store, name, tasks=len(tasks), strategy=strategy)
+    with run.store.session() as session:
+        sets = get_classifier(session, name).mode == Mode.MULTI_LABEL
+
+    def written(label: str | None) -> str | None:  # a set as its names joined by "|"
+        return "|".join(decode(label)) if sets and label is not None else label
+
     chosen: list[dict[str, Any]] = [
         {
             "task": t.id,
             "text": t.text,
-            "suggested_label": t.suggested_label,
+            "suggested_label": written(t.suggested_label),
             "confidence": t.confidence,
         }
         for t in tasks
@@ -105,8 +113,9 @@ def pool_sample(
         return
     out.print(f"Sent {len(chosen):,} pool texts of {name} to review ({strategy})", highlight=False)
     for item in chosen[:10]:
+        sure = "  -  " if item["confidence"] is None else f"{item['confidence']:.2f}"  # random
         out.print(
-            f"  {item['confidence']:.2f} {item['suggested_label']}: {item['text'][:70]}",
+            f"  {sure} {item['suggested_label'] or '(none)'}: {item['text'][:70]}",
             highlight=False,
             markup=False,
         )

@@ -19,6 +19,7 @@ import typer
 from textloop.cli.audit import audit_command
 from textloop.cli.context import JsonFlag, invocation
 from textloop.cli.output import emit_json, err, out
+from textloop.cli.reading import LabelSeparator
 from textloop.errors import InvalidRequest
 
 BINARY_FORMATS = ("parquet",)
@@ -73,14 +74,22 @@ def corrections(
     file: Annotated[
         Path, typer.Argument(help="CSV, TSV, JSONL or Parquet: label and text or prediction_id.")
     ],
+    label_separator: LabelSeparator = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Record a file of corrections as explicit feedback (each row opens a review task); the
-    same file sent again records nothing."""
+    same file sent again records nothing. A multi-label classifier's label cell holds a set
+    (``card|refund``; an empty cell: no label applies)."""
     from textloop.review.corrections import record_corrections
 
     run = invocation(ctx)
-    answer = record_corrections(run.store, run.models, name, file.expanduser().absolute())
+    answer = record_corrections(
+        run.store,
+        run.models,
+        name,
+        file.expanduser().absolute(),
+        label_separator=label_separator,
+    )
     if as_json:
         emit_json(answer)
         return
@@ -119,7 +128,7 @@ def review_tasks(
                 "source": task.source,
                 "status": task.status,
                 "suggested_label": written(task.suggested_label),
-                "reported_label": task.reported_label,
+                "reported_label": written(task.reported_label),
                 "final_label": written(task.final_label),
                 "confidence": task.confidence,
                 "text": task.text,

@@ -193,8 +193,9 @@ def print_cascade(report: Any) -> None:
         f"{chosen['threshold']:.3f}"
     )
     if tested:
+        metric = "micro_f1" if "micro_f1" in tested else "accuracy"  # label sets: micro-F1
         line += (
-            f": {tested['answered_early']:.1%} of test texts, accuracy {tested['accuracy']:.4f} "
-            f"({tested['accuracy_without']:.4f} without)"
+            f": {tested['answered_early']:.1%} of test texts, {metric.replace('_f1', '-F1')} "
+            f"{tested[metric]:.4f} ({tested[metric + '_without']:.4f} without)"
         )
     out.print(line, highlight=False)

@@ -50,6 +50,7 @@ class ReviewTask(TypedDict):
     created_at: str
     suggested_labels: list[str] | None  # a multi-label classifier's: the model's set
     final_labels: list[str] | None  # ... and the settled one ([]: no label applies)
+    reported_labels: list[str] | None  # ... and the user's (feedback; None: none given)
 
 
 class Classifier(TypedDict):

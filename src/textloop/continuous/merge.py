@@ -10,7 +10,7 @@ every version is measured against the same test rows with the same labels and bl
 like with like. A new text joins train or validation by its hash, never test. The one way to
 change a test row is to say so: ingest a corrected file with a ``--split-column``. Merged tasks
 remember the version. A multi-label classifier's reviewed sets merge alike (a task settled on
-"none of these" is the empty set), without the label-noise check, which judges single labels.
+"none of these" is the empty set), after the same check, which judges a set label by label.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 
 from textloop.config import Settings
 from textloop.data.datasets import StaleBase
-from textloop.data.label_sets import Mode
 from textloop.data.readers import EXTRA_PREFIX
 from textloop.data.splits import assign_split, normalize_text, text_hash
 from textloop.errors import Conflict
@@ -61,12 +60,7 @@ def merge_reviewed_labels(
     """Lay the reviewed labels over the newest version and store the result as the next one.
     Should a version arrive meanwhile (an upload), the merge is made again over it, so that
     its rows are never left out."""
-    with store.session() as session:
-        label_sets = get_classifier(session, name).mode == Mode.MULTI_LABEL
-    # label sets are not checked for noise yet: each label would need its own check
-    flagged = (
-        0 if label_sets else len(check_reviewed_labels(store, name, resources=resources).flagged)
-    )
+    flagged = len(check_reviewed_labels(store, name, resources=resources).flagged)
     for _ in range(MERGE_ATTEMPTS):
         with store.session() as session:
             classifier = get_classifier(session, name)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from textloop.errors import DataError, InvalidRequest, Remedy
-from textloop.store.stored_labels import STORED_SEPARATOR, LabelSet, Mode, decode, label_set
+from textloop.errors import DataError, Remedy
+from textloop.store.stored_labels import STORED_SEPARATOR, LabelSet, decode, label_set
+from textloop.store.stored_labels import Mode as Mode  # the store's, named here as well
 from textloop.store.stored_labels import encode as encode  # the store's, named here as well
 
 DEFAULT_SEPARATOR = "|"
@@ -69,13 +70,3 @@ def names_of(stored: Iterable[str]) -> list[str]:
     """The distinct label names that stored sets use, sorted: a multi-label classifier's
     ``labels``."""
     return sorted({name for labels in stored for name in decode(labels)})
-
-
-def single_label_only(mode: str | None, classifier: str, what: str) -> None:
-    """Refuse ``what`` (a part of the loop that does not handle label sets yet) for a
-    multi-label classifier, rather than treat its sets as single labels."""
-    if mode == Mode.MULTI_LABEL:
-        raise InvalidRequest(
-            f"{what} is not available for multi-label classifier {classifier!r} yet: label sets "
-            "have not reached this part of the loop"
-        )

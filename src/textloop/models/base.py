@@ -145,7 +145,8 @@ def _import_builtins() -> None:
     import textloop.models.ensemble
     import textloop.models.finetuned
     import textloop.models.multi_label
-    import textloop.models.ngram  # noqa: F401
+    import textloop.models.ngram
+    import textloop.models.set_cascade  # noqa: F401
 
 
 def fit_model(

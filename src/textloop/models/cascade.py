@@ -186,17 +186,25 @@ def choose_threshold(
     confidence = first.max(axis=1)
     order = np.argsort(-confidence, kind="stable")
     change = np.cumsum(first_right[order].astype(int) - full_right[order].astype(int))
-    allowed = -max_drop * len(labels) - 1e-9
+    return lowest_within(confidence[order], change >= -max_drop * len(labels) - 1e-9)
+
+
+def lowest_within(descending: np.ndarray, within: np.ndarray) -> float:
+    """The lowest of the ``descending`` confidences down to which answering every text early
+    stays ``within`` the budget (``within[k]``: the first ``k + 1`` texts answered early do);
+    ``NEVER`` when none does."""
+    if not len(descending):
+        return NEVER
     # a threshold can only fall between distinct confidences: the last text of each run of ties
-    distinct = np.append(confidence[order][1:] != confidence[order][:-1], True)
-    ok = np.flatnonzero((change >= allowed) & distinct)
+    distinct = np.append(descending[1:] != descending[:-1], True)
+    ok = np.flatnonzero(within & distinct)
     if not len(ok):
         return NEVER
     # conservative: stop before the first prefix over the budget, rather than trust a later
     # run of luck on a few rows to make up for it
-    bad = np.flatnonzero((change < allowed) & distinct)
+    bad = np.flatnonzero(~within & distinct)
     if len(bad):
         ok = ok[ok < bad[0]]
         if not len(ok):
             return NEVER
-    return float(confidence[order][ok[-1]])
+    return float(descending[ok[-1]])

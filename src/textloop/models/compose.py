@@ -9,8 +9,9 @@ at so few labels (``FEW_LABELS_PRIOR``) is taken, without an ensemble whose weig
 to noise. The winner's confidence is calibrated on validation by temperature scaling. Where the
 winner is not itself cheap and a cheap candidate was fitted too (a family tagged ``first_stage``:
 the n-gram model, alone or inside the ensemble), the cheap one answers first in a ``cascade`` whose
-threshold keeps validation accuracy within ``cascade_max_drop`` of the winner's. Every choice is
-made on validation rows only.
+threshold keeps validation accuracy within ``cascade_max_drop`` of the winner's (for label sets,
+a ``set-cascade`` that keeps micro-F1 so: ``set_composition``). Every choice is made on validation
+rows only.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from textloop.models.headline import headline
 from textloop.models.label_heads import are_label_sets, label_names
 from textloop.models.multi_label import MultiLabelClassifier
 from textloop.models.selection import weighted_ensemble
+from textloop.models.set_cascade import SetCascadeClassifier
 from textloop.models.set_composition import (
     calibration_report,
     candidates_of_sets,
+    cascaded_sets,
     score_sets,
     too_few_to_choose_sets,
 )
@@ -51,6 +54,7 @@ WRAPPED = {
     "calibrated": "model",
     "cascade": "full",
     "multi-label": "model",
+    "set-cascade": "full",
 }  # wrapper family → its inner model
 
 
@@ -114,7 +118,7 @@ def compose_sets(
     cascade_max_drop: float = 0.0,
 ) -> Composition:
     """``compose`` for label sets; the saved model is always a ``multi-label`` wrapper, whose
-    thresholds are 0.5 where there was nothing to choose them on."""
+    thresholds are 0.5 where there was nothing to choose them on, or their ``set-cascade``."""
     if not texts:
         first = next(iter(fitted))
         return Composition(MultiLabelClassifier.untuned(fitted[first]), first, {})
@@ -133,7 +137,9 @@ def compose_sets(
         fit_reports=fit_reports(fitted, scores),
     )
     if cascade_max_drop > 0:
-        composed.cascade = {"used": False, "why": "a multi-label model is not cascaded yet"}
+        composed.model, composed.cascade = cascaded_sets(
+            wrapped, winner, texts, label_sets, cascade_max_drop
+        )
     return composed
 
 
@@ -167,6 +173,9 @@ def _refitted(
     resources: ModelResources,
     unlabelled: Sequence[str],
 ) -> Any:
+    if isinstance(node, SetCascadeClassifier):  # before its base, ``multi-label``
+        first, full = again(node.first), again(node.full)
+        return SetCascadeClassifier.joined(first, full, node.max_drop, node.threshold_)
     if isinstance(node, MultiLabelClassifier):
         return MultiLabelClassifier.refitted(again(node.model), node)
     if isinstance(node, CalibratedClassifier):

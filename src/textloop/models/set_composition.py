@@ -5,8 +5,10 @@ is calibrated per label and given its per-label thresholds there (``multi_label`
 micro-F1, with macro-F1 to break ties; with several candidates, their weighted ensemble (log-odds
 pooled per label, weights by calibrated log-loss) joins them. A validation split too small to tell
 candidates apart (fewer than ``MIN_VALIDATION_PER_LABEL`` texts per label) takes the first
-candidate the few-labels prior knows. There is no cascade yet: its first stage would need a rule
-for being sure of a whole set.
+candidate the few-labels prior knows. Where the winner is not itself cheap and the n-gram
+candidate was fitted too, that candidate, calibrated and thresholded on its own, answers first in a
+``set-cascade`` whose threshold on its confidence in a whole set keeps validation micro-F1 within
+``cascade_max_drop`` of the winner's.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from textloop.models.headline import headline_sets
 from textloop.models.label_heads import indicators
 from textloop.models.multi_label import MultiLabelClassifier, fit_platt, platt
 from textloop.models.selection import weight_grid
+from textloop.models.set_cascade import SetCascadeClassifier
 from textloop.models.shared_predict import EPSILON, align, pool
+from textloop.models.tags import tags_of
 
 ENSEMBLE = "ensemble"
 LabelSets = Sequence[tuple[str, ...]]
@@ -81,3 +85,33 @@ def calibration_report(model: MultiLabelClassifier) -> dict[str, Any]:
         "method": "platt per label",
         "thresholds": {label: round(value, 4) for label, value in model.thresholds().items()},
     }
+
+
+def cascaded_sets(
+    wrapped: dict[str, MultiLabelClassifier],
+    winner: str,
+    texts: list[str],
+    label_sets: LabelSets,
+    max_drop: float,
+) -> tuple[MultiLabelClassifier, dict[str, Any]]:
+    """The ``winner`` behind the cheap candidate in a ``set-cascade``, with what the cascade
+    does on validation; the winner itself where it is cheap already, no cheap candidate was
+    fitted, or the cheap one would answer nothing early."""
+    full = wrapped[winner]
+    cheap = [name for name, model in wrapped.items() if tags_of(model.model).first_stage]
+    if tags_of(full.model).first_stage or not cheap:
+        return full, {}
+    cascade = SetCascadeClassifier(wrapped[cheap[0]], full, max_drop).fit(texts, label_sets)
+    early, late = cascade.both(texts)
+    share = float(cascade.sure(early).mean())
+    truth = indicators(label_sets, cascade.classes_)
+    report = {
+        "first": cheap[0],
+        "threshold": round(cascade.threshold_, 4),
+        "answered_early": round(share, 4),
+        "validation_micro_f1": {
+            name: round(headline_sets(truth, answered >= cascade.thresholds_)["micro_f1"], 4)
+            for name, answered in (("cascade", cascade.combine(early, late)), ("full", late))
+        },
+    }
+    return (cascade, report) if share > 0 else (full, {**report, "used": False})

@@ -19,8 +19,10 @@ write a bundle whose answers here differ from the model's.
 
 Node kinds: ``ngram`` (TF-IDF over word and character n-grams and a linear layer), ``embedding``
 (a sentence encoder in ONNX and a linear head), ``prior`` (fixed probabilities), ``calibrated``
-(a temperature over another node), ``ensemble`` (weighted pooling of members) and ``cascade``
-(a first node answers where it is sure enough, the full node the rest).
+(a temperature over another node), ``ensemble`` (weighted pooling of members), ``cascade``
+(a first node answers where it is sure enough, the full node the rest), ``multi-label`` (each
+label calibrated and decided at its own threshold) and ``set-cascade`` (the cascade of two
+``multi-label`` nodes, sure of a whole label set).
 """
 
 from __future__ import annotations
@@ -427,8 +429,53 @@ class MultiLabel:
         ]
 
 
+class SetCascade(MultiLabel):
+    """Two ``multi-label`` nodes: the first answers the texts whose whole set it is sure enough
+    of, the full node the rest; answered at the full node's thresholds."""
+
+    def __init__(self, bundle: Bundle, node: dict[str, Any]) -> None:
+        self.first = bundle._build(node["first"])
+        self.full = bundle._build(node["full"])
+        self.threshold = float(node["threshold"])
+        self.classes = list(node["classes"])
+        self.thresholds = self.full.thresholds
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        answers, sure = early_answers(
+            self.first.predict_proba(texts), self.first.thresholds, self.thresholds, self.threshold
+        )
+        rest = np.flatnonzero(~sure)
+        if len(rest):
+            answers[rest] = self.full.predict_proba([texts[int(i)] for i in rest])
+        return answers
+
+
+def early_answers(
+    first: np.ndarray, first_thresholds: np.ndarray, thresholds: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A set cascade's first stage: which texts it answers (its confidence in their whole set
+    reaches ``threshold``), and its probabilities carried onto the full stage's ``thresholds``
+    (``carried``), so that they decide the same set there."""
+    sure = set_confidence(first, first_thresholds) >= threshold
+    return carried(first, first_thresholds, thresholds), np.asarray(sure)
+
+
+def carried(probabilities: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Each column moved by the increasing piecewise-linear map that sends 0, ``source`` and 1
+    to 0, ``target`` and 1: a probability reaching its label's ``source`` threshold reaches the
+    ``target`` one after, and only then. It moves a probability by at most the distance of the
+    two thresholds, at the threshold itself, and less the nearer it lies to 0 or 1."""
+    source, target = np.asarray(source, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    low = np.divide(target, source, out=np.ones_like(source), where=source > 0)
+    high = np.divide(1.0 - target, 1.0 - source, out=np.zeros_like(source), where=source < 1)
+    below = np.minimum(probabilities * low, np.nextafter(target, 0.0))  # stays under
+    above = np.minimum(target + (probabilities - source) * high, 1.0)
+    return np.asarray(np.where(probabilities >= source, above, below))
+
+
 KINDS: dict[str, Callable[[Bundle, dict[str, Any]], Any]] = {
     "multi-label": MultiLabel,
+    "set-cascade": SetCascade,
     "ngram": Ngram,
     "embedding": Embedding,
     "prior": Prior,

@@ -5,14 +5,16 @@ Every row is checked before anything is written (a label the classifier does not
 prediction that does not exist, an empty or over-long text refuse the file, naming its row);
 texts without a prediction are scored outside any transaction, all in one model call per chunk;
 then every row is written in one transaction. A file is named by the hash of its bytes, like a
-dataset upload: sending the same file again records nothing and answers what the first did. A
-multi-label classifier's corrections would be label sets, not handled yet: they are refused
-before the file is read.
+dataset upload: sending the same file again records nothing and answers what the first did.
+
+A multi-label classifier's label cell holds a set (``correction_labels``: ``a|b``, a list, or an
+empty cell for "no label applies", stored as the empty set ``""``); each of its names must be a
+label the classifier knows. A single-label classifier's empty cell is still "no label", refused.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +22,21 @@ from sqlalchemy import select
 
 from textloop.batch.run import input_hash
 from textloop.batch.sources import plan, read_chunks
-from textloop.data.label_sets import single_label_only
+from textloop.data.label_sets import check_separator
 from textloop.data.row_limits import too_long
-from textloop.data.values import NotText, value_text
 from textloop.errors import DataError, InvalidRequest
 from textloop.metadata.recorder import content_uri, find_artifact, record_artifact
 from textloop.predict.deployment import Deployment, find_deployment
 from textloop.predict.model_cache import ModelCache
-from textloop.predict.outcome import Scored, to_scored, top_scores
+from textloop.predict.outcome import Scored, scored
 from textloop.predict.predictor import DIRECT, Predictor
 from textloop.registry.aliases import PRODUCTION
-from textloop.review.feedback import write_feedback
+from textloop.review.correction_labels import ONE_LABEL, LabelCells, cell_text
+from textloop.review.feedback import task_scores, write_feedback
 from textloop.review.labels import require_known_label
-from textloop.review.pool import TOP_SCORES
 from textloop.store.database import Store
 from textloop.store.queries import aliased_model, get_classifier
+from textloop.store.stored_labels import Mode
 from textloop.store.tables import Prediction
 
 ARTIFACT = "corrections"
@@ -45,15 +47,19 @@ SCORED_AT_ONCE = 64  # texts per model call, so classify requests are not held u
 @dataclass(frozen=True)
 class Correction:
     row: int  # 1-based, as the file's reader counts data rows
-    label: str
+    label: str  # a multi-label classifier's: a stored set ("": no label applies)
     text: str | None
     prediction_id: str | None
 
 
-def read_corrections(path: Path, source: str | None = None) -> list[Correction]:
-    """The file's rows; ``DataError`` naming the first that is not a correction."""
+def read_corrections(
+    path: Path, source: str | None = None, cells: LabelCells = ONE_LABEL
+) -> list[Correction]:
+    """The file's rows, their labels read by ``cells``; ``DataError`` naming the first that is
+    not a correction."""
     shown = source or path.name
     planned = plan(path)
+    cells = replace(cells, json_arrays=planned.source.format == "jsonl")
     columns = set(planned.source.columns)
     if "label" not in columns or not columns & {"text", "prediction_id"}:
         found = ", ".join(planned.source.columns)
@@ -67,34 +73,27 @@ def read_corrections(path: Path, source: str | None = None) -> list[Correction]:
     for _, table, errors in read_chunks(planned.source, planned.chunks):
         for values, error in zip(table.to_pylist(), errors, strict=True):
             number = len(rows) + 1
-            label = _text(values.get("label")).strip()
-            text = _text(values.get("text")) or None
-            prediction_id = _text(values.get("prediction_id")).strip() or None
-            problem = error or _problem(label, text, prediction_id)
+            where = f"{shown}: row {number}"
+            if error is not None:
+                raise DataError(f"{where}: {error}")
+            label = cells.read(values.get("label"), where)
+            text = cell_text(values.get("text")) or None
+            prediction_id = cell_text(values.get("prediction_id")).strip() or None
+            problem = _problem(label, text, prediction_id, cells.sets)
             if problem is not None:
-                raise DataError(f"{shown}: row {number}: {problem}")
+                raise DataError(f"{where}: {problem}")
             rows.append(Correction(number, label, text, prediction_id))
     return rows
 
 
-def _text(value: object) -> str:
-    """A cell as text: a typed Parquet value (an int label, say) as it would be written."""
-    if value is None:
-        return ""
-    try:
-        return value_text(value) or ""
-    except NotText:
-        return ""
-
-
-def _problem(label: str, text: str | None, prediction_id: str | None) -> str | None:
-    if not label:
+def _problem(label: str, text: str | None, prediction_id: str | None, sets: bool) -> str | None:
+    if not label and not sets:  # a set's empty cell is the empty set: no label applies
         return "no label"
     if (text is None) == (prediction_id is None):
         return "give either a text or a prediction_id"
     if text is not None and not text.strip():
         return "empty text"
-    return too_long(text, label)
+    return too_long(text, label, label_set=sets)
 
 
 def record_corrections(
@@ -105,9 +104,11 @@ def record_corrections(
     api_key_id: int | None = None,
     predictor: Predictor = DIRECT,
     source: str | None = None,
+    label_separator: str | None = None,
 ) -> dict[str, Any]:
     """Record every correction of the file at ``path`` once; the answer says what it made.
-    ``source`` names the file in errors (an upload's temporary name means nothing)."""
+    ``source`` names the file in errors (an upload's temporary name means nothing);
+    ``label_separator`` joins a multi-label classifier's names in a cell (default ``|``)."""
     shown = source or path.name
     if not path.is_file():
         raise DataError(f"{shown}: no such file")
@@ -115,11 +116,11 @@ def record_corrections(
     uri = content_uri(name, ARTIFACT, hashed)
     with store.session() as session:
         classifier = get_classifier(session, name)
-        single_label_only(classifier.mode, name, "importing corrections")
+        cells = _cells(classifier.mode, name, label_separator)
         earlier = find_artifact(session, uri)
         if earlier is not None:
             return {**earlier.properties, "created": False}
-    rows = read_corrections(path, shown)
+    rows = read_corrections(path, shown, cells)
     deployment: Deployment | None = None
     with store.session() as session:
         classifier = get_classifier(session, name)
@@ -139,14 +140,14 @@ def record_corrections(
             deployment = find_deployment(session, name)
         classifier_id = classifier.id
     bare = [row for row in rows if row.prediction_id is None]
-    scored: dict[int, Scored] = {}
+    answers: dict[int, Scored] = {}
     if deployment is not None and bare:
         model = models.get(deployment.version_id, deployment.artifact_uri)
         for start in range(0, len(bare), SCORED_AT_ONCE):  # the server's batcher is shared
             part = bare[start : start + SCORED_AT_ONCE]
             probabilities = predictor.predict(model, [row.text or "" for row in part])
-            for row, item in zip(part, to_scored(probabilities, model.classes_), strict=True):
-                scored[row.row] = item
+            for row, item in zip(part, scored(model, probabilities), strict=True):
+                answers[row.row] = item
     tasks: set[str] = set()
     with store.session() as session:
         earlier = find_artifact(session, uri)  # the same file, sent again meanwhile
@@ -160,9 +161,9 @@ def record_corrections(
                 text, suggested, confidence = predictions[row.prediction_id]
             else:
                 text = row.text or ""
-                if (found := scored.get(row.row)) is not None:
+                if (found := answers.get(row.row)) is not None:
                     suggested, confidence = found.label, found.confidence
-                    scores = top_scores(found.scores, TOP_SCORES)
+                    scores = task_scores(found)
             receipt = write_feedback(
                 session, classifier_id, row.prediction_id, text, row.label, api_key_id,
                 suggested, confidence, scores,
@@ -175,6 +176,20 @@ def record_corrections(
         }
         record_artifact(session, classifier_id, ARTIFACT, uri, hashed, answer)
     return {**answer, "created": True}
+
+
+def _cells(mode: str, name: str, separator: str | None) -> LabelCells:
+    """How the classifier's label cells read: sets for a multi-label one, joined by
+    ``separator``, which a single-label classifier refuses (its cell is one label)."""
+    if separator is None:
+        return LabelCells(sets=mode == Mode.MULTI_LABEL)
+    if mode != Mode.MULTI_LABEL:
+        raise InvalidRequest(
+            f"a label separator applies to label sets only; {name!r} is single-label",
+            field="label_separator",
+        )
+    check_separator(separator)
+    return LabelCells(sets=True, separator=separator)
 
 
 def _predictions(

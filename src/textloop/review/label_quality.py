@@ -5,6 +5,8 @@ threshold is the mean probability the model gives that class on the texts labell
 text is suspect when some other class reaches its own threshold and beats the given label: the
 off-diagonal of the "confident joint" (Northcutt et al., 2021). Suspects are ranked by how far
 the other class wins. Reviewed labels that look wrong go to a second review instead of training.
+A multi-label classifier's sets are judged label by label (``set_label_quality``) and go to a
+second review alike, suggesting the set with its suspect labels flipped.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from textloop.data.datasets import load_splits
-from textloop.data.label_sets import single_label_only
 from textloop.models.base import ModelResources, families
+from textloop.review.set_label_quality import likely_set_errors, out_of_fold_set_probabilities
 from textloop.review.tasks import unmerged_reviewed
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier, latest_dataset_version
+from textloop.store.stored_labels import Mode, decode, encode
 from textloop.store.tables import ReviewStatus, ReviewTask, TaskSource
 
 FOLDS = 5
@@ -31,7 +34,7 @@ FOLDS = 5
 @dataclass(frozen=True)
 class Suspect:
     index: int
-    given: str
+    given: str  # stored form: a multi-label classifier's set as ``stored_labels.encode`` holds it
     likely: str
     margin: float  # probability of ``likely`` minus that of ``given``, out of fold
 
@@ -85,6 +88,27 @@ def likely_label_errors(
     return sorted(suspects, key=lambda s: -s.margin)
 
 
+def suspect_labels(
+    texts: list[str], labels: list[str], family: str, resources: ModelResources | None
+) -> list[Suspect]:
+    probabilities, classes = out_of_fold_probabilities(texts, labels, family, resources=resources)
+    return likely_label_errors(probabilities, labels, classes)
+
+
+def suspect_sets(
+    texts: list[str], labels: list[str], family: str, resources: ModelResources | None
+) -> list[Suspect]:
+    """``suspect_labels`` for stored label sets: judged label by label, named in stored form."""
+    label_sets = [decode(label) for label in labels]
+    probabilities, classes = out_of_fold_set_probabilities(
+        texts, label_sets, family, FOLDS, resources
+    )
+    return [
+        Suspect(s.index, encode(s.given), encode(s.likely), s.margin)
+        for s in likely_set_errors(probabilities, label_sets, classes)
+    ]
+
+
 @dataclass(frozen=True)
 class CheckResult:
     checked: int
@@ -102,7 +126,7 @@ def check_reviewed_labels(
     """
     with store.session() as session:
         classifier = get_classifier(session, name)
-        single_label_only(classifier.mode, name, "the label-quality check")
+        sets = classifier.mode == Mode.MULTI_LABEL
         classifier_id = classifier.id
         reviewed = [
             (task.id, task.text, task.final_label or "")
@@ -119,10 +143,8 @@ def check_reviewed_labels(
         split_texts, split_labels = splits.get(split, ([], []))
         texts += split_texts
         labels += split_labels
-    probabilities, classes = out_of_fold_probabilities(texts, labels, family, resources=resources)
-    suspects = [
-        s for s in likely_label_errors(probabilities, labels, classes) if s.index < len(reviewed)
-    ]
+    find = suspect_sets if sets else suspect_labels
+    suspects = [s for s in find(texts, labels, family, resources) if s.index < len(reviewed)]
     flagged = []
     with store.session() as session:
         for suspect in suspects:

@@ -3,9 +3,15 @@
 Sampling streams the pool's unsampled texts through the production model in chunks, keeping a
 shortlist of at most ``keep_factor * n`` texts by the strategy's usefulness (a heap), so memory
 stays bounded however large the pool. The strategy picks the batch from the shortlist; each pick
-becomes a ``pool`` review task with the model's top scores, and leaves the pool. The model never
-runs inside a database transaction, and a text that is already labelled never enters the pool
-nor leaves it as a task.
+becomes a ``pool`` review task with the model's answer as its suggestion, and leaves the pool.
+The model never runs inside a database transaction, and a text that is already labelled never
+enters the pool nor leaves it as a task.
+
+A multi-label classifier's pool is ranked on the per-label decisions (``set_usefulness``, each
+label at its own threshold), and its tasks are those serving opens for a doubtful set: the
+model's set in its stored form, the probability that the whole set is right, and every label's
+score (the portal shows each label as a checkbox with its score). A single-label task keeps the
+``TOP_SCORES`` best labels.
 """
 
 from __future__ import annotations
@@ -20,14 +26,15 @@ import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from textloop.data.label_sets import single_label_only
+from textloop.data.label_sets import Mode
 from textloop.data.splits import normalize_text, text_hash
 from textloop.errors import InvalidRequest
 from textloop.predict.deployment import production_model
 from textloop.predict.model_cache import ModelCache
+from textloop.predict.outcome import Scored, scored, top_scores
 from textloop.predict.predictor import DIRECT, Predictor
 from textloop.registry.aliases import PRODUCTION
-from textloop.review.strategies import strategies
+from textloop.review.strategies import ranks_label_sets, strategies, usefulness_of
 from textloop.store.database import Store
 from textloop.store.queries import aliased_model, get_classifier
 from textloop.store.tables import DatasetVersion, Example, PoolText, ReviewTask, TaskSource, utcnow
@@ -35,7 +42,7 @@ from textloop.store.tables import DatasetVersion, Example, PoolText, ReviewTask,
 CHUNK = 1000
 MAX_SAMPLE = 10_000
 MAX_UNLABELLED = 50_000  # pool texts a training run learns from; enough, and bounded
-TOP_SCORES = 5  # class scores a task keeps and the portal shows
+TOP_SCORES = 5  # class scores a single-label task keeps and the portal shows
 
 
 @dataclass(frozen=True)
@@ -148,19 +155,25 @@ def sample_pool(
     """
     if not 1 <= n <= MAX_SAMPLE:
         raise InvalidRequest(f"n must be between 1 and {MAX_SAMPLE}, not {n}", field="n")
-    strategy = strategies.get(strategy_name)(seed)
+    kind = strategies.get(strategy_name)
     with store.session() as session:
         classifier = get_classifier(session, name)
-        single_label_only(classifier.mode, name, "sampling the pool for review")
-        classifier_id = classifier.id
+        if classifier.mode == Mode.MULTI_LABEL and not ranks_label_sets(kind):
+            raise InvalidRequest(
+                f"the {strategy_name} strategy cannot rank label sets, which multi-label "
+                f"classifier {name!r} answers; choose one that can: {_set_strategies()}",
+                field="strategy",
+            )
+        classifier_id, mode = classifier.id, classifier.mode
         version = None
-        if aliased_model(session, classifier, PRODUCTION) is not None or strategy.needs_model:
+        if aliased_model(session, classifier, PRODUCTION) is not None or kind.needs_model:
             version = production_model(session, classifier)
         labelled = labelled_hashes(session, classifier_id)
-    model, classes = None, []
-    if version is not None:
-        model = cache.get(version.id, version.artifact_uri)
-        classes = list(model.classes_)
+    strategy = kind(seed)
+    model = cache.get(version.id, version.artifact_uri) if version is not None else None
+    thresholds = None  # a single-label model's rows: one distribution over the labels
+    if mode == Mode.MULTI_LABEL:  # each label decided at its own threshold (none: no model)
+        thresholds = model.thresholds_ if model is not None else np.zeros(0)
     keep = n * strategy.keep_factor
     shortlist: list[tuple[float, int, str, np.ndarray | None]] = []  # a min-heap of the best
     retired: list[int] = []  # pooled texts labelled since: they leave the pool unoffered
@@ -172,7 +185,7 @@ def sample_pool(
         texts = [text for _, text in chunk]
         probabilities = predictor.predict(model, texts) if model else np.zeros((len(texts), 0))
         for (row_id, text), useful, scores in zip(
-            chunk, strategy.usefulness(probabilities), probabilities, strict=True
+            chunk, usefulness_of(strategy, probabilities, thresholds), probabilities, strict=True
         ):
             entry = (float(useful), -row_id, text, scores if model else None)
             if len(shortlist) < keep:  # ties: the older text wins
@@ -185,6 +198,8 @@ def sample_pool(
         usefulness = np.array([entry[0] for entry in shortlist])
         texts = [entry[2] for entry in shortlist]
         picked = strategy.select(texts, usefulness, n, cache.resources)
+    chosen = [shortlist[i] for i in picked]
+    answers = _answers(model, [entry[3] for entry in chosen])
     with store.session() as session:
         for start in range(0, len(retired), CHUNK):
             session.execute(
@@ -192,7 +207,7 @@ def sample_pool(
                 .where(PoolText.id.in_(retired[start : start + CHUNK]))
                 .values(sampled_at=utcnow())
             )
-        return _as_tasks(session, classifier_id, [shortlist[i] for i in picked], classes)
+        return _as_tasks(session, classifier_id, chosen, answers)
 
 
 def labelled_hashes(session: Session, classifier_id: int) -> set[str]:
@@ -232,16 +247,28 @@ def _chunks(store: Store, classifier_id: int) -> Iterator[list[tuple[int, str, s
         after = chunk[-1][0]
 
 
+def _set_strategies() -> str:
+    return ", ".join(n for n in strategies.names() if ranks_label_sets(strategies.get(n)))
+
+
+def _answers(model: Any, rows: list[Any]) -> list[Scored | None]:
+    """What the model answers for each pick's probabilities, as it answers a request
+    (``predict.outcome``); None for every pick when there is no model."""
+    if model is None or not rows:
+        return [None] * len(rows)
+    return list(scored(model, np.vstack(rows)))
+
+
 def _as_tasks(
     session: Session,
     classifier_id: int,
     picked: list[tuple[float, int, str, Any]],
-    classes: list[str],
+    answers: list[Scored | None],
 ) -> list[ReviewTask]:
     """One task per pick whose pool row is still unsampled (claimed here, one UPDATE each)."""
     now = utcnow()
     tasks = []
-    for _, negative_id, text, scores in picked:
+    for (_, negative_id, text, _), answer in zip(picked, answers, strict=True):
         claimed = session.execute(
             update(PoolText)
             .where(PoolText.id == -negative_id, PoolText.sampled_at.is_(None))
@@ -249,21 +276,20 @@ def _as_tasks(
         )
         if getattr(claimed, "rowcount", 0) != 1:
             continue  # another sampler took it while this one was scoring
-        top: dict[str, float] | None = None
-        best = None
-        if scores is not None:
-            order = np.argsort(-scores)[:TOP_SCORES]
-            top = {classes[i]: float(scores[i]) for i in order}
-            best = classes[int(order[0])]
         task = ReviewTask(
             classifier_id=classifier_id,
             source=TaskSource.POOL,
             text=text,
-            suggested_label=best,
-            confidence=top[best] if top and best else None,
-            scores=top,
+            suggested_label=answer.label if answer else None,
+            confidence=answer.confidence if answer else None,
+            scores=_shown(answer) if answer else None,
         )
         session.add(task)
         tasks.append(task)
     session.flush()
     return tasks
+
+
+def _shown(answer: Scored) -> dict[str, float]:
+    """The scores a task keeps: every label's for a set (each is a decision), else the best."""
+    return top_scores(answer.scores, None if answer.labels is not None else TOP_SCORES)

@@ -35,7 +35,8 @@ def public_prediction(result: PredictionResult, top_k: int | None = None) -> dic
 
 def public_task(session: Session, task: ReviewTask) -> ReviewTaskPublic:
     """A review task as the API shows it; a multi-label classifier's carries its sets as lists
-    (``suggested_labels``, ``final_labels``), never in the form the store keeps them."""
+    (``suggested_labels``, ``reported_labels``, ``final_labels``), never in the form the store
+    keeps them."""
     public = ReviewTaskPublic.model_validate(task)
     classifier = session.get(Classifier, task.classifier_id)
     if classifier is None or classifier.mode != Mode.MULTI_LABEL:
@@ -45,6 +46,10 @@ def public_task(session: Session, task: ReviewTask) -> ReviewTaskPublic:
         update={
             "suggested_label": None,
             "final_label": None,
+            "reported_label": None,
+            "reported_labels": None  # no correction given
+            if task.reported_label is None
+            else list(decode(task.reported_label)),
             "suggested_labels": None
             if task.suggested_label is None
             else list(decode(task.suggested_label)),

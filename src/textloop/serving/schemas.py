@@ -149,16 +149,25 @@ class MultiPredictionPublic(BaseModel):
 
 
 class FeedbackCreate(Strict):
-    """Point at a stored prediction, or give the text; ``label`` is the correct label if known."""
+    """Point at a stored prediction, or give the text; ``label`` is the correct label if known,
+    ``labels`` a multi-label classifier's correct set (``[]``: no label applies). Neither: the
+    answer is wrong, with no correction."""
 
     prediction_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     text: Text | None = None
     label: Label | None = None
+    labels: list[Label] | None = Field(
+        default=None,
+        max_length=1000,
+        description="A multi-label classifier's: the labels that apply ([]: none does).",
+    )
 
     @model_validator(mode="after")
     def prediction_or_text(self) -> Self:
         if (self.prediction_id is None) == (self.text is None):
             raise ValueError("give exactly one of 'prediction_id' or 'text'")
+        if self.label is not None and self.labels is not None:
+            raise ValueError("give 'label' or 'labels', not both")
         return self
 
 
@@ -181,10 +190,12 @@ class ReviewTaskPublic(BaseModel):
     feedback_id: str | None
     final_label: str | None = None
     created_at: Moment
-    # a multi-label classifier's task: the model's set and the settled set ([]: no label
-    # applies), where a single-label one has ``suggested_label`` and ``final_label``
+    # a multi-label classifier's task: the model's set, the user's set (explicit feedback) and
+    # the settled set ([]: no label applies), where a single-label one has ``suggested_label``,
+    # ``reported_label`` and ``final_label``
     suggested_labels: list[str] | None = None
     final_labels: list[str] | None = None
+    reported_labels: list[str] | None = None
 
 
 class ReviewDecisionIn(Strict):

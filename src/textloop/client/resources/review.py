@@ -32,23 +32,41 @@ class FeedbackGroup(Group[Mode]):
         prediction_id: str | None = None,
         text: str | None = None,
         label: str | None = None,
+        labels: Sequence[str] | None = None,
     ) -> Call[Feedback]:
         """Report a wrong prediction (by its ``prediction_id``, or a ``text``), with the right
-        ``label`` if known; an explicit review task opens."""
+        ``label`` if known (a multi-label classifier's right set as ``labels``, ``[]`` when no
+        label applies); an explicit review task opens."""
         return Call(
             path={"name": classifier},
-            json=fields(prediction_id=prediction_id, text=text, label=label),
+            json=fields(
+                prediction_id=prediction_id,
+                text=text,
+                label=label,
+                labels=None if labels is None else list(labels),
+            ),
         )
 
     @route("POST", "/v1/classifiers/{name}/corrections")
     def upload_corrections(
-        self, classifier: str, file: FileInput, *, content_type: str | None = None
+        self,
+        classifier: str,
+        file: FileInput,
+        *,
+        content_type: str | None = None,
+        label_separator: str | None = None,
     ) -> Call[Corrections]:
         """A file of corrections (``label`` with ``text`` or ``prediction_id``), each row
         feedback with a review task; the same file again records nothing (``created``
-        False)."""
+        False). A multi-label classifier's label cell holds a set joined by
+        ``label_separator`` (default ``|``; an empty cell: no label applies)."""
         body, kind = body_of(file, content_type)
-        return Call(path={"name": classifier}, content=body, headers={"Content-Type": kind})
+        return Call(
+            path={"name": classifier},
+            query={"label_separator": label_separator},
+            content=body,
+            headers={"Content-Type": kind},
+        )
 
 
 class Review(Group[Mode]):

@@ -16,6 +16,7 @@ import numpy as np
 from textloop.models.calibrated import CalibratedClassifier
 from textloop.models.cascade import CascadeClassifier
 from textloop.models.headline import headline, predicted_labels
+from textloop.models.set_cascade import SetCascadeClassifier
 from textloop.models.shared_predict import rescale
 from textloop.pipeline.component import Component, Output, RunWorkspace, json_hash
 from textloop.pipeline.evaluation import evaluate, expected_calibration_error
@@ -70,20 +71,43 @@ class EvaluateStep(Component):
         calibration: dict[str, Any],
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """A multi-label model's metrics (``multilabel_evaluation``), and its per-label
-        calibration error before Platt scaling and after."""
+        calibration error before Platt scaling and after; a ``set-cascade``'s as served, its
+        full stage's beside (``_set_cascade``)."""
         texts, label_sets = workspace.splits(dataset_version_id)["test"]
         model = workspace.model(candidate.properties["path"])
-        raw = DIRECT.predict(model.model, texts)
+        cascade = model if isinstance(model, SetCascadeClassifier) else None
+        full = cascade.full if cascade is not None else model
+        raw = DIRECT.predict(full.model, texts)
+        probabilities = full.calibrate(raw)
+        if cascade is not None:
+            probabilities, calibration["cascade"] = self._set_cascade(
+                cascade, texts, label_sets, probabilities
+            )
         metrics = evaluate_sets(
             label_sets,
-            model.calibrate(raw),
+            probabilities,
             model.classes_,
             model.thresholds_,
             texts=texts,
             columns=self._columns(workspace, dataset_version_id),
         )
+        if cascade is not None:
+            calibration["cascade"]["micro_f1"] = round(metrics["micro_f1"], 4)
         before = label_calibration_error(raw, label_sets, model.classes_)
         return metrics, {**calibration, "ece_before": before, "ece_after": metrics["ece"]}
+
+    @staticmethod
+    def _set_cascade(
+        cascade: SetCascadeClassifier, texts: list[str], label_sets: list[Any], full: np.ndarray
+    ) -> tuple[np.ndarray, dict[str, float]]:
+        """``_cascade`` for label sets: what it answers, the share answered early, and the full
+        model's micro-F1 (the served one is the test report's own)."""
+        early = cascade.first.predict_proba(texts)
+        without = evaluate_sets(label_sets, full, cascade.classes_, cascade.thresholds_)
+        return cascade.combine(early, full), {
+            "answered_early": round(float(cascade.sure(early).mean()), 4),
+            "micro_f1_without": round(without["micro_f1"], 4),
+        }
 
     @staticmethod
     def _cascade(

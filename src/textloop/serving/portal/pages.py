@@ -40,7 +40,7 @@ from textloop.serving.portal.readable import named, readable
 from textloop.serving.portal.session import Form, PortalAccount, check_csrf
 from textloop.serving.portal.templating import templates
 from textloop.store.queries import get_classifier
-from textloop.store.stored_labels import Mode
+from textloop.store.stored_labels import Mode, decode
 from textloop.store.tables import (
     Classifier,
     ModelVersion,
@@ -162,6 +162,7 @@ def task_page(
             "choices": [] if sets else _choices(session, task, classifier.labels, favourites),
             "set_choices": _set_choices(session, task, classifier.labels) if sets else [],
             "explicit": task.source == EXPLICIT,
+            "reported": _reported(task, sets),
             "labels": named(classifier.labels),
             "progress": progress(session, classifier, account.user_id),
             "why": WHY.get(task.source, task.source),
@@ -350,6 +351,14 @@ def _choices(
         if not any(choice.label == label for choice in choices):
             choices.append(Choice(label, None, ""))
     return choices[:CHOICES]
+
+
+def _reported(task: ReviewTask, sets: bool) -> str | None:
+    """What the user said the label is, as a person reads it: a set's names, or "no label
+    applies" for the empty one (stored ``""``, apart from ``None``: no correction given)."""
+    if task.reported_label is None or not sets:
+        return task.reported_label
+    return ", ".join(decode(task.reported_label)) or "no label applies"
 
 
 def _set_choices(session: SessionDep, task: ReviewTask, labels: list[str]) -> list[SetChoice]:

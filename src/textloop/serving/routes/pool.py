@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from textloop.errors import TooLarge
 from textloop.review.pool import add_to_pool, sample_pool
+from textloop.serving.answers import public_task
 from textloop.serving.deps import ApiKey, RuntimeDep, SessionDep
 from textloop.serving.policy import api
 from textloop.serving.schemas import (
@@ -11,7 +12,6 @@ from textloop.serving.schemas import (
     PoolPublic,
     PoolSample,
     ReviewTaskList,
-    ReviewTaskPublic,
 )
 
 router = APIRouter(tags=["pool"])
@@ -47,7 +47,9 @@ def sample_pool_texts(
     """Turn the most useful pool texts into review tasks, chosen by the named strategy.
 
     No request-wide session: sampling reads and writes in short transactions of its own, so
-    that the model scoring the pool never holds the database (SQLite's write lock).
+    that the model scoring the pool never holds the database (SQLite's write lock). A
+    multi-label classifier's tasks show their sets as lists (``public_task``).
     """
     tasks = sample_pool(runtime.store, runtime.models, name, body.n, body.strategy, body.seed)
-    return ReviewTaskList(tasks=[ReviewTaskPublic.model_validate(task) for task in tasks])
+    with runtime.store.session() as session:
+        return ReviewTaskList(tasks=[public_task(session, task) for task in tasks])
