@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from textloop.config import Settings
 from textloop.data.datasets import ingest_table, load_splits
-from textloop.data.label_sets import Mode, decode, encode
+from textloop.data.label_sets import Mode, decode, encode, split_known
 from textloop.data.readers import ReadOptions, read_labelled_file
 from textloop.data.schema import Schema
 from textloop.data.statistics import TextStatistics
@@ -297,3 +297,15 @@ def test_the_schema_and_its_anomalies_are_per_name() -> None:
 def test_a_stored_classifier_mode_defaults_to_the_single_label_mode() -> None:
     column = Classifier.__table__.c.mode
     assert column.default.arg == column.server_default.arg == Mode.SINGLE_LABEL
+
+
+def test_an_answer_joined_by_the_separator_is_read_back_whole_names_first() -> None:
+    """A set written as a file holds it (``card|refund``) is read against the names it can
+    hold, so that a label whose name holds ``|`` (one ingested with another separator) is not
+    cut in two."""
+    names = ["card|debit", "refund", "card"]
+    assert split_known("card|debit|refund", names) == ("card|debit", "refund")
+    assert split_known("card|refund", names) == ("card", "refund")
+    assert split_known("", names) == ()
+    with pytest.raises(DataError, match="'fraud' is not a set of the labels"):
+        split_known("fraud", names)

@@ -18,6 +18,7 @@ from textloop.models.ensemble import EnsembleClassifier
 from textloop.models.multi_label import MultiLabelClassifier, is_multi_label
 from textloop.models.ngram import NgramClassifier
 from textloop.models.set_cascade import SetCascadeClassifier, choose_set_threshold
+from textloop.models.shared_predict import carried
 
 ROWS = label_set_rows(320)
 TRAIN, VALIDATION, TEST = ROWS[:200], ROWS[200:280], ROWS[280:]
@@ -73,6 +74,17 @@ def test_the_threshold_lets_sets_through_until_micro_f1_drops_too_far() -> None:
     assert threshold(0.12) == pytest.approx(confidence[3])
     wrong_first = np.array([[0.01, 0.01], *first[1:]])  # misses the surest text's label
     assert choose_set_threshold((wrong_first, thresholds), (full, thresholds), truth, 0.0) == NEVER
+
+
+def test_an_early_answer_keeps_its_set_and_every_probability_its_thresholds_agree_on() -> None:
+    """Only a probability between its label's two thresholds moves, just across the full
+    model's threshold, to the side the first stage decided."""
+    first_thresholds, full_thresholds = np.array([0.3, 0.6, 0.5]), np.array([0.5, 0.4, 0.5])
+    early = np.array([[0.35, 0.5, 0.9], [0.1, 0.7, 0.2]])
+    moved = carried(early, first_thresholds, full_thresholds)
+    assert ((moved >= full_thresholds) == (early >= first_thresholds)).all()  # the same set
+    assert moved[0, 0] == 0.5 and moved[0, 1] < 0.4  # between the thresholds: across
+    assert moved[0, 2] == 0.9 and (moved[1] == early[1]).all()  # elsewhere: as they were
 
 
 def test_composing_puts_the_n_gram_model_first_and_answers_its_sets_where_it_is_sure(

@@ -240,6 +240,13 @@ def test_a_set_is_stored_in_one_form_however_it_was_written_and_shown_in_words(
         shown = re.sub(r'value="[^"]*"', "", conflicts)  # a button posts back the stored form
         assert "finance, weather" in shown and "\x1f" not in shown
         assert ">No label applies</button>" in shown  # the empty set, which trains
+        nothing_ticked = client.post(
+            f"/admin/conflicts/{other_id}",
+            data={"csrf_token": token_in(conflicts), "action": "labels"},
+            follow_redirects=False,
+        )
+        assert nothing_ticked.status_code == 422
+        assert "No label applies" in nothing_ticked.text  # the button for the empty set
         settled = client.post(  # a set neither reviewer gave, ticked on the conflicts page
             f"/admin/conflicts/{other_id}",
             data={"csrf_token": token_in(conflicts), "action": "labels", "with:sport": "1"}

@@ -47,14 +47,14 @@ from textloop.batch.run import (
 )
 from textloop.batch.scoring import (
     CONFIDENCE,
-    LABEL_SEPARATOR,
     PREDICTED,
     PREDICTED_SET,
+    SCORE_PREFIX,
     Unsure,
     least_sure,
 )
 from textloop.config import Settings
-from textloop.data.label_sets import Mode, encode
+from textloop.data.label_sets import Mode, encode, split_known
 from textloop.errors import Conflict, DataError, InvalidRequest, NotFound
 from textloop.jobs.lease import expect_progress, progressed
 from textloop.jobs.queue import enqueue
@@ -413,7 +413,11 @@ def _unsure(parts: Parts, indexes: range, prepared: Prepared) -> list[Unsure]:
     answer = PREDICTED_SET if sets else PREDICTED
     found: list[Unsure] = []
     for index in indexes:
-        table = pq.read_table(parts.path(index), columns=[request.text_column, answer, CONFIDENCE])
+        path = parts.path(index)
+        names = [
+            c[len(SCORE_PREFIX) :] for c in pq.read_schema(path).names if c.startswith(SCORE_PREFIX)
+        ]
+        table = pq.read_table(path, columns=[request.text_column, answer, CONFIDENCE])
         below = pc.fill_null(pc.less(table.column(CONFIDENCE), request.review_below), False)
         for row in pc.indices_nonzero(below).to_pylist():
             label = str(table.column(answer)[row].as_py())
@@ -423,17 +427,11 @@ def _unsure(parts: Parts, indexes: range, prepared: Prepared) -> list[Unsure]:
                     index,
                     row,
                     str(table.column(request.text_column)[row].as_py()),
-                    _stored_set(label) if sets else label,
+                    encode(split_known(label, names)) if sets else label,
                 )
             )
         found = least_sure(found, request.review_limit)
     return found
-
-
-def _stored_set(cell: str) -> str:
-    """A ``predicted_labels`` cell (the names joined by ``|``, empty for none) as a task
-    stores the set."""
-    return encode(cell.split(LABEL_SEPARATOR)) if cell else ""
 
 
 def list_jobs(

@@ -86,24 +86,17 @@ def pool_sample(
     as_json: JsonFlag = False,
 ) -> None:
     """Turn the N most useful pool texts into review tasks, chosen by the production model."""
+    from textloop.data.label_sets import as_written
     from textloop.review.pool import sample_pool
-    from textloop.store.queries import get_classifier
-    from textloop.store.stored_labels import Mode, decode
 
     run = invocation(ctx)
     tasks = sample_pool(run.store, run.models, name, n, strategy, seed)
     audit_command(ctx, run.store, name, tasks=len(tasks), strategy=strategy)
-    with run.store.session() as session:
-        sets = get_classifier(session, name).mode == Mode.MULTI_LABEL
-
-    def written(label: str | None) -> str | None:  # a set as its names joined by "|"
-        return "|".join(decode(label)) if sets and label is not None else label
-
     chosen: list[dict[str, Any]] = [
         {
             "task": t.id,
             "text": t.text,
-            "suggested_label": written(t.suggested_label),
+            "suggested_label": as_written(t.suggested_label),
             "confidence": t.confidence,
         }
         for t in tasks

@@ -112,24 +112,18 @@ def review_tasks(
 ) -> None:
     """The review tasks of a classifier: id, source, status, suggested label and text (a
     multi-label classifier's sets as their names joined by ``|``)."""
+    from textloop.data.label_sets import as_written
     from textloop.review.tasks import list_tasks
-    from textloop.store.queries import get_classifier
-    from textloop.store.stored_labels import Mode, decode
 
     with invocation(ctx).store.session() as session:
-        sets = get_classifier(session, name).mode == Mode.MULTI_LABEL
-
-        def written(label: str | None) -> str | None:
-            return "|".join(decode(label)) if sets and label is not None else label
-
         tasks = [
             {
                 "id": task.id,
                 "source": task.source,
                 "status": task.status,
-                "suggested_label": written(task.suggested_label),
-                "reported_label": written(task.reported_label),
-                "final_label": written(task.final_label),
+                "suggested_label": as_written(task.suggested_label),
+                "reported_label": as_written(task.reported_label),
+                "final_label": as_written(task.final_label),
                 "confidence": task.confidence,
                 "text": task.text,
                 "created_at": task.created_at.isoformat(),

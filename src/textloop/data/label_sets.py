@@ -70,3 +70,35 @@ def names_of(stored: Iterable[str]) -> list[str]:
     """The distinct label names that stored sets use, sorted: a multi-label classifier's
     ``labels``."""
     return sorted({name for labels in stored for name in decode(labels)})
+
+
+def as_written(stored: str | None, separator: str = DEFAULT_SEPARATOR) -> str | None:
+    """A stored label as a file or a terminal shows it: a set as its names joined by
+    ``separator`` (a single label is a set of one, so it reads as itself); ``split_known`` reads
+    it back."""
+    return None if stored is None else separator.join(decode(stored))
+
+
+def split_known(cell: str, names: Iterable[str], separator: str = DEFAULT_SEPARATOR) -> LabelSet:
+    """The set of ``names`` whose join by ``separator`` is ``cell`` (an answer as a file holds
+    it), read against the names it can hold so that a name containing the separator, which a
+    plain split would cut, stays whole; ``DataError`` when no join of them gives ``cell``."""
+    known = sorted(set(names), key=len, reverse=True)  # the longest first: a whole name wins
+
+    def rest(start: int) -> list[str] | None:
+        if start == len(cell):
+            return []
+        for name in known:
+            end = start + len(name)
+            if cell.startswith(name, start) and (
+                end == len(cell) or cell.startswith(separator, end)
+            ):
+                found = rest(end + len(separator) if end < len(cell) else end)
+                if found is not None:
+                    return [name, *found]
+        return None
+
+    found = rest(0) if cell else []
+    if found is None:
+        raise DataError(f"{cell!r} is not a set of the labels {sorted(known)}")
+    return label_set(found)

@@ -10,14 +10,13 @@ lowest at which the cascade's micro-F1 stays within ``max_drop`` of the full mod
 positives and false negatives text by text.
 
 Served, it is one multi-label model: its thresholds, and so ``thresholds()``, are the full
-stage's, and a text answered early gets the first stage's probabilities ``carried`` per label
-onto them by an increasing piecewise-linear map (0, the first stage's threshold and 1 go to 0,
-the full stage's threshold and 1), so every consumer that decides at ``thresholds_`` reads the
-first stage's set. The map keeps each label's order and its decision, not its calibration: it
-moves a probability by at most the distance between the two thresholds, at the threshold, and
-less the nearer the probability lies to 0 or 1, as the probabilities of a set the first stage is
-sure of do. The confidence served for an early text is therefore close to, not exactly, the
-first stage's. Both stages need the same labels. ``answered_early``/``answered`` count as the
+stage's, and a text answered early gets the first stage's probabilities ``carried`` onto them,
+so every consumer that decides at ``thresholds_`` reads the first stage's set: a probability
+stays as it is unless it lies between its label's two thresholds, and is then moved just across
+the full stage's to the side the first stage decided. Where the thresholds agree on a label its
+calibration stands; where one moves, the confidence in the set served for that text is lower
+than the first stage's own by the move (the first stage was sure of the set, so such a label
+is rare). Both stages need the same labels. ``answered_early``/``answered`` count as the
 ``cascade``'s do.
 """
 
@@ -45,6 +44,7 @@ from textloop.models.multi_label import MultiLabelClassifier
 from textloop.models.shared_predict import early_answers
 
 SAVED = "set_cascade.json"
+NOT_THIS_WAY = "a set cascade is built from its two stages: SetCascadeClassifier.joined(...)"
 
 
 @families.register("set-cascade")
@@ -52,14 +52,25 @@ class SetCascadeClassifier(MultiLabelClassifier):
     """Wraps two fitted ``multi-label`` models of the same labels; ``fit`` only chooses the
     threshold. As a ``multi-label`` model it is the full stage (its inner ``model``,
     calibration and thresholds), but for the texts the first stage answers. Its base's
-    constructors (``fitted``, ``refitted``, ``untuned``) make plain wrappers, not cascades:
-    ``joined`` is its own."""
+    constructors (``fitted``, ``refitted``, ``untuned``) are refused: ``joined`` is its own."""
 
     def __init__(self, first: Any = None, full: Any = None, max_drop: float = MAX_DROP) -> None:
         super().__init__()
         self.first = first
         self.full = full
         self.max_drop = max_drop
+
+    @classmethod
+    def fitted(cls, *args: Any, **kwargs: Any) -> Self:
+        raise TypeError(NOT_THIS_WAY)
+
+    @classmethod
+    def refitted(cls, *args: Any, **kwargs: Any) -> Self:
+        raise TypeError(NOT_THIS_WAY)
+
+    @classmethod
+    def untuned(cls, *args: Any, **kwargs: Any) -> Self:
+        raise TypeError(NOT_THIS_WAY)
 
     def get_params(self) -> dict[str, Any]:
         return {

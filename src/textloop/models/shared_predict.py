@@ -461,16 +461,16 @@ def early_answers(
 
 
 def carried(probabilities: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Each column moved by the increasing piecewise-linear map that sends 0, ``source`` and 1
-    to 0, ``target`` and 1: a probability reaching its label's ``source`` threshold reaches the
-    ``target`` one after, and only then. It moves a probability by at most the distance of the
-    two thresholds, at the threshold itself, and less the nearer it lies to 0 or 1."""
+    """Each column as it is, but for a probability between its label's ``source`` and
+    ``target`` thresholds, which is moved just across ``target`` to the side ``source`` decided
+    it on: a probability reaching ``source`` reaches ``target`` after, and only then. The
+    fewest probabilities move, each by the least, so the first stage's calibration (and the
+    confidence in its set) stands wherever the two thresholds agree on a label."""
     source, target = np.asarray(source, dtype=np.float64), np.asarray(target, dtype=np.float64)
-    low = np.divide(target, source, out=np.ones_like(source), where=source > 0)
-    high = np.divide(1.0 - target, 1.0 - source, out=np.zeros_like(source), where=source < 1)
-    below = np.minimum(probabilities * low, np.nextafter(target, 0.0))  # stays under
-    above = np.minimum(target + (probabilities - source) * high, 1.0)
-    return np.asarray(np.where(probabilities >= source, above, below))
+    yes = probabilities >= source
+    raised = np.maximum(probabilities, target)  # a "yes" below ``target``: up to it
+    lowered = np.minimum(probabilities, np.nextafter(target, 0.0))  # a "no" at or above: under
+    return np.asarray(np.where(yes, raised, lowered))
 
 
 KINDS: dict[str, Callable[[Bundle, dict[str, Any]], Any]] = {

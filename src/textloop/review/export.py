@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from textloop.data.label_sets import as_written
 from textloop.errors import InvalidRequest
 from textloop.review.assignments import NONE_FITS, NONE_WORD, SKIP_WORD, SKIPPED
 from textloop.review.label_studio import (
@@ -35,7 +36,6 @@ from textloop.review.label_studio import (
     label_studio_tasks,
 )
 from textloop.store.queries import get_classifier
-from textloop.store.stored_labels import decode
 from textloop.store.tables import ReviewDecision, ReviewTask, User
 
 TABLE_FORMATS = {  # the decisions table, by pyarrow
@@ -77,13 +77,13 @@ def decisions_table(session: Session, name: str) -> pa.Table:
                 task.id,
                 task.text,
                 task.source,
-                _written(task.suggested_label),
+                as_written(task.suggested_label),
                 _decision_word(decision.label),
                 "true" if decision.label == SKIPPED else "false",
                 email,
                 decision.created_at.isoformat(),
                 task.status,
-                _written(task.final_label),
+                as_written(task.final_label),
                 "true" if decision.label is NONE_FITS else "false",
             ),
             strict=True,
@@ -98,13 +98,7 @@ def _decision_word(label: str | None) -> str:
     """A label as it is; a skip and a "none of these" in words (their own columns say which)."""
     if label is NONE_FITS:
         return NONE_WORD
-    return SKIP_WORD if label == SKIPPED else _written(label) or ""
-
-
-def _written(label: str | None) -> str | None:
-    """A label as a file holds it: a multi-label classifier's set as its names joined by ``|``
-    (a single label is a set of one, so it reads as itself)."""
-    return None if label is None else "|".join(decode(label))
+    return SKIP_WORD if label == SKIPPED else as_written(label) or ""
 
 
 def export_bytes(table: pa.Table, file_format: str) -> bytes:

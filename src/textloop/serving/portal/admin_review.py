@@ -247,7 +247,13 @@ def _settling_label(form: dict[str, str]) -> str | None:
     if form.get("action") == NONE_ACTION:
         return NONE_FITS
     if form.get("action") == SET_ACTION:  # any set, the boxes a multi-label task shows
-        return chosen_set(form)
+        chosen = chosen_set(form)
+        if chosen is NONE_FITS:  # a click with nothing ticked is not a decision
+            raise InvalidRequest(
+                'tick the labels to settle the task with, or press "No label applies"',
+                field="labels",
+            )
+        return chosen
     label = (form.get("label") or form.get("other_label", "")).strip()
     if not label:
         raise InvalidRequest("choose a label, or none of these, to settle the task", field="label")
