@@ -157,6 +157,7 @@ def run_language(folder: Path, language: str) -> dict:
             "hamming_loss": metrics["hamming_loss"],
             "interval": metrics.get("confidence_intervals", {}).get("micro_f1"),
             "chose": report["family"],
+            "cascade": report.get("calibration", {}).get("cascade"),  # as served on test
             "validation": report["candidates"],
             "skipped": report.get("skipped", {}),
             "seconds": round(seconds, 1),
@@ -198,6 +199,8 @@ def main() -> None:
             f"{mine['subset_accuracy']:.4f}  Hamming loss {mine['hamming_loss']:.4f}  "
             f"({mine['seconds']:.0f} s)"
         )
+        if mine["cascade"]:
+            print(f"  cascade on test: {mine['cascade']}")
         print(
             f"  ratio textloop / baseline: {result['ratio']:.3f}x; / thresholded baseline: "
             f"{result['ratio_to_thresholded_baseline']:.3f}x"

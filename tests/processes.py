@@ -21,7 +21,12 @@ TEXTLOOP = shutil.which("textloop", path=str(Path(sys.executable).parent)) or "t
 
 def environment(data_dir: Path, database_url: str) -> dict[str, str]:
     # one encoder export for every test, and the test's artifact store where it is not local
-    shared = ("TEXTLOOP_ENCODER_DIR", "TEXTLOOP_ARTIFACT_ROOT", "TEXTLOOP_S3_ENDPOINT_URL")
+    shared = (
+        "TEXTLOOP_ENCODER_DIR",
+        "TEXTLOOP_ARTIFACT_ROOT",
+        "TEXTLOOP_S3_ENDPOINT_URL",
+        "TEXTLOOP_OUT_OF_SCOPE_RECALL",  # off in tests unless asked for (``tests/conftest.py``)
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTLOOP_") or k in shared}
     env.update(TEXTLOOP_DATA_DIR=str(data_dir), TEXTLOOP_DATABASE_URL=database_url)
     return env

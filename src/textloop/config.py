@@ -44,6 +44,19 @@ def is_url(value: Path | str) -> bool:
     return isinstance(value, str) and "://" in value and not value.startswith("file://")
 
 
+def recall_or_off(value: str) -> float:
+    """A share of in-scope texts to keep, from 0.5 to below 1, or 0 for none kept aside."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"out_of_scope_recall must be a number, not {value!r}") from None
+    if number != 0 and not 0.5 <= number < 1:
+        raise ConfigError(
+            f"out_of_scope_recall must be 0 (off) or from 0.5 to below 1, not {value!r}"
+        )
+    return number
+
+
 def location(value: str) -> Path | str:
     """A URL such as ``s3://bucket/prefix`` as written, or a path made absolute."""
     if is_url(value):
@@ -59,6 +72,7 @@ TYPE_NAMES: dict[Callable[[str], Any], str] = {
     absolute_path: "path",
     real_path: "path",
     location: "path or URL",
+    recall_or_off: "0, or a number from 0.5 to below 1",
 }
 
 
@@ -191,6 +205,16 @@ SETTINGS: tuple[Setting, ...] = (
         ),
     ),
     Setting(
+        "out_of_scope_recall", recall_or_off, "0.95",
+        "Training learns, with no out-of-scope example, when a text fits none of a single-label "
+        "classifier's labels; its threshold keeps this share of the validation texts in scope. "
+        "0 learns nothing of the kind.",
+        flag=Flag(
+            "train", "--out-of-scope-recall",
+            "Share of in-scope validation texts the out-of-scope threshold keeps (0: off).",
+        ),
+    ),
+    Setting(
         "encoder_dir", location, "{artifact_root}/encoders",
         "Where the ONNX exports of sentence encoders live.",
     ),
@@ -305,6 +329,7 @@ class Settings:
     tune_seconds: float
     finetune_seconds: float
     cascade_max_drop: float
+    out_of_scope_recall: float
     encoder_dir: Path | str | None
     encoder_runtime: str
     batch_wait_ms: float

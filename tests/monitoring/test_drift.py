@@ -176,3 +176,4 @@ def test_a_multi_label_classifier_s_drift_compares_the_sets_it_answers(
     assert (first.id, second.id) == (calm["report"], stormy["report"])
     assert second.measures["label_shift"] > first.measures["label_shift"]
     assert "label_shift" in second.breached and "label_shift" not in first.breached
+    assert second.measures["out_of_scope_rate"] == 0.0  # a set is never out of scope

@@ -14,6 +14,7 @@ from textloop.models.base import ModelResources, families, load_model
 from textloop.models.baseline import MajorityClassifier
 from textloop.models.cascade import CascadeClassifier
 from textloop.models.ngram import NgramClassifier
+from textloop.models.out_of_scope import detector_of
 from textloop.pipeline.training import train_classifier
 from textloop.registry.aliases import PRODUCTION, set_alias
 from textloop.store import Store
@@ -189,3 +190,25 @@ def test_a_fine_tuning_budget_of_zero_leaves_the_fine_tuned_family_out_of_auto(
         ingested, off, "topics", "auto", auto_candidates=("ngram", "finetuned")
     )
     assert set(report.candidates) == {"ngram"} and report.fit_reports == {}
+
+
+def test_training_learns_when_a_text_fits_no_label_and_the_run_says_what_it_costs(
+    ingested: Store, settings: Settings
+) -> None:
+    """With no out-of-scope example: the threshold keeps the share of validation texts asked
+    for, the test split (all in scope) says how many it kept, and the saved model carries it."""
+    on = dataclasses.replace(settings, out_of_scope_recall=0.95)  # the default, off in tests
+    report = train_classifier(ingested, on, "topics", "embedding")
+    assert report.out_of_scope["recall"] == 0.95
+    assert report.out_of_scope["signs"] == ["probability", "nearest"]
+    tested = report.test_metrics["out_of_scope"]
+    assert 0.5 <= tested["in_scope_kept"] <= 1
+    assert tested["in_scope_accuracy"] <= report.test_metrics["accuracy"]
+    with ingested.session() as session:
+        record = get_model_version(session, get_classifier(session, "topics"), 1)
+        model = load_model(artifacts_for(settings).local(record.artifact_uri), ModelResources())
+    assert detector_of(model) is not None
+
+    off = dataclasses.replace(settings, out_of_scope_recall=0.0)
+    plain = train_classifier(ingested, off, "topics", "embedding")
+    assert plain.out_of_scope == {} and "out_of_scope" not in plain.test_metrics

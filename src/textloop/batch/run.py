@@ -164,7 +164,10 @@ def prepare(
         version = session.get(ModelVersion, deployment.version_id)
         labels = list(version.labels) if version else []  # the pinned model's: its score columns
     columns = batch_plan.source.columns
-    check_columns(columns, request.text_column, request.id_column, request.top_k, mode, labels)
+    scope = deployment.out_of_scope and mode == Mode.SINGLE_LABEL  # adds ``out_of_scope``
+    check_columns(
+        columns, request.text_column, request.id_column, request.top_k, mode, labels, scope
+    )
     return Prepared(request, batch_plan, deployment, file_format, mode)
 
 

@@ -6,6 +6,9 @@ Every input column is kept as it was; the model's answer follows in ``predicted_
 ``error`` says why a row got no prediction (it could not be read, its text is empty or over the
 limit). A multi-label model's answer is ``predicted_labels`` instead (the set joined by ``|``,
 empty for none), ``confidence`` in that whole set, and one ``score:<label>`` column per label.
+Where a single-label classifier answers out of scope (its setting, on by default), an
+``out_of_scope`` column says which rows fit none of the labels; their ``predicted_label`` is
+empty and ``top1_label`` the nearest (null throughout for a model without a detector).
 An input that holds a column the output adds is refused before any work, by the columns of the
 classifier's mode (``check_columns``). A row's answer depends only on its chunk, never on which
 process scored it: the model is called once per chunk, on the chunk's readable rows in order.
@@ -28,7 +31,7 @@ from textloop.errors import DataError
 from textloop.models.multi_label import is_multi_label
 from textloop.predict.deployment import Deployment
 from textloop.predict.outcome import scored
-from textloop.predict.predictor import DIRECT, Predictor
+from textloop.predict.predictor import DIRECT, Answers, Predictor
 
 PREDICTED, CONFIDENCE, MODEL_VERSION, ERROR = (
     "predicted_label",
@@ -38,19 +41,22 @@ PREDICTED, CONFIDENCE, MODEL_VERSION, ERROR = (
 )
 TOP_K = 3
 PREDICTED_SET, SCORE_PREFIX = "predicted_labels", "score:"  # a multi-label model's
+OUT_OF_SCOPE = "out_of_scope"
 LABEL_SEPARATOR = "|"
 
 
 def added_columns(
-    top_k: int, mode: str = Mode.SINGLE_LABEL, labels: Sequence[str] = ()
+    top_k: int, mode: str = Mode.SINGLE_LABEL, labels: Sequence[str] = (), scope: bool = False
 ) -> list[str]:
     """The columns the output adds to the input's, in order: for a multi-label model (``mode``)
-    one score per label of ``labels``, the model's, instead of the ``top_k`` best."""
+    one score per label of ``labels``, the model's, instead of the ``top_k`` best; with
+    ``scope`` (a single-label classifier answering out of scope) ``out_of_scope`` too."""
     if mode == Mode.MULTI_LABEL:
         scores = [SCORE_PREFIX + label for label in labels]
         return [PREDICTED_SET, CONFIDENCE, MODEL_VERSION, *scores, ERROR]
     ranked = [name for n in range(1, top_k + 1) for name in (f"top{n}_label", f"top{n}_score")]
-    return [PREDICTED, CONFIDENCE, MODEL_VERSION, *ranked, ERROR]
+    aside = [OUT_OF_SCOPE] if scope else []
+    return [PREDICTED, *aside, CONFIDENCE, MODEL_VERSION, *ranked, ERROR]
 
 
 def check_columns(
@@ -60,6 +66,7 @@ def check_columns(
     top_k: int,
     mode: str = Mode.SINGLE_LABEL,
     labels: Sequence[str] = (),
+    scope: bool = False,
 ) -> None:
     """Refuse, before any work, an input the output could not be made from: one without the
     chosen columns, or with one the output adds (``added_columns``)."""
@@ -70,7 +77,7 @@ def check_columns(
                 f"column {name!r} not found (columns found: {found}); choose it with {option}",
                 field=option.lstrip("-").replace("-", "_"),
             )
-    clash = [name for name in added_columns(top_k, mode, labels) if name in columns]
+    clash = [name for name in added_columns(top_k, mode, labels, scope) if name in columns]
     if clash:
         raise DataError(
             f"the input already has a column named {clash[0]!r}, which the output adds; rename it"
@@ -114,12 +121,15 @@ class ChunkScorer:
         ]
         good = [row for row, error in enumerate(errors) if error is None]
         classes = list(self.model.classes_)
-        probabilities = (
-            self.predictor.predict(self.model, [texts[row] or "" for row in good])
+        sets = is_multi_label(self.model)
+        scope = self.deployment.out_of_scope and not sets
+        given = (
+            self.predictor.answer(self.model, [texts[row] or "" for row in good], scope)
             if good
-            else np.zeros((0, len(classes)))
+            else Answers(np.zeros((0, len(classes))), np.zeros(0, bool) if scope else None)
         )
-        if is_multi_label(self.model):
+        probabilities, flags = given.probabilities, given.out_of_scope
+        if sets:
             out, answered, sure = self._label_sets(table, probabilities, good, errors)
             unsure = self._unsure(index, texts, answered, sure)
             return ChunkResult(index, out, table.num_rows, table.num_rows - len(good), unsure)
@@ -130,15 +140,20 @@ class ChunkScorer:
         confidence: list[float | None] = [None] * n
         top_labels: list[list[str | None]] = [[None] * n for _ in range(self.top_k)]
         top_values: list[list[float | None]] = [[None] * n for _ in range(self.top_k)]
+        aside: list[bool | None] = [None] * n
         for position, row in enumerate(good):
             order = ranked[position]
-            label[row] = classes[int(order[0])]
+            if flags is not None:
+                aside[row] = bool(flags[position])
+            label[row] = None if aside[row] else classes[int(order[0])]
             confidence[row] = float(probabilities[position, order[0]])
             for place in range(k):
                 top_labels[place][row] = classes[int(order[place])]
                 top_values[place][row] = float(probabilities[position, order[place]])
-        columns: dict[str, pa.Array] = {
-            PREDICTED: pa.array(label, pa.string()),
+        columns: dict[str, pa.Array] = {PREDICTED: pa.array(label, pa.string())}
+        if scope:
+            columns[OUT_OF_SCOPE] = pa.array(aside, pa.bool_())
+        columns |= {
             CONFIDENCE: pa.array(confidence, pa.float64()),
             MODEL_VERSION: pa.array([self.deployment.version] * n, pa.int64()),
         }

@@ -1,5 +1,6 @@
 """Predictions from the command line: ``textloop classify`` scores one text in this process,
-``serve`` runs the HTTP API and the review portal."""
+``out-of-scope`` says whether its answers may be "fits no label", ``serve`` runs the HTTP API
+and the review portal."""
 
 from __future__ import annotations
 
@@ -44,7 +45,65 @@ def classify(
     for result in results:
         flag = "  [yellow](sent to review)[/]" if result.review else ""
         answer = result.label if result.labels is None else "|".join(result.labels) or "(none)"
+        if result.out_of_scope:  # fits none of the labels; the nearest one for reference
+            answer = f"(out of scope; nearest: {answer})"
         out.print(f"{escape(answer)}  confidence {result.confidence:.3f}{flag}")
+
+
+@app.command("out-of-scope")
+def out_of_scope(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    answer: Annotated[
+        bool | None,
+        typer.Option(
+            "--on/--off",
+            help='Answer "out of scope" for texts that fit no label (on), or always give the '
+            "nearest label, as a model without a detector does (off).",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show or change whether a single-label classifier answers "out of scope" for a text unlike
+    everything it was trained on (where its production model learned a detector)."""
+    from textloop.cli.audit import audit_command
+    from textloop.errors import InvalidRequest
+    from textloop.models.out_of_scope import detector_of
+    from textloop.predict.deployment import find_deployment
+    from textloop.registry.aliases import PRODUCTION
+    from textloop.store.queries import aliased_model, get_classifier
+    from textloop.store.stored_labels import Mode
+
+    run = invocation(ctx)
+    with run.store.session() as session:
+        classifier = get_classifier(session, name)
+        if classifier.mode == Mode.MULTI_LABEL:
+            raise InvalidRequest(
+                f"{name!r} is multi-label: its answers are sets, never out of scope"
+            )
+        if answer is not None:
+            classifier.out_of_scope = answer
+            audit_command(ctx, session, name, out_of_scope=answer)
+        setting = classifier.out_of_scope
+        served = aliased_model(session, classifier, PRODUCTION) is not None
+        deployment = find_deployment(session, name) if served else None
+    detector = None
+    if deployment is not None:
+        detector = detector_of(run.models.get(deployment.version_id, deployment.artifact_uri))
+    state = {
+        "classifier": name,
+        "out_of_scope": setting,
+        "detector": detector.report() if detector is not None else None,
+    }
+    if as_json:
+        emit_json(state)
+        return
+    if detector is None:
+        learned = "its production model has no detector (train again to learn one)"
+    else:
+        learned = f"its production model's detector keeps {detector.recall:.0%} of in-scope texts"
+    shown = "on" if setting else "off (the nearest label, always)"
+    out.print(f"{name}: out of scope {shown}; {learned}", highlight=False)
 
 
 @app.command()

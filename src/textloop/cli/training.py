@@ -50,6 +50,7 @@ def train(
     tune_seconds: Annotated[float | None, setting_option("tune_seconds")] = None,
     finetune_seconds: Annotated[float | None, setting_option("finetune_seconds")] = None,
     cascade_max_drop: Annotated[float | None, setting_option("cascade_max_drop")] = None,
+    out_of_scope_recall: Annotated[float | None, setting_option("out_of_scope_recall")] = None,
     slice_column: Annotated[
         list[str] | None,
         typer.Option(
@@ -75,6 +76,7 @@ def train(
         tune_seconds=tune_seconds,
         finetune_seconds=finetune_seconds,
         cascade_max_drop=cascade_max_drop,
+        out_of_scope_recall=out_of_scope_recall,
     )
     config, store = run.settings, run.store
     if backfill and from_step is None:
@@ -168,6 +170,7 @@ def print_training_report(report: Any, all_classes: bool = False) -> None:
         thresholds = ", ".join(f"{k} {v:.2f}" for k, v in calibration["thresholds"].items())
         out.print(f"  decision thresholds: {thresholds}", highlight=False, markup=False)
     print_cascade(report)
+    print_out_of_scope(report)
 
 
 def _scores(scores: dict[str, float]) -> str:
@@ -197,5 +200,23 @@ def print_cascade(report: Any) -> None:
         line += (
             f": {tested['answered_early']:.1%} of test texts, {metric.replace('_f1', '-F1')} "
             f"{tested[metric]:.4f} ({tested[metric + '_without']:.4f} without)"
+        )
+    out.print(line, highlight=False)
+
+
+def print_out_of_scope(report: Any) -> None:
+    """What the out-of-scope detector was fitted for, and what it costs on the test split."""
+    learned, tested = report.out_of_scope, report.test_metrics.get("out_of_scope")
+    if not learned:
+        return
+    signs = " and ".join(
+        {"probability": "the best probability", "nearest": "the nearest training text"}[sign]
+        for sign in learned["signs"]
+    )
+    line = f"  out of scope: from {signs}, keeping {learned['recall']:.0%} of validation texts"
+    if tested:
+        line += (
+            f"; test: {tested['in_scope_kept']:.1%} kept in scope, accuracy "
+            f"{tested['in_scope_accuracy']:.4f} counting those sent aside as wrong"
         )
     out.print(line, highlight=False)

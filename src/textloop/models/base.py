@@ -23,6 +23,8 @@ import numpy as np
 from textloop import __version__
 from textloop.artifacts import ArtifactRoot, artifact_store
 from textloop.errors import DataError, NotFound
+from textloop.models.out_of_scope import FOLDER as OUT_OF_SCOPE
+from textloop.models.out_of_scope import OutOfScopeDetector, attach, detector_of
 from textloop.models.tags import tags_of
 from textloop.plugins import Registry
 
@@ -176,8 +178,12 @@ def family_name(model: Any) -> str:
 
 
 def save_model(model: Any, directory: Path) -> None:
+    """``model`` with its manifest, and the out-of-scope detector riding beside it, if any."""
     directory.mkdir(parents=True, exist_ok=True)
     model.save(directory)
+    detector = detector_of(model)
+    if detector is not None:
+        detector.save(directory / OUT_OF_SCOPE)
     manifest = {
         "family": model.family,
         "classes": list(model.classes_),
@@ -193,7 +199,10 @@ def load_model(directory: Path, resources: ModelResources) -> TextClassifier:
         raise NotFound(f"{directory} holds no saved model ({MANIFEST} is missing)")
     manifest = json.loads(manifest_path.read_text())
     cls = families.get(manifest["family"])
-    return cls.load(directory, resources)
+    model = cls.load(directory, resources)
+    if (directory / OUT_OF_SCOPE).is_dir():
+        attach(model, OutOfScopeDetector.load(directory / OUT_OF_SCOPE))
+    return model
 
 
 def unpickle(path: Path, resources: ModelResources) -> Any:

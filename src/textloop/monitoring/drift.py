@@ -143,7 +143,13 @@ def check_drift(
         if fresh < size and not payload.get("force"):
             return {"skipped": f"{fresh} new predictions, fewer than the window of {size}"}
         window = session.execute(
-            select(Prediction.text, Prediction.label, Prediction.confidence, Prediction.created_at)
+            select(
+                Prediction.text,
+                Prediction.label,
+                Prediction.confidence,
+                Prediction.created_at,
+                Prediction.out_of_scope,
+            )
             .where(
                 Prediction.classifier_id == classifier.id, Prediction.model_version_id == model.id
             )
@@ -166,8 +172,9 @@ def check_drift(
     reference = _reference(store, settings, model_id, resources)
     if reference is None:
         return {"skipped": f"fewer than {MIN_REFERENCE} held-out rows to compare with"}
-    texts, labels, confidences, _ = zip(*window, strict=True)
+    texts, labels, confidences, _, aside = zip(*window, strict=True)
     values = measure(reference, list(texts), list(labels), np.array(confidences), resources)
+    values["out_of_scope_rate"] = round(float(np.mean(aside)), 4)
     breached = [
         name
         for name, value in values.items()

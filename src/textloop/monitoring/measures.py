@@ -61,6 +61,13 @@ MEASURES = {
             "bias-corrected Cramer's V between predicted labels and held-out predictions "
             "(0: same distribution, 1: disjoint)",
         ),
+        Measure(
+            "out_of_scope_rate",
+            0.20,
+            True,
+            "share of the window answered out of scope (fitting no label); a detector keeps "
+            "about 5 % of in-scope texts aside, so much more means texts of a new kind",
+        ),
     )
 }
 

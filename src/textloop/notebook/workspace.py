@@ -194,18 +194,21 @@ class Workspace:
         """Classify with the production model; every prediction is stored, as over the API,
         so that an unsure one goes to review. One row per text: text, label (for a multi-label
         classifier ``labels``, a list, possibly empty), confidence, whether it went to review,
-        the prediction's id (for ``lineage``)."""
+        the prediction's id (for ``lineage``); where the classifier answers out of scope, an
+        ``out_of_scope`` column, and ``label`` is None on its rows."""
         import pandas as pd
 
         from textloop.predict.classify import classify
 
         batch = [texts] if isinstance(texts, str) else list(texts)
         results = classify(self.store, self._models, classifier, batch)
-        answers = (
+        answers: dict[str, list[Any]] = (
             {"labels": [list(r.labels or ()) for r in results]}
             if results and results[0].labels is not None
-            else {"label": [r.label for r in results]}
+            else {"label": [None if r.out_of_scope else r.label for r in results]}
         )
+        if results and results[0].out_of_scope is not None:
+            answers["out_of_scope"] = [bool(r.out_of_scope) for r in results]
         return pd.DataFrame(
             {
                 "text": batch,

@@ -25,3 +25,4 @@ class TrainReport:
     fit_reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. fine-tuning's
     skipped: dict[str, str] = field(default_factory=dict)  # candidate → why it was not fitted
     cascade: dict[str, Any] = field(default_factory=dict)  # the cheap first stage, on validation
+    out_of_scope: dict[str, Any] = field(default_factory=dict)  # the detector, as fitted

@@ -64,6 +64,7 @@ def training_steps(
     deploy: bool = False,
     cascade_max_drop: float = 0.0,
     encoder_runtime: str = "onnx-int8",
+    out_of_scope_recall: float = 0.0,
 ) -> list[Step]:
     limits = thresholds or BlessingThresholds()
     learns = any(tags_of(families.get(c)).learns_from_unlabelled for c in candidates)
@@ -77,7 +78,11 @@ def training_steps(
         Step("validate", ValidateStep(ignore_anomalies), ("dataset", "statistics", "schema")),
         Step("split", SplitStep(), ("dataset", "validate")),
         Step("tune", TuneStep(candidates, tune_trials, tune_seconds), ("split", *pool)),
-        Step("train", TrainStep(candidates, cascade_max_drop), ("split", "tune", *pool)),
+        Step(
+            "train",
+            TrainStep(candidates, cascade_max_drop, out_of_scope_recall),
+            ("split", "tune", *pool),
+        ),
         Step("evaluate", EvaluateStep(slice_columns), ("split", "train")),
         Step(
             "bless",
@@ -143,6 +148,7 @@ def train_classifier(
         deploy=deploy,
         cascade_max_drop=settings.cascade_max_drop,
         encoder_runtime=settings.encoder_runtime,
+        out_of_scope_recall=settings.out_of_scope_recall,
     )
     if from_step is not None:
         downstream_of(steps, from_step)  # an unknown step is bad input
@@ -154,6 +160,7 @@ def train_classifier(
         "tune_trials": settings.tune_trials,
         "tune_seconds": settings.tune_seconds,
         "cascade_max_drop": settings.cascade_max_drop,
+        "out_of_scope_recall": settings.out_of_scope_recall,
         "slice_columns": list(slice_columns),
         "deploy": deploy,
         "from_step": from_step,
@@ -199,4 +206,5 @@ def _report(name: str, dataset: int, result: PipelineResult, seconds: float) -> 
         fit_reports=candidate.get("fit_reports", {}),
         skipped=candidate.get("skipped", {}),
         cascade=candidate.get("cascade", {}),
+        out_of_scope=candidate.get("out_of_scope", {}),
     )

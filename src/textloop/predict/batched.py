@@ -6,7 +6,8 @@ free to read requests meanwhile; requests that arrive while it is busy go togeth
 call. Under concurrent load it lingers (at most ``max_wait`` seconds) until as many requests have
 come as went into the last call; a lone request never waits for company, since its last call held
 one. Texts are bucketed by token length inside the encoder (``OnnxEncoder.embed``), so short
-texts are not padded to the length of long ones.
+texts are not padded to the length of long ones. Asked to ``answer``, the same call also says
+which texts are out of scope (``predictor.answers``), on the same thread.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from textloop.predict.predictor import Answers, answers
+
 MAX_WAIT = 0.002
 MAX_BATCH = 64  # texts per model call
 
@@ -30,8 +33,9 @@ MAX_BATCH = 64  # texts per model call
 class _Job:
     model: Any
     texts: Sequence[str]
-    succeed: Callable[[np.ndarray], object]
+    succeed: Callable[[Answers], object]
     fail: Callable[[Exception], object]
+    scope: bool = False  # also say which texts are out of scope
 
 
 class Batcher:
@@ -47,22 +51,30 @@ class Batcher:
 
     async def predict_async(self, model: Any, texts: Sequence[str]) -> np.ndarray:
         """``model.predict_proba(texts)``, computed in a call shared with concurrent requests."""
+        return (await self.answer_async(model, texts, scope=False)).probabilities
+
+    async def answer_async(self, model: Any, texts: Sequence[str], scope: bool = True) -> Answers:
+        """``Predictor.answer`` in a call shared with concurrent requests."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[np.ndarray] = loop.create_future()
+        future: asyncio.Future[Answers] = loop.create_future()
         self._submit(
             _Job(
                 model,
                 texts,
                 lambda rows: loop.call_soon_threadsafe(_succeed, future, rows),
                 lambda exc: loop.call_soon_threadsafe(_fail, future, exc),
+                scope,
             )
         )
         return await future
 
     def predict(self, model: Any, texts: Sequence[str]) -> np.ndarray:
         """The same from a thread that may block (a route run in the thread pool)."""
-        future: Future[np.ndarray] = Future()
-        self._submit(_Job(model, texts, future.set_result, future.set_exception))
+        return self.answer(model, texts, scope=False).probabilities
+
+    def answer(self, model: Any, texts: Sequence[str], scope: bool = True) -> Answers:
+        future: Future[Answers] = Future()
+        self._submit(_Job(model, texts, future.set_result, future.set_exception, scope))
         return future.result()
 
     def _submit(self, job: _Job) -> None:
@@ -115,6 +127,7 @@ class Batcher:
         texts = [text for job in jobs for text in job.texts]
         try:
             probabilities = np.asarray(model.predict_proba(texts))
+            answered = answers(model, texts, probabilities, jobs[0].scope)
         except Exception as exc:
             for job in jobs:
                 job.fail(exc)
@@ -122,23 +135,24 @@ class Batcher:
         self.calls, self.texts = self.calls + 1, self.texts + len(texts)
         start = 0
         for job in jobs:
-            rows = probabilities[start : start + len(job.texts)]
+            rows = answered.rows(start, start + len(job.texts))
             start += len(job.texts)
             job.succeed(rows)
 
 
 def _by_model(batch: list[_Job]) -> list[tuple[Any, list[_Job]]]:
-    groups: dict[int, tuple[Any, list[_Job]]] = {}
+    """The batch's jobs by model, and by whether they ask which texts are out of scope."""
+    groups: dict[tuple[int, bool], tuple[Any, list[_Job]]] = {}
     for job in batch:
-        groups.setdefault(id(job.model), (job.model, []))[1].append(job)
+        groups.setdefault((id(job.model), job.scope), (job.model, []))[1].append(job)
     return list(groups.values())
 
 
-def _succeed(future: asyncio.Future[np.ndarray], rows: np.ndarray) -> None:
+def _succeed(future: asyncio.Future[Answers], rows: Answers) -> None:
     if not future.done():
         future.set_result(rows)
 
 
-def _fail(future: asyncio.Future[np.ndarray], exc: Exception) -> None:
+def _fail(future: asyncio.Future[Answers], exc: Exception) -> None:
     if not future.done():
         future.set_exception(exc)

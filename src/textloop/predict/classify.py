@@ -29,7 +29,8 @@ def classify(
     with store.session() as session:
         deployment = find_deployment(session, name, require_served(alias))
     model = models.get(deployment.version_id, deployment.artifact_uri)
-    done = records(deployment, texts, scored(model, predictor.predict(model, texts)))
+    answered = predictor.answer(model, texts, deployment.out_of_scope)
+    done = records(deployment, texts, scored(model, answered.probabilities, answered.out_of_scope))
     with store.session() as session:
         session.execute(insert(Prediction), done.predictions)
         if done.tasks:

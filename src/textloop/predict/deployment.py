@@ -29,6 +29,7 @@ class Deployment:
     artifact_uri: str
     shadow: tuple[int, str] | None = None  # (model version id, artifact) of the shadow model
     alias: str | None = PRODUCTION  # the alias that chose the version (None: pinned by id)
+    out_of_scope: bool = True  # the classifier's setting: may answers be "out of scope"?
 
 
 def aliased_version(session: Session, classifier: Classifier, alias: str) -> ModelVersion:
@@ -89,4 +90,5 @@ def _deployment(
         artifact_uri=version.artifact_uri,
         shadow=shadow,
         alias=alias,
+        out_of_scope=classifier.out_of_scope,
     )

@@ -4,12 +4,14 @@ person should look at it. Decided once here for every caller.
 A multi-label model's row means a set: the labels reaching their own thresholds, possibly none,
 and as its confidence the probability that this whole set is right (``set_confidence``), so that
 "confidence below the classifier's threshold" sends the doubtful answers of both modes to review.
+A single-label answer the model's detector finds out of scope keeps its nearest label (and its
+confidence and scores), marked ``out_of_scope``: callers are told no label, and a person looks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,13 +27,24 @@ class Scored:
     confidence: float
     scores: dict[str, float]
     labels: tuple[str, ...] | None = None  # a multi-label model's answer; None otherwise
+    # fits none of the labels (``label`` is the nearest one); None: not asked, as before
+    out_of_scope: bool | None = None
 
 
-def scored(model: Any, probabilities: np.ndarray) -> list[Scored]:
-    """What ``model``'s probability rows answer, in either mode."""
+def scored(
+    model: Any, probabilities: np.ndarray, out_of_scope: np.ndarray | None = None
+) -> list[Scored]:
+    """What ``model``'s probability rows answer, in either mode; ``out_of_scope`` marks the
+    rows its detector sent aside (``Predictor.answer``)."""
     if is_multi_label(model):
         return to_scored_sets(probabilities, model.classes_, model.thresholds_)
-    return to_scored(probabilities, model.classes_)
+    answered = to_scored(probabilities, model.classes_)
+    if out_of_scope is None:
+        return answered
+    return [
+        replace(item, out_of_scope=bool(aside))
+        for item, aside in zip(answered, out_of_scope.tolist(), strict=True)
+    ]
 
 
 def to_scored_sets(

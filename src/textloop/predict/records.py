@@ -1,7 +1,8 @@
 """What answering some texts stores: predictions, the review tasks of unsure ones, and what the
 caller is told. Decided once here for the HTTP API and the CLI alike: a prediction whose
-confidence is below the classifier's threshold becomes an ``implicit`` review task stored with it,
-unless a release on ``staging`` answered it (it is being tried, and its doubts are not the
+confidence is below the classifier's threshold becomes an ``implicit`` review task stored with it
+(an answer out of scope, an ``out_of_scope`` task, whatever its confidence), unless a release on
+``staging`` answered it (it is being tried, and its doubts are not the
 production model's). Every prediction records the alias and the version that answered.
 """
 
@@ -27,6 +28,7 @@ class PredictionResult:
     prediction_id: str
     review: bool
     labels: tuple[str, ...] | None = None  # a multi-label model's answer (``Scored.labels``)
+    out_of_scope: bool | None = None  # fits none of the labels (no ``label``); None: not asked
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,8 @@ def records(deployment: Deployment, texts: Sequence[str], scored: Sequence[Score
     out = Records([], [], [])
     for text, item in zip(texts, scored, strict=True):
         prediction_id = new_id()
-        review = deployment.alias != STAGING and needs_review(item.confidence, deployment.threshold)
+        doubted = bool(item.out_of_scope) or needs_review(item.confidence, deployment.threshold)
+        review = deployment.alias != STAGING and doubted
         out.predictions.append(
             {
                 "id": prediction_id,
@@ -52,6 +55,7 @@ def records(deployment: Deployment, texts: Sequence[str], scored: Sequence[Score
                 "label": item.label,
                 "confidence": item.confidence,
                 "scores": item.scores,
+                "out_of_scope": bool(item.out_of_scope),
                 "created_at": now,
             }
         )
@@ -68,6 +72,7 @@ def records(deployment: Deployment, texts: Sequence[str], scored: Sequence[Score
                 prediction_id=prediction_id,
                 review=review,
                 labels=item.labels,
+                out_of_scope=item.out_of_scope,
             )
         )
     return out
@@ -80,11 +85,12 @@ def implicit_task(
     prediction_id: str | None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The review task of an answer the model was unsure of (a request's, or a batch row's)."""
+    """The review task of an answer the model was unsure of, or found out of scope (a request's,
+    or a batch row's)."""
     return {
         "id": new_id(),
         "classifier_id": classifier_id,
-        "source": TaskSource.IMPLICIT,
+        "source": TaskSource.OUT_OF_SCOPE if scored.out_of_scope else TaskSource.IMPLICIT,
         "status": ReviewStatus.OPEN,
         "text": text,
         "suggested_label": scored.label,

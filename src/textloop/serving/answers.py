@@ -20,11 +20,18 @@ from textloop.store.tables import Classifier, ReviewStatus, ReviewTask
 
 
 def public_prediction(result: PredictionResult, top_k: int | None = None) -> dict[str, Any]:
-    """``result`` as JSON-ready fields; ``top_k`` keeps the highest scores, highest first."""
+    """``result`` as JSON-ready fields; ``top_k`` keeps the highest scores, highest first. An
+    answer out of scope has ``"label": null`` (the nearest label leads ``scores``); where the
+    classifier does not answer so, ``out_of_scope`` is left out, as it always was."""
     scores = result.scores if top_k is None else top_scores(result.scores, top_k)
-    answer = {"labels": list(result.labels)} if result.labels is not None else {}
+    if result.labels is not None:
+        answer: dict[str, Any] = {"labels": list(result.labels)}
+    else:
+        answer = {"label": None if result.out_of_scope else result.label}
+    if result.out_of_scope is not None:
+        answer["out_of_scope"] = result.out_of_scope
     return {
-        **(answer or {"label": result.label}),
+        **answer,
         "confidence": result.confidence,
         "scores": scores,
         "model_version": result.model_version,

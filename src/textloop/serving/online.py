@@ -76,8 +76,10 @@ class OnlineClassifier:
             model = await run_in_threadpool(
                 self.models.get, deployment.version_id, deployment.artifact_uri
             )
-        probabilities = await self.batcher.predict_async(model, texts)
-        done = records(deployment, texts, scored(model, probabilities))
+        answered = await self.batcher.answer_async(model, texts, deployment.out_of_scope)
+        done = records(
+            deployment, texts, scored(model, answered.probabilities, answered.out_of_scope)
+        )
         entry = Entry(done.predictions, done.tasks)
         if deployment.shadow is not None:
             shadow, ids = deployment.shadow, [r.prediction_id for r in done.results]

@@ -125,7 +125,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 class PredictionPublic(BaseModel):
-    label: str | None = Field(default=None, description="A single-label classifier's answer.")
+    label: str | None = Field(
+        default=None,
+        description="A single-label classifier's answer; null when ``out_of_scope``.",
+    )
+    out_of_scope: bool | None = Field(
+        default=None,
+        description="The text fits none of the labels (the nearest one leads ``scores``); "
+        "absent where the classifier's model has no out-of-scope detector or it is turned off.",
+    )
     labels: list[str] | None = Field(
         default=None,
         description="A multi-label classifier's answer: every label past its threshold, "
@@ -233,6 +241,7 @@ class ClassifierPublic(BaseModel):
     labels: list[str]  # a multi-label classifier's: the names its label sets use
     production_version: int | None
     slice_columns: list[str] = []  # the extra columns trainings and retrains report slices by
+    out_of_scope: bool = True  # answers may be "out of scope" (``textloop out-of-scope``)
 
 
 class DatasetPublic(BaseModel):

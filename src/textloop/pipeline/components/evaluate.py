@@ -17,11 +17,13 @@ from textloop.models.calibrated import CalibratedClassifier
 from textloop.models.cascade import CascadeClassifier
 from textloop.models.headline import headline, headline_sets, predicted_labels
 from textloop.models.label_heads import indicators
+from textloop.models.out_of_scope import detector_of
 from textloop.models.set_cascade import SetCascadeClassifier
 from textloop.models.shared_predict import rescale
 from textloop.pipeline.component import Component, Output, RunWorkspace, json_hash
 from textloop.pipeline.evaluation import evaluate, expected_calibration_error
 from textloop.pipeline.multilabel_evaluation import evaluate_sets, label_calibration_error
+from textloop.pipeline.scope_evaluation import scope_metrics
 from textloop.predict.predictor import DIRECT
 
 
@@ -56,6 +58,13 @@ class EvaluateStep(Component):
                 texts=texts,
                 columns=self._columns(workspace, dataset_version_id),
             )
+            detector = detector_of(model)
+            if detector is not None:  # every test text is in scope: what the detector costs
+                answered = np.array(predicted_labels(probabilities, model.classes_))
+                metrics["out_of_scope"] = scope_metrics(
+                    answered == np.array(labels),
+                    detector.out_of_scope(model, texts, probabilities),
+                )
             correct = np.array(predicted_labels(raw, model.classes_)) == np.array(labels)
             calibration.update(
                 ece_before=expected_calibration_error(raw.max(axis=1), correct),

@@ -16,6 +16,7 @@ from textloop.errors import TextloopError, TrainingError
 from textloop.models.base import TextClassifier, families, fit_model, save_model
 from textloop.models.compose import compose, compose_sets, refit, worth_fitting
 from textloop.models.label_heads import are_label_sets, label_names
+from textloop.models.out_of_scope import OutOfScopeDetector, attach
 from textloop.pipeline.component import Component, Output, RunWorkspace, Splits, warm_up
 from textloop.pipeline.components.tune import (
     family_versions,
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 class TrainStep(Component):
     candidates: tuple[str, ...]
     cascade_max_drop: float = 0.0  # 0: no cascade
+    out_of_scope_recall: float = 0.0  # 0: no out-of-scope detector
     name: ClassVar[str] = "train"
 
     def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
@@ -39,7 +41,13 @@ class TrainStep(Component):
         validation = splits.get("validation", ([], []))
         composition = compose_sets if workspace.multi_label else compose
         composed = composition(fitted, *validation, self.cascade_max_drop)
+        detector = self._detector(workspace, splits, composed.model)
         model = self._refit(workspace, inputs, splits, composed.model)
+        if detector is not None:
+            if model is not composed.model:  # fitted again: compared with every text it saw
+                everything = splits.get("train", ([], []))[0] + validation[0]
+                detector = detector.refitted(model, everything)
+            attach(model, detector)
         relative, content_hash = _save_candidate(workspace, model)
         workspace.keep_model(relative, model)
         properties = {
@@ -52,8 +60,24 @@ class TrainStep(Component):
             "calibration": composed.calibration,
             **({"cascade": composed.cascade} if composed.cascade else {}),
             **({"fit_reports": composed.fit_reports} if composed.fit_reports else {}),
+            **({"out_of_scope": detector.report()} if detector is not None else {}),
         }
         return Output("candidate", content_hash, properties)
+
+    def _detector(
+        self, workspace: RunWorkspace, splits: Splits, model: TextClassifier
+    ) -> OutOfScopeDetector | None:
+        """The out-of-scope detector of a single-label model, its threshold chosen on the
+        validation split (which the model has not seen yet); none when turned off."""
+        if not self.out_of_scope_recall or workspace.multi_label:
+            return None
+        workspace.progress.task("learning when a text fits no label")
+        try:
+            return OutOfScopeDetector(self.out_of_scope_recall).fit(
+                model, splits.get("validation", ([], []))[0], splits.get("train", ([], []))[0]
+            )
+        finally:
+            workspace.progress.done()
 
     def _refit(
         self,

@@ -287,8 +287,9 @@ def classifiers_page(
 def update_classifier(
     name: str, request: Request, session: SessionDep, account: PortalAccount, form: Form
 ) -> Response:
-    """The review threshold, the reviewers per task, and the guidelines (markdown; empty
-    clears them). A field the form leaves out keeps its value."""
+    """The review threshold, the reviewers per task, whether answers may be "out of scope"
+    (``on``/``off``), and the guidelines (markdown; empty clears them). A field the form leaves
+    out keeps its value."""
     account.require_admin()
     check_csrf(account.csrf_token, form)
     classifier = get_classifier(session, name)
@@ -299,13 +300,18 @@ def update_classifier(
         raise InvalidRequest("threshold must be a number and overlap a whole number") from None
     if not 0.0 <= threshold <= 1.0 or not 1 <= overlap <= 10:
         raise InvalidRequest("threshold must be between 0 and 1, overlap between 1 and 10")
+    scope = form.get("out_of_scope", "on" if classifier.out_of_scope else "off")
+    if scope not in ("on", "off"):
+        raise InvalidRequest('out_of_scope must be "on" or "off"', field="out_of_scope")
     classifier.threshold, classifier.review_overlap = threshold, overlap
+    classifier.out_of_scope = scope == "on"
     if "guidelines" in form:
         classifier.guidelines = form["guidelines"].strip() or None
     note(
         request,
         threshold=threshold,
         review_overlap=overlap,
+        out_of_scope=classifier.out_of_scope,
         guidelines_chars=len(classifier.guidelines or ""),
     )
     return RedirectResponse(f"/admin/classifiers?{urlencode({'saved': name})}", status_code=303)

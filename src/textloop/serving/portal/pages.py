@@ -54,6 +54,8 @@ from textloop.store.tables import (
 
 router = APIRouter(include_in_schema=False)
 EXPLICIT = "explicit"  # a task opened because a user said the model was wrong
+OUT_OF_SCOPE = "out_of_scope"  # the model found the text unlike everything it learned from
+DISPUTED = (EXPLICIT, OUT_OF_SCOPE)  # tasks where the model's label must not be one key away
 CHOICES = 9  # labels one number key away
 SUGGESTED = "suggested"
 ACTIONS = {"skip": SKIPPED, "none": NONE_FITS}  # the decisions that are not a label
@@ -63,6 +65,7 @@ WHY = {  # why a task is in the queue, by its source
     "explicit": "a user reported the model's answer as wrong",
     "pool": "sampled from unlabelled texts to teach the model",
     "second_review": "a label that quality checks doubt, asked again",
+    "out_of_scope": "the model found it unlike every text it learned from (out of scope)",
 }
 
 
@@ -161,7 +164,8 @@ def task_page(
             "task": task,
             "choices": [] if sets else _choices(session, task, classifier.labels, favourites),
             "set_choices": _set_choices(session, task, classifier.labels) if sets else [],
-            "explicit": task.source == EXPLICIT,
+            "explicit": task.source in DISPUTED,
+            "out_of_scope": task.source == OUT_OF_SCOPE,
             "reported": _reported(task, sets),
             "labels": named(classifier.labels),
             "progress": progress(session, classifier, account.user_id),
@@ -327,13 +331,15 @@ def _choices(
     """The labels offered under number keys, at most ``CHOICES``; every label stays searchable.
 
     A task from explicit feedback offers the user's label first (when they gave one) and marks
-    the model's label as disputed; no label is pre-selected for ``Enter``. Other tasks offer the
+    the model's label as disputed; one the model found out of scope marks its label as only the
+    nearest; neither pre-selects a label for ``Enter``. Other tasks offer the
     model's best labels, the suggestion first. The labels this reviewer picks most fill the
     remaining keys, then the rest alphabetically, so that a classifier with few labels has every
     label one key away.
     """
     ranked = _top_scores(session, task)
     explicit = task.source == EXPLICIT
+    disputed = {EXPLICIT: "model's label, disputed", OUT_OF_SCOPE: "nearest label; out of scope"}
     choices: list[Choice] = []
     if explicit and task.reported_label:
         score = dict(ranked).get(task.reported_label)
@@ -343,7 +349,7 @@ def _choices(
             continue
         note = ""
         if index == 0:
-            note = "model's label, disputed" if explicit else SUGGESTED
+            note = disputed.get(task.source, SUGGESTED)
         choices.append(Choice(label, score, note))
     for label in [*favourites, *sorted(labels)]:
         if len(choices) >= CHOICES:

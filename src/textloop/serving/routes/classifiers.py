@@ -47,6 +47,7 @@ def _public(session: SessionDep, classifier: Classifier) -> ClassifierPublic:
         labels=classifier.labels,
         production_version=production.version if production else None,
         slice_columns=classifier.slice_columns or [],
+        out_of_scope=classifier.out_of_scope,
     )
 
 

@@ -6,7 +6,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from textloop.store.stored_labels import Mode
@@ -32,6 +43,9 @@ class Classifier(Base):
         String(20), default=Mode.SINGLE_LABEL.value, server_default=Mode.SINGLE_LABEL.value
     )
     labels: Mapped[list[str]] = mapped_column(default=list)
+    # whether answers may say "out of scope" (where the model carries a detector): on unless
+    # turned off, which gives the answers of a model without one exactly
+    out_of_scope: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     data_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     review_overlap: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # Continuous training: retrain after this many new reviewed labels (0: never by count), and

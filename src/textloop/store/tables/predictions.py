@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from textloop.store.tables.base import Base, new_id, utcnow
@@ -25,6 +25,8 @@ class Prediction(Base):
     label: Mapped[str] = mapped_column(Text)
     confidence: Mapped[float] = mapped_column(Float)
     scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # answered "out of scope": the text fits none of the labels (``label`` is the nearest one)
+    out_of_scope: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -31,6 +31,7 @@ class TaskSource(StrEnum):
     EXPLICIT = "explicit"  # a user said the model was wrong (feedback)
     POOL = "pool"  # sampled from the unlabelled pool by active learning
     SECOND_REVIEW = "second_review"  # a flagged label, asked again
+    OUT_OF_SCOPE = "out_of_scope"  # answered "fits none of the labels": which, or a new one?
 
 
 class ReviewTask(Base):
