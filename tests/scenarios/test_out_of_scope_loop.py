@@ -139,6 +139,49 @@ def test_a_batch_says_which_rows_fit_no_label_on_both_engines(
         assert theirs.column(column).to_pylist() == table.column(column).to_pylist()
 
 
+def test_a_batch_s_review_suggests_the_nearest_label_in_the_foreground_and_as_a_job(
+    deployed: Deployed, tmp_path: Path
+) -> None:
+    """A row out of scope goes to review with its nearest label, never an empty one, from a
+    run in the foreground and from a durable job alike."""
+    from sqlalchemy import delete, select
+
+    from textloop.batch.jobs import submit
+    from textloop.batch.run import BatchRequest
+    from textloop.store import open_store
+    from textloop.store.tables import ReviewTask
+    from textloop.worker import Worker
+
+    source = tmp_path / "in.csv"
+    source.write_text("text\n" + "\n".join(ELSEWHERE) + "\n", encoding="utf-8")
+    output = tmp_path / "reviewed.parquet"
+    done = run_cli(deployed.env, "batch-classify", "topics", str(source), "-o", str(output),
+                   "--review-below", "1", "--review-limit", "10")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    nearest = dict(
+        zip(ELSEWHERE, pq.read_table(output).column("top1_label").to_pylist(), strict=True)
+    )
+    store = open_store(deployed.settings)
+    try:
+        with store.session() as session:
+            tasks = session.scalars(select(ReviewTask).where(ReviewTask.text.in_(ELSEWHERE)))
+            foreground = {t.text: t.suggested_label for t in tasks if t.prediction_id is None}
+            session.execute(delete(ReviewTask).where(ReviewTask.prediction_id.is_(None)))
+        request = BatchRequest(
+            "topics", source, tmp_path / "job.parquet", review_below=1.0, review_limit=10
+        )
+        submit(store, deployed.settings, request)
+        worker = Worker(store, deployed.settings)
+        while worker.run_once():
+            pass
+        with store.session() as session:
+            tasks = session.scalars(select(ReviewTask).where(ReviewTask.text.in_(ELSEWHERE)))
+            job = {t.text: t.suggested_label for t in tasks if t.prediction_id is None}
+    finally:
+        store.dispose()
+    assert foreground == job == nearest and None not in nearest.values()
+
+
 def test_turned_off_it_answers_exactly_as_a_model_without_a_detector(
     deployed: Deployed, tmp_path: Path
 ) -> None:

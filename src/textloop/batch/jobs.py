@@ -47,6 +47,7 @@ from textloop.batch.run import (
 )
 from textloop.batch.scoring import (
     CONFIDENCE,
+    NEAREST,
     PREDICTED,
     PREDICTED_SET,
     SCORE_PREFIX,
@@ -122,6 +123,8 @@ def submit(
         "engine": request.engine,
         "engine_options": asdict(options_of(request, settings)),
         "chunk_rows": request.chunk_rows,
+        # fixed at submission, as the model version is: every part has the same columns
+        "out_of_scope": prepared.deployment.out_of_scope,
     }
     hashed = input_hash(request.input)  # before the transaction: a large file takes a while
     with store.session() as session:
@@ -225,7 +228,10 @@ def run_batch_job(
         batch.status = BatchStatus.RUNNING
         batch.started_at = batch.started_at or utcnow()
         request = _request(batch, name)
-        deployment = pinned_deployment(session, name, batch.model_version_id)
+        deployment = replace(  # a job from before the setting existed: its parts have no column
+            pinned_deployment(session, name, batch.model_version_id),
+            out_of_scope=bool(batch.options.get("out_of_scope", False)),
+        )
         expected_hash, spent = batch.input_hash, batch.seconds or 0.0
         shared = bool(batch.options.get("shared"))
     recorded = request  # what lineage names: the input and output as submitted
@@ -406,21 +412,24 @@ def _summary(
 
 def _unsure(parts: Parts, indexes: range, prepared: Prepared) -> list[Unsure]:
     """The least confident rows below the threshold, read back from the written parts (a
-    multi-label row's set, by the confidence in the whole set, as the scorer hands it over)."""
+    multi-label row's set, by the confidence in the whole set, as the scorer hands it over; a
+    single-label row's nearest label, ``top1_label``, which a row out of scope has too)."""
     request = prepared.request
     assert request.review_below is not None
     sets = prepared.mode == Mode.MULTI_LABEL
-    answer = PREDICTED_SET if sets else PREDICTED
     found: list[Unsure] = []
     for index in indexes:
         path = parts.path(index)
-        names = [
-            c[len(SCORE_PREFIX) :] for c in pq.read_schema(path).names if c.startswith(SCORE_PREFIX)
-        ]
+        columns = pq.read_schema(path).names
+        names = [c[len(SCORE_PREFIX) :] for c in columns if c.startswith(SCORE_PREFIX)]
+        answer = PREDICTED_SET if sets else NEAREST if NEAREST in columns else PREDICTED
         table = pq.read_table(path, columns=[request.text_column, answer, CONFIDENCE])
         below = pc.fill_null(pc.less(table.column(CONFIDENCE), request.review_below), False)
         for row in pc.indices_nonzero(below).to_pylist():
-            label = str(table.column(answer)[row].as_py())
+            value = table.column(answer)[row].as_py()
+            if value is None:  # out of scope, with no top-k column to name the nearest
+                continue
+            label = str(value)
             found.append(
                 Unsure(
                     float(table.column(CONFIDENCE)[row].as_py()),

@@ -8,7 +8,7 @@ limit). A multi-label model's answer is ``predicted_labels`` instead (the set jo
 empty for none), ``confidence`` in that whole set, and one ``score:<label>`` column per label.
 Where a single-label classifier answers out of scope (its setting, on by default), an
 ``out_of_scope`` column says which rows fit none of the labels; their ``predicted_label`` is
-empty and ``top1_label`` the nearest (null throughout for a model without a detector).
+empty and ``top1_label`` the nearest (a model without a detector has no such column).
 An input that holds a column the output adds is refused before any work, by the columns of the
 classifier's mode (``check_columns``). A row's answer depends only on its chunk, never on which
 process scored it: the model is called once per chunk, on the chunk's readable rows in order.
@@ -29,6 +29,7 @@ from textloop.data.row_limits import too_long
 from textloop.data.values import NotText, column_strings
 from textloop.errors import DataError
 from textloop.models.multi_label import is_multi_label
+from textloop.models.out_of_scope import detector_of
 from textloop.predict.deployment import Deployment
 from textloop.predict.outcome import scored
 from textloop.predict.predictor import DIRECT, Answers, Predictor
@@ -42,6 +43,7 @@ PREDICTED, CONFIDENCE, MODEL_VERSION, ERROR = (
 TOP_K = 3
 PREDICTED_SET, SCORE_PREFIX = "predicted_labels", "score:"  # a multi-label model's
 OUT_OF_SCOPE = "out_of_scope"
+NEAREST = "top1_label"  # the best label, even for a row out of scope
 LABEL_SEPARATOR = "|"
 
 
@@ -122,7 +124,8 @@ class ChunkScorer:
         good = [row for row, error in enumerate(errors) if error is None]
         classes = list(self.model.classes_)
         sets = is_multi_label(self.model)
-        scope = self.deployment.out_of_scope and not sets
+        # a model without a detector answers as it always did: no column
+        scope = self.deployment.out_of_scope and not sets and detector_of(self.model) is not None
         given = (
             self.predictor.answer(self.model, [texts[row] or "" for row in good], scope)
             if good
@@ -141,11 +144,13 @@ class ChunkScorer:
         top_labels: list[list[str | None]] = [[None] * n for _ in range(self.top_k)]
         top_values: list[list[float | None]] = [[None] * n for _ in range(self.top_k)]
         aside: list[bool | None] = [None] * n
+        nearest: list[str | None] = [None] * n  # what review suggests, in scope or not
         for position, row in enumerate(good):
             order = ranked[position]
             if flags is not None:
                 aside[row] = bool(flags[position])
-            label[row] = None if aside[row] else classes[int(order[0])]
+            nearest[row] = classes[int(order[0])]
+            label[row] = None if aside[row] else nearest[row]
             confidence[row] = float(probabilities[position, order[0]])
             for place in range(k):
                 top_labels[place][row] = classes[int(order[place])]
@@ -165,7 +170,7 @@ class ChunkScorer:
         for name, values in columns.items():
             out = out.append_column(name, values)
         return ChunkResult(
-            index, out, n, n - len(good), self._unsure(index, texts, label, confidence)
+            index, out, n, n - len(good), self._unsure(index, texts, nearest, confidence)
         )
 
     def _label_sets(

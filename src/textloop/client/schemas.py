@@ -15,7 +15,8 @@ Json = dict[str, Any]
 
 
 class Prediction(TypedDict, total=False):
-    label: str  # a single-label classifier's answer
+    label: str | None  # a single-label classifier's answer; None when out of scope
+    out_of_scope: bool  # the text fits none of the labels (where the classifier says so)
     labels: list[str]  # a multi-label classifier's: every label past its threshold, maybe none
     confidence: float  # for a set of labels: the probability that the whole set is right
     scores: dict[str, float]
@@ -60,6 +61,7 @@ class Classifier(TypedDict):
     labels: list[str]
     production_version: int | None
     slice_columns: list[str]
+    out_of_scope: bool  # answers may be "out of scope" (``textloop out-of-scope``)
 
 
 class Dataset(TypedDict):

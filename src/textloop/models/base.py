@@ -67,6 +67,11 @@ class PortableWriter(Protocol):
     def node(self, model: Any) -> dict[str, Any]: ...
 
 
+# A batch sees each text once, but asks for its embedding twice: the model, then the
+# out-of-scope detector. Enough for a chunk (2,048 rows by default) to be encoded once: 12 MB.
+BATCH_EMBEDDINGS = 8192
+
+
 class Use(Enum):
     """What a process loads models for; each use runs encoders one way, so two processes of
     the same use answer alike (the infra probe loads a version exactly as a replica will)."""
@@ -110,7 +115,7 @@ class ModelResources:
             exports=artifact_store(where, settings),
             runtime=settings.encoder_runtime,
             export_missing=use is Use.TRAINING,
-            cache_size=0 if use is Use.BATCH else settings.embedding_cache,
+            cache_size=BATCH_EMBEDDINGS if use is Use.BATCH else settings.embedding_cache,
             threads={Use.SERVING: 1, Use.TRAINING: None, Use.BATCH: threads}[use],
             finetune_seconds=settings.finetune_seconds,
         )

@@ -9,8 +9,8 @@ of them; Sun et al. 2022, "Out-of-distribution detection with deep nearest neigh
 standardised on the validation split's texts, which are in scope by construction, and their sum
 is the text's in-scope score. The threshold is the score that keeps ``recall`` of the validation
 texts in scope, so the share of good answers given up is chosen, not discovered. A model without
-an encoder (``ngram`` alone) has only the probability to go on. Behind a cascade, an answer as
-sure as the cascade's threshold is taken as in scope, so the cheap stage's texts stay unencoded.
+an encoder (``ngram`` alone) has only the probability to go on. Behind a cascade, a text the
+cheap stage answered is taken as in scope, so the texts it answers stay unencoded.
 
 The detector is not a model family: it rides beside the model it was fitted for
 (``out_of_scope_``, saved in the model's folder by ``save_model`` and attached again by
@@ -87,12 +87,12 @@ class OutOfScopeDetector:
     def out_of_scope(
         self, model: Any, texts: Sequence[str], probabilities: np.ndarray
     ) -> np.ndarray:
-        """Which texts fit none of the labels. Behind a cascade, an answer at least as sure as
-        the cascade's threshold is in scope without a look at its embedding: the cheap stage
-        answered it without encoding it, and encoding it only to ask would undo the cascade."""
+        """Which texts fit none of the labels. Behind a cascade, a text its cheap stage answered
+        is in scope without a look at its embedding: that stage was sure enough to answer it
+        unencoded, and encoding it only to ask would undo the cascade."""
         probabilities = np.asarray(probabilities)
         flags = np.zeros(len(texts), dtype=bool)
-        look = ~_sure_in_a_cascade(model, probabilities)
+        look = ~_answered_early(model, texts)
         if look.any():
             rows = np.flatnonzero(look)
             asked = [texts[int(i)] for i in rows]
@@ -202,13 +202,14 @@ def _embed(model: Any, texts: Sequence[str]) -> np.ndarray:
     return np.asarray(found._encode(texts), dtype=np.float32)
 
 
-def _sure_in_a_cascade(model: Any, probabilities: np.ndarray) -> np.ndarray:
-    """The answers as sure as ``model``'s cascade threshold (none for another model)."""
+def _answered_early(model: Any, texts: Sequence[str]) -> np.ndarray:
+    """The texts ``model``'s cascade answered with its cheap stage, unencoded (asked again: the
+    n-gram stage costs a tenth of a millisecond a text); none for another model."""
     from textloop.models.cascade import CascadeClassifier
 
-    if not isinstance(model, CascadeClassifier) or not len(probabilities):
-        return np.zeros(len(probabilities), dtype=bool)
-    return np.asarray(probabilities.max(axis=1) >= model.threshold_)
+    if not isinstance(model, CascadeClassifier) or not len(texts):
+        return np.zeros(len(texts), dtype=bool)
+    return np.asarray(model.sure(model.first_probabilities(list(texts))))
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from textloop.store.queries import settled_label
-from textloop.store.tables import ModelVersion, Prediction, ReviewStatus, ReviewTask, TaskSource
+from textloop.store.tables import MODEL_DOUBTS, ModelVersion, Prediction, ReviewStatus, ReviewTask
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,8 @@ def version_quality(session: Session, classifier_id: int) -> list[VersionQuality
             )
             .join(Prediction, Prediction.id == ReviewTask.prediction_id)
             .where(
-                ReviewTask.classifier_id == classifier_id, ReviewTask.source == TaskSource.IMPLICIT
+                ReviewTask.classifier_id == classifier_id,
+                ReviewTask.source.in_(MODEL_DOUBTS),
             )
             .group_by(Prediction.model_version_id)
         )

@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 
 from textloop.registry.aliases import PRODUCTION, SHADOW
 from textloop.store.queries import aliased_model, get_classifier, settled_label
-from textloop.store.tables import Prediction, ReviewStatus, ReviewTask, ShadowPrediction, TaskSource
+from textloop.store.tables import (
+    MODEL_DOUBTS,
+    Prediction,
+    ReviewStatus,
+    ReviewTask,
+    ShadowPrediction,
+)
 
 
 def shadow_report(session: Session, name: str) -> dict[str, Any]:
@@ -52,7 +58,7 @@ def shadow_report(session: Session, name: str) -> dict[str, Any]:
         .join(ReviewTask, ReviewTask.prediction_id == Prediction.id)
         .where(
             ShadowPrediction.model_version_id == shadow.id,
-            ReviewTask.source == TaskSource.IMPLICIT,  # one per prediction
+            ReviewTask.source.in_(MODEL_DOUBTS),  # one per prediction
             ReviewTask.status == ReviewStatus.DONE,
         )
     ).one()

@@ -67,8 +67,23 @@ class DirectPredictor:
         return np.concatenate(parts)
 
     def answer(self, model: Any, texts: Sequence[str], scope: bool = True) -> Answers:
+        """A chunk at a time, so the detector's embeddings stay bounded too."""
         texts = list(texts)
-        return answers(model, texts, self.predict(model, texts), scope)
+        parts = [
+            answers(model, part, self.predict(model, part), scope)
+            for part in (
+                texts[s : s + self.max_batch] for s in range(0, len(texts), self.max_batch)
+            )
+        ]
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return answers(model, texts, self.predict(model, texts), scope)
+        flags = [part.out_of_scope for part in parts]
+        return Answers(
+            np.concatenate([part.probabilities for part in parts]),
+            None if flags[0] is None else np.concatenate([f for f in flags if f is not None]),
+        )
 
 
 DIRECT = DirectPredictor()

@@ -25,6 +25,7 @@ from textloop.store.tables.lineage import (
 from textloop.store.tables.predictions import DriftReport, Feedback, Prediction, ShadowPrediction
 from textloop.store.tables.registry import ModelAlias, ModelVersion
 from textloop.store.tables.review import (
+    MODEL_DOUBTS,
     PoolText,
     ReviewDecision,
     ReviewLease,
@@ -44,6 +45,7 @@ from textloop.store.tables.security import (
 )
 
 __all__ = [
+    "MODEL_DOUBTS",
     "ApiKey",
     "Artifact",
     "AuditEntry",

@@ -34,6 +34,10 @@ class TaskSource(StrEnum):
     OUT_OF_SCOPE = "out_of_scope"  # answered "fits none of the labels": which, or a new one?
 
 
+# the sources of the model's own doubts, which open at most one task per prediction
+MODEL_DOUBTS = (TaskSource.IMPLICIT, TaskSource.OUT_OF_SCOPE)
+
+
 class ReviewTask(Base):
     __tablename__ = "review_tasks"
     __table_args__ = (Index("ix_review_tasks_queue", "classifier_id", "status", "created_at"),)
