@@ -205,7 +205,7 @@ SETTINGS: tuple[Setting, ...] = (
         ),
     ),
     Setting(
-        "out_of_scope_recall", recall_or_off, "0.95",
+        "out_of_scope_recall", recall_or_off, "0.97",
         "Training learns, with no out-of-scope example, when a text fits none of a single-label "
         "classifier's labels; its threshold keeps this share of the validation texts in scope. "
         "0 learns nothing of the kind.",

@@ -5,24 +5,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import sqlite3
 import subprocess
 import sys
 import tarfile
-import venv
 from contextlib import closing
 from dataclasses import dataclass
-from importlib.metadata import distribution
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.bundles.edge import EDGE_PACKAGES, run_bundle
 from tests.corpus import corpus_rows, write_corpus
 from tests.processes import environment, run_cli, running_server
 
-EDGE_PACKAGES = ("numpy", "onnxruntime", "tokenizers")
 TEXTS = [text for text, _ in corpus_rows(per_label=167, seed=99)][:500]
 
 
@@ -50,32 +47,6 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
         assert trained.returncode == 0, trained.stderr
         versions[family] = json.loads(trained.stdout)["version"]
     return Registry(env, admin, versions, root)
-
-
-@pytest.fixture(scope="module")
-def edge_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtual environment holding only numpy, onnxruntime and tokenizers: their
-    installed files, as pinned here, copied file by file from their wheels' records."""
-    home = tmp_path_factory.mktemp("edge") / "venv"
-    venv.EnvBuilder(with_pip=False).create(home)
-    python = home / "bin" / "python"
-    site = Path(
-        subprocess.run(
-            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    )
-    for name in EDGE_PACKAGES:
-        dist = distribution(name)
-        for file in dist.files or ():
-            source = Path(str(dist.locate_file(file)))
-            if ".." in file.parts or not source.is_file():
-                continue  # scripts installed outside site-packages are not needed
-            (site / file).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, site / file)
-    return python
 
 
 def served(registry: Registry, version: int, texts: list[str]) -> list[dict]:
@@ -108,27 +79,6 @@ def export(registry: Registry, family: str, out: Path) -> None:
 def model_versions(registry: Registry) -> list[int]:
     with closing(sqlite3.connect(registry.root / "textloop.db")) as db:
         return [row[0] for row in db.execute("SELECT version FROM model_versions ORDER BY 1")]
-
-
-def run_bundle(python: Path, bundle: Path, texts: list[str]) -> list[dict]:
-    """``predict.load(bundle).classify(texts)`` in the edge environment, isolated from this
-    checkout (``-I``: no current directory, no user site, no PYTHON* variables)."""
-    script = (
-        "import json, sys\n"
-        f"sys.path.insert(0, {str(bundle)!r})\n"
-        "import predict\n"
-        "texts = json.load(sys.stdin)\n"
-        f"print(json.dumps(predict.load({str(bundle)!r}).classify(texts)))\n"
-        "print(json.dumps(sorted(m for m in ('textloop', 'torch', 'sklearn', 'scipy') "
-        "if m in sys.modules)))\n"
-    )
-    done = subprocess.run(
-        [python, "-I", "-c", script], input=json.dumps(texts), capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    answers, loaded = done.stdout.strip().splitlines()
-    assert json.loads(loaded) == []
-    return json.loads(answers)
 
 
 def test_the_edge_environment_holds_only_the_three_libraries(edge_python: Path) -> None:

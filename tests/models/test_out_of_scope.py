@@ -103,5 +103,5 @@ def test_a_model_without_an_encoder_has_only_its_probability_to_go_on() -> None:
 
 
 def test_a_recall_outside_its_range_is_refused(model: object) -> None:
-    with pytest.raises(ValueError, match=r"recall must be at least 0\.5 and below 1"):
+    with pytest.raises(ValueError, match=r"recall must be 0 or at least 0\.5 and below 1"):
         OutOfScopeDetector(recall=1.0).fit(model, texts(VALIDATION), texts(TRAIN))

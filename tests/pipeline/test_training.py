@@ -197,7 +197,7 @@ def test_training_learns_when_a_text_fits_no_label_and_the_run_says_what_it_cost
 ) -> None:
     """With no out-of-scope example: the threshold keeps the share of validation texts asked
     for, the test split (all in scope) says how many it kept, and the saved model carries it."""
-    on = dataclasses.replace(settings, out_of_scope_recall=0.95)  # the default, off in tests
+    on = dataclasses.replace(settings, out_of_scope_recall=0.95)  # on: it is off in tests
     report = train_classifier(ingested, on, "topics", "embedding")
     assert report.out_of_scope["recall"] == 0.95
     assert report.out_of_scope["signs"] == ["probability", "nearest"]

@@ -52,9 +52,16 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Deployed:
     url = f"sqlite:///{folder / 'textloop.db'}"
     env = environment(folder / "data", url) | {"TEXTLOOP_OUT_OF_SCOPE_RECALL": "0.95"}
     cli_json(env, "ingest", str(write_corpus(folder / "topics.csv")), "-c", "topics")
-    report = cli_json(env, "train", "topics", "--model", "embedding")
+    outside = folder / "elsewhere.csv"
+    outside.write_text("text\n" + "".join(f"{text}\n" for text in ELSEWHERE), encoding="utf-8")
+    report = cli_json(
+        env, "train", "topics", "--model", "embedding", "--out-of-scope-test", str(outside)
+    )
     assert report["out_of_scope"]["signs"] == ["probability", "nearest"]
-    assert 0 < report["test_metrics"]["out_of_scope"]["in_scope_kept"] <= 1
+    tested = report["test_metrics"]["out_of_scope"]
+    assert 0 < tested["in_scope_kept"] <= 1
+    assert tested["out_of_scope_texts"] == len(ELSEWHERE)  # the file's: the split has none
+    assert tested["out_of_scope_recall"] == 1.0 and 0 < tested["auroc"] <= 1
     cli_json(env, "deploy", "topics")
     settings = Settings.load(data_dir=folder / "data", database_url=url)
     return Deployed(env, folder, settings)
@@ -72,6 +79,11 @@ def test_the_cli_answers_no_label_for_a_text_unlike_any_it_learned_from(
     assert done.stdout.startswith(f"(out of scope; nearest: {nearest})  confidence")
     tasks = cli_json(deployed.env, "review", "tasks", "topics")
     assert {t["text"] for t in tasks if t["source"] == "out_of_scope"} >= set(ELSEWHERE)
+    lineage = cli_json(deployed.env, "lineage", "--prediction", answers[2]["prediction_id"])
+    assert lineage["prediction"] | {"nearest_label": nearest} == lineage["prediction"]
+    assert (lineage["prediction"]["label"], lineage["prediction"]["out_of_scope"]) == (None, True)
+    shown = run_cli(deployed.env, "lineage", "--prediction", answers[2]["prediction_id"]).stdout
+    assert f"(out of scope; nearest: {nearest}) at " in " ".join(shown.split())  # unwrapped
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +115,7 @@ def test_http_the_client_and_the_notebook_answer_alike(
     assert one["out_of_scope"] is True and one["label"] is None
     frame = Workspace(deployed.settings).classify("topics", TEXTS)
     assert frame["out_of_scope"].tolist() == [False, False, True, True]
-    assert frame["label"].isna().tolist() == [False, False, True, True]
+    assert [label is None for label in frame["label"]] == [False, False, True, True]
 
 
 def test_a_batch_says_which_rows_fit_no_label_on_both_engines(
@@ -241,3 +253,25 @@ def test_the_portal_asks_a_reviewer_to_choose_with_nothing_one_key_away(
     assert "unlike every text it learned from" in page
     assert 'data-explicit="true"' in page  # the script pre-confirms nothing
     assert "nearest label; out of scope" in page and nearest in page
+
+
+def test_the_models_page_shows_what_the_out_of_scope_test_measured(deployed: Deployed) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.serving.portal import PASSWORD, sign_in
+    from textloop.security.accounts import create_user
+    from textloop.serving.app import create_app
+    from textloop.store import open_store
+
+    store = open_store(deployed.settings)
+    try:
+        with store.session() as session:
+            create_user(session, "ada@example.com", PASSWORD, "admin")
+        with TestClient(create_app(deployed.settings)) as client:
+            sign_in(client, "ada@example.com")
+            page = client.get("/admin/models").text
+    finally:
+        store.dispose()
+    assert "Out of scope: texts that fit none of the labels" in page
+    for measure in ("out-of-scope recall", "out-of-scope precision", "AUROC"):
+        assert measure in page

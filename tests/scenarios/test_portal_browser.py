@@ -128,7 +128,7 @@ def test_a_decided_task_reached_by_back_or_by_its_address_is_shown_as_decided(
 
 PAGES = ["/", "/queues/topics/next", "/admin/keys", "/admin/users", "/admin/classifiers",
          "/admin/conflicts", "/admin/stats", "/admin/history", "/admin/models", "/admin/events",
-         "/admin/audit"]  # fmt: skip
+         "/admin/audit", "/admin/discover"]  # fmt: skip
 
 
 @pytest.mark.parametrize("width, height", [(1280, 800), (390, 844)])

@@ -4,7 +4,11 @@ The bundle holds the model tree (``bundle.json``) with its arrays and INT8 encod
 (numpy, onnxruntime and tokenizers, nothing else), textloop's own saved model (for ``textloop
 import``), and a manifest with every file's hash and the ids that trace the version back to its
 data. Before it is kept, ``predict.py`` classifies check texts from the bundle and must give the
-model's probabilities within ``TOLERANCE``: a bundle that would answer differently is refused.
+model's probabilities within ``TOLERANCE``, and, where the model carries an out-of-scope
+detector (which the bundle then carries too), send the same check texts aside
+(``check_against_bundle``): a bundle that would answer differently is refused. The bundle follows
+the model, not the classifier's out-of-scope setting: it is the model's artifact, and a caller
+that wants the nearest label everywhere asks ``classify(texts, scope=False)``.
 """
 
 from __future__ import annotations
@@ -32,11 +36,18 @@ from textloop.errors import ConfigError, InvalidRequest
 from textloop.metadata.model_runs import producing_runs
 from textloop.models import shared_predict as predict
 from textloop.models.base import ModelResources, Use, load_model
+from textloop.models.multi_label import is_multi_label
+from textloop.models.out_of_scope import detector_of
 from textloop.registry.aliases import PRODUCTION
 from textloop.store.queries import aliased_model, get_classifier, resolve_model_version
 from textloop.store.tables import DatasetVersion, ModelVersion
 
 TOLERANCE = 1e-5  # largest difference in any probability between the bundle and the model
+# How near its threshold a check text's in-scope score may lie and its out-of-scope flag still
+# differ between the bundle and the model. A score sums two signs in [0, 1], each divided by a
+# spread of at least 0.01 (``out_of_scope.MIN_SPREAD``): signs within TOLERANCE move it by at
+# most 0.002, so a flag can only flip within that of the threshold; 0.01 leaves room.
+SCOPE_MARGIN = 0.01
 NATIVE = "model"  # textloop's own saved model inside the bundle
 PICKLES = ("*.joblib", "*.pkl", "*.pickle", "*.pt", "*.pth")  # left out: loading one runs code
 CHECK_TEXTS = (
@@ -44,6 +55,7 @@ CHECK_TEXTS = (
     "how do I change my PIN?",
     "The exchange rate you applied was wrong!",
     "can I top up with a cheque",
+    "how long should sourdough bread rise before baking",  # out of scope for most classifiers
     "why was I charged twice for one purchase",
     "the referee and the stadium",
     "interest on my loan",
@@ -65,6 +77,7 @@ class ExportedBundle:
     files: int
     bytes: int
     max_difference: float  # between predict.py and the model on the check texts
+    out_of_scope: bool = False  # answers "out of scope" (the model carries a detector)
 
     def as_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "path": str(self.path)}
@@ -121,7 +134,9 @@ def export_bundle(settings: Settings, found: Located, out: Path) -> ExportedBund
     with tempfile.TemporaryDirectory(prefix=".bundle-", dir=_scratch(out)) as scratch:
         staging = Path(scratch) / "bundle"
         staging.mkdir()
-        tree = BundleWriter(staging).node(model)
+        writer = BundleWriter(staging)
+        tree = writer.node(model)
+        scope = writer.out_of_scope(model)  # None: answers as bundles always did
         # pickles stay behind: an import never unpickles what a bundle brings (``importing``)
         shutil.copytree(native, staging / NATIVE, ignore=shutil.ignore_patterns(*PICKLES))
         shutil.copyfile(predict.__file__, staging / "predict.py")
@@ -134,6 +149,7 @@ def export_bundle(settings: Settings, found: Located, out: Path) -> ExportedBund
             "family": found.family,
             "labels": list(model.classes_),
             "model": tree,
+            **({predict.SCOPE: scope} if scope is not None else {}),
             "metrics": found.metrics,
             "lineage": found.lineage,
             "requires": _requirements(staging),
@@ -158,14 +174,24 @@ def export_bundle(settings: Settings, found: Located, out: Path) -> ExportedBund
                 out.rmdir()  # empty, checked above
             staging.rename(out)
     return ExportedBundle(
-        found.classifier, found.version, found.family, out, files, size, difference
+        found.classifier,
+        found.version,
+        found.family,
+        out,
+        files,
+        size,
+        difference,
+        scope is not None,
     )
 
 
 def check_against_bundle(directory: Path, model: Any) -> float:
-    """Classify the check texts with ``predict.py`` from the bundle and with the model."""
+    """Classify the check texts with ``predict.py`` from the bundle and with the model: the
+    probabilities must agree within ``TOLERANCE`` (the largest difference is returned), and so
+    must which texts are out of scope (``check_scope``)."""
     texts = [*CHECK_TEXTS, *model.classes_]
-    bundled = predict.load(directory).predict_proba(texts)
+    bundle = predict.load(directory)
+    bundled = bundle.predict_proba(texts)
     expected = np.asarray(model.predict_proba(texts), dtype=np.float64)
     same_shape = bundled.shape == expected.shape
     difference = float(np.abs(bundled - expected).max()) if same_shape else float("inf")
@@ -174,7 +200,43 @@ def check_against_bundle(directory: Path, model: Any) -> float:
             f"the bundle's predict.py answers differently from the model (largest difference "
             f"{difference:.2e}, allowed {TOLERANCE:.0e})"
         )
+    check_scope(bundle, model, texts, bundled, expected)
     return difference
+
+
+def check_scope(
+    bundle: predict.Bundle,
+    model: Any,
+    texts: list[str],
+    bundled: np.ndarray,
+    expected: np.ndarray,
+) -> None:
+    """The bundle must have a detector exactly where the model has one, and send aside the
+    texts the model does, each from its own probabilities (``bundled``, ``expected``).
+
+    The flags come from numbers that agree within ``TOLERANCE``, so a text whose in-scope score
+    lies within a hair of the threshold could fall either side in the two: such a text (its
+    score by the model within ``SCOPE_MARGIN`` of the threshold) is not compared, so that a
+    bundle is never refused for a coin toss. Every other check text must get the same flag.
+    """
+    detector = None if is_multi_label(model) else detector_of(model)
+    if (detector is None) != (bundle.detector is None):
+        has, lacks = ("model", "bundle") if detector is not None else ("bundle", "model")
+        raise ConfigError(
+            f"the {has} answers 'out of scope' for texts that fit no label and the {lacks} does not"
+        )
+    if detector is None:
+        return
+    flags = detector.out_of_scope(model, texts, expected)
+    bundled_flags = bundle.out_of_scope(texts, bundled)
+    assert bundled_flags is not None
+    clear = np.abs(detector.scores(model, texts, expected) - detector.threshold_) > SCOPE_MARGIN
+    differing = [texts[int(row)] for row in np.flatnonzero((flags != bundled_flags) & clear)]
+    if differing:
+        raise ConfigError(
+            "the bundle's predict.py answers 'out of scope' differently from the model for "
+            f"{len(differing)} of the check texts, such as {differing[0]!r}"
+        )
 
 
 def _lineage(session: Session, name: str, record: ModelVersion) -> dict[str, Any]:

@@ -7,8 +7,9 @@ link, device or FIFO, nothing hard-linked from outside; an archive is checked me
 before anything is written, within ``MAX_UNPACKED_BYTES`` and ``MAX_MEMBERS``), it may hold no
 pickled file, and what is loaded from it is never unpickled (``ModelResources.trusted``): its
 models load from their arrays (stored, not compressed) and JSON files only. What is registered
-is textloop's own saved model carried in the bundle, once it answers the check texts as the
-bundle's ``predict.py`` does (an encoder that resolves to something else here is caught then).
+is textloop's own saved model carried in the bundle, with its out-of-scope detector where it
+has one, once it answers the check texts as the bundle's ``predict.py`` does, and sends the same
+ones aside (an encoder that resolves to something else here is caught then).
 The new version records where it came from (classifier, version, lineage, the bundle's hash
 and its metrics, which were measured on the sender's data) and is attached to the classifier's
 newest dataset version, the data it will be evaluated and retrained against here. A bundle

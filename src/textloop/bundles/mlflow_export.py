@@ -6,7 +6,8 @@ the lineage ids as tags; the model is the version's portable bundle logged as a 
 (``mlflow_model.py`` as its code), registered under a model name, so that MLflow's own tools
 (``mlflow.pyfunc.load_model``, ``mlflow models serve``) load and serve it without textloop.
 A multi-label classifier's model answers ``labels`` (the set joined by ``|``, empty for none)
-where a single-label one answers ``label``, and ``confidence`` in either.
+where a single-label one answers ``label``, and ``confidence`` in either. A version with an
+out-of-scope detector answers an ``out_of_scope`` column too, ``label`` None where it is true.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from importlib.metadata import version as installed
 from pathlib import Path
 from typing import Any
 
-from textloop.bundles.export import Located, export_bundle
+from textloop.bundles.export import ExportedBundle, Located, export_bundle
 from textloop.config import Settings
 from textloop.data.label_sets import Mode
 from textloop.errors import ConfigError
@@ -52,14 +53,12 @@ def export_to_mlflow(
             "export-mlflow needs the mlflow package: pip install 'textloop[mlflow]'"
         ) from exc
     name = registered_name or f"textloop-{found.classifier}"
-    answer = "labels" if found.mode == Mode.MULTI_LABEL else "label"
-    signature = ModelSignature(
-        inputs=Schema([ColSpec("string", "text")]),
-        outputs=Schema([ColSpec("string", answer), ColSpec("double", "confidence")]),
-    )
     try:
         with tempfile.TemporaryDirectory(prefix="textloop-mlflow-") as scratch:
             bundle = export_bundle(settings, found, Path(scratch) / "bundle")
+            signature = ModelSignature(
+                inputs=Schema([ColSpec("string", "text")]), outputs=Schema(_outputs(found, bundle))
+            )
             mlflow.set_tracking_uri(tracking_uri)
             mlflow.set_experiment(experiment)
             with mlflow.start_run(run_name=f"{found.classifier} v{found.version}") as run:
@@ -89,6 +88,22 @@ def export_to_mlflow(
     return MlflowExport(
         run.info.run_id, info.model_uri, name, int(registered) if registered else None
     )
+
+
+def _outputs(found: Located, bundle: ExportedBundle) -> list[Any]:
+    """The model's output columns (``mlflow_model.py``): the answer, whether it is out of scope
+    where the bundle has a detector (its ``label`` then None on those rows), the confidence."""
+    from mlflow.types import ColSpec
+
+    if found.mode == Mode.MULTI_LABEL:
+        return [ColSpec("string", "labels"), ColSpec("double", "confidence")]
+    if not bundle.out_of_scope:
+        return [ColSpec("string", "label"), ColSpec("double", "confidence")]
+    return [
+        ColSpec("string", "label", required=False),
+        ColSpec("boolean", "out_of_scope"),
+        ColSpec("double", "confidence"),
+    ]
 
 
 def _flat(values: dict[str, Any], prefix: str) -> dict[str, Any]:

@@ -4,7 +4,9 @@ MLflow loads this file where the model is served (``mlflow.pyfunc.load_model``, 
 models serve``), with the bundle among the model's artifacts; it needs MLflow, pandas and what
 the bundle's ``predict.py`` needs (numpy, onnxruntime, tokenizers), never textloop. Input: a
 DataFrame with a ``text`` column (or a list of texts); output: a DataFrame with ``label`` and
-``confidence`` per text.
+``confidence`` per text (``labels``, the set joined by ``|``, for a multi-label model). Where the
+bundle carries an out-of-scope detector, an ``out_of_scope`` column sits between them, and
+``label`` is None on its true rows, as textloop answers them.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ class TextloopBundle(PythonModel):
             column = {"labels": ["|".join(answer["labels"]) for answer in answers]}
         else:
             column = {"label": [answer["label"] for answer in answers]}
+            if self.bundle.detector is not None:  # None stays None (pandas 3 would make it NaN)
+                column["label"] = pd.Series(column["label"], dtype=object)
+                column["out_of_scope"] = [answer["out_of_scope"] for answer in answers]
         return pd.DataFrame({**column, "confidence": [answer["confidence"] for answer in answers]})
 
 

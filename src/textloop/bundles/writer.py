@@ -3,6 +3,8 @@
 Models describe themselves through ``portable(writer)`` (the ``PortableWriter`` protocol of
 ``models.base``); this writer gives their arrays and encoders places in the bundle and turns a
 model met a second time (a cascade's first stage is a member of its ensemble) into a reference.
+A model's out-of-scope detector is written beside its tree (``out_of_scope``), naming the node
+whose encoder embeds a text for it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from textloop.data.untrusted import closed_tree
 from textloop.errors import ConfigError
 from textloop.models.arrays import save_arrays
 from textloop.models.base import family_name, portable_of
+from textloop.models.multi_label import is_multi_label
+from textloop.models.out_of_scope import detector_of, encoder_model
 
 ENCODER_FILES = ("tokenizer.json",)  # copied beside the INT8 graph and a manifest naming only it
 
@@ -44,6 +48,38 @@ class BundleWriter:
         node_id = f"n{len(self._nodes)}"
         self._nodes[id(model)] = node_id
         return {"id": node_id, **describe(self)}
+
+    def out_of_scope(self, model: Any) -> dict[str, Any] | None:
+        """What ``predict.py`` needs to answer "out of scope" as ``model`` does (the manifest's
+        ``out_of_scope`` section): its detector's reference embeddings (``.npy``), the two
+        signs' standardisation, the threshold, the label of the data's own out-of-scope examples
+        (if any), and the node of ``model``'s tree (written first, by ``node``) whose encoder
+        is the one the detector embeds with. None for a model without a detector, or a
+        multi-label one, which is never out of scope."""
+        detector = detector_of(model)
+        if detector is None or is_multi_label(model):
+            return None
+        embedding = None
+        if len(detector.reference_):
+            encoder = encoder_model(model)
+            embedding = None if encoder is None else self._nodes.get(id(encoder))
+            if embedding is None:
+                raise ConfigError(
+                    "the model's out-of-scope detector compares embeddings, and no encoder of "
+                    "its bundle's tree makes them"
+                )
+        reference = self._fresh("out_of_scope/reference", ".npy")
+        (self.directory / "out_of_scope").mkdir(parents=True, exist_ok=True)
+        np.save(self.directory / reference, detector.reference_, allow_pickle=False)
+        return {
+            "recall": detector.recall,
+            "reference": reference,
+            "embedding": embedding,
+            "centre": [float(value) for value in detector.centre_],
+            "spread": [float(value) for value in detector.spread_],
+            "threshold": None if np.isneginf(detector.threshold_) else float(detector.threshold_),
+            "label": detector.label,  # out-of-scope examples' own label, where the data had one
+        }
 
     def arrays(self, stem: str, arrays: dict[str, np.ndarray]) -> str:
         relative = self._fresh(f"arrays/{stem}", ".npz")

@@ -24,6 +24,7 @@ from textloop.cli import (
     bundles,
     data,
     demo,
+    discover,
     keys,
     lineage,
     loop,
@@ -101,8 +102,8 @@ def root(
 # In the order `textloop --help` lists their commands: access, data, training and its record,
 # releases, serving, review, the continuous loop, watching production, batch work, the audit log.
 AREAS = (
-    keys, users, data, training, runs, lineage, release, bundles, serving, bench, review, pool,
-    loop, webhooks, monitor, batch, audit, demo,
+    keys, users, data, training, runs, lineage, release, bundles, serving, bench, review, discover,
+    pool, loop, webhooks, monitor, batch, audit, demo,
 )  # fmt: skip
 for area in AREAS:
     app.add_typer(area.app)

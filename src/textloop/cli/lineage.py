@@ -68,6 +68,8 @@ def render_lineage(graph: dict[str, Any]) -> Tree:
     if "prediction" in graph:
         p = graph["prediction"]
         answer = p["label"] if "labels" not in p else "|".join(p["labels"]) or "(none)"
+        if p.get("out_of_scope"):
+            answer = f"(out of scope; nearest: {p['nearest_label']})"
         tree = Tree(
             escape(
                 f"prediction {p['id']} ({p['classifier']}): {answer} "

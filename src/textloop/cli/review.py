@@ -1,6 +1,8 @@
 """``textloop review``: the review queue from the CLI. ``review corrections`` fills it from a
 file, ``review check`` from agreed labels that look wrong, ``review tasks`` lists it, ``review
-export`` writes every decision for analysis, or every task for Label Studio.
+export`` writes every decision for analysis, or every task for Label Studio. ``review proposals``
+lists the new labels reviewers proposed, which ``approve-label`` adds (their tasks then train on
+them) and ``reject-label`` turns down.
 
 They were top-level commands (``review-check``, ``corrections``, ...) before they became one
 group; ``RENAMED`` keeps those names working for a release, so scripts have time to move.
@@ -26,7 +28,8 @@ BINARY_FORMATS = ("parquet",)
 
 app = typer.Typer()
 review_app = typer.Typer(
-    help="The review queue: fill it, check agreed labels, list and export it.",
+    help="The review queue: fill it, check agreed labels, list and export it, and decide the "
+    "new labels reviewers propose.",
     no_args_is_help=True,
 )
 app.add_typer(review_app, name="review")
@@ -195,3 +198,94 @@ def review_export(
     else:
         output.write_bytes(data)
         err.print(f"wrote {len(data):,} bytes to {output}", highlight=False)
+
+
+@review_app.command("proposals")
+def review_proposals(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """The new labels reviewers proposed for texts that fit none, waiting for an admin: each
+    name with how often it was proposed, by whom, for which texts, and how many settled tasks
+    approving it would train on it."""
+    from textloop.review.label_proposals import pending_names
+
+    with invocation(ctx).store.session() as session:
+        names = pending_names(session, name)
+    if as_json:
+        emit_json([proposed.as_dict() for proposed in names])
+        return
+    if not names:
+        out.print(f"{name}: no proposed labels waiting", highlight=False, markup=False)
+        return
+    out.print(f"{name}: {len(names)} proposed labels waiting, the most proposed first")
+    for proposed in names:
+        already = " (a label already)" if proposed.is_label else ""
+        out.print(
+            f"{proposed.name}{already}  {proposed.proposals} proposals, "
+            f"{proposed.settled} settled tasks; by {', '.join(proposed.proposers)}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        for text in proposed.samples:
+            out.print(f"    {text[:70]}", highlight=False, markup=False, soft_wrap=True)
+
+
+@review_app.command("approve-label")
+def approve_label(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    label: Annotated[str, typer.Argument(help="The proposed name to add as a label.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a proposed name as a label: the settled tasks whose reviewers all proposed it train
+    on it at the next retrain (queued now when enough reviewed labels wait)."""
+    from textloop.continuous.triggers import connect_triggers
+    from textloop.review.label_proposals import approve
+
+    connect_triggers()  # relabelled tasks count towards retrain_after, as the server's do
+    with invocation(ctx).store.session() as session:
+        outcome = approve(session, name, label)
+        relabelled = len(outcome.relabelled)
+        added = outcome.label_added
+        audit_command(
+            ctx, session, name, label=outcome.name, label_added=added, relabelled=relabelled
+        )
+    if as_json:
+        emit_json(outcome.as_dict())
+        return
+    now = "added as a label" if outcome.label_added else "a label already"
+    out.print(
+        f"Approved {outcome.name!r} for {name}: {now}; {relabelled} reviewed tasks now labelled "
+        "with it train at the next retrain",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+@review_app.command("reject-label")
+def reject_label(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Classifier name.")],
+    label: Annotated[str, typer.Argument(help="The proposed name to turn down.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Turn a proposed name down: its tasks stay "none of these" and train nothing."""
+    from textloop.review.label_proposals import reject
+
+    with invocation(ctx).store.session() as session:
+        outcome = reject(session, name, label)
+        audit_command(ctx, session, name, label=outcome.name, rejected=outcome.proposals)
+    if as_json:
+        emit_json(outcome.as_dict())
+        return
+    out.print(
+        f"Rejected {outcome.name!r} for {name}: {outcome.proposals} proposals; their tasks stay "
+        '"none of these"',
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )

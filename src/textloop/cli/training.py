@@ -3,6 +3,7 @@ and the report (steps, tuning, candidates, test metrics, blessing) on stdout."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -51,6 +52,22 @@ def train(
     finetune_seconds: Annotated[float | None, setting_option("finetune_seconds")] = None,
     cascade_max_drop: Annotated[float | None, setting_option("cascade_max_drop")] = None,
     out_of_scope_recall: Annotated[float | None, setting_option("out_of_scope_recall")] = None,
+    out_of_scope_label: Annotated[
+        str | None,
+        typer.Option(
+            help="The label the data marks texts that fit no label with (e.g. oos): answered as "
+            "out of scope; stored as the classifier's setting ('' clears it)."
+        ),
+    ] = None,
+    out_of_scope_test: Annotated[
+        Path | None,
+        typer.Option(
+            help="A file of texts that fit none of the labels (a 'text' column): the test "
+            "report gains out-of-scope recall, precision and AUROC.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     slice_column: Annotated[
         list[str] | None,
         typer.Option(
@@ -79,6 +96,7 @@ def train(
         out_of_scope_recall=out_of_scope_recall,
     )
     config, store = run.settings, run.store
+    outside = _texts(out_of_scope_test) if out_of_scope_test is not None else []
     if backfill and from_step is None:
         from_step = "train"
     with RichProgress(enabled=not as_json) as progress:
@@ -94,12 +112,25 @@ def train(
             from_step=from_step,
             slice_columns=tuple(slice_column) if slice_column else None,
             deploy=deploy,
+            out_of_scope_label=out_of_scope_label,
+            out_of_scope_test=outside,
         )
     audit_command(ctx, store, name, version=report.version, family=report.family, deploy=deploy)
     if as_json:
         emit_json(report.__dict__)
         return
     print_training_report(report, all_classes=all_classes)
+
+
+def _texts(path: Path) -> list[str]:
+    """The texts of an out-of-scope test file, its empty cells left out."""
+    from textloop.data.readers import read_text_file
+    from textloop.errors import DataError
+
+    texts = [text for text in read_text_file(path) if text and text.strip()]
+    if not texts:
+        raise DataError(f"{path}: no text to test out-of-scope detection on")
+    return texts
 
 
 def print_training_report(report: Any, all_classes: bool = False) -> None:
@@ -213,10 +244,24 @@ def print_out_of_scope(report: Any) -> None:
         {"probability": "the best probability", "nearest": "the nearest training text"}[sign]
         for sign in learned["signs"]
     )
-    line = f"  out of scope: from {signs}, keeping {learned['recall']:.0%} of validation texts"
+    line = (
+        f"  out of scope: from {signs}, keeping {learned['recall']:.0%} of validation texts"
+        if signs
+        else "  out of scope"
+    )
+    if learned.get("label"):
+        line += f"; the label {learned['label']!r} answers out of scope"
     if tested:
         line += (
             f"; test: {tested['in_scope_kept']:.1%} kept in scope, accuracy "
             f"{tested['in_scope_accuracy']:.4f} counting those sent aside as wrong"
         )
+        if "out_of_scope_recall" in tested:
+            line += (
+                f"; of {tested['out_of_scope_texts']:,} out-of-scope texts, recall "
+                f"{tested['out_of_scope_recall']:.4f}, precision "
+                f"{tested['out_of_scope_precision']:.4f}"
+            )
+            if "auroc" in tested:
+                line += f", AUROC {tested['auroc']:.4f}"
     out.print(line, highlight=False)

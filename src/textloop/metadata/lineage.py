@@ -53,6 +53,8 @@ def prediction_lineage(session: Session, prediction_id: str) -> dict[str, Any]:
         if classifier.mode == Mode.MULTI_LABEL
         else {"label": prediction.label}
     )
+    if prediction.out_of_scope:  # answered as the caller saw it: no label, the nearest kept
+        answer = {"label": None, "out_of_scope": True, "nearest_label": prediction.label}
     return {
         "prediction": {
             "id": prediction.id,

@@ -17,6 +17,12 @@ write a bundle whose answers here differ from the model's.
     python predict.py "my card has not arrived" "what is the exchange rate"
     # one JSON object per text and line
 
+A model that learned an out-of-scope detector (textloop's ``models/out_of_scope.py``) brings it
+in the manifest's ``out_of_scope`` section, and every answer then says ``"out_of_scope"``: true
+with ``"label": None`` for a text unlike everything the model was trained on (the nearest label
+still leads ``scores``), by textloop's own rule (``OutOfScope``). A bundle without that section
+answers as it always did, with no such key.
+
 Node kinds: ``ngram`` (TF-IDF over word and character n-grams and a linear layer), ``embedding``
 (a sentence encoder in ONNX and a linear head), ``prior`` (fixed probabilities), ``calibrated``
 (a temperature over another node), ``ensemble`` (weighted pooling of members), ``cascade``
@@ -39,6 +45,8 @@ import numpy as np
 
 FORMAT = 1
 MANIFEST = "bundle.json"
+SCOPE = "out_of_scope"  # the manifest's section for the model's out-of-scope detector, if any
+AT_ONCE = 1024  # texts compared with the detector's reference embeddings at once (bounded memory)
 EPSILON = 1e-12  # the floor of a probability before its logarithm is taken (calibration)
 FLOOR = 1e-12  # the same for geometric pooling of an ensemble
 TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
@@ -69,6 +77,11 @@ class Bundle:
         self._built: dict[str, Any] = {}  # nodes by id: a shared member is loaded once
         self.root = self._build(manifest["model"])
         self.classes: list[str] = list(self.root.classes)
+        section = manifest.get(SCOPE)
+        # a multi-label model answers sets, possibly empty, and is never out of scope
+        self.detector = (
+            OutOfScope(self, section) if section and not isinstance(self.root, MultiLabel) else None
+        )
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """One row per text, columns in ``classes`` order."""
@@ -76,22 +89,40 @@ class Bundle:
             return np.zeros((0, len(self.classes)))
         return np.asarray(self.root.predict_proba(list(texts)), dtype=np.float64)
 
-    def classify(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+    def out_of_scope(
+        self, texts: Sequence[str], probabilities: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """Which ``texts`` fit none of the labels, from this bundle's ``probabilities`` for them
+        (computed when not given); None for a bundle without a detector."""
+        if self.detector is None:
+            return None
+        texts = list(texts)
+        if probabilities is None:
+            probabilities = self.predict_proba(texts)
+        return self.detector.flags(texts, np.asarray(probabilities, dtype=np.float64))
+
+    def classify(self, texts: Sequence[str], scope: bool = True) -> list[dict[str, Any]]:
         """Per text, the label with its confidence, or for a multi-label model the labels
         reaching their thresholds (possibly none) with the confidence in that whole set; and
-        every label's score."""
+        every label's score. Where the bundle has a detector, each answer also says whether
+        the text is out of scope (``label`` None then, the nearest label first in ``scores``),
+        unless ``scope`` is False: then every answer is the nearest label, with no such key, as
+        a classifier whose out-of-scope setting is off answers."""
+        texts = list(texts)
+        probabilities = self.predict_proba(texts)
         if isinstance(self.root, MultiLabel):
-            return self.root.answers(self.predict_proba(texts))
+            return self.root.answers(probabilities)
+        flags = self.out_of_scope(texts, probabilities) if scope else None
         answers = []
-        for row in self.predict_proba(texts):
+        for number, row in enumerate(probabilities):
             best = int(np.argmax(row))
-            answers.append(
-                {
-                    "label": self.classes[best],
-                    "confidence": float(row[best]),
-                    "scores": {label: float(p) for label, p in zip(self.classes, row, strict=True)},
-                }
-            )
+            answer: dict[str, Any] = {"label": self.classes[best]}
+            if flags is not None:
+                aside = bool(flags[number])
+                answer = {"label": None if aside else self.classes[best], "out_of_scope": aside}
+            answer["confidence"] = float(row[best])
+            answer["scores"] = {label: float(p) for label, p in zip(self.classes, row, strict=True)}
+            answers.append(answer)
         return answers
 
     def _build(self, node: dict[str, Any]) -> Any:
@@ -237,9 +268,22 @@ class Encoder:
         self.session = onnxruntime.InferenceSession(
             str(directory / manifest["files"]["int8"]), options, providers=["CPUExecutionProvider"]
         )
+        # set by an out-of-scope detector: the last call's texts (their rows) and embeddings
+        self.keep_last = False
+        self._last: tuple[dict[str, int], np.ndarray] = ({}, np.zeros((0, self.dimension)))
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        return embed(self.session, self.tokenizer, texts, self.dimension, bucket_for("int8"))
+        """Where a detector reads the embeddings a model's answer was made from
+        (``keep_last``), the last call's are kept and given again for the same texts, rather
+        than encoded twice: INT8 encodes one text per call, so a text's embedding is the same
+        whichever call makes it."""
+        rows, last = self._last
+        if self.keep_last and all(text in rows for text in texts):
+            return last[[rows[text] for text in texts]]
+        embedded = embed(self.session, self.tokenizer, texts, self.dimension, bucket_for("int8"))
+        if self.keep_last:
+            self._last = ({text: row for row, text in enumerate(texts)}, embedded)
+        return embedded
 
 
 def bucket_for(precision: str) -> int:
@@ -471,6 +515,96 @@ def carried(probabilities: np.ndarray, source: np.ndarray, target: np.ndarray) -
     raised = np.maximum(probabilities, target)  # a "yes" below ``target``: up to it
     lowered = np.minimum(probabilities, np.nextafter(target, 0.0))  # a "no" at or above: under
     return np.asarray(np.where(yes, raised, lowered))
+
+
+class OutOfScope:
+    """The model's out-of-scope detector, by textloop's own rule (``OutOfScopeDetector``): a
+    text's in-scope score is the sum of two signs, each standardised (``centre``, ``spread``)
+    on validation texts: its best probability, and the cosine of its embedding (by the model's
+    own encoder, the ``embedding`` node named) to the nearest of the training texts'
+    ``reference`` embeddings. Below ``threshold`` it is out of scope. Without an encoder only
+    the probability counts (the cosine sign is 0 throughout). Behind a cascade, a text the
+    first stage answered is in scope without being encoded: that stage was sure enough to
+    answer it, and encoding it only to ask would undo the cascade. Where the training data had
+    out-of-scope examples under a ``label`` of their own, a text answered with that label is
+    out of scope too, whatever its score."""
+
+    def __init__(self, bundle: Bundle, section: dict[str, Any]) -> None:
+        self.reference = np.load(bundle.path(section["reference"]), allow_pickle=False)
+        self.centre = np.asarray(section["centre"], dtype=np.float64)
+        self.spread = np.asarray(section["spread"], dtype=np.float64)
+        threshold = section["threshold"]  # None: nothing was chosen on, every text in scope
+        self.threshold = -math.inf if threshold is None else float(threshold)
+        label = section.get("label")
+        self.label = None if label is None else str(label)
+        self.classes = bundle.classes
+        self.encoder: Encoder | None = None
+        if len(self.reference):
+            node = bundle._built.get(str(section.get("embedding")))
+            if not isinstance(node, Embedding):
+                raise ValueError(
+                    f"the out-of-scope section of {bundle.directory / MANIFEST} names no "
+                    "embedding node of the model to encode texts with"
+                )
+            self.encoder = node.encoder
+            self.encoder.keep_last = True
+        self.cascade = bundle.root if isinstance(bundle.root, Cascade) else None
+
+    def flags(self, texts: list[str], probabilities: np.ndarray) -> np.ndarray:
+        flags = self.answered_with_label(probabilities)
+        if self.threshold == -math.inf:
+            return flags
+        rows = np.flatnonzero(~self.answered_early(texts))
+        if len(rows):
+            asked = [texts[int(row)] for row in rows]
+            flags[rows] |= self.scores(asked, probabilities[rows]) < self.threshold
+        return flags
+
+    def answered_with_label(self, probabilities: np.ndarray) -> np.ndarray:
+        """The texts whose best label is the out-of-scope examples' own."""
+        if self.label is None or self.label not in self.classes or not len(probabilities):
+            return np.zeros(len(probabilities), dtype=bool)
+        return np.asarray(probabilities.argmax(axis=1) == self.classes.index(self.label))
+
+    def scores(self, texts: list[str], probabilities: np.ndarray) -> np.ndarray:
+        """Each text's in-scope score, higher for more like the training texts."""
+        embedded = None
+        if self.encoder is not None and len(texts):
+            embedded = np.asarray(self.encoder.encode(texts), dtype=np.float32)
+        signs = scope_signs(probabilities, embedded, self.reference)
+        return np.asarray(((signs - self.centre) / self.spread).sum(axis=1))
+
+    def answered_early(self, texts: list[str]) -> np.ndarray:
+        """The texts the root cascade's first stage answers (asked again: it is the cheap
+        stage); none where the root is no cascade."""
+        if self.cascade is None or not texts:
+            return np.zeros(len(texts), dtype=bool)
+        first = self.cascade.first
+        answers = align(first.predict_proba(texts), first.classes, self.cascade.classes)
+        return np.asarray(answers.max(axis=1) >= self.cascade.threshold)
+
+
+def scope_signs(
+    probabilities: np.ndarray, embedded: np.ndarray | None, reference: np.ndarray
+) -> np.ndarray:
+    """The two signs of being in scope, per text: the best probability, and the cosine of the
+    text's embedding to the nearest ``reference`` (unit) embedding, 0 without an encoder.
+    textloop's detector computes its signs here too, so the bundle's cannot drift from it."""
+    count = len(probabilities)
+    best = probabilities.max(axis=1) if probabilities.shape[1] else np.zeros(count)
+    nearest = np.zeros(count)
+    if embedded is not None and len(reference) and count:
+        embedded = unit(embedded)
+        for start in range(0, count, AT_ONCE):  # a bounded similarity matrix
+            part = embedded[start : start + AT_ONCE] @ reference.T
+            nearest[start : start + AT_ONCE] = part.max(axis=1)
+    return np.column_stack([best, nearest])
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    """Each row scaled to length one (a row of zeros stays zeros)."""
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return np.asarray(rows / np.maximum(norms, 1e-12))
 
 
 KINDS: dict[str, Callable[[Bundle, dict[str, Any]], Any]] = {

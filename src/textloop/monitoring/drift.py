@@ -25,6 +25,7 @@ from textloop.jobs.queue import enqueue
 from textloop.lru import LRU
 from textloop.models.base import ModelResources, Use
 from textloop.models.encoders import DEFAULT_ENCODER
+from textloop.models.out_of_scope import found_unlike
 from textloop.monitoring import measures as m
 from textloop.notifications.events import emit
 from textloop.predict.model_cache import ModelCache
@@ -169,12 +170,14 @@ def check_drift(
         )
         was_drifting = bool(previous and previous.drifted and previous.model_version_id == model.id)
         classifier_id, model_id, version = classifier.id, model.id, model.version
+        out_of_scope_label = classifier.out_of_scope_label
     reference = _reference(store, settings, model_id, resources)
     if reference is None:
         return {"skipped": f"fewer than {MIN_REFERENCE} held-out rows to compare with"}
     texts, labels, confidences, _, aside = zip(*window, strict=True)
     values = measure(reference, list(texts), list(labels), np.array(confidences), resources)
-    values["out_of_scope_rate"] = round(float(np.mean(aside)), 4)
+    unlike = [found_unlike(a, y, out_of_scope_label) for a, y in zip(aside, labels, strict=True)]
+    values["out_of_scope_rate"] = round(float(np.mean(unlike)), 4)
     breached = [
         name
         for name, value in values.items()

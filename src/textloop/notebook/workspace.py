@@ -205,7 +205,11 @@ class Workspace:
         answers: dict[str, list[Any]] = (
             {"labels": [list(r.labels or ()) for r in results]}
             if results and results[0].labels is not None
-            else {"label": [None if r.out_of_scope else r.label for r in results]}
+            else {  # object, not str: pandas would read None as NaN
+                "label": pd.Series(
+                    [None if r.out_of_scope else r.label for r in results], dtype=object
+                )
+            }
         )
         if results and results[0].out_of_scope is not None:
             answers["out_of_scope"] = [bool(r.out_of_scope) for r in results]

@@ -84,10 +84,30 @@ def slice_rows(metrics: dict[str, Any]) -> list[SliceRow]:
 
 
 def evaluation_tables(metrics: dict[str, Any]) -> dict[str, Any]:
-    """A model version's stored metrics as ``{"classes": [...], "slices": [...]}`` (test split)."""
+    """A model version's stored metrics as ``{"classes": [...], "slices": [...], "scope":
+    [...]}`` (test split)."""
     test = metrics.get("test") or {}
     return {
         "classes": class_rows(test),
         "slices": slice_rows(test),
         "slice_metrics": slice_metrics(test),
+        "scope": scope_rows(test),
     }
+
+
+# the out-of-scope measures, in the order and the words people read them in
+SCOPE_MEASURES = (
+    ("in_scope_kept", "in-scope test texts kept in scope"),
+    ("in_scope_accuracy", "in-scope accuracy (those sent aside count as wrong)"),
+    ("out_of_scope_texts", "out-of-scope test texts"),
+    ("out_of_scope_recall", "out-of-scope recall"),
+    ("out_of_scope_precision", "out-of-scope precision"),
+    ("auroc", "AUROC (in scope against out of scope)"),
+)
+
+
+def scope_rows(metrics: dict[str, Any]) -> list[tuple[str, float]]:
+    """What the out-of-scope detector did on the test split (and the out-of-scope test file),
+    as (measure, value) rows; none for a model without a detector."""
+    scope = metrics.get("out_of_scope") or {}
+    return [(words, float(scope[key])) for key, words in SCOPE_MEASURES if key in scope]

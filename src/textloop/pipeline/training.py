@@ -14,10 +14,12 @@ and nothing is registered unless every step before ``push`` succeeds.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from textloop.config import Settings
 from textloop.data.label_sets import Mode
+from textloop.errors import InvalidRequest
 from textloop.models.base import ModelResources, Use, families
 from textloop.models.compose import require_label_set_learners
 from textloop.models.tags import tags_of
@@ -44,6 +46,7 @@ from textloop.pipeline.components.tune import TuneStep
 from textloop.pipeline.progress import Progress, SilentProgress
 from textloop.pipeline.report import TrainReport
 from textloop.pipeline.runner import PipelineResult, Step, downstream_of, run_pipeline
+from textloop.pipeline.scope_settings import resolve_out_of_scope_label
 from textloop.pipeline.slice_settings import resolve_slice_columns
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier, resolve_dataset_version
@@ -65,6 +68,8 @@ def training_steps(
     cascade_max_drop: float = 0.0,
     encoder_runtime: str = "onnx-int8",
     out_of_scope_recall: float = 0.0,
+    out_of_scope_label: str | None = None,
+    out_of_scope_test: Sequence[str] = (),
 ) -> list[Step]:
     limits = thresholds or BlessingThresholds()
     learns = any(tags_of(families.get(c)).learns_from_unlabelled for c in candidates)
@@ -80,10 +85,14 @@ def training_steps(
         Step("tune", TuneStep(candidates, tune_trials, tune_seconds), ("split", *pool)),
         Step(
             "train",
-            TrainStep(candidates, cascade_max_drop, out_of_scope_recall),
+            TrainStep(candidates, cascade_max_drop, out_of_scope_recall, out_of_scope_label),
             ("split", "tune", *pool),
         ),
-        Step("evaluate", EvaluateStep(slice_columns), ("split", "train")),
+        Step(
+            "evaluate",
+            EvaluateStep.with_out_of_scope_test(slice_columns, out_of_scope_test),
+            ("split", "train"),
+        ),
         Step(
             "bless",
             BlessStep(
@@ -116,6 +125,8 @@ def train_classifier(
     from_step: str | None = None,
     slice_columns: tuple[str, ...] | None = None,
     deploy: bool = False,
+    out_of_scope_label: str | None = None,
+    out_of_scope_test: Sequence[str] = (),
 ) -> TrainReport:
     """Run the training pipeline; bad arguments fail before anything is recorded.
 
@@ -126,6 +137,8 @@ def train_classifier(
 
     ``slice_columns=None`` uses the classifier's stored setting; columns given are checked
     against the dataset, then stored as the setting, so that later trains and retrains keep them.
+    ``out_of_scope_label`` is such a setting too (``scope_settings``). ``out_of_scope_test``:
+    texts that fit none of the labels, to measure the out-of-scope detector on.
     """
     started = time.perf_counter()
     candidates = auto_for(settings, auto_candidates) if family == AUTO else (family,)
@@ -138,6 +151,16 @@ def train_classifier(
         dataset = resolve_dataset_version(session, classifier, dataset_version)
         dataset_number = dataset.version
         slice_columns = resolve_slice_columns(session, dataset, slice_columns)
+        out_of_scope_label = resolve_out_of_scope_label(session, dataset, out_of_scope_label)
+        if out_of_scope_test and (
+            classifier.mode == Mode.MULTI_LABEL
+            or not (settings.out_of_scope_recall or out_of_scope_label)
+        ):
+            raise InvalidRequest(
+                "an out-of-scope test needs an out-of-scope detector: a single-label classifier "
+                "trained with out_of_scope_recall above 0 or an out-of-scope label",
+                field="out_of_scope_test",
+            )
     steps = training_steps(
         dataset_number,
         candidates,
@@ -149,6 +172,8 @@ def train_classifier(
         cascade_max_drop=settings.cascade_max_drop,
         encoder_runtime=settings.encoder_runtime,
         out_of_scope_recall=settings.out_of_scope_recall,
+        out_of_scope_label=out_of_scope_label,
+        out_of_scope_test=out_of_scope_test,
     )
     if from_step is not None:
         downstream_of(steps, from_step)  # an unknown step is bad input
@@ -161,6 +186,8 @@ def train_classifier(
         "tune_seconds": settings.tune_seconds,
         "cascade_max_drop": settings.cascade_max_drop,
         "out_of_scope_recall": settings.out_of_scope_recall,
+        "out_of_scope_label": out_of_scope_label,
+        "out_of_scope_test": len(out_of_scope_test),
         "slice_columns": list(slice_columns),
         "deploy": deploy,
         "from_step": from_step,

@@ -30,6 +30,7 @@ class Deployment:
     shadow: tuple[int, str] | None = None  # (model version id, artifact) of the shadow model
     alias: str | None = PRODUCTION  # the alias that chose the version (None: pinned by id)
     out_of_scope: bool = True  # the classifier's setting: may answers be "out of scope"?
+    out_of_scope_label: str | None = None  # the data's own label of out-of-scope examples
 
 
 def aliased_version(session: Session, classifier: Classifier, alias: str) -> ModelVersion:
@@ -91,4 +92,5 @@ def _deployment(
         shadow=shadow,
         alias=alias,
         out_of_scope=classifier.out_of_scope,
+        out_of_scope_label=classifier.out_of_scope_label,
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from textloop.models.out_of_scope import found_unlike
 from textloop.predict.deployment import Deployment
 from textloop.predict.outcome import Scored, needs_review
 from textloop.registry.aliases import STAGING
@@ -43,7 +44,8 @@ def records(deployment: Deployment, texts: Sequence[str], scored: Sequence[Score
     out = Records([], [], [])
     for text, item in zip(texts, scored, strict=True):
         prediction_id = new_id()
-        doubted = bool(item.out_of_scope) or needs_review(item.confidence, deployment.threshold)
+        unlike = found_unlike(bool(item.out_of_scope), item.label, deployment.out_of_scope_label)
+        doubted = unlike or needs_review(item.confidence, deployment.threshold)
         review = deployment.alias != STAGING and doubted
         out.predictions.append(
             {
@@ -61,7 +63,7 @@ def records(deployment: Deployment, texts: Sequence[str], scored: Sequence[Score
         )
         if review:
             out.tasks.append(
-                implicit_task(deployment.classifier_id, text, item, prediction_id, now)
+                implicit_task(deployment.classifier_id, text, item, prediction_id, now, unlike)
             )
         out.results.append(
             PredictionResult(
@@ -84,13 +86,16 @@ def implicit_task(
     scored: Scored,
     prediction_id: str | None,
     now: datetime | None = None,
+    unlike: bool | None = None,
 ) -> dict[str, Any]:
-    """The review task of an answer the model was unsure of, or found out of scope (a request's,
-    or a batch row's)."""
+    """The review task of an answer the model was unsure of, or found unlike what it learned
+    from (``unlike``, by default whether it was answered out of scope; a request's, or a batch
+    row's)."""
+    unlike = bool(scored.out_of_scope) if unlike is None else unlike
     return {
         "id": new_id(),
         "classifier_id": classifier_id,
-        "source": TaskSource.OUT_OF_SCOPE if scored.out_of_scope else TaskSource.IMPLICIT,
+        "source": TaskSource.OUT_OF_SCOPE if unlike else TaskSource.IMPLICIT,
         "status": ReviewStatus.OPEN,
         "text": text,
         "suggested_label": scored.label,

@@ -9,7 +9,10 @@ they agree and goes to the admins' ``conflict`` queue if they do not, where an a
 "None of these" (``NONE_FITS``) is a decision like a label: it counts towards overlap and agrees
 only with another "none of these"; a done task with no final label trains nothing, except for a
 multi-label classifier, whose decisions are label sets (stored as ``stored_labels`` does) and
-whose "none of these" is the empty set: "no label applies". A reviewer may
+whose "none of these" is the empty set: "no label applies". A "none of these" may carry a name
+the reviewer proposes as a new label (``label_proposals``): decisions are compared as ``votes``,
+in which it counts as that label once the name is one, as "none of these" once the name was
+rejected, and until then agrees only with another proposing the same name. A reviewer may
 withdraw their decision (undo, or revise it later) until the task's label has been merged into a
 dataset: the task opens again and is theirs to decide. Settling a task with a label announces
 ``review.decided`` (``signals``), which the retrain triggers hear.
@@ -17,6 +20,8 @@ dataset: the task opens again and is theirs to decide. Settling a task with a la
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import ScalarSelect, delete, func, select
@@ -30,6 +35,8 @@ from textloop.store.queries import get_classifier
 from textloop.store.stored_labels import Mode, decode
 from textloop.store.tables import (
     Classifier,
+    LabelProposal,
+    ProposalStatus,
     ReviewDecision,
     ReviewLease,
     ReviewStatus,
@@ -47,6 +54,19 @@ NONE_WORD = "none of these"  # how exports and pages write it
 # Decisions that count towards a task's overlap: labels and "none of these", not skips. (A
 # plain ``label != ""`` would drop the NULLs too: SQL compares nothing with NULL.)
 COUNTED = ReviewDecision.label.is_distinct_from(SKIPPED)
+
+
+@dataclass(frozen=True)
+class Proposing:
+    """A "none of these" proposing ``name``, which is no label (yet): it agrees only with
+    another decision proposing the same name."""
+
+    name: str
+
+
+# What a counted decision says when decisions are compared: a label (a stored label set for a
+# multi-label classifier), "none of these" (``NONE_FITS``), or "none of these" proposing a name.
+Vote = str | None | Proposing
 
 
 def in_words(label: str | None) -> str:
@@ -123,9 +143,17 @@ def own_decision(session: Session, task_id: str, user_id: int) -> ReviewDecision
     )
 
 
-def decide(session: Session, task_id: str, user_id: int, label: str | None) -> ReviewTask:
+def decide(
+    session: Session,
+    task_id: str,
+    user_id: int,
+    label: str | None,
+    proposing: str | None = None,
+) -> ReviewTask:
     """Record ``user_id``'s label (``SKIPPED``: a skip; ``NONE_FITS``: none of these) for a task
-    they hold, and settle it.
+    they hold, and settle it. ``proposing``: with ``NONE_FITS``, a name the reviewer proposes as
+    a new label (``label_proposals.propose`` checks it), stored before the decisions are
+    compared, which it takes part in.
 
     The task row is locked first, so two reviewers deciding one task at once settle it in turn:
     the second sees the first's decision when it counts them.
@@ -151,6 +179,15 @@ def decide(session: Session, task_id: str, user_id: int, label: str | None) -> R
     session.delete(lease)
     session.add(ReviewDecision(task_id=task_id, user_id=user_id, label=label))
     session.flush()
+    if proposing is not None:
+        if label is not NONE_FITS:
+            raise InvalidRequest("a new label is proposed with none of these", field="label")
+        session.add(
+            LabelProposal(
+                classifier_id=classifier.id, task_id=task_id, user_id=user_id, name=proposing
+            )
+        )
+        session.flush()
     _settle(session, task, classifier)
     return task
 
@@ -194,8 +231,17 @@ def _require_revisable(session: Session, task: ReviewTask) -> None:
         )
     if task.status == ReviewStatus.FLAGGED:
         raise InvalidRequest("label checks doubt this task's label: a second review decides it")
-    if task.status == ReviewStatus.DONE and len(_counted_labels(session, task.id)) > 1:
+    if task.status == ReviewStatus.DONE and not _reviewers_agree(session, task):
         raise InvalidRequest("an admin settled this task: ask an admin to change it")
+
+
+def _reviewers_agree(session: Session, task: ReviewTask) -> bool:
+    """Whether the task's votes agree: then reviewers settled it, and an admin did not (an
+    admin settles only tasks whose reviewers disagreed). Votes that agreed keep agreeing and
+    votes that disagreed keep disagreeing once the task is settled (``votes``)."""
+    classifier = session.get(Classifier, task.classifier_id)
+    assert classifier is not None
+    return len(set(votes(session, [task.id], classifier.labels)[task.id])) <= 1
 
 
 def _lease_a_free_slot(session: Session, task: ReviewTask, user_id: int) -> None:
@@ -227,20 +273,14 @@ def _locked(session: Session, task_id: str) -> ReviewTask:
     return task
 
 
-def _counted_labels(session: Session, task_id: str) -> set[str | None]:
-    return set(
-        session.scalars(
-            select(ReviewDecision.label).where(ReviewDecision.task_id == task_id, COUNTED)
-        )
-    )
-
-
 def resolve_conflict(
     session: Session, task_id: str, label: str | None, comment: str | None = None
 ) -> ReviewTask:
     """An admin settles a task whose reviewers disagreed: with any of the classifier's labels,
     or ``NONE_FITS``, and optionally says why. The row is locked: of two admins settling one
-    conflict at once, the second finds it settled."""
+    conflict at once, the second finds it settled. The names proposed on it that wait for an
+    admin are closed (``superseded``): the text is settled, approving one later changes it not,
+    and its votes stay in disagreement for good (``votes``)."""
     task = session.get(ReviewTask, task_id, with_for_update=True, populate_existing=True)
     if task is None or task.status != ReviewStatus.CONFLICT:
         raise NotFound(f"no conflict {task_id!r} to resolve")
@@ -251,27 +291,94 @@ def resolve_conflict(
         require_known_label(classifier, label)
     task.status, task.final_label = ReviewStatus.DONE, label
     task.settle_comment = (comment or "").strip() or None
+    waiting = select(LabelProposal).where(
+        LabelProposal.task_id == task.id, LabelProposal.status == ProposalStatus.PENDING
+    )
+    for proposal in session.scalars(waiting):
+        proposal.status, proposal.decided_at = ProposalStatus.SUPERSEDED, utcnow()
     session.flush()
     if trains(classifier, label):
         REVIEW_DECIDED.send(session, classifier)
     return task
 
 
-def _settle(session: Session, task: ReviewTask, classifier: Classifier) -> None:
-    """Done when ``overlap`` counted decisions agree, in conflict when they do not."""
-    labels = list(
-        session.scalars(
-            select(ReviewDecision.label).where(ReviewDecision.task_id == task.id, COUNTED)
-        )
+def settle_again(session: Session, task_ids: Collection[str]) -> None:
+    """Compare again the decisions of the tasks in conflict among ``task_ids``, after a name
+    proposed on them was rejected (``votes`` reads those proposals as plain "none of these"
+    since): a task whose reviewers agree now is done. An admin then never settles a task whose
+    votes agree, so that agreeing votes tell reviewers' settling from an admin's. Rows are
+    locked first, as ``decide`` and ``resolve_conflict`` lock them."""
+    conflicts = session.scalars(
+        select(ReviewTask)
+        .where(ReviewTask.id.in_(list(task_ids)), ReviewTask.status == ReviewStatus.CONFLICT)
+        .order_by(ReviewTask.created_at, ReviewTask.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
-    if len(labels) < classifier.review_overlap:
+    for task in conflicts:
+        classifier = session.get(Classifier, task.classifier_id)
+        assert classifier is not None
+        _settle(session, task, classifier)
+
+
+def _settle(session: Session, task: ReviewTask, classifier: Classifier) -> None:
+    """Done when ``overlap`` counted decisions agree, in conflict when they do not (compared
+    as ``votes``: a name proposed and approved since agrees with a reviewer choosing it)."""
+    said = votes(session, [task.id], classifier.labels)[task.id]
+    if len(said) < classifier.review_overlap:
         return
-    agreed = len(set(labels)) == 1
+    agreed = len(set(said)) == 1
     task.status = ReviewStatus.DONE if agreed else ReviewStatus.CONFLICT
-    task.final_label = labels[0] if agreed else None
+    task.final_label = _settled_label(said[0]) if agreed else None
     if agreed and trains(classifier, task.final_label):
         session.flush()
         REVIEW_DECIDED.send(session, classifier)
+
+
+def votes(
+    session: Session, task_ids: Collection[str], labels: Sequence[str]
+) -> dict[str, list[Vote]]:
+    """What each task's counted decisions say, in the order they were made, to compare them.
+
+    A "none of these" proposing a name counts as that label when it is one of ``labels``
+    (approved, or added meanwhile), as plain "none of these" once the name was rejected for it,
+    and as ``Proposing`` the name while it waits. Labels are only ever added, which turns every
+    decision proposing the name into it at once, and rejecting turns every waiting proposal of
+    the name into plain "none of these" at once; so reviewers who agreed keep agreeing. Reviewers
+    who disagreed keep disagreeing once an admin settled the task: that closes the proposals
+    waiting on it (``resolve_conflict``), which no rejection changes after.
+    """
+    said: dict[str, list[Vote]] = {task_id: [] for task_id in task_ids}
+    if not said:
+        return said
+    known = set(labels)
+    rows = session.execute(
+        select(
+            ReviewDecision.task_id, ReviewDecision.label, LabelProposal.name, LabelProposal.status
+        )
+        .outerjoin(
+            LabelProposal,
+            (LabelProposal.task_id == ReviewDecision.task_id)
+            & (LabelProposal.user_id == ReviewDecision.user_id),
+        )
+        .where(ReviewDecision.task_id.in_(list(said)), COUNTED)
+        .order_by(ReviewDecision.id)
+    )
+    for task_id, label, proposed, status in rows:
+        said[task_id].append(_vote(label, proposed, status, known))
+    return said
+
+
+def _vote(label: str | None, proposed: str | None, status: str | None, labels: set[str]) -> Vote:
+    if label is not NONE_FITS or proposed is None or status == ProposalStatus.REJECTED:
+        return label
+    return proposed if proposed in labels else Proposing(proposed)
+
+
+def _settled_label(vote: Vote) -> str | None:
+    """The final label of a task whose votes agree on ``vote``: a name merely proposed trains
+    nothing until it is approved (``label_proposals.approve`` relabels the task then)."""
+    return NONE_FITS if isinstance(vote, Proposing) else vote
 
 
 def trains(classifier: Classifier, final_label: str | None) -> bool:

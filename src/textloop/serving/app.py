@@ -36,7 +36,7 @@ from textloop.serving.consistency import ReadYourWrites
 from textloop.serving.errors import install_error_handlers
 from textloop.serving.limits import InputLimits
 from textloop.serving.policy import API_FALLBACK, PORTAL_FALLBACK, Surface, api, portal
-from textloop.serving.portal import admin, models, pages, sign_in
+from textloop.serving.portal import admin, discover, label_proposals, models, pages, sign_in
 from textloop.serving.response_headers import ResponseHeaders
 from textloop.serving.routes import (
     audit,
@@ -134,6 +134,8 @@ def portal_app(server: FastAPI, settings: Settings) -> FastAPI:
     application.include_router(sign_in.router)
     application.include_router(pages.router)
     application.include_router(admin.router)
+    application.include_router(label_proposals.router)
+    application.include_router(discover.router)
     application.include_router(models.router)
     static = portal(browsers_keep=True)(StaticFiles(directory=PORTAL_STATIC))
     application.mount("/static", static, name="static")

@@ -16,7 +16,7 @@ from textloop.errors import TextloopError, TrainingError
 from textloop.models.base import TextClassifier, families, fit_model, save_model
 from textloop.models.compose import compose, compose_sets, refit, worth_fitting
 from textloop.models.label_heads import are_label_sets, label_names
-from textloop.models.out_of_scope import OutOfScopeDetector, attach
+from textloop.models.out_of_scope import OutOfScopeDetector, attach, in_scope
 from textloop.pipeline.component import Component, Output, RunWorkspace, Splits, warm_up
 from textloop.pipeline.components.tune import (
     family_versions,
@@ -32,6 +32,7 @@ class TrainStep(Component):
     candidates: tuple[str, ...]
     cascade_max_drop: float = 0.0  # 0: no cascade
     out_of_scope_recall: float = 0.0  # 0: no out-of-scope detector
+    out_of_scope_label: str | None = None  # the label of out-of-scope examples, if any
     name: ClassVar[str] = "train"
 
     def run(self, workspace: RunWorkspace, inputs: Mapping[str, Output]) -> Output:
@@ -45,7 +46,10 @@ class TrainStep(Component):
         model = self._refit(workspace, inputs, splits, composed.model)
         if detector is not None:
             if model is not composed.model:  # fitted again: compared with every text it saw
-                everything = splits.get("train", ([], []))[0] + validation[0]
+                train = splits.get("train", ([], []))
+                everything = in_scope(
+                    train[0] + validation[0], train[1] + validation[1], self.out_of_scope_label
+                )
                 detector = detector.refitted(model, everything)
             attach(model, detector)
         relative, content_hash = _save_candidate(workspace, model)
@@ -68,13 +72,17 @@ class TrainStep(Component):
         self, workspace: RunWorkspace, splits: Splits, model: TextClassifier
     ) -> OutOfScopeDetector | None:
         """The out-of-scope detector of a single-label model, its threshold chosen on the
-        validation split (which the model has not seen yet); none when turned off."""
-        if not self.out_of_scope_recall or workspace.multi_label:
+        validation split's in-scope texts (which the model has not seen yet); none when turned
+        off and the data has no out-of-scope label."""
+        label = self.out_of_scope_label
+        if not (self.out_of_scope_recall or label) or workspace.multi_label:
             return None
         workspace.progress.task("learning when a text fits no label")
         try:
-            return OutOfScopeDetector(self.out_of_scope_recall).fit(
-                model, splits.get("validation", ([], []))[0], splits.get("train", ([], []))[0]
+            return OutOfScopeDetector(self.out_of_scope_recall, label=label).fit(
+                model,
+                in_scope(*splits.get("validation", ([], [])), label),
+                in_scope(*splits.get("train", ([], [])), label),
             )
         finally:
             workspace.progress.done()

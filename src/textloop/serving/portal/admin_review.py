@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from textwrap import shorten
 from typing import Annotated, Literal
 from urllib.parse import urlencode
@@ -38,6 +38,7 @@ from textloop.serving.portal.templating import templates
 from textloop.serving.routes.audit import Blank, Cursor, Words
 from textloop.store.tables import (
     Classifier,
+    LabelProposal,
     ReviewDecision,
     ReviewStatus,
     ReviewTask,
@@ -70,12 +71,16 @@ class Conflict:
     task: ReviewTask
     classifier: Classifier
     votes: list[tuple[str, str | None]]  # (reviewer's email, label; None: none of these)
+    proposals: dict[str, str] = field(default_factory=dict)  # email: the new label proposed
 
     @property
     def given(self) -> list[str]:
-        """The distinct labels reviewers gave, first given first: one button each ("none of
-        these" has its own button on every conflict)."""
-        return list(dict.fromkeys(label for _, label in self.votes if label is not NONE_FITS))
+        """The distinct labels reviewers gave, first given first, and the names they proposed
+        that are labels now: one button each ("none of these" has its own button on every
+        conflict)."""
+        given = [label for _, label in self.votes if label is not NONE_FITS]
+        given += [name for name in self.proposals.values() if name in self.classifier.labels]
+        return list(dict.fromkeys(given))
 
 
 @router.get("/conflicts", response_class=HTMLResponse)
@@ -222,22 +227,33 @@ def decision_history(
 
 def _conflicts(session: SessionDep, tasks: Iterable[ReviewTask]) -> list[Conflict]:
     """Each task with its classifier and its counted votes (labels and none of these, not
-    skips), in two queries for the whole page."""
+    skips) with the new labels proposed beside them, in two queries for the whole page."""
     tasks = list(tasks)
     ids = [task.id for task in tasks]
     votes: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
-    for task_id, email, label in session.execute(
-        select(ReviewDecision.task_id, User.email, ReviewDecision.label)
+    proposals: dict[str, dict[str, str]] = defaultdict(dict)
+    for task_id, email, label, proposed in session.execute(
+        select(ReviewDecision.task_id, User.email, ReviewDecision.label, LabelProposal.name)
         .join(User, User.id == ReviewDecision.user_id)
+        .outerjoin(
+            LabelProposal,
+            (LabelProposal.task_id == ReviewDecision.task_id)
+            & (LabelProposal.user_id == ReviewDecision.user_id),
+        )
         .where(ReviewDecision.task_id.in_(ids), COUNTED)
         .order_by(ReviewDecision.id)
     ):
         votes[task_id].append((email, label))
+        if proposed is not None:
+            proposals[task_id][email] = proposed
     wanted = {task.classifier_id for task in tasks}
     classifiers = {
         c.id: c for c in session.scalars(select(Classifier).where(Classifier.id.in_(wanted)))
     }
-    return [Conflict(task, classifiers[task.classifier_id], votes[task.id]) for task in tasks]
+    return [
+        Conflict(task, classifiers[task.classifier_id], votes[task.id], proposals[task.id])
+        for task in tasks
+    ]
 
 
 def _settling_label(form: dict[str, str]) -> str | None:

@@ -28,6 +28,8 @@ from textloop.review.assignments import (
     revisable,
     withdraw,
 )
+from textloop.review.label_proposals import proposal_of
+from textloop.review.new_labels import MAX_NAME_LENGTH
 from textloop.review.pool import TOP_SCORES
 from textloop.review.progress import favourite_labels, progress, recent_decisions
 from textloop.security.accounts import Account
@@ -58,6 +60,7 @@ OUT_OF_SCOPE = "out_of_scope"  # the model found the text unlike everything it l
 DISPUTED = (EXPLICIT, OUT_OF_SCOPE)  # tasks where the model's label must not be one key away
 CHOICES = 9  # labels one number key away
 SUGGESTED = "suggested"
+NEW_LABEL = "new label, suggested"  # added since the model answered (``discover``)
 ACTIONS = {"skip": SKIPPED, "none": NONE_FITS}  # the decisions that are not a label
 SAVE_SET = "labels"  # a multi-label task's ticked boxes (``label_set_choices``)
 WHY = {  # why a task is in the queue, by its source
@@ -66,6 +69,7 @@ WHY = {  # why a task is in the queue, by its source
     "pool": "sampled from unlabelled texts to teach the model",
     "second_review": "a label that quality checks doubt, asked again",
     "out_of_scope": "the model found it unlike every text it learned from (out of scope)",
+    "discovered": "it is one of a cluster of texts an admin made a new label of (discover)",
 }
 
 
@@ -174,6 +178,7 @@ def task_page(
             "model_version": _model_version(session, task),
             "guidelines": markdown.render(classifier.guidelines),
             "saved": _saved(session, account, saved),
+            "max_label_length": MAX_NAME_LENGTH,  # of a proposed new label
         },
     )
 
@@ -247,9 +252,12 @@ class Saved:
     task_id: str
     label: str | None
     undoable: bool
+    proposed: str | None = None  # the new label proposed with it ("none of these")
 
     @property
     def says(self) -> str:
+        if self.proposed is not None:
+            return f"{in_words(self.label)}, proposing “{self.proposed}”"
         return in_words(self.label)
 
 
@@ -263,7 +271,9 @@ def _saved(session: SessionDep, account: Account, task_id: str | None) -> Saved 
     task = session.get(ReviewTask, task_id)
     if decision is None or task is None or as_utc(decision.created_at) < utcnow() - LEASE:
         return None
-    return Saved(task_id, decision.label, revisable(session, task))
+    proposal = proposal_of(session, task_id, account.user_id)
+    proposed = proposal.name if proposal else None
+    return Saved(task_id, decision.label, revisable(session, task), proposed)
 
 
 def _model_version(session: SessionDep, task: ReviewTask) -> int | None:
@@ -333,9 +343,10 @@ def _choices(
     A task from explicit feedback offers the user's label first (when they gave one) and marks
     the model's label as disputed; one the model found out of scope marks its label as only the
     nearest; neither pre-selects a label for ``Enter``. Other tasks offer the
-    model's best labels, the suggestion first. The labels this reviewer picks most fill the
-    remaining keys, then the rest alphabetically, so that a classifier with few labels has every
-    label one key away.
+    model's best labels, the suggestion first. A suggestion the model gave no score (a label
+    added since it answered, by ``discover``) comes before the model's labels. The labels this
+    reviewer picks most fill the remaining keys, then the rest alphabetically, so that a
+    classifier with few labels has every label one key away.
     """
     ranked = _top_scores(session, task)
     explicit = task.source == EXPLICIT
@@ -344,12 +355,15 @@ def _choices(
     if explicit and task.reported_label:
         score = dict(ranked).get(task.reported_label)
         choices.append(Choice(task.reported_label, score, "the user's label"))
+    new = _new_label_suggested(task, labels, ranked)
+    if new is not None:  # first, and what Enter approves where the model's label would be
+        choices.append(Choice(new, None, NEW_LABEL if task.source in DISPUTED else SUGGESTED))
     for index, (label, score) in enumerate(ranked):
         if any(choice.label == label for choice in choices):
             continue
         note = ""
         if index == 0:
-            note = disputed.get(task.source, SUGGESTED)
+            note = disputed.get(task.source, SUGGESTED if new is None else "model's label")
         choices.append(Choice(label, score, note))
     for label in [*favourites, *sorted(labels)]:
         if len(choices) >= CHOICES:
@@ -357,6 +371,17 @@ def _choices(
         if not any(choice.label == label for choice in choices):
             choices.append(Choice(label, None, ""))
     return choices[:CHOICES]
+
+
+def _new_label_suggested(
+    task: ReviewTask, labels: list[str], ranked: list[tuple[str, float]]
+) -> str | None:
+    """The task's suggestion when the model gave it no score: a label added since the model
+    answered, suggested for the text's cluster by ``discover``."""
+    suggested = task.suggested_label
+    if suggested and suggested in labels and suggested not in dict(ranked):
+        return suggested
+    return None
 
 
 def _reported(task: ReviewTask, sets: bool) -> str | None:

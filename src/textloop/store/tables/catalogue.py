@@ -46,6 +46,8 @@ class Classifier(Base):
     # whether answers may say "out of scope" (where the model carries a detector): on unless
     # turned off, which gives the answers of a model without one exactly
     out_of_scope: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # the label the data marks texts that fit no label with, if any (``scope_settings``, 0025)
+    out_of_scope_label: Mapped[str | None] = mapped_column(Text, default=None)
     data_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     review_overlap: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # Continuous training: retrain after this many new reviewed labels (0: never by count), and

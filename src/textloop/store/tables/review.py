@@ -11,7 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from textloop.store.tables.base import Base, new_id, utcnow
@@ -32,6 +42,7 @@ class TaskSource(StrEnum):
     POOL = "pool"  # sampled from the unlabelled pool by active learning
     SECOND_REVIEW = "second_review"  # a flagged label, asked again
     OUT_OF_SCOPE = "out_of_scope"  # answered "fits none of the labels": which, or a new one?
+    DISCOVERED = "discovered"  # in a cluster an admin made a new label of (``discover``)
 
 
 # the sources of the model's own doubts, which open at most one task per prediction
@@ -101,4 +112,41 @@ class ReviewDecision(Base):
     task_id: Mapped[str] = mapped_column(ForeignKey("review_tasks.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     label: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProposalStatus(StrEnum):
+    PENDING = "pending"  # waiting for an admin
+    APPROVED = "approved"  # the name is a label now
+    REJECTED = "rejected"  # the tasks stay "none of these"
+    SUPERSEDED = "superseded"  # an admin settled its task first (``resolve_conflict``)
+
+
+class LabelProposal(Base):
+    """A name a reviewer proposes as a new label for a task's text, beside their decision on
+    the task, which is "none of these" (0024). The proposal belongs to that decision (the
+    foreign key to it): taking the decision back (undo, revise) takes the proposal with it."""
+
+    __tablename__ = "label_proposals"
+    __table_args__ = (
+        UniqueConstraint("task_id", "user_id"),
+        ForeignKeyConstraint(
+            ["task_id", "user_id"],
+            ["review_decisions.task_id", "review_decisions.user_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_label_proposals_queue", "classifier_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    classifier_id: Mapped[int] = mapped_column(ForeignKey("classifiers.id", ondelete="CASCADE"))
+    task_id: Mapped[str] = mapped_column(ForeignKey("review_tasks.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))  # proposer
+    name: Mapped[str] = mapped_column(Text)  # the proposed label, as ``new_labels`` checked it
+    status: Mapped[str] = mapped_column(String(16), default=ProposalStatus.PENDING)
+    # the admin who approved or rejected it; None while pending, or when decided by the CLI
+    decided_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

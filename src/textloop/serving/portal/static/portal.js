@@ -3,6 +3,8 @@
 "use strict";
 
 const FOCUSABLE = "button, a[href], input, select, textarea, summary, [tabindex]";
+// Where keys type text: the page's shortcuts leave them alone (a tick box is not one).
+const TYPING = "textarea, input:not([type=checkbox]):not([type=radio])";
 const MAX_SHOWN = 12; // matching labels listed under the filter
 
 // A page Back restores from the browser's memory is fetched again: the task it shows may have
@@ -124,13 +126,20 @@ document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("decision");
   const undo = document.getElementById("undo");
   const search = document.getElementById("label-search");
+  const proposed = document.getElementById("proposed-label");
   if (form && search) labelFilter(form, search);
+  if (proposed) {
+    proposed.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") proposed.blur(); // the page's keys work again
+    });
+  }
   if (!form && !undo) return;
 
   const submitWith = (button) => (form || undo).requestSubmit(button);
 
   document.addEventListener("keydown", (event) => {
-    if (event.target === search || event.ctrlKey || event.metaKey || event.altKey) return;
+    const typing = event.target instanceof Element && event.target.closest(TYPING);
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
     if (undo && (event.key === "u" || event.key === "Backspace")) {
       if (event.target instanceof Element && event.target.closest("input, textarea")) return;
       event.preventDefault();
@@ -151,6 +160,9 @@ document.addEventListener("DOMContentLoaded", () => {
     } else if (event.key === "n") {
       event.preventDefault();
       submitWith(document.getElementById("none-fits"));
+    } else if (event.key === "p" && document.getElementById("proposed-label")) {
+      event.preventDefault(); // focus the box without typing the p into it
+      document.getElementById("proposed-label").focus();
     } else if (event.key === "Enter") {
       // Enter presses whatever has focus (a label, Skip, a link): only with nothing focused
       // does it approve the suggestion
