@@ -43,7 +43,7 @@ S3_NOT := $(addprefix --ignore-glob=tests/serving/,test_portal*.py test_review_*
 test: venv lint browser
 	$(BIN)/python -m compileall -q src/textloop
 	$(BIN)/pytest -n auto --dist loadfile -m "not serial"
-	$(BIN)/pytest -n auto --dist loadfile -m "not serial" --artifact-root s3 -k "not postgresql" $(S3_NOT) $(S3_AGAIN)
+	$(BIN)/pytest -n auto --dist loadfile -m "not serial and not store_free" --artifact-root s3 -k "not postgresql" $(S3_NOT) $(S3_AGAIN)
 	$(BIN)/pytest -m serial
 
 clean:

@@ -8,8 +8,9 @@ pipeline, with its out-of-scope detector. Then every row of ``test.csv`` (in-sco
 shuffled once with a fixed seed, so that no intent is "newer" than another) is classified through
 the product (``predict.classify``, as the CLI's ``classify`` stores predictions and opens review
 tasks), and ``discover`` runs on what the product itself chose to doubt: answers out of scope or
-below the review threshold (0.5), in its default window. The true intents are read only to score
-the clusters: a held-out intent is recovered when some cluster's majority is that intent.
+less sure than 0.7 (its default cutoff), in its default window. The true intents are read only
+to score the clusters: a held-out intent is recovered when some cluster's majority is that
+intent.
 
 ``--compare`` also clusters the same embeddings with other settings (HDBSCAN at other minimum
 sizes; average-linkage agglomerative clustering at cosine distance thresholds), scored alike:
@@ -244,7 +245,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="keep the data directory here, and reuse it")
     parser.add_argument("--compare", action="store_true", help="score other clusterings too")
     parser.add_argument(
-        "--below", type=float, help="discover --below (default: the review threshold)"
+        "--below",
+        type=float,
+        help="discover --below (default: 0.7, or the review threshold where higher)",
     )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()

@@ -178,6 +178,7 @@ def test_bad_options_are_refused_naming_the_problem_and_write_nothing(
         assert session.scalar(select(func.count()).select_from(Execution)) == runs
 
 
+@pytest.mark.store_free  # refused before any artifact is read
 def test_unreadable_inputs_and_taken_outputs_are_refused(trained: Trained, tmp_path: Path) -> None:
     (tmp_path / "broken.parquet").write_bytes(b"not parquet at all")
     (tmp_path / "latin.csv").write_bytes("text\ncaf\xe9\n".encode("latin-1"))
@@ -202,6 +203,7 @@ def test_unreadable_inputs_and_taken_outputs_are_refused(trained: Trained, tmp_p
     assert not (tmp_path / "out.csv").exists()
 
 
+@pytest.mark.store_free  # Ray's logging, wherever the model lies
 def test_ray_keeps_its_own_logging_to_itself_unless_asked(trained: Trained, tmp_path: Path) -> None:
     write_input(tmp_path / "in.csv", rows=100, bad=False)
     done = run_cli(trained.env, "batch-classify", "topics", str(tmp_path / "in.csv"), "-o",

@@ -80,18 +80,21 @@ def test_a_cluster_becomes_a_label_and_its_texts_go_to_review(
     assert entry.target == "topics" and entry.details["label"] == "baking"
     assert entry.details["cluster"] == cooking["key"]
 
-    again = run_cli(env, "discover", "topics", "--add-label", "baking", "--cluster", "1")
-    assert again.returncode == 1
-    assert "'baking' is a label of 'topics' already" in again.stderr
+    again = run_cli(env, "discover", "topics", "--add-label", "baking", "--cluster", cooking["key"])
+    assert again.returncode == 1  # its texts are in review with the new label: no such cluster
+    assert f"no cluster has key {cooking['key']!r} now" in again.stderr
+
+
+KEY = "{the key of a cluster there is}"
 
 
 @pytest.mark.parametrize(
     "options, message",
     [
-        (("--add-label", "x", "--cluster", "99"), "there is no cluster 99: discover found"),
+        (("--add-label", "x", "--cluster", "2"), "name the cluster by its key, not its number 2"),
         (("--add-label", "x", "--cluster", "abcdef12"), "no cluster has key 'abcdef12' now"),
-        (("--add-label", "sport", "--cluster", "1"), "'sport' is a label of 'topics' already"),
-        (("--add-label", " ", "--cluster", "1"), "a new label needs a name"),
+        (("--add-label", "sport", "--cluster", KEY), "'sport' is a label of 'topics' already"),
+        (("--add-label", " ", "--cluster", KEY), "a new label needs a name"),
         (("--add-label", "x"), "--add-label and --cluster go together"),
         (("--since", "a week"), "since must be a duration such as 30m, 12h, 7d or 2w"),
         (("--limit", "0"), "limit must be between 1 and 10,000, not 0"),
@@ -100,6 +103,9 @@ def test_a_cluster_becomes_a_label_and_its_texts_go_to_review(
 def test_what_cannot_be_done_is_one_line_and_changes_nothing(
     env: dict[str, str], store: Store, options: tuple[str, ...], message: str
 ) -> None:
+    if KEY in options:  # a cluster there is: the name is what is wrong
+        key = listed(env)["clusters"][0]["key"]
+        options = tuple(key if option == KEY else option for option in options)
     done = run_cli(env, "discover", "topics", *options)
     assert done.returncode == 1 and done.stdout == ""
     *progress, error = done.stderr.strip().splitlines()  # what was embedded, then the error
@@ -121,7 +127,7 @@ def test_an_unknown_classifier_and_nothing_to_discover_are_said_plainly(
     assert nothing.returncode == 0, nothing.stderr
     assert (
         "topics: nothing to discover: none of the newest 2,000 predictions of the last 30d is "
-        "out of scope or below the review threshold" in " ".join(nothing.stdout.split())
+        "out of scope or less sure than 1" in " ".join(nothing.stdout.split())  # its threshold
     )
     assert listed(env)["clusters"] == []
 

@@ -62,11 +62,11 @@ def test_a_model_trained_on_a_tenth_of_the_data_is_not_blessed_or_deployed(
     store: Store, settings: Settings, tmp_path: Path
 ) -> None:
     with store.session() as session:
-        ingest_table(session, "bank", banking_subset(3000), "full", settings.split_fractions)
+        ingest_table(session, "bank", banking_subset(1200), "full", settings.split_fractions)
     train_classifier(store, settings, "bank", "ngram")
     with store.session() as session:
         set_alias(session, "bank", PRODUCTION, 1)
-        ingest_table(session, "bank", banking_subset(300), "tenth", settings.split_fractions)
+        ingest_table(session, "bank", banking_subset(120), "tenth", settings.split_fractions)
     report = train_classifier(store, settings, "bank", "ngram")
 
     assert report.blessing["blessed"] is False

@@ -41,6 +41,20 @@ def test_one_dense_group_among_stragglers_is_one_cluster() -> None:
     assert numbers[8:].tolist() == [NOISE] * 5
 
 
+def test_texts_that_embed_alike_share_a_cluster_and_break_nothing() -> None:
+    """Many texts with one embedding (case variants, to an uncased encoder) are one point to
+    HDBSCAN, whose density is undefined at distance 0, and each takes that point's cluster."""
+    rng = np.random.default_rng(2)
+    axes = np.eye(16)
+    alike = np.repeat(axes[0][None, :] + 0.01, 6, axis=0)
+    near = group(axes[0], 6, rng)
+    other = group(axes[1], 7, rng)
+    numbers = cluster_labels(np.vstack([alike, near, other, axes[8:11]]))
+    assert len(set(numbers[:6].tolist())) == 1 and numbers[0] != NOISE
+    assert numbers[0] in set(numbers[6:12].tolist())
+    assert set(numbers[12:19].tolist()) == {numbers[12]} != {NOISE}
+
+
 def test_too_few_texts_make_no_cluster() -> None:
     assert cluster_labels(np.zeros((0, 4))).tolist() == []
     assert cluster_labels(np.ones((3, 4))).tolist() == [NOISE] * 3

@@ -9,6 +9,7 @@ from textloop.errors import InvalidRequest
 from textloop.review.new_labels import MAX_NAME_LENGTH, add_label
 from textloop.store import Store
 from textloop.store.queries import get_classifier
+from textloop.store.stored_labels import Mode
 from textloop.store.tables import Classifier
 
 
@@ -41,3 +42,12 @@ def test_a_bad_name_is_refused_and_nothing_changes(topics: Store, name: str, rea
         add_label(session, get_classifier(session, "topics"), name)
     with topics.session() as session:
         assert get_classifier(session, "topics").labels == ["finance", "sport"]
+
+
+def test_a_multi_label_classifier_refuses_the_separator_its_sets_are_written_with(
+    store: Store,
+) -> None:
+    with store.session() as session:
+        session.add(Classifier(name="tags", labels=["a"], mode=Mode.MULTI_LABEL))
+    with store.session() as session, pytest.raises(InvalidRequest, match=r"may not hold '\|'"):
+        add_label(session, get_classifier(session, "tags"), "b|c")

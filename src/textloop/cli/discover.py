@@ -1,9 +1,10 @@
 """``textloop discover``: clusters of the texts a classifier doubted, as candidate new labels, and
-adding one of them as a label whose texts go to review (``--add-label NAME --cluster N``).
+adding one of them as a label whose texts go to review (``--add-label NAME --cluster KEY``).
 
-The clusters are computed again for ``--add-label`` from the same window, so ``--cluster`` names
-one by the number or the key the listing showed; a key that no longer matches (predictions came
-or went since) is refused rather than another cluster taken.
+The clusters are computed again for ``--add-label`` from the window's predictions as they are
+then, so ``--cluster`` names one by the key the listing showed (a hash of its texts), never by
+its number, which follows the clusters' sizes: a key that no longer matches (texts came or went
+since) is refused rather than another cluster taken.
 """
 
 from __future__ import annotations
@@ -77,13 +78,13 @@ def discover(
     if as_json:
         emit_json(found.as_dict())
         return
-    _show(found, since, min_size)
+    _show(found, since, min_size, below)
 
 
 def _add_label(ctx: typer.Context, found: Discovery, label: str, which: str, as_json: bool) -> None:
     from textloop.review.discovered_labels import add_label_from_cluster
 
-    chosen = found.cluster(which)
+    chosen = found.cluster(which, by_key=True)
     name = found.candidates.classifier
     store = invocation(ctx).store
     with store.session() as session:
@@ -103,13 +104,14 @@ def _add_label(ctx: typer.Context, found: Discovery, label: str, which: str, as_
     )
 
 
-def _show(found: Discovery, since: str, min_size: int) -> None:
+def _show(found: Discovery, since: str, min_size: int, below: float | None) -> None:
     candidates = found.candidates
     name = candidates.classifier
     if not candidates.texts:
         out.print(
             f"{name}: nothing to discover: none of the newest {candidates.window.limit:,} "
-            f"predictions of the last {since} is out of scope or below the review threshold"
+            f"predictions of the last {since} is out of scope or less sure than "
+            f"{candidates.cutoff:g}"
             + (
                 f" that is not dealt with already ({candidates.dealt_with:,} are)"
                 if candidates.dealt_with
@@ -137,7 +139,8 @@ def _show(found: Discovery, since: str, min_size: int) -> None:
             f"\nAdd a label from a cluster: textloop discover {name} --since {since} "
             f"--limit {candidates.window.limit}"
             + (f" --min-size {min_size}" if min_size != DEFAULT_MIN_SIZE else "")
-            + " --add-label NAME --cluster NUMBER",
+            + (f" --below {below}" if below is not None else "")
+            + " --add-label NAME --cluster KEY",
             highlight=False,
             markup=False,
             soft_wrap=True,

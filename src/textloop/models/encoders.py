@@ -213,6 +213,23 @@ class EncoderPool:
         with self._lock:  # loaded outside the lock: another thread may have won meanwhile
             return self._adopted.setdefault(manifest.encoder, encoder)
 
+    def runs_without_torch(self, name: str = DEFAULT_ENCODER) -> bool:
+        """Whether ``get(name)`` gives an encoder that needs no PyTorch: one loaded already, or
+        an ONNX export there is (or this pool may make). A server asks before it would load
+        PyTorch for a page."""
+        from textloop.models.onnx_encoder import OnnxEncoder
+
+        loaded = self._by_name.get(name)
+        if loaded is not None:
+            return isinstance(loaded, OnnxEncoder)
+        if self.exports is None or self.runtime == "torch":
+            return False
+        precision = self.runtime.removeprefix("onnx-")
+        return (
+            self.export_missing
+            or _find_export(self.exports, export_slug(name), precision) is not None
+        )
+
     def loaded(self) -> dict[str, CachedEncoder]:
         with self._lock:
             return {**self._encoders, **self._adopted}

@@ -10,11 +10,12 @@ dense groups) of at least ``MIN_CLUSTER_SIZE`` texts: a missing label shows up f
 texts alike, and a leaf is one intent where the default ("excess of mass") merges neighbouring
 ones. Where the texts hold one dense group and stragglers, the tree has no leaf below its root,
 and the group's dense core (HDBSCAN's single cluster) is taken as the one cluster. Given the
-same vectors in the same order it finds the same clusters, so a cluster can be found again by
-running it again. On Banking77 with ten intents held out, this recovers 8 of the 10 (the other
-two barely reach the candidates) with clusters 79% pure on average; HDBSCAN's default selection
-recovers 6 or 7, average-linkage agglomerative clustering at the best cosine threshold tried 8 but
-with more clusters as the window grows (``benchmarks/discover.py``, ``docs/benchmarks.md``).
+same vectors it finds the same clusters, in whatever order they come (HDBSCAN is given them
+sorted, identical ones once), so a cluster can be found again by running it again. On Banking77
+with ten intents held out, the leaves recovered 8 of the 10 on the first window measured, where
+HDBSCAN's default selection recovered 7 and average-linkage clustering 6 to 8 with more clusters
+as the window grew; on the default window now, 9 of the 10, 79 % pure on average
+(``benchmarks/discover.py``, ``docs/benchmarks.md``).
 
 Keywords are class-based TF-IDF (Grootendorst 2022, "BERTopic"): each cluster's texts are read
 as one document, the unclustered texts as one more, and a word scores by how much of its
@@ -46,13 +47,18 @@ def cluster_labels(vectors: np.ndarray, min_size: int = MIN_CLUSTER_SIZE) -> np.
         return np.full(len(vectors), NOISE, dtype=int)
     from sklearn.cluster import HDBSCAN
 
-    rows = unit_rows(vectors)
+    # texts that embed alike ("Hi" and "hi", to an uncased encoder) are clustered as one point,
+    # and share its cluster: HDBSCAN's density is undefined at distance 0 between points
+    rows, inverse = np.unique(unit_rows(vectors), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if len(rows) < max(min_size, 2):
+        return np.full(len(vectors), NOISE, dtype=int)
     found = HDBSCAN(min_cluster_size=min_size, cluster_selection_method="leaf", copy=True)
     numbers = np.asarray(found.fit_predict(rows), dtype=int)
     if (numbers == NOISE).all():  # one dense group and stragglers: no leaf below the root
         whole = HDBSCAN(min_cluster_size=min_size, allow_single_cluster=True, copy=True)
         numbers = np.asarray(whole.fit_predict(rows), dtype=int)
-    return _by_size(numbers)
+    return _by_size(numbers[inverse])
 
 
 def _by_size(found: np.ndarray) -> np.ndarray:

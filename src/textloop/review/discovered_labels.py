@@ -81,7 +81,7 @@ def add_label_from_cluster(
     sets = classifier.mode == Mode.MULTI_LABEL
     opened = resuggested = left = 0
     handled: set[str] = set()
-    tasks = tasks_of_texts(session, classifier.id, list(newest))
+    tasks = list(tasks_of_texts(session, classifier.id, list(newest), lock=True))
     for task in sorted(tasks, key=lambda task: task.status != ReviewStatus.OPEN):  # open first
         if task.text in handled:
             continue
@@ -111,16 +111,20 @@ def add_label_from_cluster(
 
 
 def tasks_of_texts(
-    session: Session, classifier_id: int, texts: Sequence[str]
+    session: Session, classifier_id: int, texts: Sequence[str], lock: bool = False
 ) -> Iterator[ReviewTask]:
     """Every review task of the classifier whose text is one of ``texts``, oldest first within
-    each few hundred texts (one query each)."""
+    each few hundred texts (one query each); with ``lock``, read again under a row lock, as a
+    reviewer's decision reads its task, so that neither changes a task the other just did."""
     for part in _chunks(texts):
-        yield from session.scalars(
+        query = (
             select(ReviewTask)
             .where(ReviewTask.classifier_id == classifier_id, ReviewTask.text.in_(part))
             .order_by(ReviewTask.created_at, ReviewTask.id)
         )
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        yield from session.scalars(query)
 
 
 def dealt_with(task: ReviewTask, known: Iterable[str]) -> bool:

@@ -124,12 +124,13 @@ class Candidates:
     predictions: int  # doubted predictions in the window, repeats of a text included
     dealt_with: int  # distinct texts left out: settled, or already suggested a new label
     texts: list[Candidate]
+    cutoff: float = UNSURE  # answers less sure than this were candidates
 
 
 @dataclass(frozen=True)
 class Cluster:
     number: int  # 1 for the largest
-    key: str  # a hash of its prediction ids: the same key is the same cluster
+    key: str  # a hash of its texts: the same key is the same cluster
     keywords: list[str]
     suggested_name: str
     texts: list[str]  # nearest the centre first
@@ -170,9 +171,18 @@ class Discovery:
     clusters: list[Cluster]
     unclustered: int  # texts in no cluster
 
-    def cluster(self, which: str) -> Cluster:
-        """The cluster numbered ``which`` (``3``), or keyed so (``a1b2c3d4``)."""
+    def cluster(self, which: str, by_key: bool = False) -> Cluster:
+        """The cluster numbered ``which`` (``3``), or keyed so (``a1b2c3d4``); only by its key
+        where ``by_key`` (adding a label: a number names whichever cluster is that large now, and
+        the window moves with every new prediction)."""
         which = which.strip().lower()
+        if by_key and which.isdigit() and len(which) < KEY_LENGTH:  # a key may be all digits
+            raise InvalidRequest(
+                f"name the cluster by its key, not its number {which}, when adding a label: "
+                "numbers follow the clusters' sizes, which new predictions change; discover "
+                "shows each cluster's key beside its number",
+                field="cluster",
+            )
         for cluster in self.clusters:
             if which in (str(cluster.number), cluster.key):
                 return cluster
@@ -258,6 +268,7 @@ def read_candidates(store: Store, name: str, window: Window = Window()) -> Candi
             predictions=len(rows),
             dealt_with=len(done),
             texts=[candidate for text, candidate in newest.items() if text not in done],
+            cutoff=window.cutoff(classifier.threshold),
         )
 
 
@@ -271,12 +282,23 @@ def clusters_of(
     models: ModelCache,
     advance: Advance | None = None,
     min_size: int = MIN_CLUSTER_SIZE,
+    torch: bool = True,
 ) -> Discovery:
-    """Embed ``candidates``' texts and cluster them; ``advance`` hears of each chunk embedded."""
+    """Embed ``candidates``' texts and cluster them; ``advance`` hears of each chunk embedded.
+    Without ``torch`` (a server), a model with no encoder of its own whose default encoder has
+    no ONNX export here is refused rather than PyTorch loaded into the process."""
     texts = [candidate.text for candidate in candidates.texts]
     if not texts:  # nothing to discover: no model to load
         return Discovery(candidates, None, False, [], 0)
     model = models.get(candidates.version_id, candidates.artifact_uri)
+    pool = models.resources.encoder_pool()
+    if not torch and encoder_model(model) is None and not pool.runs_without_torch():
+        raise InvalidRequest(
+            f"{candidates.classifier!r} has no encoder of its own, and the default encoder "
+            f"({DEFAULT_ENCODER}) has no ONNX export here for the server to embed with: "
+            f"run `textloop discover {candidates.classifier}` on the command line",
+            field="classifier",
+        )
     vectors, encoder, own = embed(model, models.resources, texts, advance)
     numbers = cluster_labels(vectors, min_size)
     members = [np.flatnonzero(numbers == n) for n in range(int(numbers.max(initial=NOISE)) + 1)]
@@ -305,14 +327,22 @@ def embed(
     return np.asarray(vectors, dtype=np.float32), DEFAULT_ENCODER, False
 
 
+def cluster_key(texts: Sequence[str]) -> str:
+    """A cluster's name that does not change while its texts do not: a hash of them (not of
+    their predictions, which a text answered again replaces)."""
+    return hashlib.blake2b("\x00".join(sorted(texts)).encode(), digest_size=16).hexdigest()[
+        :KEY_LENGTH
+    ]
+
+
 def _cluster(number: int, members: list[Candidate], words: list[str], labels: list[str]) -> Cluster:
     ids = [member.prediction_id for member in members]
-    key = hashlib.blake2b(" ".join(sorted(ids)).encode(), digest_size=16).hexdigest()
+    key = cluster_key([member.text for member in members])
     stored, count = Counter(member.label for member in members).most_common(1)[0]
     label = ", ".join(decode(stored)) or "no label"  # a multi-label answer is a set
     return Cluster(
         number=number,
-        key=key[:KEY_LENGTH],
+        key=key,
         keywords=words,
         suggested_name=suggested_name(words, labels),
         texts=[member.text for member in members],

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from textloop.data.label_sets import DEFAULT_SEPARATOR
 from textloop.errors import InvalidRequest
-from textloop.store.stored_labels import STORED_SEPARATOR
+from textloop.store.stored_labels import STORED_SEPARATOR, Mode
 from textloop.store.tables import Classifier
 
 MAX_NAME_LENGTH = 200
@@ -31,6 +32,12 @@ def checked_name(classifier: Classifier, name: str) -> str:
         )
     if STORED_SEPARATOR in name or any(not char.isprintable() for char in name):
         raise InvalidRequest("a label name may not hold control characters", field="label")
+    if classifier.mode == Mode.MULTI_LABEL and DEFAULT_SEPARATOR in name:
+        raise InvalidRequest(
+            f"a label of a multi-label classifier may not hold {DEFAULT_SEPARATOR!r}: it joins "
+            "the labels of a set in files and exports",
+            field="label",
+        )
     if name in classifier.labels:
         raise InvalidRequest(f"{name!r} is a label of {classifier.name!r} already", field="label")
     return name

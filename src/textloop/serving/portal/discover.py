@@ -61,7 +61,7 @@ def discover_page(
     found = None
     if chosen:
         candidates = read_candidates(runtime.store, chosen, Window(parse_since(since), limit))
-        found = clusters_of(candidates, runtime.models)  # no transaction is open: see above
+        found = clusters_of(candidates, runtime.models, torch=False)  # no transaction open
     return templates.TemplateResponse(
         request,
         "admin_discover.html",
