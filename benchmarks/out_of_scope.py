@@ -23,7 +23,8 @@ out-of-scope example, and with the 200 ``oos_train`` and ``oos_val`` queries in 
 under the label ``oos`` (``train --out-of-scope-label oos``).
 
 Usage: python benchmarks/out_of_scope.py [--data ../shared/data/banking77] [--finetuned]
-       [--clinc data_full.json] [--only banking77|clinc] [--recall R] [--json FILE]
+       [--clinc data_full.json] [--only banking77|clinc] [--recall R] [--model M]
+       [--json FILE]
 """
 
 from __future__ import annotations
@@ -109,7 +110,9 @@ def clinc150(path: Path, with_examples: bool) -> Corpus:
     )
 
 
-def run(corpus: Corpus, candidates: tuple[str, ...], recall: float | None) -> dict:
+def run(
+    corpus: Corpus, candidates: tuple[str, ...], recall: float | None, family: str = "auto"
+) -> dict:
     inside, outside = corpus.inside, corpus.outside
     results: dict = {"corpus": corpus.name, **corpus.notes}
     with tempfile.TemporaryDirectory() as tmp:
@@ -128,7 +131,7 @@ def run(corpus: Corpus, candidates: tuple[str, ...], recall: float | None) -> di
             store,
             settings,
             "bench",
-            "auto",
+            family,
             resources=resources,
             auto_candidates=candidates,
             out_of_scope_label=corpus.out_of_scope_label,
@@ -232,6 +235,7 @@ def main() -> None:
     parser.add_argument("--clinc", type=Path, help="CLINC150's data_full.json")
     parser.add_argument("--only", choices=("banking77", "clinc"), help="one data set")
     parser.add_argument("--finetuned", action="store_true", help="let auto fine-tune too")
+    parser.add_argument("--model", default="auto", help="train --model (default: auto)")
     parser.add_argument(
         "--recall", type=float, help="train --out-of-scope-recall (default: the setting's)"
     )
@@ -246,7 +250,7 @@ def main() -> None:
         corpora += [clinc150(args.clinc, with_examples) for with_examples in (False, True)]
     everything = []
     for corpus in corpora:
-        results = run(corpus, candidates, args.recall)
+        results = run(corpus, candidates, args.recall, args.model)
         show(results)
         everything.append(results)
     if args.json:
