@@ -154,8 +154,9 @@ def test_a_batch_says_which_rows_fit_no_label_on_both_engines(
 def test_a_batch_s_review_suggests_the_nearest_label_in_the_foreground_and_as_a_job(
     deployed: Deployed, tmp_path: Path
 ) -> None:
-    """A row out of scope goes to review with its nearest label, never an empty one, from a
-    run in the foreground and from a durable job alike."""
+    """A row out of scope goes to review, however sure the model was, as an out-of-scope task
+    suggesting its nearest label (never an empty one), from a run in the foreground and from a
+    durable job alike; a row in scope and surer than the threshold does not."""
     from sqlalchemy import delete, select
 
     from textloop.batch.jobs import submit
@@ -165,33 +166,34 @@ def test_a_batch_s_review_suggests_the_nearest_label_in_the_foreground_and_as_a_
     from textloop.worker import Worker
 
     source = tmp_path / "in.csv"
-    source.write_text("text\n" + "\n".join(ELSEWHERE) + "\n", encoding="utf-8")
+    source.write_text("text\n" + "\n".join([*ELSEWHERE, IN_SCOPE[0]]) + "\n", encoding="utf-8")
     output = tmp_path / "reviewed.parquet"
     done = run_cli(deployed.env, "batch-classify", "topics", str(source), "-o", str(output),
-                   "--review-below", "1", "--review-limit", "10")  # fmt: skip
+                   "--review-below", "0.01", "--review-limit", "10")  # fmt: skip
     assert done.returncode == 0, done.stderr
-    nearest = dict(
-        zip(ELSEWHERE, pq.read_table(output).column("top1_label").to_pylist(), strict=True)
-    )
+    written = pq.read_table(output)
+    assert min(written.column("confidence").to_pylist()) >= 0.01  # only being aside counts
+    nearest = dict(zip(ELSEWHERE, written.column("top1_label").to_pylist()[:2], strict=True))
     store = open_store(deployed.settings)
     try:
         with store.session() as session:
-            tasks = session.scalars(select(ReviewTask).where(ReviewTask.text.in_(ELSEWHERE)))
-            foreground = {t.text: t.suggested_label for t in tasks if t.prediction_id is None}
+            tasks = session.scalars(select(ReviewTask).where(ReviewTask.prediction_id.is_(None)))
+            foreground = {(t.text, t.source): t.suggested_label for t in tasks}
             session.execute(delete(ReviewTask).where(ReviewTask.prediction_id.is_(None)))
         request = BatchRequest(
-            "topics", source, tmp_path / "job.parquet", review_below=1.0, review_limit=10
+            "topics", source, tmp_path / "job.parquet", review_below=0.01, review_limit=10
         )
         submit(store, deployed.settings, request)
         worker = Worker(store, deployed.settings)
         while worker.run_once():
             pass
         with store.session() as session:
-            tasks = session.scalars(select(ReviewTask).where(ReviewTask.text.in_(ELSEWHERE)))
-            job = {t.text: t.suggested_label for t in tasks if t.prediction_id is None}
+            tasks = session.scalars(select(ReviewTask).where(ReviewTask.prediction_id.is_(None)))
+            job = {(t.text, t.source): t.suggested_label for t in tasks}
     finally:
         store.dispose()
-    assert foreground == job == nearest and None not in nearest.values()
+    expected = {(text, "out_of_scope"): label for text, label in nearest.items()}
+    assert foreground == job == expected and None not in nearest.values()
 
 
 def test_turned_off_it_answers_exactly_as_a_model_without_a_detector(

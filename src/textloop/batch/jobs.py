@@ -48,6 +48,7 @@ from textloop.batch.run import (
 from textloop.batch.scoring import (
     CONFIDENCE,
     NEAREST,
+    OUT_OF_SCOPE,
     PREDICTED,
     PREDICTED_SET,
     SCORE_PREFIX,
@@ -61,6 +62,7 @@ from textloop.jobs.lease import expect_progress, progressed
 from textloop.jobs.queue import enqueue
 from textloop.metadata.recorder import batch_job_uri
 from textloop.models.base import ModelResources
+from textloop.models.out_of_scope import found_unlike
 from textloop.predict.deployment import pinned_deployment
 from textloop.store.database import Store
 from textloop.store.queries import get_classifier
@@ -411,32 +413,43 @@ def _summary(
 
 
 def _unsure(parts: Parts, indexes: range, prepared: Prepared) -> list[Unsure]:
-    """The least confident rows below the threshold, read back from the written parts (a
-    multi-label row's set, by the confidence in the whole set, as the scorer hands it over; a
-    single-label row's nearest label, ``top1_label``, which a row out of scope has too)."""
+    """The rows most in doubt, read back from the written parts: those out of scope (where the
+    parts say so) and those less sure than the threshold (a multi-label row's set, by the
+    confidence in the whole set, as the scorer hands it over; a single-label row's nearest
+    label, ``top1_label``, which a row out of scope has too)."""
     request = prepared.request
     assert request.review_below is not None
     sets = prepared.mode == Mode.MULTI_LABEL
+    own = prepared.deployment.out_of_scope_label
     found: list[Unsure] = []
     for index in indexes:
         path = parts.path(index)
         columns = pq.read_schema(path).names
         names = [c[len(SCORE_PREFIX) :] for c in columns if c.startswith(SCORE_PREFIX)]
         answer = PREDICTED_SET if sets else NEAREST if NEAREST in columns else PREDICTED
-        table = pq.read_table(path, columns=[request.text_column, answer, CONFIDENCE])
-        below = pc.fill_null(pc.less(table.column(CONFIDENCE), request.review_below), False)
-        for row in pc.indices_nonzero(below).to_pylist():
+        scoped = [OUT_OF_SCOPE] if OUT_OF_SCOPE in columns and not sets else []
+        table = pq.read_table(path, columns=[request.text_column, answer, CONFIDENCE, *scoped])
+        doubted = pc.fill_null(pc.less(table.column(CONFIDENCE), request.review_below), False)
+        if scoped:
+            doubted = pc.or_(doubted, pc.fill_null(table.column(OUT_OF_SCOPE), False))
+        for row in pc.indices_nonzero(doubted).to_pylist():
             value = table.column(answer)[row].as_py()
             if value is None:  # out of scope, with no top-k column to name the nearest
                 continue
             label = str(value)
+            aside = bool(scoped) and bool(table.column(OUT_OF_SCOPE)[row].as_py())
+            unlike = found_unlike(aside, label, own)
+            confidence = float(table.column(CONFIDENCE)[row].as_py())
+            if not unlike and confidence >= request.review_below:
+                continue  # answered the data's own out-of-scope label, and sure of it
             found.append(
                 Unsure(
-                    float(table.column(CONFIDENCE)[row].as_py()),
+                    confidence,
                     index,
                     row,
                     str(table.column(request.text_column)[row].as_py()),
                     encode(split_known(label, names)) if sets else label,
+                    unlike,
                 )
             )
         found = least_sure(found, request.review_limit)

@@ -273,7 +273,13 @@ def finish(
     request, deployment = prepared.request, prepared.deployment
     picked = least_sure(unsure, request.review_limit) if request.review_below is not None else []
     tasks = [
-        implicit_task(deployment.classifier_id, u.text, Scored(u.label, u.confidence, {}), None)
+        implicit_task(
+            deployment.classifier_id,
+            u.text,
+            Scored(u.label, u.confidence, {}),
+            None,
+            unlike=u.unlike,
+        )
         for u in picked
     ]
     out_hash = output_hash(request.output)  # before the transaction: it reads the whole output

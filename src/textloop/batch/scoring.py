@@ -29,7 +29,7 @@ from textloop.data.row_limits import too_long
 from textloop.data.values import NotText, column_strings
 from textloop.errors import DataError
 from textloop.models.multi_label import is_multi_label
-from textloop.models.out_of_scope import detector_of
+from textloop.models.out_of_scope import detector_of, found_unlike
 from textloop.predict.deployment import Deployment
 from textloop.predict.outcome import scored
 from textloop.predict.predictor import DIRECT, Answers, Predictor
@@ -88,13 +88,15 @@ def check_columns(
 
 @dataclass(frozen=True)
 class Unsure:
-    """A row the model was unsure of: a candidate for review."""
+    """A row the model was unsure of, or found unlike what it learned from: a candidate for
+    review."""
 
     confidence: float
     chunk: int
     row: int
     text: str
     label: str  # a multi-label row's: its set in the stored form (``label_sets.encode``)
+    unlike: bool = False  # answered out of scope by the detector (``found_unlike``)
 
 
 @dataclass
@@ -170,7 +172,7 @@ class ChunkScorer:
         for name, values in columns.items():
             out = out.append_column(name, values)
         return ChunkResult(
-            index, out, n, n - len(good), self._unsure(index, texts, nearest, confidence)
+            index, out, n, n - len(good), self._unsure(index, texts, nearest, confidence, aside)
         )
 
     def _label_sets(
@@ -212,20 +214,24 @@ class ChunkScorer:
         texts: list[str | None],
         label: list[str | None],
         confidence: list[float | None],
+        aside: Sequence[bool | None] = (),
     ) -> list[Unsure]:
         if self.review_below is None or self.review_limit <= 0:
             return []
-        found = [
-            Unsure(value, index, row, texts[row] or "", label[row] or "")
-            for row, value in enumerate(confidence)
-            if value is not None and value < self.review_below
-        ]
+        own = self.deployment.out_of_scope_label
+        found = []
+        for row, value in enumerate(confidence):
+            unlike = found_unlike(bool(aside and aside[row]), label[row], own)
+            if value is not None and (unlike or value < self.review_below):
+                found.append(Unsure(value, index, row, texts[row] or "", label[row] or "", unlike))
         return least_sure(found, self.review_limit)
 
 
 def least_sure(found: Sequence[Unsure], limit: int) -> list[Unsure]:
-    """The ``limit`` least confident rows of all chunks (ties: the earlier row)."""
-    return heapq.nsmallest(limit, found, key=lambda u: (u.confidence, u.chunk, u.row))
+    """The ``limit`` rows most in doubt of all chunks: those out of scope first (a person looks
+    at each, as at an out-of-scope answer of the API, whatever its confidence), then the least
+    confident (ties: the earlier row)."""
+    return heapq.nsmallest(limit, found, key=lambda u: (not u.unlike, u.confidence, u.chunk, u.row))
 
 
 def _texts(column: pa.ChunkedArray | pa.Array, name: str) -> list[str | None]:
