@@ -12,16 +12,26 @@ from sqlalchemy import select, update
 
 from tests.conftest import Templates
 from tests.review.discovered import COOKING, TRAVEL, answer, deploy_and_doubt, model_cache
+from textloop.artifacts import artifacts_for
 from textloop.config import Settings
 from textloop.data.readers import read_labelled_file
 from textloop.errors import InvalidRequest, NotFound
+from textloop.models.base import ModelResources
 from textloop.pipeline.ingestion import ingest_batch
 from textloop.pipeline.training import train_classifier
 from textloop.predict.model_cache import ModelCache
 from textloop.review.assignments import claim_next, decide
 from textloop.review.clustering import MIN_CLUSTER_SIZE
 from textloop.review.discovered_labels import add_label_from_cluster
-from textloop.review.discovery import UNSURE, Discovery, Window, discover, parse_since
+from textloop.review.discovery import (
+    UNSURE,
+    Discovery,
+    Window,
+    clusters_of,
+    discover,
+    parse_since,
+    read_candidates,
+)
 from textloop.security.accounts import create_user
 from textloop.store import Store
 from textloop.store.queries import get_classifier, get_or_create_classifier
@@ -337,3 +347,16 @@ def test_a_multi_label_task_keeps_its_suggested_set_and_gains_the_new_label(
     with both_modes.session() as session:
         for task in session.scalars(select(ReviewTask).where(ReviewTask.text.in_(cooking.texts))):
             assert decode(task.suggested_label or "") == label_set([*before[task.text], "baking"])
+
+
+def test_a_server_refuses_rather_than_load_pytorch_for_a_model_without_an_encoder(
+    answered: Store, settings: Settings, tmp_path: Path
+) -> None:
+    """``topics`` is n-gram only: its texts would be embedded by the default encoder, which has
+    no ONNX export in this pool's (empty) folder, so a server would load PyTorch for the page."""
+    bare = ModelResources(exports=tmp_path / "no-exports", runtime="onnx-int8")
+    models = ModelCache(artifacts_for(settings), bare)
+    candidates = read_candidates(answered, "topics")
+    with pytest.raises(InvalidRequest, match="has no ONNX export here for the server"):
+        clusters_of(candidates, models, torch=False)
+    assert not bare.encoder_pool().loaded()  # nothing was loaded to ask
